@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { readCaptureFile } from "./capture.ts";
+import { decodeFrame, decodeRecord, findBlocks } from "./frame.ts";
+import { normalizeJetstream } from "./jetstream.ts";
+import { DEFAULT_LIMITS, type NormalizeStats, splitPath } from "./normalize.ts";
+import { normalizeFrame } from "./relay.ts";
+
+const corpus = new URL("../../shared/testdata/relay-2026-07-04/", import.meta.url);
+const frames = await readCaptureFile(new URL("frames.bin", corpus));
+const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", corpus)));
+const expected: Record<string, unknown>[] = (await Deno.readTextFile(
+  new URL("expected_v1.jsonl", corpus),
+)).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+export function countingStats() {
+  const dropped: Record<string, number> = {};
+  const ignored: Record<string, number> = {};
+  const stats: NormalizeStats = {
+    drop: (r) => void (dropped[r] = (dropped[r] ?? 0) + 1),
+    ignore: (c) => void (ignored[c] = (ignored[c] ?? 0) + 1),
+  };
+  return { stats, dropped, ignored };
+}
+
+Deno.test("decodeFrame() reads every real relay frame of the corpus", () => {
+  assert.equal(frames.length, manifest.frames);
+  const types: Record<string, number> = {};
+  let seq = manifest.seq_first - 1;
+  for (const bytes of frames) {
+    const frame = decodeFrame(bytes);
+    types[frame.type] = (types[frame.type] ?? 0) + 1;
+    assert.ok("seq" in frame.body);
+    assert.equal(frame.body.seq, seq + 1, "the corpus is contiguous");
+    seq = frame.body.seq as number;
+  }
+  assert.deepEqual(types, {
+    "#commit": manifest.commit_frames,
+    "#identity": manifest.identity,
+    "#account": manifest.account,
+  });
+});
+
+Deno.test("records decoded from relay frames equal production Jetstream's JSON of the same events", () => {
+  const byKey = new Map<string, Record<string, unknown>>();
+  for (const line of expected) {
+    if (line.kind !== "commit") continue;
+    const c = line.commit as Record<string, string>;
+    byKey.set(`${line.did} ${c.rev} ${c.collection} ${c.rkey} ${c.operation}`, line);
+  }
+  let matched = 0;
+  for (const bytes of frames) {
+    const frame = decodeFrame(bytes);
+    if (frame.type !== "#commit") continue;
+    const { repo, rev, ops, blocks } = frame.body;
+    const cids = ops.map((op) => op.cid?.bytes ?? new Uint8Array());
+    const found = findBlocks(blocks, cids);
+    ops.forEach((op, i) => {
+      const [collection, rkey] = splitPath(op.path)!;
+      const line = byKey.get(`${repo} ${rev} ${collection} ${rkey} ${op.action}`);
+      assert.ok(line, `Jetstream has ${op.action} ${repo}/${op.path}`);
+      const commit = line.commit as Record<string, unknown>;
+      if (op.action === "delete") {
+        assert.equal(commit.record, undefined);
+      } else {
+        const record = JSON.parse(JSON.stringify(decodeRecord(found[i]!)));
+        assert.deepEqual(record, commit.record);
+        assert.equal(op.cid!.$link, commit.cid);
+      }
+      matched++;
+    });
+  }
+  assert.equal(matched, manifest.creates + manifest.updates + manifest.deletes);
+});
+
+function sortKey(e: FirehoseEvent): string {
+  return e.kind === "commit"
+    ? `${e.did} ${e.collection} ${e.rkey} ${e.action}`
+    : `${e.did} ${e.kind} ${e.seq}`;
+}
+
+/** Jetstream has no relay seq or commit time for commits: compare everything else. */
+function comparable(e: FirehoseEvent): Record<string, unknown> {
+  if (e.kind !== "commit") return { ...e };
+  const { seq: _seq, time: _time, ...rest } = e;
+  return rest;
+}
+
+Deno.test("the relay and Jetstream paths give identical events for the same data", () => {
+  const relay: FirehoseEvent[] = [];
+  const r = countingStats();
+  for (const bytes of frames) normalizeFrame(bytes, relay, r.stats, DEFAULT_LIMITS);
+  const jet: FirehoseEvent[] = [];
+  const j = countingStats();
+  for (const line of expected) normalizeJetstream(line, jet, j.stats, DEFAULT_LIMITS);
+  relay.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  jet.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  assert.deepEqual(relay.map(comparable), jet.map(comparable));
+  assert.deepEqual(r.dropped, j.dropped);
+  assert.deepEqual(r.ignored, j.ignored);
+  // Anti-vacuity: the corpus' kept ops all arrive (2 updates are of other collections).
+  const kept = manifest.creates + manifest.deletes + manifest.identity + manifest.account;
+  const dropped = Object.values(r.dropped).reduce((a, b) => a + b, 0);
+  assert.equal(relay.length + dropped, kept);
+  assert.ok(relay.some((e) => e.kind === "commit" && e.action === "create" && e.parent !== undefined));
+  assert.ok(relay.some((e) => e.kind === "identity") && relay.some((e) => e.kind === "account"));
+});
+
+Deno.test("normalizeFrame() keeps the commit time and relay seq on every event", () => {
+  const out: FirehoseEvent[] = [];
+  const { stats } = countingStats();
+  const outcome = normalizeFrame(frames[0], out, stats, DEFAULT_LIMITS);
+  assert.deepEqual(outcome, { kind: "events", seq: manifest.seq_first, frameType: "commit" });
+  assert.equal(out.length, 1);
+  assert.deepEqual(out[0], {
+    v: 1,
+    kind: "commit",
+    seq: 31527015322,
+    time: Date.parse("2026-07-04T14:38:07.517Z"),
+    did: "did:plc:wq4aajammjtxdomz3e23667t",
+    action: "create",
+    collection: "app.bsky.feed.like",
+    rkey: "3mptbyplj5d2a",
+    subject: "did:plc:r2zybk6op3ymzpz6jhqpkoy5",
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Configuration from environment variables, parsed once with zod into a typed object.
+ * Each variable is read by name (so `--allow-env=<names>` is enough) and an empty value
+ * counts as unset. A value that is given but wrong stops the process: no silent default.
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { LOG_LEVELS } from "./log.ts";
+
+type Raw = string | undefined;
+
+function variable<T>(parse: (raw: string) => T | string, fallback: T | undefined, hint: string) {
+  return z.string().optional().transform((raw: Raw, ctx): T => {
+    if (raw === undefined) {
+      if (fallback === undefined) {
+        ctx.addIssue({ code: "custom", message: `is required (${hint})` });
+        return z.NEVER;
+      }
+      return fallback;
+    }
+    const parsed = parse(raw);
+    if (typeof parsed === "string" && parsed.startsWith("\u0000")) {
+      ctx.addIssue({ code: "custom", message: `"${raw}" ${parsed.slice(1)}` });
+      return z.NEVER;
+    }
+    return parsed as T;
+  });
+}
+
+const fail = (why: string) => `\u0000${why}`;
+
+/** Builders for typed environment variables. */
+export const env = {
+  int(fallback?: number, opts: { min?: number; max?: number } = {}) {
+    const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts;
+    return variable<number>(
+      (raw) => {
+        if (!/^-?\d+$/.test(raw.trim())) return fail("is not an integer");
+        const n = Number(raw);
+        if (n < min || n > max) return fail(`is out of range ${min}..${max}`);
+        return n;
+      },
+      fallback,
+      "an integer",
+    );
+  },
+  number(fallback?: number, opts: { min?: number; max?: number } = {}) {
+    const { min = -Infinity, max = Infinity } = opts;
+    return variable<number>(
+      (raw) => {
+        const n = Number(raw);
+        if (raw.trim() === "" || !Number.isFinite(n)) return fail("is not a number");
+        if (n < min || n > max) return fail(`is out of range ${min}..${max}`);
+        return n;
+      },
+      fallback,
+      "a number",
+    );
+  },
+  bool(fallback?: boolean) {
+    return variable<boolean>(
+      (raw) => {
+        const v = raw.trim().toLowerCase();
+        if (["true", "1", "yes", "on"].includes(v)) return true;
+        if (["false", "0", "no", "off"].includes(v)) return false;
+        return fail("is not a boolean (true or false)");
+      },
+      fallback,
+      "true or false",
+    );
+  },
+  string(fallback?: string) {
+    return variable<string>((raw) => raw, fallback, "a string");
+  },
+  url(fallback: string | undefined, protocols: readonly string[]) {
+    return variable<string>(
+      (raw) => {
+        let url: URL;
+        try {
+          url = new URL(raw);
+        } catch {
+          return fail("is not a URL");
+        }
+        if (!protocols.includes(url.protocol.slice(0, -1))) {
+          return fail(`is not a ${protocols.join(" or ")} URL`);
+        }
+        return raw.replace(/\/+$/, "");
+      },
+      fallback,
+      `a ${protocols.join(" or ")} URL`,
+    );
+  },
+  oneOf<const T extends readonly string[]>(values: T, fallback?: T[number]) {
+    return variable<T[number]>(
+      (raw) => {
+        return values.includes(raw) ? raw : fail(`is not one of ${values.join(", ")}`);
+      },
+      fallback,
+      values.join(" | "),
+    );
+  },
+};
+
+/** The variables every service shares. */
+export const commonEnv = {
+  REDIS_URL: env.url("redis://127.0.0.1:6379", ["redis", "rediss"]),
+  LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
+};
+
+export type EnvSource = (name: string) => string | undefined;
+
+/** Parses the given variables; throws a ConfigError that names each bad variable. */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  source: EnvSource = (name) => Deno.env.get(name),
+): z.output<z.ZodObject<S>> {
+  const raw: Record<string, string | undefined> = {};
+  for (const name of Object.keys(shape)) {
+    const value = source(name);
+    raw[name] = value === undefined || value.trim() === "" ? undefined : value;
+  }
+  const result = z.object(shape).safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Cannot parse configuration: ${problems.join("; ")}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,157 @@
+/**
+ * The normalized, versioned events the firehose publishes and the indexer consumes.
+ * One stream entry holds one event as the fields `v` (the version) and `e` (its JSON).
+ */
+
+export const EVENT_VERSION = 1;
+
+/** The record collections the platform keeps; every other collection is counted and dropped. */
+export const COLLECTIONS = [
+  "app.bsky.feed.like",
+  "app.bsky.feed.repost",
+  "app.bsky.feed.post",
+  "app.bsky.graph.block",
+  "app.bsky.graph.follow",
+  "app.bsky.actor.profile",
+] as const;
+export type Collection = typeof COLLECTIONS[number];
+
+const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
+export function isKeptCollection(nsid: string): nsid is Collection {
+  return COLLECTION_SET.has(nsid);
+}
+
+/** Fields every event has. */
+export interface EventBase {
+  v: typeof EVENT_VERSION;
+  /** Where the source is: the relay's seq, or Jetstream's time_us cursor. */
+  seq: number;
+  /** The event time in ms since the epoch: the commit's `time`, never a record's createdAt. */
+  time: number;
+  /** The author or account. */
+  did: string;
+}
+
+/** What the indexer needs of a created or updated record; absent fields do not apply. */
+export interface RecordFacts {
+  /** The subject DID of a like, repost, block or follow. */
+  subject?: string;
+  /** Reply parent and root authors. */
+  parent?: string;
+  root?: string;
+  /** The author of the quoted post (embed.record, or the record inside recordWithMedia). */
+  quote?: string;
+  /** Distinct mentioned DIDs, in facet order. */
+  mentions?: string[];
+  /** Post text length in graphemes. */
+  chars?: number;
+  /** Profile display name and avatar blob CID. */
+  displayName?: string;
+  avatar?: string;
+}
+
+export interface CommitWriteEvent extends EventBase, RecordFacts {
+  kind: "commit";
+  action: "create" | "update";
+  collection: Collection;
+  rkey: string;
+}
+
+export interface CommitDeleteEvent extends EventBase {
+  kind: "commit";
+  action: "delete";
+  collection: Collection;
+  rkey: string;
+}
+
+export interface IdentityEvent extends EventBase {
+  kind: "identity";
+  /** The new handle, when the event carries a valid one. */
+  handle?: string;
+}
+
+export const ACCOUNT_STATUSES = [
+  "takendown",
+  "suspended",
+  "deleted",
+  "deactivated",
+  "desynchronized",
+  "throttled",
+] as const;
+
+export interface AccountEvent extends EventBase {
+  kind: "account";
+  active: boolean;
+  /** Why the account is inactive (an unknown status string is passed on as is). */
+  status?: string;
+}
+
+export type CommitEvent = CommitWriteEvent | CommitDeleteEvent;
+export type FirehoseEvent = CommitEvent | IdentityEvent | AccountEvent;
+
+/** The stream entry fields of an event, as XADD takes them after the ID. */
+export function encodeEvent(event: FirehoseEvent): string {
+  return JSON.stringify(event);
+}
+
+/** Why a stream entry could not be read as an event. */
+export class MalformedEventError extends TypeError {
+  override name = "MalformedEventError";
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * Reads a stream entry's fields (`v`, `e`) back into an event, checking the version and
+ * the shape, so a consumer can park what it does not understand.
+ */
+export function decodeEvent(version: string | undefined, json: string | undefined): FirehoseEvent {
+  if (version !== String(EVENT_VERSION)) {
+    throw new MalformedEventError("unknown_version", `Unknown event version: "${version}"`);
+  }
+  if (json === undefined) throw new MalformedEventError("missing_field", "Missing field: e");
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(json);
+  } catch {
+    throw new MalformedEventError("bad_json", `Cannot parse event: not JSON`);
+  }
+  if (e === null || typeof e !== "object" || Array.isArray(e)) {
+    throw new MalformedEventError("wrong_type", "Cannot parse event: not an object");
+  }
+  const problem = (field: string) =>
+    new MalformedEventError("wrong_type", `Cannot parse event: bad field "${field}"`);
+  if (e.v !== EVENT_VERSION) throw problem("v");
+  if (!isNum(e.seq)) throw problem("seq");
+  if (!isNum(e.time)) throw problem("time");
+  if (!isStr(e.did)) throw problem("did");
+  switch (e.kind) {
+    case "commit":
+      if (!isStr(e.collection) || !isKeptCollection(e.collection)) throw problem("collection");
+      if (!isStr(e.rkey)) throw problem("rkey");
+      if (e.action === "delete") break;
+      if (e.action !== "create" && e.action !== "update") throw problem("action");
+      for (const f of ["subject", "parent", "root", "quote", "displayName", "avatar"]) {
+        if (e[f] !== undefined && typeof e[f] !== "string") throw problem(f);
+      }
+      if (e.mentions !== undefined && (!Array.isArray(e.mentions) || !e.mentions.every(isStr))) {
+        throw problem("mentions");
+      }
+      if (e.chars !== undefined && !isNum(e.chars)) throw problem("chars");
+      break;
+    case "identity":
+      if (e.handle !== undefined && !isStr(e.handle)) throw problem("handle");
+      break;
+    case "account":
+      if (typeof e.active !== "boolean") throw problem("active");
+      if (e.status !== undefined && !isStr(e.status)) throw problem("status");
+      break;
+    default:
+      throw problem("kind");
+  }
+  return e as unknown as FirehoseEvent;
+}

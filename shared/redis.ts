@@ -1,0 +1,89 @@
+/**
+ * The Redis connection every service uses: npm:ioredis with reconnection, exponential
+ * backoff with jitter, and a clear error when Redis cannot be reached at start.
+ */
+import { Redis } from "ioredis";
+import { errorMessage, RedisUnavailableError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+export type { Redis };
+
+export interface RedisOptions {
+  /** Shown in Redis' CLIENT LIST and in logs. */
+  name: string;
+  log?: Logger;
+  /** How long connectRedis() waits for the first connection. */
+  connectTimeoutMs?: number;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/** Delay before reconnect attempt `attempt` (1-based): doubling from 100 ms, capped, jittered. */
+export function backoffMs(attempt: number, baseMs = 100, capMs = 5000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+}
+
+/**
+ * Creates a client that reconnects forever. Commands issued while disconnected wait in
+ * the offline queue and run after reconnection, so callers see slowness, not errors.
+ */
+export function createRedis(url: string, options: RedisOptions): Redis {
+  const safe = redactUrl(url);
+  const client = new Redis(url, {
+    connectionName: options.name,
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+    retryStrategy: (times) => backoffMs(times),
+  });
+  let down = false;
+  client.on("error", (err: Error) => {
+    if (!down) options.log?.warn("Redis connection error", { url: safe, err: errorMessage(err) });
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) options.log?.info("Redis connection restored", { url: safe });
+    down = false;
+  });
+  return client;
+}
+
+/** Creates a client and waits until it is ready; throws RedisUnavailableError otherwise. */
+export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
+  const client = createRedis(url, options);
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  let lastError: unknown;
+  const onError = (err: unknown) => lastError = err;
+  client.on("error", onError);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    await client.ping();
+    return client;
+  } catch (err) {
+    client.disconnect();
+    const cause = lastError ?? err;
+    throw new RedisUnavailableError(
+      `Cannot connect to Redis at "${redactUrl(url)}": ${errorMessage(cause)}`,
+      { cause },
+    );
+  } finally {
+    clearTimeout(timer);
+    client.off("error", onError);
+  }
+}
