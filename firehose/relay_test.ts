@@ -3,7 +3,8 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { readCaptureFile } from "./capture.ts";
 import { decodeFrame, decodeRecord, findBlocks } from "./frame.ts";
 import { normalizeJetstream } from "./jetstream.ts";
-import { DEFAULT_LIMITS, type NormalizeStats, splitPath } from "./normalize.ts";
+import { DEFAULT_LIMITS, splitPath } from "./normalize.ts";
+import { countingStats } from "./testing/helpers.ts";
 import { normalizeFrame } from "./relay.ts";
 
 const corpus = new URL("../../shared/testdata/relay-2026-07-04/", import.meta.url);
@@ -12,16 +13,6 @@ const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", cor
 const expected: Record<string, unknown>[] = (await Deno.readTextFile(
   new URL("expected_v1.jsonl", corpus),
 )).split("\n").filter(Boolean).map((l) => JSON.parse(l));
-
-export function countingStats() {
-  const dropped: Record<string, number> = {};
-  const ignored: Record<string, number> = {};
-  const stats: NormalizeStats = {
-    drop: (r) => void (dropped[r] = (dropped[r] ?? 0) + 1),
-    ignore: (c) => void (ignored[c] = (ignored[c] ?? 0) + 1),
-  };
-  return { stats, dropped, ignored };
-}
 
 Deno.test("decodeFrame() reads every real relay frame of the corpus", () => {
   assert.equal(frames.length, manifest.frames);
@@ -102,7 +93,9 @@ Deno.test("the relay and Jetstream paths give identical events for the same data
   const kept = manifest.creates + manifest.deletes + manifest.identity + manifest.account;
   const dropped = Object.values(r.dropped).reduce((a, b) => a + b, 0);
   assert.equal(relay.length + dropped, kept);
-  assert.ok(relay.some((e) => e.kind === "commit" && e.action === "create" && e.parent !== undefined));
+  assert.ok(
+    relay.some((e) => e.kind === "commit" && e.action === "create" && e.parent !== undefined),
+  );
   assert.ok(relay.some((e) => e.kind === "identity") && relay.some((e) => e.kind === "account"));
 });
 

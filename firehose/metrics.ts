@@ -1,0 +1,49 @@
+/** The firehose service's metrics. */
+import { Registry } from "@bsky/shared/metrics";
+import type { NormalizeStats } from "./normalize.ts";
+
+export function firehoseMetrics(registry = new Registry()) {
+  const m = {
+    registry,
+    frames: registry.counter("firehose_frames_total", "Frames received, by type", ["type"]),
+    bytes: registry.counter("firehose_bytes_total", "Bytes of frames received"),
+    events: registry.counter(
+      "firehose_events_total",
+      "Normalized events published, by kind and collection",
+      ["kind", "collection"],
+    ),
+    dropped: registry.counter("firehose_dropped_total", "Ops or frames dropped, by reason", [
+      "reason",
+    ]),
+    ignored: registry.counter(
+      "firehose_ignored_total",
+      "Ops of collections and frames of types the platform does not keep",
+    ),
+    reconnects: registry.counter("firehose_reconnects_total", "Reconnections, by reason", [
+      "reason",
+    ]),
+    infos: registry.counter("firehose_info_frames_total", "#info frames, by name", ["name"]),
+    errors: registry.counter("firehose_error_frames_total", "Error frames, by error", ["error"]),
+    publishConflicts: registry.counter(
+      "firehose_publish_conflicts_total",
+      "Batches refused because the stored cursor moved",
+    ),
+    seq: registry.gauge("firehose_seq", "Seq of the last frame processed"),
+    cursor: registry.gauge("firehose_cursor", "Durable cursor: last seq written with its events"),
+    lag: registry.gauge("firehose_lag_seconds", "Now minus the event time of the last event"),
+    pending: registry.gauge("firehose_pending_events", "Events decoded and not yet written"),
+    connected: registry.gauge("firehose_connected", "1 while the upstream socket is open"),
+    batch: registry.histogram(
+      "firehose_batch_seconds",
+      "Time to write one batch with its cursor",
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+  };
+  const stats: NormalizeStats = {
+    drop: (reason) => m.dropped.inc({ reason }),
+    ignore: () => m.ignored.inc(),
+  };
+  return { ...m, stats };
+}
+
+export type FirehoseMetrics = ReturnType<typeof firehoseMetrics>;

@@ -1,0 +1,90 @@
+/**
+ * Writes a batch of events and the cursor that covers them in one atomic step (a Lua
+ * script), so the cursor can never run ahead of the streams. The script only applies a
+ * batch on top of the cursor it was built from: a batch resent after a lost reply, or
+ * written by a second process, is recognised instead of being added twice.
+ */
+import type { Redis } from "@bsky/shared/redis";
+import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
+import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
+
+const PUBLISH_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current == ARGV[2] then return {2, current} end
+if current ~= ARGV[1] then return {0, current} end
+local maxlen = ARGV[3]
+local version = ARGV[4]
+for i = 5, #ARGV, 2 do
+  redis.call('XADD', KEYS[tonumber(ARGV[i]) + 2], 'MAXLEN', '~', maxlen, '*', 'v', version, 'e', ARGV[i + 1])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return {1, ARGV[2]}
+`;
+
+export type PublishResult =
+  | { status: "applied" }
+  /** The cursor already holds this batch's value: a resend of a batch that landed. */
+  | { status: "duplicate" }
+  /** The cursor moved under us (another writer, or Redis lost data): nothing was written. */
+  | { status: "conflict"; current: number | undefined };
+
+export interface PublisherOptions {
+  partitions: number;
+  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
+  maxLen: number;
+  /** Which source's cursor this publisher owns ("relay" or "jetstream"). */
+  source: string;
+}
+
+function parseCursor(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new Error(`Cannot parse stored cursor: "${value}" is not an integer`);
+  }
+  return n;
+}
+
+export class Publisher {
+  readonly cursorKey: string;
+  readonly streamKeys: string[];
+  #redis: Redis & { publishBatch?: (...args: (string | number)[]) => Promise<[number, string]> };
+
+  constructor(redis: Redis, readonly options: PublisherOptions) {
+    this.cursorKey = `${firehoseKeys.cursor}:${options.source}`;
+    this.streamKeys = firehoseKeys.streams(options.partitions);
+    this.#redis = redis;
+    if (!("publishBatch" in redis)) {
+      redis.defineCommand("publishBatch", { lua: PUBLISH_SCRIPT });
+    }
+  }
+
+  /** The durable cursor: the last seq whose events are all in the streams. */
+  async loadCursor(): Promise<number | undefined> {
+    return parseCursor(await this.#redis.get(this.cursorKey));
+  }
+
+  /** Publishes events and moves the cursor from `from` to `to` atomically. */
+  async publish(
+    events: readonly FirehoseEvent[],
+    from: number | undefined,
+    to: number,
+  ): Promise<PublishResult> {
+    const { partitions, maxLen } = this.options;
+    const args: (string | number)[] = [
+      this.streamKeys.length + 1,
+      this.cursorKey,
+      ...this.streamKeys,
+      from === undefined ? "" : String(from),
+      String(to),
+      maxLen,
+      EVENT_VERSION,
+    ];
+    for (const event of events) args.push(partitionOf(event.did, partitions), encodeEvent(event));
+    const [code, current] = await this.#redis.publishBatch!(...args);
+    if (code === 1) return { status: "applied" };
+    if (code === 2) return { status: "duplicate" };
+    return { status: "conflict", current: parseCursor(current) };
+  }
+}

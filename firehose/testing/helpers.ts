@@ -1,0 +1,69 @@
+/** Helpers for the firehose's tests and benchmarks. */
+import { decodeEvent, type FirehoseEvent } from "@bsky/shared/events";
+import { createLogger, type Logger } from "@bsky/shared/log";
+import type { Redis } from "@bsky/shared/redis";
+import { loadFirehoseConfig } from "../config.ts";
+import { readCaptureFile } from "../capture.ts";
+import type { NormalizeStats } from "../normalize.ts";
+
+export const corpusUrl = new URL("../../../shared/testdata/relay-2026-07-04/", import.meta.url);
+
+export function corpusFrames(): Promise<Uint8Array[]> {
+  return readCaptureFile(new URL("frames.bin", corpusUrl));
+}
+
+/** A logger that keeps its lines in memory. */
+export function memoryLogger(): Logger & { lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger("test", { level: "debug", write: (l) => lines.push(JSON.parse(l)) });
+  return Object.assign(log, { lines });
+}
+
+/** Stats that count into plain objects. */
+export function countingStats() {
+  const dropped: Record<string, number> = {};
+  const ignored: Record<string, number> = {};
+  const stats: NormalizeStats = {
+    drop: (r) => void (dropped[r] = (dropped[r] ?? 0) + 1),
+    ignore: (c) => void (ignored[c] = (ignored[c] ?? 0) + 1),
+  };
+  return { stats, dropped, ignored };
+}
+
+/** A firehose config for tests: defaults plus overrides. */
+export function testConfig(vars: Record<string, string>) {
+  return loadFirehoseConfig((name) => vars[name]);
+}
+
+/** Every event in the given streams, in stream order per stream. */
+export async function readStreams(redis: Redis, keys: string[]): Promise<FirehoseEvent[]> {
+  const out: FirehoseEvent[] = [];
+  for (const key of keys) {
+    let start = "-";
+    while (true) {
+      const entries = await redis.xrange(key, start, "+", "COUNT", 5000);
+      for (const [, fields] of entries) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+        out.push(decodeEvent(f.v, f.e));
+      }
+      if (entries.length < 5000) break;
+      start = "(" + entries[entries.length - 1][0];
+    }
+  }
+  return out;
+}
+
+/** Polls until `check` returns true or the timeout passes. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}

@@ -1,0 +1,179 @@
+/**
+ * FIREHOSE_VERIFY=true: the reference consumer, npm:@atproto/sync, checks every commit's
+ * signature against the author's DID document and its MST proof before we normalize it.
+ * Several times slower than the fast path; for audits and as the benchmark baseline.
+ */
+import process from "node:process";
+import { InvalidInputError } from "@bsky/shared/errors";
+import { isKeptCollection } from "@bsky/shared/events";
+import type { Logger } from "@bsky/shared/log";
+import { Batcher, sleep } from "./batcher.ts";
+import type { FirehoseMetrics } from "./metrics.ts";
+import {
+  accountEvent,
+  deleteEvent,
+  identityEvent,
+  type Limits,
+  parseTime,
+  recordFacts,
+  writeEvent,
+} from "./normalize.ts";
+import type { Publisher } from "./publisher.ts";
+
+/**
+ * npm:@atproto/identity reads process.versions.undici at construction, which Deno does
+ * not define; give it a value before the package is loaded (it only logs it).
+ */
+export function installIdentityShim(): void {
+  const versions = process.versions as Record<string, string>;
+  versions.undici ??= "6.0.0";
+}
+
+export interface VerifiedOptions {
+  url: string;
+  plcUrl: string;
+  batchSize: number;
+  batchMs: number;
+  maxPending: number;
+  limits: Limits;
+  /** Skip signature checks (the benchmark's plain consumer, and replays of dead PDSes). */
+  unauthenticated?: boolean;
+}
+
+type SyncEvent = {
+  event: string;
+  seq: number;
+  time: string;
+  did: string;
+  collection?: string;
+  rkey?: string;
+  record?: unknown;
+  handle?: string;
+  active?: boolean;
+  status?: string;
+};
+
+/** A subscription through @atproto/sync's Firehose, writing through the same Batcher. */
+export class VerifiedSubscription {
+  #abort = new AbortController();
+  #firehose: { start(): Promise<void>; destroy(): Promise<void> } | undefined;
+  #running: Promise<void> | undefined;
+  readonly batcher: Batcher;
+  connected = false;
+
+  constructor(
+    readonly options: VerifiedOptions,
+    publisher: Publisher,
+    readonly metrics: FirehoseMetrics,
+    readonly log: Logger,
+  ) {
+    this.batcher = new Batcher(
+      publisher,
+      metrics,
+      log,
+      options.batchSize,
+      this.#abort.signal,
+      () => {
+        this.log.error("Restart the verified firehose to resume from the stored cursor");
+      },
+    );
+  }
+
+  get cursor(): number | undefined {
+    return this.batcher.durable;
+  }
+
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#firehose?.destroy();
+    await this.#running;
+  }
+
+  async #handle(evt: SyncEvent): Promise<void> {
+    const b = this.batcher;
+    const m = this.metrics;
+    m.frames.inc({ type: evt.event });
+    if (b.seen(evt.seq) && evt.seq !== b.seq) return;
+    const time = parseTime(evt.time);
+    if (time === undefined) return m.stats.drop("invalid_time");
+    const before = b.pending.length;
+    if (evt.event === "create" || evt.event === "update" || evt.event === "delete") {
+      const collection = evt.collection ?? "";
+      if (!isKeptCollection(collection)) m.stats.ignore(collection);
+      else if (evt.event === "delete") {
+        b.pending.push(deleteEvent(evt.seq, time, evt.did, collection, evt.rkey!));
+      } else {
+        try {
+          // Records come as lex values; JSON turns CIDs into strings like the fast path's $link.
+          const record = JSON.parse(
+            JSON.stringify(
+              evt.record,
+              (_k, v) =>
+                v && typeof v === "object" && typeof v.toString === "function" &&
+                  v.constructor?.name === "CID"
+                  ? { $link: v.toString() }
+                  : v,
+            ),
+          );
+          const facts = recordFacts(collection, evt.rkey!, record, this.options.limits);
+          b.pending.push(
+            writeEvent(evt.seq, time, evt.did, evt.event, collection, evt.rkey!, facts),
+          );
+        } catch (err) {
+          if (!(err instanceof InvalidInputError)) throw err;
+          m.stats.drop(err.reason);
+        }
+      }
+    } else if (evt.event === "identity") {
+      b.pending.push(identityEvent(evt.seq, time, evt.did, evt.handle, m.stats));
+    } else if (evt.event === "account") {
+      b.pending.push(accountEvent(evt.seq, time, evt.did, evt.active === true, evt.status));
+    } else {
+      m.stats.ignore(evt.event);
+    }
+    b.advance(evt.seq, before);
+    // Backpressure for free: @atproto/sync awaits this handler before the next event.
+    while (b.pending.length >= this.options.maxPending && !this.#abort.signal.aborted) {
+      await b.settle();
+      b.flushSoon();
+      await sleep(5);
+    }
+  }
+
+  async #run(): Promise<void> {
+    installIdentityShim();
+    const { Firehose } = await import("@atproto/sync");
+    const { IdResolver } = await import("@atproto/identity");
+    const b = this.batcher;
+    await b.load();
+    b.startTimer(this.options.batchMs);
+    const firehose = new Firehose({
+      service: this.options.url,
+      idResolver: new IdResolver({ plcUrl: this.options.plcUrl }),
+      getCursor: () => b.seq,
+      unauthenticatedCommits: this.options.unauthenticated ?? false,
+      unauthenticatedHandles: this.options.unauthenticated ?? false,
+      excludeSync: true,
+      handleEvent: (evt) => this.#handle(evt as unknown as SyncEvent),
+      onError: (err) => {
+        this.metrics.stats.drop("verification_failed");
+        this.log.warn("Verified firehose dropped an event", { err: err.message });
+      },
+    });
+    this.#firehose = firehose;
+    this.connected = true;
+    this.log.info("Starting verified firehose subscription", { url: this.options.url });
+    try {
+      await firehose.start();
+    } finally {
+      this.connected = false;
+      b.stopTimer();
+      await b.drain();
+    }
+  }
+}
