@@ -72,10 +72,15 @@ export class Batcher {
     if (pending.length >= this.batchSize) this.flushSoon();
   }
 
+  /** True when something processed is not written yet (seq is unset after a cursor reset). */
+  #behind(): boolean {
+    return this.seq !== undefined && (this.seq !== this.durable || this.pending.length > 0);
+  }
+
   /** Starts a write unless one is in flight or there is nothing to write. */
   flushSoon(): void {
     if (this.#flushing) return;
-    if (this.seq === this.durable && this.pending.length === 0) return;
+    if (!this.#behind()) return;
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
       if (this.pending.length >= this.batchSize) this.flushSoon();
@@ -129,7 +134,7 @@ export class Batcher {
    * stopping, gives up after a failed write (the durable cursor still covers the rest).
    */
   async drain(): Promise<void> {
-    while (this.#flushing || this.seq !== this.durable) {
+    while (this.#flushing || this.#behind()) {
       if (!this.#flushing) this.flushSoon();
       await this.#flushing;
       if (this.signal.aborted && this.seq !== this.durable && this.pending.length > 0) {

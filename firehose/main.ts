@@ -1,4 +1,5 @@
 /** The firehose service: relay → normalized events in Redis streams, with their cursor. */
+import "@bsky/shared/scoped_env";
 import { ConfigError, errorMessage } from "@bsky/shared/errors";
 import { createLogger } from "@bsky/shared/log";
 import { loadFirehoseConfig } from "./config.ts";

@@ -41,14 +41,19 @@ Deno.test("the service publishes exactly the corpus' events with the cursor afte
   await using redisServer = await startRedisServer();
   await using replay = startReplayServer({ frames, loops: 1 });
   const log = memoryLogger();
-  const service = await startFirehose(testConfig({
-    REDIS_URL: redisServer.url,
-    FIREHOSE_URL: replay.url,
-    FIREHOSE_METRICS_PORT: "0",
-  }), log);
+  const service = await startFirehose(
+    testConfig({
+      REDIS_URL: redisServer.url,
+      FIREHOSE_URL: replay.url,
+      FIREHOSE_METRICS_PORT: "0",
+    }),
+    log,
+  );
   try {
-    await waitFor("the cursor to reach the last frame", () =>
-      service.subscription.cursor === BASE + frames.length);
+    await waitFor(
+      "the cursor to reach the last frame",
+      () => service.subscription.cursor === BASE + frames.length,
+    );
     const events = await readStreams(service.redis, firehoseKeys.streams(1));
     const expected: FirehoseEvent[] = [];
     const { stats } = countingStats();
@@ -56,13 +61,18 @@ Deno.test("the service publishes exactly the corpus' events with the cursor afte
     assert.equal(events.length, expected.length);
     assert.ok(events.length > 140);
     // Same events, with the replayed seq in place of the original one.
-    const original = frames.map((f) => (normalizeFrame(f, [], stats, DEFAULT_LIMITS) as { seq: number }).seq);
+    const original = frames.map((f) =>
+      (normalizeFrame(f, [], stats, DEFAULT_LIMITS) as { seq: number }).seq
+    );
     const seqMap = new Map(original.map((s, i) => [s, BASE + i + 1]));
     assert.deepEqual(events, expected.map((e) => ({ ...e, seq: seqMap.get(e.seq)! })));
     const stored = await service.redis.get(`${firehoseKeys.cursor}:relay`);
     assert.equal(stored, String(BASE + frames.length));
     const metrics = await service.metrics.registry.render();
-    assert.match(metrics, /firehose_events_total\{kind="commit",collection="app.bsky.feed.like"\} \d+/);
+    assert.match(
+      metrics,
+      /firehose_events_total\{kind="commit",collection="app.bsky.feed.like"\} \d+/,
+    );
     assert.match(metrics, /firehose_stream_length\{partition="0"\} \d+/);
   } finally {
     await service.stop();

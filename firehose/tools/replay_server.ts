@@ -81,6 +81,19 @@ export function withSeq(t: Template | undefined, frame: Uint8Array, seq: number)
   return out;
 }
 
+/** The first `count` frames a replay would send (looping), for tests to compare against. */
+export function replayedFrames(
+  frames: Uint8Array[],
+  count: number,
+  baseSeq = 2 ** 32,
+): Uint8Array[] {
+  const templates = frames.map(template);
+  return Array.from({ length: count }, (_, i) => {
+    const idx = i % frames.length;
+    return withSeq(templates[idx], frames[idx], baseSeq + i + 1);
+  });
+}
+
 export function startReplayServer(options: ReplayOptions): ReplayServer {
   const { frames } = options;
   const templates = frames.map(template);

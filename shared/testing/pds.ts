@@ -73,7 +73,9 @@ async function runSetup(): Promise<string> {
   const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
   const node = lines.at(-1)?.trim() ?? "";
   if (!out.success || node === "") {
-    throw new PdsStartError(`Cannot set up the PDS harness: ${setupScript} exited with ${out.code}`);
+    throw new PdsStartError(
+      `Cannot set up the PDS harness: ${setupScript} exited with ${out.code}`,
+    );
   }
   return node;
 }
@@ -82,8 +84,8 @@ async function runSetup(): Promise<string> {
 export async function startPds(opts: StartPdsOptions = {}): Promise<LocalPds> {
   const node = await ensurePdsHarness();
   const env: Record<string, string> = {};
-  if (opts.pdsPort !== undefined) env.PDS_PORT = String(opts.pdsPort);
-  if (opts.plcPort !== undefined) env.PLC_PORT = String(opts.plcPort);
+  if (opts.pdsPort !== undefined) env.PDS_HARNESS_PDS_PORT = String(opts.pdsPort);
+  if (opts.plcPort !== undefined) env.PDS_HARNESS_PLC_PORT = String(opts.plcPort);
   if (opts.logs) env.PDS_HARNESS_LOGS = "1";
 
   const child = new Deno.Command(node, {
@@ -107,9 +109,10 @@ export async function startPds(opts: StartPdsOptions = {}): Promise<LocalPds> {
   const lines = readLines(child.stdout);
   let stdoutDrained: Promise<void> | undefined;
   // Whatever comes after the ready line is not ours to interpret; drain it.
-  const drainStdout = () => stdoutDrained ??= (async () => {
-    for await (const _ of lines);
-  })();
+  const drainStdout = () =>
+    stdoutDrained ??= (async () => {
+      for await (const _ of lines);
+    })();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {

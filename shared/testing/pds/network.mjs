@@ -7,7 +7,8 @@
 // Everything else goes to stderr. Stops (exit 0) when stdin closes or on SIGTERM/SIGINT, so
 // a parent that dies without cleaning up still takes the network down with it.
 //
-// Env: PDS_HARNESS_DIR (install folder), PDS_PORT, PLC_PORT (0 or unset: a free port),
+// Env: PDS_HARNESS_DIR (install folder), PDS_HARNESS_PDS_PORT, PDS_HARNESS_PLC_PORT (0 or
+// unset: a free port), PDS_HARNESS_ADMIN_PASSWORD (default: random),
 // PDS_HARNESS_LOGS=1 (let dev-env/PDS log to stderr).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -23,8 +24,14 @@ const harnessDir = process.env.PDS_HARNESS_DIR ??
 
 // Keep stdout for the ready line alone.
 console.log = console.info = console.debug = console.error;
-// The PDS and PLC loggers (pino, via @atproto/common) read this when first imported.
-if (process.env.PDS_HARNESS_LOGS !== "1") process.env.LOG_ENABLED = "false";
+// The PDS and PLC loggers (pino, via @atproto/common) read these when first imported; pino
+// writes to stdout unless told otherwise.
+if (process.env.PDS_HARNESS_LOGS === "1") {
+  process.env.LOG_ENABLED = "true";
+  process.env.LOG_DESTINATION = "/dev/stderr";
+} else {
+  process.env.LOG_ENABLED = "false";
+}
 
 function port(name) {
   const raw = process.env[name];
@@ -56,10 +63,14 @@ function cleanUp() {
 }
 process.on("exit", cleanUp);
 
+// Assigned once started, but stop() can run before that (a signal during start-up).
+// deno-lint-ignore prefer-const
 let network;
 let stopping;
 function stop(code = 0) {
   stopping ??= (async () => {
+    // A close that hangs must not keep the ports and the data folder forever.
+    setTimeout(() => process.exit(code || 1), 10_000).unref();
     try {
       await network?.close();
     } catch (err) {
@@ -95,12 +106,13 @@ const require = createRequire(path.join(harnessDir, "package.json"));
 const devEnvPath = require.resolve("@atproto/dev-env");
 const { TestNetworkNoAppView } = await import(pathToFileURL(devEnvPath).href);
 
-const adminPassword = process.env.PDS_ADMIN_PASSWORD || randomBytes(12).toString("hex");
+const adminPassword = process.env.PDS_HARNESS_ADMIN_PASSWORD ||
+  randomBytes(12).toString("hex");
 const started = Date.now();
 // dev-env spreads these over its defaults, so a key set to undefined would clobber the free
 // port it picked (the PDS would then listen on 2583 while reporting another port).
-const plcPort = port("PLC_PORT");
-const pdsPort = port("PDS_PORT");
+const plcPort = port("PDS_HARNESS_PLC_PORT");
+const pdsPort = port("PDS_HARNESS_PDS_PORT");
 network = await TestNetworkNoAppView.create({
   plc: plcPort ? { port: plcPort } : {},
   pds: {

@@ -1,0 +1,249 @@
+/**
+ * The four consumers the benchmark compares. Each runs in its own process (a fresh heap and
+ * JIT), over the same workload, and reports the same figures.
+ */
+import type { IdResolver } from "@atproto/identity";
+import { startFirehose } from "../service.ts";
+import { memoryLogger, testConfig } from "../testing/helpers.ts";
+import { installIdentityShim } from "../verified.ts";
+import { ownCpuMs, systemBusyMs } from "./cpu.ts";
+import { decodeWork, type Workload } from "./workload.ts";
+
+export const CONSUMERS = ["transport", "decode", "raw", "sync", "service"] as const;
+export type ConsumerName = typeof CONSUMERS[number];
+
+export interface ConsumerResult {
+  consumer: ConsumerName;
+  /** Workload events (the common definition), the numerator of every throughput. */
+  events: number;
+  /** What the consumer itself produced: events counted, emitted by the library, or written. */
+  delivered: number;
+  elapsedMs: number;
+  /** CPU time of the consumer's process over the measured interval (user + system). */
+  cpuMs: number;
+  /** Busy CPU time of the whole machine (all processes, all cores) over the same interval. */
+  systemBusyMs: number;
+  /** False when the run ended on inactivity instead of at the last seq. */
+  complete: boolean;
+  details: Record<string, string | number>;
+}
+
+export interface RunOptions {
+  frames: Uint8Array[];
+  workload: Workload;
+  /** Replay server base URL (ws://127.0.0.1:port). */
+  url?: string;
+  redisUrl?: string;
+  timeoutMs: number;
+}
+
+const SUBSCRIBE = "/xrpc/com.atproto.sync.subscribeRepos";
+
+/** CPU of this process and busy CPU of the whole machine, at one instant. */
+function cpuNow() {
+  return { own: ownCpuMs(), system: systemBusyMs() };
+}
+
+/** The CPU figures of a ConsumerResult over [start, now]. */
+function cpuSince(start: ReturnType<typeof cpuNow>) {
+  const now = cpuNow();
+  return { cpuMs: now.own - start.own, systemBusyMs: now.system - start.system };
+}
+
+function deadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** 1. The ceiling: the same decoding in a tight loop, no I/O. */
+export function runDecodeOnly({ frames, workload }: RunOptions): ConsumerResult {
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  let events = 0;
+  for (let loop = 0; loop < workload.loops; loop++) {
+    for (const f of frames) events += decodeWork(f);
+  }
+  const elapsedMs = performance.now() - t0;
+  return {
+    consumer: "decode",
+    events: workload.events,
+    delivered: events,
+    elapsedMs,
+    ...cpuSince(cpu0),
+    complete: events === workload.events,
+    details: { frames: workload.frames },
+  };
+}
+
+/**
+ * 2. A Deno WebSocket doing the same decoding and counting; with `decode` false, only
+ * counting frames (the reference: what the replay server and the socket can carry).
+ */
+export function runRawWebSocket(
+  { url, workload, timeoutMs }: RunOptions,
+  decode = true,
+): Promise<ConsumerResult> {
+  const eventsOf = workload.eventsOfFrame;
+  return deadline(
+    "raw WebSocket consumer",
+    timeoutMs,
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url + SUBSCRIBE);
+      ws.binaryType = "arraybuffer";
+      let t0 = 0, frames = 0, events = 0;
+      let cpu0 = cpuNow();
+      ws.onopen = () => {
+        t0 = performance.now();
+        cpu0 = cpuNow();
+      };
+      ws.onmessage = (msg) => {
+        events += decode
+          ? decodeWork(new Uint8Array(msg.data as ArrayBuffer))
+          : eventsOf[frames % eventsOf.length];
+        if (++frames === workload.frames) {
+          const elapsedMs = performance.now() - t0;
+          const cpu = cpuSince(cpu0);
+          ws.close();
+          resolve({
+            consumer: decode ? "raw" : "transport",
+            events: workload.events,
+            delivered: events,
+            elapsedMs,
+            ...cpu,
+            complete: true,
+            details: { frames },
+          });
+        }
+      };
+      ws.onerror = (ev) => reject(new Error(`WebSocket error: ${(ev as ErrorEvent).message}`));
+      ws.onclose = () => {
+        if (frames < workload.frames) {
+          reject(new Error(`Socket closed after ${frames} of ${workload.frames} frames`));
+        }
+      };
+    }),
+  );
+}
+
+/**
+ * A resolver that answers nothing. @atproto/sync resolves the DID of every #identity event
+ * even with unauthenticatedHandles, and the capture's PLC is gone (and this box offline).
+ */
+const noResolver = {
+  did: {
+    resolve: () => Promise.resolve(null),
+    resolveAtprotoKey: () => Promise.reject(new Error("No PLC in the benchmark")),
+  },
+  handle: { resolve: () => Promise.resolve(undefined) },
+} as unknown as IdResolver;
+
+/** 3. npm:@atproto/sync's Firehose, counting the events it hands over. */
+export async function runAtprotoSync(
+  { url, workload, timeoutMs }: RunOptions,
+): Promise<ConsumerResult> {
+  installIdentityShim();
+  const { Firehose } = await import("@atproto/sync");
+  let delivered = 0, errors = 0, maxSeq = 0, lastProgress = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => finish = r);
+  const progress = (seq: unknown) => {
+    lastProgress = performance.now();
+    if (typeof seq === "number" && seq > maxSeq) maxSeq = seq;
+    if (maxSeq >= workload.lastSeq) finish();
+  };
+  const firehose = new Firehose({
+    service: url,
+    idResolver: noResolver,
+    unauthenticatedCommits: true,
+    unauthenticatedHandles: true,
+    excludeSync: true,
+    handleEvent: (evt) => {
+      delivered++;
+      progress(evt.seq);
+      return Promise.resolve();
+    },
+    onError: (err) => {
+      errors++;
+      const e = err as { event?: { seq?: unknown }; value?: { seq?: unknown } };
+      progress(e.event?.seq ?? e.value?.seq);
+    },
+  });
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  const running = firehose.start();
+  // The last frame may carry nothing the library hands over: then stop on a quiet second.
+  const idle = setInterval(() => {
+    if (lastProgress > 0 && performance.now() - lastProgress > 1000) finish();
+  }, 100);
+  try {
+    await deadline("@atproto/sync consumer", timeoutMs, Promise.race([finished, running]));
+  } finally {
+    clearInterval(idle);
+  }
+  const complete = maxSeq >= workload.lastSeq;
+  const end = complete ? performance.now() : lastProgress;
+  const result: ConsumerResult = {
+    consumer: "sync",
+    events: workload.events,
+    delivered,
+    elapsedMs: end - t0,
+    ...cpuSince(cpu0),
+    complete,
+    details: { errors, lastSeqSeen: maxSeq },
+  };
+  await deadline("@atproto/sync destroy", 5000, firehose.destroy()).catch(() => {});
+  return result;
+}
+
+/** 4. The whole service: WebSocket, decode, normalize, Redis streams with the cursor. */
+export async function runService(
+  { url, redisUrl, workload, timeoutMs }: RunOptions,
+): Promise<ConsumerResult> {
+  const log = memoryLogger();
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  const service = await startFirehose(
+    testConfig({ REDIS_URL: redisUrl!, FIREHOSE_URL: url!, FIREHOSE_METRICS_PORT: "0" }),
+    log,
+  );
+  const reached = (async () => {
+    while (service.subscription.cursor !== workload.lastSeq) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  await deadline("the service's durable cursor", timeoutMs, Promise.race([reached, service.done]));
+  const elapsedMs = performance.now() - t0;
+  const cpu = cpuSince(cpu0);
+  const m = service.metrics;
+  let written = 0;
+  for (const line of (await m.registry.render()).split("\n")) {
+    if (line.startsWith("firehose_events_total{")) written += Number(line.split(" ").pop());
+  }
+  const warnings = log.lines.filter((l) => l.level === "warn" || l.level === "error");
+  const reconnects = ["backpressure", "stall", "closed_by_peer", "upstream_error", "open_failed"]
+    .map((reason) => [reason, m.reconnects.get({ reason })] as const)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${reason}=${n}`)
+    .join(",");
+  const result: ConsumerResult = {
+    consumer: "service",
+    events: workload.events,
+    delivered: written,
+    elapsedMs,
+    ...cpu,
+    complete: true,
+    details: {
+      batches: m.batch.count,
+      reconnects: reconnects || "none",
+      warnings: warnings.length,
+      firstWarning: warnings.length ? String(warnings[0].msg) : "",
+    },
+  };
+  await deadline("service stop", 10_000, service.stop()).catch(() => {});
+  return result;
+}

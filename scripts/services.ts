@@ -1,0 +1,61 @@
+/**
+ * How each service is started: its entrypoint and the narrowest permissions that let it
+ * run with the given environment. `deno task start`, compose.yaml and the tests use this.
+ */
+import { firehoseEnv } from "../firehose/config.ts";
+
+export interface ServiceSpec {
+  name: string;
+  entry: string;
+  /** Variables the service reads (its --allow-env list). */
+  env: string[];
+  /** Hosts it may reach or listen on, given the environment. */
+  net: (env: Record<string, string | undefined>) => string[];
+  unstable?: string[];
+}
+
+/** host:port of a URL, with the scheme's default port when none is given. */
+export function hostPort(url: string, defaults: Record<string, number> = {}): string {
+  const u = new URL(url);
+  const port = u.port || String(defaults[u.protocol.slice(0, -1)] ?? "");
+  const host = u.hostname.startsWith("[") ? u.hostname : u.hostname;
+  return port ? `${host}:${port}` : host;
+}
+
+const PORTS = { redis: 6379, rediss: 6379, ws: 80, wss: 443, http: 80, https: 443 };
+
+function redisHost(env: Record<string, string | undefined>): string {
+  return hostPort(env.REDIS_URL || "redis://127.0.0.1:6379", PORTS);
+}
+
+export const SERVICES: ServiceSpec[] = [
+  {
+    name: "firehose",
+    entry: "firehose/main.ts",
+    env: Object.keys(firehoseEnv),
+    net: (env) => {
+      const hosts = [
+        redisHost(env),
+        hostPort(env.FIREHOSE_URL || "wss://bsky.network", PORTS),
+        `0.0.0.0:${env.FIREHOSE_METRICS_PORT || 8001}`,
+      ];
+      if (/^(true|1|yes|on)$/i.test(env.FIREHOSE_VERIFY ?? "")) {
+        // Verification resolves DIDs through the PLC directory and did:web hosts.
+        hosts.push(hostPort(env.FIREHOSE_PLC_URL || "https://plc.directory", PORTS));
+      }
+      return hosts;
+    },
+  },
+];
+
+/** The `deno run` arguments of a service for the given environment. */
+export function serviceArgs(spec: ServiceSpec, env: Record<string, string | undefined>): string[] {
+  return [
+    "run",
+    "--quiet",
+    `--allow-net=${[...new Set(spec.net(env))].join(",")}`,
+    `--allow-env=${spec.env.join(",")}`,
+    ...(spec.unstable ?? []).map((u) => `--unstable-${u}`),
+    spec.entry,
+  ];
+}
