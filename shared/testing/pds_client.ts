@@ -266,7 +266,9 @@ export class Account {
   }
 
   /** Writes app.bsky.actor.profile/self, with a tiny PNG avatar when asked. */
-  async putProfile(input: { displayName: string; avatar?: boolean }): Promise<StrongRef> {
+  async putProfile(
+    input: { displayName: string; avatar?: boolean },
+  ): Promise<StrongRef & { avatar?: string }> {
     const record: Json = {
       $type: "app.bsky.actor.profile",
       displayName: input.displayName,
@@ -276,7 +278,8 @@ export class Account {
     const out = await this.#call("com.atproto.repo.putRecord", {
       body: { repo: this.did, collection: "app.bsky.actor.profile", rkey: "self", record },
     });
-    return { uri: String(out?.uri), cid: String(out?.cid) };
+    const avatar = (record.avatar as { ref?: { $link?: string } } | undefined)?.ref?.$link;
+    return { uri: String(out?.uri), cid: String(out?.cid), ...(avatar ? { avatar } : {}) };
   }
 
   /** Changes the handle (updates the PLC); emits #identity. `bob2` becomes `bob2.test`. */

@@ -18,7 +18,7 @@ node_bin="$dest/node_modules/.bin/node"
 
 log() { echo "pds-harness setup: $*" >&2; }
 
-want="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
+want="$(sha256sum "$here/harness.package-lock.json" | cut -d' ' -f1)"
 
 installed() {
   [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$node_bin" ]]
@@ -41,7 +41,9 @@ fi
 started=$SECONDS
 log "installing into $dest (takes a few minutes the first time)"
 rm -rf "$dest/node_modules" "$stamp"
-cp "$here/package.json" "$here/package-lock.json" "$dest/"
+# Kept under other names in the repo so that Deno does not take them for workspace config.
+cp "$here/harness.package.json" "$dest/package.json"
+cp "$here/harness.package-lock.json" "$dest/package-lock.json"
 cd "$dest"
 
 # No install scripts yet: better-sqlite3's would build against the wrong Node (or try to
