@@ -109,14 +109,15 @@ export class VerifiedSubscription {
         b.pending.push(deleteEvent(evt.seq, time, evt.did, collection, evt.rkey!));
       } else {
         try {
-          // Records come as lex values; JSON turns CIDs into strings like the fast path's $link.
+          // Records come as lex values whose CIDs serialize as {"/": cid}; read them as the
+          // fast path's {$link: cid} so both paths normalize the same JSON.
           const record = JSON.parse(
             JSON.stringify(
               evt.record,
               (_k, v) =>
-                v && typeof v === "object" && typeof v.toString === "function" &&
-                  v.constructor?.name === "CID"
-                  ? { $link: v.toString() }
+                v && typeof v === "object" && typeof v["/"] === "string" &&
+                  Object.keys(v).length === 1
+                  ? { $link: v["/"] }
                   : v,
             ),
           );
@@ -154,7 +155,12 @@ export class VerifiedSubscription {
     b.startTimer(this.options.batchMs);
     const firehose = new Firehose({
       service: this.options.url,
-      idResolver: new IdResolver({ plcUrl: this.options.plcUrl }),
+      // Deno's own fetch: the process's --allow-net list already confines it to the PLC
+      // host, which is the SSRF guard; the package's default guard needs Node's undici.
+      idResolver: new IdResolver({
+        plcUrl: this.options.plcUrl,
+        fetch: (input, init) => fetch(input, init),
+      }),
       getCursor: () => b.seq,
       unauthenticatedCommits: this.options.unauthenticated ?? false,
       unauthenticatedHandles: this.options.unauthenticated ?? false,
