@@ -15,7 +15,10 @@ try {
     createLogger("firehose", { level: config.LOG_LEVEL }),
   );
   log.info("Firehose service started", { metricsPort: service.port });
+  let stopping = false;
   const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
     log.info("Shutting down");
     await service.stop();
     Deno.exit(0);

@@ -45,6 +45,7 @@ Deno.test("recordFacts() finds the reply, quote and mention targets of 525 real 
       assert.equal(facts.parent, did(reply.parent.uri));
       assert.equal(facts.root, did(reply.root.uri));
     } else assert.equal(facts.parent, undefined);
+    // deno-lint-ignore no-explicit-any
     const embed = post.embed as Record<string, any> | undefined;
     const quoted = embed?.$type === "app.bsky.embed.record"
       ? embed.record.uri

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
-import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeFrame } from "../relay.ts";
@@ -14,28 +13,10 @@ import {
   testConfig,
   waitFor,
 } from "../testing/helpers.ts";
-import { startReplayServer, withSeq } from "../tools/replay_server.ts";
+import { startReplayServer } from "../tools/replay_server.ts";
 
 const frames = await corpusFrames();
 const BASE = 2 ** 32;
-
-/** What the stream must hold for frames base+1..base+n: normalize the same bytes directly. */
-function expectedEvents(count: number): FirehoseEvent[] {
-  const out: FirehoseEvent[] = [];
-  const { stats } = countingStats();
-  for (let i = 0; i < count; i++) {
-    const f = frames[i % frames.length];
-    const bytes = withSeqOf(f, BASE + i + 1);
-    normalizeFrame(bytes, out, stats, DEFAULT_LIMITS);
-  }
-  return out;
-}
-
-function withSeqOf(frame: Uint8Array, seq: number): Uint8Array {
-  // Reuse the replay server's seq rewriting through a one-frame server-less path.
-  return withSeqCache.get(frame)?.(seq) ?? frame;
-}
-const withSeqCache = new Map<Uint8Array, (seq: number) => Uint8Array>();
 
 Deno.test("the service publishes exactly the corpus' events with the cursor after the last frame", async () => {
   await using redisServer = await startRedisServer();
