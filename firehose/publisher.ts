@@ -7,6 +7,7 @@
 import type { Redis } from "@bsky/shared/redis";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
+import { StateCorruptionError } from "@bsky/shared/errors";
 
 const PUBLISH_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
@@ -41,7 +42,7 @@ function parseCursor(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new Error(`Cannot parse stored cursor: "${value}" is not an integer`);
+    throw new StateCorruptionError(`Cannot parse stored cursor: "${value}" is not an integer`);
   }
   return n;
 }

@@ -49,7 +49,17 @@ Deno.test("the service publishes exactly the corpus' events with the cursor afte
     assert.deepEqual(events, expected.map((e) => ({ ...e, seq: seqMap.get(e.seq)! })));
     const stored = await service.redis.get(`${firehoseKeys.cursor}:relay`);
     assert.equal(stored, String(BASE + frames.length));
-    const metrics = await service.metrics.registry.render();
+    const health = await fetch(`http://127.0.0.1:${service.port}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), {
+      ok: true,
+      redis: "ready",
+      connected: true,
+      cursor: BASE + frames.length,
+    });
+    const res = await fetch(`http://127.0.0.1:${service.port}/metrics`);
+    assert.match(res.headers.get("content-type")!, /text\/plain; version=0.0.4/);
+    const metrics = await res.text();
     assert.match(
       metrics,
       /firehose_events_total\{kind="commit",collection="app.bsky.feed.like"\} \d+/,

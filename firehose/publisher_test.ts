@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
+import { connectRedis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { Publisher } from "./publisher.ts";
+import { readStreams } from "./testing/helpers.ts";
+
+const like = (seq: number, did: string): FirehoseEvent => ({
+  v: 1,
+  kind: "commit",
+  seq,
+  time: 1_700_000_000_000 + seq,
+  did,
+  action: "create",
+  collection: "app.bsky.feed.like",
+  rkey: `3k${seq}`,
+  subject: "did:plc:subject",
+});
+
+Deno.test("Publisher writes events and cursor together, and refuses a batch built on another cursor", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const publisher = new Publisher(redis, { partitions: 4, maxLen: 10_000, source: "relay" });
+    assert.equal(await publisher.loadCursor(), undefined);
+    const dids = ["did:plc:a", "did:plc:b", "did:plc:c", "did:plc:d", "did:plc:e"];
+    const batch1 = dids.map((d, i) => like(i + 1, d));
+    assert.deepEqual(await publisher.publish(batch1, undefined, 5), { status: "applied" });
+    assert.equal(await publisher.loadCursor(), 5);
+    // The same batch again (a resend after a lost reply) changes nothing.
+    assert.deepEqual(await publisher.publish(batch1, undefined, 5), { status: "duplicate" });
+    // A batch built on a cursor that is no longer stored is refused whole.
+    assert.deepEqual(await publisher.publish([like(9, "did:plc:a")], 3, 9), {
+      status: "conflict",
+      current: 5,
+    });
+    assert.deepEqual(await publisher.publish([like(6, "did:plc:a")], 5, 6), { status: "applied" });
+    const events = await readStreams(redis, firehoseKeys.streams(4));
+    assert.equal(events.length, 6);
+    for (let p = 0; p < 4; p++) {
+      for (const e of await readStreams(redis, [firehoseKeys.stream(p)])) {
+        assert.equal(partitionOf(e.did, 4), p);
+      }
+    }
+    assert.equal(await redis.get(publisher.cursorKey), "6");
+  } finally {
+    redis.disconnect();
+  }
+});
+
+Deno.test("Publisher stops on a stored cursor that is not an integer: our own state is corrupt", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const publisher = new Publisher(redis, { partitions: 1, maxLen: 10_000, source: "relay" });
+    await redis.set(publisher.cursorKey, "abc");
+    await assert.rejects(
+      publisher.loadCursor(),
+      /Cannot parse stored cursor: "abc" is not an integer/,
+    );
+  } finally {
+    redis.disconnect();
+  }
+});
