@@ -25,6 +25,7 @@ export class Batcher {
   /** Last seq written with its events. */
   durable: number | undefined;
   #flushing: Promise<void> | undefined;
+  #eventCounters = new Map<string, { inc(by?: number): void }>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -64,7 +65,16 @@ export class Batcher {
     const pending = this.pending;
     for (let i = firstNew; i < pending.length; i++) {
       const e = pending[i];
-      m.events.inc({ kind: e.kind, collection: e.kind === "commit" ? e.collection : "" });
+      const label = e.kind === "commit" ? e.collection : e.kind;
+      let counter = this.#eventCounters.get(label);
+      if (!counter) {
+        counter = m.events.with({
+          kind: e.kind,
+          collection: e.kind === "commit" ? e.collection : "",
+        });
+        this.#eventCounters.set(label, counter);
+      }
+      counter.inc();
     }
     if (pending.length > firstNew) {
       m.lag.set(undefined, (Date.now() - pending[pending.length - 1].time) / 1000);

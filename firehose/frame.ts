@@ -1,10 +1,10 @@
 /**
  * Decodes com.atproto.sync.subscribeRepos frames: a DAG-CBOR header, then a DAG-CBOR
- * body; a commit's records travel inside the body's CAR `blocks`. Built on @atcute/cbor
- * and @atcute/car, which decode an order of magnitude faster than the reference stack.
+ * body; a commit's records travel inside the body's CAR `blocks`. Built on @atcute/cbor,
+ * which decodes an order of magnitude faster than the reference stack, and a CAR walk that
+ * only slices out the blocks the caller asks for.
  */
 import { type CidLinkWrapper, decode, decodeFirst, fromBytes, isBytes } from "@atcute/cbor";
-import { fromUint8Array } from "@atcute/car";
 import { InvalidInputError } from "@bsky/shared/errors";
 
 export interface RepoOp {
@@ -82,7 +82,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       }
       if (!Array.isArray(body.ops)) throw bad("commit without ops");
       const blocks = isBytes(body.blocks) ? fromBytes(body.blocks) : new Uint8Array(0);
-      return { type: t, body: { ...(body as unknown as CommitBody), blocks } };
+      body.blocks = blocks;
+      return { type: t, body: body as unknown as CommitBody };
     }
     case "#identity":
       if (typeof body.did !== "string" || typeof body.time !== "string") {
@@ -102,29 +103,77 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
-  return true;
+/** Reads an unsigned LEB128 varint at `cursor.p`, moving the cursor past it. */
+function readVarint(buf: Uint8Array, cursor: { p: number }): number {
+  let value = 0;
+  let shift = 1;
+  let p = cursor.p;
+  for (let i = 0; i < 8; i++) {
+    if (p >= buf.length) throw new RangeError("unexpected end of data");
+    const byte = buf[p++];
+    value += (byte & 0x7f) * shift;
+    if (byte < 0x80) {
+      cursor.p = p;
+      return value;
+    }
+    shift *= 128;
+  }
+  throw new RangeError("varint too long");
+}
+
+/** Length of the binary CID at the cursor (CIDv1, or a bare CIDv0 multihash). */
+function cidLength(buf: Uint8Array, cursor: { p: number }): number {
+  const start = cursor.p;
+  if (buf[start] === 0x12 && buf[start + 1] === 0x20) return 34; // CIDv0: sha2-256 multihash
+  // The common case, CIDv1 with one-byte codec, hash and length: 1, codec, 0x12, 0x20.
+  if (buf[start] === 1 && buf[start + 1] < 0x80 && buf[start + 2] < 0x80 && buf[start + 3] < 0x80) {
+    return 4 + buf[start + 3];
+  }
+  const c = { p: start };
+  const version = readVarint(buf, c);
+  if (version !== 1) throw new RangeError(`unsupported CID version ${version}`);
+  readVarint(buf, c); // codec
+  readVarint(buf, c); // hash function
+  const digestLength = readVarint(buf, c);
+  return c.p + digestLength - start;
 }
 
 /**
- * Finds the blocks of the given CIDs in a CAR without decoding any other block.
- * Returns one entry per CID, undefined where the CAR does not hold it.
+ * Finds the blocks of the given CIDs in a CAR (v1) by walking its bytes: no object is
+ * made for the blocks it passes over. Returns one entry per CID, undefined where the CAR
+ * does not hold it.
  */
 export function findBlocks(car: Uint8Array, cids: Uint8Array[]): (Uint8Array | undefined)[] {
   const found: (Uint8Array | undefined)[] = new Array(cids.length);
   if (car.length === 0 || cids.length === 0) return found;
   let missing = cids.length;
   try {
-    for (const entry of fromUint8Array(car)) {
+    const cursor = { p: 0 };
+    const headerLength = readVarint(car, cursor);
+    cursor.p += headerLength;
+    while (cursor.p < car.length && missing > 0) {
+      const entryLength = readVarint(car, cursor);
+      const pos = cursor.p;
+      const end = pos + entryLength;
+      if (end > car.length) throw new RangeError("unexpected end of data");
+      const cidLen = cidLength(car, cursor);
+      if (cidLen > entryLength) throw new RangeError("block shorter than its CID");
       for (let i = 0; i < cids.length; i++) {
-        if (found[i] === undefined && sameBytes(entry.cid.bytes, cids[i])) {
-          found[i] = entry.bytes;
+        const cid = cids[i];
+        if (found[i] !== undefined || cid.length !== cidLen) continue;
+        let same = true;
+        for (let k = cidLen - 1; k >= 0; k--) {
+          if (car[pos + k] !== cid[k]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          found[i] = car.subarray(pos + cidLen, end);
           missing--;
         }
       }
-      if (missing === 0) break;
+      cursor.p = end;
     }
   } catch (err) {
     throw new InvalidInputError("bad_car", `Cannot read CAR blocks: ${(err as Error).message}`, {

@@ -52,12 +52,20 @@ function subjectDid(v: unknown): string {
 }
 
 let segmenter: Intl.Segmenter | undefined;
-// deno-lint-ignore no-control-regex
-const ASCII_NO_CR = /^[\x00-\x0c\x0e-\x7f]*$/;
+
+/**
+ * Characters that can join a neighbour into one grapheme cluster (UAX #29): CR, marks,
+ * ZWJ/ZWNJ, Hangul jamo, prepended concatenation marks, the two spacing marks outside
+ * \p{M}, halfwidth sound marks, and every astral character (emoji, regional indicators,
+ * modifiers, tags) which also counts two UTF-16 units. Text without them has exactly one
+ * grapheme per UTF-16 unit, which is by far the common case and skips the segmenter.
+ */
+const MAY_CLUSTER =
+  /[\r\p{M}\u200c\u200d\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u0e33\u0eb3\uff9e\uff9f\ud800-\udfff\u{10000}-\u{10ffff}]/u;
 
 /** Length in user-perceived characters (extended grapheme clusters). */
 export function graphemeLength(text: string): number {
-  if (ASCII_NO_CR.test(text)) return text.length;
+  if (!MAY_CLUSTER.test(text)) return text.length;
   segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   let n = 0;
   for (const _ of segmenter.segment(text)) n++;

@@ -106,6 +106,59 @@ Deno.test("recordFacts() counts a post that is a reply, a quote with media and a
   });
 });
 
+Deno.test("graphemeLength() agrees with Intl.Segmenter on real posts and on mixed random text", () => {
+  const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  const reference = (s: string) => [...segmenter.segment(s)].length;
+  const texts = posts().map((p) => p.text as string);
+  // Random strings drawn from characters that do and do not cluster.
+  const pool = [
+    "a",
+    "é",
+    "e\u0301",
+    "\r",
+    "\n",
+    "\r\n",
+    "👩",
+    "\u200d",
+    "🏽",
+    "🇧",
+    "🇷",
+    "\ufe0f",
+    "1",
+    "\u20e3",
+    "각",
+    "\u1100",
+    "\u1161",
+    "\u11a8",
+    "\u0600",
+    "ก",
+    "\u0e33",
+    "ｶ",
+    "\uff9e",
+    "✨",
+    "中",
+    "\ud83d",
+    "ब",
+    "\u093f",
+    "\u094d",
+    "ष",
+    " ",
+    "@",
+    "\u0915",
+    "\u200c",
+    "🐈",
+    "⬛",
+    "\u{e0067}",
+  ];
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let i = 0; i < 3000; i++) {
+    texts.push(Array.from({ length: 1 + rand(12) }, () => pool[rand(pool.length)]).join(""));
+  }
+  const wrong = texts.filter((t) => graphemeLength(t) !== reference(t));
+  assert.deepEqual(wrong, []);
+});
+
 Deno.test("graphemeLength() counts user-perceived characters, not code units", () => {
   assert.equal(graphemeLength("abc"), 3);
   assert.equal(graphemeLength("a\r\nb"), 3);

@@ -186,13 +186,26 @@ export class Subscription {
     });
   }
 
+  #frameCounters = new Map<string, { inc(by?: number): void }>();
+
+  #countFrame(type: string): void {
+    let counter = this.#frameCounters.get(type);
+    if (!counter) {
+      // Frame types come from upstream: bound the label set.
+      if (this.#frameCounters.size >= 32) type = "other";
+      counter = this.metrics.frames.with({ type });
+      this.#frameCounters.set(type, counter);
+    }
+    counter.inc();
+  }
+
   /** Handles one message; "close" asks for a reconnection. */
   #handle(data: unknown): "ok" | "close" {
     const m = this.metrics;
     if (this.options.source === "jetstream") {
       const text = typeof data === "string" ? data : decoder.decode(data as ArrayBuffer);
       m.bytes.inc(undefined, text.length);
-      m.frames.inc({ type: "json" });
+      this.#countFrame("json");
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -231,7 +244,7 @@ export class Subscription {
       m.stats.drop("bad_frame");
       return "ok";
     }
-    m.frames.inc({ type: frame.type === "other" ? frame.t : frame.type });
+    this.#countFrame(frame.type === "other" ? frame.t : frame.type);
     const seq = frame.type === "#info" || frame.type === "error" ? undefined : frame.body.seq;
     const b = this.batcher;
     if (seq !== undefined && b.seen(seq)) return "ok";

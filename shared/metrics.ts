@@ -40,6 +40,13 @@ export class Counter<L extends string = never> implements Metric {
     const key = labelKey(this.labelNames, labels ?? {});
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
+  /** A handle on one label set, for hot paths: no key is built per increment. */
+  with(labels: Record<L, string>): { inc(by?: number): void } {
+    const key = labelKey(this.labelNames, labels);
+    const values = this.#values;
+    if (!values.has(key)) values.set(key, 0);
+    return { inc: (by = 1) => values.set(key, values.get(key)! + by) };
+  }
   get(labels?: Record<L, string>): number {
     return this.#values.get(labelKey(this.labelNames, labels ?? {})) ?? 0;
   }
