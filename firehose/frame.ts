@@ -4,8 +4,10 @@
  * which decodes an order of magnitude faster than the reference stack, and a CAR walk that
  * only slices out the blocks the caller asks for.
  */
-import { type CidLinkWrapper, decode, decodeFirst, fromBytes, isBytes } from "@atcute/cbor";
+import { type CidLinkWrapper, decode, fromBytes, isBytes } from "@atcute/cbor";
 import { InvalidInputError } from "@bsky/shared/errors";
+import type { Collection } from "@bsky/shared/events";
+import { project, projectFirst, type Shape } from "./projection.ts";
 
 export interface RepoOp {
   action: "create" | "update" | "delete" | string;
@@ -47,6 +49,16 @@ export type Frame =
   /** #sync, #handle, #tombstone and anything newer: only the seq matters to us. */
   | { type: "other"; t: string; body: { seq?: number } };
 
+const HEADER_SHAPE: Shape = { op: 1, t: 1 };
+const COMMIT_SHAPE: Shape = {
+  seq: 1,
+  repo: 1,
+  time: 1,
+  tooBig: 1,
+  ops: [{ action: 1, path: 1, cid: 1 }],
+  blocks: 1,
+};
+
 const bad = (why: string, cause?: unknown) =>
   new InvalidInputError("bad_frame", `Cannot decode frame: ${why}`, { cause });
 
@@ -58,9 +70,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function decodeFrame(bytes: Uint8Array): Frame {
   let header: unknown, body: unknown;
   try {
-    const [h, rest] = decodeFirst(bytes);
+    const [h, rest] = projectFirst(bytes, HEADER_SHAPE);
     header = h;
-    body = decode(rest);
+    // Commits are most of the stream: read only what normalization needs of them.
+    body = (h as { t?: unknown }).t === "#commit" ? project(rest, COMMIT_SHAPE) : decode(rest);
   } catch (err) {
     throw bad(err instanceof Error ? err.message : "invalid CBOR", err);
   }
@@ -187,6 +200,36 @@ export function findBlocks(car: Uint8Array, cids: Uint8Array[]): (Uint8Array | u
 export function decodeRecord(block: Uint8Array): unknown {
   try {
     return decode(block);
+  } catch (err) {
+    throw new InvalidInputError("bad_record", `Cannot decode record: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * What normalization reads of each collection's records (see normalize.ts); the rest of
+ * a record is stepped over.
+ */
+const RECORD_SHAPES: Record<Collection, Shape> = {
+  "app.bsky.feed.like": { $type: 1, subject: { uri: 1 } },
+  "app.bsky.feed.repost": { $type: 1, subject: { uri: 1 } },
+  "app.bsky.graph.block": { $type: 1, subject: 1 },
+  "app.bsky.graph.follow": { $type: 1, subject: 1 },
+  "app.bsky.feed.post": {
+    $type: 1,
+    text: 1,
+    reply: { parent: { uri: 1 }, root: { uri: 1 } },
+    embed: { $type: 1, record: { uri: 1, record: { uri: 1 } } },
+    facets: [{ features: [{ $type: 1, did: 1 }] }],
+  },
+  "app.bsky.actor.profile": { $type: 1, displayName: 1, avatar: { ref: 1, cid: 1 } },
+};
+
+/** Decodes the parts of a record of `collection` that normalization reads. */
+export function decodeRecordOf(collection: Collection, block: Uint8Array): unknown {
+  try {
+    return project(block, RECORD_SHAPES[collection]);
   } catch (err) {
     throw new InvalidInputError("bad_record", `Cannot decode record: ${(err as Error).message}`, {
       cause: err,

@@ -16,8 +16,12 @@ if current == ARGV[2] then return {2, current} end
 if current ~= ARGV[1] then return {0, current} end
 local maxlen = ARGV[3]
 local version = ARGV[4]
+-- One argument per partition: its events' JSON, one per line (JSON never holds a raw newline).
 for i = 5, #ARGV, 2 do
-  redis.call('XADD', KEYS[tonumber(ARGV[i]) + 2], 'MAXLEN', '~', maxlen, '*', 'v', version, 'e', ARGV[i + 1])
+  local key = KEYS[tonumber(ARGV[i]) + 2]
+  for e in string.gmatch(ARGV[i + 1], '[^\\n]+') do
+    redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'v', version, 'e', e)
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return {1, ARGV[2]}
@@ -82,7 +86,12 @@ export class Publisher {
       maxLen,
       EVENT_VERSION,
     ];
-    for (const event of events) args.push(partitionOf(event.did, partitions), encodeEvent(event));
+    // Few large arguments are much cheaper to send than one pair per event.
+    const lines: string[][] = Array.from({ length: partitions }, () => []);
+    for (const event of events) lines[partitionOf(event.did, partitions)].push(encodeEvent(event));
+    lines.forEach((l, p) => {
+      if (l.length > 0) args.push(p, l.join("\n"));
+    });
     const [code, current] = await this.#redis.publishBatch!(...args);
     if (code === 1) return { status: "applied" };
     if (code === 2) return { status: "duplicate" };

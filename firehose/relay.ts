@@ -2,7 +2,7 @@
 import { InvalidInputError } from "@bsky/shared/errors";
 import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
-import { type CommitBody, decodeFrame, decodeRecord, findBlocks, type Frame } from "./frame.ts";
+import { type CommitBody, decodeFrame, decodeRecordOf, findBlocks, type Frame } from "./frame.ts";
 import {
   accountEvent,
   deleteEvent,
@@ -91,7 +91,7 @@ function normalizeCommit(
       continue;
     }
     try {
-      const facts = recordFacts(w.collection, w.rkey, decodeRecord(block), limits);
+      const facts = recordFacts(w.collection, w.rkey, decodeRecordOf(w.collection, block), limits);
       out.push(writeEvent(seq, time, repo, w.action, w.collection, w.rkey, facts));
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
@@ -100,8 +100,27 @@ function normalizeCommit(
   }
 }
 
-/** Normalizes one decoded frame, appending its events to `out`. */
+/**
+ * Normalizes one decoded frame, appending its events to `out`. Never throws: a frame that
+ * breaks an assumption of ours is dropped whole and counted as "unexpected".
+ */
 export function normalizeDecodedFrame(
+  frame: Frame,
+  out: FirehoseEvent[],
+  stats: NormalizeStats,
+  limits: Limits,
+): FrameOutcome {
+  const before = out.length;
+  try {
+    return normalizeUnsafe(frame, out, stats, limits);
+  } catch {
+    out.length = before;
+    stats.drop("unexpected");
+    return { kind: "bad", reason: "unexpected" };
+  }
+}
+
+function normalizeUnsafe(
   frame: Frame,
   out: FirehoseEvent[],
   stats: NormalizeStats,

@@ -54,7 +54,10 @@ export function parseAtUri(value: unknown): AtUri | undefined {
   if (!m) return undefined;
   const [, authority, collection, rkey] = m;
   if (!isValidDid(authority) && !isValidHandle(authority)) return undefined;
-  if (collection !== undefined && !isValidNsid(collection)) return undefined;
+  // Nearly every URI on the network points at a post: skip the NSID check for it.
+  if (collection !== undefined && collection !== "app.bsky.feed.post" && !isValidNsid(collection)) {
+    return undefined;
+  }
   if (rkey !== undefined && !isValidRecordKey(rkey)) return undefined;
   return { authority, collection, rkey };
 }
