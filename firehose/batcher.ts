@@ -1,9 +1,11 @@
 /**
- * Holds the events decoded since the last write and writes them with their cursor, one
- * batch in flight at a time. Both subscriptions (fast and verified) share it.
+ * Holds the events processed since the last write, already encoded and split by
+ * partition, and writes them with their cursor, one batch in flight at a time. Both
+ * subscriptions (fast and verified) share it.
  */
 import { errorMessage } from "@bsky/shared/errors";
-import type { FirehoseEvent } from "@bsky/shared/events";
+import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
+import { partitionOf } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import type { FirehoseMetrics } from "./metrics.ts";
 import type { Publisher } from "./publisher.ts";
@@ -18,14 +20,15 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export class Batcher {
-  /** Events processed and not yet written; producers push here, then call advance(). */
-  pending: FirehoseEvent[] = [];
+  /** Per partition, chunks of newline-separated event JSON not yet written. */
+  #chunks: string[][];
+  /** Events in #chunks. */
+  pending = 0;
   /** Last seq processed (its events are pending or written). */
   seq: number | undefined;
   /** Last seq written with its events. */
   durable: number | undefined;
   #flushing: Promise<void> | undefined;
-  #eventCounters = new Map<string, { inc(by?: number): void }>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -36,7 +39,13 @@ export class Batcher {
     readonly signal: AbortSignal,
     /** Called when the stored cursor moved under us and seq was reset to it. */
     readonly onConflict: () => void,
-  ) {}
+  ) {
+    this.#chunks = this.#empty();
+  }
+
+  #empty(): string[][] {
+    return Array.from({ length: this.publisher.options.partitions }, () => []);
+  }
 
   async load(): Promise<number | undefined> {
     this.durable = this.seq = await this.publisher.loadCursor();
@@ -57,54 +66,51 @@ export class Batcher {
     return this.seq !== undefined && seq <= this.seq;
   }
 
-  /** Records that everything up to `seq` is processed; `firstNew` indexes its events. */
-  advance(seq: number, firstNew: number): void {
+  /** Adds encoded events: one chunk per partition, as the frame processor makes them. */
+  addChunks(chunks: readonly string[], count: number): void {
+    for (let p = 0; p < chunks.length; p++) if (chunks[p]) this.#chunks[p].push(chunks[p]);
+    this.pending += count;
+  }
+
+  /** Adds one event (the verified path, which has event objects). */
+  addEvent(e: FirehoseEvent): void {
+    this.#chunks[partitionOf(e.did, this.#chunks.length)].push(encodeEvent(e));
+    this.pending++;
+    this.metrics.countEvents(e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `, 1);
+    this.metrics.lag.set(undefined, (Date.now() - e.time) / 1000);
+  }
+
+  /** Records that everything up to `seq` is processed. */
+  advance(seq: number): void {
     this.seq = seq;
-    const m = this.metrics;
-    m.seq.set(undefined, seq);
-    const pending = this.pending;
-    for (let i = firstNew; i < pending.length; i++) {
-      const e = pending[i];
-      const label = e.kind === "commit" ? e.collection : e.kind;
-      let counter = this.#eventCounters.get(label);
-      if (!counter) {
-        counter = m.events.with({
-          kind: e.kind,
-          collection: e.kind === "commit" ? e.collection : "",
-        });
-        this.#eventCounters.set(label, counter);
-      }
-      counter.inc();
-    }
-    if (pending.length > firstNew) {
-      m.lag.set(undefined, (Date.now() - pending[pending.length - 1].time) / 1000);
-    }
-    if (pending.length >= this.batchSize) this.flushSoon();
+    this.metrics.seq.set(undefined, seq);
+    if (this.pending >= this.batchSize) this.flushSoon();
   }
 
   /** True when something processed is not written yet (seq is unset after a cursor reset). */
   #behind(): boolean {
-    return this.seq !== undefined && (this.seq !== this.durable || this.pending.length > 0);
+    return this.seq !== undefined && (this.seq !== this.durable || this.pending > 0);
   }
 
   /** Starts a write unless one is in flight or there is nothing to write. */
   flushSoon(): void {
-    if (this.#flushing) return;
-    if (!this.#behind()) return;
+    if (this.#flushing || !this.#behind()) return;
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
-      if (this.pending.length >= this.batchSize) this.flushSoon();
+      if (this.pending >= this.batchSize) this.flushSoon();
     });
   }
 
   async #flush(): Promise<void> {
-    const events = this.pending;
     const to = this.seq;
     if (to === undefined) return;
-    this.pending = [];
+    const chunks = this.#chunks;
+    const count = this.pending;
+    this.#chunks = this.#empty();
+    this.pending = 0;
     const started = performance.now();
     try {
-      const result = await this.publisher.publish(events, this.durable, to);
+      const result = await this.publisher.publish(chunks, this.durable, to);
       this.metrics.batch.observe((performance.now() - started) / 1000);
       if (result.status === "conflict") {
         this.metrics.publishConflicts.inc();
@@ -113,8 +119,9 @@ export class Batcher {
           stored: result.current ?? null,
         });
         // What is stored is consistent with the streams; trust it over memory. Events
-        // decoded meanwhile are dropped too: they will come again from the stored cursor.
-        this.pending = [];
+        // processed meanwhile are dropped too: they will come again from the stored cursor.
+        this.#chunks = this.#empty();
+        this.pending = 0;
         this.durable = this.seq = result.current ?? this.durable;
         this.onConflict();
       } else {
@@ -123,14 +130,12 @@ export class Batcher {
       this.metrics.cursor.set(undefined, this.durable ?? 0);
     } catch (err) {
       // Put the batch back in front: order per author must survive a failed write.
-      this.pending = events.concat(this.pending);
-      this.log.error("Cannot write a batch to Redis", {
-        err: errorMessage(err),
-        events: events.length,
-      });
+      this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
+      this.pending += count;
+      this.log.error("Cannot write a batch to Redis", { err: errorMessage(err), events: count });
       await sleep(500, this.signal);
     } finally {
-      this.metrics.pending.set(undefined, this.pending.length);
+      this.metrics.pending.set(undefined, this.pending);
     }
   }
 
@@ -147,10 +152,9 @@ export class Batcher {
     while (this.#flushing || this.#behind()) {
       if (!this.#flushing) this.flushSoon();
       await this.#flushing;
-      if (this.signal.aborted && this.seq !== this.durable && this.pending.length > 0) {
-        const failed = this.pending.length;
+      if (this.signal.aborted && this.#behind() && this.pending > 0) {
         this.log.error("Stopping with events not written; they will be read again", {
-          events: failed,
+          events: this.pending,
           cursor: this.durable ?? null,
         });
         break;

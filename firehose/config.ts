@@ -13,6 +13,7 @@ export const firehoseEnv = {
   FIREHOSE_BATCH_MS: env.int(50, { min: 1, max: 10_000 }),
   FIREHOSE_MAX_PENDING: env.int(50_000, { min: 100 }),
   FIREHOSE_STALL_SECONDS: env.int(30, { min: 1 }),
+  FIREHOSE_DECODE_WORKER: env.bool(false),
   FIREHOSE_MAX_RECORD_BYTES: env.int(64 * 1024, { min: 1024 }),
   FIREHOSE_METRICS_PORT: env.int(8001, { min: 0, max: 65535 }),
 };

@@ -43,7 +43,18 @@ export function firehoseMetrics(registry = new Registry()) {
     drop: (reason) => m.dropped.inc({ reason }),
     ignore: () => m.ignored.inc(),
   };
-  return { ...m, stats };
+  const eventCounters = new Map<string, { inc(by?: number): void }>();
+  /** Adds `n` events of a label "kind collection" (as the frame processor counts them). */
+  const countEvents = (label: string, n: number) => {
+    let counter = eventCounters.get(label);
+    if (!counter) {
+      const [kind, collection = ""] = label.split(" ");
+      counter = m.events.with({ kind, collection });
+      eventCounters.set(label, counter);
+    }
+    counter.inc(n);
+  };
+  return { ...m, stats, countEvents };
 }
 
 export type FirehoseMetrics = ReturnType<typeof firehoseMetrics>;

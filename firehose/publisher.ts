@@ -70,31 +70,38 @@ export class Publisher {
     return parseCursor(await this.#redis.get(this.cursorKey));
   }
 
-  /** Publishes events and moves the cursor from `from` to `to` atomically. */
+  /**
+   * Publishes events and moves the cursor from `from` to `to` atomically. `chunks` holds,
+   * per partition, chunks of event JSON lines (see encodeEvent), joined by newlines.
+   */
   async publish(
-    events: readonly FirehoseEvent[],
+    chunks: readonly (readonly string[])[],
     from: number | undefined,
     to: number,
   ): Promise<PublishResult> {
-    const { partitions, maxLen } = this.options;
     const args: (string | number)[] = [
       this.streamKeys.length + 1,
       this.cursorKey,
       ...this.streamKeys,
       from === undefined ? "" : String(from),
       String(to),
-      maxLen,
+      this.options.maxLen,
       EVENT_VERSION,
     ];
     // Few large arguments are much cheaper to send than one pair per event.
-    const lines: string[][] = Array.from({ length: partitions }, () => []);
-    for (const event of events) lines[partitionOf(event.did, partitions)].push(encodeEvent(event));
-    lines.forEach((l, p) => {
-      if (l.length > 0) args.push(p, l.join("\n"));
+    chunks.forEach((c, p) => {
+      if (c.length > 0) args.push(p, c.join("\n"));
     });
     const [code, current] = await this.#redis.publishBatch!(...args);
     if (code === 1) return { status: "applied" };
     if (code === 2) return { status: "duplicate" };
     return { status: "conflict", current: parseCursor(current) };
   }
+}
+
+/** The chunks publish() takes, for a list of events (tests and tools). */
+export function chunksOf(events: readonly FirehoseEvent[], partitions: number): string[][] {
+  const chunks: string[][] = Array.from({ length: partitions }, () => []);
+  for (const e of events) chunks[partitionOf(e.did, partitions)].push(encodeEvent(e));
+  return chunks;
 }

@@ -3,7 +3,7 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Publisher } from "./publisher.ts";
+import { chunksOf, Publisher } from "./publisher.ts";
 import { readStreams } from "./testing/helpers.ts";
 
 const like = (seq: number, did: string): FirehoseEvent => ({
@@ -26,16 +26,22 @@ Deno.test("Publisher writes events and cursor together, and refuses a batch buil
     assert.equal(await publisher.loadCursor(), undefined);
     const dids = ["did:plc:a", "did:plc:b", "did:plc:c", "did:plc:d", "did:plc:e"];
     const batch1 = dids.map((d, i) => like(i + 1, d));
-    assert.deepEqual(await publisher.publish(batch1, undefined, 5), { status: "applied" });
+    assert.deepEqual(await publisher.publish(chunksOf(batch1, 4), undefined, 5), {
+      status: "applied",
+    });
     assert.equal(await publisher.loadCursor(), 5);
     // The same batch again (a resend after a lost reply) changes nothing.
-    assert.deepEqual(await publisher.publish(batch1, undefined, 5), { status: "duplicate" });
+    assert.deepEqual(await publisher.publish(chunksOf(batch1, 4), undefined, 5), {
+      status: "duplicate",
+    });
     // A batch built on a cursor that is no longer stored is refused whole.
-    assert.deepEqual(await publisher.publish([like(9, "did:plc:a")], 3, 9), {
+    assert.deepEqual(await publisher.publish(chunksOf([like(9, "did:plc:a")], 4), 3, 9), {
       status: "conflict",
       current: 5,
     });
-    assert.deepEqual(await publisher.publish([like(6, "did:plc:a")], 5, 6), { status: "applied" });
+    assert.deepEqual(await publisher.publish(chunksOf([like(6, "did:plc:a")], 4), 5, 6), {
+      status: "applied",
+    });
     const events = await readStreams(redis, firehoseKeys.streams(4));
     assert.equal(events.length, 6);
     for (let p = 0; p < 4; p++) {

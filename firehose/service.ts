@@ -93,6 +93,7 @@ export async function startFirehose(
         ...common,
         source: config.FIREHOSE_SOURCE,
         stallMs: config.FIREHOSE_STALL_SECONDS * 1000,
+        worker: config.FIREHOSE_DECODE_WORKER,
       },
       publisher,
       metrics,

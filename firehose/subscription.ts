@@ -1,23 +1,24 @@
 /**
- * The firehose subscription: one WebSocket at a time to the relay (or Jetstream), frames
- * normalized synchronously as they arrive, events written in batches with their cursor.
+ * The firehose subscription: one WebSocket at a time to the relay (or Jetstream). Frames
+ * go in runs, in order, to the frame processor (on this thread, or in a worker so that
+ * decoding runs beside the socket and Redis work), and its encoded events are written in
+ * batches with their cursor.
  *
  * Nothing is acknowledged upstream, so the only promise to keep is the cursor's: it moves
  * in the same atomic step as the events it covers, and every reconnection resumes from the
  * last processed seq once everything before it is written. When Redis slows down or goes
  * away the socket is closed (pending events cap) and reopened from the cursor later.
  */
+import { COLLECTIONS } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs } from "@bsky/shared/redis";
-import { decodeFrame } from "./frame.ts";
-import { normalizeJetstream } from "./jetstream.ts";
+import { Batcher, sleep } from "./batcher.ts";
+import type { WorkerRequest } from "./decode_worker.ts";
+import { FrameProcessor, type ProcessResult } from "./frame_processor.ts";
 import type { FirehoseMetrics } from "./metrics.ts";
 import type { Limits } from "./normalize.ts";
 import type { Publisher } from "./publisher.ts";
-import { Batcher, sleep } from "./batcher.ts";
-import { normalizeDecodedFrame } from "./relay.ts";
-import { COLLECTIONS } from "@bsky/shared/events";
 
 export interface SubscriptionOptions {
   /** Base URL of the relay or Jetstream (ws:// or wss://), without the XRPC path. */
@@ -28,15 +29,80 @@ export interface SubscriptionOptions {
   maxPending: number;
   stallMs: number;
   limits: Limits;
+  /** Decode in a worker thread instead of on the main thread. */
+  worker?: boolean;
 }
 
-const decoder = new TextDecoder();
+/** Messages handed to the processor at once; a burst is cut into runs of this size. */
+const RUN = 256;
+
+/** Runs the frame processor on this thread or in a worker, results in order either way. */
+class Pipeline {
+  #worker: Worker | undefined;
+  #inline: FrameProcessor | undefined;
+  #nextId = 0;
+  #waiting = new Map<number, (r: ProcessResult) => void>();
+  /** Messages sent and not yet answered. */
+  inFlight = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(options: SubscriptionOptions, partitions: number) {
+    if (!options.worker) {
+      this.#inline = new FrameProcessor(options.source, options.limits, partitions);
+      return;
+    }
+    this.#worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (e: MessageEvent<{ id: number; result: ProcessResult }>) => {
+      const resolve = this.#waiting.get(e.data.id)!;
+      this.#waiting.delete(e.data.id);
+      resolve(e.data.result);
+    };
+    this.#post({ type: "init", source: options.source, limits: options.limits, partitions });
+  }
+
+  #post(m: WorkerRequest, transfer: Transferable[] = []): void {
+    this.#worker!.postMessage(m, transfer);
+  }
+
+  /** Sets the seq at and below which messages are replays. */
+  reset(seq: number | undefined): void {
+    if (this.#inline) this.#inline.lastSeq = seq;
+    else this.#post({ type: "reset", seq });
+  }
+
+  async process(frames: (ArrayBuffer | string)[]): Promise<ProcessResult> {
+    this.inFlight += frames.length;
+    try {
+      if (this.#inline) return this.#inline.process(frames);
+      const id = this.#nextId++;
+      const result = new Promise<ProcessResult>((r) => this.#waiting.set(id, r));
+      const transfer = frames.filter((f): f is ArrayBuffer => typeof f !== "string");
+      this.#post({ type: "frames", id, frames }, transfer);
+      return await result;
+    } finally {
+      this.inFlight -= frames.length;
+      if (this.inFlight === 0) this.#idle.splice(0).forEach((r) => r());
+    }
+  }
+
+  /** Resolves once every message sent has its result. */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
+
+  close(): void {
+    this.#worker?.terminate();
+  }
+}
 
 export class Subscription {
   #socket: WebSocket | undefined;
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #resetCursor = false;
+  #pipeline: Pipeline;
+  /** Results applied in order: each waits for the one before. */
+  #applying: Promise<void> = Promise.resolve();
   readonly batcher: Batcher;
 
   constructor(
@@ -53,6 +119,7 @@ export class Subscription {
       this.#abort.signal,
       () => this.#socket?.close(1000, "cursor conflict"),
     );
+    this.#pipeline = new Pipeline(options, publisher.options.partitions);
   }
 
   /** Durable cursor as last written. */
@@ -95,18 +162,20 @@ export class Subscription {
       url: this.options.url,
       source: this.options.source,
       cursor: cursor ?? null,
+      worker: this.options.worker === true,
     });
     b.startTimer(this.options.batchMs);
     let attempt = 0;
     try {
       while (!this.#abort.signal.aborted) {
+        await this.#settle();
         if (this.#resetCursor) {
           this.#resetCursor = false;
-          await b.drain();
           b.seq = undefined;
         }
+        this.#pipeline.reset(b.seq);
         const received = await this.#connectOnce(b.seq);
-        await b.drain();
+        await this.#settle();
         if (this.#abort.signal.aborted) break;
         attempt = received > 0 ? 1 : attempt + 1;
         const delay = backoffMs(attempt, 250, 30_000);
@@ -115,16 +184,27 @@ export class Subscription {
       }
     } finally {
       b.stopTimer();
-      await b.drain();
+      await this.#settle();
+      this.#pipeline.close();
     }
   }
-  /** Opens one socket and resolves with the number of frames handled once it closes. */
+
+  /** Waits for every frame received to be processed and every event to be written. */
+  async #settle(): Promise<void> {
+    await this.#pipeline.idle();
+    await this.#applying;
+    await this.batcher.drain();
+  }
+
+  /** Opens one socket and resolves with the number of frames received once it closes. */
   #connectOnce(cursor: number | undefined): Promise<number> {
     const url = this.#url(cursor);
     return new Promise((resolve) => {
       let received = 0;
       let lastFrame = Date.now();
       let closing = false;
+      let inbox: (ArrayBuffer | string)[] = [];
+      let scheduled = false;
       let ws: WebSocket;
       try {
         ws = new WebSocket(url);
@@ -143,6 +223,16 @@ export class Subscription {
           ws.close(1000, reason);
         } catch { /* already closed */ }
       };
+      const send = () => {
+        scheduled = false;
+        if (inbox.length === 0) return;
+        const frames = inbox;
+        inbox = [];
+        const result = this.#pipeline.process(frames);
+        this.#applying = this.#applying.then(async () => {
+          if (this.#apply(await result) === "close") close("upstream_error");
+        });
+      };
       const watchdog = setInterval(() => {
         if (Date.now() - lastFrame > this.options.stallMs) {
           this.log.warn("No frame within the stall timeout", { stallMs: this.options.stallMs });
@@ -159,12 +249,15 @@ export class Subscription {
         if (closing) return;
         lastFrame = Date.now();
         received++;
-        const outcome = this.#handle(msg.data);
-        if (outcome === "close") close("upstream_error");
-        else if (this.batcher.pending.length >= this.options.maxPending) {
-          this.log.warn("Too many events waiting for Redis; pausing the firehose", {
-            pending: this.batcher.pending.length,
-          });
+        inbox.push(msg.data);
+        if (inbox.length >= RUN) send();
+        else if (!scheduled) {
+          scheduled = true;
+          setTimeout(send, 0);
+        }
+        const waiting = this.#pipeline.inFlight + inbox.length + this.batcher.pending;
+        if (waiting >= this.options.maxPending) {
+          this.log.warn("Too many events waiting for Redis; pausing the firehose", { waiting });
           close("backpressure");
         }
       };
@@ -174,6 +267,7 @@ export class Subscription {
       };
       ws.onclose = (ev) => {
         clearInterval(watchdog);
+        send();
         this.metrics.connected.set(undefined, 0);
         if (!closing && !this.#abort.signal.aborted) {
           this.metrics.reconnects.inc({ reason: "closed_by_peer" });
@@ -186,9 +280,36 @@ export class Subscription {
     });
   }
 
+  /** Applies one processor result; "close" asks for a reconnection. */
+  #apply(r: ProcessResult): "ok" | "close" {
+    const m = this.metrics;
+    m.bytes.inc(undefined, r.bytes);
+    for (const type in r.frames) this.#countFrame(type, r.frames[type]);
+    for (const reason in r.dropped) m.dropped.inc({ reason }, r.dropped[reason]);
+    if (r.ignored) m.ignored.inc(undefined, r.ignored);
+    for (const label in r.events) m.countEvents(label, r.events[label]);
+    if (r.lastTime !== undefined) m.lag.set(undefined, (Date.now() - r.lastTime) / 1000);
+    this.batcher.addChunks(r.chunks, r.count);
+    if (r.seq !== undefined) this.batcher.advance(r.seq);
+    let verdict: "ok" | "close" = "ok";
+    for (const n of r.notices) {
+      if (n.kind === "info") {
+        m.infos.inc({ name: n.name });
+        this.log.warn("Firehose info frame", { name: n.name, message: n.message });
+      } else {
+        m.errors.inc({ error: n.name });
+        this.log.error("Firehose error frame", { error: n.name, message: n.message });
+        // A cursor from the future can never be served: start from the live tip instead.
+        if (n.name === "FutureCursor") this.#resetCursor = true;
+        verdict = "close";
+      }
+    }
+    return verdict;
+  }
+
   #frameCounters = new Map<string, { inc(by?: number): void }>();
 
-  #countFrame(type: string): void {
+  #countFrame(type: string, n: number): void {
     let counter = this.#frameCounters.get(type);
     if (!counter) {
       // Frame types come from upstream: bound the label set.
@@ -196,76 +317,6 @@ export class Subscription {
       counter = this.metrics.frames.with({ type });
       this.#frameCounters.set(type, counter);
     }
-    counter.inc();
-  }
-
-  /** Handles one message; "close" asks for a reconnection. */
-  #handle(data: unknown): "ok" | "close" {
-    const m = this.metrics;
-    if (this.options.source === "jetstream") {
-      const text = typeof data === "string" ? data : decoder.decode(data as ArrayBuffer);
-      m.bytes.inc(undefined, text.length);
-      this.#countFrame("json");
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        m.stats.drop("bad_frame");
-        return "ok";
-      }
-      const b = this.batcher;
-      const before = b.pending.length;
-      const cursor = normalizeJetstream(
-        parsed,
-        b.pending,
-        m.stats,
-        this.options.limits,
-        text.length,
-      );
-      if (cursor === undefined) return "ok";
-      if (b.seen(cursor)) {
-        b.pending.length = before; // already processed before a reconnection
-        return "ok";
-      }
-      b.advance(cursor, before);
-      return "ok";
-    }
-    if (!(data instanceof ArrayBuffer)) {
-      m.stats.drop("bad_frame");
-      return "ok";
-    }
-    const bytes = new Uint8Array(data);
-    m.bytes.inc(undefined, bytes.length);
-    let frame;
-    try {
-      frame = decodeFrame(bytes);
-    } catch {
-      m.frames.inc({ type: "malformed" });
-      m.stats.drop("bad_frame");
-      return "ok";
-    }
-    this.#countFrame(frame.type === "other" ? frame.t : frame.type);
-    const seq = frame.type === "#info" || frame.type === "error" ? undefined : frame.body.seq;
-    const b = this.batcher;
-    if (seq !== undefined && b.seen(seq)) return "ok";
-    const before = b.pending.length;
-    const outcome = normalizeDecodedFrame(frame, b.pending, m.stats, this.options.limits);
-    switch (outcome.kind) {
-      case "events":
-        if (outcome.seq >= 0) b.advance(outcome.seq, before);
-        return "ok";
-      case "info":
-        m.infos.inc({ name: outcome.name });
-        this.log.warn("Firehose info frame", { name: outcome.name, message: outcome.message });
-        return "ok";
-      case "error":
-        m.errors.inc({ error: outcome.error });
-        this.log.error("Firehose error frame", { error: outcome.error, message: outcome.message });
-        // A cursor from the future can never be served: start from the live tip instead.
-        if (outcome.error === "FutureCursor") this.#resetCursor = true;
-        return "close";
-      case "bad":
-        return "ok";
-    }
+    counter.inc(n);
   }
 }

@@ -101,12 +101,11 @@ export class VerifiedSubscription {
     if (b.seen(evt.seq) && evt.seq !== b.seq) return;
     const time = parseTime(evt.time);
     if (time === undefined) return m.stats.drop("invalid_time");
-    const before = b.pending.length;
     if (evt.event === "create" || evt.event === "update" || evt.event === "delete") {
       const collection = evt.collection ?? "";
       if (!isKeptCollection(collection)) m.stats.ignore(collection);
       else if (evt.event === "delete") {
-        b.pending.push(deleteEvent(evt.seq, time, evt.did, collection, evt.rkey!));
+        b.addEvent(deleteEvent(evt.seq, time, evt.did, collection, evt.rkey!));
       } else {
         try {
           // Records come as lex values whose CIDs serialize as {"/": cid}; read them as the
@@ -122,7 +121,7 @@ export class VerifiedSubscription {
             ),
           );
           const facts = recordFacts(collection, evt.rkey!, record, this.options.limits);
-          b.pending.push(
+          b.addEvent(
             writeEvent(evt.seq, time, evt.did, evt.event, collection, evt.rkey!, facts),
           );
         } catch (err) {
@@ -131,15 +130,15 @@ export class VerifiedSubscription {
         }
       }
     } else if (evt.event === "identity") {
-      b.pending.push(identityEvent(evt.seq, time, evt.did, evt.handle, m.stats));
+      b.addEvent(identityEvent(evt.seq, time, evt.did, evt.handle, m.stats));
     } else if (evt.event === "account") {
-      b.pending.push(accountEvent(evt.seq, time, evt.did, evt.active === true, evt.status));
+      b.addEvent(accountEvent(evt.seq, time, evt.did, evt.active === true, evt.status));
     } else {
       m.stats.ignore(evt.event);
     }
-    b.advance(evt.seq, before);
+    b.advance(evt.seq);
     // Backpressure for free: @atproto/sync awaits this handler before the next event.
-    while (b.pending.length >= this.options.maxPending && !this.#abort.signal.aborted) {
+    while (b.pending >= this.options.maxPending && !this.#abort.signal.aborted) {
       await b.settle();
       b.flushSoon();
       await sleep(5);

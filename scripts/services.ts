@@ -11,6 +11,8 @@ export interface ServiceSpec {
   env: string[];
   /** Hosts it may reach or listen on, given the environment. */
   net: (env: Record<string, string | undefined>) => string[];
+  /** Folders it may read: only code, for the workers it starts. */
+  read?: string[];
   unstable?: string[];
 }
 
@@ -33,6 +35,8 @@ export const SERVICES: ServiceSpec[] = [
     name: "firehose",
     entry: "firehose/main.ts",
     env: Object.keys(firehoseEnv),
+    // The decode worker is loaded at run time, so its code needs read access.
+    read: ["firehose", "shared", "node_modules"],
     net: (env) => {
       const hosts = [
         redisHost(env),
@@ -55,6 +59,7 @@ export function serviceArgs(spec: ServiceSpec, env: Record<string, string | unde
     "--quiet",
     `--allow-net=${[...new Set(spec.net(env))].join(",")}`,
     `--allow-env=${spec.env.join(",")}`,
+    ...(spec.read ? [`--allow-read=${spec.read.join(",")}`] : []),
     ...(spec.unstable ?? []).map((u) => `--unstable-${u}`),
     spec.entry,
   ];

@@ -208,7 +208,13 @@ export async function runService(
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const service = await startFirehose(
-    testConfig({ REDIS_URL: redisUrl!, FIREHOSE_URL: url!, FIREHOSE_METRICS_PORT: "0" }),
+    testConfig({
+      REDIS_URL: redisUrl!,
+      FIREHOSE_URL: url!,
+      FIREHOSE_METRICS_PORT: "0",
+      // The service's own setting, so both modes can be measured.
+      FIREHOSE_DECODE_WORKER: Deno.env.get("FIREHOSE_DECODE_WORKER") ?? "",
+    }),
     log,
   );
   const reached = (async () => {

@@ -1,0 +1,29 @@
+/**
+ * The decode worker: frames in, encoded events out, in order. Decoding and normalizing
+ * are most of the firehose's CPU; here they leave the main thread to the socket and Redis.
+ */
+/// <reference lib="deno.worker" />
+import { FrameProcessor } from "./frame_processor.ts";
+import type { Limits } from "./normalize.ts";
+
+export type WorkerRequest =
+  | { type: "init"; source: "relay" | "jetstream"; limits: Limits; partitions: number }
+  | { type: "reset"; seq: number | undefined }
+  | { type: "frames"; id: number; frames: (ArrayBuffer | string)[] };
+
+let processor: FrameProcessor | undefined;
+
+self.onmessage = (e: MessageEvent<WorkerRequest>) => {
+  const m = e.data;
+  switch (m.type) {
+    case "init":
+      processor = new FrameProcessor(m.source, m.limits, m.partitions);
+      break;
+    case "reset":
+      processor!.lastSeq = m.seq;
+      break;
+    case "frames":
+      self.postMessage({ id: m.id, result: processor!.process(m.frames) });
+      break;
+  }
+};
