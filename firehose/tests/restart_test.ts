@@ -70,6 +70,10 @@ Deno.test("a firehose killed with SIGKILL mid-stream resumes at its cursor: noth
       await child.status;
       const at = Number(await redis.get(cursorKey)) - BASE;
       if (at < total) kills++; // killed mid-stream, not after the end
+      // Nothing in the streams lies beyond the cursor.
+      const written = await readStreams(redis, firehoseKeys.streams(1));
+      assert.ok(written.every((e) => e.seq <= BASE + at));
+      assert.equal(written.at(-1)?.seq, expectedEvents(at).at(-1)?.seq);
     }
     assert.equal(kills, 2);
     const last = spawnFirehose(env);

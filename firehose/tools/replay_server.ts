@@ -100,7 +100,7 @@ export function startReplayServer(options: ReplayOptions): ReplayServer {
   const loops = options.loops ?? 1;
   const base = options.baseSeq ?? 2 ** 32;
   const total = loops === 0 ? Infinity : loops * frames.length;
-  const chunk = options.chunk ?? 64;
+  const chunk = options.chunk ?? 1024;
   let sent = 0;
   const sockets = new Set<WebSocket>();
   const ac = new AbortController();
@@ -172,10 +172,13 @@ if (import.meta.main) {
       capture: { type: "string" },
       port: { type: "string", default: "9100" },
       loops: { type: "string", default: "0" },
+      chunk: { type: "string", default: "1024" },
     },
   });
   if (!values.capture) {
-    console.error("Usage: replay_server.ts --capture FILE [--port 9100] [--loops 0]");
+    console.error(
+      "Usage: replay_server.ts --capture FILE [--port 9100] [--loops 0] [--chunk 1024]",
+    );
     Deno.exit(2);
   }
   const frames = await readCaptureFile(values.capture);
@@ -183,6 +186,7 @@ if (import.meta.main) {
     frames,
     port: Number(values.port),
     loops: Number(values.loops),
+    chunk: Number(values.chunk),
   });
   console.error(`Replaying ${frames.length} frames at ${server.url}`);
 }
