@@ -6,13 +6,12 @@
  *
  *   deno run -A firehose/bench/bench_firehose.ts [--capture FILE] [--events 200000]
  *     [--only transport,decode,raw,sync,service] [--timeout 600] [--replay-chunk 1024]
- *     [--stock-replay]
+ *     [--repeat 3]
  *
  * The capture defaults to firehose/bench/pds_capture.bin.gz when recorded, else the relay
  * corpus in shared/testdata. Row 0 (a WebSocket that only counts) is a reference: what the
  * replay server and the socket can carry. The replay server sends 1024 frames per
- * event-loop turn; --stock-replay runs the stock replay_server.ts CLI instead, whose 64
- * frames per turn cap it near 25k frames/s.
+ * event-loop turn.
  *
  * An event is, per frame, each op of a #commit and 1 for an #identity or #account; the
  * capture is looped until the workload holds at least --events of them.
@@ -47,8 +46,6 @@ const { values } = parseArgs({
     only: { type: "string" },
     /** Frames the replay server sends per event-loop turn. */
     "replay-chunk": { type: "string", default: "1024" },
-    /** Use the stock replay_server.ts CLI (64 frames per turn, about 25k frames/s at most). */
-    "stock-replay": { type: "boolean", default: false },
     // Internal: run one consumer in this process and print its result as JSON.
     consumer: { type: "string" },
     url: { type: "string" },
@@ -67,9 +64,7 @@ function positive(name: string, raw: string): number {
 
 const minEvents = positive("events", values.events);
 const timeoutMs = positive("timeout", values.timeout) * 1000;
-const replayChunk = values["stock-replay"]
-  ? undefined
-  : positive("replay-chunk", values["replay-chunk"]);
+const replayChunk = positive("replay-chunk", values["replay-chunk"]);
 const capture = await defaultCapture(values.capture);
 const frames = await readCaptureFile(capture);
 const workload = planWorkload(frames, minEvents);
@@ -234,11 +229,7 @@ try {
         BASE_SEQ + 1
       }..${workload.lastSeq})`,
   );
-  console.error(
-    replayChunk === undefined
-      ? "Replay server: the stock CLI (64 frames per event-loop turn)"
-      : `Replay server: startReplayServer with ${replayChunk} frames per event-loop turn`,
-  );
+  console.error(`Replay server: ${replayChunk} frames per event-loop turn`);
   const repeat = positive("repeat", values.repeat!);
   const rateOf = (m: Measured) => m.result ? m.result.events / (m.result.elapsedMs / 1000) : -1;
   // Interleave the consumers so that a slow spell of the machine hits them alike.

@@ -1,21 +1,11 @@
 /**
- * Runs the replay server (firehose/tools/replay_server.ts) as its own process, so that a
- * consumer never shares its thread with the server feeding it.
- *
- * Also a CLI, the stock one plus --chunk: the stock CLI sends 64 frames per event-loop
- * turn and each turn waits on a setTimeout(0) of about 2 ms, which caps it near 25k
- * frames/s whatever the client can take.
- *
- *   deno run --allow-net=127.0.0.1 --allow-read firehose/bench/replay_process.ts \
- *     --capture FILE --port 9100 --loops 0 --chunk 1024
+ * Runs the replay server CLI (firehose/tools/replay_server.ts) as its own process, so that
+ * a consumer never shares its thread with the server feeding it.
  */
-import { parseArgs } from "node:util";
 import { freePort } from "@bsky/shared/testing/redis_server";
-import { readCaptureFile } from "../capture.ts";
-import { startReplayServer } from "../tools/replay_server.ts";
 import { processCpuMs } from "./cpu.ts";
 
-const STOCK_CLI = new URL("../tools/replay_server.ts", import.meta.url).pathname;
+const CLI = new URL("../tools/replay_server.ts", import.meta.url).pathname;
 
 export interface ReplayProcess extends AsyncDisposable {
   /** Base URL of the server (ws://127.0.0.1:port). */
@@ -30,20 +20,19 @@ export interface ReplayProcess extends AsyncDisposable {
 export async function startReplayProcess(
   capture: string,
   loops: number,
-  /** Frames per event-loop turn; undefined runs the stock CLI (64). */
+  /** Frames per event-loop turn; undefined keeps the CLI's default. */
   chunk?: number,
   /** Kills the process at once when aborted, even while it is starting. */
   signal?: AbortSignal,
   timeoutMs = 30_000,
 ): Promise<ReplayProcess> {
   const port = freePort();
-  const cli = chunk === undefined ? STOCK_CLI : new URL(import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net=127.0.0.1",
       "--allow-read",
-      cli,
+      CLI,
       "--capture",
       capture,
       "--port",
@@ -108,30 +97,4 @@ export async function startReplayProcess(
     stop,
     [Symbol.asyncDispose]: stop,
   };
-}
-
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      capture: { type: "string" },
-      port: { type: "string", default: "9100" },
-      loops: { type: "string", default: "0" },
-      chunk: { type: "string", default: "1024" },
-    },
-  });
-  if (!values.capture) {
-    console.error(
-      "Usage: replay_process.ts --capture FILE [--port 9100] [--loops 0] [--chunk 1024]",
-    );
-    Deno.exit(2);
-  }
-  const frames = await readCaptureFile(values.capture);
-  const server = startReplayServer({
-    frames,
-    port: Number(values.port),
-    loops: Number(values.loops),
-    chunk: Number(values.chunk),
-  });
-  console.error(`Replaying ${frames.length} frames at ${server.url}`);
 }

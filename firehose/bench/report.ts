@@ -91,11 +91,7 @@ export function formatReport(
     "Event:    per frame, each op of a #commit, 1 per #identity/#account (same for all four)",
     `Host:     ${navigator.hardwareConcurrency} CPUs; each consumer in its own process, ` +
       "fed by its own replay server process",
-    `Replay:   ${
-      replayChunk === undefined
-        ? "stock replay_server.ts CLI (64 frames per event-loop turn)"
-        : `startReplayServer, ${replayChunk} frames per event-loop turn`
-    }`,
+    `Replay:   replay_server.ts, ${replayChunk} frames per event-loop turn`,
     "",
   );
   const header = [
@@ -203,7 +199,7 @@ export function summary(
   const out: Record<string, unknown> = {
     bench: "firehose",
     capture,
-    replayChunk: replayChunk ?? "stock",
+    replayChunk,
     loops: workload.loops,
     frames: workload.frames,
     events: workload.events,
