@@ -1,0 +1,158 @@
+/** Turns firehose events into store operations and applies them atomically with their acks. */
+import type { FirehoseEvent } from "@bsky/shared/events";
+import type { Redis } from "@bsky/shared/redis";
+import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
+import { HOUR_MS, storeKeys, TYPE_CODE } from "./store.ts";
+
+export interface ApplyOptions {
+  retentionDays: number;
+  /** How long records are remembered so that deletes can be subtracted. */
+  memoryHours: number;
+  /** DIDs whose ids are kept in process memory (a cap, so memory stays bounded). */
+  idCacheSize?: number;
+}
+
+export interface ApplyStats {
+  applied: number;
+  duplicate: number;
+  /** Deletes of records not in the record memory (older, or that counted nothing). */
+  unmatched: number;
+  /** Deletes of records remembered but older than the record memory allows. */
+  late: number;
+  /** Counts that would have gone below zero: a sign of a bug, never of bad input. */
+  negative: number;
+}
+
+type ScriptRedis = Redis & {
+  applyOps(...args: (string | number)[]): Promise<number[]>;
+  internDids(...args: string[]): Promise<number[]>;
+};
+
+/** The DIDs an event needs ids for. */
+function didsOf(e: FirehoseEvent, out: Set<string>): void {
+  out.add(e.did);
+  if (e.kind !== "commit" || e.action === "delete") return;
+  if (e.subject) out.add(e.subject);
+  if (e.parent) out.add(e.parent);
+  if (e.quote) out.add(e.quote);
+  if (e.mentions) { for (const m of e.mentions) out.add(m); }
+}
+
+export class Applier {
+  #redis: ScriptRedis;
+  #ids = new Map<string, number>();
+
+  constructor(redis: Redis, readonly options: ApplyOptions) {
+    this.#redis = redis as ScriptRedis;
+    if (!("applyOps" in redis)) {
+      redis.defineCommand("applyOps", { lua: APPLY_SCRIPT, numberOfKeys: 0 });
+      redis.defineCommand("internDids", { lua: INTERN_SCRIPT, numberOfKeys: 3 });
+    }
+  }
+
+  /** Ids of the given DIDs, from the cache or interned in Redis. */
+  async ids(dids: Iterable<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const missing: string[] = [];
+    for (const did of dids) {
+      const id = this.#ids.get(did);
+      if (id === undefined) missing.push(did);
+      else out.set(did, id);
+    }
+    for (let i = 0; i < missing.length; i += 2000) {
+      const chunk = missing.slice(i, i + 2000);
+      const ids = await this.#redis.internDids(
+        storeKeys.didToId,
+        storeKeys.idToDid,
+        storeKeys.nextId,
+        ...chunk,
+      );
+      chunk.forEach((did, k) => {
+        out.set(did, ids[k]);
+        if (this.#ids.size >= (this.options.idCacheSize ?? 2_000_000)) this.#ids.clear();
+        this.#ids.set(did, ids[k]);
+      });
+    }
+    return out;
+  }
+
+  /** The store operations of the events, in order. */
+  ops(events: readonly FirehoseEvent[], ids: Map<string, number>): (string | number)[] {
+    const ops: (string | number)[] = [];
+    for (const e of events) {
+      const a = ids.get(e.did)!;
+      const hour = Math.floor(e.time / HOUR_MS);
+      if (e.kind === "identity") {
+        ops.push("h", a, e.seq, e.handle ?? "");
+        continue;
+      }
+      if (e.kind === "account") {
+        ops.push("s", a, e.seq, e.active ? "1" : "0", e.status ?? "");
+        continue;
+      }
+      if (e.collection === "app.bsky.actor.profile") {
+        if (e.action === "delete") ops.push("p", a, e.seq, "", "");
+        else ops.push("p", a, e.seq, e.displayName ?? "", e.avatar ?? "");
+        continue;
+      }
+      if (e.action === "delete") {
+        ops.push("d", a, e.rkey, hour);
+        continue;
+      }
+      const pairs: string[] = [];
+      const pair = (type: keyof typeof TYPE_CODE, did: string | undefined) => {
+        // Self-interactions are not counted.
+        if (did !== undefined && did !== e.did) pairs.push(`${TYPE_CODE[type]}:${ids.get(did)}`);
+      };
+      switch (e.collection) {
+        case "app.bsky.feed.like":
+          pair("like", e.subject);
+          break;
+        case "app.bsky.feed.repost":
+          pair("repost", e.subject);
+          break;
+        case "app.bsky.graph.block":
+          pair("block", e.subject);
+          break;
+        case "app.bsky.graph.follow":
+          pair("follow", e.subject);
+          break;
+        case "app.bsky.feed.post":
+          pair("reply", e.parent);
+          pair("quote", e.quote);
+          for (const m of e.mentions ?? []) pair("mention", m);
+          break;
+      }
+      // A create that counts nothing needs no memory; an update may take counts back.
+      if (e.action === "create" && pairs.length === 0) continue;
+      ops.push(e.action === "create" ? "c" : "u", a, e.rkey, hour, pairs.join(","));
+    }
+    return ops;
+  }
+
+  /**
+   * Applies the events and acknowledges `entryIds` of `stream` for `group` in one atomic
+   * step. Entry ids may include entries that carry no operation (parked or ignored).
+   */
+  async apply(
+    events: readonly FirehoseEvent[],
+    ack?: { stream: string; group: string; entryIds: string[] },
+  ): Promise<ApplyStats> {
+    const dids = new Set<string>();
+    for (const e of events) didsOf(e, dids);
+    const ids = await this.ids(dids);
+    const ops = this.ops(events, ids);
+    const entryIds = ack?.entryIds ?? [];
+    const [applied, duplicate, unmatched, late, negative] = await this.#redis.applyOps(
+      this.options.retentionDays * 86400,
+      this.options.memoryHours * 3600,
+      this.options.memoryHours,
+      ack?.stream ?? "",
+      ack?.group ?? "",
+      entryIds.length,
+      ...entryIds,
+      ...ops,
+    );
+    return { applied, duplicate, unmatched, late, negative };
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The Lua script that applies a batch of operations and acknowledges their stream entries
+ * in one atomic step: a batch is either wholly applied and acknowledged or not at all.
+ * Operations, one after another in ARGV (ids are interned; H is an absolute hour):
+ *   c A R H P    record R of A created at hour H with pairs P ("type:subject,…")
+ *   u A R H P    record R updated: what its last version added is taken back, P added
+ *   d A R H      record R deleted at hour H: what it added is taken back while remembered
+ *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
+ *   h A S H      identity of A at seq S: handle H ("" = none given)
+ *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
+ * Types 1-5 are interactions (both directions counted per day and hour), 6 a block, 7 a
+ * follow. Returns {applied, duplicate, unmatched, late, negative}.
+ */
+export const APPLY_SCRIPT = `
+local retention = tonumber(ARGV[1])
+local memsecs = tonumber(ARGV[2])
+local memhours = tonumber(ARGV[3])
+local stream, group = ARGV[4], ARGV[5]
+local nids = tonumber(ARGV[6])
+local applied, duplicate, unmatched, late, negative = 0, 0, 0, 0, 0
+local expiries = {}
+local function expire_at(key, at)
+  local cur = expiries[key]
+  if cur == nil or cur < at then expiries[key] = at end
+end
+local function field(id, t, h)
+  return struct.pack('>I4B', id, t * 24 + h)
+end
+local function bump(key, f, by)
+  local v = redis.call('HINCRBY', key, f, by)
+  if v <= 0 then
+    redis.call('HDEL', key, f)
+    if v < 0 then negative = negative + 1 end
+  end
+end
+local function zbump(key, member, by, at)
+  local v = tonumber(redis.call('ZINCRBY', key, by, member))
+  if v <= 0 then redis.call('ZREM', key, member) end
+  if by > 0 then expire_at(key, at) end
+end
+local function apply_pairs(a, hour, pairs, by)
+  local day = math.floor(hour / 24)
+  local h = hour % 24
+  local at = (day + 1) * 86400 + retention
+  for t, s in string.gmatch(pairs, '(%d+):(%d+)') do
+    t = tonumber(t)
+    s = tonumber(s)
+    if t <= 5 then
+      local ok = 'o:{' .. a .. '}:' .. day
+      local ik = 'i:{' .. s .. '}:' .. day
+      bump(ok, field(s, t, h), by)
+      bump(ik, field(a, t, h), by)
+      if by > 0 then expire_at(ok, at); expire_at(ik, at) end
+    elseif t == 6 then
+      local bl = 'bl:{' .. a .. '}'
+      if by > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end
+      zbump('bk:{g}:' .. day, s, by, at)
+      zbump('bkr:{g}:' .. day, a, by, at)
+    elseif t == 7 then
+      local fo = 'fo:{' .. a .. '}'
+      if by > 0 then redis.call('SADD', fo, s); expire_at(fo, at) else redis.call('SREM', fo, s) end
+    end
+  end
+end
+-- The record of A with key R, looked for in the day keys the record memory spans.
+local function find_record(a, r, hour)
+  local day = math.floor(hour / 24)
+  for d = day, day - math.ceil(memhours / 24) - 1, -1 do
+    local key = 'r:{' .. a .. '}:' .. d
+    local v = redis.call('HGET', key, r)
+    if v then return key, v end
+  end
+  return nil, nil
+end
+local function take_back(a, v)
+  local sp = string.find(v, ' ', 1, true)
+  local h = tonumber(string.sub(v, 1, sp - 1))
+  apply_pairs(a, h, string.sub(v, sp + 1), -1)
+  return h
+end
+local function remember(a, r, hour, pairs)
+  local day = math.floor(hour / 24)
+  local key = 'r:{' .. a .. '}:' .. day
+  redis.call('HSET', key, r, hour .. ' ' .. pairs)
+  expire_at(key, (day + 1) * 86400 + memsecs)
+end
+
+local i = 7 + nids
+local n = #ARGV
+while i <= n do
+  local op = ARGV[i]
+  if op == 'c' then
+    local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+    local day = math.floor(hour / 24)
+    local key = 'r:{' .. a .. '}:' .. day
+    if redis.call('HSETNX', key, r, hour .. ' ' .. pairs) == 1 then
+      expire_at(key, (day + 1) * 86400 + memsecs)
+      apply_pairs(a, hour, pairs, 1)
+      applied = applied + 1
+    else
+      duplicate = duplicate + 1
+    end
+    i = i + 5
+  elseif op == 'u' then
+    local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+    local key, v = find_record(a, r, hour)
+    if v == 'x' then
+      duplicate = duplicate + 1
+    else
+      if v then take_back(a, v); redis.call('HDEL', key, r) end
+      remember(a, r, hour, pairs)
+      apply_pairs(a, hour, pairs, 1)
+      applied = applied + 1
+    end
+    i = i + 5
+  elseif op == 'd' then
+    local a, r, hour = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    local key, v = find_record(a, r, hour)
+    if not v then
+      unmatched = unmatched + 1
+    elseif v == 'x' then
+      duplicate = duplicate + 1
+    else
+      local sp = string.find(v, ' ', 1, true)
+      if hour - tonumber(string.sub(v, 1, sp - 1)) > memhours then
+        late = late + 1
+      else
+        take_back(a, v)
+        applied = applied + 1
+      end
+      -- A tombstone, so that a create delivered again is not counted again.
+      redis.call('HSET', key, r, 'x')
+    end
+    i = i + 4
+  elseif op == 'p' then
+    local pk = 'p:{' .. ARGV[i + 1] .. '}'
+    local seq = tonumber(ARGV[i + 2])
+    if tonumber(redis.call('HGET', pk, 'pseq') or '-1') < seq then
+      redis.call('HSET', pk, 'pseq', seq, 'name', ARGV[i + 3], 'avatar', ARGV[i + 4])
+      applied = applied + 1
+    else
+      duplicate = duplicate + 1
+    end
+    i = i + 5
+  elseif op == 'h' then
+    local a = ARGV[i + 1]
+    local pk = 'p:{' .. a .. '}'
+    local seq = tonumber(ARGV[i + 2])
+    local handle = ARGV[i + 3]
+    if tonumber(redis.call('HGET', pk, 'hseq') or '-1') < seq then
+      if handle ~= '' then
+        local old = redis.call('HGET', pk, 'handle')
+        if old then redis.call('ZREM', 'hx:{g}', old .. '\\0' .. a) end
+        redis.call('ZADD', 'hx:{g}', 0, handle .. '\\0' .. a)
+        redis.call('HSET', pk, 'handle', handle)
+      end
+      redis.call('HSET', pk, 'hseq', seq)
+      applied = applied + 1
+    else
+      duplicate = duplicate + 1
+    end
+    i = i + 4
+  elseif op == 's' then
+    local a = ARGV[i + 1]
+    local pk = 'p:{' .. a .. '}'
+    local seq = tonumber(ARGV[i + 2])
+    if tonumber(redis.call('HGET', pk, 'aseq') or '-1') < seq then
+      if ARGV[i + 3] == '1' then
+        redis.call('SREM', 'hidden:{g}', a)
+        redis.call('HSET', pk, 'aseq', seq, 'status', 'active')
+      else
+        redis.call('SADD', 'hidden:{g}', a)
+        redis.call('HSET', pk, 'aseq', seq, 'status', ARGV[i + 4])
+      end
+      applied = applied + 1
+    else
+      duplicate = duplicate + 1
+    end
+    i = i + 5
+  else
+    return redis.error_reply('Unknown operation "' .. tostring(op) .. '" at argument ' .. i)
+  end
+end
+for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 7, 6 + nids)) end
+return {applied, duplicate, unmatched, late, negative}
+`;
+
+/** Interns DIDs: returns each one's id, allocating ids for new DIDs. */
+export const INTERN_SCRIPT = `
+local out = {}
+for i, did in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], did)
+  if not id then
+    id = redis.call('INCR', KEYS[3])
+    redis.call('HSET', KEYS[1], did, id)
+    redis.call('HSET', KEYS[2], id, did)
+  end
+  out[i] = tonumber(id)
+end
+return out
+`;

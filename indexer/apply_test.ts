@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { Applier } from "./apply.ts";
+import { profiles, searchHandles, topInteractions, totals } from "./queries.ts";
+import { HOUR_MS } from "./store.ts";
+
+const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
+// Keys expire by the real clock, so the events happen now.
+const T0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 30 * 60_000;
+let seq = 0;
+const like = (did: string, rkey: string, subject: string, time = T0): FirehoseEvent => ({
+  v: 1,
+  kind: "commit",
+  seq: ++seq,
+  time,
+  did,
+  action: "create",
+  collection: "app.bsky.feed.like",
+  rkey,
+  subject,
+});
+const del = (did: string, collection: string, rkey: string, time = T0): FirehoseEvent => ({
+  v: 1,
+  kind: "commit",
+  seq: ++seq,
+  time,
+  did,
+  action: "delete",
+  collection: collection as "app.bsky.feed.like",
+  rkey,
+});
+
+async function withStore(fn: (redis: Redis, applier: Applier) => Promise<void>) {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    await fn(redis, new Applier(redis, { retentionDays: 30, memoryHours: 48 }));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const top = (
+  redis: Redis,
+  did: string,
+  direction: "sent" | "received" | "both" | "mutual",
+  windowHours = 24,
+  now = T0,
+) => topInteractions(redis, did, { direction, windowHours, limit: 10, now });
+
+Deno.test("apply() counts each interaction once in both directions, whatever the redelivery", async () => {
+  await withStore(async (redis, applier) => {
+    const events = [like(A, "l1", B), like(A, "l2", B), like(A, "l3", A), like(C, "l4", B)];
+    assert.deepEqual(await applier.apply(events), {
+      applied: 3,
+      duplicate: 0,
+      unmatched: 0,
+      late: 0,
+      negative: 0,
+    });
+    const again = await applier.apply(events);
+    assert.equal(again.applied, 0);
+    assert.equal(again.duplicate, 3);
+    assert.deepEqual(await top(redis, A, "sent"), [
+      { did: B, like: 2, repost: 0, reply: 0, quote: 0, mention: 0, score: 2 },
+    ]);
+    const received = await top(redis, B, "received");
+    assert.deepEqual(received?.map((c) => [c.did, c.like]), [[A, 2], [C, 1]]);
+    assert.deepEqual(await totals(redis, A, 24, T0), {
+      sent: { like: 2, repost: 0, reply: 0, quote: 0, mention: 0 },
+      received: { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 },
+    });
+  });
+});
+
+Deno.test("a delete takes back exactly what its create added, once", async () => {
+  await withStore(async (redis, applier) => {
+    const post: FirehoseEvent = {
+      v: 1,
+      kind: "commit",
+      seq: ++seq,
+      time: T0,
+      did: A,
+      action: "create",
+      collection: "app.bsky.feed.post",
+      rkey: "p1",
+      parent: B,
+      root: B,
+      quote: C,
+      mentions: [B, C, A],
+      chars: 10,
+    };
+    await applier.apply([post, like(A, "l1", B)]);
+    const before = await top(redis, A, "sent");
+    assert.deepEqual(before?.map((c) => [c.did, c.like, c.reply, c.quote, c.mention]), [
+      [B, 1, 1, 0, 1],
+      [C, 0, 0, 1, 1],
+    ]);
+    const unpost = del(A, "app.bsky.feed.post", "p1", T0 + HOUR_MS);
+    assert.equal((await applier.apply([unpost])).applied, 1);
+    assert.equal((await applier.apply([unpost])).duplicate, 1, "a delete delivered again");
+    assert.equal(
+      (await applier.apply([post])).duplicate,
+      1,
+      "a create delivered again after its delete",
+    );
+    assert.deepEqual(
+      (await top(redis, A, "sent", 48, T0 + HOUR_MS))?.map((c) => [c.did, c.like, c.reply]),
+      [[B, 1, 0]],
+    );
+    assert.deepEqual(await top(redis, C, "received", 48, T0 + HOUR_MS), []);
+  });
+});
+
+Deno.test("a delete after the record memory is counted as late and applied nowhere", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([like(A, "l1", B)]);
+    const stats = await applier.apply([del(A, "app.bsky.feed.like", "l1", T0 + 49 * HOUR_MS)]);
+    assert.equal(stats.late, 1);
+    assert.equal(stats.applied, 0);
+    const unknown = await applier.apply([del(A, "app.bsky.feed.like", "never")]);
+    assert.equal(unknown.unmatched, 1);
+    assert.equal((await top(redis, A, "sent", 72, T0 + 49 * HOUR_MS))?.[0].like, 1);
+  });
+});
+
+Deno.test("an update takes back the old targets and counts the new ones, idempotently", async () => {
+  await withStore(async (redis, applier) => {
+    const base = {
+      v: 1 as const,
+      kind: "commit" as const,
+      did: A,
+      collection: "app.bsky.feed.post" as const,
+      rkey: "p1",
+      chars: 3,
+    };
+    await applier.apply([{ ...base, seq: 1, time: T0, action: "create", mentions: [B] }]);
+    const update: FirehoseEvent = { ...base, seq: 2, time: T0, action: "update", mentions: [C] };
+    await applier.apply([update]);
+    await applier.apply([update]);
+    assert.deepEqual((await top(redis, A, "sent"))?.map((c) => [c.did, c.mention]), [[C, 1]]);
+  });
+});
+
+Deno.test("windows are exact to the hour and directions combine as documented", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([
+      like(A, "old", B, T0 - 5 * HOUR_MS),
+      like(A, "new", B, T0),
+      like(B, "back", A, T0),
+      like(C, "c1", A, T0),
+      {
+        v: 1,
+        kind: "commit",
+        seq: ++seq,
+        time: T0,
+        did: A,
+        action: "create",
+        collection: "app.bsky.feed.repost",
+        rkey: "r1",
+        subject: C,
+      },
+    ]);
+    assert.equal((await top(redis, A, "sent", 1))?.find((c) => c.did === B)?.like, 1);
+    assert.equal((await top(redis, A, "sent", 6))?.find((c) => c.did === B)?.like, 2);
+    const both = await top(redis, A, "both", 6);
+    assert.deepEqual(both?.map((c) => [c.did, c.like, c.repost, c.score]), [[B, 3, 0, 3], [
+      C,
+      1,
+      1,
+      3,
+    ]]);
+    const mutual = await top(redis, A, "mutual", 6);
+    // B: sent score 2, received 1 -> 1; C: sent 2 (repost), received 1 -> 1.
+    assert.deepEqual(mutual?.map((c) => [c.did, c.score]), [[B, 1], [C, 1]]);
+    assert.equal(await top(redis, "did:plc:nobody", "sent"), undefined);
+  });
+});
+
+Deno.test("accounts that are deleted, taken down or deactivated disappear, and come back when active", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([like(A, "l1", B), like(C, "l2", A), like(A, "l3", C)]);
+    await applier.apply([{
+      v: 1,
+      kind: "account",
+      seq: 100,
+      time: T0,
+      did: B,
+      active: false,
+      status: "deactivated",
+    }]);
+    assert.deepEqual((await top(redis, A, "sent"))?.map((c) => c.did), [C]);
+    await applier.apply([{ v: 1, kind: "account", seq: 99, time: T0, did: B, active: true }]);
+    assert.deepEqual(
+      (await top(redis, A, "sent"))?.map((c) => c.did),
+      [C],
+      "an older event changes nothing",
+    );
+    await applier.apply([{ v: 1, kind: "account", seq: 101, time: T0, did: B, active: true }]);
+    assert.deepEqual((await top(redis, A, "sent"))?.map((c) => c.did).sort(), [B, C]);
+    await applier.apply([{
+      v: 1,
+      kind: "account",
+      seq: 102,
+      time: T0,
+      did: C,
+      active: false,
+      status: "takendown",
+    }]);
+    assert.deepEqual((await top(redis, A, "both"))?.map((c) => c.did), [B]);
+  });
+});
+
+Deno.test("blocks and follows are kept apart, and circles can leave blocked people out", async () => {
+  await withStore(async (redis, applier) => {
+    const block: FirehoseEvent = {
+      v: 1,
+      kind: "commit",
+      seq: ++seq,
+      time: T0,
+      did: A,
+      action: "create",
+      collection: "app.bsky.graph.block",
+      rkey: "b1",
+      subject: C,
+    };
+    const follow: FirehoseEvent = {
+      v: 1,
+      kind: "commit",
+      seq: ++seq,
+      time: T0,
+      did: A,
+      action: "create",
+      collection: "app.bsky.graph.follow",
+      rkey: "f1",
+      subject: B,
+    };
+    await applier.apply([like(A, "l1", C), block, follow]);
+    const [aId, bId, cId] = await redis.hmget("ids:{ids}:did", A, B, C);
+    assert.deepEqual(await redis.smembers(`bl:{${aId}}`), [cId]);
+    assert.deepEqual(await redis.smembers(`fo:{${aId}}`), [bId]);
+    const opts = { direction: "sent" as const, windowHours: 24, limit: 10, now: T0 };
+    assert.deepEqual((await topInteractions(redis, A, opts))?.map((c) => c.did), [C]);
+    assert.deepEqual(await topInteractions(redis, A, { ...opts, excludeBlocked: true }), []);
+    const day = Math.floor(T0 / 86_400_000);
+    assert.equal(await redis.zscore(`bk:{g}:${day}`, (await redis.hget("ids:{ids}:did", C))!), "1");
+    await applier.apply([
+      del(A, "app.bsky.graph.block", "b1"),
+      del(A, "app.bsky.graph.follow", "f1"),
+    ]);
+    assert.equal(
+      await redis.zscore(`bk:{g}:${day}`, (await redis.hget("ids:{ids}:did", C))!),
+      null,
+    );
+    assert.equal((await topInteractions(redis, A, { ...opts, excludeBlocked: true }))?.length, 1);
+    assert.deepEqual(await redis.smembers(`bl:{${aId}}`), []);
+    assert.deepEqual(await redis.smembers(`fo:{${aId}}`), []);
+  });
+});
+
+Deno.test("profiles and handles stay current, with a prefix index for typeahead", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([
+      { v: 1, kind: "identity", seq: 1, time: T0, did: A, handle: "alice.test" },
+      {
+        v: 1,
+        kind: "commit",
+        seq: 2,
+        time: T0,
+        did: A,
+        action: "create",
+        collection: "app.bsky.actor.profile",
+        rkey: "self",
+        displayName: "Alice",
+        avatar: "bafkreia",
+      },
+      { v: 1, kind: "identity", seq: 3, time: T0, did: A, handle: "alicia.test" },
+      { v: 1, kind: "identity", seq: 4, time: T0, did: B, handle: "alberto.test" },
+    ]);
+    assert.deepEqual(await profiles(redis, [A, C]), [
+      { did: A, handle: "alicia.test", displayName: "Alice", avatar: "bafkreia" },
+      { did: C },
+    ]);
+    assert.deepEqual(await searchHandles(redis, "al"), [
+      { handle: "alberto.test", did: B },
+      { handle: "alicia.test", did: A },
+    ]);
+    assert.deepEqual(await searchHandles(redis, "alice"), []);
+  });
+});

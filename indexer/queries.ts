@@ -1,0 +1,246 @@
+/**
+ * Reads of the interaction store: who an account interacts with most, and its totals.
+ * Cost: one HGETALL per day key of the window, so it grows with the distinct counterparts
+ * (and the hours they were active), never with the number of interactions.
+ */
+import type { Redis } from "@bsky/shared/redis";
+import { HOUR_MS, type InteractionType, readField, storeKeys, TYPES } from "./store.ts";
+
+export type Direction = "sent" | "received" | "both" | "mutual";
+
+/**
+ * Default weights: a reply or a quote takes writing and says more about a relationship
+ * than a like; a repost or a mention sits between.
+ */
+export const DEFAULT_WEIGHTS: Readonly<Record<InteractionType, number>> = {
+  like: 1,
+  repost: 2,
+  reply: 3,
+  quote: 3,
+  mention: 2,
+};
+
+export interface TopOptions {
+  direction: Direction;
+  /** Whole hours back from the current hour, 1 to the retention. */
+  windowHours: number;
+  limit: number;
+  weights?: Partial<Record<InteractionType, number>>;
+  /** Leave out the accounts the actor blocks (for circles). */
+  excludeBlocked?: boolean;
+  /** "Now", for tests; the current time by default. */
+  now?: number;
+}
+
+export type Counts = Record<InteractionType, number>;
+
+export interface Counterpart extends Counts {
+  did: string;
+  score: number;
+}
+
+type Tally = Map<number, number[]>;
+
+/** A Redis integer reply read from its ASCII digits. */
+function digits(b: Uint8Array): number {
+  let n = 0, sign = 1, i = 0;
+  if (b[0] === 0x2d) {
+    sign = -1;
+    i = 1;
+  }
+  for (; i < b.length; i++) n = n * 10 + (b[i] - 48);
+  return sign * n;
+}
+
+function zero(): Counts {
+  return { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 };
+}
+
+/** The store id of a DID, if it was ever seen. */
+export async function idOf(redis: Redis, did: string): Promise<number | undefined> {
+  const id = await redis.hget(storeKeys.didToId, did);
+  return id === null ? undefined : Number(id);
+}
+
+/** True when the account is deleted, taken down, suspended or deactivated. */
+export async function isHidden(redis: Redis, id: number): Promise<boolean> {
+  return await redis.sismember(storeKeys.hidden, String(id)) === 1;
+}
+
+/** Per counterpart, counts by type within the window, for the wanted directions. */
+async function tallies(
+  redis: Redis,
+  id: number,
+  directions: ("sent" | "received")[],
+  windowHours: number,
+  now: number,
+): Promise<Tally[]> {
+  const lastHour = Math.floor(now / HOUR_MS);
+  const firstHour = lastHour - windowHours + 1;
+  const days: number[] = [];
+  for (let d = Math.floor(firstHour / 24); d <= Math.floor(lastHour / 24); d++) days.push(d);
+  const pipe = redis.pipeline();
+  for (const dir of directions) {
+    for (const d of days) {
+      // Raw replies: the fields are binary, and ioredis' HGETALL object would mangle them.
+      (pipe as unknown as { callBuffer(...args: string[]): void }).callBuffer(
+        "HGETALL",
+        dir === "sent" ? storeKeys.sent(id, d) : storeKeys.received(id, d),
+      );
+    }
+  }
+  const replies = (await pipe.exec()) ?? [];
+  const out: Tally[] = directions.map(() => new Map());
+  directions.forEach((_, di) => {
+    const tally = out[di];
+    days.forEach((day, k) => {
+      const [err, flat] = replies[di * days.length + k] as [Error | null, Uint8Array[]];
+      if (err) throw err;
+      for (let f = 0; f < flat.length; f += 2) {
+        const [cp, type, hourOfDay] = readField(flat[f]);
+        const hour = day * 24 + hourOfDay;
+        if (hour < firstHour || hour > lastHour || type < 1 || type > 5) continue;
+        let counts = tally.get(cp);
+        if (!counts) tally.set(cp, counts = [0, 0, 0, 0, 0]);
+        counts[type - 1] += digits(flat[f + 1]);
+      }
+    });
+  });
+  return out;
+}
+
+function score(counts: number[], weights: Record<InteractionType, number>): number {
+  let s = 0;
+  for (let t = 0; t < 5; t++) s += counts[t] * weights[TYPES[t]];
+  return s;
+}
+
+/** Ranked counterparts of `did` in the window; undefined when the DID was never seen. */
+export async function topInteractions(
+  redis: Redis,
+  did: string,
+  options: TopOptions,
+): Promise<Counterpart[] | undefined> {
+  const id = await idOf(redis, did);
+  if (id === undefined) return undefined;
+  const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
+  const now = options.now ?? Date.now();
+  const { direction } = options;
+  const dirs: ("sent" | "received")[] = direction === "sent"
+    ? ["sent"]
+    : direction === "received"
+    ? ["received"]
+    : ["sent", "received"];
+  const t = await tallies(redis, id, dirs, options.windowHours, now);
+  const ranked: { id: number; counts: number[]; score: number }[] = [];
+  if (direction === "mutual") {
+    const [sent, received] = t;
+    for (const [cp, s] of sent) {
+      const r = received.get(cp);
+      if (!r) continue;
+      const counts = s.map((n, k) => n + r[k]);
+      ranked.push({ id: cp, counts, score: Math.min(score(s, weights), score(r, weights)) });
+    }
+  } else {
+    const merged: Tally = new Map(t[0]);
+    if (t[1]) {
+      for (const [cp, r] of t[1]) {
+        const s = merged.get(cp);
+        merged.set(cp, s ? s.map((n, k) => n + r[k]) : r);
+      }
+    }
+    for (const [cp, counts] of merged) {
+      ranked.push({ id: cp, counts, score: score(counts, weights) });
+    }
+  }
+  if (ranked.length === 0) return [];
+  // Hidden accounts (and, when asked, blocked ones) never appear.
+  const members = ranked.map((r) => String(r.id));
+  const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
+  if (options.excludeBlocked) pipe.smismember(storeKeys.blocks(id), ...members);
+  const flags = (await pipe.exec())!.map(([err, v]) => {
+    if (err) throw err;
+    return v as number[];
+  });
+  const visible = ranked.filter((_, k) => flags.every((f) => f[k] === 0) && _.score > 0);
+  visible.sort((a, b) => b.score - a.score || a.id - b.id);
+  const top = visible.slice(0, options.limit);
+  if (top.length === 0) return [];
+  const dids = await redis.hmget(storeKeys.idToDid, ...top.map((r) => String(r.id)));
+  return top.map((r, k) => {
+    const c: Counterpart = { did: dids[k]!, score: r.score, ...zero() };
+    TYPES.forEach((type, i) => c[type] = r.counts[i]);
+    return c;
+  });
+}
+
+/** Sent and received counts by type in the window; undefined when the DID was never seen. */
+export async function totals(
+  redis: Redis,
+  did: string,
+  windowHours: number,
+  now = Date.now(),
+): Promise<{ sent: Counts; received: Counts } | undefined> {
+  const id = await idOf(redis, did);
+  if (id === undefined) return undefined;
+  const [sent, received] = await tallies(redis, id, ["sent", "received"], windowHours, now);
+  const sum = (tally: Tally) => {
+    const c = zero();
+    for (const counts of tally.values()) TYPES.forEach((type, i) => c[type] += counts[i]);
+    return c;
+  };
+  return { sent: sum(sent), received: sum(received) };
+}
+
+/** A profile as the store knows it. */
+export interface Profile {
+  did: string;
+  handle?: string;
+  displayName?: string;
+  avatar?: string;
+  status?: string;
+}
+
+/** Profiles of the given DIDs (fields the store has; missing profiles give the DID only). */
+export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]> {
+  if (dids.length === 0) return [];
+  const ids = await redis.hmget(storeKeys.didToId, ...dids);
+  const pipe = redis.pipeline();
+  for (const id of ids) {
+    pipe.hmget(storeKeys.profile(Number(id ?? -1)), "handle", "name", "avatar", "status");
+  }
+  const rows = (await pipe.exec())!;
+  return dids.map((did, k) => {
+    const [handle, name, avatar, status] = (rows[k][1] ?? []) as (string | null)[];
+    const p: Profile = { did };
+    if (handle) p.handle = handle;
+    if (name) p.displayName = name;
+    if (avatar) p.avatar = avatar;
+    if (status) p.status = status;
+    return p;
+  });
+}
+
+/** Handles starting with `prefix`, for typeahead: [handle, did] pairs, hidden accounts left out. */
+export async function searchHandles(
+  redis: Redis,
+  prefix: string,
+  limit = 10,
+): Promise<{ handle: string; did: string }[]> {
+  const p = prefix.toLowerCase();
+  const members = await redis.zrangebylex(
+    storeKeys.handles,
+    `[${p}`,
+    `[${p}\xff`,
+    "LIMIT",
+    0,
+    limit * 2,
+  );
+  const pairs = members.map((m) => m.split("\0") as [string, string]);
+  if (pairs.length === 0) return [];
+  const hidden = await redis.smismember(storeKeys.hidden, ...pairs.map(([, id]) => id));
+  const shown = pairs.filter((_, k) => hidden[k] === 0).slice(0, limit);
+  if (shown.length === 0) return [];
+  const dids = await redis.hmget(storeKeys.idToDid, ...shown.map(([, id]) => id));
+  return shown.map(([handle], k) => ({ handle, did: dids[k]! }));
+}
