@@ -23,6 +23,11 @@ export interface ApplyStats {
   negative: number;
 }
 
+/** Another process holds the partition now; the batch was not written. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}
+
 type ScriptRedis = Redis & {
   applyOps(...args: (string | number)[]): Promise<number[]>;
   internDids(...args: string[]): Promise<number[]>;
@@ -136,7 +141,12 @@ export class Applier {
    */
   async apply(
     events: readonly FirehoseEvent[],
-    ack?: { stream: string; group: string; entryIds: string[] },
+    ack?: {
+      stream: string;
+      group: string;
+      entryIds: string[];
+      lease?: { key: string; token: string };
+    },
   ): Promise<ApplyStats> {
     const dids = new Set<string>();
     for (const e of events) didsOf(e, dids);
@@ -150,9 +160,14 @@ export class Applier {
       ack?.stream ?? "",
       ack?.group ?? "",
       entryIds.length,
+      ack?.lease?.key ?? "",
+      ack?.lease?.token ?? "",
       ...entryIds,
       ...ops,
     );
+    if (applied < 0) {
+      throw new LeaseLostError(`Cannot apply a batch of "${ack?.stream}": the lease is lost`);
+    }
     return { applied, duplicate, unmatched, late, negative };
   }
 }

@@ -9,7 +9,8 @@
  *   h A S H      identity of A at seq S: handle H ("" = none given)
  *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
  * Types 1-5 are interactions (both directions counted per day and hour), 6 a block, 7 a
- * follow. Returns {applied, duplicate, unmatched, late, negative}.
+ * follow. Returns {applied, duplicate, unmatched, late, negative}, or {-1, …} when this
+ * process no longer holds the partition's lease (nothing is written then).
  */
 export const APPLY_SCRIPT = `
 local retention = tonumber(ARGV[1])
@@ -17,6 +18,10 @@ local memsecs = tonumber(ARGV[2])
 local memhours = tonumber(ARGV[3])
 local stream, group = ARGV[4], ARGV[5]
 local nids = tonumber(ARGV[6])
+-- Fencing: only the holder of the partition's lease may write (ARGV[7] key, ARGV[8] token).
+if ARGV[7] ~= '' and redis.call('GET', ARGV[7]) ~= ARGV[8] then
+  return {-1, 0, 0, 0, 0}
+end
 local applied, duplicate, unmatched, late, negative = 0, 0, 0, 0, 0
 local expiries = {}
 local function expire_at(key, at)
@@ -85,7 +90,7 @@ local function remember(a, r, hour, pairs)
   expire_at(key, (day + 1) * 86400 + memsecs)
 end
 
-local i = 7 + nids
+local i = 9 + nids
 local n = #ARGV
 while i <= n do
   local op = ARGV[i]
@@ -182,7 +187,7 @@ while i <= n do
   end
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
-if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 7, 6 + nids)) end
+if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) end
 return {applied, duplicate, unmatched, late, negative}
 `;
 

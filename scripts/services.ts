@@ -3,6 +3,7 @@
  * run with the given environment. `deno task start`, compose.yaml and the tests use this.
  */
 import { firehoseEnv } from "../firehose/config.ts";
+import { indexerEnv } from "../indexer/config.ts";
 
 export interface ServiceSpec {
   name: string;
@@ -49,6 +50,12 @@ export const SERVICES: ServiceSpec[] = [
       }
       return hosts;
     },
+  },
+  {
+    name: "indexer",
+    entry: "indexer/main.ts",
+    env: Object.keys(indexerEnv),
+    net: (env) => [redisHost(env), `0.0.0.0:${env.INDEXER_METRICS_PORT || 8002}`],
   },
 ];
 

@@ -5,11 +5,10 @@
 import type { AccountEvent, CommitEvent, IdentityEvent } from "../events.ts";
 import { type Account, PdsClient, type RecordRef } from "./pds_client.ts";
 
+type Unstamped<T> = T extends unknown ? Omit<T, "v" | "seq" | "time"> : never;
+
 /** What the firehose must deliver for one write, without the seq and time the relay adds. */
-export type TruthEvent =
-  | Omit<CommitEvent, "v" | "seq" | "time">
-  | Omit<IdentityEvent, "v" | "seq" | "time">
-  | Omit<AccountEvent, "v" | "seq" | "time">;
+export type TruthEvent = Unstamped<CommitEvent | IdentityEvent | AccountEvent>;
 
 export interface WorkloadResult {
   accounts: Record<string, Account>;

@@ -1,0 +1,267 @@
+/**
+ * Reads the firehose streams through a consumer group and applies them to the store.
+ *
+ * Order per author matters (a delete must follow its create), and a consumer group alone
+ * would spread one stream's entries over several processes. So each partition is held by
+ * one indexer at a time through a lease in Redis; the apply script checks the lease before
+ * writing (fencing), and a process that takes a partition over first claims the entries
+ * its previous holder read but never acknowledged. Any number of indexers can run: they
+ * share the partitions, and stand by for each other.
+ */
+import { decodeEvent, type FirehoseEvent, MalformedEventError } from "@bsky/shared/events";
+import { errorMessage } from "@bsky/shared/errors";
+import { firehoseKeys } from "@bsky/shared/keys";
+import type { Logger } from "@bsky/shared/log";
+import { backoffMs, type Redis } from "@bsky/shared/redis";
+import { type Applier, LeaseLostError } from "./apply.ts";
+import type { IndexerMetrics } from "./metrics.ts";
+import { storeKeys } from "./store.ts";
+
+export interface ConsumerOptions {
+  partitions: number;
+  group: string;
+  /** This process's name in the group and token in the leases. */
+  name: string;
+  batchSize: number;
+  leaseMs: number;
+  /** How long XREADGROUP waits for new entries. */
+  blockMs?: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const RENEW_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+export const leaseKey = (partition: number) => `idx:{firehose}:lease:${partition}`;
+
+export class StreamConsumer {
+  #stopped = false;
+  #owned = new Set<number>();
+  #running: Promise<void> | undefined;
+  #reader: Redis;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    readonly redis: Redis,
+    readonly applier: Applier,
+    readonly metrics: IndexerMetrics,
+    readonly log: Logger,
+    readonly options: ConsumerOptions,
+  ) {
+    // XREADGROUP blocks its connection; reads get a connection of their own.
+    this.#reader = redis.duplicate();
+    if (!("renewLease" in redis)) {
+      redis.defineCommand("renewLease", { lua: RENEW_SCRIPT, numberOfKeys: 1 });
+    }
+  }
+
+  get owned(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    this.#reader.disconnect();
+    await this.#running?.catch(() => {});
+    // Hand the partitions over at once instead of letting the leases run out.
+    for (const p of this.#owned) {
+      await this.redis.eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        1,
+        leaseKey(p),
+        this.options.name,
+      ).catch(() => {});
+    }
+  }
+
+  async #ensureGroups(): Promise<void> {
+    for (let p = 0; p < this.options.partitions; p++) {
+      try {
+        await this.redis.xgroup(
+          "CREATE",
+          firehoseKeys.stream(p),
+          this.options.group,
+          "0",
+          "MKSTREAM",
+        );
+      } catch (err) {
+        if (!errorMessage(err).includes("BUSYGROUP")) throw err;
+      }
+    }
+  }
+
+  /** Takes free partitions and renews held ones; returns the partitions newly taken. */
+  async #leases(): Promise<number[]> {
+    const { partitions, name, leaseMs } = this.options;
+    const taken: number[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const key = leaseKey(p);
+      if (this.#owned.has(p)) {
+        const renewed = await (this.redis as Redis & {
+          renewLease(key: string, token: string, ms: number): Promise<number>;
+        }).renewLease(key, name, leaseMs);
+        if (renewed !== 1) {
+          this.#owned.delete(p);
+          this.log.warn("Lost the lease of a partition", { partition: p });
+        }
+      } else if (await this.redis.set(key, name, "PX", leaseMs, "NX") === "OK") {
+        this.#owned.add(p);
+        taken.push(p);
+        this.log.info("Took a partition", { partition: p });
+      }
+    }
+    this.metrics.owned.set(undefined, this.#owned.size);
+    return taken;
+  }
+
+  async #run(): Promise<void> {
+    await this.#ensureGroups();
+    let lastLeases = 0;
+    while (!this.#stopped) {
+      try {
+        if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
+          lastLeases = Date.now();
+          for (const p of await this.#leases()) await this.#claim(p);
+        }
+        if (this.#owned.size === 0) {
+          await new Promise<void>((r) => {
+            this.#wake = r;
+            setTimeout(r, this.options.leaseMs / 3);
+          });
+          continue;
+        }
+        await this.#readOnce();
+      } catch (err) {
+        if (this.#stopped) break;
+        this.metrics.errors.inc();
+        this.log.error("Indexer loop failed; retrying", { err: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, backoffMs(3)));
+      }
+    }
+  }
+
+  /** Applies entries read earlier by whoever held the partition and never acknowledged. */
+  async #claim(p: number): Promise<void> {
+    const stream = firehoseKeys.stream(p);
+    let cursor = "0-0";
+    do {
+      const [next, entries] = await this.redis.xautoclaim(
+        stream,
+        this.options.group,
+        this.options.name,
+        0,
+        cursor,
+        "COUNT",
+        this.options.batchSize,
+      ) as [string, Entry[]];
+      const live = entries.filter((e) => e !== null && e[1] !== null);
+      if (live.length > 0) {
+        this.log.info("Claimed unacknowledged entries", { partition: p, entries: live.length });
+        await this.#process(p, live);
+      }
+      cursor = next;
+    } while (cursor !== "0-0" && !this.#stopped);
+  }
+
+  async #readOnce(): Promise<void> {
+    const owned = this.owned;
+    const res = await this.#reader.xreadgroup(
+      "GROUP",
+      this.options.group,
+      this.options.name,
+      "COUNT",
+      this.options.batchSize,
+      "BLOCK",
+      this.options.blockMs ?? 1000,
+      "STREAMS",
+      ...owned.map((p) => firehoseKeys.stream(p)),
+      ...owned.map(() => ">"),
+    ) as [string, Entry[]][] | null;
+    for (const [stream, entries] of res ?? []) {
+      const p = Number(stream.slice(stream.lastIndexOf(":") + 1));
+      await this.#process(p, entries);
+    }
+  }
+
+  /** Parks what cannot be read, then applies and acknowledges the rest in one step. */
+  async #process(p: number, entries: Entry[]): Promise<void> {
+    const stream = firehoseKeys.stream(p);
+    const events: FirehoseEvent[] = [];
+    const parked = this.redis.pipeline();
+    let parkedCount = 0;
+    for (const [id, fields] of entries) {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      try {
+        events.push(decodeEvent(f.v, f.e));
+      } catch (err) {
+        const reason = err instanceof MalformedEventError ? err.reason : "unexpected";
+        this.metrics.parked.inc({ reason });
+        parkedCount++;
+        parked.xadd(
+          storeKeys.parked,
+          "MAXLEN",
+          "~",
+          100_000,
+          "*",
+          "stream",
+          stream,
+          "id",
+          id,
+          "reason",
+          reason,
+          ...fields.slice(0, 20).map((x) => x.slice(0, 10_000)),
+        );
+      }
+    }
+    if (parkedCount > 0) {
+      await parked.exec();
+      this.log.warn("Parked malformed stream entries", { partition: p, entries: parkedCount });
+    }
+    const started = performance.now();
+    for (let attempt = 1;; attempt++) {
+      if (!this.#owned.has(p) && !this.#stopped) return;
+      try {
+        const stats = await this.applier.apply(events, {
+          stream,
+          group: this.options.group,
+          entryIds: entries.map(([id]) => id),
+          lease: { key: leaseKey(p), token: this.options.name },
+        });
+        const m = this.metrics;
+        m.batches.observe((performance.now() - started) / 1000);
+        m.entries.inc({ partition: String(p) }, entries.length);
+        for (const [outcome, n] of Object.entries(stats)) if (n) m.ops.inc({ outcome }, n);
+        if (stats.negative > 0) {
+          this.log.error("A count would have gone below zero", { partition: p, n: stats.negative });
+        }
+        if (events.length) {
+          m.lag.set(undefined, (Date.now() - events[events.length - 1].time) / 1000);
+        }
+        return;
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.#owned.delete(p);
+          this.log.warn("Lost the lease of a partition while writing", { partition: p });
+          return;
+        }
+        if (this.#stopped) return;
+        // Retry the same batch: moving on would break the order of its authors' events.
+        this.metrics.errors.inc();
+        this.log.error("Cannot apply a batch; retrying", { partition: p, err: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 100, 5000)));
+      }
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/** Wires the indexer together: Redis, the applier, the stream consumer and /metrics. */
+import { firehoseKeys } from "@bsky/shared/keys";
+import { createLogger, type Logger } from "@bsky/shared/log";
+import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { Applier } from "./apply.ts";
+import type { IndexerConfig } from "./config.ts";
+import { StreamConsumer } from "./consumer.ts";
+import { type IndexerMetrics, indexerMetrics } from "./metrics.ts";
+
+export interface IndexerService {
+  consumer: StreamConsumer;
+  metrics: IndexerMetrics;
+  redis: Redis;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startIndexer(
+  config: IndexerConfig,
+  log: Logger = createLogger("indexer", { level: config.LOG_LEVEL }),
+  name = `indexer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+): Promise<IndexerService> {
+  const redis = await connectRedis(config.REDIS_URL, { name: "indexer", log });
+  const metrics = indexerMetrics();
+  metrics.registry.gauge(
+    "indexer_pending_entries",
+    "Entries read by the group and not yet acknowledged, per partition",
+    ["partition"],
+    async (g) => {
+      for (let p = 0; p < config.FIREHOSE_PARTITIONS; p++) {
+        const [count] = await redis.xpending(firehoseKeys.stream(p), config.INDEXER_GROUP) as [
+          number,
+        ];
+        g.set({ partition: String(p) }, count);
+      }
+    },
+  );
+  const applier = new Applier(redis, {
+    retentionDays: config.INDEXER_RETENTION_DAYS,
+    memoryHours: config.INDEXER_RECORD_MEMORY_HOURS,
+  });
+  const consumer = new StreamConsumer(redis, applier, metrics, log, {
+    partitions: config.FIREHOSE_PARTITIONS,
+    group: config.INDEXER_GROUP,
+    name,
+    batchSize: config.INDEXER_BATCH_SIZE,
+    leaseMs: config.INDEXER_LEASE_MS,
+  });
+  const server = Deno.serve(
+    { port: config.INDEXER_METRICS_PORT, onListen: () => {} },
+    async (req) => {
+      const { pathname } = new URL(req.url);
+      if (pathname === "/metrics") {
+        return new Response(await metrics.registry.render(), {
+          headers: { "content-type": METRICS_CONTENT_TYPE },
+        });
+      }
+      if (pathname === "/healthz") {
+        const ok = redis.status === "ready";
+        return Response.json({ ok, redis: redis.status, partitions: consumer.owned }, {
+          status: ok ? 200 : 503,
+        });
+      }
+      return Response.json({ error: "Not found" }, { status: 404 });
+    },
+  );
+  consumer.start();
+  log.info("Indexer started", { name, partitions: config.FIREHOSE_PARTITIONS });
+  return {
+    consumer,
+    metrics,
+    redis,
+    port: server.addr.port,
+    async stop() {
+      await consumer.stop();
+      await server.shutdown();
+      redis.disconnect();
+    },
+  };
+}
