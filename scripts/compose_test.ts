@@ -19,7 +19,11 @@ function commandOf(service: string): string[] {
 
 for (const spec of SERVICES) {
   Deno.test(`compose.yaml starts ${spec.name} with the same permissions as deno task start`, () => {
-    const env = { REDIS_URL: "redis://redis:6379", FIREHOSE_METRICS_PORT: "8001" };
+    const env = {
+      REDIS_URL: "redis://redis:6379",
+      FIREHOSE_METRICS_PORT: "8001",
+      INDEXER_METRICS_PORT: "8002",
+    };
     assert.deepEqual(commandOf(spec.name), serviceArgs(spec, env));
   });
 }

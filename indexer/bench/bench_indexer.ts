@@ -1,0 +1,262 @@
+/**
+ * `deno task bench:indexer`: a large event stream with heavy-tailed popularity, spread
+ * over 7 days, goes through the real indexer (streams, consumer group, Lua apply) into a
+ * local redis-server. Prints interactions/s, Redis commands per event, Redis memory per
+ * stored interaction, topInteractions latency for the busiest account, redis-benchmark's
+ * pipelined ceiling on the same server, and a one-key-per-interaction JSON layout's memory
+ * for comparison.
+ *
+ *   deno run -A indexer/bench/bench_indexer.ts [--events 1000000] [--accounts 100000]
+ */
+import { parseArgs } from "node:util";
+import process from "node:process";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { firehoseKeys } from "@bsky/shared/keys";
+import { createLogger } from "@bsky/shared/log";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { chunksOf, Publisher } from "@bsky/firehose/publisher";
+import { loadIndexerConfig } from "../config.ts";
+import { topInteractions, totals } from "../queries.ts";
+import { startIndexer } from "../service.ts";
+import { DAY_MS } from "../store.ts";
+import { didOf, generateEvents } from "../testing/generate.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    events: { type: "string", default: "1000000" },
+    accounts: { type: "string", default: "100000" },
+    partitions: { type: "string", default: "1" },
+  },
+});
+const EVENTS = Number(values.events), ACCOUNTS = Number(values.accounts);
+const PARTITIONS = Number(values.partitions);
+const say = (s: string) => console.log(s);
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function info(redis: Redis, section: string): Promise<Record<string, string>> {
+  const text = await redis.info(section);
+  return Object.fromEntries(
+    text.split("\r\n").filter((l) => l.includes(":")).map((l) => {
+      const i = l.indexOf(":");
+      return [l.slice(0, i), l.slice(i + 1)];
+    }),
+  );
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number((await info(redis, "memory")).used_memory);
+}
+
+/** Calls per command since the last CONFIG RESETSTAT. */
+async function commandCalls(redis: Redis): Promise<Record<string, number>> {
+  const stats = await info(redis, "commandstats");
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stats)) {
+    out[k.replace("cmdstat_", "")] = Number(/calls=(\d+)/.exec(v)?.[1] ?? 0);
+  }
+  return out;
+}
+
+/** Interactions an event adds (what the store counts), for the per-interaction figures. */
+function interactions(e: FirehoseEvent): number {
+  if (e.kind !== "commit" || e.action !== "create") return 0;
+  const self = (d?: string) => d !== undefined && d !== e.did ? 1 : 0;
+  switch (e.collection) {
+    case "app.bsky.feed.like":
+    case "app.bsky.feed.repost":
+      return self(e.subject);
+    case "app.bsky.feed.post":
+      return self(e.parent) + self(e.quote) + (e.mentions ?? []).filter((m) => m !== e.did).length;
+    default:
+      return 0;
+  }
+}
+
+await using server = await startRedisServer();
+const redis = await connectRedis(server.url, { name: "bench" });
+const now = Date.now();
+const start = now - 7 * DAY_MS;
+say(
+  `Workload: ${fmt(EVENTS)} events, ${fmt(ACCOUNTS)} accounts, Zipf popularity, spread over 7 days`,
+);
+
+const memEmpty = await usedMemory(redis);
+// 1. Fill the streams as the firehose would (not timed).
+const publisher = new Publisher(redis, {
+  partitions: PARTITIONS,
+  maxLen: EVENTS * 2,
+  source: "relay",
+});
+const mix: Record<string, number> = {};
+let total = 0, cursor: number | undefined, batch: FirehoseEvent[] = [];
+const flush = async () => {
+  if (batch.length === 0) return;
+  const to = batch[batch.length - 1].seq;
+  await publisher.publish(chunksOf(batch, PARTITIONS), cursor, to);
+  cursor = to;
+  batch = [];
+};
+for (
+  const e of generateEvents({
+    accounts: ACCOUNTS,
+    events: EVENTS,
+    seed: 42,
+    start,
+    spanMs: 7 * DAY_MS,
+  })
+) {
+  const label = e.kind === "commit" ? `${e.collection.split(".").pop()} ${e.action}` : e.kind;
+  mix[label] = (mix[label] ?? 0) + 1;
+  total += interactions(e);
+  batch.push(e);
+  if (batch.length >= 2000) await flush();
+}
+await flush();
+say(
+  `Mix: ${
+    Object.entries(mix).sort((a, b) => b[1] - a[1]).map(([k, v]) =>
+      `${k} ${(100 * v / EVENTS).toFixed(1)}%`
+    ).join(", ")
+  }`,
+);
+say(`Interactions in the stream: ${fmt(total)}`);
+
+// 2. The indexer drains them (timed).
+await redis.config("RESETSTAT");
+const cpuOf = async () => {
+  const c = await info(redis, "cpu");
+  return (Number(c.used_cpu_user) + Number(c.used_cpu_sys)) * 1000;
+};
+const redisCpu0 = await cpuOf();
+const ownCpu0 = process.cpuUsage();
+const env: Record<string, string> = {
+  REDIS_URL: server.url,
+  INDEXER_METRICS_PORT: "0",
+  FIREHOSE_PARTITIONS: String(PARTITIONS),
+  INDEXER_BATCH_SIZE: "2000",
+};
+const quiet = createLogger("bench", { level: "error", write: () => {} });
+const t0 = performance.now();
+const indexer = await startIndexer(loadIndexerConfig((n) => env[n]), quiet);
+while (true) {
+  let lag = 0;
+  for (let p = 0; p < PARTITIONS; p++) {
+    const groups = await redis.xinfo("GROUPS", firehoseKeys.stream(p)).catch(
+      () => [],
+    ) as unknown[][];
+    const g = groups[0];
+    lag += g ? Number(g[g.indexOf("lag") + 1]) + Number(g[g.indexOf("pending") + 1]) : 1;
+  }
+  if (lag === 0) break;
+  await new Promise((r) => setTimeout(r, 20));
+}
+const seconds = (performance.now() - t0) / 1000;
+const redisCpuMs = await cpuOf() - redisCpu0;
+const own = process.cpuUsage(ownCpu0);
+const ownCpuMs = (own.user + own.system) / 1000;
+await indexer.stop();
+const calls = await commandCalls(redis);
+const clientCalls = (calls.evalsha ?? 0) + (calls.eval ?? 0) + (calls.xreadgroup ?? 0) +
+  (calls.xautoclaim ?? 0) + (calls.xinfo ?? 0);
+const allCalls = Object.values(calls).reduce((a, b) => a + b, 0);
+// The streams are the firehose's buffer, not the store: trim them before measuring.
+for (let p = 0; p < PARTITIONS; p++) await redis.xtrim(firehoseKeys.stream(p), "MAXLEN", 0);
+const memAfter = await usedMemory(redis);
+const storeBytes = memAfter - memEmpty;
+
+// 3. Queries on the busiest account.
+const busiest = didOf(0);
+const t = await totals(redis, busiest, 24 * 7, now);
+const received = t ? Object.values(t.received).reduce((a, b) => a + b, 0) : 0;
+const latencies: number[] = [];
+for (let i = 0; i < 200; i++) {
+  const q0 = performance.now();
+  await topInteractions(redis, busiest, {
+    direction: i % 2 ? "received" : "both",
+    windowHours: 24 * 7,
+    limit: 30,
+    now,
+  });
+  latencies.push(performance.now() - q0);
+}
+latencies.sort((a, b) => a - b);
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+
+// 4. One key per interaction holding JSON, for comparison (100k of them).
+const memJson0 = await usedMemory(redis);
+const N = 100_000;
+for (let i = 0; i < N; i += 1000) {
+  const pipe = redis.pipeline();
+  for (let k = i; k < i + 1000; k++) {
+    pipe.set(
+      `interaction:${crypto.randomUUID()}`,
+      JSON.stringify({
+        author: didOf(k % ACCOUNTS),
+        subject: didOf((k * 7) % ACCOUNTS),
+        type: "like",
+        uri: `at://${didOf(k % ACCOUNTS)}/app.bsky.feed.like/3k${k.toString(32).padStart(11, "2")}`,
+        time: new Date(now).toISOString(),
+      }),
+      "EX",
+      7 * 86400,
+    );
+  }
+  await pipe.exec();
+}
+const jsonPer = (await usedMemory(redis) - memJson0) / N;
+
+// 5. redis-benchmark's pipelined ceiling on the same server.
+const rb = await new Deno.Command("redis-benchmark", {
+  args: ["-p", String(server.port), "-n", "500000", "-P", "64", "-q", "-t", "hset,set"],
+  stdout: "piped",
+  stderr: "null",
+}).output().catch(() => undefined);
+const ceiling = rb
+  ? new TextDecoder().decode(rb.stdout).split(/\r|\n/).filter((l) =>
+    l.includes("requests per second")
+  ).map((l) => l.trim()).join("; ")
+  : "redis-benchmark not installed";
+
+say("");
+say(
+  `interactions/s applied (one indexer process): ${fmt(total / seconds)}  (${
+    fmt(EVENTS / seconds)
+  } events/s, ${seconds.toFixed(2)} s)`,
+);
+say(
+  `CPU: indexer ${fmt(ownCpuMs)} ms (${(ownCpuMs / 10 / seconds).toFixed(0)}% of a core), ` +
+    `redis-server ${fmt(redisCpuMs)} ms (${(redisCpuMs / 10 / seconds).toFixed(0)}%)`,
+);
+say(
+  `Redis commands per event: ${(clientCalls / EVENTS).toFixed(3)} from the client, ${
+    (allCalls / EVENTS).toFixed(2)
+  } counting those run inside the Lua script`,
+);
+say(
+  `Redis memory of the store: ${fmt(storeBytes)} B = ${
+    (storeBytes / total).toFixed(1)
+  } B per stored interaction (7-day window, ${fmt(total)} interactions)`,
+);
+say(`One key per interaction holding JSON: ${jsonPer.toFixed(0)} B per interaction`);
+say(
+  `topInteractions of the busiest account (${fmt(received)} interactions received in 7 days): p50 ${
+    pct(0.5).toFixed(2)
+  } ms, p99 ${pct(0.99).toFixed(2)} ms`,
+);
+say(`redis-benchmark -P 64 on the same server: ${ceiling}`);
+console.log(JSON.stringify({
+  bench: "indexer",
+  events: EVENTS,
+  accounts: ACCOUNTS,
+  interactions: total,
+  interactionsPerSecond: Math.round(total / seconds),
+  commandsPerEvent: { client: clientCalls / EVENTS, all: allCalls / EVENTS },
+  bytesPerInteraction: storeBytes / total,
+  jsonBytesPerInteraction: jsonPer,
+  topInteractionsMs: { p50: pct(0.5), p99: pct(0.99), interactions: received },
+}));
+redis.disconnect();
