@@ -1,4 +1,5 @@
 /** Turns firehose events into store operations and applies them atomically with their acks. */
+import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
@@ -19,8 +20,6 @@ export interface ApplyStats {
   unmatched: number;
   /** Deletes of records remembered but older than the record memory allows. */
   late: number;
-  /** Counts that would have gone below zero: a sign of a bug, never of bad input. */
-  negative: number;
 }
 
 /** Another process holds the partition now; the batch was not written. */
@@ -29,9 +28,20 @@ export class LeaseLostError extends Error {
 }
 
 type ScriptRedis = Redis & {
-  applyOps(...args: (string | number)[]): Promise<number[]>;
+  applyOps(...args: (string | number | Uint8Array)[]): Promise<number[]>;
   internDids(...args: string[]): Promise<number[]>;
 };
+
+/** Pairs as the script reads them: 5 bytes each, the type then the subject's id (BE). */
+function packPairs(pairs: [number, number][]): Buffer {
+  // A Buffer, not a bare Uint8Array: ioredis sends only Buffers as bytes.
+  const out = Buffer.alloc(pairs.length * 5);
+  pairs.forEach(([type, id], k) => {
+    out[k * 5] = type;
+    out.writeUInt32BE(id, k * 5 + 1);
+  });
+  return out;
+}
 
 /** The DIDs an event needs ids for. */
 function didsOf(e: FirehoseEvent, out: Set<string>): void {
@@ -82,8 +92,11 @@ export class Applier {
   }
 
   /** The store operations of the events, in order. */
-  ops(events: readonly FirehoseEvent[], ids: Map<string, number>): (string | number)[] {
-    const ops: (string | number)[] = [];
+  ops(
+    events: readonly FirehoseEvent[],
+    ids: Map<string, number>,
+  ): (string | number | Uint8Array)[] {
+    const ops: (string | number | Uint8Array)[] = [];
     for (const e of events) {
       const a = ids.get(e.did)!;
       const hour = Math.floor(e.time / HOUR_MS);
@@ -104,10 +117,10 @@ export class Applier {
         ops.push("d", a, e.rkey, hour);
         continue;
       }
-      const pairs: string[] = [];
+      const pairs: [number, number][] = [];
       const pair = (type: keyof typeof TYPE_CODE, did: string | undefined) => {
         // Self-interactions are not counted.
-        if (did !== undefined && did !== e.did) pairs.push(`${TYPE_CODE[type]}:${ids.get(did)}`);
+        if (did !== undefined && did !== e.did) pairs.push([TYPE_CODE[type], ids.get(did)!]);
       };
       switch (e.collection) {
         case "app.bsky.feed.like":
@@ -130,7 +143,7 @@ export class Applier {
       }
       // A create that counts nothing needs no memory; an update may take counts back.
       if (e.action === "create" && pairs.length === 0) continue;
-      ops.push(e.action === "create" ? "c" : "u", a, e.rkey, hour, pairs.join(","));
+      ops.push(e.action === "create" ? "c" : "u", a, e.rkey, hour, packPairs(pairs));
     }
     return ops;
   }
@@ -153,7 +166,7 @@ export class Applier {
     const ids = await this.ids(dids);
     const ops = this.ops(events, ids);
     const entryIds = ack?.entryIds ?? [];
-    const [applied, duplicate, unmatched, late, negative] = await this.#redis.applyOps(
+    const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(
       this.options.retentionDays * 86400,
       this.options.memoryHours * 3600,
       this.options.memoryHours,
@@ -168,6 +181,6 @@ export class Applier {
     if (applied < 0) {
       throw new LeaseLostError(`Cannot apply a batch of "${ack?.stream}": the lease is lost`);
     }
-    return { applied, duplicate, unmatched, late, negative };
+    return { applied, duplicate, unmatched, late };
   }
 }

@@ -2,14 +2,14 @@
  * The Lua script that applies a batch of operations and acknowledges their stream entries
  * in one atomic step: a batch is either wholly applied and acknowledged or not at all.
  * Operations, one after another in ARGV (ids are interned; H is an absolute hour):
- *   c A R H P    record R of A created at hour H with pairs P ("type:subject,…")
+ *   c A R H P    record R of A created at hour H with pairs P (5 bytes each: type, subject)
  *   u A R H P    record R updated: what its last version added is taken back, P added
  *   d A R H      record R deleted at hour H: what it added is taken back while remembered
  *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
  *   h A S H      identity of A at seq S: handle H ("" = none given)
  *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
  * Types 1-5 are interactions (both directions counted per day and hour), 6 a block, 7 a
- * follow. Returns {applied, duplicate, unmatched, late, negative}, or {-1, …} when this
+ * follow. Returns {applied, duplicate, unmatched, late}, or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
 export const APPLY_SCRIPT = `
@@ -22,48 +22,42 @@ local nids = tonumber(ARGV[6])
 if ARGV[7] ~= '' and redis.call('GET', ARGV[7]) ~= ARGV[8] then
   return {-1, 0, 0, 0, 0}
 end
-local applied, duplicate, unmatched, late, negative = 0, 0, 0, 0, 0
+local applied, duplicate, unmatched, late = 0, 0, 0, 0
 local expiries = {}
 local function expire_at(key, at)
   local cur = expiries[key]
   if cur == nil or cur < at then expiries[key] = at end
 end
-local function field(id, t, h)
-  return struct.pack('>I4B', id, t * 24 + h)
-end
-local function bump(key, f, by)
-  local v = redis.call('HINCRBY', key, f, by)
-  if v <= 0 then
-    redis.call('HDEL', key, f)
-    if v < 0 then negative = negative + 1 end
-  end
+-- One log entry: the counterpart's id, then (type - 1) * 24 + hour, +128 when taken back.
+local function entry(id, t, h, sign)
+  return struct.pack('>I4B', id, (t - 1) * 24 + h + (sign < 0 and 128 or 0))
 end
 local function zbump(key, member, by, at)
   local v = tonumber(redis.call('ZINCRBY', key, by, member))
   if v <= 0 then redis.call('ZREM', key, member) end
   if by > 0 then expire_at(key, at) end
 end
-local function apply_pairs(a, hour, pairs, by)
+local function apply_pairs(a, hour, pairs, sign)
   local day = math.floor(hour / 24)
   local h = hour % 24
   local at = (day + 1) * 86400 + retention
-  for t, s in string.gmatch(pairs, '(%d+):(%d+)') do
-    t = tonumber(t)
-    s = tonumber(s)
+  for k = 1, #pairs, 5 do
+    local t, s = struct.unpack('>BI4', pairs, k)
     if t <= 5 then
       local ok = 'o:{' .. a .. '}:' .. day
       local ik = 'i:{' .. s .. '}:' .. day
-      bump(ok, field(s, t, h), by)
-      bump(ik, field(a, t, h), by)
-      if by > 0 then expire_at(ok, at); expire_at(ik, at) end
+      redis.call('APPEND', ok, entry(s, t, h, sign))
+      redis.call('APPEND', ik, entry(tonumber(a), t, h, sign))
+      expire_at(ok, at)
+      expire_at(ik, at)
     elseif t == 6 then
       local bl = 'bl:{' .. a .. '}'
-      if by > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end
-      zbump('bk:{g}:' .. day, s, by, at)
-      zbump('bkr:{g}:' .. day, a, by, at)
+      if sign > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end
+      zbump('bk:{g}:' .. day, s, sign, at)
+      zbump('bkr:{g}:' .. day, a, sign, at)
     elseif t == 7 then
       local fo = 'fo:{' .. a .. '}'
-      if by > 0 then redis.call('SADD', fo, s); expire_at(fo, at) else redis.call('SREM', fo, s) end
+      if sign > 0 then redis.call('SADD', fo, s); expire_at(fo, at) else redis.call('SREM', fo, s) end
     end
   end
 end
@@ -77,16 +71,16 @@ local function find_record(a, r, hour)
   end
   return nil, nil
 end
+-- A remembered record: its hour (uint32 BE), then its pairs; "x" once deleted.
 local function take_back(a, v)
-  local sp = string.find(v, ' ', 1, true)
-  local h = tonumber(string.sub(v, 1, sp - 1))
-  apply_pairs(a, h, string.sub(v, sp + 1), -1)
+  local h = struct.unpack('>I4', v, 1)
+  apply_pairs(a, h, string.sub(v, 5), -1)
   return h
 end
 local function remember(a, r, hour, pairs)
   local day = math.floor(hour / 24)
   local key = 'r:{' .. a .. '}:' .. day
-  redis.call('HSET', key, r, hour .. ' ' .. pairs)
+  redis.call('HSET', key, r, struct.pack('>I4', hour) .. pairs)
   expire_at(key, (day + 1) * 86400 + memsecs)
 end
 
@@ -98,7 +92,7 @@ while i <= n do
     local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
     local day = math.floor(hour / 24)
     local key = 'r:{' .. a .. '}:' .. day
-    if redis.call('HSETNX', key, r, hour .. ' ' .. pairs) == 1 then
+    if redis.call('HSETNX', key, r, struct.pack('>I4', hour) .. pairs) == 1 then
       expire_at(key, (day + 1) * 86400 + memsecs)
       apply_pairs(a, hour, pairs, 1)
       applied = applied + 1
@@ -126,8 +120,7 @@ while i <= n do
     elseif v == 'x' then
       duplicate = duplicate + 1
     else
-      local sp = string.find(v, ' ', 1, true)
-      if hour - tonumber(string.sub(v, 1, sp - 1)) > memhours then
+      if hour - struct.unpack('>I4', v, 1) > memhours then
         late = late + 1
       else
         take_back(a, v)
@@ -188,7 +181,7 @@ while i <= n do
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
 if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) end
-return {applied, duplicate, unmatched, late, negative}
+return {applied, duplicate, unmatched, late}
 `;
 
 /** Interns DIDs: returns each one's id, allocating ids for new DIDs. */

@@ -4,6 +4,7 @@ import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "./apply.ts";
 import { profiles, searchHandles, topInteractions, totals } from "./queries.ts";
+import { compactDay } from "./rollup.ts";
 import { HOUR_MS } from "./store.ts";
 
 const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
@@ -58,7 +59,6 @@ Deno.test("apply() counts each interaction once in both directions, whatever the
       duplicate: 0,
       unmatched: 0,
       late: 0,
-      negative: 0,
     });
     const again = await applier.apply(events);
     assert.equal(again.applied, 0);
@@ -288,5 +288,25 @@ Deno.test("profiles and handles stay current, with a prefix index for typeahead"
       { handle: "alicia.test", did: A },
     ]);
     assert.deepEqual(await searchHandles(redis, "alice"), []);
+  });
+});
+
+Deno.test("compactDay() drops entries that cancel out and changes no answer", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([
+      like(A, "l1", B),
+      like(A, "l2", B),
+      like(A, "l3", C),
+      like(C, "l4", B),
+      del(A, "app.bsky.feed.like", "l3"),
+    ]);
+    const before = await top(redis, A, "both");
+    const day = Math.floor(T0 / 86_400_000);
+    const { before: bytes, after } = await compactDay(redis, day);
+    assert.ok(after < bytes, `${after} < ${bytes}`);
+    assert.deepEqual(await top(redis, A, "both"), before);
+    assert.deepEqual(await compactDay(redis, day), { before: after, after, keys: 3 });
+    const aId = await redis.hget("ids:{ids}:did", A);
+    assert.ok(await redis.ttl(`o:{${aId}}:${day}`) > 0, "the roll-up keeps the TTL");
   });
 });

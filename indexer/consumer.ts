@@ -243,9 +243,6 @@ export class StreamConsumer {
         m.batches.observe((performance.now() - started) / 1000);
         m.entries.inc({ partition: String(p) }, entries.length);
         for (const [outcome, n] of Object.entries(stats)) if (n) m.ops.inc({ outcome }, n);
-        if (stats.negative > 0) {
-          this.log.error("A count would have gone below zero", { partition: p, n: stats.negative });
-        }
         if (events.length) {
           m.lag.set(undefined, (Date.now() - events[events.length - 1].time) / 1000);
         }

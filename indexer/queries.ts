@@ -1,10 +1,11 @@
 /**
  * Reads of the interaction store: who an account interacts with most, and its totals.
- * Cost: one HGETALL per day key of the window, so it grows with the distinct counterparts
- * (and the hours they were active), never with the number of interactions.
+ * Cost: one GET per day of the window and direction, then a pass over 5-byte entries with
+ * no object per entry; past days are compacted, so a day's log holds one entry per
+ * counterpart, type and hour (repeated only by its count).
  */
 import type { Redis } from "@bsky/shared/redis";
-import { HOUR_MS, type InteractionType, readField, storeKeys, TYPES } from "./store.ts";
+import { ENTRY_BYTES, HOUR_MS, type InteractionType, storeKeys, TYPES } from "./store.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
 
@@ -41,17 +42,6 @@ export interface Counterpart extends Counts {
 
 type Tally = Map<number, number[]>;
 
-/** A Redis integer reply read from its ASCII digits. */
-function digits(b: Uint8Array): number {
-  let n = 0, sign = 1, i = 0;
-  if (b[0] === 0x2d) {
-    sign = -1;
-    i = 1;
-  }
-  for (; i < b.length; i++) n = n * 10 + (b[i] - 48);
-  return sign * n;
-}
-
 function zero(): Counts {
   return { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 };
 }
@@ -79,30 +69,34 @@ async function tallies(
   const firstHour = lastHour - windowHours + 1;
   const days: number[] = [];
   for (let d = Math.floor(firstHour / 24); d <= Math.floor(lastHour / 24); d++) days.push(d);
-  const pipe = redis.pipeline();
+  const pipe = redis.pipeline() as unknown as {
+    callBuffer(...args: string[]): void;
+    exec(): Promise<[Error | null, Uint8Array | null][]>;
+  };
   for (const dir of directions) {
     for (const d of days) {
-      // Raw replies: the fields are binary, and ioredis' HGETALL object would mangle them.
-      (pipe as unknown as { callBuffer(...args: string[]): void }).callBuffer(
-        "HGETALL",
-        dir === "sent" ? storeKeys.sent(id, d) : storeKeys.received(id, d),
-      );
+      pipe.callBuffer("GET", dir === "sent" ? storeKeys.sent(id, d) : storeKeys.received(id, d));
     }
   }
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await pipe.exec();
   const out: Tally[] = directions.map(() => new Map());
   directions.forEach((_, di) => {
     const tally = out[di];
     days.forEach((day, k) => {
-      const [err, flat] = replies[di * days.length + k] as [Error | null, Uint8Array[]];
+      const [err, log] = replies[di * days.length + k];
       if (err) throw err;
-      for (let f = 0; f < flat.length; f += 2) {
-        const [cp, type, hourOfDay] = readField(flat[f]);
-        const hour = day * 24 + hourOfDay;
-        if (hour < firstHour || hour > lastHour || type < 1 || type > 5) continue;
+      if (!log) return;
+      // Only the hours of this day inside the window count.
+      const from = Math.max(0, firstHour - day * 24), to = Math.min(23, lastHour - day * 24);
+      for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
+        const code = log[p + 4];
+        const c = code & 0x7f;
+        const hour = c % 24;
+        if (hour < from || hour > to) continue;
+        const cp = ((log[p] << 24) | (log[p + 1] << 16) | (log[p + 2] << 8) | log[p + 3]) >>> 0;
         let counts = tally.get(cp);
         if (!counts) tally.set(cp, counts = [0, 0, 0, 0, 0]);
-        counts[type - 1] += digits(flat[f + 1]);
+        counts[Math.floor(c / 24)] += code & 0x80 ? -1 : 1;
       }
     });
   });

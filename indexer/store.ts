@@ -3,12 +3,14 @@
  * (queries.ts). DIDs are interned to integer ids; every per-user key carries the user's id
  * as its hash tag.
  *
- * - `o:{A}:<day>` / `i:{A}:<day>` hashes: what A sent / received on that UTC day. Field =
- *   5 bytes: the counterpart's id (uint32 BE) and one byte type * 24 + hour of day; value =
- *   count. So an interaction costs a few bytes, not a key, and any window of whole hours
- *   from 1 h to the retention can be answered exactly.
- * - `r:{A}:<day>` hashes: A's recent records (rkey → "hour type:subject,…"), kept for the
- *   record memory so deletes subtract exactly what creates added; "x" marks a deleted one.
+ * - `o:{A}:<day>` / `i:{A}:<day>` strings: logs of what A sent / received on that UTC day,
+ *   5 bytes an entry: the counterpart's id (uint32 BE), then (type - 1) * 24 + hour of day,
+ *   plus 128 for an entry that takes one back (a delete). Appending is the cheapest write
+ *   Redis has and an interaction costs 5 bytes per direction, not a key; any window of whole
+ *   hours from 1 h to the retention can be answered exactly. Past days are compacted
+ *   (rollup.ts): entries that cancel out go, and the string loses its growth slack.
+ * - `r:{A}:<day>` hashes: A's recent records (rkey → hour uint32 BE + 5-byte pairs), kept
+ *   for the record memory so deletes subtract exactly what creates added; "x" once deleted.
  * - `bl:{A}` / `fo:{A}` sets: whom A blocks / follows. `bk:{g}:<day>` / `bkr:{g}:<day>`
  *   sorted sets: blocks received / made per account that day.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each.
@@ -49,9 +51,5 @@ export const storeKeys = {
   parked: "idx:{firehose}:parked",
 };
 
-/** Reads a 5-byte field: [counterpart id, type code, hour of day]. */
-export function readField(field: Uint8Array): [number, number, number] {
-  const id = ((field[0] << 24) | (field[1] << 16) | (field[2] << 8) | field[3]) >>> 0;
-  const tb = field[4];
-  return [id, Math.floor(tb / 24), tb % 24];
-}
+/** Bytes of one log entry. */
+export const ENTRY_BYTES = 5;

@@ -18,6 +18,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { loadIndexerConfig } from "../config.ts";
 import { topInteractions, totals } from "../queries.ts";
+import { compactDay } from "../rollup.ts";
 import { startIndexer } from "../service.ts";
 import { DAY_MS } from "../store.ts";
 import { didOf, generateEvents } from "../testing/generate.ts";
@@ -164,8 +165,30 @@ const clientCalls = (calls.evalsha ?? 0) + (calls.eval ?? 0) + (calls.xreadgroup
 const allCalls = Object.values(calls).reduce((a, b) => a + b, 0);
 // The streams are the firehose's buffer, not the store: trim them before measuring.
 for (let p = 0; p < PARTITIONS; p++) await redis.xtrim(firehoseKeys.stream(p), "MAXLEN", 0);
+const memAppended = await usedMemory(redis) - memEmpty;
+// Past days' logs are compacted by the scheduler's roll-up in steady state; do it here.
+const today = Math.floor(now / DAY_MS);
+for (let d = Math.floor(start / DAY_MS); d < today; d++) await compactDay(redis, d);
 const memAfter = await usedMemory(redis);
 const storeBytes = memAfter - memEmpty;
+// Where the memory is, by key prefix (MEMORY USAGE of every key).
+const byPrefix: Record<string, [number, number]> = {};
+{
+  let cur = "0";
+  do {
+    const [next, keys] = await redis.scan(cur, "COUNT", 2000);
+    cur = next;
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.memory("USAGE", k, "SAMPLES", "0");
+    const res = (await pipe.exec())!;
+    keys.forEach((k, i) => {
+      const prefix = k.slice(0, k.indexOf(":"));
+      const row = byPrefix[prefix] ??= [0, 0];
+      row[0]++;
+      row[1] += Number(res[i][1] ?? 0);
+    });
+  } while (cur !== "0");
+}
 
 // 3. Queries on the busiest account.
 const busiest = didOf(0);
@@ -240,6 +263,15 @@ say(
   `Redis memory of the store: ${fmt(storeBytes)} B = ${
     (storeBytes / total).toFixed(1)
   } B per stored interaction (7-day window, ${fmt(total)} interactions)`,
+);
+say(
+  `  before the roll-up of past days: ${(memAppended / total).toFixed(1)} B per interaction`,
+);
+say(
+  `  by key prefix: ${
+    Object.entries(byPrefix).sort((a, b) => b[1][1] - a[1][1])
+      .map(([p, [n, b]]) => `${p} ${fmt(n)} keys ${(b / total).toFixed(1)} B`).join(", ")
+  }`,
 );
 say(`One key per interaction holding JSON: ${jsonPer.toFixed(0)} B per interaction`);
 say(

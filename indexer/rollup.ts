@@ -1,0 +1,68 @@
+/**
+ * Roll-up of past days' interaction logs: entries that cancel out (a create and its
+ * delete) go, the rest is rewritten in order, and the string loses the growth slack that
+ * appending leaves. Run for days that no longer receive appends (the scheduler does it);
+ * running it twice changes nothing.
+ */
+import type { Redis } from "@bsky/shared/redis";
+
+/** Compacts one log in place, keeping its TTL; returns [bytes before, bytes after]. */
+export const COMPACT_SCRIPT = `
+local log = redis.call('GET', KEYS[1])
+if not log then return {0, 0} end
+local net, order = {}, {}
+for p = 1, #log - 4, 5 do
+  local code = string.byte(log, p + 4)
+  local key = string.sub(log, p, p + 3) .. string.char(code % 128)
+  if net[key] == nil then net[key] = 0; order[#order + 1] = key end
+  net[key] = net[key] + (code >= 128 and -1 or 1)
+end
+local parts = {}
+for _, key in ipairs(order) do
+  for _ = 1, net[key] do parts[#parts + 1] = key end
+end
+local out = table.concat(parts)
+if #out == 0 then
+  redis.call('DEL', KEYS[1])
+elseif #out ~= #log or out ~= log then
+  redis.call('SET', KEYS[1], out, 'KEEPTTL')
+else
+  -- Same content: still rewrite once, to drop the append slack.
+  redis.call('SET', KEYS[1], out, 'KEEPTTL')
+end
+return {#log, #out}
+`;
+
+type CompactRedis = Redis & { compactLog(key: string): Promise<[number, number]> };
+
+/** Compacts every interaction log of `day`; returns the bytes before and after. */
+export async function compactDay(
+  redis: Redis,
+  day: number,
+): Promise<{ before: number; after: number; keys: number }> {
+  const r = redis as CompactRedis;
+  if (!("compactLog" in redis)) {
+    redis.defineCommand("compactLog", { lua: COMPACT_SCRIPT, numberOfKeys: 1 });
+  }
+  let before = 0, after = 0, keys = 0;
+  for (const prefix of ["o", "i"]) {
+    let cursor = "0";
+    do {
+      const [next, found] = await redis.scan(
+        cursor,
+        "MATCH",
+        `${prefix}:{*}:${day}`,
+        "COUNT",
+        1000,
+      );
+      cursor = next;
+      for (const key of found) {
+        const [b, a] = await r.compactLog(key);
+        before += b;
+        after += a;
+        keys++;
+      }
+    } while (cursor !== "0");
+  }
+  return { before, after, keys };
+}
