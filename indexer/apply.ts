@@ -43,6 +43,22 @@ function packPairs(pairs: [number, number][]): Buffer {
   return out;
 }
 
+const S32 = "234567abcdefghijklmnopqrstuvwxyz";
+const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
+
+/**
+ * A record key as stored in the record memory: a TID (nearly every key) as its 8-byte
+ * value, anything else as 0xff and its text (a TID's first byte is below 0x80).
+ */
+export function rkeyField(rkey: string): Buffer {
+  if (!TID.test(rkey)) return Buffer.concat([Buffer.of(0xff), Buffer.from(rkey)]);
+  let v = 0n;
+  for (const c of rkey) v = (v << 5n) | BigInt(S32.indexOf(c));
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64BE(v);
+  return out;
+}
+
 /** The DIDs an event needs ids for. */
 function didsOf(e: FirehoseEvent, out: Set<string>): void {
   out.add(e.did);
@@ -114,7 +130,7 @@ export class Applier {
         continue;
       }
       if (e.action === "delete") {
-        ops.push("d", a, e.rkey, hour);
+        ops.push("d", a, rkeyField(e.rkey), hour);
         continue;
       }
       const pairs: [number, number][] = [];
@@ -143,7 +159,7 @@ export class Applier {
       }
       // A create that counts nothing needs no memory; an update may take counts back.
       if (e.action === "create" && pairs.length === 0) continue;
-      ops.push(e.action === "create" ? "c" : "u", a, e.rkey, hour, packPairs(pairs));
+      ops.push(e.action === "create" ? "c" : "u", a, rkeyField(e.rkey), hour, packPairs(pairs));
     }
     return ops;
   }

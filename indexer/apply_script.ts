@@ -8,7 +8,7 @@
  *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
  *   h A S H      identity of A at seq S: handle H ("" = none given)
  *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
- * Types 1-5 are interactions (both directions counted per day and hour), 6 a block, 7 a
+ * Types 1-5 are interactions (logged in both directions per week and hour), 6 a block, 7 a
  * follow. Returns {applied, duplicate, unmatched, late}, or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
@@ -28,9 +28,10 @@ local function expire_at(key, at)
   local cur = expiries[key]
   if cur == nil or cur < at then expiries[key] = at end
 end
--- One log entry: the counterpart's id, then (type - 1) * 24 + hour, +128 when taken back.
-local function entry(id, t, h, sign)
-  return struct.pack('>I4B', id, (t - 1) * 24 + h + (sign < 0 and 128 or 0))
+-- One log entry: the counterpart's id, then (type - 1) * 168 + hour of the week as a
+-- uint16, with the top bit set when the entry takes one back.
+local function entry(id, t, how, sign)
+  return struct.pack('>I4H', id, (t - 1) * 168 + how + (sign < 0 and 32768 or 0))
 end
 local function zbump(key, member, by, at)
   local v = tonumber(redis.call('ZINCRBY', key, by, member))
@@ -39,17 +40,19 @@ local function zbump(key, member, by, at)
 end
 local function apply_pairs(a, hour, pairs, sign)
   local day = math.floor(hour / 24)
-  local h = hour % 24
+  local week = math.floor(hour / 168)
+  local how = hour % 168
   local at = (day + 1) * 86400 + retention
+  local wat = (week + 1) * 604800 + retention
   for k = 1, #pairs, 5 do
     local t, s = struct.unpack('>BI4', pairs, k)
     if t <= 5 then
-      local ok = 'o:{' .. a .. '}:' .. day
-      local ik = 'i:{' .. s .. '}:' .. day
-      redis.call('APPEND', ok, entry(s, t, h, sign))
-      redis.call('APPEND', ik, entry(tonumber(a), t, h, sign))
-      expire_at(ok, at)
-      expire_at(ik, at)
+      local ok = 'o:{' .. a .. '}:' .. week
+      local ik = 'i:{' .. s .. '}:' .. week
+      redis.call('APPEND', ok, entry(s, t, how, sign))
+      redis.call('APPEND', ik, entry(tonumber(a), t, how, sign))
+      expire_at(ok, wat)
+      expire_at(ik, wat)
     elseif t == 6 then
       local bl = 'bl:{' .. a .. '}'
       if sign > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end
@@ -61,26 +64,25 @@ local function apply_pairs(a, hour, pairs, sign)
     end
   end
 end
--- The record of A with key R, looked for in the day keys the record memory spans.
+-- The record of A with key R, looked for in the day keys the record memory spans;
+-- returns its key, its value and the absolute hour it was made at.
 local function find_record(a, r, hour)
   local day = math.floor(hour / 24)
   for d = day, day - math.ceil(memhours / 24) - 1, -1 do
     local key = 'r:{' .. a .. '}:' .. d
     local v = redis.call('HGET', key, r)
-    if v then return key, v end
+    if v then return key, v, d * 24 + string.byte(v, 1) end
   end
-  return nil, nil
+  return nil, nil, nil
 end
--- A remembered record: its hour (uint32 BE), then its pairs; "x" once deleted.
-local function take_back(a, v)
-  local h = struct.unpack('>I4', v, 1)
-  apply_pairs(a, h, string.sub(v, 5), -1)
-  return h
+-- A remembered record: one byte for its hour of the day, then its pairs; "x" once deleted.
+local function take_back(a, v, made)
+  apply_pairs(a, made, string.sub(v, 2), -1)
 end
 local function remember(a, r, hour, pairs)
   local day = math.floor(hour / 24)
   local key = 'r:{' .. a .. '}:' .. day
-  redis.call('HSET', key, r, struct.pack('>I4', hour) .. pairs)
+  redis.call('HSET', key, r, string.char(hour % 24) .. pairs)
   expire_at(key, (day + 1) * 86400 + memsecs)
 end
 
@@ -92,7 +94,7 @@ while i <= n do
     local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
     local day = math.floor(hour / 24)
     local key = 'r:{' .. a .. '}:' .. day
-    if redis.call('HSETNX', key, r, struct.pack('>I4', hour) .. pairs) == 1 then
+    if redis.call('HSETNX', key, r, string.char(hour % 24) .. pairs) == 1 then
       expire_at(key, (day + 1) * 86400 + memsecs)
       apply_pairs(a, hour, pairs, 1)
       applied = applied + 1
@@ -102,11 +104,11 @@ while i <= n do
     i = i + 5
   elseif op == 'u' then
     local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-    local key, v = find_record(a, r, hour)
+    local key, v, made = find_record(a, r, hour)
     if v == 'x' then
       duplicate = duplicate + 1
     else
-      if v then take_back(a, v); redis.call('HDEL', key, r) end
+      if v then take_back(a, v, made); redis.call('HDEL', key, r) end
       remember(a, r, hour, pairs)
       apply_pairs(a, hour, pairs, 1)
       applied = applied + 1
@@ -114,16 +116,16 @@ while i <= n do
     i = i + 5
   elseif op == 'd' then
     local a, r, hour = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-    local key, v = find_record(a, r, hour)
+    local key, v, made = find_record(a, r, hour)
     if not v then
       unmatched = unmatched + 1
     elseif v == 'x' then
       duplicate = duplicate + 1
     else
-      if hour - struct.unpack('>I4', v, 1) > memhours then
+      if hour - made > memhours then
         late = late + 1
       else
-        take_back(a, v)
+        take_back(a, v, made)
         applied = applied + 1
       end
       -- A tombstone, so that a create delivered again is not counted again.

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "./apply.ts";
+import { Buffer } from "node:buffer";
+import { Applier, rkeyField } from "./apply.ts";
 import { profiles, searchHandles, topInteractions, totals } from "./queries.ts";
-import { compactDay } from "./rollup.ts";
+import { compactWeek } from "./rollup.ts";
 import { HOUR_MS } from "./store.ts";
 
 const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
@@ -291,7 +292,7 @@ Deno.test("profiles and handles stay current, with a prefix index for typeahead"
   });
 });
 
-Deno.test("compactDay() drops entries that cancel out and changes no answer", async () => {
+Deno.test("compactWeek() drops entries that cancel out and changes no answer", async () => {
   await withStore(async (redis, applier) => {
     await applier.apply([
       like(A, "l1", B),
@@ -301,12 +302,21 @@ Deno.test("compactDay() drops entries that cancel out and changes no answer", as
       del(A, "app.bsky.feed.like", "l3"),
     ]);
     const before = await top(redis, A, "both");
-    const day = Math.floor(T0 / 86_400_000);
-    const { before: bytes, after } = await compactDay(redis, day);
+    const week = Math.floor(T0 / HOUR_MS / 168);
+    const { before: bytes, after } = await compactWeek(redis, week);
     assert.ok(after < bytes, `${after} < ${bytes}`);
     assert.deepEqual(await top(redis, A, "both"), before);
-    assert.deepEqual(await compactDay(redis, day), { before: after, after, keys: 3 });
+    assert.deepEqual(await compactWeek(redis, week), { before: after, after, keys: 3 });
     const aId = await redis.hget("ids:{ids}:did", A);
-    assert.ok(await redis.ttl(`o:{${aId}}:${day}`) > 0, "the roll-up keeps the TTL");
+    assert.ok(await redis.ttl(`o:{${aId}}:${week}`) > 0, "the roll-up keeps the TTL");
   });
+});
+
+Deno.test("rkeyField() packs a TID into 8 bytes and keeps other keys apart", () => {
+  const a = rkeyField("3jzfcijpj2z2a"), b = rkeyField("3jzfcijpj2z2b");
+  assert.equal(a.length, 8);
+  assert.notDeepEqual(a, b);
+  assert.ok(a[0] < 0x80);
+  assert.ok(Buffer.compare(a, b) < 0, "the order of TIDs is kept");
+  assert.deepEqual([...rkeyField("self")], [0xff, ...new TextEncoder().encode("self")]);
 });

@@ -1,11 +1,17 @@
 /**
  * Reads of the interaction store: who an account interacts with most, and its totals.
- * Cost: one GET per day of the window and direction, then a pass over 5-byte entries with
- * no object per entry; past days are compacted, so a day's log holds one entry per
- * counterpart, type and hour (repeated only by its count).
+ * Cost: one GET per week of the window and direction, then a pass over 6-byte entries with
+ * no object per entry.
  */
 import type { Redis } from "@bsky/shared/redis";
-import { ENTRY_BYTES, HOUR_MS, type InteractionType, storeKeys, TYPES } from "./store.ts";
+import {
+  ENTRY_BYTES,
+  HOUR_MS,
+  type InteractionType,
+  storeKeys,
+  TYPES,
+  WEEK_HOURS,
+} from "./store.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
 
@@ -67,36 +73,39 @@ async function tallies(
 ): Promise<Tally[]> {
   const lastHour = Math.floor(now / HOUR_MS);
   const firstHour = lastHour - windowHours + 1;
-  const days: number[] = [];
-  for (let d = Math.floor(firstHour / 24); d <= Math.floor(lastHour / 24); d++) days.push(d);
+  const weeks: number[] = [];
+  for (let w = Math.floor(firstHour / WEEK_HOURS); w <= Math.floor(lastHour / WEEK_HOURS); w++) {
+    weeks.push(w);
+  }
   const pipe = redis.pipeline() as unknown as {
     callBuffer(...args: string[]): void;
     exec(): Promise<[Error | null, Uint8Array | null][]>;
   };
   for (const dir of directions) {
-    for (const d of days) {
-      pipe.callBuffer("GET", dir === "sent" ? storeKeys.sent(id, d) : storeKeys.received(id, d));
+    for (const w of weeks) {
+      pipe.callBuffer("GET", dir === "sent" ? storeKeys.sent(id, w) : storeKeys.received(id, w));
     }
   }
   const replies = await pipe.exec();
   const out: Tally[] = directions.map(() => new Map());
   directions.forEach((_, di) => {
     const tally = out[di];
-    days.forEach((day, k) => {
-      const [err, log] = replies[di * days.length + k];
+    weeks.forEach((week, k) => {
+      const [err, log] = replies[di * weeks.length + k];
       if (err) throw err;
       if (!log) return;
-      // Only the hours of this day inside the window count.
-      const from = Math.max(0, firstHour - day * 24), to = Math.min(23, lastHour - day * 24);
+      // Only the hours of this week inside the window count.
+      const from = Math.max(0, firstHour - week * WEEK_HOURS);
+      const to = Math.min(WEEK_HOURS - 1, lastHour - week * WEEK_HOURS);
       for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
-        const code = log[p + 4];
-        const c = code & 0x7f;
-        const hour = c % 24;
+        const code = (log[p + 4] << 8) | log[p + 5];
+        const c = code & 0x7fff;
+        const hour = c % WEEK_HOURS;
         if (hour < from || hour > to) continue;
         const cp = ((log[p] << 24) | (log[p + 1] << 16) | (log[p + 2] << 8) | log[p + 3]) >>> 0;
         let counts = tally.get(cp);
         if (!counts) tally.set(cp, counts = [0, 0, 0, 0, 0]);
-        counts[Math.floor(c / 24)] += code & 0x80 ? -1 : 1;
+        counts[Math.floor(c / WEEK_HOURS)] += code & 0x8000 ? -1 : 1;
       }
     });
   });

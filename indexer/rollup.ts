@@ -1,8 +1,9 @@
 /**
- * Roll-up of past days' interaction logs: entries that cancel out (a create and its
- * delete) go, the rest is rewritten in order, and the string loses the growth slack that
- * appending leaves. Run for days that no longer receive appends (the scheduler does it);
- * running it twice changes nothing.
+ * Roll-up of the interaction logs: entries that cancel out (a create and its delete) go,
+ * the rest is rewritten in order, and the string loses the growth slack that appending
+ * leaves. Each log is rewritten by one atomic script, so it is safe while the indexer
+ * writes; running it twice changes nothing. The scheduler runs it for past weeks (and the
+ * current one, whose slack comes back as it grows).
  */
 import type { Redis } from "@bsky/shared/redis";
 
@@ -11,11 +12,11 @@ export const COMPACT_SCRIPT = `
 local log = redis.call('GET', KEYS[1])
 if not log then return {0, 0} end
 local net, order = {}, {}
-for p = 1, #log - 4, 5 do
-  local code = string.byte(log, p + 4)
-  local key = string.sub(log, p, p + 3) .. string.char(code % 128)
+for p = 1, #log - 5, 6 do
+  local hi = string.byte(log, p + 4)
+  local key = string.sub(log, p, p + 3) .. string.char(hi % 128) .. string.sub(log, p + 5, p + 5)
   if net[key] == nil then net[key] = 0; order[#order + 1] = key end
-  net[key] = net[key] + (code >= 128 and -1 or 1)
+  net[key] = net[key] + (hi >= 128 and -1 or 1)
 end
 local parts = {}
 for _, key in ipairs(order) do
@@ -35,10 +36,10 @@ return {#log, #out}
 
 type CompactRedis = Redis & { compactLog(key: string): Promise<[number, number]> };
 
-/** Compacts every interaction log of `day`; returns the bytes before and after. */
-export async function compactDay(
+/** Compacts every interaction log of `week`; returns the bytes before and after. */
+export async function compactWeek(
   redis: Redis,
-  day: number,
+  week: number,
 ): Promise<{ before: number; after: number; keys: number }> {
   const r = redis as CompactRedis;
   if (!("compactLog" in redis)) {
@@ -51,7 +52,7 @@ export async function compactDay(
       const [next, found] = await redis.scan(
         cursor,
         "MATCH",
-        `${prefix}:{*}:${day}`,
+        `${prefix}:{*}:${week}`,
         "COUNT",
         1000,
       );

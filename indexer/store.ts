@@ -3,14 +3,16 @@
  * (queries.ts). DIDs are interned to integer ids; every per-user key carries the user's id
  * as its hash tag.
  *
- * - `o:{A}:<day>` / `i:{A}:<day>` strings: logs of what A sent / received on that UTC day,
- *   5 bytes an entry: the counterpart's id (uint32 BE), then (type - 1) * 24 + hour of day,
- *   plus 128 for an entry that takes one back (a delete). Appending is the cheapest write
- *   Redis has and an interaction costs 5 bytes per direction, not a key; any window of whole
- *   hours from 1 h to the retention can be answered exactly. Past days are compacted
- *   (rollup.ts): entries that cancel out go, and the string loses its growth slack.
- * - `r:{A}:<day>` hashes: A's recent records (rkey → hour uint32 BE + 5-byte pairs), kept
- *   for the record memory so deletes subtract exactly what creates added; "x" once deleted.
+ * - `o:{A}:<week>` / `i:{A}:<week>` strings: logs of what A sent / received in that week
+ *   (weeks counted from the epoch, 168 hours each), 6 bytes an entry: the counterpart's id
+ *   (uint32 BE), then (type - 1) * 168 + hour of the week (uint16 BE), top bit set for an
+ *   entry that takes one back (a delete). Appending is the cheapest write Redis has; an
+ *   interaction costs 6 bytes per direction, and a week per key keeps the per-key overhead
+ *   small. Any window of whole hours from 1 h to the retention is answered exactly. The
+ *   roll-up (rollup.ts) drops entries that cancel out and the strings' growth slack.
+ * - `r:{A}:<day>` hashes: A's recent records (rkey → hour of the day, then 5-byte pairs:
+ *   type, subject id), kept for the record memory so deletes subtract exactly what creates
+ *   added; "x" once deleted. A TID rkey is stored as its 8-byte value.
  * - `bl:{A}` / `fo:{A}` sets: whom A blocks / follows. `bk:{g}:<day>` / `bkr:{g}:<day>`
  *   sorted sets: blocks received / made per account that day.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each.
@@ -35,8 +37,8 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
 export const storeKeys = {
-  sent: (id: number, day: number) => `o:{${id}}:${day}`,
-  received: (id: number, day: number) => `i:{${id}}:${day}`,
+  sent: (id: number, week: number) => `o:{${id}}:${week}`,
+  received: (id: number, week: number) => `i:{${id}}:${week}`,
   records: (id: number, day: number) => `r:{${id}}:${day}`,
   blocks: (id: number) => `bl:{${id}}`,
   follows: (id: number) => `fo:{${id}}`,
@@ -52,4 +54,5 @@ export const storeKeys = {
 };
 
 /** Bytes of one log entry. */
-export const ENTRY_BYTES = 5;
+export const ENTRY_BYTES = 6;
+export const WEEK_HOURS = 168;

@@ -18,7 +18,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { loadIndexerConfig } from "../config.ts";
 import { topInteractions, totals } from "../queries.ts";
-import { compactDay } from "../rollup.ts";
+import { compactWeek } from "../rollup.ts";
 import { startIndexer } from "../service.ts";
 import { DAY_MS } from "../store.ts";
 import { didOf, generateEvents } from "../testing/generate.ts";
@@ -166,9 +166,10 @@ const allCalls = Object.values(calls).reduce((a, b) => a + b, 0);
 // The streams are the firehose's buffer, not the store: trim them before measuring.
 for (let p = 0; p < PARTITIONS; p++) await redis.xtrim(firehoseKeys.stream(p), "MAXLEN", 0);
 const memAppended = await usedMemory(redis) - memEmpty;
-// Past days' logs are compacted by the scheduler's roll-up in steady state; do it here.
-const today = Math.floor(now / DAY_MS);
-for (let d = Math.floor(start / DAY_MS); d < today; d++) await compactDay(redis, d);
+// In steady state the scheduler's roll-up compacts the logs; do it here.
+for (let w = Math.floor(start / (7 * DAY_MS)); w <= Math.floor(now / (7 * DAY_MS)); w++) {
+  await compactWeek(redis, w);
+}
 const memAfter = await usedMemory(redis);
 const storeBytes = memAfter - memEmpty;
 // Where the memory is, by key prefix (MEMORY USAGE of every key).
@@ -265,7 +266,7 @@ say(
   } B per stored interaction (7-day window, ${fmt(total)} interactions)`,
 );
 say(
-  `  before the roll-up of past days: ${(memAppended / total).toFixed(1)} B per interaction`,
+  `  before the roll-up: ${(memAppended / total).toFixed(1)} B per interaction`,
 );
 say(
   `  by key prefix: ${
