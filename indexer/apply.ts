@@ -22,6 +22,14 @@ export interface ApplyStats {
   late: number;
 }
 
+export interface AckOptions {
+  stream: string;
+  group: string;
+  entryIds: string[];
+  /** Fencing: the batch is written only while this lease is ours. */
+  lease?: { key: string; token: string };
+}
+
 /** Another process holds the partition now; the batch was not written. */
 export class LeaseLostError extends Error {
   override name = "LeaseLostError";
@@ -164,25 +172,16 @@ export class Applier {
     return ops;
   }
 
-  /**
-   * Applies the events and acknowledges `entryIds` of `stream` for `group` in one atomic
-   * step. Entry ids may include entries that carry no operation (parked or ignored).
-   */
-  async apply(
+  /** The script arguments for applying the events and acknowledging their entries. */
+  async prepare(
     events: readonly FirehoseEvent[],
-    ack?: {
-      stream: string;
-      group: string;
-      entryIds: string[];
-      lease?: { key: string; token: string };
-    },
-  ): Promise<ApplyStats> {
+    ack?: AckOptions,
+  ): Promise<(string | number | Uint8Array)[]> {
     const dids = new Set<string>();
     for (const e of events) didsOf(e, dids);
     const ids = await this.ids(dids);
-    const ops = this.ops(events, ids);
     const entryIds = ack?.entryIds ?? [];
-    const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(
+    return [
       this.options.retentionDays * 86400,
       this.options.memoryHours * 3600,
       this.options.memoryHours,
@@ -192,11 +191,24 @@ export class Applier {
       ack?.lease?.key ?? "",
       ack?.lease?.token ?? "",
       ...entryIds,
-      ...ops,
-    );
+      ...this.ops(events, ids),
+    ];
+  }
+
+  /** Runs prepared arguments: one atomic apply-and-acknowledge. */
+  async run(args: (string | number | Uint8Array)[]): Promise<ApplyStats> {
+    const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(...args);
     if (applied < 0) {
-      throw new LeaseLostError(`Cannot apply a batch of "${ack?.stream}": the lease is lost`);
+      throw new LeaseLostError(`Cannot apply a batch of "${args[3]}": the lease is lost`);
     }
     return { applied, duplicate, unmatched, late };
+  }
+
+  /**
+   * Applies the events and acknowledges `entryIds` of `stream` for `group` in one atomic
+   * step. Entry ids may include entries that carry no operation (parked or ignored).
+   */
+  async apply(events: readonly FirehoseEvent[], ack?: AckOptions): Promise<ApplyStats> {
+    return await this.run(await this.prepare(events, ack));
   }
 }

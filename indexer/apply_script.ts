@@ -49,10 +49,9 @@ local function apply_pairs(a, hour, pairs, sign)
     if t <= 5 then
       local ok = 'o:{' .. a .. '}:' .. week
       local ik = 'i:{' .. s .. '}:' .. week
-      redis.call('APPEND', ok, entry(s, t, how, sign))
-      redis.call('APPEND', ik, entry(tonumber(a), t, how, sign))
-      expire_at(ok, wat)
-      expire_at(ik, wat)
+      -- A week's expiry never changes: set it only when the append made the key.
+      if redis.call('APPEND', ok, entry(s, t, how, sign)) == 6 then expire_at(ok, wat) end
+      if redis.call('APPEND', ik, entry(tonumber(a), t, how, sign)) == 6 then expire_at(ik, wat) end
     elseif t == 6 then
       local bl = 'bl:{' .. a .. '}'
       if sign > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end

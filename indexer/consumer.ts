@@ -45,6 +45,8 @@ export class StreamConsumer {
   #running: Promise<void> | undefined;
   #reader: Redis;
   #wake: (() => void) | undefined;
+  /** The apply-and-acknowledge in flight; batches are applied one after another. */
+  #inflight: Promise<void> | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -74,6 +76,7 @@ export class StreamConsumer {
     this.#wake?.();
     this.#reader.disconnect();
     await this.#running?.catch(() => {});
+    await this.settle().catch(() => {});
     // Hand the partitions over at once instead of letting the leases run out.
     for (const p of this.#owned) {
       await this.redis.eval(
@@ -132,7 +135,9 @@ export class StreamConsumer {
       try {
         if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
           lastLeases = Date.now();
-          for (const p of await this.#leases()) await this.#claim(p);
+          const taken = await this.#leases();
+          if (taken.length) await this.settle();
+          for (const p of taken) await this.#claim(p);
         }
         if (this.#owned.size === 0) {
           await new Promise<void>((r) => {
@@ -194,7 +199,10 @@ export class StreamConsumer {
     }
   }
 
-  /** Parks what cannot be read, then applies and acknowledges the rest in one step. */
+  /**
+   * Parks what cannot be read, prepares the rest, and starts its apply-and-acknowledge once
+   * the previous batch's is done: preparing one batch overlaps with Redis applying the last.
+   */
   async #process(p: number, entries: Entry[]): Promise<void> {
     const stream = firehoseKeys.stream(p);
     const events: FirehoseEvent[] = [];
@@ -229,31 +237,51 @@ export class StreamConsumer {
       await parked.exec();
       this.log.warn("Parked malformed stream entries", { partition: p, entries: parkedCount });
     }
-    const started = performance.now();
+    const ack = {
+      stream,
+      group: this.options.group,
+      entryIds: entries.map(([id]) => id),
+      lease: { key: leaseKey(p), token: this.options.name },
+    };
+    const args = await this.#retry(p, () => this.applier.prepare(events, ack));
+    if (!args) return;
+    const previous = this.#inflight;
+    this.#inflight = (async () => {
+      await previous;
+      const started = performance.now();
+      const stats = await this.#retry(p, () => this.applier.run(args));
+      if (!stats) return;
+      const m = this.metrics;
+      m.batches.observe((performance.now() - started) / 1000);
+      m.entries.inc({ partition: String(p) }, entries.length);
+      for (const [outcome, n] of Object.entries(stats)) if (n) m.ops.inc({ outcome }, n);
+      if (events.length) {
+        m.lag.set(undefined, (Date.now() - events[events.length - 1].time) / 1000);
+      }
+    })();
+  }
+
+  /** Waits until every batch started is applied. */
+  async settle(): Promise<void> {
+    while (this.#inflight) {
+      const current = this.#inflight;
+      await current;
+      if (this.#inflight === current) this.#inflight = undefined;
+    }
+  }
+
+  /** Retries a step until it works; undefined when the partition was lost or we stop. */
+  async #retry<T>(p: number, step: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 1;; attempt++) {
-      if (!this.#owned.has(p) && !this.#stopped) return;
+      if (!this.#owned.has(p) || this.#stopped) return undefined;
       try {
-        const stats = await this.applier.apply(events, {
-          stream,
-          group: this.options.group,
-          entryIds: entries.map(([id]) => id),
-          lease: { key: leaseKey(p), token: this.options.name },
-        });
-        const m = this.metrics;
-        m.batches.observe((performance.now() - started) / 1000);
-        m.entries.inc({ partition: String(p) }, entries.length);
-        for (const [outcome, n] of Object.entries(stats)) if (n) m.ops.inc({ outcome }, n);
-        if (events.length) {
-          m.lag.set(undefined, (Date.now() - events[events.length - 1].time) / 1000);
-        }
-        return;
+        return await step();
       } catch (err) {
         if (err instanceof LeaseLostError) {
           this.#owned.delete(p);
           this.log.warn("Lost the lease of a partition while writing", { partition: p });
-          return;
+          return undefined;
         }
-        if (this.#stopped) return;
         // Retry the same batch: moving on would break the order of its authors' events.
         this.metrics.errors.inc();
         this.log.error("Cannot apply a batch; retrying", { partition: p, err: errorMessage(err) });
