@@ -46,7 +46,41 @@ export interface Counterpart extends Counts {
   score: number;
 }
 
-type Tally = Map<number, number[]>;
+/** Counts by counterpart: `slot` maps an id to its 5 counts at counts[slot * 5 ...]. */
+class Tally {
+  slot = new Map<number, number>();
+  ids: number[] = [];
+  counts = new Int32Array(5 * 64);
+
+  add(id: number, type: number, by: number): void {
+    let s = this.slot.get(id);
+    if (s === undefined) {
+      s = this.ids.length;
+      this.slot.set(id, s);
+      this.ids.push(id);
+      if (this.counts.length < (s + 1) * 5) {
+        const grown = new Int32Array(this.counts.length * 2);
+        grown.set(this.counts);
+        this.counts = grown;
+      }
+    }
+    this.counts[s * 5 + type] += by;
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Adds another tally's counts into this one. */
+  merge(other: Tally): void {
+    for (let s = 0; s < other.ids.length; s++) {
+      for (let t = 0; t < 5; t++) {
+        const n = other.counts[s * 5 + t];
+        if (n) this.add(other.ids[s], t, n);
+      }
+    }
+  }
+}
 
 function zero(): Counts {
   return { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 };
@@ -87,7 +121,7 @@ async function tallies(
     }
   }
   const replies = await pipe.exec();
-  const out: Tally[] = directions.map(() => new Map());
+  const out: Tally[] = directions.map(() => new Tally());
   directions.forEach((_, di) => {
     const tally = out[di];
     weeks.forEach((week, k) => {
@@ -103,18 +137,16 @@ async function tallies(
         const hour = c % WEEK_HOURS;
         if (hour < from || hour > to) continue;
         const cp = ((log[p] << 24) | (log[p + 1] << 16) | (log[p + 2] << 8) | log[p + 3]) >>> 0;
-        let counts = tally.get(cp);
-        if (!counts) tally.set(cp, counts = [0, 0, 0, 0, 0]);
-        counts[Math.floor(c / WEEK_HOURS)] += code & 0x8000 ? -1 : 1;
+        tally.add(cp, Math.floor(c / WEEK_HOURS), code & 0x8000 ? -1 : 1);
       }
     });
   });
   return out;
 }
 
-function score(counts: number[], weights: Record<InteractionType, number>): number {
+function score(counts: Int32Array, at: number, w: Float64Array): number {
   let s = 0;
-  for (let t = 0; t < 5; t++) s += counts[t] * weights[TYPES[t]];
+  for (let t = 0; t < 5; t++) s += counts[at + t] * w[t];
   return s;
 }
 
@@ -135,44 +167,53 @@ export async function topInteractions(
     ? ["received"]
     : ["sent", "received"];
   const t = await tallies(redis, id, dirs, options.windowHours, now);
-  const ranked: { id: number; counts: number[]; score: number }[] = [];
+  const w = Float64Array.from(TYPES, (t) => weights[t]);
+  // One tally to rank, and for "mutual" the score of each side.
+  let tally = t[0];
+  let scores: Float64Array;
   if (direction === "mutual") {
     const [sent, received] = t;
-    for (const [cp, s] of sent) {
-      const r = received.get(cp);
-      if (!r) continue;
-      const counts = s.map((n, k) => n + r[k]);
-      ranked.push({ id: cp, counts, score: Math.min(score(s, weights), score(r, weights)) });
+    tally = new Tally();
+    tally.merge(sent);
+    tally.merge(received);
+    scores = new Float64Array(tally.size);
+    for (let s = 0; s < tally.size; s++) {
+      const a = sent.slot.get(tally.ids[s]), b = received.slot.get(tally.ids[s]);
+      scores[s] = a === undefined || b === undefined
+        ? 0
+        : Math.min(score(sent.counts, a * 5, w), score(received.counts, b * 5, w));
     }
   } else {
-    const merged: Tally = new Map(t[0]);
-    if (t[1]) {
-      for (const [cp, r] of t[1]) {
-        const s = merged.get(cp);
-        merged.set(cp, s ? s.map((n, k) => n + r[k]) : r);
-      }
-    }
-    for (const [cp, counts] of merged) {
-      ranked.push({ id: cp, counts, score: score(counts, weights) });
-    }
+    if (direction === "both") tally.merge(t[1]);
+    scores = new Float64Array(tally.size);
+    for (let s = 0; s < tally.size; s++) scores[s] = score(tally.counts, s * 5, w);
   }
-  if (ranked.length === 0) return [];
-  // Hidden accounts (and, when asked, blocked ones) never appear.
-  const members = ranked.map((r) => String(r.id));
-  const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
-  if (options.excludeBlocked) pipe.smismember(storeKeys.blocks(id), ...members);
-  const flags = (await pipe.exec())!.map(([err, v]) => {
-    if (err) throw err;
-    return v as number[];
-  });
-  const visible = ranked.filter((_, k) => flags.every((f) => f[k] === 0) && _.score > 0);
-  visible.sort((a, b) => b.score - a.score || a.id - b.id);
-  const top = visible.slice(0, options.limit);
+  const order: number[] = [];
+  for (let s = 0; s < tally.size; s++) if (scores[s] > 0) order.push(s);
+  const ids = tally.ids;
+  order.sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
+  // Hidden accounts (and, when asked, blocked ones) never appear. They are rare, so look
+  // at the best candidates first and further down only when some were left out.
+  const top: number[] = [];
+  for (let from = 0; from < order.length && top.length < options.limit;) {
+    const chunk = order.slice(from, from + Math.max(options.limit * 2, 32));
+    from += chunk.length;
+    const members = chunk.map((s) => String(ids[s]));
+    const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
+    if (options.excludeBlocked) pipe.smismember(storeKeys.blocks(id), ...members);
+    const flags = (await pipe.exec())!.map(([err, v]) => {
+      if (err) throw err;
+      return v as number[];
+    });
+    chunk.forEach((s, k) => {
+      if (top.length < options.limit && flags.every((f) => f[k] === 0)) top.push(s);
+    });
+  }
   if (top.length === 0) return [];
-  const dids = await redis.hmget(storeKeys.idToDid, ...top.map((r) => String(r.id)));
-  return top.map((r, k) => {
-    const c: Counterpart = { did: dids[k]!, score: r.score, ...zero() };
-    TYPES.forEach((type, i) => c[type] = r.counts[i]);
+  const dids = await redis.hmget(storeKeys.idToDid, ...top.map((s) => String(ids[s])));
+  return top.map((s, k) => {
+    const c: Counterpart = { did: dids[k]!, score: scores[s], ...zero() };
+    TYPES.forEach((type, i) => c[type] = tally.counts[s * 5 + i]);
     return c;
   });
 }
@@ -189,7 +230,9 @@ export async function totals(
   const [sent, received] = await tallies(redis, id, ["sent", "received"], windowHours, now);
   const sum = (tally: Tally) => {
     const c = zero();
-    for (const counts of tally.values()) TYPES.forEach((type, i) => c[type] += counts[i]);
+    for (let s = 0; s < tally.size; s++) {
+      TYPES.forEach((type, i) => c[type] += tally.counts[s * 5 + i]);
+    }
     return c;
   };
   return { sent: sum(sent), received: sum(received) };
