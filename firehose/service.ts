@@ -1,6 +1,6 @@
 /** Wires the firehose together: Redis, publisher, subscription and the metrics server. */
 import { createLogger, type Logger } from "@bsky/shared/log";
-import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
+import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import type { FirehoseConfig } from "./config.ts";
 import { type FirehoseMetrics, firehoseMetrics } from "./metrics.ts";
@@ -24,33 +24,6 @@ export interface FirehoseService {
   port: number;
   done: Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The /healthz and /metrics handler. */
-export function metricsHandler(
-  subscription: AnySubscription,
-  metrics: FirehoseMetrics,
-  redis: Redis,
-): (req: Request) => Promise<Response> {
-  return async (req) => {
-    const { pathname } = new URL(req.url);
-    if (pathname === "/metrics") {
-      return new Response(await metrics.registry.render(), {
-        headers: { "content-type": METRICS_CONTENT_TYPE },
-      });
-    }
-    if (pathname === "/healthz") {
-      const redisOk = redis.status === "ready";
-      const body = {
-        ok: redisOk && subscription.connected,
-        redis: redis.status,
-        connected: subscription.connected,
-        cursor: subscription.cursor ?? null,
-      };
-      return Response.json(body, { status: body.ok ? 200 : 503 });
-    }
-    return Response.json({ error: "Not found" }, { status: 404 });
-  };
 }
 
 export async function startFirehose(
@@ -99,10 +72,12 @@ export async function startFirehose(
       metrics,
       log,
     );
-  const server = Deno.serve({
-    port: config.FIREHOSE_METRICS_PORT,
-    onListen: () => {},
-  }, metricsHandler(subscription, metrics, redis));
+  const server = serveOps(config.FIREHOSE_METRICS_PORT, metrics.registry, () => ({
+    ok: redis.status === "ready" && subscription.connected,
+    redis: redis.status,
+    connected: subscription.connected,
+    cursor: subscription.cursor ?? null,
+  }));
   const done = subscription.start();
   return {
     subscription,

@@ -1,7 +1,7 @@
 /** Wires the indexer together: Redis, the applier, the stream consumer and /metrics. */
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger, type Logger } from "@bsky/shared/log";
-import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
+import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { Applier } from "./apply.ts";
 import type { IndexerConfig } from "./config.ts";
@@ -47,24 +47,11 @@ export async function startIndexer(
     batchSize: config.INDEXER_BATCH_SIZE,
     leaseMs: config.INDEXER_LEASE_MS,
   });
-  const server = Deno.serve(
-    { port: config.INDEXER_METRICS_PORT, onListen: () => {} },
-    async (req) => {
-      const { pathname } = new URL(req.url);
-      if (pathname === "/metrics") {
-        return new Response(await metrics.registry.render(), {
-          headers: { "content-type": METRICS_CONTENT_TYPE },
-        });
-      }
-      if (pathname === "/healthz") {
-        const ok = redis.status === "ready";
-        return Response.json({ ok, redis: redis.status, partitions: consumer.owned }, {
-          status: ok ? 200 : 503,
-        });
-      }
-      return Response.json({ error: "Not found" }, { status: 404 });
-    },
-  );
+  const server = serveOps(config.INDEXER_METRICS_PORT, metrics.registry, () => ({
+    ok: redis.status === "ready",
+    redis: redis.status,
+    partitions: consumer.owned,
+  }));
   consumer.start();
   log.info("Indexer started", { name, partitions: config.FIREHOSE_PARTITIONS });
   return {

@@ -1,0 +1,61 @@
+/** What every service's main.ts and ops endpoints have in common. */
+import { ConfigError, errorMessage } from "./errors.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { METRICS_CONTENT_TYPE, type Registry } from "./metrics.ts";
+
+export interface Running {
+  stop(): Promise<void>;
+  /** Settles when the service ends by itself. */
+  done?: Promise<void>;
+}
+
+/**
+ * Starts a service and stops it cleanly on SIGINT or SIGTERM. A configuration error or a
+ * failed start is logged (the message names the variable) and exits with status 1.
+ */
+export async function runService(
+  name: string,
+  start: (log: Logger) => Promise<Running>,
+): Promise<void> {
+  const log = createLogger(name);
+  try {
+    const service = await start(log);
+    let stopping = false;
+    const shutdown = async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("Shutting down");
+      await service.stop();
+      Deno.exit(0);
+    };
+    Deno.addSignalListener("SIGINT", shutdown);
+    Deno.addSignalListener("SIGTERM", shutdown);
+    await service.done;
+  } catch (err) {
+    log.error(err instanceof ConfigError ? err.message : `The ${name} service failed`, {
+      err: errorMessage(err),
+    });
+    Deno.exit(1);
+  }
+}
+
+/** Serves /metrics and /healthz (200 when `health()` says ok, 503 otherwise) on `port`. */
+export function serveOps(
+  port: number,
+  registry: Registry,
+  health: () => Record<string, unknown> & { ok: boolean },
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ port, onListen: () => {} }, async (req) => {
+    const { pathname } = new URL(req.url);
+    if (pathname === "/metrics") {
+      return new Response(await registry.render(), {
+        headers: { "content-type": METRICS_CONTENT_TYPE },
+      });
+    }
+    if (pathname === "/healthz") {
+      const body = health();
+      return Response.json(body, { status: body.ok ? 200 : 503 });
+    }
+    return Response.json({ error: "Not found" }, { status: 404 });
+  });
+}
