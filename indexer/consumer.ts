@@ -201,7 +201,8 @@ export class StreamConsumer {
 
   /**
    * Parks what cannot be read, prepares the rest, and starts its apply-and-acknowledge once
-   * the previous batch's is done: preparing one batch overlaps with Redis applying the last.
+   * the previous batch's is done: preparing one batch overlaps with Redis applying the last,
+   * and batches of a partition are applied in order.
    */
   async #process(p: number, entries: Entry[]): Promise<void> {
     const stream = firehoseKeys.stream(p);
@@ -244,10 +245,10 @@ export class StreamConsumer {
       lease: { key: leaseKey(p), token: this.options.name },
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
+    // One batch applies while the next is prepared, never more: wait for the last one.
+    await this.settle();
     if (!args) return;
-    const previous = this.#inflight;
     this.#inflight = (async () => {
-      await previous;
       const started = performance.now();
       const stats = await this.#retry(p, () => this.applier.run(args));
       if (!stats) return;
