@@ -45,6 +45,7 @@ export class StreamConsumer {
   #running: Promise<void> | undefined;
   #reader: Redis;
   #wake: (() => void) | undefined;
+  #recover = true;
   /** The apply-and-acknowledge in flight; batches are applied one after another. */
   #inflight: Promise<void> | undefined;
 
@@ -57,6 +58,11 @@ export class StreamConsumer {
   ) {
     // XREADGROUP blocks its connection; reads get a connection of their own.
     this.#reader = redis.duplicate();
+    // Its errors are the main connection's too, which logs them.
+    this.#reader.on("error", () => {});
+    // A reply lost to a reconnection leaves entries delivered to us but never seen: after
+    // each (re)connection, read our own pending entries first, in order.
+    this.#reader.on("ready", () => this.#recover = true);
     if (!("renewLease" in redis)) {
       redis.defineCommand("renewLease", { lua: RENEW_SCRIPT, numberOfKeys: 1 });
     }
@@ -181,6 +187,9 @@ export class StreamConsumer {
 
   async #readOnce(): Promise<void> {
     const owned = this.owned;
+    const recovering = this.#recover;
+    // Our pending entries are those being applied too: let those finish first.
+    if (recovering) await this.settle();
     const res = await this.#reader.xreadgroup(
       "GROUP",
       this.options.group,
@@ -191,8 +200,11 @@ export class StreamConsumer {
       this.options.blockMs ?? 1000,
       "STREAMS",
       ...owned.map((p) => firehoseKeys.stream(p)),
-      ...owned.map(() => ">"),
+      ...owned.map(() => recovering ? "0" : ">"),
     ) as [string, Entry[]][] | null;
+    if (recovering && (res ?? []).every(([, entries]) => entries.length === 0)) {
+      this.#recover = false;
+    }
     for (const [stream, entries] of res ?? []) {
       const p = Number(stream.slice(stream.lastIndexOf(":") + 1));
       await this.#process(p, entries);
