@@ -46,6 +46,8 @@ export class StreamConsumer {
   #reader: Redis;
   #wake: (() => void) | undefined;
   #recover = true;
+  /** The next read, started while the current batch is applied. */
+  #prefetch: Promise<[string, Entry[]][] | null> | undefined;
   /** The apply-and-acknowledge in flight; batches are applied one after another. */
   #inflight: Promise<void> | undefined;
 
@@ -185,12 +187,10 @@ export class StreamConsumer {
     } while (cursor !== "0-0" && !this.#stopped);
   }
 
-  async #readOnce(): Promise<void> {
+  /** Reads from every owned partition: new entries (">"), or our own pending ones ("0"). */
+  #read(from: ">" | "0"): Promise<[string, Entry[]][] | null> {
     const owned = this.owned;
-    const recovering = this.#recover;
-    // Our pending entries are those being applied too: let those finish first.
-    if (recovering) await this.settle();
-    const res = await this.#reader.xreadgroup(
+    const read = this.#reader.xreadgroup(
       "GROUP",
       this.options.group,
       this.options.name,
@@ -200,10 +200,25 @@ export class StreamConsumer {
       this.options.blockMs ?? 1000,
       "STREAMS",
       ...owned.map((p) => firehoseKeys.stream(p)),
-      ...owned.map(() => recovering ? "0" : ">"),
-    ) as [string, Entry[]][] | null;
-    if (recovering && (res ?? []).every(([, entries]) => entries.length === 0)) {
-      this.#recover = false;
+      ...owned.map(() => from),
+    ) as Promise<[string, Entry[]][] | null>;
+    read.catch(() => {}); // awaited later; a failure is handled there
+    return read;
+  }
+
+  async #readOnce(): Promise<void> {
+    let res: [string, Entry[]][] | null;
+    if (this.#recover) {
+      // Whatever a read in flight brings is in our pending list too, in order: drop it,
+      // let the batch being applied finish, and read the pending list from the start.
+      await this.#prefetch?.catch(() => {});
+      this.#prefetch = undefined;
+      await this.settle();
+      res = await this.#read("0");
+      if ((res ?? []).every(([, entries]) => entries.length === 0)) this.#recover = false;
+    } else {
+      res = await (this.#prefetch ?? this.#read(">"));
+      this.#prefetch = undefined;
     }
     for (const [stream, entries] of res ?? []) {
       const p = Number(stream.slice(stream.lastIndexOf(":") + 1));
@@ -257,6 +272,10 @@ export class StreamConsumer {
       lease: { key: leaseKey(p), token: this.options.name },
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
+    // While the last batch applies, the next one is already on its way from Redis.
+    if (!this.#recover && !this.#prefetch && this.#owned.size > 0 && !this.#stopped) {
+      this.#prefetch = this.#read(">");
+    }
     // One batch applies while the next is prepared, never more: wait for the last one.
     await this.settle();
     if (!args) return;
