@@ -116,13 +116,30 @@ for (
   if (batch.length >= 2000) await flush();
 }
 await flush();
-say(
-  `Mix: ${
-    Object.entries(mix).sort((a, b) => b[1] - a[1]).map(([k, v]) =>
-      `${k} ${(100 * v / EVENTS).toFixed(1)}%`
-    ).join(", ")
-  }`,
-);
+// The generator is checked against the real PDS capture: the same mix of operations.
+const captureMix: Record<string, number> = {};
+{
+  const { readCaptureFile } = await import("@bsky/firehose/capture");
+  const { normalizeFrame } = await import("@bsky/firehose/relay");
+  const frames = await readCaptureFile(
+    new URL("../../firehose/bench/pds_capture.bin.gz", import.meta.url),
+  );
+  const out: FirehoseEvent[] = [];
+  for (const f of frames) {
+    normalizeFrame(f, out, { drop() {}, ignore() {} }, { maxRecordBytes: 65536, maxMentions: 50 });
+  }
+  for (const e of out) {
+    const label = e.kind === "commit" ? `${e.collection.split(".").pop()} ${e.action}` : e.kind;
+    captureMix[label] = (captureMix[label] ?? 0) + 1 / out.length;
+  }
+}
+say(`Mix (generator vs real PDS capture): ${
+  Object.entries(mix).sort((a, b) => b[1] - a[1])
+    .map(([k, v]) =>
+      `${k} ${(100 * v / EVENTS).toFixed(1)}%/${(100 * (captureMix[k] ?? 0)).toFixed(1)}%`
+    )
+    .join(", ")
+}`);
 say(`Interactions in the stream: ${fmt(total)}`);
 
 // 2. The indexer drains them (timed).
