@@ -39,6 +39,8 @@ export class Batcher {
     readonly signal: AbortSignal,
     /** Called when the stored cursor moved under us and seq was reset to it. */
     readonly onConflict: () => void,
+    /** Called when a write was refused because consumers are too far behind. */
+    readonly onFull: () => void = () => {},
   ) {
     this.#chunks = this.#empty();
   }
@@ -112,7 +114,13 @@ export class Batcher {
     try {
       const result = await this.publisher.publish(chunks, this.durable, to);
       this.metrics.batch.observe((performance.now() - started) / 1000);
-      if (result.status === "conflict") {
+      if (result.status === "full") {
+        // Nothing was written: keep the batch, and let the subscription pause for consumers.
+        this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
+        this.pending += count;
+        this.onFull();
+        await sleep(200, this.signal);
+      } else if (result.status === "conflict") {
         this.metrics.publishConflicts.inc();
         this.log.error("Stored cursor moved under this process; resuming from it", {
           expected: this.durable ?? null,

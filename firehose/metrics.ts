@@ -33,6 +33,10 @@ export function firehoseMetrics(registry = new Registry()) {
     lag: registry.gauge("firehose_lag_seconds", "Now minus the event time of the last event"),
     pending: registry.gauge("firehose_pending_events", "Events decoded and not yet written"),
     connected: registry.gauge("firehose_connected", "1 while the upstream socket is open"),
+    consumerLag: registry.gauge(
+      "firehose_consumer_lag",
+      "Most entries a consumer group has yet to read; the firehose pauses near the cap",
+    ),
     batch: registry.histogram(
       "firehose_batch_seconds",
       "Time to write one batch with its cursor",

@@ -16,6 +16,28 @@ if current == ARGV[2] then return {2, current} end
 if current ~= ARGV[1] then return {0, current} end
 local maxlen = ARGV[3]
 local version = ARGV[4]
+-- A consumer group's unconsumed entries (unread plus delivered and not acknowledged).
+local function behind(key)
+  local worst = 0
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local f = {}
+    for k = 1, #g, 2 do f[g[k]] = g[k + 1] end
+    local lag = f['lag']
+    if type(lag) ~= 'number' then lag = redis.call('XLEN', key) end
+    worst = math.max(worst, lag + (f['pending'] or 0))
+  end
+  return worst
+end
+-- Refuse a batch that would let MAXLEN trim entries a consumer has not consumed.
+if tonumber(maxlen) > 0 then
+  for i = 5, #ARGV, 2 do
+    local key = KEYS[tonumber(ARGV[i]) + 2]
+    local n = select(2, string.gsub(ARGV[i + 1], '\\n', '')) + 1
+    if redis.call('EXISTS', key) == 1 and behind(key) + n > tonumber(maxlen) then
+      return {3, current}
+    end
+  end
+end
 -- One argument per partition: its events' JSON, one per line (JSON never holds a raw newline).
 for i = 5, #ARGV, 2 do
   local key = KEYS[tonumber(ARGV[i]) + 2]
@@ -32,7 +54,9 @@ export type PublishResult =
   /** The cursor already holds this batch's value: a resend of a batch that landed. */
   | { status: "duplicate" }
   /** The cursor moved under us (another writer, or Redis lost data): nothing was written. */
-  | { status: "conflict"; current: number | undefined };
+  | { status: "conflict"; current: number | undefined }
+  /** A consumer group is so far behind that the cap would trim what it has not read. */
+  | { status: "full" };
 
 export interface PublisherOptions {
   partitions: number;
@@ -65,6 +89,27 @@ export class Publisher {
     }
   }
 
+  /**
+   * The most entries any consumer group has yet to consume (unread, or delivered and not
+   * acknowledged) in any stream: what XADD MAXLEN would trim if it grew past the cap.
+   */
+  async consumerLag(): Promise<number> {
+    let worst = 0;
+    for (const key of this.streamKeys) {
+      const groups = await this.#redis.xinfo("GROUPS", key).catch(() => []) as unknown[][];
+      for (const g of groups) {
+        const lag = g[g.indexOf("lag") + 1];
+        const pending = Number(g[g.indexOf("pending") + 1] ?? 0);
+        // An unknown lag (null) means Redis cannot tell: count the whole stream.
+        worst = Math.max(
+          worst,
+          pending + (lag === null ? await this.#redis.xlen(key) : Number(lag)),
+        );
+      }
+    }
+    return worst;
+  }
+
   /** The durable cursor: the last seq whose events are all in the streams. */
   async loadCursor(): Promise<number | undefined> {
     return parseCursor(await this.#redis.get(this.cursorKey));
@@ -95,6 +140,7 @@ export class Publisher {
     const [code, current] = await this.#redis.publishBatch!(...args);
     if (code === 1) return { status: "applied" };
     if (code === 2) return { status: "duplicate" };
+    if (code === 3) return { status: "full" };
     return { status: "conflict", current: parseCursor(current) };
   }
 }

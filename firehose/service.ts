@@ -67,6 +67,7 @@ export async function startFirehose(
         source: config.FIREHOSE_SOURCE,
         stallMs: config.FIREHOSE_STALL_SECONDS * 1000,
         worker: config.FIREHOSE_DECODE_WORKER,
+        maxLen: config.FIREHOSE_STREAM_MAXLEN,
       },
       publisher,
       metrics,

@@ -28,10 +28,15 @@ export interface SubscriptionOptions {
   batchMs: number;
   maxPending: number;
   stallMs: number;
+  /** The streams' cap: the subscription pauses before consumers fall that far behind. */
+  maxLen?: number;
   limits: Limits;
   /** Decode in a worker thread instead of on the main thread. */
   worker?: boolean;
 }
+
+/** Pause when consumers are this close to the streams' cap; resume below the second. */
+const PAUSE_AT = 0.8, RESUME_AT = 0.5;
 
 /** Messages handed to the processor at once; a burst is cut into runs of this size. */
 const RUN = 256;
@@ -100,6 +105,7 @@ export class Subscription {
   #abort = new AbortController();
   #running: Promise<void> | undefined;
   #resetCursor = false;
+  #closeSocket: ((reason: string) => void) | undefined;
   #pipeline: Pipeline;
   /** Results applied in order: each waits for the one before. */
   #applying: Promise<void> = Promise.resolve();
@@ -118,6 +124,7 @@ export class Subscription {
       options.batchSize,
       this.#abort.signal,
       () => this.#socket?.close(1000, "cursor conflict"),
+      () => this.#closeSocket?.("consumer_lag"),
     );
     this.#pipeline = new Pipeline(options, publisher.options.partitions);
   }
@@ -173,6 +180,8 @@ export class Subscription {
           this.#resetCursor = false;
           b.seq = undefined;
         }
+        await this.#waitForConsumers();
+        if (this.#abort.signal.aborted) break;
         this.#pipeline.reset(b.seq);
         const received = await this.#connectOnce(b.seq);
         await this.#settle();
@@ -187,6 +196,29 @@ export class Subscription {
       await this.#settle();
       this.#pipeline.close();
     }
+  }
+
+  /** True when consumers are so far behind that writing more would soon trim unread events. */
+  async #consumersBehind(threshold: number): Promise<boolean> {
+    if (!this.options.maxLen) return false;
+    const lag = await this.batcher.publisher.consumerLag().catch(() => 0);
+    this.metrics.consumerLag.set(undefined, lag);
+    return lag + this.batcher.pending >= threshold * this.options.maxLen;
+  }
+
+  /**
+   * Holds the subscription while consumers are behind: the cursor keeps our place, so
+   * pausing loses nothing, where writing on would let XADD MAXLEN trim unread events.
+   */
+  async #waitForConsumers(): Promise<void> {
+    if (!await this.#consumersBehind(PAUSE_AT)) return;
+    this.log.warn("Consumers are behind; the firehose waits for them", {
+      maxLen: this.options.maxLen,
+    });
+    while (!this.#abort.signal.aborted && await this.#consumersBehind(RESUME_AT)) {
+      await sleep(500, this.#abort.signal);
+    }
+    this.log.info("Consumers caught up; the firehose goes on");
   }
 
   /** Waits for every frame received to be processed and every event to be written. */
@@ -239,6 +271,7 @@ export class Subscription {
           close("stall");
         }
       }, Math.min(1000, this.options.stallMs));
+      this.#closeSocket = close;
       ws.onopen = () => {
         lastFrame = Date.now();
         this.metrics.connected.set(undefined, 1);
@@ -267,6 +300,7 @@ export class Subscription {
       };
       ws.onclose = (ev) => {
         clearInterval(watchdog);
+        this.#closeSocket = undefined;
         send();
         this.metrics.connected.set(undefined, 0);
         if (!closing && !this.#abort.signal.aborted) {

@@ -13,7 +13,7 @@ import {
   testConfig,
   waitFor,
 } from "../testing/helpers.ts";
-import { startReplayServer } from "../tools/replay_server.ts";
+import { replayedFrames, startReplayServer } from "../tools/replay_server.ts";
 
 const frames = await corpusFrames();
 const BASE = 2 ** 32;
@@ -75,3 +75,65 @@ for (const worker of [true, false]) {
     }
   });
 }
+
+Deno.test("the firehose pauses rather than let MAXLEN trim events a consumer has not read", async () => {
+  await using redisServer = await startRedisServer();
+  const loops = 20; // 3,000 frames, about 3,000 events: three times the cap
+  await using replay = startReplayServer({ frames, loops, chunk: 16 });
+  const stream = firehoseKeys.stream(0);
+  const service = await startFirehose(
+    testConfig({
+      REDIS_URL: redisServer.url,
+      FIREHOSE_URL: replay.url,
+      FIREHOSE_METRICS_PORT: "0",
+      FIREHOSE_STREAM_MAXLEN: "1000",
+      FIREHOSE_BATCH_SIZE: "20",
+      FIREHOSE_BATCH_MS: "5",
+    }),
+    memoryLogger(),
+  );
+  const redis = service.redis.duplicate();
+  try {
+    await redis.xgroup("CREATE", stream, "slow", "0", "MKSTREAM");
+    await waitFor(
+      "a pause for the slow consumer",
+      () => service.metrics.reconnects.get({ reason: "consumer_lag" }) >= 1,
+    );
+    // The consumer now reads everything, slowly; the firehose resumes and finishes.
+    const got: FirehoseEvent[] = [];
+    const last = BASE + loops * frames.length;
+    const deadline = Date.now() + 60_000;
+    while (true) {
+      if (Date.now() > deadline) throw new Error("Timed out reading the stream");
+      const done = service.subscription.cursor === last;
+      const res = await redis.xreadgroup(
+        "GROUP",
+        "slow",
+        "c",
+        "COUNT",
+        100,
+        "STREAMS",
+        stream,
+        ">",
+      ) as [string, [string, string[]][]][] | null;
+      const entries = res?.[0]?.[1] ?? [];
+      for (const [id, fields] of entries) {
+        got.push(JSON.parse(fields[fields.indexOf("e") + 1]));
+        await redis.xack(stream, "slow", id);
+      }
+      // Everything is written and everything written is read.
+      if (done && entries.length === 0) break;
+      if (entries.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    const expected: FirehoseEvent[] = [];
+    const { stats } = countingStats();
+    for (const f of replayedFrames(frames, loops * frames.length)) {
+      normalizeFrame(f, expected, stats, DEFAULT_LIMITS);
+    }
+    assert.equal(got.length, expected.length, "no event was trimmed unread");
+    assert.deepEqual(got, expected);
+  } finally {
+    redis.disconnect();
+    await service.stop();
+  }
+});
