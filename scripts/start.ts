@@ -28,9 +28,21 @@ if (!env.REDIS_URL) {
   const port = 6379;
   const dir = `${root}.data/redis`;
   await Deno.mkdir(dir, { recursive: true });
+  const installed = await new Deno.Command("redis-server", { args: ["--version"], stdout: "null" })
+    .output().then(() => true, () => false);
+  if (!installed) {
+    console.error(
+      "redis-server is not installed. Install it with:\n  sudo apt-get install -y redis-server\n" +
+        "or set REDIS_URL to a Redis 7 server.",
+    );
+    Deno.exit(1);
+  }
   try {
-    redis = new Deno.Command("redis-server", {
+    // In a session of its own, so that Ctrl-C reaches the services first and Redis is
+    // stopped after they have written what they hold.
+    redis = new Deno.Command("setsid", {
       args: [
+        "redis-server",
         "--port",
         String(port),
         "--bind",
@@ -46,14 +58,7 @@ if (!env.REDIS_URL) {
       stderr: "inherit",
     }).spawn();
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      console.error(
-        "redis-server is not installed. Install it with:\n  sudo apt-get install -y redis-server\n" +
-          "or set REDIS_URL to a Redis 7 server.",
-      );
-      Deno.exit(1);
-    }
-    throw err;
+    throw new Error("Cannot start redis-server", { cause: err });
   }
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
   say("Started a local redis-server", { url: env.REDIS_URL, dir });

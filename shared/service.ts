@@ -3,6 +3,9 @@ import { ConfigError, errorMessage } from "./errors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, type Registry } from "./metrics.ts";
 
+/** How long a stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
 export interface Running {
   stop(): Promise<void>;
   /** Settles when the service ends by itself. */
@@ -25,7 +28,15 @@ export async function runService(
       if (stopping) return;
       stopping = true;
       log.info("Shutting down");
-      await service.stop();
+      // A clean stop writes what is pending; with Redis gone it could wait forever. The
+      // durable cursors make giving up safe: what was not written is read again.
+      const stopped = await Promise.race([
+        service.stop().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
+      ]);
+      if (!stopped) {
+        log.warn("Stopped without finishing the last writes", { timeoutMs: STOP_TIMEOUT_MS });
+      }
       Deno.exit(0);
     };
     Deno.addSignalListener("SIGINT", shutdown);
