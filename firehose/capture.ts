@@ -29,17 +29,3 @@ export async function readCapture(bytes: Uint8Array): Promise<Uint8Array[]> {
 export async function readCaptureFile(path: string | URL): Promise<Uint8Array[]> {
   return readCapture(await Deno.readFile(path));
 }
-
-/** Encodes frames into the capture format (not gzipped). */
-export function writeCapture(frames: Uint8Array[]): Uint8Array {
-  const total = frames.reduce((n, f) => n + 4 + f.length, 0);
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let p = 0;
-  for (const f of frames) {
-    view.setUint32(p, f.length, true);
-    out.set(f, p + 4);
-    p += 4 + f.length;
-  }
-  return out;
-}

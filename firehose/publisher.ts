@@ -4,7 +4,7 @@
  * batch on top of the cursor it was built from: a batch resent after a lost reply, or
  * written by a second process, is recognised instead of being added twice.
  */
-import type { Redis } from "@bsky/shared/redis";
+import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
 import { StateCorruptionError } from "@bsky/shared/errors";
@@ -96,15 +96,10 @@ export class Publisher {
   async consumerLag(): Promise<number> {
     let worst = 0;
     for (const key of this.streamKeys) {
-      const groups = await this.#redis.xinfo("GROUPS", key).catch(() => []) as unknown[][];
-      for (const g of groups) {
-        const lag = g[g.indexOf("lag") + 1];
-        const pending = Number(g[g.indexOf("pending") + 1] ?? 0);
-        // An unknown lag (null) means Redis cannot tell: count the whole stream.
-        worst = Math.max(
-          worst,
-          pending + (lag === null ? await this.#redis.xlen(key) : Number(lag)),
-        );
+      for (const g of await consumerGroups(this.#redis, key)) {
+        // An unknown lag means Redis cannot tell: count the whole stream.
+        const lag = g.lag ?? await this.#redis.xlen(key);
+        worst = Math.max(worst, g.pending + lag);
       }
     }
     return worst;

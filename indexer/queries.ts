@@ -92,11 +92,6 @@ export async function idOf(redis: Redis, did: string): Promise<number | undefine
   return id === null ? undefined : Number(id);
 }
 
-/** True when the account is deleted, taken down, suspended or deactivated. */
-export async function isHidden(redis: Redis, id: number): Promise<boolean> {
-  return await redis.sismember(storeKeys.hidden, String(id)) === 1;
-}
-
 /** Per counterpart, counts by type within the window, for the wanted directions. */
 async function tallies(
   redis: Redis,

@@ -70,15 +70,6 @@ export interface IdentityEvent extends EventBase {
   handle?: string;
 }
 
-export const ACCOUNT_STATUSES = [
-  "takendown",
-  "suspended",
-  "deleted",
-  "deactivated",
-  "desynchronized",
-  "throttled",
-] as const;
-
 export interface AccountEvent extends EventBase {
   kind: "account";
   active: boolean;

@@ -58,6 +58,34 @@ export function createRedis(url: string, options: RedisOptions): Redis {
   return client;
 }
 
+/** One consumer group of a stream, as XINFO GROUPS describes it (Redis 7). */
+export interface ConsumerGroup {
+  name: string;
+  consumers: number;
+  /** Delivered and not acknowledged. */
+  pending: number;
+  entriesRead: number | null;
+  /** Not delivered yet; null when Redis cannot tell (entries were deleted). */
+  lag: number | null;
+}
+
+/** The consumer groups of a stream; none when the stream does not exist. */
+export async function consumerGroups(redis: Redis, stream: string): Promise<ConsumerGroup[]> {
+  const rows = await redis.xinfo("GROUPS", stream).catch(() => []) as unknown[][];
+  return rows.map((row) => {
+    const f: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < row.length; i += 2) f[String(row[i])] = row[i + 1];
+    const num = (v: unknown) => v === null || v === undefined ? null : Number(v);
+    return {
+      name: String(f.name),
+      consumers: Number(f.consumers ?? 0),
+      pending: Number(f.pending ?? 0),
+      entriesRead: num(f["entries-read"]),
+      lag: num(f.lag),
+    };
+  });
+}
+
 /** Creates a client and waits until it is ready; throws RedisUnavailableError otherwise. */
 export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
   const client = createRedis(url, options);

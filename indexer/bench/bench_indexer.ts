@@ -13,7 +13,7 @@ import process from "node:process";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { connectRedis, consumerGroups, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { loadIndexerConfig } from "../config.ts";
@@ -162,11 +162,8 @@ const indexer = await startIndexer(loadIndexerConfig((n) => env[n]), quiet);
 while (true) {
   let lag = 0;
   for (let p = 0; p < PARTITIONS; p++) {
-    const groups = await redis.xinfo("GROUPS", firehoseKeys.stream(p)).catch(
-      () => [],
-    ) as unknown[][];
-    const g = groups[0];
-    lag += g ? Number(g[g.indexOf("lag") + 1]) + Number(g[g.indexOf("pending") + 1]) : 1;
+    const [g] = await consumerGroups(redis, firehoseKeys.stream(p));
+    lag += g ? (g.lag ?? 1) + g.pending : 1;
   }
   if (lag === 0) break;
   await new Promise((r) => setTimeout(r, 20));

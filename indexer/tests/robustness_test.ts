@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { connectRedis, consumerGroups, type Redis } from "@bsky/shared/redis";
 import { type RedisServer, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
@@ -96,13 +96,8 @@ async function drained(redis: Redis, partitions: number, group = "indexer", time
   while (Date.now() < deadline) {
     let left = 0;
     for (let p = 0; p < partitions; p++) {
-      const groups = await redis.xinfo("GROUPS", firehoseKeys.stream(p)) as unknown[][];
-      const g = groups.map((row) => {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < row.length; i += 2) o[row[i] as string] = row[i + 1];
-        return o;
-      }).find((o) => o.name === group);
-      left += Number(g?.lag ?? 1) + Number(g?.pending ?? 1);
+      const g = (await consumerGroups(redis, firehoseKeys.stream(p))).find((g) => g.name === group);
+      left += g ? (g.lag ?? 1) + g.pending : 1;
     }
     if (left === 0) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -152,17 +147,14 @@ Deno.test("an indexer killed with SIGKILL mid-batch, and two indexers at once, g
     // Kill it once it has made progress but is far from done.
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const info = await redis.xinfo("GROUPS", firehoseKeys.stream(0)).catch(
-        () => [],
-      ) as unknown[][];
-      const read = Number(info[0]?.[info[0].indexOf("entries-read") + 1] ?? 0);
-      if (read > 500) break;
+      const [g] = await consumerGroups(redis, firehoseKeys.stream(0));
+      if ((g?.entriesRead ?? 0) > 500) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     first.kill("SIGKILL");
     await first.status;
-    const groups = await redis.xinfo("GROUPS", firehoseKeys.stream(0)) as unknown[][];
-    const lagAtKill = Number(groups[0][groups[0].indexOf("lag") + 1]);
+    const [atKill] = await consumerGroups(redis, firehoseKeys.stream(0));
+    const lagAtKill = atKill.lag ?? 0;
     assert.ok(lagAtKill > 0, "killed before the end of the stream");
     // Two indexers share the rest (one takes over the dead one's lease when it runs out).
     const a = spawn(), b = spawn();
