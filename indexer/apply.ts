@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
-import { HOUR_MS, storeKeys, TYPE_CODE } from "./store.ts";
+import { HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./store.ts";
 
 export interface ApplyOptions {
   retentionDays: number;
@@ -40,30 +40,67 @@ type ScriptRedis = Redis & {
   internDids(...args: string[]): Promise<number[]>;
 };
 
-/** Pairs as the script reads them: 5 bytes each, the type then the subject's id (BE). */
+/** Pairs as the script reads them: a uint32 (BE) each, type * 2^28 + the subject's id. */
 function packPairs(pairs: [number, number][]): Buffer {
   // A Buffer, not a bare Uint8Array: ioredis sends only Buffers as bytes.
-  const out = Buffer.alloc(pairs.length * 5);
-  pairs.forEach(([type, id], k) => {
-    out[k * 5] = type;
-    out.writeUInt32BE(id, k * 5 + 1);
-  });
+  const out = Buffer.alloc(pairs.length * 4);
+  pairs.forEach(([type, id], k) => out.writeUInt32BE(type * 2 ** 28 + id, k * 4));
   return out;
 }
 
 const S32 = "234567abcdefghijklmnopqrstuvwxyz";
-const TID = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
+const S32_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < S32.length; i++) S32_VALUE[S32.charCodeAt(i)] = i;
+
+/** A TID's 64-bit value written at `at`, or false when `rkey` is not a TID. */
+function writeTid(rkey: string, out: Buffer, at: number): boolean {
+  if (rkey.length !== 13) return false;
+  let hi = 0, lo = 0;
+  for (let i = 0; i < 13; i++) {
+    const code = rkey.charCodeAt(i);
+    const v = code < 128 ? S32_VALUE[code] : -1;
+    // The first character carries 4 bits (a TID's top bit is 0).
+    if (v < 0 || (i === 0 && v >= 16)) return false;
+    hi = hi * 32 + (lo >>> 27);
+    lo = ((lo << 5) | v) >>> 0;
+  }
+  out.writeUInt32BE(hi, at);
+  out.writeUInt32BE(lo, at + 4);
+  return true;
+}
 
 /**
  * A record key as stored in the record memory: a TID (nearly every key) as its 8-byte
  * value, anything else as 0xff and its text (a TID's first byte is below 0x80).
  */
 export function rkeyField(rkey: string): Buffer {
-  if (!TID.test(rkey)) return Buffer.concat([Buffer.of(0xff), Buffer.from(rkey)]);
-  let v = 0n;
-  for (const c of rkey) v = (v << 5n) | BigInt(S32.indexOf(c));
   const out = Buffer.alloc(8);
-  out.writeBigUInt64BE(v);
+  if (writeTid(rkey, out, 0)) return out;
+  return Buffer.concat([Buffer.of(0xff), Buffer.from(rkey)]);
+}
+
+/**
+ * A record operation's argument for the script: the 32-bit FNV-1a hash of the record's
+ * field (it picks the bucket), the hour, the field's length, the field (the author's id,
+ * then the record key), then the pairs.
+ */
+export function recordArg(author: number, rkey: string, hour: number, pairs?: Buffer): Buffer {
+  const tail = pairs?.length ?? 0;
+  let out = Buffer.allocUnsafe(9 + 12 + tail);
+  let flen = 12;
+  if (!writeTid(rkey, out, 13)) {
+    const key = rkeyField(rkey);
+    flen = 4 + key.length;
+    out = Buffer.allocUnsafe(9 + flen + tail);
+    key.copy(out, 13);
+  }
+  out.writeUInt32BE(author, 9);
+  let h = 0x811c9dc5;
+  for (let i = 9; i < 9 + flen; i++) h = Math.imul(h ^ out[i], 0x01000193);
+  out.writeUInt32BE(h >>> 0, 0);
+  out.writeUInt32BE(hour, 4);
+  out[8] = flen;
+  if (pairs) pairs.copy(out, 9 + flen);
   return out;
 }
 
@@ -107,6 +144,9 @@ export class Applier {
         ...chunk,
       );
       chunk.forEach((did, k) => {
+        if (ids[k] > MAX_ID) {
+          throw new Error(`Cannot intern ${did}: the store's ${MAX_ID} ids are used up`);
+        }
         out.set(did, ids[k]);
         if (this.#ids.size >= (this.options.idCacheSize ?? 2_000_000)) this.#ids.clear();
         this.#ids.set(did, ids[k]);
@@ -138,7 +178,7 @@ export class Applier {
         continue;
       }
       if (e.action === "delete") {
-        ops.push("d", a, rkeyField(e.rkey), hour);
+        ops.push("d", recordArg(a, e.rkey, hour));
         continue;
       }
       const pairs: [number, number][] = [];
@@ -167,7 +207,7 @@ export class Applier {
       }
       // A create that counts nothing needs no memory; an update may take counts back.
       if (e.action === "create" && pairs.length === 0) continue;
-      ops.push(e.action === "create" ? "c" : "u", a, rkeyField(e.rkey), hour, packPairs(pairs));
+      ops.push(e.action === "create" ? "c" : "u", recordArg(a, e.rkey, hour, packPairs(pairs)));
     }
     return ops;
   }

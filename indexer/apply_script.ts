@@ -1,15 +1,19 @@
 /**
  * The Lua script that applies a batch of operations and acknowledges their stream entries
  * in one atomic step: a batch is either wholly applied and acknowledged or not at all.
- * Operations, one after another in ARGV (ids are interned; H is an absolute hour):
- *   c A R H P    record R of A created at hour H with pairs P (5 bytes each: type, subject)
- *   u A R H P    record R updated: what its last version added is taken back, P added
- *   d A R H      record R deleted at hour H: what it added is taken back while remembered
+ * Operations, one after another in ARGV (ids are interned; H is an absolute hour; F is a
+ * record's field in the record memory, which starts with its author A's id, and X a 32-bit
+ * hash of F that picks its bucket). A record operation's argument is one string: X and H
+ * (uint32 BE), the length of F (a byte), F, and for creates and updates the pairs P
+ * (uint32 BE each: type * 2^28 + subject id).
+ *   c [X H F P]  record of A created at hour H with pairs P
+ *   u [X H F P]  record updated: what its last version added is taken back, P added
+ *   d [X H F]    record deleted at hour H: what it added is taken back while remembered
  *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
  *   h A S H      identity of A at seq S: handle H ("" = none given)
  *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
- * Types 1-5 are interactions (logged in both directions per week and hour), 6 a block, 7 a
- * follow. Returns {applied, duplicate, unmatched, late}, or {-1, …} when this
+ * Types 1-5 are interactions and 6 blocks (logged in both accounts' logs per week and
+ * hour), 7 follows. Returns {applied, duplicate, unmatched, late}, or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
 export const APPLY_SCRIPT = `
@@ -28,15 +32,12 @@ local function expire_at(key, at)
   local cur = expiries[key]
   if cur == nil or cur < at then expiries[key] = at end
 end
--- One log entry: the counterpart's id, then (type - 1) * 168 + hour of the week as a
--- uint16, with the top bit set when the entry takes one back.
-local function entry(id, t, how, sign)
-  return struct.pack('>I4H', id, (t - 1) * 168 + how + (sign < 0 and 32768 or 0))
-end
-local function zbump(key, member, by, at)
-  local v = tonumber(redis.call('ZINCRBY', key, by, member))
-  if v <= 0 then redis.call('ZREM', key, member) end
-  if by > 0 then expire_at(key, at) end
+-- One log entry, 40 bits: the counterpart's id * 4096 + received * 2048 + undo * 1024
+-- + (type - 1) * 168 + hour of the week.
+local function entry(id, received, t, how, sign)
+  local v = id * 4096 + received * 2048 + (sign < 0 and 1024 or 0) + (t - 1) * 168 + how
+  local hi = math.floor(v / 4294967296)
+  return struct.pack('>BI4', hi, v - hi * 4294967296)
 end
 local function apply_pairs(a, hour, pairs, sign)
   local day = math.floor(hour / 24)
@@ -44,45 +45,86 @@ local function apply_pairs(a, hour, pairs, sign)
   local how = hour % 168
   local at = (day + 1) * 86400 + retention
   local wat = (week + 1) * 604800 + retention
-  for k = 1, #pairs, 5 do
-    local t, s = struct.unpack('>BI4', pairs, k)
-    if t <= 5 then
-      local ok = 'o:{' .. a .. '}:' .. week
-      local ik = 'i:{' .. s .. '}:' .. week
+  local ak = 'l:{' .. a .. '}:' .. week
+  for k = 1, #pairs, 4 do
+    local v = struct.unpack('>I4', pairs, k)
+    local t = math.floor(v / 268435456)
+    local s = v - t * 268435456
+    if t <= 6 then
+      local sk = 'l:{' .. s .. '}:' .. week
       -- A week's expiry never changes: set it only when the append made the key.
-      if redis.call('APPEND', ok, entry(s, t, how, sign)) == 6 then expire_at(ok, wat) end
-      if redis.call('APPEND', ik, entry(tonumber(a), t, how, sign)) == 6 then expire_at(ik, wat) end
-    elseif t == 6 then
-      local bl = 'bl:{' .. a .. '}'
-      if sign > 0 then redis.call('SADD', bl, s); expire_at(bl, at) else redis.call('SREM', bl, s) end
-      zbump('bk:{g}:' .. day, s, sign, at)
-      zbump('bkr:{g}:' .. day, a, sign, at)
-    elseif t == 7 then
-      local fo = 'fo:{' .. a .. '}'
-      if sign > 0 then redis.call('SADD', fo, s); expire_at(fo, at) else redis.call('SREM', fo, s) end
+      if redis.call('APPEND', ak, entry(s, 0, t, how, sign)) == 5 then expire_at(ak, wat) end
+      if redis.call('APPEND', sk, entry(a, 1, t, how, sign)) == 5 then expire_at(sk, wat) end
+    end
+    if t == 6 or t == 7 then
+      local set = (t == 6 and 'bl:{' or 'fo:{') .. a .. '}'
+      if sign > 0 then redis.call('SADD', set, s); expire_at(set, at) else redis.call('SREM', set, s) end
     end
   end
 end
--- The record of A with key R, looked for in the day keys the record memory spans;
--- returns its key, its value and the absolute hour it was made at.
-local function find_record(a, r, hour)
-  local day = math.floor(hour / 24)
-  for d = day, day - math.ceil(memhours / 24) - 1, -1 do
-    local key = 'r:{' .. a .. '}:' .. d
-    local v = redis.call('HGET', key, r)
-    if v then return key, v, d * 24 + string.byte(v, 1) end
+-- The record memory is kept in spans of 8 hours (a record lives 48 to 56 hours with the
+-- default memory) and spread over buckets. A span's bucket count is fixed at its first
+-- record from the records of the span before (about 80 a bucket, so each stays a compact
+-- listpack); the counts are kept in rb:{g} too.
+local SPAN = 8
+local buckets, remembered = {}, {}
+local function buckets_of(span, create)
+  local n = buckets[span]
+  if n then return n end
+  n = tonumber(redis.call('HGET', 'rb:{g}', span))
+  if not n and create then
+    local before = tonumber(redis.call('HGET', 'rb:{g}', 'n' .. (span - 1)) or '0')
+    n = 64
+    while n * 80 < before do n = n * 2 end
+    redis.call('HSET', 'rb:{g}', span, n)
+    redis.call('HDEL', 'rb:{g}', span - 30, 'n' .. (span - 30))
+  end
+  if n then buckets[span] = n end
+  return n
+end
+local function record_key(span, x, create)
+  local n = buckets_of(span, create)
+  if not n then return nil end
+  return 'r:{' .. (x % n) .. '}:' .. span
+end
+-- The record F, looked for in the spans the record memory covers; returns its key, its
+-- value and the absolute hour it was made at.
+local function find_record(f, x, hour)
+  local span = math.floor(hour / SPAN)
+  for sp = span, span - math.ceil(memhours / SPAN) - 1, -1 do
+    local key = record_key(sp, x, false)
+    if key then
+      local v = redis.call('HGET', key, f)
+      if v then return key, v, sp * SPAN + string.byte(v, 1) end
+    end
   end
   return nil, nil, nil
 end
--- A remembered record: one byte for its hour of the day, then its pairs; "x" once deleted.
+-- A remembered record: one byte for its hour in the span, then its pairs; "x" once deleted.
 local function take_back(a, v, made)
   apply_pairs(a, made, string.sub(v, 2), -1)
 end
-local function remember(a, r, hour, pairs)
-  local day = math.floor(hour / 24)
-  local key = 'r:{' .. a .. '}:' .. day
-  redis.call('HSET', key, r, string.char(hour % 24) .. pairs)
-  expire_at(key, (day + 1) * 86400 + memsecs)
+-- Remembers a record (only if new when only_new is set); false when it was there already.
+local function remember(f, x, hour, pairs, only_new)
+  local span = math.floor(hour / SPAN)
+  local key = record_key(span, x, true)
+  local value = string.char(hour % SPAN) .. pairs
+  if only_new then
+    if redis.call('HSETNX', key, f, value) == 0 then return false end
+  else
+    redis.call('HSET', key, f, value)
+  end
+  remembered[span] = (remembered[span] or 0) + 1
+  expire_at(key, (span + 1) * SPAN * 3600 + memsecs)
+  return true
+end
+
+-- A record operation's argument: X, H (uint32 BE each), the length of F (a byte), F, then P.
+-- Returns A (F starts with A's id), F, X, H and P.
+local function record_op(arg)
+  local x, hour, flen = struct.unpack('>I4I4B', arg)
+  local f = string.sub(arg, 10, 9 + flen)
+  return struct.unpack('>I4', f), f, x, hour, string.sub(arg, 10 + flen)
 end
 
 local i = 9 + nids
@@ -90,32 +132,29 @@ local n = #ARGV
 while i <= n do
   local op = ARGV[i]
   if op == 'c' then
-    local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-    local day = math.floor(hour / 24)
-    local key = 'r:{' .. a .. '}:' .. day
-    if redis.call('HSETNX', key, r, string.char(hour % 24) .. pairs) == 1 then
-      expire_at(key, (day + 1) * 86400 + memsecs)
+    local a, f, x, hour, pairs = record_op(ARGV[i + 1])
+    if remember(f, x, hour, pairs, true) then
       apply_pairs(a, hour, pairs, 1)
       applied = applied + 1
     else
       duplicate = duplicate + 1
     end
-    i = i + 5
+    i = i + 2
   elseif op == 'u' then
-    local a, r, hour, pairs = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-    local key, v, made = find_record(a, r, hour)
+    local a, f, x, hour, pairs = record_op(ARGV[i + 1])
+    local key, v, made = find_record(f, x, hour)
     if v == 'x' then
       duplicate = duplicate + 1
     else
-      if v then take_back(a, v, made); redis.call('HDEL', key, r) end
-      remember(a, r, hour, pairs)
+      if v then take_back(a, v, made); redis.call('HDEL', key, f) end
+      remember(f, x, hour, pairs, false)
       apply_pairs(a, hour, pairs, 1)
       applied = applied + 1
     end
-    i = i + 5
+    i = i + 2
   elseif op == 'd' then
-    local a, r, hour = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-    local key, v, made = find_record(a, r, hour)
+    local a, f, x, hour = record_op(ARGV[i + 1])
+    local key, v, made = find_record(f, x, hour)
     if not v then
       unmatched = unmatched + 1
     elseif v == 'x' then
@@ -128,9 +167,9 @@ while i <= n do
         applied = applied + 1
       end
       -- A tombstone, so that a create delivered again is not counted again.
-      redis.call('HSET', key, r, 'x')
+      redis.call('HSET', key, f, 'x')
     end
-    i = i + 4
+    i = i + 2
   elseif op == 'p' then
     local pk = 'p:{' .. ARGV[i + 1] .. '}'
     local seq = tonumber(ARGV[i + 2])
@@ -181,6 +220,7 @@ while i <= n do
   end
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+for span, n in pairs(remembered) do redis.call('HINCRBY', 'rb:{g}', 'n' .. span, n) end
 if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) end
 return {applied, duplicate, unmatched, late}
 `;

@@ -3,7 +3,7 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Buffer } from "node:buffer";
-import { Applier, rkeyField } from "./apply.ts";
+import { Applier, recordArg, rkeyField } from "./apply.ts";
 import { profiles, searchHandles, topInteractions, totals } from "./queries.ts";
 import { compactWeek } from "./rollup.ts";
 import { HOUR_MS } from "./store.ts";
@@ -70,8 +70,8 @@ Deno.test("apply() counts each interaction once in both directions, whatever the
     const received = await top(redis, B, "received");
     assert.deepEqual(received?.map((c) => [c.did, c.like]), [[A, 2], [C, 1]]);
     assert.deepEqual(await totals(redis, A, 24, T0), {
-      sent: { like: 2, repost: 0, reply: 0, quote: 0, mention: 0 },
-      received: { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 },
+      sent: { like: 2, repost: 0, reply: 0, quote: 0, mention: 0, block: 0 },
+      received: { like: 0, repost: 0, reply: 0, quote: 0, mention: 0, block: 0 },
     });
   });
 });
@@ -245,16 +245,14 @@ Deno.test("blocks and follows are kept apart, and circles can leave blocked peop
     const opts = { direction: "sent" as const, windowHours: 24, limit: 10, now: T0 };
     assert.deepEqual((await topInteractions(redis, A, opts))?.map((c) => c.did), [C]);
     assert.deepEqual(await topInteractions(redis, A, { ...opts, excludeBlocked: true }), []);
-    const day = Math.floor(T0 / 86_400_000);
-    assert.equal(await redis.zscore(`bk:{g}:${day}`, (await redis.hget("ids:{ids}:did", C))!), "1");
+    assert.equal((await totals(redis, C, 24, T0))?.received.block, 1);
+    assert.equal((await totals(redis, A, 24, T0))?.sent.block, 1);
+    assert.equal((await totals(redis, A, 24, T0))?.sent.like, 1);
     await applier.apply([
       del(A, "app.bsky.graph.block", "b1"),
       del(A, "app.bsky.graph.follow", "f1"),
     ]);
-    assert.equal(
-      await redis.zscore(`bk:{g}:${day}`, (await redis.hget("ids:{ids}:did", C))!),
-      null,
-    );
+    assert.equal((await totals(redis, C, 24, T0))?.received.block, 0);
     assert.equal((await topInteractions(redis, A, { ...opts, excludeBlocked: true }))?.length, 1);
     assert.deepEqual(await redis.smembers(`bl:{${aId}}`), []);
     assert.deepEqual(await redis.smembers(`fo:{${aId}}`), []);
@@ -308,7 +306,7 @@ Deno.test("compactWeek() drops entries that cancel out and changes no answer", a
     assert.deepEqual(await top(redis, A, "both"), before);
     assert.deepEqual(await compactWeek(redis, week), { before: after, after, keys: 3 });
     const aId = await redis.hget("ids:{ids}:did", A);
-    assert.ok(await redis.ttl(`o:{${aId}}:${week}`) > 0, "the roll-up keeps the TTL");
+    assert.ok(await redis.ttl(`l:{${aId}}:${week}`) > 0, "the roll-up keeps the TTL");
   });
 });
 
@@ -319,4 +317,21 @@ Deno.test("rkeyField() packs a TID into 8 bytes and keeps other keys apart", () 
   assert.ok(a[0] < 0x80);
   assert.ok(Buffer.compare(a, b) < 0, "the order of TIDs is kept");
   assert.deepEqual([...rkeyField("self")], [0xff, ...new TextEncoder().encode("self")]);
+});
+
+Deno.test("recordArg() carries the field's hash, the hour, the field and the pairs", () => {
+  const pairs = Buffer.of(0x10, 0, 0, 9);
+  const arg = recordArg(0x01020304, "3jzfcijpj2z2a", 490_000, pairs);
+  const field = [1, 2, 3, 4, ...rkeyField("3jzfcijpj2z2a")];
+  assert.equal(arg.readUInt32BE(4), 490_000);
+  assert.equal(arg[8], 12);
+  assert.deepEqual([...arg.subarray(9, 21)], field);
+  assert.deepEqual([...arg.subarray(21)], [...pairs]);
+  let h = 0x811c9dc5;
+  for (const b of field) h = Math.imul(h ^ b, 0x01000193);
+  assert.equal(arg.readUInt32BE(0), h >>> 0);
+  assert.equal(recordArg(0x01020304, "3jzfcijpj2z2a", 1).readUInt32BE(0), h >>> 0);
+  const other = recordArg(7, "self", 1);
+  assert.equal(other[8], 9);
+  assert.deepEqual([...other.subarray(9)], [0, 0, 0, 7, 0xff, ...new TextEncoder().encode("self")]);
 });

@@ -1,7 +1,7 @@
 /**
  * Reads of the interaction store: who an account interacts with most, and its totals.
- * Cost: one GET per week of the window and direction, then a pass over 6-byte entries with
- * no object per entry.
+ * Cost: one GET per week of the window, then a pass over 5-byte entries with no object per
+ * entry.
  */
 import type { Redis } from "@bsky/shared/redis";
 import {
@@ -46,11 +46,14 @@ export interface Counterpart extends Counts {
   score: number;
 }
 
-/** Counts by counterpart: `slot` maps an id to its 5 counts at counts[slot * 5 ...]. */
+/** Columns of a tally: the five interaction types, then blocks. */
+const COLUMNS = 6;
+
+/** Counts by counterpart: `slot` maps an id to its counts at counts[slot * COLUMNS ...]. */
 class Tally {
   slot = new Map<number, number>();
   ids: number[] = [];
-  counts = new Int32Array(5 * 64);
+  counts = new Int32Array(COLUMNS * 64);
 
   add(id: number, type: number, by: number): void {
     let s = this.slot.get(id);
@@ -58,13 +61,13 @@ class Tally {
       s = this.ids.length;
       this.slot.set(id, s);
       this.ids.push(id);
-      if (this.counts.length < (s + 1) * 5) {
+      if (this.counts.length < (s + 1) * COLUMNS) {
         const grown = new Int32Array(this.counts.length * 2);
         grown.set(this.counts);
         this.counts = grown;
       }
     }
-    this.counts[s * 5 + type] += by;
+    this.counts[s * COLUMNS + type] += by;
   }
 
   get size(): number {
@@ -74,8 +77,8 @@ class Tally {
   /** Adds another tally's counts into this one. */
   merge(other: Tally): void {
     for (let s = 0; s < other.ids.length; s++) {
-      for (let t = 0; t < 5; t++) {
-        const n = other.counts[s * 5 + t];
+      for (let t = 0; t < COLUMNS; t++) {
+        const n = other.counts[s * COLUMNS + t];
         if (n) this.add(other.ids[s], t, n);
       }
     }
@@ -92,14 +95,13 @@ export async function idOf(redis: Redis, did: string): Promise<number | undefine
   return id === null ? undefined : Number(id);
 }
 
-/** Per counterpart, counts by type within the window, for the wanted directions. */
+/** Per counterpart, counts by type within the window: [sent, received]. */
 async function tallies(
   redis: Redis,
   id: number,
-  directions: ("sent" | "received")[],
   windowHours: number,
   now: number,
-): Promise<Tally[]> {
+): Promise<[Tally, Tally]> {
   const lastHour = Math.floor(now / HOUR_MS);
   const firstHour = lastHour - windowHours + 1;
   const weeks: number[] = [];
@@ -110,38 +112,32 @@ async function tallies(
     callBuffer(...args: string[]): void;
     exec(): Promise<[Error | null, Uint8Array | null][]>;
   };
-  for (const dir of directions) {
-    for (const w of weeks) {
-      pipe.callBuffer("GET", dir === "sent" ? storeKeys.sent(id, w) : storeKeys.received(id, w));
-    }
-  }
+  for (const w of weeks) pipe.callBuffer("GET", storeKeys.log(id, w));
   const replies = await pipe.exec();
-  const out: Tally[] = directions.map(() => new Tally());
-  directions.forEach((_, di) => {
-    const tally = out[di];
-    weeks.forEach((week, k) => {
-      const [err, log] = replies[di * weeks.length + k];
-      if (err) throw err;
-      if (!log) return;
-      // Only the hours of this week inside the window count.
-      const from = Math.max(0, firstHour - week * WEEK_HOURS);
-      const to = Math.min(WEEK_HOURS - 1, lastHour - week * WEEK_HOURS);
-      for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
-        const code = (log[p + 4] << 8) | log[p + 5];
-        const c = code & 0x7fff;
-        const hour = c % WEEK_HOURS;
-        if (hour < from || hour > to) continue;
-        const cp = ((log[p] << 24) | (log[p + 1] << 16) | (log[p + 2] << 8) | log[p + 3]) >>> 0;
-        tally.add(cp, Math.floor(c / WEEK_HOURS), code & 0x8000 ? -1 : 1);
-      }
-    });
+  const out: [Tally, Tally] = [new Tally(), new Tally()];
+  weeks.forEach((week, k) => {
+    const [err, log] = replies[k];
+    if (err) throw err;
+    if (!log) return;
+    // Only the hours of this week inside the window count.
+    const from = Math.max(0, firstHour - week * WEEK_HOURS);
+    const to = Math.min(WEEK_HOURS - 1, lastHour - week * WEEK_HOURS);
+    for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
+      // 40 bits: id * 4096 + received * 2048 + undo * 1024 + type * 168 + hour.
+      const low = ((log[p + 3] & 0x0f) << 8) | log[p + 4];
+      const c = low & 0x3ff;
+      const hour = c % WEEK_HOURS;
+      if (hour < from || hour > to) continue;
+      const cp = (log[p] << 20) | (log[p + 1] << 12) | (log[p + 2] << 4) | (log[p + 3] >> 4);
+      out[low & 0x800 ? 1 : 0].add(cp, Math.floor(c / WEEK_HOURS), low & 0x400 ? -1 : 1);
+    }
   });
   return out;
 }
 
 function score(counts: Int32Array, at: number, w: Float64Array): number {
   let s = 0;
-  for (let t = 0; t < 5; t++) s += counts[at + t] * w[t];
+  for (let t = 0; t < TYPES.length; t++) s += counts[at + t] * w[t];
   return s;
 }
 
@@ -156,18 +152,12 @@ export async function topInteractions(
   const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
   const now = options.now ?? Date.now();
   const { direction } = options;
-  const dirs: ("sent" | "received")[] = direction === "sent"
-    ? ["sent"]
-    : direction === "received"
-    ? ["received"]
-    : ["sent", "received"];
-  const t = await tallies(redis, id, dirs, options.windowHours, now);
+  const [sent, received] = await tallies(redis, id, options.windowHours, now);
   const w = Float64Array.from(TYPES, (t) => weights[t]);
   // One tally to rank, and for "mutual" the score of each side.
-  let tally = t[0];
+  let tally = direction === "received" ? received : sent;
   let scores: Float64Array;
   if (direction === "mutual") {
-    const [sent, received] = t;
     tally = new Tally();
     tally.merge(sent);
     tally.merge(received);
@@ -176,12 +166,12 @@ export async function topInteractions(
       const a = sent.slot.get(tally.ids[s]), b = received.slot.get(tally.ids[s]);
       scores[s] = a === undefined || b === undefined
         ? 0
-        : Math.min(score(sent.counts, a * 5, w), score(received.counts, b * 5, w));
+        : Math.min(score(sent.counts, a * COLUMNS, w), score(received.counts, b * COLUMNS, w));
     }
   } else {
-    if (direction === "both") tally.merge(t[1]);
+    if (direction === "both") tally.merge(received);
     scores = new Float64Array(tally.size);
-    for (let s = 0; s < tally.size; s++) scores[s] = score(tally.counts, s * 5, w);
+    for (let s = 0; s < tally.size; s++) scores[s] = score(tally.counts, s * COLUMNS, w);
   }
   const order: number[] = [];
   for (let s = 0; s < tally.size; s++) if (scores[s] > 0) order.push(s);
@@ -208,25 +198,32 @@ export async function topInteractions(
   const dids = await redis.hmget(storeKeys.idToDid, ...top.map((s) => String(ids[s])));
   return top.map((s, k) => {
     const c: Counterpart = { did: dids[k]!, score: scores[s], ...zero() };
-    TYPES.forEach((type, i) => c[type] = tally.counts[s * 5 + i]);
+    TYPES.forEach((type, i) => c[type] = tally.counts[s * COLUMNS + i]);
     return c;
   });
 }
 
-/** Sent and received counts by type in the window; undefined when the DID was never seen. */
+/** Interaction counts by type, and blocks, of one direction. */
+export type Totals = Counts & { block: number };
+
+/**
+ * Sent and received counts by type (and blocks made and received) in the window; undefined
+ * when the DID was never seen.
+ */
 export async function totals(
   redis: Redis,
   did: string,
   windowHours: number,
   now = Date.now(),
-): Promise<{ sent: Counts; received: Counts } | undefined> {
+): Promise<{ sent: Totals; received: Totals } | undefined> {
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;
-  const [sent, received] = await tallies(redis, id, ["sent", "received"], windowHours, now);
+  const [sent, received] = await tallies(redis, id, windowHours, now);
   const sum = (tally: Tally) => {
-    const c = zero();
+    const c: Totals = { ...zero(), block: 0 };
     for (let s = 0; s < tally.size; s++) {
-      TYPES.forEach((type, i) => c[type] += tally.counts[s * 5 + i]);
+      TYPES.forEach((type, i) => c[type] += tally.counts[s * COLUMNS + i]);
+      c.block += tally.counts[s * COLUMNS + TYPES.length];
     }
     return c;
   };

@@ -12,11 +12,13 @@ export const COMPACT_SCRIPT = `
 local log = redis.call('GET', KEYS[1])
 if not log then return {0, 0} end
 local net, order = {}, {}
-for p = 1, #log - 5, 6 do
-  local hi = string.byte(log, p + 4)
-  local key = string.sub(log, p, p + 3) .. string.char(hi % 128) .. string.sub(log, p + 5, p + 5)
+-- 5-byte entries; the fourth byte holds the undo flag (0x04).
+for p = 1, #log - 4, 5 do
+  local b = string.byte(log, p + 3)
+  local undo = math.floor(b / 4) % 2 == 1
+  local key = string.sub(log, p, p + 2) .. string.char(undo and b - 4 or b) .. string.sub(log, p + 4, p + 4)
   if net[key] == nil then net[key] = 0; order[#order + 1] = key end
-  net[key] = net[key] + (hi >= 128 and -1 or 1)
+  net[key] = net[key] + (undo and -1 or 1)
 end
 local parts = {}
 for _, key in ipairs(order) do
@@ -46,24 +48,16 @@ export async function compactWeek(
     redis.defineCommand("compactLog", { lua: COMPACT_SCRIPT, numberOfKeys: 1 });
   }
   let before = 0, after = 0, keys = 0;
-  for (const prefix of ["o", "i"]) {
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(
-        cursor,
-        "MATCH",
-        `${prefix}:{*}:${week}`,
-        "COUNT",
-        1000,
-      );
-      cursor = next;
-      for (const key of found) {
-        const [b, a] = await r.compactLog(key);
-        before += b;
-        after += a;
-        keys++;
-      }
-    } while (cursor !== "0");
-  }
+  let cursor = "0";
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", `l:{*}:${week}`, "COUNT", 1000);
+    cursor = next;
+    for (const key of found) {
+      const [b, a] = await r.compactLog(key);
+      before += b;
+      after += a;
+      keys++;
+    }
+  } while (cursor !== "0");
   return { before, after, keys };
 }

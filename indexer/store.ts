@@ -3,18 +3,25 @@
  * (queries.ts). DIDs are interned to integer ids; every per-user key carries the user's id
  * as its hash tag.
  *
- * - `o:{A}:<week>` / `i:{A}:<week>` strings: logs of what A sent / received in that week
- *   (weeks counted from the epoch, 168 hours each), 6 bytes an entry: the counterpart's id
- *   (uint32 BE), then (type - 1) * 168 + hour of the week (uint16 BE), top bit set for an
- *   entry that takes one back (a delete). Appending is the cheapest write Redis has; an
- *   interaction costs 6 bytes per direction, and a week per key keeps the per-key overhead
- *   small. Any window of whole hours from 1 h to the retention is answered exactly. The
- *   roll-up (rollup.ts) drops entries that cancel out and the strings' growth slack.
- * - `r:{A}:<day>` hashes: A's recent records (rkey → hour of the day, then 5-byte pairs:
- *   type, subject id), kept for the record memory so deletes subtract exactly what creates
- *   added; "x" once deleted. A TID rkey is stored as its 8-byte value.
- * - `bl:{A}` / `fo:{A}` sets: whom A blocks / follows. `bk:{g}:<day>` / `bkr:{g}:<day>`
- *   sorted sets: blocks received / made per account that day.
+ * - `l:{A}:<week>` strings: the log of what A sent and received in that week (weeks counted
+ *   from the epoch, 168 hours each), 5 bytes an entry, one 40-bit big-endian number:
+ *   counterpart id * 4096 + received * 2048 + undo * 1024 + (type - 1) * 168 + hour of
+ *   the week. Types 1-5 are interactions, 6 a block; "undo" marks an entry that takes one
+ *   back (a delete). Appending is the cheapest write Redis has; an interaction costs 5
+ *   bytes in each of its two accounts' logs, and one key per account and week keeps the
+ *   per-key overhead small. Any window of whole hours from 1 h to the retention is
+ *   answered exactly. The roll-up (rollup.ts) drops entries that cancel out and the
+ *   strings' growth slack.
+ * - `r:{b}:<span>` hashes: the record memory, so deletes subtract exactly what creates
+ *   added. Spans are 8 hours; a record made in that span by A with key R is field id(A)
+ *   (4 bytes) + R (a TID as its 8-byte value) in bucket b = hash(field) mod the span's
+ *   bucket count; the value is the hour in the span (1 byte) then its pairs (a uint32
+ *   each: type * 2^28 + subject id), or "x" once deleted. Bucketing keeps a few thousand
+ *   small hashes (compact listpacks) instead of a key per author and day; a span's bucket
+ *   count is fixed at its first record from the records of the span before (`rb:{g}`
+ *   holds both), so buckets stay near 80 records. A span's key expires when the last of
+ *   its records has been remembered for the record memory's hours.
+ * - `bl:{A}` / `fo:{A}` sets: whom A blocks / follows.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
  * - `ids:{ids}:did` / `ids:{ids}:rev` / `ids:{ids}:next`: the DID ↔ id interning.
@@ -22,7 +29,7 @@
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
 export type InteractionType = typeof TYPES[number];
-/** Type codes in fields and records; 6 and 7 are blocks and follows (kept apart). */
+/** Type codes in logs and records; 6 (blocks) is logged apart, 7 (follows) only kept in sets. */
 export const TYPE_CODE: Record<InteractionType | "block" | "follow", number> = {
   like: 1,
   repost: 2,
@@ -37,14 +44,12 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
 export const storeKeys = {
-  sent: (id: number, week: number) => `o:{${id}}:${week}`,
-  received: (id: number, week: number) => `i:{${id}}:${week}`,
-  records: (id: number, day: number) => `r:{${id}}:${day}`,
+  log: (id: number, week: number) => `l:{${id}}:${week}`,
+  records: (bucket: number, day: number) => `r:{${bucket}}:${day}`,
+  recordBuckets: "rb:{g}",
   blocks: (id: number) => `bl:{${id}}`,
   follows: (id: number) => `fo:{${id}}`,
   profile: (id: number) => `p:{${id}}`,
-  blocked: (day: number) => `bk:{g}:${day}`,
-  blockers: (day: number) => `bkr:{g}:${day}`,
   handles: "hx:{g}",
   hidden: "hidden:{g}",
   didToId: "ids:{ids}:did",
@@ -54,5 +59,7 @@ export const storeKeys = {
 };
 
 /** Bytes of one log entry. */
-export const ENTRY_BYTES = 6;
+export const ENTRY_BYTES = 5;
+/** Ids fit in the 28 bits a log entry has for them. */
+export const MAX_ID = 2 ** 28 - 1;
 export const WEEK_HOURS = 168;
