@@ -21,3 +21,37 @@ export function partitionOf(did: string, partitions: number): number {
   }
   return (h >>> 0) % partitions;
 }
+
+/** The global top lists the scheduler computes and the API serves. */
+export const TOP_METRICS = [
+  "likes_received",
+  "likes_sent",
+  "reposts_received",
+  "reposts_sent",
+  "replies_received",
+  "replies_sent",
+  "quotes_received",
+  "quotes_sent",
+  "mentions_received",
+  "mentions_sent",
+  "blocked",
+  "blockers",
+] as const;
+export type TopMetric = typeof TOP_METRICS[number];
+export const TOP_WINDOWS = ["24h", "7d"] as const;
+export type TopWindow = typeof TOP_WINDOWS[number];
+
+/**
+ * A top list as stored: JSON `{ metric, window, computedAt (ms), items: [{ did, count }] }`,
+ * replaced whole (written aside, then renamed over) so readers never see half a list.
+ */
+export interface TopSnapshot {
+  metric: TopMetric;
+  window: TopWindow;
+  computedAt: number;
+  items: { did: string; count: number }[];
+}
+
+export const statsKeys = {
+  top: (window: TopWindow, metric: TopMetric) => `stats:{g}:top:${window}:${metric}`,
+};

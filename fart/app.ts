@@ -1,0 +1,171 @@
+/**
+ * The API as one fetch handler (`createApp(deps).fetch`), so tests call it without a
+ * socket and main.ts serves it. Order for each request: CORS preflight, method, the open
+ * routes (/healthz, /metrics, /openapi.json, /docs), then API key, rate limit, route.
+ */
+import { Buffer } from "node:buffer";
+import type { Logger } from "@bsky/shared/log";
+import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
+import type { Redis } from "@bsky/shared/redis";
+import { isValidDid } from "@bsky/shared/syntax";
+import type { FartConfig } from "./config.ts";
+import { apiKeyHashes } from "./config.ts";
+import { AnswerCache } from "./cache.ts";
+import { Avatars } from "./avatar.ts";
+import { badParameter, CORS_HEADERS, errorResponse, HttpError, withEtag } from "./http.ts";
+import { Identity } from "./identity.ts";
+import { type FartMetrics, fartMetrics } from "./metrics.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
+import { rateHeaders, RateLimiter } from "./rate_limit.ts";
+import { Routes } from "./routes.ts";
+
+export interface AppDeps {
+  redis: Redis;
+  config: FartConfig;
+  log: Logger;
+  fetch?: typeof fetch;
+  metrics?: FartMetrics;
+}
+
+export interface App {
+  fetch(req: Request, info?: { remoteAddr: { hostname: string } }): Promise<Response>;
+  metrics: FartMetrics;
+}
+
+type RouteName = "interactions" | "circles" | "top" | "live" | "search" | "avatar";
+const ROUTES: [RegExp, RouteName][] = [
+  [/^\/v1\/interactions\/([^/]+)$/, "interactions"],
+  [/^\/v1\/circles\/([^/]+?)(\.svg|\.png)?$/, "circles"],
+  [/^\/v1\/stats\/top$/, "top"],
+  [/^\/v1\/stats\/live$/, "live"],
+  [/^\/v1\/actors\/search$/, "search"],
+  [/^\/v1\/avatar\/([^/]+)$/, "avatar"],
+];
+
+export function createApp(deps: AppDeps): App {
+  const { redis, config, log } = deps;
+  const metrics = deps.metrics ?? fartMetrics();
+  const keys = apiKeyHashes(config);
+  const limiter = new RateLimiter(redis);
+  const identity = new Identity(redis, {
+    plcUrl: config.FART_PLC_URL,
+    handleResolverUrl: config.FART_HANDLE_RESOLVER_URL,
+    fetch: deps.fetch,
+  });
+  const avatars = new Avatars(redis, identity, {
+    cdnUrl: config.FART_AVATAR_CDN_URL,
+    maxBytes: config.FART_AVATAR_MAX_BYTES,
+    fetch: deps.fetch,
+  });
+  const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
+  const routes = new Routes(redis, identity, avatars, cache, config);
+  let openapi: Uint8Array | undefined;
+
+  async function handle(req: Request, ip: string): Promise<[Response, string]> {
+    const url = new URL(req.url);
+    if (req.method === "OPTIONS") return [new Response(null, { status: 204 }), "preflight"];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      throw new HttpError(405, `Method ${req.method} is not allowed: the API only reads`, {}, {
+        allow: "GET, HEAD, OPTIONS",
+      });
+    }
+    switch (url.pathname) {
+      case "/healthz": {
+        const ok = redis.status === "ready";
+        return [Response.json({ ok, redis: redis.status }, { status: ok ? 200 : 503 }), "healthz"];
+      }
+      case "/metrics":
+        return [
+          new Response(await metrics.registry.render(), {
+            headers: { "content-type": METRICS_CONTENT_TYPE },
+          }),
+          "metrics",
+        ];
+      case "/openapi.json":
+        openapi ??= new TextEncoder().encode(JSON.stringify(openApiDocument(), null, 2));
+        return [await withEtag(req, openapi, "application/json", 3600), "openapi"];
+      case "/docs":
+      case "/":
+        return [
+          new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }),
+          "docs",
+        ];
+    }
+    const match = ROUTES.map(([re, name]) => [url.pathname.match(re), name] as const)
+      .find(([m]) => m);
+    if (!match) throw new HttpError(404, `No endpoint at ${url.pathname}: see /docs`);
+    const [m, name] = match;
+    const limits = await admit(req, ip);
+    const res = await routes[name](req, url, m!);
+    for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
+    return [res, name];
+  }
+
+  /** Checks the API key and takes one request from the caller's allowance. */
+  async function admit(req: Request, ip: string): Promise<Record<string, string>> {
+    const auth = req.headers.get("authorization");
+    let client = `ip:${ip}`;
+    let perMinute = config.FART_RATE_PER_IP;
+    if (keys.size > 0 || auth) {
+      const token = auth?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      if (!token) {
+        throw new HttpError(401, "An API key is needed: send Authorization: Bearer <key>", {}, {
+          "www-authenticate": "Bearer",
+        });
+      }
+      const digest = new Uint8Array(
+        await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)),
+      );
+      const hash = Buffer.from(digest).toString("hex");
+      const name = keys.get(hash);
+      if (name === undefined) {
+        throw new HttpError(401, "The API key is not valid", {}, { "www-authenticate": "Bearer" });
+      }
+      client = `key:${hash.slice(0, 32)}`;
+      perMinute = config.FART_RATE_PER_KEY;
+    }
+    const decision = await limiter.take(client, perMinute);
+    const headers = rateHeaders(decision);
+    if (!decision.allowed) {
+      metrics.rateLimited.inc();
+      throw new HttpError(
+        429,
+        `Too many requests: ${perMinute} a minute are allowed, try again in ${decision.retryAfterSeconds} s`,
+        {},
+        headers,
+      );
+    }
+    return headers;
+  }
+
+  return {
+    metrics,
+    async fetch(req, info) {
+      const t0 = performance.now();
+      const forwarded = config.FART_TRUST_PROXY
+        ? req.headers.get("x-forwarded-for")?.split(",")[0].trim()
+        : undefined;
+      const ip = forwarded || info?.remoteAddr.hostname || "unknown";
+      let res: Response, route = "error";
+      try {
+        [res, route] = await handle(req, ip);
+      } catch (err) {
+        if (!(err instanceof HttpError)) {
+          log.error("Request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
+        }
+        res = errorResponse(err);
+      }
+      for (const [k, v] of Object.entries(CORS_HEADERS)) res.headers.set(k, v);
+      metrics.requests.with({ route, status: String(res.status) }).inc();
+      metrics.latency.observe((performance.now() - t0) / 1000);
+      return res;
+    },
+  };
+}
+
+/** A DID path parameter, or a 400. */
+export function didParam(raw: string): string {
+  const did = decodeURIComponent(raw);
+  if (!isValidDid(did)) throw badParameter("did", raw, "is not a DID");
+  return did;
+}

@@ -1,0 +1,366 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
+import { firehoseKeys, statsKeys } from "@bsky/shared/keys";
+import { createLogger } from "@bsky/shared/log";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { Applier } from "@bsky/indexer/apply";
+import { HOUR_MS } from "@bsky/indexer/store";
+import { encode } from "fast-png";
+import { type App, createApp } from "./app.ts";
+import { loadFartConfig } from "./config.ts";
+
+const A = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+const B = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
+const C = "did:plc:cccccccccccccccccccccccc";
+const D = "did:plc:dddddddddddddddddddddddd";
+const AVATAR_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+const T0 = Date.now();
+let seq = 0;
+const commit = (did: string, collection: string, rkey: string, extra: object): FirehoseEvent =>
+  ({
+    v: 1,
+    kind: "commit",
+    seq: ++seq,
+    time: T0,
+    did,
+    action: "create",
+    collection,
+    rkey,
+    ...extra,
+  }) as FirehoseEvent;
+
+/** A red 8x8 PNG, served as every avatar by the stand-in CDN. */
+const RED = encode({
+  width: 8,
+  height: 8,
+  data: new Uint8Array(8 * 8 * 4).fill(255).map((v, i) => i % 4 === 1 || i % 4 === 2 ? 0 : v),
+});
+
+interface Ctx {
+  redis: Redis;
+  app: App;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  cdnHits: () => number;
+}
+
+/**
+ * The API over a real redis-server holding what the real applier wrote. The identity
+ * network and the avatar CDN are small local servers here (the end-to-end test uses a
+ * real PDS and PLC for both).
+ */
+async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<void>) {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  let cdnHits = 0;
+  const net = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/xrpc/com.atproto.identity.resolveHandle") {
+      return Response.json({ error: "InvalidRequest", message: "Unable to resolve handle" }, {
+        status: 400,
+      });
+    }
+    if (url.pathname.startsWith("/img/avatar/plain/")) {
+      cdnHits++;
+      return new Response(RED as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "image/png" },
+      });
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const base = `http://127.0.0.1:${net.addr.port}`;
+  const config = loadFartConfig((n) =>
+    ({
+      REDIS_URL: server.url,
+      FART_HANDLE_RESOLVER_URL: base,
+      FART_PLC_URL: base,
+      FART_AVATAR_CDN_URL: base,
+      ...env,
+    })[n]
+  );
+  const app = createApp({ redis, config, log: createLogger("fart", { write: () => {} }) });
+  try {
+    const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+    await applier.apply([
+      { v: 1, kind: "identity", seq: ++seq, time: T0, did: A, handle: "alice.test" },
+      { v: 1, kind: "identity", seq: ++seq, time: T0, did: B, handle: "bob.test" },
+      { v: 1, kind: "identity", seq: ++seq, time: T0, did: C, handle: "carol.test" },
+      { v: 1, kind: "identity", seq: ++seq, time: T0, did: D, handle: "dan.test" },
+      commit(B, "app.bsky.actor.profile", "self", { displayName: "Bob <B>", avatar: AVATAR_CID }),
+      commit(A, "app.bsky.feed.like", "l1", { subject: B }),
+      commit(A, "app.bsky.feed.like", "l2", { subject: B }),
+      commit(A, "app.bsky.feed.post", "p1", { parent: C }),
+      commit(B, "app.bsky.feed.like", "l3", { subject: A }),
+      { v: 1, kind: "account", seq: ++seq, time: T0, did: D, active: false, status: "takendown" },
+    ]);
+    await fn({
+      redis,
+      app,
+      get: (path, init) =>
+        app.fetch(new Request(`http://api.test${path}`, init), {
+          remoteAddr: { hostname: "192.0.2.1" },
+        }),
+      cdnHits: () => cdnHits,
+    });
+  } finally {
+    await net.shutdown();
+    redis.disconnect();
+  }
+}
+
+Deno.test("GET /v1/interactions ranks counterparts with counts, profiles and the window", async () => {
+  await withApi({}, async ({ get }) => {
+    const res = await get("/v1/interactions/@alice.test?direction=sent&window=24h");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    const body = await res.json();
+    assert.deepEqual(body.actor, { did: A, handle: "alice.test", displayName: null, avatar: null });
+    assert.equal(body.window, "24h");
+    assert.equal(new Date(body.to).getTime() - new Date(body.from).getTime(), 24 * HOUR_MS);
+    assert.deepEqual(
+      body.items.map((i: Record<string, unknown>) => [i.handle, i.like, i.reply, i.score]),
+      [["carol.test", 0, 1, 3], ["bob.test", 2, 0, 2]],
+    );
+    assert.equal(body.items[1].displayName, "Bob <B>");
+    assert.equal(body.items[1].avatar, `/v1/avatar/${B}`);
+    const byDid = await (await get(`/v1/interactions/${A}?direction=mutual`)).json();
+    assert.deepEqual(byDid.items.map((i: { did: string }) => i.did), [B]);
+  });
+});
+
+Deno.test("wrong parameters get a 400 naming the parameter", async () => {
+  await withApi({}, async ({ get }) => {
+    for (
+      const [path, parameter] of [
+        ["/v1/interactions/alice.test?window=31d", "window"],
+        ["/v1/interactions/alice.test?window=soon", "window"],
+        ["/v1/interactions/alice.test?limit=0", "limit"],
+        ["/v1/interactions/alice.test?limit=ten", "limit"],
+        ["/v1/interactions/alice.test?direction=up", "direction"],
+        ["/v1/interactions/alice.test?colour=red", "colour"],
+        ["/v1/interactions/not_a_handle!", "actor"],
+        ["/v1/interactions/did:nope", "actor"],
+        ["/v1/circles/alice.test?rings=4", "rings"],
+        ["/v1/circles/alice.test.png?width=800", "width"],
+        ["/v1/circles/alice.test.svg?bg=blue", "bg"],
+        ["/v1/stats/top?metric=likes", "metric"],
+        ["/v1/actors/search?q=", "q"],
+        ["/v1/avatar/alice", "did"],
+      ]
+    ) {
+      const res = await get(path);
+      assert.equal(res.status, 400, path);
+      const body = await res.json();
+      assert.equal(body.parameter, parameter, path);
+      assert.match(body.message, new RegExp(`"${parameter}"`), path);
+    }
+  });
+});
+
+Deno.test("unknown, hidden and unseen accounts get 404 or 410 with a message", async () => {
+  await withApi({}, async ({ get }) => {
+    const unknown = await get("/v1/interactions/nobody.test");
+    assert.equal(unknown.status, 404);
+    assert.match((await unknown.json()).message, /No account has the handle "nobody.test"/);
+    const unseen = await get("/v1/interactions/did:plc:zzzzzzzzzzzzzzzzzzzzzzzz");
+    assert.equal(unseen.status, 404);
+    const hidden = await get("/v1/interactions/dan.test");
+    assert.equal(hidden.status, 410);
+    assert.match((await hidden.json()).message, /takendown/);
+    assert.equal((await get("/v1/nothing")).status, 404);
+    assert.equal((await get("/v1/interactions/alice.test", { method: "POST" })).status, 405);
+  });
+});
+
+Deno.test("answers carry an ETag and a matching If-None-Match gets 304", async () => {
+  await withApi({}, async ({ get }) => {
+    const first = await get("/v1/interactions/alice.test");
+    const etag = first.headers.get("etag")!;
+    assert.match(etag, /^"[\w-]+"$/);
+    await first.body?.cancel();
+    const again = await get("/v1/interactions/alice.test", { headers: { "if-none-match": etag } });
+    assert.equal(again.status, 304);
+    assert.equal(await again.text(), "");
+    const preflight = await get("/v1/interactions/alice.test", { method: "OPTIONS" });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get("access-control-allow-headers")!, /authorization/);
+  });
+});
+
+Deno.test("concurrent requests for the same uncached answer compute it once", async () => {
+  await withApi({}, async ({ app, get }) => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => get("/v1/circles/alice.test").then((r) => r.json())),
+    );
+    assert.ok(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])));
+    const metrics = await (await get("/metrics")).text();
+    assert.match(metrics, /fart_requests_total\{route="circles",status="200"\} 20/);
+    assert.ok(app.metrics, "metrics are exposed");
+  });
+});
+
+Deno.test("API keys: none or a wrong one gets 401, a valid one passes; keys are stored hashed", async () => {
+  const key = "k-" + crypto.randomUUID();
+  const hash = Buffer.from(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
+  ).toString("hex");
+  await withApi({ FART_API_KEYS: `site:${hash}` }, async ({ get }) => {
+    const none = await get("/v1/actors/search?q=al");
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get("www-authenticate"), "Bearer");
+    await none.body?.cancel();
+    const wrong = await get("/v1/actors/search?q=al", { headers: { authorization: "Bearer x" } });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    const ok = await get("/v1/actors/search?q=al", { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual((await ok.json()).items.map((i: { handle: string }) => i.handle), [
+      "alice.test",
+    ]);
+    assert.equal((await get("/healthz")).status, 200, "health needs no key");
+  });
+});
+
+Deno.test("the rate limit answers 429 with Retry-After and RateLimit headers", async () => {
+  await withApi({ FART_RATE_PER_IP: "3" }, async ({ get }) => {
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await get("/v1/actors/search?q=bo");
+      seen.push(res.status);
+      assert.equal(res.headers.get("ratelimit-limit"), "3");
+      if (res.status === 429) {
+        assert.ok(Number(res.headers.get("retry-after")) >= 1);
+        assert.equal(res.headers.get("ratelimit-remaining"), "0");
+        assert.match((await res.json()).message, /Too many requests/);
+      } else await res.body?.cancel();
+    }
+    assert.deepEqual(seen, [200, 200, 200, 429]);
+  });
+});
+
+Deno.test("GET /v1/actors/search finds handles by prefix and leaves hidden accounts out", async () => {
+  await withApi({}, async ({ get }) => {
+    const body = await (await get("/v1/actors/search?q=@b")).json();
+    assert.deepEqual(body.items, [{
+      did: B,
+      handle: "bob.test",
+      displayName: "Bob <B>",
+      avatar: `/v1/avatar/${B}`,
+    }]);
+    assert.deepEqual((await (await get("/v1/actors/search?q=da")).json()).items, []);
+  });
+});
+
+Deno.test("GET /v1/stats/top serves the latest snapshot with profiles, 404 before one exists", async () => {
+  await withApi({}, async ({ redis, get }) => {
+    const missing = await get("/v1/stats/top?metric=likes_received");
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).message, /not computed yet/);
+    await redis.set(
+      statsKeys.top("24h", "likes_received"),
+      JSON.stringify({
+        metric: "likes_received",
+        window: "24h",
+        computedAt: T0,
+        items: [{ did: B, count: 2 }, { did: D, count: 1 }, { did: A, count: 1 }],
+      }),
+    );
+    const body = await (await get("/v1/stats/top?metric=likes_received&window=24h")).json();
+    assert.equal(body.computedAt, new Date(T0).toISOString());
+    assert.deepEqual(
+      body.items.map((i: { handle: string; count: number }) => [i.handle, i.count]),
+      [
+        ["bob.test", 2],
+        ["alice.test", 1],
+      ],
+    );
+  });
+});
+
+Deno.test("GET /v1/stats/live reports rate, lag, collections and accounts from the streams", async () => {
+  await withApi({}, async ({ redis, get }) => {
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const e = commit(
+        i % 2 ? A : B,
+        i < 6 ? "app.bsky.feed.like" : "app.bsky.feed.post",
+        `r${i}`,
+        {
+          subject: C,
+        },
+      );
+      await redis.xadd(
+        firehoseKeys.stream(0),
+        `${now - 10_000 + i * 1000}-0`,
+        "v",
+        String(EVENT_VERSION),
+        "e",
+        encodeEvent(e),
+      );
+    }
+    const body = await (await get("/v1/stats/live")).json();
+    assert.equal(body.sampledEvents, 10);
+    assert.equal(body.activeAccounts, 2);
+    assert.ok(Math.abs(body.eventsPerSecond - 10 / 9) < 1e-9);
+    assert.ok(Math.abs(body.byCollection["app.bsky.feed.like"] - 6 / 9) < 1e-9);
+    assert.ok(body.lagSeconds >= 1 && body.lagSeconds < 30);
+  });
+});
+
+Deno.test("GET /v1/avatar proxies the CDN's image once, then from the cache", async () => {
+  await withApi({}, async ({ get, cdnHits }) => {
+    const res = await get(`/v1/avatar/${B}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "image/png");
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), RED);
+    await (await get(`/v1/avatar/${B}`)).body?.cancel();
+    assert.equal(cdnHits(), 1);
+    const none = await get(`/v1/avatar/${A}`);
+    assert.equal(none.status, 404);
+    await none.body?.cancel();
+  });
+});
+
+Deno.test("circles come as a JSON layout, an SVG with the people, and a PNG", async () => {
+  await withApi({}, async ({ get }) => {
+    const layout = await (await get("/v1/circles/alice.test?rings=1&direction=both")).json();
+    assert.equal(layout.actor.handle, "alice.test");
+    assert.deepEqual(layout.rings[0].people.map((p: { handle: string }) => p.handle).sort(), [
+      "bob.test",
+      "carol.test",
+    ]);
+    const svg = await (await get("/v1/circles/alice.test.svg?bg=102030")).text();
+    assert.match(svg, /^<svg|<\?xml/);
+    assert.match(svg, /bob\.test/);
+    assert.match(svg, /#102030/);
+    assert.match(svg, /data:image\/png;base64,/, "Bob's avatar is embedded");
+    const png = await get("/v1/circles/alice.test.png?width=600");
+    assert.equal(png.headers.get("content-type"), "image/png");
+    const bytes = new Uint8Array(await png.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  });
+});
+
+Deno.test("/openapi.json describes every endpoint and /docs lists them", async () => {
+  await withApi({}, async ({ get }) => {
+    const doc = await (await get("/openapi.json")).json();
+    assert.equal(doc.openapi, "3.1.0");
+    for (
+      const path of [
+        "/v1/interactions/{actor}",
+        "/v1/circles/{actor}.png",
+        "/v1/stats/top",
+        "/v1/stats/live",
+        "/v1/actors/search",
+        "/v1/avatar/{did}",
+      ]
+    ) assert.ok(doc.paths[path], path);
+    const window = doc.paths["/v1/interactions/{actor}"].get.parameters.find((
+      p: { name: string },
+    ) => p.name === "window");
+    assert.equal(window.schema.type, "string");
+    const page = await (await get("/docs")).text();
+    assert.match(page, /\/v1\/circles\/\{actor\}\.svg/);
+  });
+});

@@ -1,0 +1,48 @@
+/** The API's configuration (documented in .env.example). */
+import { commonEnv, env, type EnvSource, loadConfig } from "@bsky/shared/config";
+import { ConfigError } from "@bsky/shared/errors";
+
+export const fartEnv = {
+  ...commonEnv,
+  FART_PORT: env.int(8000, { min: 0, max: 65535 }),
+  /**
+   * SHA-256 hashes (hex) of the accepted API keys, comma-separated, each optionally named
+   * ("site:ab12…"). Unset: the API is open and limited per IP only.
+   */
+  FART_API_KEYS: env.string(""),
+  /** Requests a minute per API key, and per client IP. */
+  FART_RATE_PER_KEY: env.int(600, { min: 1 }),
+  FART_RATE_PER_IP: env.int(120, { min: 1 }),
+  /** Use the first X-Forwarded-For address as the client IP (behind a trusted proxy). */
+  FART_TRUST_PROXY: env.bool(false),
+  /** How long answers are cached in Redis. */
+  FART_CACHE_SECONDS: env.int(60, { min: 1, max: 3600 }),
+  /** Where handles and DIDs are resolved when the local index does not know them. */
+  FART_PLC_URL: env.url("https://plc.directory", ["http", "https"]),
+  FART_HANDLE_RESOLVER_URL: env.url("https://public.api.bsky.app", ["http", "https"]),
+  /** The avatar CDN; avatars also come from the account's own PDS. */
+  FART_AVATAR_CDN_URL: env.url("https://cdn.bsky.app", ["http", "https"]),
+  /** Largest avatar accepted, in bytes. */
+  FART_AVATAR_MAX_BYTES: env.int(1_000_000, { min: 1000 }),
+};
+
+export type FartConfig = ReturnType<typeof loadFartConfig>;
+
+export function loadFartConfig(source?: EnvSource) {
+  return loadConfig(fartEnv, source);
+}
+
+/** The API keys' hashes, by hash, with their names. */
+export function apiKeyHashes(config: Pick<FartConfig, "FART_API_KEYS">): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of config.FART_API_KEYS.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const [name, hash] = item.includes(":") ? item.split(":", 2) : ["key", item];
+    if (!/^[0-9a-f]{64}$/.test(hash)) {
+      throw new ConfigError(
+        `Cannot parse FART_API_KEYS: "${item}" is not a SHA-256 hash (64 hex digits)`,
+      );
+    }
+    out.set(hash, name);
+  }
+  return out;
+}

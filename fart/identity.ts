@@ -1,0 +1,156 @@
+/**
+ * Which account an `actor` parameter names: a handle or a DID, with or without "@".
+ * Handles resolve through the local profile index first, then the identity network
+ * (a handle resolver's com.atproto.identity.resolveHandle); DID documents come from the
+ * PLC directory. Network answers are cached in Redis, failures briefly too.
+ */
+import type { Redis } from "@bsky/shared/redis";
+import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
+import { storeKeys } from "@bsky/indexer/store";
+import { badParameter, HttpError } from "./http.ts";
+
+export interface IdentityOptions {
+  plcUrl: string;
+  handleResolverUrl: string;
+  /** Seconds a resolved handle or DID document is kept. */
+  ttlSeconds?: number;
+  fetch?: typeof fetch;
+}
+
+export interface Actor {
+  did: string;
+  /** The account's store id (accounts the store never saw have no data to show). */
+  id: number;
+}
+
+const NEGATIVE_TTL = 60;
+const TIMEOUT_MS = 5000;
+
+/** The actor parameter, normalized: a DID, or a lowercase handle. 400 if neither. */
+export function parseActor(raw: string): { did: string } | { handle: string } {
+  const value = decodeURIComponent(raw).trim().replace(/^@/, "");
+  if (value.startsWith("did:")) {
+    if (isValidDid(value)) return { did: value };
+  } else if (isValidHandle(value)) {
+    return { handle: value.toLowerCase() };
+  }
+  throw badParameter("actor", raw, "is not a handle or a DID");
+}
+
+export class Identity {
+  #fetch: typeof fetch;
+  #ttl: number;
+
+  constructor(readonly redis: Redis, readonly options: IdentityOptions) {
+    this.#fetch = options.fetch ?? fetch;
+    this.#ttl = options.ttlSeconds ?? 3600;
+  }
+
+  /** The account an actor parameter names, known to the store, or an HTTP error. */
+  async actor(raw: string): Promise<Actor> {
+    const parsed = parseActor(raw);
+    const did = "did" in parsed ? parsed.did : await this.didOfHandle(parsed.handle);
+    const id = await this.redis.hget(storeKeys.didToId, did);
+    if (id === null) {
+      throw new HttpError(
+        404,
+        `No interactions of ${"handle" in parsed ? parsed.handle : did} are known yet`,
+        {
+          did,
+        },
+      );
+    }
+    const status = await this.redis.hget(storeKeys.profile(Number(id)), "status");
+    if (status && status !== "active") {
+      throw new HttpError(410, `The account ${did} is ${status}: it is not shown`, { did, status });
+    }
+    return { did, id: Number(id) };
+  }
+
+  /** The DID of a handle: the local index, the cache, then the network. 404 if none. */
+  async didOfHandle(handle: string): Promise<string> {
+    const [member] = await this.redis.zrangebylex(
+      storeKeys.handles,
+      `[${handle}\0`,
+      `[${handle}\0\xff`,
+      "LIMIT",
+      0,
+      1,
+    );
+    if (member) {
+      const did = await this.redis.hget(storeKeys.idToDid, member.slice(handle.length + 1));
+      if (did) return did;
+    }
+    const key = `fart:h:${handle}`;
+    const cached = await this.redis.get(key);
+    if (cached === "") throw unknownHandle(handle);
+    if (cached) return cached;
+    const url = new URL("/xrpc/com.atproto.identity.resolveHandle", this.options.handleResolverUrl);
+    url.searchParams.set("handle", handle);
+    const res = await this.#get(url);
+    if (res.status === 400 || res.status === 404) {
+      await res.body?.cancel();
+      await this.redis.set(key, "", "EX", NEGATIVE_TTL);
+      throw unknownHandle(handle);
+    }
+    const body = await json(res, url);
+    const did = (body as { did?: unknown }).did;
+    if (!isValidDid(did)) {
+      throw new HttpError(502, `The handle resolver answered for "${handle}" without a valid DID`);
+    }
+    await this.redis.set(key, did, "EX", this.#ttl);
+    return did;
+  }
+
+  /** The PDS endpoint of a DID (from its DID document), or undefined. */
+  async pdsOf(did: string): Promise<string | undefined> {
+    const key = `fart:pds:${did}`;
+    const cached = await this.redis.get(key);
+    if (cached !== null) return cached || undefined;
+    let url: URL;
+    if (did.startsWith("did:plc:")) url = new URL(`/${did}`, this.options.plcUrl);
+    else if (did.startsWith("did:web:")) {
+      url = new URL(`https://${decodeURIComponent(did.slice(8))}/.well-known/did.json`);
+    } else return undefined;
+    const res = await this.#get(url);
+    if (!res.ok) {
+      await res.body?.cancel();
+      await this.redis.set(key, "", "EX", NEGATIVE_TTL);
+      return undefined;
+    }
+    const doc = await json(res, url) as { service?: { id?: string; serviceEndpoint?: unknown }[] };
+    const service = doc.service?.find((s) =>
+      s.id === "#atproto_pds" || s.id === `${did}#atproto_pds`
+    );
+    const endpoint = typeof service?.serviceEndpoint === "string" ? service.serviceEndpoint : "";
+    await this.redis.set(key, endpoint, "EX", this.#ttl);
+    return endpoint || undefined;
+  }
+
+  async #get(url: URL): Promise<Response> {
+    try {
+      return await this.#fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (err) {
+      throw new HttpError(
+        502,
+        `Cannot reach the identity network at ${url.host}: ${(err as Error).message}`,
+      );
+    }
+  }
+}
+
+function unknownHandle(handle: string): HttpError {
+  return new HttpError(404, `No account has the handle "${handle}"`);
+}
+
+async function json(res: Response, url: URL): Promise<unknown> {
+  try {
+    if (!res.ok) throw new Error(`status ${res.status}`);
+    return await res.json();
+  } catch (err) {
+    throw new HttpError(
+      502,
+      `The identity network at ${url.host} answered badly: ${(err as Error).message}`,
+    );
+  }
+}

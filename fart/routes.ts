@@ -1,0 +1,265 @@
+/** The API's endpoints. Each returns a Response or throws an HttpError. */
+import { decodeEvent } from "@bsky/shared/events";
+import { firehoseKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
+import { consumerGroups, type Redis } from "@bsky/shared/redis";
+import { type Profile, profiles, searchHandles, topInteractions } from "@bsky/indexer/queries";
+import { HOUR_MS } from "@bsky/indexer/store";
+import type { z } from "zod";
+import type { Avatars, Image } from "./avatar.ts";
+import type { AnswerCache } from "./cache.ts";
+import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts";
+import type { FartConfig } from "./config.ts";
+import { didParam } from "./app.ts";
+import { HttpError, parseQuery, withEtag } from "./http.ts";
+import type { Identity } from "./identity.ts";
+import { renderPng } from "./png.ts";
+import * as s from "./schemas.ts";
+
+type ApiProfile = z.infer<typeof s.profile>;
+const encoder = new TextEncoder();
+const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
+/** Events looked at for /v1/stats/live, per partition. */
+const LIVE_SAMPLE = 2000;
+
+function apiProfile(p: Profile): ApiProfile {
+  return {
+    did: p.did,
+    handle: p.handle ?? null,
+    displayName: p.displayName ?? null,
+    avatar: p.avatar ? `/v1/avatar/${p.did}` : null,
+  };
+}
+
+const windowLabel = (hours: number) =>
+  hours >= 48 && hours % 24 === 0 ? `${hours / 24}d` : `${hours}h`;
+
+export class Routes {
+  constructor(
+    readonly redis: Redis,
+    readonly identity: Identity,
+    readonly avatars: Avatars,
+    readonly cache: AnswerCache,
+    readonly config: FartConfig,
+  ) {}
+
+  #json(req: Request, body: Uint8Array): Promise<Response> {
+    return withEtag(req, body, "application/json", this.config.FART_CACHE_SECONDS);
+  }
+
+  interactions = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+    const q = parseQuery(url, s.interactionsQuery);
+    const actor = await this.identity.actor(m[1]);
+    const body = await this.cache.get(
+      `i:${actor.did}:${q.direction}:${q.window}:${q.limit}`,
+      async () => {
+        const now = Date.now();
+        const items = await topInteractions(this.redis, actor.did, {
+          direction: q.direction,
+          windowHours: q.window,
+          limit: q.limit,
+          now,
+        }) ?? [];
+        const ps = await profiles(this.redis, [actor.did, ...items.map((i) => i.did)]);
+        const to = (Math.floor(now / HOUR_MS) + 1) * HOUR_MS;
+        const answer: z.infer<typeof s.interactionsAnswer> = {
+          actor: apiProfile(ps[0]),
+          window: windowLabel(q.window),
+          direction: q.direction,
+          from: new Date(to - q.window * HOUR_MS).toISOString(),
+          to: new Date(to).toISOString(),
+          items: items.map((c, k) => ({
+            ...apiProfile(ps[k + 1]),
+            like: c.like,
+            repost: c.repost,
+            reply: c.reply,
+            quote: c.quote,
+            mention: c.mention,
+            score: c.score,
+          })),
+        };
+        return encoder.encode(JSON.stringify(answer));
+      },
+    );
+    return await this.#json(req, body);
+  };
+
+  circles = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+    const q = parseQuery(url, s.circlesQuery);
+    const format = m[2] === ".svg" ? "svg" : m[2] === ".png" ? "png" : "json";
+    const actor = await this.identity.actor(m[1]);
+    const key = `c:${actor.did}:${format}:${url.searchParams.toString()}`;
+    const body = await this.cache.get(key, async () => {
+      const now = Date.now();
+      const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
+      const want = sizes.reduce((a, b) => a + b, 0);
+      const items = await topInteractions(this.redis, actor.did, {
+        direction: q.direction,
+        windowHours: q.window,
+        limit: want,
+        now,
+        excludeBlocked: true,
+      }) ?? [];
+      const ps = await profiles(this.redis, [actor.did, ...items.map((i) => i.did)]);
+      const to = new Date((Math.floor(now / HOUR_MS) + 1) * HOUR_MS);
+      const options: CircleOptions = {
+        rings: q.rings as 1 | 2 | 3,
+        ringSizes: q.sizes,
+        background: q.bg,
+        border: q.border,
+        showDate: q.date,
+        from: new Date(to.getTime() - q.window * HOUR_MS),
+        to,
+        title: ps[0].handle ? `@${ps[0].handle}` : undefined,
+      };
+      const person = (p: Profile, score: number) => ({
+        did: p.did,
+        handle: p.handle,
+        displayName: p.displayName,
+        score,
+      });
+      const layout = circleLayout(
+        person(ps[0], 0),
+        items.map((c, k) => person(ps[k + 1], c.score)),
+        options,
+      );
+      if (format === "json") {
+        const placed = (p: { did: string; x: number; y: number; r: number }, k: number) => ({
+          ...apiProfile(ps[k]),
+          x: p.x,
+          y: p.y,
+          r: p.r,
+        });
+        const index = new Map(ps.map((p, k) => [p.did, k]));
+        const answer: z.infer<typeof s.circlesAnswer> = {
+          actor: apiProfile(ps[0]),
+          window: windowLabel(q.window),
+          direction: q.direction,
+          size: layout.size,
+          center: placed(layout.center, 0),
+          rings: layout.rings.map((ring) => ({
+            radius: ring.radius,
+            people: ring.people.map((p) => ({ ...placed(p, index.get(p.did)!), score: p.score })),
+          })),
+        };
+        return encoder.encode(JSON.stringify(answer));
+      }
+      const images = new Map<string, Image>();
+      await Promise.all(ps.map(async (p) => {
+        if (!p.avatar) return;
+        const image = await this.avatars.get(p.did, p.avatar).catch(() => undefined);
+        if (image) images.set(p.did, image);
+      }));
+      const svg = renderCirclesSvg(layout, images, options);
+      return format === "svg" ? encoder.encode(svg) : await renderPng(svg, q.width);
+    });
+    const type = format === "json"
+      ? "application/json"
+      : format === "svg"
+      ? "image/svg+xml"
+      : "image/png";
+    return await withEtag(req, body, type, this.config.FART_CACHE_SECONDS);
+  };
+
+  top = async (req: Request, url: URL): Promise<Response> => {
+    const q = parseQuery(url, s.topQuery);
+    const raw = await this.redis.get(statsKeys.top(q.window, q.metric));
+    if (!raw) {
+      throw new HttpError(404, `The ${q.window} top list of ${q.metric} is not computed yet`);
+    }
+    const snap = JSON.parse(raw) as TopSnapshot;
+    const ps = await profiles(this.redis, snap.items.map((i) => i.did));
+    const hidden = new Set(ps.filter((p) => p.status && p.status !== "active").map((p) => p.did));
+    const answer: z.infer<typeof s.topAnswer> = {
+      metric: snap.metric,
+      window: snap.window,
+      computedAt: new Date(snap.computedAt).toISOString(),
+      items: snap.items.flatMap((item, k) =>
+        hidden.has(item.did) ? [] : [{ ...apiProfile(ps[k]), count: item.count }]
+      ),
+    };
+    return await this.#json(req, encoder.encode(JSON.stringify(answer)));
+  };
+
+  live = async (req: Request): Promise<Response> => {
+    const body = await this.cache.get("live", async () => {
+      const partitions = await this.#partitions();
+      const pipe = this.redis.pipeline();
+      for (let p = 0; p < partitions; p++) {
+        pipe.xrevrange(firehoseKeys.stream(p), "+", "-", "COUNT", LIVE_SAMPLE);
+      }
+      const replies = (await pipe.exec()) ?? [];
+      const now = Date.now();
+      let newest = 0, oldest = Infinity, events = 0;
+      const byCollection: Record<string, number> = {};
+      const accounts = new Set<string>();
+      for (const [err, entries] of replies) {
+        if (err) throw err;
+        for (const [id, fields] of entries as [string, string[]][]) {
+          const ms = Number(id.split("-")[0]);
+          newest = Math.max(newest, ms);
+          oldest = Math.min(oldest, ms);
+          events++;
+          const f: Record<string, string> = {};
+          for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+          try {
+            const e = decodeEvent(f.v, f.e);
+            const kind = e.kind === "commit" ? e.collection : `#${e.kind}`;
+            byCollection[kind] = (byCollection[kind] ?? 0) + 1;
+            accounts.add(e.did);
+          } catch {
+            byCollection["#malformed"] = (byCollection["#malformed"] ?? 0) + 1;
+          }
+        }
+      }
+      const span = (newest - oldest) / 1000;
+      const rate = events > 1 && span > 0 ? events / span : null;
+      let backlog = 0;
+      for (let p = 0; p < partitions; p++) {
+        for (const g of await consumerGroups(this.redis, firehoseKeys.stream(p))) {
+          backlog = Math.max(backlog, (g.lag ?? 0) + g.pending);
+        }
+      }
+      const answer: z.infer<typeof s.liveAnswer> = {
+        now: new Date(now).toISOString(),
+        eventsPerSecond: rate,
+        byCollection: Object.fromEntries(
+          Object.entries(byCollection).map(([k, n]) => [k, rate ? (n / events) * rate : 0]),
+        ),
+        lagSeconds: newest ? Math.max(0, (now - newest) / 1000) : null,
+        indexerBacklog: backlog,
+        activeAccounts: accounts.size,
+        sampledEvents: events,
+      };
+      return encoder.encode(JSON.stringify(answer));
+    });
+    return await withEtag(req, body, "application/json", 5);
+  };
+
+  /** How many partitions the firehose writes: its streams that exist. */
+  async #partitions(): Promise<number> {
+    let n = 0;
+    while (n < 256 && await this.redis.exists(firehoseKeys.stream(n))) n++;
+    return Math.max(n, 1);
+  }
+
+  search = async (req: Request, url: URL): Promise<Response> => {
+    const q = parseQuery(url, s.searchQuery);
+    const found = await searchHandles(this.redis, q.q.replace(/^@/, ""), q.limit);
+    const ps = await profiles(this.redis, found.map((f) => f.did));
+    const answer: z.infer<typeof s.searchAnswer> = { items: ps.map(apiProfile) };
+    return await this.#json(req, encoder.encode(JSON.stringify(answer)));
+  };
+
+  avatar = async (req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
+    const did = didParam(m[1]);
+    const actor = await this.identity.actor(did);
+    const cid = await this.avatars.cidOf(actor.id);
+    if (!cid) throw new HttpError(404, `${did} has no avatar`);
+    const image = await this.avatars.get(did, cid);
+    if (!image) throw new HttpError(502, `The avatar of ${did} cannot be fetched now`);
+    return await withEtag(req, image.bytes, image.type, 86400, {
+      "content-security-policy": "default-src 'none'",
+      "x-content-type-options": "nosniff",
+    });
+  };
+}

@@ -1,0 +1,122 @@
+/** The API's parameters and answers as zod schemas: they validate, and /openapi.json is built from them. */
+import { z } from "zod";
+import { TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
+
+export const MAX_WINDOW_HOURS = 30 * 24;
+
+/** "1h" … "720h", "1d" … "30d" → hours. */
+export const windowParam = z.string().regex(/^\d{1,4}[hd]$/, "is not a window such as 24h or 7d")
+  .transform((w, ctx) => {
+    const hours = Number(w.slice(0, -1)) * (w.endsWith("d") ? 24 : 1);
+    if (hours < 1 || hours > MAX_WINDOW_HOURS) {
+      ctx.addIssue({ code: "custom", message: "is not between 1h and 30d" });
+      return z.NEVER;
+    }
+    return hours;
+  });
+
+const intParam = (min: number, max: number, fallback: number) =>
+  z.string().regex(/^\d{1,6}$/, "is not a whole number").transform(Number)
+    .pipe(z.number().min(min, `is below ${min}`).max(max, `is above ${max}`)).default(fallback);
+
+const direction = z.enum(["sent", "received", "both", "mutual"], {
+  error: "is not one of sent, received, both, mutual",
+});
+const colour = z.string().regex(/^#?[0-9a-fA-F]{6}$/, "is not a colour such as 1d4ed8")
+  .transform((c) => `#${c.replace(/^#/, "").toLowerCase()}`);
+const flag = z.enum(["true", "false", "1", "0"], { error: "is not true or false" })
+  .transform((v) => v === "true" || v === "1");
+
+export const interactionsQuery = z.strictObject({
+  direction: direction.default("both"),
+  window: windowParam.prefault("7d"),
+  limit: intParam(1, 100, 30),
+});
+
+export const circlesQuery = z.strictObject({
+  direction: direction.default("both"),
+  window: windowParam.prefault("30d"),
+  rings: intParam(1, 3, 3),
+  sizes: z.enum(["8-15-26", "10-20-30"], { error: "is not 8-15-26 or 10-20-30" }).default(
+    "8-15-26",
+  ),
+  bg: colour.default("#0f172a"),
+  border: colour.default("#38bdf8"),
+  date: flag.default(true),
+  width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).default(600),
+});
+
+export const topQuery = z.strictObject({
+  metric: z.enum(TOP_METRICS, { error: `is not one of ${TOP_METRICS.join(", ")}` }),
+  window: z.enum(TOP_WINDOWS, { error: `is not one of ${TOP_WINDOWS.join(", ")}` }).default(
+    "24h",
+  ),
+});
+
+export const searchQuery = z.strictObject({
+  q: z.string().regex(/^@?[a-zA-Z0-9.-]{1,64}$/, "is not the start of a handle"),
+  limit: intParam(1, 25, 10),
+});
+
+export const profile = z.object({
+  did: z.string(),
+  handle: z.string().nullable(),
+  displayName: z.string().nullable(),
+  avatar: z.string().nullable().describe("URL of the avatar through this API's proxy"),
+});
+
+const counts = {
+  like: z.number().int(),
+  repost: z.number().int(),
+  reply: z.number().int(),
+  quote: z.number().int(),
+  mention: z.number().int(),
+};
+
+export const interactionsAnswer = z.object({
+  actor: profile,
+  window: z.string(),
+  direction,
+  from: z.string().describe("Start of the window (ISO 8601, whole hours)"),
+  to: z.string(),
+  items: z.array(profile.extend({ ...counts, score: z.number() })),
+});
+
+export const circlesAnswer = z.object({
+  actor: profile,
+  window: z.string(),
+  direction,
+  size: z.number(),
+  center: profile.extend({ x: z.number(), y: z.number(), r: z.number() }),
+  rings: z.array(z.object({
+    radius: z.number(),
+    people: z.array(
+      profile.extend({ x: z.number(), y: z.number(), r: z.number(), score: z.number() }),
+    ),
+  })),
+});
+
+export const topAnswer = z.object({
+  metric: z.enum(TOP_METRICS),
+  window: z.enum(TOP_WINDOWS),
+  computedAt: z.string(),
+  items: z.array(profile.extend({ count: z.number().int() })),
+});
+
+export const liveAnswer = z.object({
+  now: z.string(),
+  eventsPerSecond: z.number().nullable().describe("Over the newest events in the streams"),
+  byCollection: z.record(z.string(), z.number()).describe("Events per second by collection"),
+  lagSeconds: z.number().nullable().describe("Age of the newest event published"),
+  indexerBacklog: z.number().describe("Events published and not yet applied"),
+  activeAccounts: z.number().describe("Distinct accounts among the newest events"),
+  sampledEvents: z.number(),
+});
+
+export const searchAnswer = z.object({ items: z.array(profile) });
+
+export const errorAnswer = z.object({
+  error: z.string(),
+  message: z.string(),
+  parameter: z.string().optional(),
+});

@@ -1,0 +1,34 @@
+/** Wires the API together: Redis, the app, the HTTP server. */
+import { createLogger, type Logger } from "@bsky/shared/log";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { type App, createApp } from "./app.ts";
+import type { FartConfig } from "./config.ts";
+
+export interface FartService {
+  app: App;
+  redis: Redis;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startFart(
+  config: FartConfig,
+  log: Logger = createLogger("fart", { level: config.LOG_LEVEL }),
+): Promise<FartService> {
+  const redis = await connectRedis(config.REDIS_URL, { name: "fart", log });
+  const app = createApp({ redis, config, log });
+  const server = Deno.serve(
+    { port: config.FART_PORT, hostname: "0.0.0.0", onListen: () => {} },
+    (req, info) => app.fetch(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>),
+  );
+  log.info("API listening", { port: server.addr.port });
+  return {
+    app,
+    redis,
+    port: server.addr.port,
+    async stop() {
+      await server.shutdown();
+      redis.disconnect();
+    },
+  };
+}
