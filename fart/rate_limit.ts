@@ -18,7 +18,7 @@ if now < allow_at then
   return {0, allow_at - now, tat - now}
 end
 local new_tat = tat + interval
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
 return {1, math.floor((burst - (new_tat - now)) / interval), new_tat - now}
 `;
 

@@ -11,7 +11,7 @@ import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts
 import type { FartConfig } from "./config.ts";
 import { didParam } from "./app.ts";
 import { HttpError, parseQuery, withEtag } from "./http.ts";
-import type { Identity } from "./identity.ts";
+import { type Identity, parseActor } from "./identity.ts";
 import { renderPng } from "./png.ts";
 import * as s from "./schemas.ts";
 
@@ -28,6 +28,12 @@ function apiProfile(p: Profile): ApiProfile {
     displayName: p.displayName ?? null,
     avatar: p.avatar ? `/v1/avatar/${p.did}` : null,
   };
+}
+
+/** The actor parameter as a cache key part: a DID, or a lowercase handle (400 if neither). */
+function actorKey(raw: string): string {
+  const a = parseActor(raw);
+  return "did" in a ? a.did : a.handle;
 }
 
 const windowLabel = (hours: number) =>
@@ -48,10 +54,11 @@ export class Routes {
 
   interactions = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
     const q = parseQuery(url, s.interactionsQuery);
-    const actor = await this.identity.actor(m[1]);
+    // Keyed by the actor as asked, so that a cached answer needs no resolution at all.
     const body = await this.cache.get(
-      `i:${actor.did}:${q.direction}:${q.window}:${q.limit}`,
+      `i:${actorKey(m[1])}:${q.direction}:${q.window}:${q.limit}`,
       async () => {
+        const actor = await this.identity.actor(m[1]);
         const now = Date.now();
         const items = await topInteractions(this.redis, actor.did, {
           direction: q.direction,
@@ -86,9 +93,9 @@ export class Routes {
   circles = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
     const q = parseQuery(url, s.circlesQuery);
     const format = m[2] === ".svg" ? "svg" : m[2] === ".png" ? "png" : "json";
-    const actor = await this.identity.actor(m[1]);
-    const key = `c:${actor.did}:${format}:${url.searchParams.toString()}`;
+    const key = `c:${actorKey(m[1])}:${format}:${url.searchParams.toString()}`;
     const body = await this.cache.get(key, async () => {
+      const actor = await this.identity.actor(m[1]);
       const now = Date.now();
       const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
       const want = sizes.reduce((a, b) => a + b, 0);

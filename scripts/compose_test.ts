@@ -23,6 +23,7 @@ for (const spec of SERVICES) {
       REDIS_URL: "redis://redis:6379",
       FIREHOSE_METRICS_PORT: "8001",
       INDEXER_METRICS_PORT: "8002",
+      FART_PORT: "8000",
     };
     assert.deepEqual(commandOf(spec.name), serviceArgs(spec, env));
   });

@@ -4,6 +4,7 @@
  */
 import { firehoseEnv } from "../firehose/config.ts";
 import { indexerEnv } from "../indexer/config.ts";
+import { fartEnv } from "../fart/config.ts";
 
 export interface ServiceSpec {
   name: string;
@@ -14,6 +15,10 @@ export interface ServiceSpec {
   net: (env: Record<string, string | undefined>) => string[];
   /** Folders it may read: only code, for the workers it starts. */
   read?: string[];
+  /** Folders of native addons it may load. */
+  ffi?: string[];
+  /** System information it may read. */
+  sys?: string[];
   unstable?: string[];
 }
 
@@ -57,6 +62,23 @@ export const SERVICES: ServiceSpec[] = [
     env: Object.keys(indexerEnv),
     net: (env) => [redisHost(env), `0.0.0.0:${env.INDEXER_METRICS_PORT || 8002}`],
   },
+  {
+    name: "fart",
+    entry: "fart/main.ts",
+    env: Object.keys(fartEnv),
+    // The PNG renderer loads resvg's native addon and a font at run time.
+    read: ["fart/assets", "node_modules"],
+    ffi: ["node_modules"],
+    // The addon's loader reads a process report to choose between its glibc and musl builds.
+    sys: ["cpus", "networkInterfaces", "hostname"],
+    net: (env) => [
+      redisHost(env),
+      hostPort(env.FART_PLC_URL || "https://plc.directory", PORTS),
+      hostPort(env.FART_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
+      hostPort(env.FART_AVATAR_CDN_URL || "https://cdn.bsky.app", PORTS),
+      `0.0.0.0:${env.FART_PORT || 8000}`,
+    ],
+  },
 ];
 
 /** The `deno run` arguments of a service for the given environment. */
@@ -67,6 +89,8 @@ export function serviceArgs(spec: ServiceSpec, env: Record<string, string | unde
     `--allow-net=${[...new Set(spec.net(env))].join(",")}`,
     `--allow-env=${spec.env.join(",")}`,
     ...(spec.read ? [`--allow-read=${spec.read.join(",")}`] : []),
+    ...(spec.ffi ? [`--allow-ffi=${spec.ffi.join(",")}`] : []),
+    ...(spec.sys ? [`--allow-sys=${spec.sys.join(",")}`] : []),
     ...(spec.unstable ?? []).map((u) => `--unstable-${u}`),
     spec.entry,
   ];

@@ -1,0 +1,191 @@
+/**
+ * Load on the API over loopback, with realistic data: a week of generated interactions
+ * (heavy-tailed popularity) applied by the real indexer code into a local redis-server,
+ * avatars in the cache, and the API running as its own process with its scoped flags.
+ * Prints req/s and latency p50/p99 for cached interactions (at a fixed 1,000 req/s, and
+ * flat out), uncached interactions of a 10k-interaction account, SVG and PNG circles.
+ */
+import { parseArgs } from "node:util";
+import { Buffer } from "node:buffer";
+import { encode } from "fast-png";
+import { connectRedis } from "@bsky/shared/redis";
+import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
+import { Applier } from "@bsky/indexer/apply";
+import { totals } from "@bsky/indexer/queries";
+import { DAY_MS, storeKeys } from "@bsky/indexer/store";
+import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
+import { spawnFart } from "../testing/spawn.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    events: { type: "string", default: "400000" },
+    accounts: { type: "string", default: "10000" },
+    seconds: { type: "string", default: "5" },
+  },
+});
+const EVENTS = Number(values.events), ACCOUNTS = Number(values.accounts);
+const SECONDS = Number(values.seconds);
+
+await using server = await startRedisServer();
+const redis = await connectRedis(server.url, { name: "bench" });
+const now = Date.now();
+const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+let batch = [];
+for (
+  const e of generateEvents({
+    events: EVENTS,
+    accounts: ACCOUNTS,
+    start: now - 7 * DAY_MS,
+    spanMs: 7 * DAY_MS,
+  })
+) {
+  batch.push(e);
+  if (batch.length === 2000) {
+    await applier.apply(batch);
+    batch = [];
+  }
+}
+if (batch.length) await applier.apply(batch);
+
+// Avatars: a 128x128 PNG each, as the CDN would give, already in the API's cache.
+const ids = await applier.ids(Array.from({ length: ACCOUNTS }, (_, i) => didOf(i)));
+const pipe = redis.pipeline();
+for (const [did, id] of ids) {
+  const cid = `bafkrei${id.toString(32).padStart(52, "a")}`;
+  const rgb = [id * 37 % 256, id * 91 % 256, id * 53 % 256];
+  const data = new Uint8Array(128 * 128 * 3).map((_, i) => rgb[i % 3]);
+  pipe.hset(storeKeys.profile(id), "avatar", cid, "handle", `u${id}.test`);
+  pipe.set(`fart:av:${cid}`, Buffer.from(encode({ width: 128, height: 128, data, channels: 3 })));
+  void did;
+}
+await pipe.exec();
+
+// The account closest to 10k interactions in the week.
+let subject = didOf(0), best = Infinity, count = 0;
+for (let i = 0; i < 200; i++) {
+  const t = await totals(redis, didOf(i), 24 * 7, now);
+  const n = t
+    ? Object.values(t.received).reduce((a, b) => a + b, 0) +
+      Object.values(t.sent).reduce((a, b) => a + b, 0)
+    : 0;
+  if (Math.abs(n - 10_000) < best) [best, subject, count] = [Math.abs(n - 10_000), didOf(i), n];
+}
+
+const port = freePort();
+const api = await spawnFart({
+  REDIS_URL: server.url,
+  FART_PORT: String(port),
+  FART_RATE_PER_IP: "100000000",
+  FART_CACHE_SECONDS: "600",
+  LOG_LEVEL: "error",
+});
+const base = `http://127.0.0.1:${port}`;
+
+async function timed(path: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(base + path);
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+  return performance.now() - t0;
+}
+
+function summary(name: string, lat: number[], seconds: number): Record<string, number | string> {
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  const row = {
+    name,
+    requests: lat.length,
+    reqPerSecond: Math.round(lat.length / seconds),
+    p50: +pct(0.5).toFixed(2),
+    p99: +pct(0.99).toFixed(2),
+  };
+  console.log(
+    `${name}: ${row.reqPerSecond} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms (${row.requests} requests)`,
+  );
+  return row;
+}
+
+/** Open loop: one request every 1000/rate ms whatever the answers do. */
+async function atRate(name: string, rate: number, path: () => string) {
+  const lat: number[] = [];
+  const inflight: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < rate * SECONDS; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(timed(path()).then((ms) => void lat.push(ms)));
+  }
+  await Promise.all(inflight);
+  return summary(name, lat, (performance.now() - t0) / 1000);
+}
+
+/** Closed loop: `connections` clients, each sending its next request on the answer. */
+async function flatOut(name: string, connections: number, n: number, path: (i: number) => string) {
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (next < n) lat.push(await timed(path(next++)));
+  }));
+  return summary(name, lat, (performance.now() - t0) / 1000);
+}
+
+console.log(
+  `Data: ${EVENTS.toLocaleString("en-US")} events over 7 days, ${
+    ACCOUNTS.toLocaleString("en-US")
+  } accounts; the subject has ${count.toLocaleString("en-US")} interactions in 7 days`,
+);
+const cached = `/v1/interactions/${subject}?window=7d&limit=30`;
+await timed(cached);
+const rows = [];
+for (let i = 0; i < 200; i++) await timed(cached);
+rows.push(await atRate("cached interactions at 1,000 req/s", 1000, () => cached));
+rows.push(await flatOut("cached interactions flat out (32 clients)", 32, 20_000, () => cached));
+const windows = ["7d", "6d", "5d", "4d"];
+rows.push(
+  await flatOut(
+    "uncached interactions (10k-interaction account)",
+    1,
+    300,
+    (i) => `/v1/interactions/${subject}?window=${windows[i % 4]}&limit=${1 + Math.floor(i / 4)}`,
+  ),
+);
+const colour = (i: number) => (0x100000 + i * 7919).toString(16).slice(-6);
+rows.push(
+  await flatOut(
+    "uncached SVG circles (3 rings, 49 avatars)",
+    1,
+    100,
+    (i) => `/v1/circles/${subject}.svg?bg=${colour(i)}`,
+  ),
+);
+rows.push(
+  await flatOut(
+    "uncached PNG circles 600 px",
+    1,
+    60,
+    (i) => `/v1/circles/${subject}.png?width=600&bg=${colour(i + 1000)}`,
+  ),
+);
+rows.push(
+  await flatOut(
+    "uncached PNG circles 1200 px",
+    1,
+    40,
+    (i) => `/v1/circles/${subject}.png?width=1200&bg=${colour(i + 2000)}`,
+  ),
+);
+console.log(
+  JSON.stringify({
+    bench: "fart",
+    events: EVENTS,
+    accounts: ACCOUNTS,
+    subjectInteractions: count,
+    rows,
+  }),
+);
+api.kill("SIGTERM");
+await api.status;
+redis.disconnect();

@@ -1,0 +1,292 @@
+/**
+ * "Interaction circles": the owner in the middle and the people they interact with most on
+ * rings around them, as an SVG document. Pure functions; fetching avatars and rendering PNGs
+ * happen elsewhere (see png.ts).
+ * @module
+ */
+
+export interface CirclePerson {
+  did: string;
+  handle?: string;
+  displayName?: string;
+  score: number;
+}
+
+export interface CircleOptions {
+  /** How many rings to draw. */
+  rings: 1 | 2 | 3;
+  /** People per ring, inner to outer. */
+  ringSizes: "8-15-26" | "10-20-30";
+  /** Background colour, "#rrggbb". */
+  background: string;
+  /** Colour of the avatar borders and ring guides, "#rrggbb". */
+  border: string;
+  /** Whether to draw the date range (from/to) at the bottom. */
+  showDate: boolean;
+  from: Date;
+  to: Date;
+  /** Drawn at the top, e.g. "@alice.bsky.social". */
+  title?: string;
+}
+
+export interface PlacedPerson extends CirclePerson {
+  ring: number;
+  x: number;
+  y: number;
+  r: number;
+}
+
+export interface CircleLayout {
+  /** Side of the square canvas in SVG units. */
+  size: number;
+  /** The owner, ring 0, in the middle. */
+  center: PlacedPerson;
+  rings: { radius: number; people: PlacedPerson[] }[];
+}
+
+/** Avatar images by DID: bytes and MIME type ("image/jpeg" | "image/png" | "image/webp"). */
+export type Avatars = Map<string, { bytes: Uint8Array; type: string }>;
+
+const SIZE = 600;
+const MARGIN = 12;
+const TITLE_BAND = 48;
+const DATE_BAND = 40;
+const FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif";
+const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
+/** Avatar radius of each ring relative to the owner's: the rings matter less outward. */
+const SHRINK = [1, 0.62, 0.5, 0.4];
+/** Gap between neighbouring avatars, as a fraction of the owner's radius. */
+const GAP = 0.1;
+/** Raster types only: an embedded SVG could carry scripts into pages that inline ours. */
+const EMBEDDABLE = new Set(["image/jpeg", "image/png", "image/webp"]);
+
+/**
+ * Places the owner in the middle and the ranked people (best first) on the rings, inner ring
+ * first; fewer people than slots leaves the outer slots empty; avatar radius shrinks ring by
+ * ring. The owner is skipped if it also appears among the ranked people.
+ */
+export function circleLayout(
+  owner: CirclePerson,
+  ranked: CirclePerson[],
+  options: CircleOptions,
+): CircleLayout {
+  const counts = ringCounts(options);
+  const top = options.title ? TITLE_BAND : MARGIN;
+  const bottom = options.showDate ? DATE_BAND : MARGIN;
+  const extent = (SIZE - top - bottom) / 2;
+  const cx = SIZE / 2;
+  const cy = top + extent;
+
+  // Sizes in units of the owner's radius, then scaled so the outer ring touches the edge:
+  // each ring sits just outside the previous one, or further out if its avatars need room.
+  const unitRadii: number[] = [];
+  let reach = SHRINK[0];
+  counts.forEach((count, i) => {
+    const r = SHRINK[i + 1];
+    const radius = Math.max(reach + GAP + r, (r + GAP / 2) / Math.sin(Math.PI / count));
+    unitRadii.push(radius);
+    reach = radius + r;
+  });
+  const scale = extent / reach;
+
+  const people = ranked.filter((p) => p.did !== owner.did);
+  let next = 0;
+  const rings = counts.map((count, i) => {
+    const radius = unitRadii[i] * scale;
+    const r = SHRINK[i + 1] * scale;
+    // Odd rings turn by half a step so avatars do not line up in spokes.
+    const offset = -Math.PI / 2 + (i % 2) * Math.PI / count;
+    const placed = people.slice(next, next + count).map((person, slot) => {
+      const angle = offset + (2 * Math.PI * slot) / count;
+      return {
+        ...person,
+        ring: i + 1,
+        x: cx + radius * Math.cos(angle),
+        y: cy + radius * Math.sin(angle),
+        r,
+      };
+    });
+    next += count;
+    return { radius, people: placed };
+  });
+
+  return { size: SIZE, center: { ...owner, ring: 0, x: cx, y: cy, r: SHRINK[0] * scale }, rings };
+}
+
+/**
+ * The SVG document: background, optional title and date range, each avatar clipped to a
+ * circle with a border, avatars embedded as data: URIs, a <title> and aria-label listing the
+ * people, all text XML-escaped. Missing avatars get a placeholder: a disc coloured from the
+ * DID with the first letter of the handle.
+ */
+export function renderCirclesSvg(
+  layout: CircleLayout,
+  avatars: Avatars,
+  options: CircleOptions,
+): string {
+  const background = parseHex(options.background, "background");
+  parseHex(options.border, "border");
+  const ink = luminance(background) > 0.5 ? "#1f2328" : "#ffffff";
+  const label = accessibleLabel(layout);
+  const { size } = layout;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" ` +
+    `viewBox="0 0 ${size} ${size}" role="img" aria-label="${esc(label)}">`,
+    `<title>${esc(label)}</title>`,
+    `<rect width="${size}" height="${size}" fill="${options.background}"/>`,
+  ];
+  for (const ring of layout.rings) {
+    out.push(
+      `<circle cx="${n(layout.center.x)}" cy="${n(layout.center.y)}" r="${n(ring.radius)}" ` +
+        `fill="none" stroke="${options.border}" stroke-opacity="0.25" stroke-width="1.5"/>`,
+    );
+  }
+  const everyone = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
+  everyone.forEach((person, i) => {
+    out.push(avatarSvg(person, `a${i}`, avatars.get(person.did), options.border));
+  });
+  if (options.title) {
+    out.push(
+      `<text x="${size / 2}" y="${TITLE_BAND / 2 + 8}" text-anchor="middle" ` +
+        `font-family="${FONT_FAMILY}" font-size="22" fill="${ink}">` +
+        `${esc(options.title)}</text>`,
+    );
+  }
+  if (options.showDate) {
+    out.push(
+      `<text x="${size / 2}" y="${size - DATE_BAND / 2 + 5}" text-anchor="middle" ` +
+        `font-family="${FONT_FAMILY}" font-size="15" fill="${ink}" fill-opacity="0.8">` +
+        `${esc(dateRange(options.from, options.to))}</text>`,
+    );
+  }
+  out.push(`</svg>`);
+  return out.join("\n");
+}
+
+/** "2024-05-01 – 2024-05-31", in UTC so the image is the same wherever it is rendered. */
+export function dateRange(from: Date, to: Date): string {
+  return `${isoDate(from, "from")} – ${isoDate(to, "to")}`;
+}
+
+function avatarSvg(
+  person: PlacedPerson,
+  id: string,
+  avatar: { bytes: Uint8Array; type: string } | undefined,
+  border: string,
+): string {
+  const { x, y, r } = person;
+  const disc = `cx="${n(x)}" cy="${n(y)}" r="${n(r)}"`;
+  // A fixed baseline offset rather than dominant-baseline, which renderers treat differently.
+  const placeholder = `<circle ${disc} fill="${placeholderColour(person.did)}"/>` +
+    `<text x="${n(x)}" y="${n(y + r * 0.32)}" text-anchor="middle" ` +
+    `font-family="${FONT_FAMILY}" font-size="${n(r * 0.9)}" fill="#ffffff">` +
+    `${esc(initial(person))}</text>`;
+  const parts = [`<g data-did="${esc(person.did)}"><title>${esc(personLabel(person))}</title>`];
+  if (avatar && EMBEDDABLE.has(avatar.type)) {
+    const href = `data:${avatar.type};base64,${base64(avatar.bytes)}`;
+    parts.push(
+      `<clipPath id="${id}"><circle ${disc}/></clipPath>`,
+      // Something under the picture so a transparent or undecodable one leaves no hole:
+      // resvg-wasm 2.6 skips WebP, so a WebP avatar shows as the placeholder in PNGs.
+      avatar.type === "image/webp" ? placeholder : `<circle ${disc} fill="#8b949e"/>`,
+      `<image href="${href}" x="${n(x - r)}" y="${n(y - r)}" width="${n(2 * r)}" ` +
+        `height="${n(2 * r)}" preserveAspectRatio="xMidYMid slice" clip-path="url(#${id})"/>`,
+    );
+  } else {
+    parts.push(placeholder);
+  }
+  const width = Math.max(1.5, r * 0.06);
+  parts.push(
+    `<circle ${disc} fill="none" stroke="${border}" stroke-width="${n(width)}"/>`,
+    `</g>`,
+  );
+  return parts.join("");
+}
+
+function accessibleLabel(layout: CircleLayout): string {
+  const rings = layout.rings
+    .filter((ring) => ring.people.length > 0)
+    .map((ring, i) => `Ring ${i + 1}: ${ring.people.map(personLabel).join(", ")}.`);
+  return [`Interaction circles of ${personLabel(layout.center)}.`, ...rings].join(" ");
+}
+
+function personLabel(person: CirclePerson): string {
+  const handle = person.handle ? `@${person.handle}` : person.did;
+  return person.displayName ? `${person.displayName} (${handle})` : handle;
+}
+
+function initial(person: CirclePerson): string {
+  const source = person.handle || person.displayName || "";
+  const first = [...source][0];
+  return first ? first.toUpperCase() : "?";
+}
+
+/** The placeholder's colour: stable per DID, so a person keeps it across images. */
+export function placeholderColour(did: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < did.length; i++) {
+    hash = Math.imul(hash ^ did.charCodeAt(i), 0x01000193);
+  }
+  const hue = (hash >>> 0) % 360;
+  return hslToHex(hue, 0.5, 0.45);
+}
+
+function hslToHex(h: number, s: number, l: number): string {
+  const a = s * Math.min(l, 1 - l);
+  const channel = (k: number) => {
+    const t = (k + h / 30) % 12;
+    const v = l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1));
+    return Math.round(v * 255).toString(16).padStart(2, "0");
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
+}
+
+function parseHex(colour: string, name: string): [number, number, number] {
+  // The colour goes into an attribute unescaped, so a bad one must never get through.
+  const match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+  if (!match) {
+    throw new RangeError(`Invalid ${name} colour: "${colour}" is not of the form #rrggbb`);
+  }
+  return [parseInt(match[1], 16), parseInt(match[2], 16), parseInt(match[3], 16)];
+}
+
+/** WCAG relative luminance, 0 (black) to 1 (white). */
+function luminance([r, g, b]: [number, number, number]): number {
+  const lin = (c: number) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+function ringCounts(options: CircleOptions): number[] {
+  const sizes = RING_SIZES[options.ringSizes];
+  if (!sizes) throw new RangeError(`Unknown ring sizes: "${options.ringSizes}"`);
+  if (![1, 2, 3].includes(options.rings)) {
+    throw new RangeError(`Invalid ring count: "${options.rings}" is not 1, 2 or 3`);
+  }
+  return sizes.slice(0, options.rings);
+}
+
+function isoDate(date: Date, name: string): string {
+  if (Number.isNaN(date.getTime())) throw new RangeError(`Invalid ${name} date: "${date}"`);
+  return date.toISOString().slice(0, 10);
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Two decimals are plenty at 600 units and keep the document small. */
+function n(value: number): string {
+  return String(Math.round(value * 100) / 100);
+}
+
+function base64(bytes: Uint8Array): string {
+  // String.fromCharCode over chunks: spreading a whole avatar would overflow the call stack.
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}

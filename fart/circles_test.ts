@@ -1,0 +1,255 @@
+import assert from "node:assert/strict";
+import {
+  type Avatars,
+  circleLayout,
+  type CircleOptions,
+  type CirclePerson,
+  type PlacedPerson,
+  placeholderColour,
+  renderCirclesSvg,
+} from "./circles.ts";
+
+const owner: CirclePerson = { did: "did:plc:owner", handle: "alice.test", score: 0 };
+
+function people(count: number): CirclePerson[] {
+  return Array.from({ length: count }, (_, i) => ({
+    did: `did:plc:p${i}`,
+    handle: `user${i}.test`,
+    score: 1000 - i,
+  }));
+}
+
+function opts(overrides: Partial<CircleOptions> = {}): CircleOptions {
+  return {
+    rings: 3,
+    ringSizes: "10-20-30",
+    background: "#102030",
+    border: "#ffcc00",
+    showDate: false,
+    from: new Date("2024-05-01T00:00:00Z"),
+    to: new Date("2024-05-31T00:00:00Z"),
+    ...overrides,
+  };
+}
+
+/** The markup of one person's avatar group. */
+function group(svg: string, did: string): string {
+  const start = svg.indexOf(`<g data-did="${did}">`);
+  assert.ok(start >= 0, `no group for ${did}`);
+  return svg.slice(start, svg.indexOf("</g>", start));
+}
+
+const allSizes = [
+  ["8-15-26", [8, 15, 26]],
+  ["10-20-30", [10, 20, 30]],
+] as const;
+
+Deno.test("circleLayout() puts as many people on each ring as the ring sizes say", () => {
+  for (const [ringSizes, sizes] of allSizes) {
+    for (const rings of [1, 2, 3] as const) {
+      const layout = circleLayout(owner, people(100), opts({ rings, ringSizes }));
+      assert.deepEqual(
+        layout.rings.map((ring) => ring.people.length),
+        sizes.slice(0, rings),
+        `${rings} rings of ${ringSizes}`,
+      );
+      assert.equal(layout.size, 600);
+      assert.equal(layout.center.did, owner.did);
+      assert.equal(layout.center.ring, 0);
+      layout.rings.forEach((ring, i) => ring.people.forEach((p) => assert.equal(p.ring, i + 1)));
+    }
+  }
+});
+
+Deno.test("circleLayout() fills the inner ring first, best ranked first", () => {
+  const ranked = people(60);
+  const layout = circleLayout(owner, ranked, opts());
+  const placed = layout.rings.flatMap((ring) => ring.people.map((p) => p.did));
+  assert.deepEqual(placed, ranked.map((p) => p.did));
+  assert.deepEqual(
+    layout.rings[0].people.map((p) => p.handle),
+    ranked.slice(0, 10).map((p) => p.handle),
+  );
+});
+
+Deno.test("circleLayout() leaves the outer slots empty when there are fewer people", () => {
+  const layout = circleLayout(owner, people(13), opts());
+  assert.deepEqual(layout.rings.map((ring) => ring.people.length), [10, 3, 0]);
+  // The geometry stays that of full rings: empty slots, not squeezed-in avatars.
+  const full = circleLayout(owner, people(60), opts());
+  assert.deepEqual(layout.rings.map((ring) => ring.radius), full.rings.map((ring) => ring.radius));
+  assert.deepEqual(layout.rings[1].people, full.rings[1].people.slice(0, 3));
+  assert.deepEqual(circleLayout(owner, [], opts()).rings.map((r) => r.people.length), [0, 0, 0]);
+});
+
+Deno.test("circleLayout() does not put the owner on a ring", () => {
+  const layout = circleLayout(owner, [owner, ...people(3)], opts({ rings: 1 }));
+  assert.deepEqual(layout.rings[0].people.map((p) => p.did), [
+    "did:plc:p0",
+    "did:plc:p1",
+    "did:plc:p2",
+  ]);
+});
+
+Deno.test("circleLayout() shrinks avatars ring by ring and keeps rings apart", () => {
+  for (const [ringSizes] of allSizes) {
+    const layout = circleLayout(owner, people(100), opts({ ringSizes }));
+    let previous: PlacedPerson = layout.center;
+    let reach = layout.center.r;
+    for (const ring of layout.rings) {
+      const r = ring.people[0].r;
+      assert.ok(r < previous.r, `ring ${ring.people[0].ring} avatars are smaller`);
+      assert.ok(ring.radius - r >= reach, `ring ${ring.people[0].ring} clears the one inside`);
+      reach = ring.radius + r;
+      previous = ring.people[0];
+    }
+  }
+});
+
+Deno.test("circleLayout() never overlaps avatars and keeps everything inside the canvas", () => {
+  for (const [ringSizes] of allSizes) {
+    for (const rings of [1, 2, 3] as const) {
+      for (const [title, showDate] of [[undefined, false], ["@alice.test", true]] as const) {
+        const layout = circleLayout(
+          owner,
+          people(100),
+          opts({ rings, ringSizes, title, showDate }),
+        );
+        const all = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
+        for (const p of all) {
+          assert.ok(p.r > 10, `avatars stay visible: r = ${p.r}`);
+          assert.ok(p.x - p.r >= 0 && p.x + p.r <= layout.size, `x inside: ${p.did}`);
+          assert.ok(p.y - p.r >= 0 && p.y + p.r <= layout.size, `y inside: ${p.did}`);
+        }
+        for (let i = 0; i < all.length; i++) {
+          for (let j = i + 1; j < all.length; j++) {
+            const [a, b] = [all[i], all[j]];
+            const distance = Math.hypot(a.x - b.x, a.y - b.y);
+            assert.ok(distance >= a.r + b.r, `${a.did} and ${b.did} overlap`);
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("circleLayout() leaves room for the title and the date", () => {
+  const layout = circleLayout(owner, people(60), opts({ title: "@alice.test", showDate: true }));
+  const all = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
+  assert.ok(Math.min(...all.map((p) => p.y - p.r)) >= 40, "below the title");
+  assert.ok(Math.max(...all.map((p) => p.y + p.r)) <= layout.size - 30, "above the date");
+});
+
+Deno.test("circleLayout() rejects ring options outside the allowed values", () => {
+  const bad = { ...opts(), ringSizes: "8-15" } as unknown as CircleOptions;
+  assert.throws(() => circleLayout(owner, [], bad), /Unknown ring sizes: "8-15"/);
+  const four = { ...opts(), rings: 4 } as unknown as CircleOptions;
+  assert.throws(() => circleLayout(owner, [], four), /Invalid ring count: "4"/);
+});
+
+Deno.test("renderCirclesSvg() lists every person in the accessible title", () => {
+  const ranked = people(25);
+  const svg = renderCirclesSvg(circleLayout(owner, ranked, opts()), new Map(), opts());
+  const title = /<title>([^<]*)<\/title>/.exec(svg)?.[1] ?? "";
+  const label = /aria-label="([^"]*)"/.exec(svg)?.[1] ?? "";
+  assert.equal(label, title);
+  assert.match(title, /^Interaction circles of @alice\.test\./);
+  for (const p of ranked) assert.ok(title.includes(`@${p.handle}`), `${p.handle} is listed`);
+  assert.match(svg, /<svg [^>]*role="img"/);
+});
+
+Deno.test("renderCirclesSvg() escapes markup in names and the title", () => {
+  const nasty: CirclePerson = { did: "did:plc:x", displayName: `Bob <b>&"co"</b>`, score: 1 };
+  const options = opts({ title: `<script>&"` });
+  const svg = renderCirclesSvg(circleLayout(owner, [nasty], options), new Map(), options);
+  assert.ok(!svg.includes("<b>") && !svg.includes("<script>"), "no raw markup");
+  assert.ok(svg.includes("Bob &#60;b&#62;&#38;&#34;co&#34;&#60;/b&#62;"), "name escaped");
+  assert.ok(svg.includes(">&#60;script&#62;&#38;&#34;</text>"), "title escaped");
+  // Still well-formed: every attribute value is closed before the next one starts.
+  assert.equal((svg.match(/"/g) ?? []).length % 2, 0);
+});
+
+Deno.test("renderCirclesSvg() embeds a given avatar as a data URI", () => {
+  const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 250, 251]);
+  const avatars: Avatars = new Map([["did:plc:p1", { bytes, type: "image/png" }]]);
+  const svg = renderCirclesSvg(circleLayout(owner, people(3), opts()), avatars, opts());
+  const mine = group(svg, "did:plc:p1");
+  assert.ok(mine.includes(` href="data:image/png;base64,${btoa("\x89PNG\x01\x02\x03\xfa\xfb")}"`));
+  assert.match(mine, /clip-path="url\(#a\d+\)"/);
+  assert.ok(!group(svg, "did:plc:p0").includes("<image"), "others get no image");
+});
+
+Deno.test("renderCirclesSvg() draws a placeholder with the handle's initial when an avatar is missing", () => {
+  const avatars: Avatars = new Map([["did:plc:p1", {
+    bytes: new Uint8Array([1]),
+    type: "image/jpeg",
+  }]]);
+  const ranked = [...people(2), { did: "did:plc:anon", score: 1 }];
+  const svg = renderCirclesSvg(circleLayout(owner, ranked, opts()), avatars, opts());
+  const missing = group(svg, "did:plc:p0");
+  assert.ok(!missing.includes("<image"));
+  assert.ok(missing.includes(`fill="${placeholderColour("did:plc:p0")}"`));
+  assert.match(missing, />U<\/text>/);
+  assert.match(group(svg, "did:plc:anon"), />\?<\/text>/);
+  assert.match(group(svg, owner.did), />A<\/text>/);
+  assert.ok(!group(svg, "did:plc:p1").includes("<text"), "a JPEG avatar needs no placeholder");
+  assert.notEqual(placeholderColour("did:plc:p0"), placeholderColour("did:plc:p1"));
+  assert.match(placeholderColour("did:plc:p0"), /^#[0-9a-f]{6}$/);
+});
+
+Deno.test("renderCirclesSvg() does not embed a non-raster avatar", () => {
+  const svgAvatar = { bytes: new TextEncoder().encode("<svg/>"), type: "image/svg+xml" };
+  const avatars: Avatars = new Map([["did:plc:p0", svgAvatar]]);
+  const svg = renderCirclesSvg(circleLayout(owner, people(1), opts()), avatars, opts());
+  assert.ok(!svg.includes("image/svg+xml"));
+  assert.ok(group(svg, "did:plc:p0").includes(placeholderColour("did:plc:p0")));
+});
+
+Deno.test("renderCirclesSvg() applies the background and border colours", () => {
+  const options = opts({ background: "#abcdef", border: "#123456" });
+  const svg = renderCirclesSvg(circleLayout(owner, people(5), options), new Map(), options);
+  assert.match(svg, /<rect width="600" height="600" fill="#abcdef"\/>/);
+  for (const did of [owner.did, "did:plc:p0", "did:plc:p4"]) {
+    assert.match(group(svg, did), /stroke="#123456"/);
+  }
+  assert.equal((svg.match(/fill="none" stroke="#123456" stroke-opacity/g) ?? []).length, 3);
+});
+
+Deno.test("renderCirclesSvg() rejects a colour that is not #rrggbb", () => {
+  const layout = circleLayout(owner, [], opts());
+  const bad = opts({ border: `red" onload="x` });
+  assert.throws(() => renderCirclesSvg(layout, new Map(), bad), /Invalid border colour: "red/);
+  const short = opts({ background: "#fff" });
+  assert.throws(
+    () => renderCirclesSvg(layout, new Map(), short),
+    /Invalid background colour: "#fff"/,
+  );
+});
+
+Deno.test("renderCirclesSvg() draws the date range only when showDate is set", () => {
+  const range = "2024-05-01 – 2024-05-31";
+  const shown = opts({ showDate: true });
+  const svg = renderCirclesSvg(circleLayout(owner, people(3), shown), new Map(), shown);
+  assert.ok(svg.includes(`>${range}</text>`));
+  const hidden = renderCirclesSvg(circleLayout(owner, people(3), opts()), new Map(), opts());
+  assert.ok(!hidden.includes("2024-05"));
+});
+
+Deno.test("renderCirclesSvg() draws the title only when there is one", () => {
+  const titled = opts({ title: "@alice.test" });
+  const svg = renderCirclesSvg(circleLayout(owner, [], titled), new Map(), titled);
+  assert.match(svg, /<text [^>]*>@alice\.test<\/text>/);
+  const plain = renderCirclesSvg(circleLayout(owner, [], opts()), new Map(), opts());
+  assert.doesNotMatch(plain, /<text [^>]*>@alice\.test<\/text>/);
+});
+
+Deno.test("renderCirclesSvg() picks a text colour that contrasts with the background", () => {
+  const light = opts({ background: "#f5f5f5", showDate: true });
+  const dark = opts({ background: "#101010", showDate: true });
+  const ink = (o: CircleOptions) =>
+    /font-size="15" fill="([^"]+)"/.exec(
+      renderCirclesSvg(circleLayout(owner, [], o), new Map(), o),
+    )?.[1];
+  assert.equal(ink(light), "#1f2328");
+  assert.equal(ink(dark), "#ffffff");
+});
