@@ -17,14 +17,23 @@ async function run(spec: ServiceSpec, env: Record<string, string>) {
   return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
 }
 
+/** An integer setting each service reads. */
+const INTEGER_SETTING: Record<string, string> = {
+  firehose: "FIREHOSE_PARTITIONS",
+  indexer: "FIREHOSE_PARTITIONS",
+  fart: "FART_RATE_PER_IP",
+};
+
 for (const spec of SERVICES) {
   Deno.test(`${spec.name} exits 1 and names the variable when a setting does not parse`, async () => {
-    const out = await run(spec, { REDIS_URL: "redis://127.0.0.1:1", FIREHOSE_PARTITIONS: "many" });
+    const name = INTEGER_SETTING[spec.name];
+    assert.ok(spec.env.includes(name), `${spec.name} reads ${name}`);
+    const out = await run(spec, { REDIS_URL: "redis://127.0.0.1:1", [name]: "many" });
     assert.equal(out.code, 1);
     const line = JSON.parse(out.stdout.trim().split("\n").pop()!);
     assert.equal(line.service, spec.name);
     assert.equal(line.level, "error");
-    assert.match(line.msg, /FIREHOSE_PARTITIONS: "many" is not an integer/);
+    assert.match(line.msg, new RegExp(`${name}: "many" is not an integer`));
   });
 
   Deno.test(`${spec.name} exits 1 with a clear message when Redis cannot be reached`, async () => {
