@@ -30,6 +30,7 @@ export interface AppDeps {
 export interface App {
   fetch(req: Request, info?: { remoteAddr: { hostname: string } }): Promise<Response>;
   metrics: FartMetrics;
+  cache: AnswerCache;
 }
 
 type RouteName = "interactions" | "circles" | "top" | "live" | "search" | "avatar";
@@ -140,6 +141,7 @@ export function createApp(deps: AppDeps): App {
 
   return {
     metrics,
+    cache,
     async fetch(req, info) {
       const t0 = performance.now();
       const forwarded = config.FART_TRUST_PROXY

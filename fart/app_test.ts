@@ -194,9 +194,10 @@ Deno.test("concurrent requests for the same uncached answer compute it once", as
       Array.from({ length: 20 }, () => get("/v1/circles/alice.test").then((r) => r.json())),
     );
     assert.ok(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])));
+    assert.equal(app.cache.misses, 1, "computed once");
+    assert.equal(app.cache.hits, 0, "the others shared the computation, not the cache");
     const metrics = await (await get("/metrics")).text();
     assert.match(metrics, /fart_requests_total\{route="circles",status="200"\} 20/);
-    assert.ok(app.metrics, "metrics are exposed");
   });
 });
 
