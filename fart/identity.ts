@@ -6,6 +6,7 @@
  */
 import type { Redis } from "@bsky/shared/redis";
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
+import { didOfHandle, idOf } from "@bsky/indexer/queries";
 import { storeKeys } from "@bsky/indexer/store";
 import { badParameter, HttpError } from "./http.ts";
 
@@ -50,8 +51,8 @@ export class Identity {
   async actor(raw: string): Promise<Actor> {
     const parsed = parseActor(raw);
     const did = "did" in parsed ? parsed.did : await this.didOfHandle(parsed.handle);
-    const id = await this.redis.hget(storeKeys.didToId, did);
-    if (id === null) {
+    const id = await idOf(this.redis, did);
+    if (id === undefined) {
       throw new HttpError(
         404,
         `No interactions of ${"handle" in parsed ? parsed.handle : did} are known yet`,
@@ -60,27 +61,17 @@ export class Identity {
         },
       );
     }
-    const status = await this.redis.hget(storeKeys.profile(Number(id)), "status");
+    const status = await this.redis.hget(storeKeys.profile(id), "status");
     if (status && status !== "active") {
       throw new HttpError(410, `The account ${did} is ${status}: it is not shown`, { did, status });
     }
-    return { did, id: Number(id) };
+    return { did, id };
   }
 
   /** The DID of a handle: the local index, the cache, then the network. 404 if none. */
   async didOfHandle(handle: string): Promise<string> {
-    const [member] = await this.redis.zrangebylex(
-      storeKeys.handles,
-      `[${handle}\0`,
-      `[${handle}\0\xff`,
-      "LIMIT",
-      0,
-      1,
-    );
-    if (member) {
-      const did = await this.redis.hget(storeKeys.idToDid, member.slice(handle.length + 1));
-      if (did) return did;
-    }
+    const local = await didOfHandle(this.redis, handle);
+    if (local) return local;
     const key = `fart:h:${handle}`;
     const cached = await this.redis.get(key);
     if (cached === "") throw unknownHandle(handle);

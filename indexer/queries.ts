@@ -259,6 +259,20 @@ export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]>
   });
 }
 
+/** The DID whose current handle is `handle` (lowercase) in the store, if any. */
+export async function didOfHandle(redis: Redis, handle: string): Promise<string | undefined> {
+  const [member] = await redis.zrangebylex(
+    storeKeys.handles,
+    `[${handle}\0`,
+    `[${handle}\0\xff`,
+    "LIMIT",
+    0,
+    1,
+  );
+  if (!member) return undefined;
+  return await redis.hget(storeKeys.idToDid, member.slice(handle.length + 1)) ?? undefined;
+}
+
 /** Handles starting with `prefix`, for typeahead: [handle, did] pairs, hidden accounts left out. */
 export async function searchHandles(
   redis: Redis,

@@ -51,13 +51,12 @@ if (batch.length) await applier.apply(batch);
 // Avatars: a 128x128 PNG each, as the CDN would give, already in the API's cache.
 const ids = await applier.ids(Array.from({ length: ACCOUNTS }, (_, i) => didOf(i)));
 const pipe = redis.pipeline();
-for (const [did, id] of ids) {
+for (const id of ids.values()) {
   const cid = `bafkrei${id.toString(32).padStart(52, "a")}`;
   const rgb = [id * 37 % 256, id * 91 % 256, id * 53 % 256];
   const data = new Uint8Array(128 * 128 * 3).map((_, i) => rgb[i % 3]);
   pipe.hset(storeKeys.profile(id), "avatar", cid, "handle", `u${id}.test`);
   pipe.set(`fart:av:${cid}`, Buffer.from(encode({ width: 128, height: 128, data, channels: 3 })));
-  void did;
 }
 await pipe.exec();
 

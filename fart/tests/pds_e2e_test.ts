@@ -17,7 +17,8 @@ import { loadIndexerConfig } from "@bsky/indexer/config";
 import { startIndexer } from "@bsky/indexer/service";
 import type { Direction } from "@bsky/indexer/queries";
 import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
-import { settled, spawnFart } from "../testing/spawn.ts";
+import { settled } from "@bsky/shared/testing/settled";
+import { spawnFart } from "../testing/spawn.ts";
 
 const quiet = createLogger("test", { level: "error", write: () => {} });
 

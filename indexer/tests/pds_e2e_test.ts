@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startPds } from "@bsky/shared/testing/pds";
 import { PdsClient } from "@bsky/shared/testing/pds_client";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { settled } from "@bsky/shared/testing/settled";
 import { runWorkload } from "@bsky/shared/testing/workload";
 import { startFirehose } from "@bsky/firehose/service";
 import { loadFirehoseConfig } from "@bsky/firehose/config";
@@ -17,18 +18,6 @@ import { computeTruth, expectedTop } from "../testing/truth.ts";
 import { createLogger } from "@bsky/shared/log";
 
 const quiet = createLogger("test", { level: "error", write: () => {} });
-
-async function settled(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 Deno.test("query answers equal the workload's ground truth, for every window and direction", async () => {
   await using pds = await startPds();
