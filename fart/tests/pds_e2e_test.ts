@@ -6,34 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { decode } from "fast-png";
-import { createLogger } from "@bsky/shared/log";
-import { startPds } from "@bsky/shared/testing/pds";
 import { PdsClient } from "@bsky/shared/testing/pds_client";
-import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
+import { freePort } from "@bsky/shared/testing/redis_server";
 import { runWorkload } from "@bsky/shared/testing/workload";
-import { startFirehose } from "@bsky/firehose/service";
-import { loadFirehoseConfig } from "@bsky/firehose/config";
-import { loadIndexerConfig } from "@bsky/indexer/config";
-import { startIndexer } from "@bsky/indexer/service";
 import type { Direction } from "@bsky/indexer/queries";
+import { startChain } from "@bsky/indexer/testing/chain";
 import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
 import { settled } from "@bsky/shared/testing/settled";
 import { spawnFart } from "../testing/spawn.ts";
 
-const quiet = createLogger("test", { level: "error", write: () => {} });
-
 Deno.test("the API's answers equal the workload's ground truth, from a real PDS through every service", async () => {
-  await using pds = await startPds();
-  await using redisServer = await startRedisServer();
-  const env: Record<string, string> = {
-    REDIS_URL: redisServer.url,
-    FIREHOSE_URL: pds.firehoseUrl,
-    FIREHOSE_METRICS_PORT: "0",
-    INDEXER_METRICS_PORT: "0",
-    FIREHOSE_PARTITIONS: "2",
-  };
-  const firehose = await startFirehose(loadFirehoseConfig((n) => env[n]), quiet);
-  const indexer = await startIndexer(loadIndexerConfig((n) => env[n]), quiet);
+  await using chain = await startChain();
+  const { pds, redisServer, indexer } = chain;
   const port = freePort();
   const api = await spawnFart({
     REDIS_URL: redisServer.url,
@@ -113,7 +97,5 @@ Deno.test("the API's answers equal the workload's ground truth, from a real PDS 
   } finally {
     api.kill("SIGTERM");
     await api.status;
-    await indexer.stop();
-    await firehose.stop();
   }
 });
