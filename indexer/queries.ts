@@ -4,14 +4,7 @@
  * entry.
  */
 import type { Redis } from "@bsky/shared/redis";
-import {
-  ENTRY_BYTES,
-  HOUR_MS,
-  type InteractionType,
-  storeKeys,
-  TYPES,
-  WEEK_HOURS,
-} from "./store.ts";
+import { HOUR_MS, type InteractionType, scanLog, storeKeys, TYPES, WEEK_HOURS } from "./store.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
 
@@ -122,15 +115,7 @@ async function tallies(
     // Only the hours of this week inside the window count.
     const from = Math.max(0, firstHour - week * WEEK_HOURS);
     const to = Math.min(WEEK_HOURS - 1, lastHour - week * WEEK_HOURS);
-    for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
-      // 40 bits: id * 4096 + received * 2048 + undo * 1024 + type * 168 + hour.
-      const low = ((log[p + 3] & 0x0f) << 8) | log[p + 4];
-      const c = low & 0x3ff;
-      const hour = c % WEEK_HOURS;
-      if (hour < from || hour > to) continue;
-      const cp = (log[p] << 20) | (log[p + 1] << 12) | (log[p + 2] << 4) | (log[p + 3] >> 4);
-      out[low & 0x800 ? 1 : 0].add(cp, Math.floor(c / WEEK_HOURS), low & 0x400 ? -1 : 1);
-    }
+    scanLog(log, from, to, (cp, received, type, by) => out[received ? 1 : 0].add(cp, type - 1, by));
   });
   return out;
 }

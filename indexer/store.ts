@@ -63,3 +63,28 @@ export const ENTRY_BYTES = 5;
 /** Ids fit in the 28 bits a log entry has for them. */
 export const MAX_ID = 2 ** 28 - 1;
 export const WEEK_HOURS = 168;
+
+/** What a log entry says; `type` is the code (1-5 interactions, 6 a block). */
+export type LogVisitor = (
+  counterpart: number,
+  received: boolean,
+  type: number,
+  by: 1 | -1,
+  hourOfWeek: number,
+) => void;
+
+/**
+ * Visits the entries of one week's log whose hour of the week is in [from, to]: the one
+ * place that knows how a log is encoded, for the queries and the scheduler's scans.
+ */
+export function scanLog(log: Uint8Array, from: number, to: number, visit: LogVisitor): void {
+  for (let p = 0; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
+    // 40 bits: id * 4096 + received * 2048 + undo * 1024 + (type - 1) * 168 + hour.
+    const low = ((log[p + 3] & 0x0f) << 8) | log[p + 4];
+    const c = low & 0x3ff;
+    const hour = c % WEEK_HOURS;
+    if (hour < from || hour > to) continue;
+    const cp = (log[p] << 20) | (log[p + 1] << 12) | (log[p + 2] << 4) | (log[p + 3] >> 4);
+    visit(cp, (low & 0x800) !== 0, Math.floor(c / WEEK_HOURS) + 1, low & 0x400 ? -1 : 1, hour);
+  }
+}
