@@ -57,8 +57,9 @@ local function apply_pairs(a, hour, pairs, sign)
       if redis.call('APPEND', sk, entry(a, 1, t, how, sign)) == 5 then expire_at(sk, wat) end
     end
     if t == 6 or t == 7 then
-      local set = (t == 6 and 'bl:{' or 'fo:{') .. a .. '}'
-      if sign > 0 then redis.call('SADD', set, s); expire_at(set, at) else redis.call('SREM', set, s) end
+      -- One set per account: whom it follows as ids, whom it blocks as negative ids.
+      local set, m = 'g:{' .. a .. '}', t == 6 and -s or s
+      if sign > 0 then redis.call('SADD', set, m); expire_at(set, at) else redis.call('SREM', set, m) end
     end
   end
 end

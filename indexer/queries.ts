@@ -170,7 +170,9 @@ export async function topInteractions(
     from += chunk.length;
     const members = chunk.map((s) => String(ids[s]));
     const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
-    if (options.excludeBlocked) pipe.smismember(storeKeys.blocks(id), ...members);
+    if (options.excludeBlocked) {
+      pipe.smismember(storeKeys.graph(id), ...members.map((m) => `-${m}`));
+    }
     const flags = (await pipe.exec())!.map(([err, v]) => {
       if (err) throw err;
       return v as number[];

@@ -1,62 +1,111 @@
 /**
- * Roll-up of the interaction logs: entries that cancel out (a create and its delete) go,
- * the rest is rewritten in order, and the string loses the growth slack that appending
- * leaves. Each log is rewritten by one atomic script, so it is safe while the indexer
- * writes; running it twice changes nothing. The scheduler runs it for past weeks (and the
- * current one, whose slack comes back as it grows).
+ * The roll-up of the interaction logs (see store.ts): entries of closed hours become
+ * counts per counterpart and hour (about 3 bytes instead of 5), and once a day has been
+ * over for 24 hours, per counterpart and day (about 2 bytes); entries that cancel out (a
+ * create and its delete) go, and so does the growth slack appending leaves. Windows of up
+ * to 24 hours stay exact to the hour; longer ones round their oldest day. The new log is
+ * made here and swapped in by a script that checks the log still starts with what was
+ * read, so it is safe while the indexer appends; running it twice changes nothing. The
+ * scheduler runs it every hour for the current and the previous week; logs with nothing
+ * to roll up are skipped after reading their first 5 bytes.
  */
+import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
 import type { Redis } from "@bsky/shared/redis";
+import {
+  ENTRY_BYTES,
+  firstHourCellDay,
+  HOUR_MS,
+  rolledLength,
+  rollUpLog,
+  WEEK_HOURS,
+} from "./store.ts";
 
-/** Compacts one log in place, keeping its TTL; returns [bytes before, bytes after]. */
-export const COMPACT_SCRIPT = `
-local log = redis.call('GET', KEYS[1])
-if not log then return {0, 0} end
-local net, order = {}, {}
--- 5-byte entries; the fourth byte holds the undo flag (0x04).
-for p = 1, #log - 4, 5 do
-  local b = string.byte(log, p + 3)
-  local undo = math.floor(b / 4) % 2 == 1
-  local key = string.sub(log, p, p + 2) .. string.char(undo and b - 4 or b) .. string.sub(log, p + 4, p + 4)
-  if net[key] == nil then net[key] = 0; order[#order + 1] = key end
-  net[key] = net[key] + (undo and -1 or 1)
-end
-local parts = {}
-for _, key in ipairs(order) do
-  for _ = 1, net[key] do parts[#parts + 1] = key end
-end
-local out = table.concat(parts)
-if #out == 0 then
-  redis.call('DEL', KEYS[1])
-elseif #out ~= #log or out ~= log then
-  redis.call('SET', KEYS[1], out, 'KEEPTTL')
-else
-  -- Same content: still rewrite once, to drop the append slack.
-  redis.call('SET', KEYS[1], out, 'KEEPTTL')
-end
-return {#log, #out}
+/** Replaces the first ARGV[1] bytes of a log, if their SHA-1 is still ARGV[2], by ARGV[3]. */
+export const SWAP_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local n = tonumber(ARGV[1])
+if not cur or #cur < n or redis.sha1hex(string.sub(cur, 1, n)) ~= ARGV[2] then return -1 end
+local out = ARGV[3] .. string.sub(cur, n + 1)
+if #out == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], out, 'KEEPTTL') end
+return #out
 `;
 
-type CompactRedis = Redis & { compactLog(key: string): Promise<[number, number]> };
+type RollRedis = Redis & {
+  swapLog(key: string, n: number, sha: string, head: Buffer): Promise<number>;
+};
 
-/** Compacts every interaction log of `week`; returns the bytes before and after. */
+/** Hours a day must have been over before it is rolled up: shorter windows stay exact. */
+export const EXACT_HOURS = 24;
+
+/** The last hour of the week that can be rolled up at `now`, or -1 for none yet. */
+export function lastRollableHour(week: number, now: number): number {
+  const nowHour = Math.floor(now / HOUR_MS) - week * WEEK_HOURS;
+  // A day [24d, 24d + 23] is rollable once its last hour is EXACT_HOURS behind.
+  const days = Math.min(7, Math.floor((nowHour - EXACT_HOURS + 1) / 24));
+  return days <= 0 ? -1 : days * 24 - 1;
+}
+
+/**
+ * Rolls up every interaction log of `week` as far as `now` allows; returns the bytes
+ * before and after, and how many logs there were.
+ */
 export async function compactWeek(
   redis: Redis,
   week: number,
+  now = Date.now(),
 ): Promise<{ before: number; after: number; keys: number }> {
-  const r = redis as CompactRedis;
-  if (!("compactLog" in redis)) {
-    redis.defineCommand("compactLog", { lua: COMPACT_SCRIPT, numberOfKeys: 1 });
+  const r = redis as RollRedis;
+  if (!("swapLog" in redis)) {
+    redis.defineCommand("swapLog", { lua: SWAP_SCRIPT, numberOfKeys: 1 });
   }
+  const lastDayHour = lastRollableHour(week, now);
+  const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
   let before = 0, after = 0, keys = 0;
   let cursor = "0";
   do {
     const [next, found] = await redis.scan(cursor, "MATCH", `l:{*}:${week}`, "COUNT", 1000);
     cursor = next;
-    for (const key of found) {
-      const [b, a] = await r.compactLog(key);
-      before += b;
-      after += a;
+    // The header and length first: most logs of a past week need nothing.
+    const heads = redis.pipeline();
+    for (const key of found) heads.getrangeBuffer(key, 0, ENTRY_BYTES - 1).strlen(key);
+    const h = (await heads.exec())!;
+    const todo: string[] = [];
+    found.forEach((key, k) => {
+      const head = h[2 * k][1] as Buffer, length = h[2 * k + 1][1] as number;
+      if (!head || length === 0) return;
       keys++;
+      const day = firstHourCellDay(head);
+      const rollable = length > rolledLength(head) || (day >= 0 && day * 24 + 23 <= lastDayHour);
+      if (lastHour >= 0 && rollable) {
+        todo.push(key);
+      } else {
+        before += length;
+        after += length;
+      }
+    });
+    const pipe = redis.pipeline();
+    for (const key of todo) pipe.getBuffer(key);
+    const logs = (await pipe.exec())!;
+    for (let k = 0; k < logs.length; k++) {
+      let log = logs[k][1] as Buffer | null;
+      while (log) {
+        const out = rollUpLog(log, lastDayHour, lastHour);
+        if (!out) {
+          before += log.length;
+          after += log.length;
+          break;
+        }
+        const sha = createHash("sha1").update(log).digest("hex");
+        const len = await r.swapLog(todo[k], log.length, sha, Buffer.from(out));
+        if (len >= 0) {
+          before += log.length;
+          after += len;
+          break;
+        }
+        // Changed in between (only a roll-up elsewhere rewrites a log): read it again.
+        log = await redis.getBuffer(todo[k]);
+      }
     }
   } while (cursor !== "0");
   return { before, after, keys };

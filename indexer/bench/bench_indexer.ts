@@ -182,7 +182,7 @@ for (let p = 0; p < PARTITIONS; p++) await redis.xtrim(firehoseKeys.stream(p), "
 const memAppended = await usedMemory(redis) - memEmpty;
 // In steady state the scheduler's roll-up compacts the logs; do it here.
 for (let w = Math.floor(start / (7 * DAY_MS)); w <= Math.floor(now / (7 * DAY_MS)); w++) {
-  await compactWeek(redis, w);
+  await compactWeek(redis, w, now);
 }
 const memAfter = await usedMemory(redis);
 const storeBytes = memAfter - memEmpty;
