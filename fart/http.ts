@@ -73,13 +73,20 @@ const STATUS_NAMES: Record<number, string> = {
 };
 
 /** A strong ETag of a body: the first 16 bytes of its SHA-256, base64url. */
+/** ETags of bodies already hashed (cached answers are the same objects each time). */
+const etags = new WeakMap<Uint8Array, string>();
+
 export async function etagOf(body: Uint8Array): Promise<string> {
+  const known = etags.get(body);
+  if (known) return known;
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>),
   );
   let s = "";
   for (const b of digest.subarray(0, 16)) s += String.fromCharCode(b);
-  return `"${btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}"`;
+  const etag = `"${btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}"`;
+  etags.set(body, etag);
+  return etag;
 }
 
 /** Whether an If-None-Match header matches the ETag. */

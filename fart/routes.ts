@@ -18,6 +18,8 @@ import * as s from "./schemas.ts";
 type ApiProfile = z.infer<typeof s.profile>;
 const encoder = new TextEncoder();
 const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
+/** How long /v1/stats/live answers are kept: it is a live view. */
+const LIVE_SECONDS = 5;
 /** Events looked at for /v1/stats/live, per partition. */
 const LIVE_SAMPLE = 2000;
 
@@ -238,8 +240,8 @@ export class Routes {
         sampledEvents: events,
       };
       return encoder.encode(JSON.stringify(answer));
-    });
-    return await withEtag(req, body, "application/json", 5);
+    }, LIVE_SECONDS);
+    return await withEtag(req, body, "application/json", LIVE_SECONDS);
   };
 
   /** How many partitions the firehose writes: its streams that exist. */
