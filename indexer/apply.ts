@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
-import { HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./store.ts";
+import { didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./store.ts";
 
 export interface ApplyOptions {
   retentionDays: number;
@@ -37,7 +37,7 @@ export class LeaseLostError extends Error {
 
 type ScriptRedis = Redis & {
   applyOps(...args: (string | number | Uint8Array)[]): Promise<number[]>;
-  internDids(...args: string[]): Promise<number[]>;
+  internDids(...args: (string | Buffer)[]): Promise<number[]>;
 };
 
 /** Pairs as the script reads them: a uint32 (BE) each, type * 2^28 + the subject's id. */
@@ -122,7 +122,7 @@ export class Applier {
     this.#redis = redis as ScriptRedis;
     if (!("applyOps" in redis)) {
       redis.defineCommand("applyOps", { lua: APPLY_SCRIPT, numberOfKeys: 0 });
-      redis.defineCommand("internDids", { lua: INTERN_SCRIPT, numberOfKeys: 3 });
+      redis.defineCommand("internDids", { lua: INTERN_SCRIPT, numberOfKeys: 2 });
     }
   }
 
@@ -139,9 +139,8 @@ export class Applier {
       const chunk = missing.slice(i, i + 2000);
       const ids = await this.#redis.internDids(
         storeKeys.didToId,
-        storeKeys.idToDid,
         storeKeys.nextId,
-        ...chunk,
+        ...chunk.map(didKey),
       );
       chunk.forEach((did, k) => {
         if (ids[k] > MAX_ID) {

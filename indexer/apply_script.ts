@@ -226,15 +226,19 @@ if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) en
 return {applied, duplicate, unmatched, late}
 `;
 
-/** Interns DIDs: returns each one's id, allocating ids for new DIDs. */
+/**
+ * Interns DIDs (as didKey() gives them): returns each one's id, allocating ids for new
+ * DIDs. KEYS: the DID → id map, the id counter; the reverse map's hashes are
+ * ids:{ids}:r:<id / 128>.
+ */
 export const INTERN_SCRIPT = `
 local out = {}
 for i, did in ipairs(ARGV) do
   local id = redis.call('HGET', KEYS[1], did)
   if not id then
-    id = redis.call('INCR', KEYS[3])
+    id = redis.call('INCR', KEYS[2])
     redis.call('HSET', KEYS[1], did, id)
-    redis.call('HSET', KEYS[2], id, did)
+    redis.call('HSET', 'ids:{ids}:r:' .. math.floor(id / 128), id % 128, did)
   end
   out[i] = tonumber(id)
 end

@@ -4,9 +4,9 @@ import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Buffer } from "node:buffer";
 import { Applier, recordArg, rkeyField } from "./apply.ts";
-import { profiles, searchHandles, topInteractions, totals } from "./queries.ts";
+import { idOf, profiles, searchHandles, topInteractions, totals } from "./queries.ts";
 import { compactWeek } from "./rollup.ts";
-import { firstHourCellDay, HOUR_MS, rolledLength } from "./store.ts";
+import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength } from "./store.ts";
 import { didOf, generateEvents } from "./testing/generate.ts";
 
 const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
@@ -240,9 +240,9 @@ Deno.test("blocks and follows are kept apart, and circles can leave blocked peop
       subject: B,
     };
     await applier.apply([like(A, "l1", C), block, follow]);
-    const [aId, bId, cId] = await redis.hmget("ids:{ids}:did", A, B, C);
+    const [aId, bId, cId] = await Promise.all([A, B, C].map((d) => idOf(redis, d)));
     // Follows and blocks share one set: blocks as negative ids.
-    assert.deepEqual((await redis.smembers(`g:{${aId}}`)).sort(), [`-${cId}`, bId].sort());
+    assert.deepEqual((await redis.smembers(`g:{${aId}}`)).sort(), [`-${cId}`, `${bId}`].sort());
     const opts = { direction: "sent" as const, windowHours: 24, limit: 10, now: T0 };
     assert.deepEqual((await topInteractions(redis, A, opts))?.map((c) => c.did), [C]);
     assert.deepEqual(await topInteractions(redis, A, { ...opts, excludeBlocked: true }), []);
@@ -351,15 +351,13 @@ Deno.test("compactWeek() rolls closed days up, smaller, and changes no whole-day
     assert.deepEqual(await roll(), [after, after], "a second run changes nothing");
     const thisWeek = Math.floor(nowHour / 168);
     const heads = await Promise.all(
-      dids.map(async (d) =>
-        await redis.getBuffer(`l:{${await redis.hget("ids:{ids}:did", d)}}:${thisWeek}`)
-      ),
+      dids.map(async (d) => await redis.getBuffer(`l:{${await idOf(redis, d)}}:${thisWeek}`)),
     );
     assert.ok(
       heads.some((h) => h && firstHourCellDay(h) >= 0) || nowHour % 168 < 24,
       "closed hours of the last day are kept apart",
     );
-    const aId = await redis.hget("ids:{ids}:did", A);
+    const aId = await idOf(redis, A);
     const week = Math.floor(old / HOUR_MS / 168);
     assert.ok(await redis.ttl(`l:{${aId}}:${week}`) > 0, "the roll-up keeps the TTL");
     // An interaction undone after its day rolled up is taken back, before and after the
@@ -383,7 +381,7 @@ Deno.test("compactWeek() rolls closed days up, smaller, and changes no whole-day
     for (const week of weeks) await compactWeek(redis, week, T0 + 48 * HOUR_MS);
     assert.deepEqual(await dayAnswers(), kept);
     for (const d of dids) {
-      const log = await redis.getBuffer(`l:{${await redis.hget("ids:{ids}:did", d)}}:${thisWeek}`);
+      const log = await redis.getBuffer(`l:{${await idOf(redis, d)}}:${thisWeek}`);
       assert.ok(!log || firstHourCellDay(log) === -1, "the hours became days");
     }
   });
@@ -413,4 +411,23 @@ Deno.test("recordArg() carries the field's hash, the hour, the field and the pai
   const other = recordArg(7, "self", 1);
   assert.equal(other[8], 9);
   assert.deepEqual([...other.subarray(9)], [0, 0, 0, 7, 0xff, ...new TextEncoder().encode("self")]);
+});
+
+Deno.test("didKey() keeps a did:plc in 16 bytes and gives every DID back", () => {
+  const plc = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+  const key = didKey(plc);
+  assert.ok(key instanceof Uint8Array && key.length === 16 && key[0] === 0);
+  assert.equal(didOfKey(key), plc);
+  for (const did of ["did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "did:plc:777777777777777777777777"]) {
+    assert.equal(didOfKey(didKey(did) as Uint8Array), did);
+  }
+  assert.notDeepEqual(
+    didKey("did:plc:aaaaaaaaaaaaaaaaaaaaaaab"),
+    didKey("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"),
+  );
+  // Anything else is kept as its text.
+  for (const did of ["did:web:example.com", "did:plc:UPPERCASEisnotbase32xxxx", "did:plc:short"]) {
+    assert.equal(didKey(did), did);
+    assert.equal(didOfKey(new TextEncoder().encode(did)), did);
+  }
 });

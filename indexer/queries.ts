@@ -4,7 +4,17 @@
  * entry.
  */
 import type { Redis } from "@bsky/shared/redis";
-import { HOUR_MS, type InteractionType, scanLog, storeKeys, TYPES, WEEK_HOURS } from "./store.ts";
+import {
+  didKey,
+  didOfKey,
+  HOUR_MS,
+  ID_BUCKET,
+  type InteractionType,
+  scanLog,
+  storeKeys,
+  TYPES,
+  WEEK_HOURS,
+} from "./store.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
 
@@ -84,8 +94,25 @@ function zero(): Counts {
 
 /** The store id of a DID, if it was ever seen. */
 export async function idOf(redis: Redis, did: string): Promise<number | undefined> {
-  const id = await redis.hget(storeKeys.didToId, did);
+  const id = await redis.hget(storeKeys.didToId, didKey(did));
   return id === null ? undefined : Number(id);
+}
+
+/** The DIDs of store ids (undefined for an id never given out). */
+export async function didsOf(
+  redis: Redis,
+  ids: readonly (number | string)[],
+): Promise<(string | undefined)[]> {
+  if (ids.length === 0) return [];
+  const pipe = redis.pipeline();
+  for (const id of ids) {
+    pipe.hgetBuffer(storeKeys.idToDid(Number(id)), String(Number(id) % ID_BUCKET));
+  }
+  const rows = (await pipe.exec())!;
+  return rows.map(([err, key]) => {
+    if (err) throw err;
+    return key ? didOfKey(key as Uint8Array) : undefined;
+  });
 }
 
 /** Per counterpart, counts by type within the window: [sent, received]. */
@@ -182,7 +209,7 @@ export async function topInteractions(
     });
   }
   if (top.length === 0) return [];
-  const dids = await redis.hmget(storeKeys.idToDid, ...top.map((s) => String(ids[s])));
+  const dids = await didsOf(redis, top.map((s) => ids[s]));
   return top.map((s, k) => {
     const c: Counterpart = { did: dids[k]!, score: scores[s], ...zero() };
     TYPES.forEach((type, i) => c[type] = tally.counts[s * COLUMNS + i]);
@@ -229,7 +256,7 @@ export interface Profile {
 /** Profiles of the given DIDs (fields the store has; missing profiles give the DID only). */
 export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]> {
   if (dids.length === 0) return [];
-  const ids = await redis.hmget(storeKeys.didToId, ...dids);
+  const ids = await redis.hmget(storeKeys.didToId, ...dids.map(didKey));
   const pipe = redis.pipeline();
   for (const id of ids) {
     pipe.hmget(storeKeys.profile(Number(id ?? -1)), "handle", "name", "avatar", "status");
@@ -257,7 +284,7 @@ export async function didOfHandle(redis: Redis, handle: string): Promise<string 
     1,
   );
   if (!member) return undefined;
-  return await redis.hget(storeKeys.idToDid, member.slice(handle.length + 1)) ?? undefined;
+  return (await didsOf(redis, [member.slice(handle.length + 1)]))[0];
 }
 
 /** Handles starting with `prefix`, for typeahead: [handle, did] pairs, hidden accounts left out. */
@@ -280,6 +307,6 @@ export async function searchHandles(
   const hidden = await redis.smismember(storeKeys.hidden, ...pairs.map(([, id]) => id));
   const shown = pairs.filter((_, k) => hidden[k] === 0).slice(0, limit);
   if (shown.length === 0) return [];
-  const dids = await redis.hmget(storeKeys.idToDid, ...shown.map(([, id]) => id));
+  const dids = await didsOf(redis, shown.map(([, id]) => id));
   return shown.map(([handle], k) => ({ handle, did: dids[k]! }));
 }

@@ -25,8 +25,13 @@
  *   an account's follows and blocks in one compact intset.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
- * - `ids:{ids}:did` / `ids:{ids}:rev` / `ids:{ids}:next`: the DID ↔ id interning.
+ * - `ids:{ids}:did` hash, DID → id; `ids:{ids}:r:<id / 128>` hashes, id % 128 → DID;
+ *   `ids:{ids}:next`: the DID ↔ id interning. A did:plc is kept as 16 bytes (a zero byte,
+ *   then the 120 bits of its 24 base32 letters), any other DID as its text (see didKey);
+ *   the reverse map in hashes of 128 ids stays in compact listpacks.
  */
+
+import { Buffer } from "node:buffer";
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
 export type InteractionType = typeof TYPES[number];
@@ -53,10 +58,50 @@ export const storeKeys = {
   handles: "hx:{g}",
   hidden: "hidden:{g}",
   didToId: "ids:{ids}:did",
-  idToDid: "ids:{ids}:rev",
+  /** The reverse map's hash holding `id`; the field is id % ID_BUCKET. */
+  idToDid: (id: number) => `ids:{ids}:r:${Math.floor(id / ID_BUCKET)}`,
   nextId: "ids:{ids}:next",
   parked: "idx:{firehose}:parked",
 };
+
+/** Ids per hash of the reverse map. */
+export const ID_BUCKET = 128;
+
+const B32 = "abcdefghijklmnopqrstuvwxyz234567";
+const PLC = /^did:plc:[a-z2-7]{24}$/;
+
+/** How the interning maps keep a DID: a did:plc as 16 bytes, any other as its text. */
+export function didKey(did: string): Buffer | string {
+  if (!PLC.test(did)) return did;
+  const out = Buffer.alloc(16);
+  // Three groups of 8 letters, 40 bits each, into 5 bytes each after the leading zero.
+  for (let g = 0; g < 3; g++) {
+    let v = 0;
+    for (let c = 0; c < 8; c++) v = v * 32 + B32.indexOf(did[8 + g * 8 + c]);
+    for (let b = 4; b >= 0; b--) {
+      out[1 + g * 5 + b] = v % 256;
+      v = Math.floor(v / 256);
+    }
+  }
+  return out;
+}
+
+/** The DID a key of the interning maps stands for. */
+export function didOfKey(key: Uint8Array): string {
+  if (key.length !== 16 || key[0] !== 0) return new TextDecoder().decode(key);
+  let did = "did:plc:";
+  for (let g = 0; g < 3; g++) {
+    let v = 0;
+    for (let b = 0; b < 5; b++) v = v * 256 + key[1 + g * 5 + b];
+    let letters = "";
+    for (let c = 0; c < 8; c++) {
+      letters = B32[v % 32] + letters;
+      v = Math.floor(v / 32);
+    }
+    did += letters;
+  }
+  return did;
+}
 
 /** Bytes of one log entry. */
 export const ENTRY_BYTES = 5;
