@@ -33,12 +33,13 @@ export interface App {
   cache: AnswerCache;
 }
 
-type RouteName = "interactions" | "circles" | "top" | "live" | "search" | "avatar";
+type RouteName = "interactions" | "circles" | "top" | "live" | "jobs" | "search" | "avatar";
 const ROUTES: [RegExp, RouteName][] = [
   [/^\/v1\/interactions\/([^/]+)$/, "interactions"],
   [/^\/v1\/circles\/([^/]+?)(\.svg|\.png)?$/, "circles"],
   [/^\/v1\/stats\/top$/, "top"],
   [/^\/v1\/stats\/live$/, "live"],
+  [/^\/v1\/stats\/jobs$/, "jobs"],
   [/^\/v1\/actors\/search$/, "search"],
   [/^\/v1\/avatar\/([^/]+)$/, "avatar"],
 ];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
-import { firehoseKeys, statsKeys } from "@bsky/shared/keys";
+import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
@@ -309,6 +309,40 @@ Deno.test("GET /v1/stats/live reports rate, lag, collections and accounts from t
   });
 });
 
+Deno.test("GET /v1/stats/jobs reports each job's last run, and never for a job that did not run", async () => {
+  await withApi({}, async ({ redis, get }) => {
+    const t = Date.now();
+    await redis.hset(jobKeys.status("top"), {
+      job: "top",
+      startedAt: t - 1500,
+      endedAt: t,
+      durationMs: 1500,
+      outcome: "failed",
+      error: "Boom",
+      lastSuccessAt: t - 300_000,
+      details: "{}",
+    });
+    await redis.hset(jobKeys.status("counters"), {
+      outcome: "ok",
+      startedAt: t,
+      durationMs: 12,
+      error: "",
+      lastSuccessAt: t,
+      details: '{"hoursWritten":2}',
+    });
+    const body = await (await get("/v1/stats/jobs")).json();
+    const byJob = Object.fromEntries(body.jobs.map((j: { job: string }) => [j.job, j]));
+    assert.deepEqual(Object.keys(byJob), [...JOB_NAMES]);
+    assert.equal(byJob.top.outcome, "failed");
+    assert.equal(byJob.top.error, "Boom");
+    assert.equal(byJob.top.durationMs, 1500);
+    assert.equal(byJob.top.lastSuccessAt, new Date(t - 300_000).toISOString());
+    assert.equal(byJob.counters.outcome, "ok");
+    assert.deepEqual(byJob.counters.details, { hoursWritten: 2 });
+    assert.equal(byJob.sweep.outcome, "never");
+  });
+});
+
 Deno.test("GET /v1/avatar proxies the CDN's image once, then from the cache", async () => {
   await withApi({}, async ({ get, cdnHits }) => {
     const res = await get(`/v1/avatar/${B}`);
@@ -353,6 +387,7 @@ Deno.test("/openapi.json describes every endpoint and /docs lists them", async (
         "/v1/circles/{actor}.png",
         "/v1/stats/top",
         "/v1/stats/live",
+        "/v1/stats/jobs",
         "/v1/actors/search",
         "/v1/avatar/{did}",
       ]

@@ -4,6 +4,8 @@
  * (a handle resolver's com.atproto.identity.resolveHandle); DID documents come from the
  * PLC directory. Network answers are cached in Redis, failures briefly too.
  */
+import { type DidDocument, didDocumentUrl, pdsOfDocument } from "@bsky/shared/identity";
+import { jobKeys } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
 import { didOfHandle, idOf } from "@bsky/indexer/queries";
@@ -65,6 +67,8 @@ export class Identity {
     if (status && status !== "active") {
       throw new HttpError(410, `The account ${did} is ${status}: it is not shown`, { did, status });
     }
+    // Accounts people look at get their profiles refreshed by the scheduler.
+    this.redis.zadd(jobKeys.lookedUp, Date.now(), did).catch(() => {});
     return { did, id };
   }
 
@@ -98,22 +102,15 @@ export class Identity {
     const key = `fart:pds:${did}`;
     const cached = await this.redis.get(key);
     if (cached !== null) return cached || undefined;
-    let url: URL;
-    if (did.startsWith("did:plc:")) url = new URL(`/${did}`, this.options.plcUrl);
-    else if (did.startsWith("did:web:")) {
-      url = new URL(`https://${decodeURIComponent(did.slice(8))}/.well-known/did.json`);
-    } else return undefined;
+    const url = didDocumentUrl(did, this.options.plcUrl);
+    if (!url) return undefined;
     const res = await this.#get(url);
     if (!res.ok) {
       await res.body?.cancel();
       await this.redis.set(key, "", "EX", NEGATIVE_TTL);
       return undefined;
     }
-    const doc = await json(res, url) as { service?: { id?: string; serviceEndpoint?: unknown }[] };
-    const service = doc.service?.find((s) =>
-      s.id === "#atproto_pds" || s.id === `${did}#atproto_pds`
-    );
-    const endpoint = typeof service?.serviceEndpoint === "string" ? service.serviceEndpoint : "";
+    const endpoint = pdsOfDocument(await json(res, url) as DidDocument, did) ?? "";
     await this.redis.set(key, endpoint, "EX", this.#ttl);
     return endpoint || undefined;
   }

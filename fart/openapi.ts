@@ -47,6 +47,11 @@ const OPS: Op[] = [
     answer: s.topAnswer,
   },
   {
+    path: "/v1/stats/jobs",
+    summary: "The scheduler's jobs: when each last ran, how long it took, how it ended",
+    answer: s.jobsAnswer,
+  },
+  {
     path: "/v1/stats/live",
     summary: "What the firehose is doing now",
     answer: s.liveAnswer,

@@ -1,6 +1,6 @@
 /** The API's endpoints. Each returns a Response or throws an HttpError. */
 import { decodeEvent } from "@bsky/shared/events";
-import { firehoseKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
+import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { type Profile, profiles, searchHandles, topInteractions } from "@bsky/indexer/queries";
 import { HOUR_MS } from "@bsky/indexer/store";
@@ -185,6 +185,40 @@ export class Routes {
       items: snap.items.flatMap((item, k) =>
         hidden.has(item.did) ? [] : [{ ...apiProfile(ps[k]), count: item.count }]
       ),
+    };
+    return await this.#json(req, encoder.encode(JSON.stringify(answer)));
+  };
+
+  jobs = async (req: Request): Promise<Response> => {
+    const pipe = this.redis.pipeline();
+    for (const job of JOB_NAMES) pipe.hgetall(jobKeys.status(job));
+    const rows = (await pipe.exec()) ?? [];
+    const iso = (ms: string | undefined) =>
+      ms && Number(ms) > 0 ? new Date(Number(ms)).toISOString() : null;
+    const answer: z.infer<typeof s.jobsAnswer> = {
+      jobs: JOB_NAMES.map((job, k) => {
+        const h = (rows[k]?.[1] ?? {}) as Record<string, string>;
+        if (!h.outcome) {
+          return {
+            job,
+            outcome: "never" as const,
+            startedAt: null,
+            durationMs: null,
+            error: null,
+            lastSuccessAt: null,
+            details: {},
+          };
+        }
+        return {
+          job,
+          outcome: h.outcome === "ok" ? "ok" as const : "failed" as const,
+          startedAt: iso(h.startedAt),
+          durationMs: Number(h.durationMs),
+          error: h.error || null,
+          lastSuccessAt: iso(h.lastSuccessAt),
+          details: JSON.parse(h.details || "{}"),
+        };
+      }),
     };
     return await this.#json(req, encoder.encode(JSON.stringify(answer)));
   };

@@ -1,6 +1,6 @@
 /** The API's parameters and answers as zod schemas: they validate, and /openapi.json is built from them. */
 import { z } from "zod";
-import { TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
+import { JOB_NAMES, TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
 
 export const MAX_WINDOW_HOURS = 30 * 24;
 
@@ -111,6 +111,18 @@ export const liveAnswer = z.object({
   indexerBacklog: z.number().describe("Events published and not yet applied"),
   activeAccounts: z.number().describe("Distinct accounts among the newest events"),
   sampledEvents: z.number(),
+});
+
+export const jobsAnswer = z.object({
+  jobs: z.array(z.object({
+    job: z.enum(JOB_NAMES),
+    outcome: z.enum(["ok", "failed", "never"]).describe("How the last run ended"),
+    startedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    error: z.string().nullable().describe("The last run's error, when it failed"),
+    lastSuccessAt: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).describe("What the last run did"),
+  })),
 });
 
 export const searchAnswer = z.object({ items: z.array(profile) });

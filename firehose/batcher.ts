@@ -8,6 +8,7 @@ import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { partitionOf } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import type { FirehoseMetrics } from "./metrics.ts";
+import { countEvent, emptyCounts, mergeCounts, type NetworkCounts } from "./network_counts.ts";
 import type { Publisher } from "./publisher.ts";
 
 export const sleep = (ms: number, signal?: AbortSignal) =>
@@ -22,6 +23,8 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
 export class Batcher {
   /** Per partition, chunks of newline-separated event JSON not yet written. */
   #chunks: string[][];
+  /** Network counters of the events in #chunks, written with them. */
+  counts: NetworkCounts = emptyCounts();
   /** Events in #chunks. */
   pending = 0;
   /** Last seq processed (its events are pending or written). */
@@ -69,15 +72,17 @@ export class Batcher {
   }
 
   /** Adds encoded events: one chunk per partition, as the frame processor makes them. */
-  addChunks(chunks: readonly string[], count: number): void {
+  addChunks(chunks: readonly string[], count: number, counts?: NetworkCounts): void {
     for (let p = 0; p < chunks.length; p++) if (chunks[p]) this.#chunks[p].push(chunks[p]);
     this.pending += count;
+    if (counts) mergeCounts(this.counts, counts);
   }
 
   /** Adds one event (the verified path, which has event objects). */
   addEvent(e: FirehoseEvent): void {
     this.#chunks[partitionOf(e.did, this.#chunks.length)].push(encodeEvent(e));
     this.pending++;
+    countEvent(this.counts, e);
     this.metrics.countEvents(e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `, 1);
     this.metrics.lag.set(undefined, (Date.now() - e.time) / 1000);
   }
@@ -108,16 +113,20 @@ export class Batcher {
     if (to === undefined) return;
     const chunks = this.#chunks;
     const count = this.pending;
+    const counts = this.counts;
     this.#chunks = this.#empty();
     this.pending = 0;
+    this.counts = emptyCounts();
     const started = performance.now();
     try {
-      const result = await this.publisher.publish(chunks, this.durable, to);
+      const result = await this.publisher.publish(chunks, this.durable, to, counts);
       this.metrics.batch.observe((performance.now() - started) / 1000);
       if (result.status === "full") {
         // Nothing was written: keep the batch, and let the subscription pause for consumers.
         this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
         this.pending += count;
+        mergeCounts(counts, this.counts);
+        this.counts = counts;
         this.onFull();
         await sleep(200, this.signal);
       } else if (result.status === "conflict") {
@@ -130,6 +139,7 @@ export class Batcher {
         // processed meanwhile are dropped too: they will come again from the stored cursor.
         this.#chunks = this.#empty();
         this.pending = 0;
+        this.counts = emptyCounts();
         this.durable = this.seq = result.current ?? this.durable;
         this.onConflict();
       } else {
@@ -140,6 +150,8 @@ export class Batcher {
       // Put the batch back in front: order per author must survive a failed write.
       this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
       this.pending += count;
+      mergeCounts(counts, this.counts);
+      this.counts = counts;
       this.log.error("Cannot write a batch to Redis", { err: errorMessage(err), events: count });
       await sleep(500, this.signal);
     } finally {

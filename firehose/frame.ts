@@ -19,6 +19,8 @@ export interface CommitBody {
   seq: number;
   repo: string;
   rev: string;
+  /** The previous commit's rev; null on a repository's first commit. */
+  since?: string | null;
   time: string;
   tooBig?: boolean;
   ops: RepoOp[];
@@ -53,6 +55,7 @@ const HEADER_SHAPE: Shape = { op: 1, t: 1 };
 const COMMIT_SHAPE: Shape = {
   seq: 1,
   repo: 1,
+  since: 1,
   time: 1,
   tooBig: 1,
   ops: [{ action: 1, path: 1, cid: 1 }],

@@ -7,7 +7,14 @@ import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { partitionOf } from "@bsky/shared/keys";
 import { decodeFrame, type Frame } from "./frame.ts";
 import { normalizeJetstream } from "./jetstream.ts";
-import type { Limits, NormalizeStats } from "./normalize.ts";
+import {
+  countCreated,
+  countEvent,
+  countIgnored,
+  emptyCounts,
+  type NetworkCounts,
+} from "./network_counts.ts";
+import { type Limits, type NormalizeStats, parseTime } from "./normalize.ts";
 import { normalizeDecodedFrame } from "./relay.ts";
 
 /** An #info or error frame, passed on in order for logging and reconnection decisions. */
@@ -29,6 +36,8 @@ export interface ProcessResult {
   ignored: number;
   frames: Record<string, number>;
   bytes: number;
+  /** Network counters of these messages (kept events, dropped collections, new accounts). */
+  counts: NetworkCounts;
   /** Event time of the last event, for the lag. */
   lastTime: number | undefined;
   notices: Notice[];
@@ -58,10 +67,19 @@ export class FrameProcessor {
       bytes: 0,
       lastTime: undefined,
       notices: [],
+      counts: emptyCounts(),
     };
+    // The message being normalized, so that an op of a dropped collection is counted too.
+    let author: string | undefined, rawTime: string | number | undefined;
+    const counts = result.counts;
     const stats: NormalizeStats = {
       drop: (reason) => void (result.dropped[reason] = (result.dropped[reason] ?? 0) + 1),
-      ignore: () => void result.ignored++,
+      ignore: (collection) => {
+        result.ignored++;
+        if (author === undefined) return;
+        const time = typeof rawTime === "number" ? rawTime : parseTime(rawTime);
+        if (time !== undefined) countIgnored(counts, collection, rawTime = time, author);
+      },
     };
     const countFrame = (type: string) => result.frames[type] = (result.frames[type] ?? 0) + 1;
     const lines: string[][] = Array.from({ length: this.partitions }, () => []);
@@ -80,6 +98,10 @@ export class FrameProcessor {
           stats.drop("bad_frame");
           continue;
         }
+        const m = parsed as { kind?: unknown; did?: unknown; time_us?: unknown };
+        const commit = m?.kind === "commit" && typeof m.time_us === "number";
+        author = commit && typeof m.did === "string" ? m.did : undefined;
+        rawTime = commit ? Math.floor(m.time_us as number / 1000) : undefined;
         seq = normalizeJetstream(parsed, out, stats, this.limits, text.length);
         if (seq === undefined) continue;
         if (this.lastSeq !== undefined && seq <= this.lastSeq) continue;
@@ -113,8 +135,17 @@ export class FrameProcessor {
         if (frameSeq !== undefined && this.lastSeq !== undefined && frameSeq <= this.lastSeq) {
           continue;
         }
+        if (frame.type === "#commit") {
+          author = frame.body.repo;
+          rawTime = frame.body.time;
+        } else author = rawTime = undefined;
         const outcome = normalizeDecodedFrame(frame, out, stats, this.limits);
         if (outcome.kind !== "events" || outcome.seq < 0) continue;
+        if (frame.type === "#commit" && frame.body.since === null) {
+          // A repository's first commit: a new account.
+          const time = typeof rawTime === "number" ? rawTime : parseTime(rawTime);
+          if (time !== undefined) countCreated(counts, time);
+        }
         seq = outcome.seq;
       }
       this.lastSeq = result.seq = seq;
@@ -122,6 +153,7 @@ export class FrameProcessor {
         lines[partitionOf(e.did, this.partitions)].push(encodeEvent(e));
         const label = e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `;
         result.events[label] = (result.events[label] ?? 0) + 1;
+        countEvent(counts, e);
         result.lastTime = e.time;
       }
       result.count += out.length;

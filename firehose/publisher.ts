@@ -8,8 +8,9 @@ import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
 import { StateCorruptionError } from "@bsky/shared/errors";
+import { COUNTS_LUA, encodeCounts, isEmptyCounts, type NetworkCounts } from "./network_counts.ts";
 
-const PUBLISH_SCRIPT = `
+const PUBLISH_SCRIPT = COUNTS_LUA + `
 local current = redis.call('GET', KEYS[1])
 if current == false then current = '' end
 if current == ARGV[2] then return {2, current} end
@@ -30,7 +31,7 @@ local function behind(key)
 end
 -- Refuse a batch that would let MAXLEN trim entries a consumer has not consumed.
 if tonumber(maxlen) > 0 then
-  for i = 5, #ARGV, 2 do
+  for i = 6, #ARGV, 2 do
     local key = KEYS[tonumber(ARGV[i]) + 2]
     local n = select(2, string.gsub(ARGV[i + 1], '\\n', '')) + 1
     if redis.call('EXISTS', key) == 1 and behind(key) + n > tonumber(maxlen) then
@@ -39,12 +40,14 @@ if tonumber(maxlen) > 0 then
   end
 end
 -- One argument per partition: its events' JSON, one per line (JSON never holds a raw newline).
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local key = KEYS[tonumber(ARGV[i]) + 2]
   for e in string.gmatch(ARGV[i + 1], '[^\\n]+') do
     redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'v', version, 'e', e)
   end
 end
+-- The network counters of these events commit with them (see network_counts.ts).
+apply_counts(ARGV[5])
 redis.call('SET', KEYS[1], ARGV[2])
 return {1, ARGV[2]}
 `;
@@ -112,12 +115,14 @@ export class Publisher {
 
   /**
    * Publishes events and moves the cursor from `from` to `to` atomically. `chunks` holds,
-   * per partition, chunks of event JSON lines (see encodeEvent), joined by newlines.
+   * per partition, chunks of event JSON lines (see encodeEvent), joined by newlines;
+   * `counts` are the network counters of those events, written with them.
    */
   async publish(
     chunks: readonly (readonly string[])[],
     from: number | undefined,
     to: number,
+    counts?: NetworkCounts,
   ): Promise<PublishResult> {
     const args: (string | number)[] = [
       this.streamKeys.length + 1,
@@ -127,6 +132,7 @@ export class Publisher {
       String(to),
       this.options.maxLen,
       EVENT_VERSION,
+      counts && !isEmptyCounts(counts) ? encodeCounts(counts) : "",
     ];
     // Few large arguments are much cheaper to send than one pair per event.
     chunks.forEach((c, p) => {

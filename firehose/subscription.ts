@@ -323,7 +323,7 @@ export class Subscription {
     if (r.ignored) m.ignored.inc(undefined, r.ignored);
     for (const label in r.events) m.countEvents(label, r.events[label]);
     if (r.lastTime !== undefined) m.lag.set(undefined, (Date.now() - r.lastTime) / 1000);
-    this.batcher.addChunks(r.chunks, r.count);
+    this.batcher.addChunks(r.chunks, r.count, r.counts);
     if (r.seq !== undefined) this.batcher.advance(r.seq);
     let verdict: "ok" | "close" = "ok";
     for (const n of r.notices) {

@@ -8,6 +8,7 @@ import { InvalidInputError } from "@bsky/shared/errors";
 import { isKeptCollection } from "@bsky/shared/events";
 import type { Logger } from "@bsky/shared/log";
 import { Batcher, sleep } from "./batcher.ts";
+import { countIgnored } from "./network_counts.ts";
 import type { FirehoseMetrics } from "./metrics.ts";
 import {
   accountEvent,
@@ -103,8 +104,10 @@ export class VerifiedSubscription {
     if (time === undefined) return m.stats.drop("invalid_time");
     if (evt.event === "create" || evt.event === "update" || evt.event === "delete") {
       const collection = evt.collection ?? "";
-      if (!isKeptCollection(collection)) m.stats.ignore(collection);
-      else if (evt.event === "delete") {
+      if (!isKeptCollection(collection)) {
+        m.stats.ignore(collection);
+        countIgnored(b.counts, collection, time, evt.did);
+      } else if (evt.event === "delete") {
         b.addEvent(deleteEvent(evt.seq, time, evt.did, collection, evt.rkey!));
       } else {
         try {

@@ -79,12 +79,28 @@ export function rkeyField(rkey: string): Buffer {
   return Buffer.concat([Buffer.of(0xff), Buffer.from(rkey)]);
 }
 
+/** Codes of the collections the record memory keeps, in the top 4 bits of a field. */
+const RECORD_COLLECTION: Record<string, number> = {
+  "app.bsky.feed.like": 1,
+  "app.bsky.feed.repost": 2,
+  "app.bsky.feed.post": 3,
+  "app.bsky.graph.block": 4,
+  "app.bsky.graph.follow": 5,
+};
+
 /**
  * A record operation's argument for the script: the 32-bit FNV-1a hash of the record's
- * field (it picks the bucket), the hour, the field's length, the field (the author's id,
- * then the record key), then the pairs.
+ * field (it picks the bucket), the hour, the field's length, the field (the collection's
+ * code * 2^28 + the author's id, then the record key), then the pairs. The collection is
+ * part of the field because one repo may use the same key in two collections.
  */
-export function recordArg(author: number, rkey: string, hour: number, pairs?: Buffer): Buffer {
+export function recordArg(
+  author: number,
+  collection: string,
+  rkey: string,
+  hour: number,
+  pairs?: Buffer,
+): Buffer {
   const tail = pairs?.length ?? 0;
   let out = Buffer.allocUnsafe(9 + 12 + tail);
   let flen = 12;
@@ -94,7 +110,7 @@ export function recordArg(author: number, rkey: string, hour: number, pairs?: Bu
     out = Buffer.allocUnsafe(9 + flen + tail);
     key.copy(out, 13);
   }
-  out.writeUInt32BE(author, 9);
+  out.writeUInt32BE((RECORD_COLLECTION[collection] ?? 0) * 2 ** 28 + author, 9);
   let h = 0x811c9dc5;
   for (let i = 9; i < 9 + flen; i++) h = Math.imul(h ^ out[i], 0x01000193);
   out.writeUInt32BE(h >>> 0, 0);
@@ -177,7 +193,7 @@ export class Applier {
         continue;
       }
       if (e.action === "delete") {
-        ops.push("d", recordArg(a, e.rkey, hour));
+        ops.push("d", recordArg(a, e.collection, e.rkey, hour));
         continue;
       }
       const pairs: [number, number][] = [];
@@ -206,7 +222,8 @@ export class Applier {
       }
       // A create that counts nothing needs no memory; an update may take counts back.
       if (e.action === "create" && pairs.length === 0) continue;
-      ops.push(e.action === "create" ? "c" : "u", recordArg(a, e.rkey, hour, packPairs(pairs)));
+      const arg = recordArg(a, e.collection, e.rkey, hour, packPairs(pairs));
+      ops.push(e.action === "create" ? "c" : "u", arg);
     }
     return ops;
   }

@@ -125,7 +125,7 @@ end
 local function record_op(arg)
   local x, hour, flen = struct.unpack('>I4I4B', arg)
   local f = string.sub(arg, 10, 9 + flen)
-  return struct.unpack('>I4', f), f, x, hour, string.sub(arg, 10 + flen)
+  return struct.unpack('>I4', f) % 268435456, f, x, hour, string.sub(arg, 10 + flen)
 end
 
 local i = 9 + nids

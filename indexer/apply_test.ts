@@ -398,8 +398,10 @@ Deno.test("rkeyField() packs a TID into 8 bytes and keeps other keys apart", () 
 
 Deno.test("recordArg() carries the field's hash, the hour, the field and the pairs", () => {
   const pairs = Buffer.of(0x10, 0, 0, 9);
-  const arg = recordArg(0x01020304, "3jzfcijpj2z2a", 490_000, pairs);
-  const field = [1, 2, 3, 4, ...rkeyField("3jzfcijpj2z2a")];
+  const like = "app.bsky.feed.like", post = "app.bsky.feed.post";
+  const arg = recordArg(0x01020304, like, "3jzfcijpj2z2a", 490_000, pairs);
+  // The like collection's code (1) is in the top 4 bits of the author's id.
+  const field = [0x11, 2, 3, 4, ...rkeyField("3jzfcijpj2z2a")];
   assert.equal(arg.readUInt32BE(4), 490_000);
   assert.equal(arg[8], 12);
   assert.deepEqual([...arg.subarray(9, 21)], field);
@@ -407,10 +409,37 @@ Deno.test("recordArg() carries the field's hash, the hour, the field and the pai
   let h = 0x811c9dc5;
   for (const b of field) h = Math.imul(h ^ b, 0x01000193);
   assert.equal(arg.readUInt32BE(0), h >>> 0);
-  assert.equal(recordArg(0x01020304, "3jzfcijpj2z2a", 1).readUInt32BE(0), h >>> 0);
-  const other = recordArg(7, "self", 1);
+  assert.equal(recordArg(0x01020304, like, "3jzfcijpj2z2a", 1).readUInt32BE(0), h >>> 0);
+  assert.notDeepEqual(
+    recordArg(0x01020304, post, "3jzfcijpj2z2a", 1).subarray(9),
+    recordArg(0x01020304, like, "3jzfcijpj2z2a", 1).subarray(9),
+    "the same key in two collections is two records",
+  );
+  const other = recordArg(7, post, "self", 1);
   assert.equal(other[8], 9);
-  assert.deepEqual([...other.subarray(9)], [0, 0, 0, 7, 0xff, ...new TextEncoder().encode("self")]);
+  assert.deepEqual([...other.subarray(9)], [
+    0x30,
+    0,
+    0,
+    7,
+    0xff,
+    ...new TextEncoder().encode("self"),
+  ]);
+});
+
+Deno.test("the same record key in two collections makes two records", async () => {
+  await withStore(async (redis, applier) => {
+    const repost = {
+      ...like(A, "3kaaaaaaaaaa7", B),
+      collection: "app.bsky.feed.repost",
+    } as FirehoseEvent;
+    assert.equal((await applier.apply([like(A, "3kaaaaaaaaaa7", B), repost])).applied, 2);
+    assert.equal((await applier.apply([del(A, "app.bsky.feed.like", "3kaaaaaaaaaa7")])).applied, 1);
+    assert.deepEqual(
+      (await top(redis, A, "sent"))?.map((c) => [c.like, c.repost]),
+      [[0, 1]],
+    );
+  });
 });
 
 Deno.test("didKey() keeps a did:plc in 16 bytes and gives every DID back", () => {

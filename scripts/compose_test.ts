@@ -24,6 +24,8 @@ for (const spec of SERVICES) {
       FIREHOSE_METRICS_PORT: "8001",
       INDEXER_METRICS_PORT: "8002",
       FART_PORT: "8000",
+      FART_URL: "http://fart:8000",
+      SITE_PORT: "8080",
     };
     assert.deepEqual(commandOf(spec.name), serviceArgs(spec, env));
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the tools the tests need are here: redis-server (Debian package) and the local
+# Makes sure the tools the tests need are here: redis-server and chromium (Debian packages), the local
 # Bluesky network harness (Node 22 + @atproto/dev-env, cached in .cache/pds-harness).
 # As root it installs what is missing; otherwise it prints the exact command and fails.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
+# The site's browser tests drive Debian's Chromium.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$([ "$tool" = python3 ] && echo python3 || echo build-essential)")
 done

@@ -5,6 +5,8 @@
 import { firehoseEnv } from "../firehose/config.ts";
 import { indexerEnv } from "../indexer/config.ts";
 import { fartEnv } from "../fart/config.ts";
+import { schedulerEnv } from "../scheduler/config.ts";
+import { siteEnv } from "../site/config.ts";
 
 export interface ServiceSpec {
   name: string;
@@ -20,6 +22,8 @@ export interface ServiceSpec {
   /** System information it may read. */
   sys?: string[];
   unstable?: string[];
+  /** Files loaded at run time that `deno compile` must embed (workers, assets). */
+  include?: string[];
 }
 
 /** host:port of a URL, with the scheme's default port when none is given. */
@@ -43,6 +47,7 @@ export const SERVICES: ServiceSpec[] = [
     env: Object.keys(firehoseEnv),
     // The decode worker is loaded at run time, so its code needs read access.
     read: ["firehose", "shared", "node_modules"],
+    include: ["firehose/decode_worker.ts"],
     net: (env) => {
       const hosts = [
         redisHost(env),
@@ -68,6 +73,7 @@ export const SERVICES: ServiceSpec[] = [
     env: Object.keys(fartEnv),
     // The PNG renderer loads resvg's native addon and a font at run time.
     read: ["fart/assets", "node_modules"],
+    include: ["fart/assets"],
     ffi: ["node_modules"],
     // The addon's loader reads a process report to choose between its glibc and musl builds.
     sys: ["cpus", "networkInterfaces", "hostname"],
@@ -78,6 +84,30 @@ export const SERVICES: ServiceSpec[] = [
       hostPort(env.FART_AVATAR_CDN_URL || "https://cdn.bsky.app", PORTS),
       `0.0.0.0:${env.FART_PORT || 8000}`,
     ],
+  },
+  {
+    name: "site",
+    entry: "site/main.ts",
+    env: Object.keys(siteEnv),
+    // Routes and islands are read from disk and bundled for the browser when it starts.
+    read: ["site", "shared", "fart", "indexer", "node_modules"],
+    unstable: ["bundle"],
+    net: (env) => [
+      hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
+      `0.0.0.0:${env.SITE_PORT || 8080}`,
+    ],
+  },
+  {
+    name: "scheduler",
+    entry: "scheduler/main.ts",
+    env: Object.keys(schedulerEnv),
+    net: (env) => [
+      redisHost(env),
+      hostPort(env.SCHEDULER_PLC_URL || "https://plc.directory", PORTS),
+      hostPort(env.SCHEDULER_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
+      `0.0.0.0:${env.SCHEDULER_METRICS_PORT || 8003}`,
+    ],
+    unstable: ["cron"],
   },
 ];
 

@@ -2,89 +2,196 @@
  * `deno task start`: every service in its own permission-scoped process, one log stream,
  * clean shutdown on Ctrl-C. Without REDIS_URL, a local redis-server with its own data
  * folder (.data/redis, AOF on) is started and stopped with the platform.
+ *
+ * `deno task demo` (`--demo`): the same, fed from the bundled capture of a real PDS
+ * (firehose/bench/pds_capture.bin.gz) replayed from 127.0.0.1 with its event times moved
+ * to now. The demo always runs its own throwaway redis-server (DEMO_REDIS_PORT, 6380 by
+ * default, no persistence, data folder .data/demo-redis emptied at start and stop), so demo
+ * data never mixes with a real run's Redis; REDIS_URL is ignored.
+ *
+ * Every line of the stream is a JSON object with a `service` field: services log through
+ * shared/log.ts, and anything else a process prints is wrapped into such a line.
  */
+import { parseArgs } from "node:util";
 import { serviceArgs, SERVICES } from "./services.ts";
+import { readCaptureFile } from "../firehose/capture.ts";
+import {
+  type ReplayServer,
+  shiftToNow,
+  startReplayServer,
+} from "../firehose/tools/replay_server.ts";
 
+const { values: flags } = parseArgs({ args: Deno.args, options: { demo: { type: "boolean" } } });
+const demo = flags.demo ?? false;
 const root = new URL("..", import.meta.url).pathname;
+const CAPTURE = "firehose/bench/pds_capture.bin.gz";
 const env: Record<string, string | undefined> = Deno.env.toObject();
-const children: { name: string; child: Deno.ChildProcess }[] = [];
-const say = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.log(
-    JSON.stringify({
-      time: new Date().toISOString(),
-      level: "info",
-      service: "start",
-      msg,
-      ...fields,
-    }),
-  );
+const encoder = new TextEncoder();
 
-async function pipe(stream: ReadableStream<Uint8Array>, out: typeof Deno.stdout) {
-  for await (const chunk of stream) await out.write(chunk);
+/** Writes one line to stdout whole, so lines of different processes never interleave. */
+function writeLine(line: string) {
+  const bytes = encoder.encode(line + "\n");
+  for (let p = 0; p < bytes.length;) p += Deno.stdout.writeSync(bytes.subarray(p));
 }
 
-let redis: Deno.ChildProcess | undefined;
-if (!env.REDIS_URL) {
-  const port = 6379;
-  const dir = `${root}.data/redis`;
-  await Deno.mkdir(dir, { recursive: true });
+function say(msg: string, fields: Record<string, unknown> = {}, level = "info") {
+  writeLine(
+    JSON.stringify({ time: new Date().toISOString(), level, service: "start", msg, ...fields }),
+  );
+}
+
+/** A process's line as a log line of `service`: JSON lines with a service pass through. */
+function asLogLine(line: string, service: string, level: string): string {
+  try {
+    const value = JSON.parse(line);
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      return typeof value.service === "string" ? line : JSON.stringify({ service, ...value });
+    }
+  } catch { /* not JSON: wrapped below */ }
+  return JSON.stringify({ time: new Date().toISOString(), level, service, msg: line });
+}
+
+async function forward(stream: ReadableStream<Uint8Array>, service: string, level: string) {
+  let rest = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) if (line.trim()) writeLine(asLogLine(line, service, level));
+  }
+  if (rest.trim()) writeLine(asLogLine(rest, service, level));
+}
+
+function fail(msg: string, fields: Record<string, unknown> = {}): never {
+  say(msg, fields, "error");
+  try {
+    redis?.kill("SIGKILL");
+  } catch { /* gone */ }
+  Deno.exit(1);
+}
+
+async function redisAnswers(port: number): Promise<boolean> {
+  try {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(encoder.encode("PING\r\n"));
+    const buf = new Uint8Array(16);
+    const n = await conn.read(buf);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+  } catch {
+    return false;
+  }
+}
+
+/** Starts redis-server on 127.0.0.1:`port` and waits until it answers. */
+async function startRedis(port: number, dir: string, persist: boolean): Promise<Deno.ChildProcess> {
   const installed = await new Deno.Command("redis-server", { args: ["--version"], stdout: "null" })
     .output().then(() => true, () => false);
   if (!installed) {
-    console.error(
-      "redis-server is not installed. Install it with:\n  sudo apt-get install -y redis-server\n" +
-        "or set REDIS_URL to a Redis 7 server.",
+    fail(
+      "redis-server is not installed: install it with `sudo apt-get install -y redis-server` " +
+        "or set REDIS_URL to a Redis 7 server",
     );
-    Deno.exit(1);
   }
   try {
-    // In a session of its own, so that Ctrl-C reaches the services first and Redis is
-    // stopped after they have written what they hold.
-    redis = new Deno.Command("setsid", {
-      args: [
-        "redis-server",
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir,
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-      ],
-      stdout: "null",
-      stderr: "inherit",
-    }).spawn();
-  } catch (err) {
-    throw new Error("Cannot start redis-server", { cause: err });
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  } catch {
+    // Whatever listens there is not ours: never write into it.
+    fail(`Cannot start a local redis-server: port ${port} is in use`, {
+      hint: demo ? "set DEMO_REDIS_PORT to a free port" : "set REDIS_URL to use that server",
+    });
   }
-  env.REDIS_URL = `redis://127.0.0.1:${port}`;
-  say("Started a local redis-server", { url: env.REDIS_URL, dir });
-  await new Promise((r) => setTimeout(r, 300));
-}
-
-const deno = Deno.execPath();
-for (const spec of SERVICES) {
-  const args = serviceArgs(spec, env);
-  const child = new Deno.Command(deno, {
-    args,
-    cwd: root,
-    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
-      string,
-      string
-    >,
+  await Deno.mkdir(dir, { recursive: true });
+  const persistence = persist ? ["--appendonly", "yes"] : ["--appendonly", "no"];
+  // In a session of its own, so that Ctrl-C reaches the services first and Redis is
+  // stopped after they have written what they hold.
+  const child = new Deno.Command("setsid", {
+    args: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir]
+      .concat(persistence, ["--save", "", "--loglevel", "warning"]),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  pipe(child.stdout, Deno.stdout);
-  pipe(child.stderr, Deno.stderr);
-  children.push({ name: spec.name, child });
-  say("Started service", { name: spec.name, args: args.slice(0, -1) });
+  forward(child.stdout, "redis", "info");
+  forward(child.stderr, "redis", "error");
+  let exited = false;
+  child.status.then(() => exited = true);
+  for (let i = 0; i < 100 && !exited; i++) {
+    if (await redisAnswers(port)) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  redis = child;
+  fail("Cannot start a local redis-server", { port, exited });
 }
 
+let redis: Deno.ChildProcess | undefined;
+let replay: ReplayServer | undefined;
+const demoDir = `${root}.data/demo-redis`;
+
+if (demo) {
+  if (env.REDIS_URL) say("The demo uses its own Redis; REDIS_URL is ignored", {}, "warn");
+  const port = Number(env.DEMO_REDIS_PORT || 6380);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    fail(`Cannot parse DEMO_REDIS_PORT: "${env.DEMO_REDIS_PORT}" is not a port`);
+  }
+  await Deno.remove(demoDir, { recursive: true }).catch(() => {});
+  redis = await startRedis(port, demoDir, false);
+  env.REDIS_URL = `redis://127.0.0.1:${port}`;
+  say("Started the demo's redis-server (no persistence)", { url: env.REDIS_URL, pid: redis.pid });
+
+  const frames = await readCaptureFile(`${root}${CAPTURE}`).catch((err) =>
+    fail(`Cannot read the demo capture "${CAPTURE}"`, { err: String(err) })
+  );
+  const shift = shiftToNow(frames);
+  replay = startReplayServer({ frames, port: 0, loops: 1, timeShiftMs: shift });
+  Object.assign(env, { FIREHOSE_URL: replay.url, FIREHOSE_SOURCE: "relay", FIREHOSE_VERIFY: "" });
+  // The replay goes through the capture once and then stays quiet: that is not a stall.
+  env.FIREHOSE_STALL_SECONDS ||= "3600";
+  const sidecar = JSON.parse(await Deno.readTextFile(`${root}${CAPTURE}.json`));
+  say("Replaying a recorded PDS capture with its event times moved to now", {
+    url: replay.url,
+    frames: frames.length,
+    shiftedByHours: Math.round(shift / 36e5),
+    try: `http://127.0.0.1:${env.FART_PORT || 8000}/v1/circles/${
+      sidecar.accounts[0].handle
+    }.svg?window=24h`,
+  });
+} else if (!env.REDIS_URL) {
+  const port = 6379;
+  const dir = `${root}.data/redis`;
+  redis = await startRedis(port, dir, true);
+  env.REDIS_URL = `redis://127.0.0.1:${port}`;
+  say("Started a local redis-server", { url: env.REDIS_URL, dir, pid: redis.pid });
+}
+
+// Services started together talk to each other: the site reads this API, on its port.
+env.FART_URL ||= `http://127.0.0.1:${env.FART_PORT || 8000}`;
+
+const children: { name: string; child: Deno.ChildProcess }[] = [];
+const childEnv = Object.fromEntries(
+  Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+);
 let stopping = false;
+for (const spec of SERVICES) {
+  const args = serviceArgs(spec, env);
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    env: childEnv,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  forward(child.stdout, spec.name, "info");
+  forward(child.stderr, spec.name, "error");
+  children.push({ name: spec.name, child });
+  say("Started service", { name: spec.name, pid: child.pid, args: args.slice(0, -1) });
+  child.status.then(({ code, signal }) => {
+    const clean = stopping && code === 0;
+    say(
+      "Service exited",
+      { name: spec.name, pid: child.pid, code, signal },
+      clean ? "info" : "error",
+    );
+  });
+}
+
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
@@ -94,19 +201,39 @@ async function stop(code: number) {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
   }
-  await Promise.all(children.map(({ child }) => child.status));
+  // Services give up on pending writes after 10 s; past that, something is stuck.
+  const force = setTimeout(() => {
+    for (const { name, child } of children) {
+      try {
+        child.kill("SIGKILL");
+        say("Killed a service that did not stop", { name }, "error");
+      } catch { /* gone */ }
+    }
+  }, 20_000);
+  const statuses = await Promise.all(children.map(({ child }) => child.status));
+  clearTimeout(force);
+  await replay?.close();
   if (redis) {
-    redis.kill("SIGTERM");
+    try {
+      redis.kill("SIGTERM");
+    } catch { /* already gone */ }
     await redis.status;
+    say("Stopped redis-server", { pid: redis.pid });
   }
-  Deno.exit(code);
+  if (demo) await Deno.remove(demoDir, { recursive: true }).catch(() => {});
+  Deno.exit(code || (statuses.every((s) => s.code === 0) ? 0 : 1));
 }
 Deno.addSignalListener("SIGINT", () => stop(0));
 Deno.addSignalListener("SIGTERM", () => stop(0));
-const first = await Promise.race(
-  children.map(async ({ name, child }) => ({ name, status: await child.status })),
-);
+const first = await Promise.race([
+  ...children.map(async ({ name, child }) => ({ name, status: await child.status })),
+  ...(redis ? [redis.status.then((status) => ({ name: "redis", status }))] : []),
+]);
 if (!stopping) {
-  say("A service exited; stopping the platform", { name: first.name, code: first.status.code });
+  say(
+    "A process exited; stopping the platform",
+    { name: first.name, code: first.status.code },
+    "error",
+  );
   await stop(1);
 }

@@ -55,3 +55,53 @@ export interface TopSnapshot {
 export const statsKeys = {
   top: (window: TopWindow, metric: TopMetric) => `stats:{g}:top:${window}:${metric}`,
 };
+
+/**
+ * Network counters. The firehose writes minutes and hours with each batch (under its own
+ * hash tag, so one script writes them with the events); the scheduler rolls minutes into
+ * hours and hours into days. Every key expires.
+ */
+export const networkKeys = {
+  /** Hash collection → events in that minute (minutes since the epoch). */
+  eventsMinute: (minute: number) => `stats:{firehose}:ev:m:${minute}`,
+  /** Hash collection → events in that hour, rolled up from the minutes. */
+  eventsHour: (hour: number) => `stats:{firehose}:ev:h:${hour}`,
+  /** HyperLogLog of the accounts active in that hour. */
+  activeHour: (kind: ActiveKind, hour: number) => `stats:{firehose}:act:${kind}:h:${hour}`,
+  /** HyperLogLog of the accounts active that day (days since the epoch), merged from hours. */
+  activeDay: (kind: ActiveKind, day: number) => `stats:{firehose}:act:${kind}:d:${day}`,
+  /** Count of repositories whose first commit was seen in that hour. */
+  createdHour: (hour: number) => `stats:{firehose}:new:h:${hour}`,
+  /** Minutes are kept 48 hours (and a margin), hours and days 30 days (and a margin). */
+  MINUTE_TTL_SECONDS: 49 * 3600,
+  HOUR_TTL_SECONDS: 31 * 86400,
+};
+export const ACTIVE_KINDS = ["posters", "likers", "all"] as const;
+export type ActiveKind = typeof ACTIVE_KINDS[number];
+
+/** The scheduler's jobs as the API reports them. */
+export const JOB_NAMES = ["top", "counters", "rollup", "sweep", "profiles"] as const;
+export type JobName = typeof JOB_NAMES[number];
+
+/** A job's last run as recorded in `jobKeys.status(job)` (a hash of these fields as strings). */
+export interface JobStatus {
+  job: JobName;
+  /** When the last run started and ended (ms), and how long it took. */
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+  outcome: "ok" | "failed";
+  /** The last run's error message, "" when it succeeded. */
+  error: string;
+  /** When the last successful run ended (ms); 0 if none. */
+  lastSuccessAt: number;
+  /** What the last run did, as JSON (counts by what). */
+  details: string;
+}
+
+export const jobKeys = {
+  status: (job: JobName) => `sched:{g}:job:${job}`,
+  lock: (job: JobName) => `sched:{g}:lock:${job}`,
+  /** Sorted set of DIDs the API looked up, scored by the time (ms), for profile upkeep. */
+  lookedUp: "sched:{g}:looked_up",
+};

@@ -2,9 +2,11 @@
  * Serves a capture of firehose frames over WebSocket from 127.0.0.1, as fast as the
  * client reads, honouring `?cursor=`. Looping rewrites each frame's seq so that seqs keep
  * rising: seq = baseSeq + loop * frames + index + 1. Also serves Jetstream JSON lines.
+ * With `timeShiftMs`, every frame's `time` is moved by that much (`--shift-to-now` moves
+ * the capture so that its newest event happened when the server started).
  *
  * CLI: deno run --allow-net=127.0.0.1 --allow-read firehose/tools/replay_server.ts \
- *        --capture firehose/bench/pds_capture.bin.gz --port 9100 --loops 0
+ *        --capture firehose/bench/pds_capture.bin.gz --port 9100 --loops 0 [--shift-to-now]
  */
 import { parseArgs } from "node:util";
 import { decodeFirst } from "@atcute/cbor";
@@ -23,6 +25,8 @@ export interface ReplayOptions {
   closeAfter?: number;
   /** Keep the socket open with no frames after the capture ends (default true). */
   holdOpen?: boolean;
+  /** Milliseconds added to each frame's `time` (see shiftedTime and shiftToNow). */
+  timeShiftMs?: number;
 }
 
 export interface ReplayServer extends AsyncDisposable {
@@ -81,12 +85,118 @@ export function withSeq(t: Template | undefined, frame: Uint8Array, seq: number)
   return out;
 }
 
+/** Where a CBOR item's head ends, its major type and its argument. */
+function readHead(buf: Uint8Array, p: number): { major: number; arg: number; next: number } {
+  if (p >= buf.length) throw new RangeError("Cannot read CBOR: unexpected end of data");
+  const major = buf[p] >> 5;
+  const info = buf[p] & 0x1f;
+  if (info < 24) return { major, arg: info, next: p + 1 };
+  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+  if (size === 0) throw new RangeError(`Cannot read CBOR: additional info ${info} at byte ${p}`);
+  if (p + 1 + size > buf.length) throw new RangeError("Cannot read CBOR: unexpected end of data");
+  let arg = 0;
+  for (let i = 1; i <= size; i++) arg = arg * 256 + buf[p + i];
+  return { major, arg, next: p + 1 + size };
+}
+
+/** Where the CBOR item starting at `p` ends. DAG-CBOR has no indefinite lengths. */
+function skipItem(buf: Uint8Array, p: number): number {
+  const { major, arg, next } = readHead(buf, p);
+  switch (major) {
+    case 2:
+    case 3:
+      return next + arg;
+    case 4: {
+      let q = next;
+      for (let i = 0; i < arg; i++) q = skipItem(buf, q);
+      return q;
+    }
+    case 5: {
+      let q = next;
+      for (let i = 0; i < 2 * arg; i++) q = skipItem(buf, q);
+      return q;
+    }
+    case 6:
+      return skipItem(buf, next);
+    default:
+      // Integers, simple values and floats: the head holds the whole item.
+      return next;
+  }
+}
+
+function textHead(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x60 | length);
+  if (length < 0x100) return Uint8Array.of(0x78, length);
+  return Uint8Array.of(0x79, length >> 8, length & 0xff);
+}
+
+/** Where the body's top-level `time` value sits in a frame, and its value in ms. */
+function findTime(frame: Uint8Array): { start: number; end: number; ms: number } | undefined {
+  const [, rest] = decodeFirst(frame);
+  const map = readHead(frame, frame.length - rest.length);
+  if (map.major !== 5) return undefined;
+  let p = map.next;
+  for (let i = 0; i < map.arg; i++) {
+    const key = readHead(frame, p);
+    const start = skipItem(frame, p);
+    const end = skipItem(frame, start);
+    const isTime = key.major === 3 && key.arg === 4 && frame[key.next] === 0x74 &&
+      frame[key.next + 1] === 0x69 && frame[key.next + 2] === 0x6d && frame[key.next + 3] === 0x65;
+    if (isTime) {
+      const value = readHead(frame, start);
+      if (value.major !== 3) return undefined;
+      const ms = Date.parse(new TextDecoder().decode(frame.subarray(value.next, end)));
+      return Number.isNaN(ms) ? undefined : { start, end, ms };
+    }
+    p = end;
+  }
+  return undefined;
+}
+
+/**
+ * The frame with the body's top-level `time` (an RFC 3339 string) moved by `shiftMs`,
+ * written as `Date#toISOString()` writes it. Walking the map, rather than searching for the
+ * bytes of "time", cannot touch a path or record that happens to contain them. Frames
+ * without a readable `time` come back as they are. A commit's signature covers its blocks,
+ * not the event's time, so the frame stays valid for a verifying consumer too.
+ */
+export function shiftedTime(frame: Uint8Array, shiftMs: number): Uint8Array {
+  const found = shiftMs === 0 ? undefined : findTime(frame);
+  if (!found) return frame;
+  const text = new TextEncoder().encode(new Date(found.ms + shiftMs).toISOString());
+  const head = textHead(text.length);
+  const out = new Uint8Array(found.start + head.length + text.length + frame.length - found.end);
+  out.set(frame.subarray(0, found.start), 0);
+  out.set(head, found.start);
+  out.set(text, found.start + head.length);
+  out.set(frame.subarray(found.end), found.start + head.length + text.length);
+  return out;
+}
+
+/** The newest event `time` in a capture (ms since the epoch), if any frame has one. */
+export function newestTime(frames: Uint8Array[]): number | undefined {
+  let newest: number | undefined;
+  for (const frame of frames) {
+    const ms = findTime(frame)?.ms;
+    if (ms !== undefined && (newest === undefined || ms > newest)) newest = ms;
+  }
+  return newest;
+}
+
+/** The shift that makes the capture's newest event happen at `now`. */
+export function shiftToNow(frames: Uint8Array[], now = Date.now()): number {
+  const newest = newestTime(frames);
+  return newest === undefined ? 0 : now - newest;
+}
+
 /** The first `count` frames a replay would send (looping), for tests to compare against. */
 export function replayedFrames(
   frames: Uint8Array[],
   count: number,
   baseSeq = 2 ** 32,
+  timeShiftMs = 0,
 ): Uint8Array[] {
+  if (timeShiftMs) frames = frames.map((f) => shiftedTime(f, timeShiftMs));
   const templates = frames.map(template);
   return Array.from({ length: count }, (_, i) => {
     const idx = i % frames.length;
@@ -95,7 +205,8 @@ export function replayedFrames(
 }
 
 export function startReplayServer(options: ReplayOptions): ReplayServer {
-  const { frames } = options;
+  const shift = options.timeShiftMs ?? 0;
+  const frames = shift ? options.frames.map((f) => shiftedTime(f, shift)) : options.frames;
   const templates = frames.map(template);
   const loops = options.loops ?? 1;
   const base = options.baseSeq ?? 2 ** 32;
@@ -173,11 +284,13 @@ if (import.meta.main) {
       port: { type: "string", default: "9100" },
       loops: { type: "string", default: "0" },
       chunk: { type: "string", default: "1024" },
+      "shift-to-now": { type: "boolean", default: false },
     },
   });
   if (!values.capture) {
     console.error(
-      "Usage: replay_server.ts --capture FILE [--port 9100] [--loops 0] [--chunk 1024]",
+      "Usage: replay_server.ts --capture FILE [--port 9100] [--loops 0] [--chunk 1024] " +
+        "[--shift-to-now]",
     );
     Deno.exit(2);
   }
@@ -187,6 +300,7 @@ if (import.meta.main) {
     port: Number(values.port),
     loops: Number(values.loops),
     chunk: Number(values.chunk),
+    timeShiftMs: values["shift-to-now"] ? shiftToNow(frames) : 0,
   });
   console.error(`Replaying ${frames.length} frames at ${server.url}`);
 }

@@ -28,6 +28,18 @@ export function random(seed: number): () => number {
   };
 }
 
+const S32 = "234567abcdefghijklmnopqrstuvwxyz";
+
+/** A record key in TID form, different for every n (as a repo's records have). */
+export function tidOf(n: number): string {
+  let out = "";
+  for (let k = 0; k < 11; k++) {
+    out = S32[n % 32] + out;
+    n = Math.floor(n / 32);
+  }
+  return "3k" + out;
+}
+
 export function didOf(i: number): string {
   return `did:plc:${i.toString(32).padStart(24, "a")}`;
 }
@@ -59,7 +71,7 @@ export function* generateEvents(o: GenerateOptions): Generator<FirehoseEvent> {
     const seq = n + 1;
     const author = anyone();
     const did = didOf(author);
-    const rkey = `3k${(rk++).toString(32).padStart(11, "2")}`;
+    const rkey = tidOf(rk++);
     const base = { v: 1 as const, kind: "commit" as const, seq, time, did, rkey };
     const r = rand();
     let e: FirehoseEvent;

@@ -177,7 +177,10 @@ function parseReady(line: string): Record<string, unknown> | undefined {
 
 async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buffered = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+  // Typed by hand: with the DOM types in the program (the site's pages), TextDecoderStream
+  // takes a BufferSource, which Deno's ReadableStream<Uint8Array> does not satisfy.
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  for await (const text of stream.pipeThrough(decoder)) {
     buffered += text;
     let nl: number;
     while ((nl = buffered.indexOf("\n")) >= 0) {

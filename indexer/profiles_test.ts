@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { connectRedis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { Applier } from "./apply.ts";
+import { profileVersion, writeCheckedProfile } from "./profiles.ts";
+import { profiles, searchHandles } from "./queries.ts";
+
+const A = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+const identity = (seq: number, handle: string): FirehoseEvent => ({
+  v: 1,
+  kind: "identity",
+  seq,
+  time: Date.now(),
+  did: A,
+  handle,
+});
+const profile = (seq: number, displayName: string): FirehoseEvent => ({
+  v: 1,
+  kind: "commit",
+  seq,
+  time: Date.now(),
+  did: A,
+  action: "update",
+  collection: "app.bsky.actor.profile",
+  rkey: "self",
+  displayName,
+});
+
+Deno.test("checked profiles are written unless the firehose changed them meanwhile, and never win over it", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+    await applier.apply([identity(10, "old.test"), profile(11, "Old")]);
+    assert.equal(await profileVersion(redis, "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb"), undefined);
+
+    const seen = (await profileVersion(redis, A))!;
+    const found = { handle: "new.test", profile: { name: "New", avatar: "bafkreinew" } };
+    assert.equal(await writeCheckedProfile(redis, seen, found), 2);
+    assert.deepEqual(await profiles(redis, [A]), [
+      { did: A, handle: "new.test", displayName: "New", avatar: "bafkreinew" },
+    ]);
+    assert.deepEqual(await searchHandles(redis, "new"), [{ handle: "new.test", did: A }]);
+    assert.deepEqual(await searchHandles(redis, "old"), [], "the old handle left the index");
+    assert.equal(await writeCheckedProfile(redis, seen, found), 0, "nothing new to write");
+
+    // The firehose moves on while the identity network is asked: its handle stays.
+    const before = (await profileVersion(redis, A))!;
+    await applier.apply([identity(12, "firehose.test")]);
+    const stale = { handle: "stale.test", profile: { name: "Stale", avatar: "" } };
+    assert.equal(await writeCheckedProfile(redis, before, stale), 1, "only the profile part");
+    assert.deepEqual(await profiles(redis, [A]), [
+      { did: A, handle: "firehose.test", displayName: "Stale" },
+    ]);
+    // And the next firehose event overwrites what the check wrote.
+    await applier.apply([profile(13, "From the firehose")]);
+    assert.equal((await profiles(redis, [A]))[0].displayName, "From the firehose");
+  } finally {
+    redis.disconnect();
+  }
+});

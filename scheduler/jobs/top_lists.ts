@@ -1,0 +1,206 @@
+/**
+ * The global top lists: for each window and metric, the accounts with the most, from the
+ * interaction logs. Every account's log holds what it sent and what it received, so one
+ * pass over the logs of the weeks the window touches gives every account's totals; no
+ * counterpart is tallied. Each list is written aside and renamed over the previous one,
+ * so readers see the previous list until the new one is complete.
+ */
+import type { Buffer } from "node:buffer";
+import {
+  statsKeys,
+  TOP_METRICS,
+  TOP_WINDOWS,
+  type TopSnapshot,
+  type TopWindow,
+} from "@bsky/shared/keys";
+import type { Redis } from "@bsky/shared/redis";
+import { didsOf } from "@bsky/indexer/queries";
+import { HOUR_MS, scanLog, storeKeys, WEEK_HOURS } from "@bsky/indexer/store";
+
+export const WINDOW_HOURS: Record<TopWindow, number> = { "24h": 24, "7d": 168 };
+/** Metrics in TOP_METRICS order: per interaction type, received then sent; then blocks. */
+const METRICS = TOP_METRICS.length;
+/** How long a snapshot is kept when no newer one replaces it. */
+const SNAPSHOT_TTL_SECONDS = 7 * 86400;
+const GET_BATCH = 1000;
+
+/** The column of TOP_METRICS an entry counts in, from the account's side. */
+export function metricIndex(type: number, received: boolean): number {
+  return (type - 1) * 2 + (received ? 0 : 1);
+}
+
+/** Totals per account: `slot` maps an id to its METRICS columns in `counts`. */
+class Totals {
+  slot = new Map<number, number>();
+  ids: number[] = [];
+  counts = new Int32Array(METRICS * 1024);
+
+  columns(id: number): number {
+    let s = this.slot.get(id);
+    if (s === undefined) {
+      s = this.ids.length;
+      this.slot.set(id, s);
+      this.ids.push(id);
+      if (this.counts.length < (s + 1) * METRICS) {
+        const grown = new Int32Array(this.counts.length * 2);
+        grown.set(this.counts);
+        this.counts = grown;
+      }
+    }
+    return s * METRICS;
+  }
+}
+
+/** The weeks a window of `hours` ending in the hour of `now` touches, with their hour range. */
+function weeksOf(hours: number, now: number): { week: number; from: number; to: number }[] {
+  const lastHour = Math.floor(now / HOUR_MS), firstHour = lastHour - hours + 1;
+  const out = [];
+  for (let w = Math.floor(firstHour / WEEK_HOURS); w <= Math.floor(lastHour / WEEK_HOURS); w++) {
+    out.push({
+      week: w,
+      from: Math.max(0, firstHour - w * WEEK_HOURS),
+      to: Math.min(WEEK_HOURS - 1, lastHour - w * WEEK_HOURS),
+    });
+  }
+  return out;
+}
+
+type BufferPipeline = {
+  getBuffer(key: string): void;
+  exec(): Promise<[Error | null, Buffer | null][]>;
+};
+
+/**
+ * Sums every account's logs over each window. Keys come from SCAN and their logs from
+ * pipelined GETs, the next SCAN page overlapping the current GETs.
+ */
+export async function windowTotals(
+  redis: Redis,
+  windows: readonly TopWindow[],
+  now: number,
+): Promise<{ totals: Map<TopWindow, Totals>; logs: number; bytes: number }> {
+  const totals = new Map(windows.map((w) => [w, new Totals()]));
+  // Per week, the windows that read it and their hour ranges.
+  const plan = new Map<number, { window: TopWindow; from: number; to: number }[]>();
+  for (const window of windows) {
+    for (const { week, from, to } of weeksOf(WINDOW_HOURS[window], now)) {
+      plan.set(week, [...plan.get(week) ?? [], { window, from, to }]);
+    }
+  }
+  let logs = 0, bytes = 0;
+  for (const [week, readers] of plan) {
+    const suffix = `:${week}`;
+    let next: Promise<[string, string[]]> | undefined = redis.scan(
+      "0",
+      "MATCH",
+      `l:{*}${suffix}`,
+      "COUNT",
+      GET_BATCH,
+    );
+    while (next) {
+      const [cursor, keys]: [string, string[]] = await next;
+      next = cursor === "0"
+        ? undefined
+        : redis.scan(cursor, "MATCH", `l:{*}${suffix}`, "COUNT", GET_BATCH);
+      if (keys.length === 0) continue;
+      const pipe = redis.pipeline() as unknown as BufferPipeline;
+      for (const key of keys) pipe.getBuffer(key);
+      const replies = await pipe.exec();
+      for (let k = 0; k < keys.length; k++) {
+        const [err, log] = replies[k];
+        if (err) throw err;
+        if (!log) continue;
+        logs++;
+        bytes += log.length;
+        const key = keys[k];
+        const id = Number(key.slice(3, key.indexOf("}")));
+        for (const { window, from, to } of readers) {
+          const t = totals.get(window)!;
+          let at = -1;
+          scanLog(log, from, to, (_cp, received, type, by) => {
+            if (at < 0) at = t.columns(id);
+            t.counts[at + metricIndex(type, received)] += by;
+          });
+        }
+      }
+    }
+  }
+  return { totals, logs, bytes };
+}
+
+/** The `size` best accounts of one column: count descending, then id ascending; counts > 0. */
+function best(t: Totals, column: number, size: number): number[] {
+  // A bounded selection: keep the candidates above the running threshold, trim now and then.
+  let pool: number[] = [];
+  let threshold = 0;
+  const counts = t.counts;
+  const better = (a: number, b: number) =>
+    counts[b * METRICS + column] - counts[a * METRICS + column] || t.ids[a] - t.ids[b];
+  for (let s = 0; s < t.ids.length; s++) {
+    const n = counts[s * METRICS + column];
+    if (n <= 0 || n < threshold) continue;
+    pool.push(s);
+    if (pool.length >= size * 4) {
+      pool.sort(better);
+      pool = pool.slice(0, size);
+      threshold = counts[pool[size - 1] * METRICS + column];
+    }
+  }
+  return pool.sort(better).slice(0, size);
+}
+
+/** The top list of one column, hidden accounts left out. */
+async function topList(
+  redis: Redis,
+  t: Totals,
+  column: number,
+  size: number,
+): Promise<{ did: string; count: number }[]> {
+  // Hidden accounts are rare: look at a few more than needed, and further only if short.
+  for (let want = size + 16;; want *= 4) {
+    const slots = best(t, column, want);
+    const ids = slots.map((s) => String(t.ids[s]));
+    const hidden = ids.length ? await redis.smismember(storeKeys.hidden, ...ids) : [];
+    const shown = slots.filter((_, k) => hidden[k] === 0).slice(0, size);
+    if (shown.length < size && slots.length === want) continue;
+    if (shown.length === 0) return [];
+    const dids = await didsOf(redis, shown.map((s) => t.ids[s]));
+    return shown.map((s, k) => ({ did: dids[k]!, count: t.counts[s * METRICS + column] }))
+      .filter((item) => item.did);
+  }
+}
+
+export interface TopListsOptions {
+  size: number;
+  windows?: readonly TopWindow[];
+  now?: number;
+}
+
+/** Computes every top list and replaces the stored snapshots. */
+export async function computeTopLists(redis: Redis, options: TopListsOptions) {
+  const now = options.now ?? Date.now();
+  const windows = options.windows ?? TOP_WINDOWS;
+  const { totals, logs, bytes } = await windowTotals(redis, windows, now);
+  const snapshots: TopSnapshot[] = [];
+  for (const window of windows) {
+    const t = totals.get(window)!;
+    for (let column = 0; column < METRICS; column++) {
+      const items = await topList(redis, t, column, options.size);
+      snapshots.push({ metric: TOP_METRICS[column], window, computedAt: now, items });
+    }
+  }
+  // Every list is complete: now replace them, each aside then renamed over the old one.
+  const pipe = redis.pipeline();
+  for (const s of snapshots) {
+    const key = statsKeys.top(s.window, s.metric);
+    pipe.set(`${key}:next`, JSON.stringify(s), "EX", SNAPSHOT_TTL_SECONDS);
+    pipe.rename(`${key}:next`, key);
+  }
+  for (const [err] of (await pipe.exec())!) if (err) throw err;
+  return {
+    logs,
+    bytes,
+    accounts: Object.fromEntries([...totals].map(([w, t]) => [w, t.ids.length])),
+    lists: snapshots.length,
+  };
+}

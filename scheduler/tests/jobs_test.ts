@@ -1,0 +1,294 @@
+/**
+ * Each job against a real redis-server filled through the real indexer's apply path with
+ * generated events; the top lists are compared with every account's totals from the
+ * store's own per-account query (the real-PDS test compares them with the workload's truth).
+ */
+import assert from "node:assert/strict";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import type { TruthEvent } from "@bsky/shared/testing/workload";
+import {
+  jobKeys,
+  networkKeys,
+  statsKeys,
+  TOP_METRICS,
+  TOP_WINDOWS,
+  type TopSnapshot,
+} from "@bsky/shared/keys";
+import { createLogger } from "@bsky/shared/log";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { chunksOf, Publisher } from "@bsky/firehose/publisher";
+import { countEvent, emptyCounts } from "@bsky/firehose/network_counts";
+import { Applier } from "@bsky/indexer/apply";
+import { idOf, totals } from "@bsky/indexer/queries";
+import { storeKeys, TYPES } from "@bsky/indexer/store";
+import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
+import { loadSchedulerConfig } from "../config.ts";
+import { rollUpCounters } from "../jobs/counters.ts";
+import { rollUpStore } from "../jobs/rollup.ts";
+import { sweep } from "../jobs/sweep.ts";
+import { computeTopLists } from "../jobs/top_lists.ts";
+import { startScheduler } from "../service.ts";
+import { expectedList, expectedTotals } from "../testing/truth.ts";
+
+const HOUR = 3_600_000;
+const quiet = createLogger("test", { level: "error", write: () => {} });
+
+async function fill(redis: Redis, now: number) {
+  const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+  // Three days ago, by other accounts (their DIDs moved aside).
+  const other = (did?: string) => did?.replace("did:plc:a", "did:plc:b");
+  const old = [...generateEvents({
+    accounts: 300,
+    events: 15_000,
+    seed: 7,
+    start: now - 72 * HOUR,
+    spanMs: HOUR,
+  })].map((e) =>
+    ({
+      ...e,
+      did: other(e.did)!,
+      ...("subject" in e ? { subject: other(e.subject) } : {}),
+      ...("parent" in e ? { parent: other(e.parent) } : {}),
+      ...("quote" in e ? { quote: other(e.quote) } : {}),
+      ...("mentions" in e ? { mentions: e.mentions?.map((m) => other(m)!) } : {}),
+    }) as FirehoseEvent
+  );
+  const recent = [...generateEvents({
+    accounts: 300,
+    events: 15_000,
+    seed: 8,
+    start: now - HOUR / 2,
+    spanMs: HOUR / 2 - 1000,
+  })];
+  // The busiest accounts are deactivated: they must not appear.
+  const hidden: FirehoseEvent[] = [0, 1].map((i) => ({
+    v: 1,
+    kind: "account",
+    seq: 1e9 + i,
+    time: now - 1000,
+    did: didOf(i),
+    active: false,
+    status: "deactivated",
+  }));
+  for (const events of [old, recent, hidden]) {
+    for (let i = 0; i < events.length; i += 2000) {
+      await applier.apply(events.slice(i, i + 2000));
+    }
+  }
+  return { hidden: expectedTotals(hidden).hidden, recent: [...recent, ...hidden] };
+}
+
+/** Each account's totals as the store's own per-account query gives them. */
+async function storeTotals(redis: Redis, now: number) {
+  const windows: Record<string, Map<string, number[]>> = {};
+  for (const [w, hours] of [["24h", 24], ["7d", 168]] as const) {
+    const out = windows[w] = new Map<string, number[]>();
+    for (let i = 0; i < 300; i++) {
+      for (const did of [didOf(i), didOf(i).replace("did:plc:a", "did:plc:b")]) {
+        const t = await totals(redis, did, hours, now);
+        if (!t) continue;
+        out.set(did, [...TYPES, "block" as const].flatMap((k) => [t.received[k], t.sent[k]]));
+      }
+    }
+  }
+  return windows;
+}
+
+/** Store ids of every account the generated events can name. */
+async function idsOf(redis: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    for (const did of [didOf(i), didOf(i).replace("did:plc:a", "did:plc:b")]) {
+      const id = await idOf(redis, did);
+      if (id !== undefined) out.set(did, id);
+    }
+  }
+  return out;
+}
+
+async function snapshots(redis: Redis): Promise<Map<string, TopSnapshot>> {
+  const out = new Map<string, TopSnapshot>();
+  for (const w of TOP_WINDOWS) {
+    for (const m of TOP_METRICS) {
+      const raw = await redis.get(statsKeys.top(w, m));
+      if (raw) out.set(`${w} ${m}`, JSON.parse(raw));
+    }
+  }
+  return out;
+}
+
+Deno.test("the top lists equal every account's totals from the store, before and after the store's roll-up", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const now = Date.now();
+    const { hidden, recent } = await fill(redis, now);
+    // The last 24 hours hold only the recent workload: its ground truth, computed directly.
+    const truth24 = expectedTotals(recent as TruthEvent[]).totals;
+    assert.equal(hidden.size, 2);
+    const ids = await idsOf(redis);
+    const check = async () => {
+      const want = await storeTotals(redis, now);
+      const got = await snapshots(redis);
+      assert.equal(got.size, TOP_WINDOWS.length * TOP_METRICS.length);
+      for (const w of TOP_WINDOWS) {
+        for (const m of TOP_METRICS) {
+          const s = got.get(`${w} ${m}`)!;
+          assert.equal(s.computedAt, now);
+          assert.deepEqual(
+            s.items,
+            expectedList(want[w], hidden, ids, m, 100),
+            `${w} ${m}`,
+          );
+          if (w === "24h") {
+            assert.deepEqual(s.items, expectedList(truth24, hidden, ids, m, 100), `truth ${m}`);
+          }
+        }
+      }
+      // Anti-vacuity: full lists, ties broken, the windows differ, hidden accounts were ranked.
+      assert.equal(got.get("7d likes_received")!.items.length, 100);
+
+      assert.ok(got.get("24h blocked")!.items.length > 0);
+      assert.ok(got.get("7d likes_sent")!.items.some((i) => i.did.startsWith("did:plc:b")));
+      assert.ok(!got.get("24h likes_sent")!.items.some((i) => i.did.startsWith("did:plc:b")));
+    };
+    await computeTopLists(redis, { size: 100, now });
+    await check();
+    // The roll-up rewrites the logs (smaller) and the lists stay the same.
+    const rolled = await rollUpStore(redis, now + 72 * HOUR);
+    const sum = Object.values(rolled).reduce((a, r) => [a[0] + r.before, a[1] + r.after], [0, 0]);
+    assert.ok(sum[1] < sum[0], `the roll-up shrank the logs: ${sum}`);
+    await computeTopLists(redis, { size: 100, now });
+    await check();
+  } finally {
+    redis.disconnect();
+  }
+});
+
+Deno.test("two schedulers at once run each job once per tick, and a failed run keeps the previous snapshot and is reported", async () => {
+  await using server = await startRedisServer();
+  const env: Record<string, string> = { REDIS_URL: server.url, SCHEDULER_METRICS_PORT: "0" };
+  const config = loadSchedulerConfig((n) => env[n]);
+  const noNetwork = () => Promise.reject(new Error("no network in this test"));
+  const a = await startScheduler(config, quiet, { cron: false, fetch: noNetwork });
+  const b = await startScheduler(config, quiet, { cron: false, fetch: noNetwork });
+  try {
+    const now = Date.now();
+    await fill(a.redis, now);
+    for (const job of a.jobs) {
+      const results = await Promise.all([
+        a.tick(job, now),
+        b.tick(b.jobs.find((j) => j.name === job.name)!, now),
+      ]);
+      const outcomes = results.map((r) => r.outcome).sort();
+      assert.deepEqual(outcomes, ["ok", "skipped"], `${job.name}: ${JSON.stringify(results)}`);
+      // The same tick again, later: already done.
+      assert.equal((await b.tick(job, now)).outcome, "skipped");
+    }
+    const before = await a.redis.get(statsKeys.top("24h", "likes_received"));
+    assert.ok(before);
+    // A log that is not a string: the next run fails while reading.
+    const week = Math.floor(now / HOUR / 168);
+    await a.redis.hset(storeKeys.log(999_999, week), "x", "y");
+    const top = a.jobs.find((j) => j.name === "top")!;
+    const failed = await a.tick(top, now + 60_000);
+    assert.equal(failed.outcome, "failed");
+    assert.equal(await a.redis.get(statsKeys.top("24h", "likes_received")), before);
+    const status = await a.redis.hgetall(jobKeys.status("top"));
+    assert.equal(status.outcome, "failed");
+    assert.match(status.error, /WRONGTYPE/);
+    assert.ok(Number(status.lastSuccessAt) <= Number(status.startedAt));
+    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+    assert.match(metrics, /scheduler_job_last_ok\{job="top"\} 0/);
+    assert.match(metrics, /scheduler_job_last_ok\{job="counters"\} 1/);
+    assert.match(metrics, /scheduler_job_runs_total\{job="top",outcome="skipped"\} [12]\n/);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("the counters job rolls minutes into hours and hours into days, trims, and sets TTLs", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const now = Math.floor(Date.now() / HOUR) * HOUR + 30 * 60_000;
+    const publisher = new Publisher(redis, { partitions: 1, maxLen: 100_000, source: "relay" });
+    const events = [...generateEvents({
+      accounts: 500,
+      events: 6000,
+      seed: 3,
+      start: now - 2 * HOUR,
+      spanMs: 2 * HOUR,
+    })];
+    let cursor: number | undefined;
+    for (let i = 0; i < events.length; i += 1000) {
+      const batch = events.slice(i, i + 1000);
+      const counts = emptyCounts();
+      for (const e of batch) countEvent(counts, e);
+      const to = batch[batch.length - 1].seq;
+      assert.equal(
+        (await publisher.publish(chunksOf(batch, 1), cursor, to, counts)).status,
+        "applied",
+      );
+      cursor = to;
+    }
+    // Left over from long ago: must go.
+    const oldMinute = Math.floor((now - 48 * HOUR) / 60_000) - 5;
+    await redis.hset(networkKeys.eventsMinute(oldMinute), "app.bsky.feed.like", 1);
+    await rollUpCounters(redis, now);
+    await rollUpCounters(redis, now);
+    for (let h = Math.floor(now / HOUR) - 2; h <= Math.floor(now / HOUR); h++) {
+      const want: Record<string, string> = {};
+      for (const e of events) {
+        if (Math.floor(e.time / HOUR) !== h) continue;
+        const field = e.kind === "commit" ? e.collection : e.kind;
+        want[field] = String(Number(want[field] ?? 0) + 1);
+      }
+      assert.deepEqual(await redis.hgetall(networkKeys.eventsHour(h)), want, `hour ${h}`);
+      if (Object.keys(want).length) {
+        assert.ok(await redis.ttl(networkKeys.eventsHour(h)) > 29 * 86400);
+      }
+    }
+    const day = Math.floor(now / 86_400_000);
+    const dayEvents = events.filter((e) => Math.floor(e.time / 86_400_000) === day);
+    const truth = `truth:${day}`;
+    await redis.pfadd(truth, ...new Set(dayEvents.map((e) => e.did)));
+    const key = networkKeys.activeDay("all", day);
+    assert.equal(await redis.pfcount(key), await redis.pfcount(truth));
+    assert.equal(await redis.pfcount(key, truth), await redis.pfcount(truth));
+    assert.ok(await redis.ttl(key) > 30 * 86400);
+    assert.equal(await redis.exists(networkKeys.eventsMinute(oldMinute)), 0);
+  } finally {
+    redis.disconnect();
+  }
+});
+
+Deno.test("the sweep finds keys planted without a TTL and logs past the retention, and never touches id interning", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const now = Date.now();
+    await fill(redis, now);
+    const week = Math.floor(now / HOUR / 168);
+    await redis.set(storeKeys.log(424_242, week), "abcde");
+    await redis.sadd(storeKeys.graph(424_242), "1");
+    await redis.set(storeKeys.log(424_243, week - 10), "abcde", "EX", 86400 * 365);
+    const idsBefore = await redis.hlen(storeKeys.didToId);
+    const report = await sweep(redis, { retentionDays: 30, fix: false, now });
+    assert.deepEqual(report.noTtl, { "l:{id}:<n>": 1, "g:{id}": 1 });
+    assert.equal(report.expiredLogs, 1);
+    assert.equal(report.keptWithoutTtl["ids:{ids}:did"], 1);
+    assert.equal(await redis.ttl(storeKeys.log(424_242, week)), -1, "only reported");
+    const fixed = await sweep(redis, { retentionDays: 30, fix: true, now });
+    assert.equal(fixed.fixed, 2);
+    assert.ok(await redis.ttl(storeKeys.log(424_242, week)) > 30 * 86400);
+    assert.ok(await redis.ttl(storeKeys.graph(424_242)) > 0);
+    assert.equal(await redis.exists(storeKeys.log(424_243, week - 10)), 0);
+    assert.deepEqual((await sweep(redis, { retentionDays: 30, fix: true, now })).noTtl, {});
+    assert.equal(await redis.hlen(storeKeys.didToId), idsBefore);
+  } finally {
+    redis.disconnect();
+  }
+});

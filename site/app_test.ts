@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { decode } from "fast-png";
+import { statsKeys } from "@bsky/shared/keys";
+import { ALICE, BOB, CAROL, EVE, pageScripts, withStack } from "./testing/stack.ts";
+import { loadSiteConfig } from "./config.ts";
+
+const text = async (res: Response) => ({
+  status: res.status,
+  headers: res.headers,
+  html: await res.text(),
+});
+
+Deno.test("the home page has a search form that works without JavaScript, in the visitor's language", async () => {
+  await withStack(async ({ get }) => {
+    const en = await text(await get("/"));
+    assert.equal(en.status, 200);
+    assert.match(en.html, /<html lang="en">/);
+    assert.match(en.html, /<form action="\/search" method="get" role="search"/);
+    assert.match(en.html, /data-island="HandleSearch"/);
+    const pt = await text(
+      await get("/", { headers: { "accept-language": "fr;q=0.9, pt-BR;q=0.8, en;q=0.5" } }),
+    );
+    assert.match(pt.html, /<html lang="pt-BR">/);
+    assert.match(pt.html, /Ver círculos/);
+    const chosen = await get("/about?lang=pt", { headers: { "accept-language": "en" } });
+    assert.match(chosen.headers.get("set-cookie") ?? "", /^lang=pt;/);
+    assert.match(await chosen.text(), /O que é contado/);
+    const kept = await text(
+      await get("/", { headers: { cookie: "lang=pt", "accept-language": "en" } }),
+    );
+    assert.match(kept.html, /<html lang="pt-BR">/);
+    const search = await get("/search?q=%20@Alice.test%20");
+    assert.equal(search.status, 303);
+    assert.equal(search.headers.get("location"), "/c/alice.test");
+  });
+});
+
+Deno.test("the circles page shows the API's circles, the people table, alt text and share card", async () => {
+  await withStack(async ({ get }) => {
+    const page = await text(await get("/c/alice.test"));
+    assert.equal(page.status, 200, page.html);
+    const rows = [
+      ...page.html.matchAll(/<tr data-did="([^"]+)" data-handle="([^"]*)">(.*?)<\/tr>/g),
+    ]
+      .map(([, did, , row]) => [
+        did,
+        Object.fromEntries(
+          [...row.matchAll(/data-col="(\w+)">(\d+)</g)].map(([, k, v]) => [k, Number(v)]),
+        ),
+      ]);
+    assert.deepEqual(rows, [
+      [BOB, { like: 3, repost: 0, reply: 0, quote: 0, mention: 0, score: 3 }],
+      [CAROL, { like: 0, repost: 0, reply: 1, quote: 0, mention: 0, score: 3 }],
+      [EVE, { like: 0, repost: 0, reply: 0, quote: 0, mention: 1, score: 2 }],
+    ]);
+    const alt = page.html.match(/<title id="circles-alt">([^<]*)</)![1];
+    assert.equal(
+      alt,
+      "Interaction circles of Alice &lt;A> (@alice.test) (Both, 30 days). " +
+        "Ring 1: Bob (@bob.test), @carol.test, @eve.test.",
+    );
+    assert.match(page.html, /<svg class="circles"[^>]*role="img" aria-labelledby="circles-alt"/);
+    for (const did of [ALICE, BOB, CAROL, EVE]) {
+      assert.match(page.html, new RegExp(`<g data-did="${did}"`));
+    }
+    assert.match(page.html, /<image href="\/avatar\/did%3Aplc%3Abbbb/);
+    assert.match(
+      page.html,
+      /<meta property="og:image" content="http:\/\/site.test\/img\/alice.test.png\?rings=3&amp;direction=both&amp;window=30d&amp;bg=0f172a&amp;border=38bdf8&amp;date=true&amp;width=1200"/,
+    );
+    assert.match(
+      page.html,
+      /<a id="download-png" class="button" href="\/img\/alice.test.png\?[^"]+" download="circles-alice.test.png"/,
+    );
+    assert.match(
+      page.html,
+      /<input id="share-url" type="text" readonly value="http:\/\/site.test\/c\/alice.test"/,
+    );
+    // Only this origin: every src and href is a path, or this site's own address.
+    for (const [, attr, url] of page.html.matchAll(/\s(src|href)="([^"]*)"/g)) {
+      assert.ok(/^(\/|#|http:\/\/site\.test\/)/.test(url), `${attr}="${url}" stays on the site`);
+    }
+    const csp = page.headers.get("content-security-policy")!;
+    assert.match(csp, /default-src 'self'/);
+  });
+});
+
+Deno.test("options come from the URL: the API is asked for them, the form and share link keep them", async () => {
+  await withStack(async ({ get, apiCalls }) => {
+    const page = await text(
+      await get("/c/alice.test?rings=1&direction=received&window=24h&bg=%23ffffff&date=0&date=1"),
+    );
+    assert.equal(page.status, 200);
+    assert.ok(
+      apiCalls.some((c) =>
+        c.startsWith("/v1/circles/alice.test?rings=1&direction=received&window=24h")
+      ),
+    );
+    assert.ok(
+      apiCalls.some((c) =>
+        c.startsWith("/v1/interactions/alice.test?direction=received&window=24h")
+      ),
+    );
+    const rows = [...page.html.matchAll(/<tr data-did="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(rows, [BOB], "only Bob interacted with Alice");
+    assert.match(
+      page.html,
+      /value="http:\/\/site.test\/c\/alice.test\?rings=1&amp;direction=received&amp;window=24h&amp;bg=ffffff"/,
+    );
+    assert.match(page.html, /<input type="radio" name="rings" value="1" checked/);
+    assert.match(page.html, /<input type="radio" name="direction" value="received" checked/);
+    assert.match(page.html, /<rect width="600" height="600" fill="#ffffff">/);
+    const off = await text(await get("/c/alice.test?date=0"));
+    assert.doesNotMatch(off.html, /<input type="checkbox" name="date" value="1" checked/);
+    const odd = await get("/c/@Alice.test?rings=9&window=1y");
+    assert.equal(odd.status, 301);
+    assert.equal(odd.headers.get("location"), "/c/alice.test");
+  });
+});
+
+Deno.test("unknown handles, hidden accounts and an unreachable API get clear pages", async () => {
+  await withStack(async ({ get }) => {
+    const unknown = await text(await get("/c/nobody.test"));
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.html, /data-error="not_found"/);
+    assert.match(unknown.html, /Nobody by that handle/);
+    const hidden = await text(await get("/c/dan.test"));
+    assert.equal(hidden.status, 410);
+    assert.match(hidden.html, /This account is not shown/);
+    const nowhere = await text(await get("/nowhere"));
+    assert.equal(nowhere.status, 404);
+    assert.match(nowhere.html, /Page not found/);
+  });
+  await withStack(async ({ get }) => {
+    for (const path of ["/c/alice.test", "/live", "/top"]) {
+      const down = await text(await get(path, { headers: { "accept-language": "pt" } }));
+      assert.equal(down.status, 503, path);
+      assert.match(down.html, /Os dados estão fora de alcance/);
+    }
+    assert.equal((await get("/")).status, 200, "pages that need no data still work");
+  }, { apiFetch: () => Promise.reject(new TypeError("Connection refused")) });
+});
+
+Deno.test("images come through the site: the API's PNG and avatars", async () => {
+  await withStack(async ({ get }) => {
+    const png = await get("/img/alice.test.png?rings=2");
+    assert.equal(png.status, 200);
+    assert.equal(png.headers.get("content-type"), "image/png");
+    const image = decode(new Uint8Array(await png.arrayBuffer()));
+    assert.equal(image.width, 1200, "the site asks for the large PNG unless 600 is asked");
+    const small = decode(
+      new Uint8Array(await (await get("/img/alice.test.png?width=600")).arrayBuffer()),
+    );
+    assert.equal(small.width, 600);
+    const svg = await get("/img/alice.test.svg?bg=ffffff");
+    assert.equal(svg.headers.get("content-type"), "image/svg+xml");
+    assert.match(await svg.text(), /fill="#ffffff"/);
+    const avatar = await get(`/avatar/${BOB}`);
+    assert.equal(avatar.status, 200);
+    assert.equal(avatar.headers.get("content-type"), "image/png");
+    const etag = avatar.headers.get("etag")!;
+    await avatar.body?.cancel();
+    const again = await get(`/avatar/${BOB}`, { headers: { "if-none-match": etag } });
+    assert.equal(again.status, 304);
+    assert.equal((await get("/avatar/not-a-did")).status, 400);
+  });
+});
+
+Deno.test("/top shows the latest list with when it was computed, and says when there is none", async () => {
+  await withStack(async ({ get, redis }) => {
+    const none = await text(await get("/top?metric=likes_received&window=7d"));
+    assert.equal(none.status, 200);
+    assert.match(none.html, /data-empty="top"/);
+    const computedAt = Date.now() - 5 * 60_000;
+    await redis.set(
+      statsKeys.top("24h", "likes_received"),
+      JSON.stringify({
+        metric: "likes_received",
+        window: "24h",
+        computedAt,
+        items: [{ did: BOB, count: 2 }, { did: ALICE, count: 1 }],
+      }),
+    );
+    const top = await text(await get("/top"));
+    assert.deepEqual(
+      [...top.html.matchAll(/<li data-did="([^"]+)">.*?data-count="(\d+)"/g)].map((
+        m,
+      ) => [m[1], Number(m[2])]),
+      [[BOB, 2], [ALICE, 1]],
+    );
+    assert.match(top.html, new RegExp(`<time datetime="${new Date(computedAt).toISOString()}"`));
+    assert.match(top.html, /\(5 min ago\)/);
+    assert.match(
+      top.html,
+      /<a href="\/top\?metric=likes_received&amp;window=24h" aria-current="page">/,
+    );
+    assert.match(top.html, /<a href="\/top\?metric=blocked&amp;window=24h">/);
+  });
+});
+
+Deno.test("/live shows the network's figures and its chart polls /api/live", async () => {
+  await withStack(async ({ get }) => {
+    const live = await text(await get("/live"));
+    assert.equal(live.status, 200);
+    assert.match(live.html, /data-island="LiveChart"/);
+    assert.match(live.html, /data-figure="rate"/);
+    const api = await get("/api/live");
+    assert.equal(api.status, 200);
+    const body = await api.json();
+    assert.equal(typeof body.sampledEvents, "number");
+    const found = await (await get("/api/search?q=@bo")).json();
+    assert.deepEqual(found.items, [{
+      did: BOB,
+      handle: "bob.test",
+      displayName: "Bob",
+      avatar: `/avatar/${encodeURIComponent(BOB)}`,
+    }]);
+    assert.deepEqual(await (await get("/api/search?q=%3Cx%3E")).json(), { items: [] });
+  });
+});
+
+Deno.test("islands are bundled with content hashes and cached for a year; the circles page stays under 25 KB of gzip JS", async () => {
+  await withStack(async ({ get, site }) => {
+    const html = await (await get("/c/alice.test")).text();
+    const scripts = pageScripts(html);
+    assert.ok(scripts.length >= 3, scripts.join());
+    let gzip = 0;
+    for (const url of scripts) {
+      assert.match(url, /^\/_site\/[\w-]+-[0-9a-zA-Z]{8,}\.js$/);
+      const res = await get(url);
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      const body = new Uint8Array(await res.arrayBuffer());
+      gzip += gzipSync(body).length;
+      // Every module a script imports is served, and preloaded with the page.
+      const text = new TextDecoder().decode(body);
+      for (const m of text.matchAll(/from\s*"([^"]+)"|import\s*\(?"([^"]+)"/g)) {
+        const spec = m[1] ?? m[2];
+        const target = new URL(spec, `http://site.test${url}`).pathname;
+        assert.ok(scripts.includes(target), `${url} imports ${spec}, which the page preloads`);
+        assert.equal((await get(target)).status, 200, target);
+      }
+    }
+    assert.ok(gzip <= 25 * 1024, `${gzip} bytes of gzip JS`);
+    const manifest = JSON.parse(
+      html.match(/<script type="application\/json" id="islands">([^<]+)</)![1],
+    );
+    assert.deepEqual(Object.keys(manifest).sort(), ["CircleActions", "CircleOptions"]);
+    assert.deepEqual(site.manifest.islands, [
+      "CircleActions",
+      "CircleOptions",
+      "HandleSearch",
+      "LiveChart",
+    ]);
+    const about = await (await get("/about")).text();
+    assert.deepEqual(pageScripts(about), [], "a page without islands ships no JavaScript");
+    assert.equal((await get("/_site/nothing-123456789.js")).status, 404);
+  });
+});
+
+Deno.test("a site setting that does not parse is named", () => {
+  assert.throws(
+    () => loadSiteConfig((n) => ({ SITE_PORT: "web" })[n]),
+    /SITE_PORT: "web" is not an integer/,
+  );
+  assert.throws(
+    () => loadSiteConfig((n) => ({ FART_URL: "ftp://x" })[n]),
+    /FART_URL: "ftp:\/\/x" is not a http or https URL/,
+  );
+  assert.throws(
+    () => loadSiteConfig((n) => ({ SITE_PUBLIC_URL: "nope" })[n]),
+    /SITE_PUBLIC_URL: "nope" is not a URL/,
+  );
+  assert.equal(loadSiteConfig(() => undefined).FART_URL, "http://127.0.0.1:8000");
+});

@@ -1,0 +1,81 @@
+/** The API's answers behind the circles page, and what the page builds from them. */
+import type { Dict } from "../i18n.ts";
+import type { CircleOptions } from "../options.ts";
+import { type ApiProfile, personLabel } from "./profile.ts";
+
+export interface Placed extends ApiProfile {
+  x: number;
+  y: number;
+  r: number;
+  score?: number;
+}
+
+export interface CirclesAnswer {
+  actor: ApiProfile;
+  window: string;
+  direction: string;
+  size: number;
+  center: Placed;
+  rings: { radius: number; people: Placed[] }[];
+}
+
+export interface Counts {
+  like: number;
+  repost: number;
+  reply: number;
+  quote: number;
+  mention: number;
+  score: number;
+}
+
+export interface InteractionsAnswer {
+  actor: ApiProfile;
+  window: string;
+  direction: string;
+  from: string;
+  to: string;
+  items: (ApiProfile & Counts)[];
+}
+
+/** One row of the people table: someone in the image, with what they did. */
+export interface PersonRow extends ApiProfile, Counts {
+  ring: number;
+}
+
+export function peopleRows(circles: CirclesAnswer, interactions: InteractionsAnswer): PersonRow[] {
+  const counts = new Map(interactions.items.map((i) => [i.did, i]));
+  const zero = { like: 0, repost: 0, reply: 0, quote: 0, mention: 0, score: 0 };
+  return circles.rings.flatMap((ring, i) =>
+    ring.people.map((p) => {
+      const c = counts.get(p.did) ?? { ...zero, score: p.score ?? 0 };
+      const { did, handle, displayName, avatar } = p;
+      return {
+        did,
+        handle,
+        displayName,
+        avatar,
+        ring: i + 1,
+        like: c.like,
+        repost: c.repost,
+        reply: c.reply,
+        quote: c.quote,
+        mention: c.mention,
+        score: c.score,
+      };
+    })
+  );
+}
+
+/** The image's text alternative: whose circles, which ones, and everyone in them by ring. */
+export function altText(circles: CirclesAnswer, options: CircleOptions, t: Dict): string {
+  const windowName = { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
+  const parts = [
+    `${t.circlesOf} ${personLabel(circles.actor)} (${t[options.direction]}, ${windowName}).`,
+  ];
+  circles.rings.forEach((ring, i) => {
+    if (ring.people.length === 0) return;
+    parts.push(`${t.ring} ${i + 1}: ${ring.people.map(personLabel).join(", ")}.`);
+  });
+  if (circles.rings.every((r) => r.people.length === 0)) parts.push(t.nobody);
+  return parts.join(" ");
+}

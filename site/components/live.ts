@@ -1,0 +1,10 @@
+/** The API's live figures, as /live and its chart use them. */
+export interface LiveAnswer {
+  now: string;
+  eventsPerSecond: number | null;
+  byCollection: Record<string, number>;
+  lagSeconds: number | null;
+  indexerBacklog: number;
+  activeAccounts: number;
+  sampledEvents: number;
+}

@@ -1,0 +1,31 @@
+/** The site's configuration (documented in .env.example). */
+import { env, type EnvSource, loadConfig } from "@bsky/shared/config";
+import { LOG_LEVELS } from "@bsky/shared/log";
+
+export const siteEnv = {
+  LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
+  SITE_PORT: env.int(8080, { min: 0, max: 65535 }),
+  /** The API every page reads from; the browser never talks to it directly. */
+  FART_URL: env.url("http://127.0.0.1:8000", ["http", "https"]),
+  /** The site's own API key, sent as `Authorization: Bearer`; unset: no key is sent. */
+  SITE_FART_KEY: env.string(""),
+  /** How long the site keeps an API answer in memory. */
+  SITE_CACHE_SECONDS: env.int(30, { min: 0, max: 3600 }),
+  /**
+   * The site's public origin (https://circles.example), for absolute share-card URLs.
+   * Unset: taken from each request.
+   */
+  SITE_PUBLIC_URL: env.string(""),
+};
+
+export type SiteConfig = ReturnType<typeof loadSiteConfig>;
+
+export function loadSiteConfig(source?: EnvSource) {
+  const config = loadConfig(siteEnv, source);
+  if (config.SITE_PUBLIC_URL) {
+    // Same rules as the URL variables, without making it required.
+    loadConfig({ SITE_PUBLIC_URL: env.url(undefined, ["http", "https"]) }, source);
+    config.SITE_PUBLIC_URL = config.SITE_PUBLIC_URL.replace(/\/+$/, "");
+  }
+  return config;
+}

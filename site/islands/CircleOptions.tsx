@@ -1,0 +1,116 @@
+import { useRef, useState } from "preact/hooks";
+import { type CircleOptions, parseOptions, shareQuery } from "../options.ts";
+
+interface Props {
+  handle: string;
+  options: CircleOptions;
+  labels: Record<
+    | "options"
+    | "rings"
+    | "direction"
+    | "sent"
+    | "received"
+    | "both"
+    | "mutual"
+    | "window"
+    | "w24h"
+    | "w7d"
+    | "w30d"
+    | "background"
+    | "border"
+    | "showDate"
+    | "apply",
+    string
+  >;
+}
+
+/**
+ * The circles' options: a plain GET form (Apply reloads the page with them), and with
+ * JavaScript each change fetches the page for the new options and swaps its result in,
+ * keeping the address (the share link) in step.
+ */
+export default function CircleOptionsForm({ handle, options, labels: l }: Props) {
+  const form = useRef<HTMLFormElement>(null);
+  const [busy, setBusy] = useState(false);
+  const latest = useRef(0);
+
+  const apply = async () => {
+    const data = new URLSearchParams(new FormData(form.current!) as unknown as string[][]);
+    const url = `/c/${encodeURIComponent(handle)}${shareQuery(parseOptions(data))}`;
+    const mine = ++latest.current;
+    setBusy(true);
+    const result = document.getElementById("result");
+    result?.setAttribute("aria-busy", "true");
+    try {
+      const res = await fetch(url);
+      const html = await res.text();
+      if (mine !== latest.current) return;
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      const fresh = doc.getElementById("result");
+      if (!res.ok || !result || !fresh) {
+        location.href = url;
+        return;
+      }
+      result.replaceChildren(...fresh.childNodes);
+      document.title = doc.title;
+      history.replaceState(null, "", url);
+    } catch {
+      location.href = url;
+    } finally {
+      result?.setAttribute("aria-busy", "false");
+      if (mine === latest.current) setBusy(false);
+    }
+  };
+  const radio = (name: string, value: string, label: string, checked: boolean) => (
+    <label class="choice" key={value}>
+      <input type="radio" name={name} value={value} defaultChecked={checked} /> {label}
+    </label>
+  );
+  return (
+    <form
+      ref={form}
+      class="options"
+      method="get"
+      action={`/c/${encodeURIComponent(handle)}`}
+      onChange={apply}
+      onSubmit={(e) => {
+        e.preventDefault();
+        apply();
+      }}
+      aria-busy={busy}
+    >
+      <h2>{l.options}</h2>
+      <fieldset>
+        <legend>{l.rings}</legend>
+        {[1, 2, 3].map((n) => radio("rings", String(n), String(n), options.rings === n))}
+      </fieldset>
+      <fieldset>
+        <legend>{l.direction}</legend>
+        {(["both", "sent", "received", "mutual"] as const).map((d) =>
+          radio("direction", d, l[d], options.direction === d)
+        )}
+      </fieldset>
+      <fieldset>
+        <legend>{l.window}</legend>
+        {radio("window", "24h", l.w24h, options.window === "24h")}
+        {radio("window", "7d", l.w7d, options.window === "7d")}
+        {radio("window", "30d", l.w30d, options.window === "30d")}
+      </fieldset>
+      <fieldset class="colours" aria-label={`${l.background}, ${l.border}`}>
+        <label>
+          <input type="color" name="bg" defaultValue={`#${options.bg}`} /> {l.background}
+        </label>
+        <label>
+          <input type="color" name="border" defaultValue={`#${options.border}`} /> {l.border}
+        </label>
+      </fieldset>
+      <input type="hidden" name="date" value="0" />
+      <label class="choice">
+        <input type="checkbox" name="date" value="1" defaultChecked={options.date} /> {l.showDate}
+      </label>
+      <p>
+        <button type="submit">{l.apply}</button>
+      </p>
+    </form>
+  );
+}

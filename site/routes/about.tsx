@@ -1,0 +1,156 @@
+import { DEFAULT_WEIGHTS } from "@bsky/indexer/queries";
+import { Head } from "../server/render.ts";
+import type { PageProps } from "../server/types.ts";
+
+const W = DEFAULT_WEIGHTS;
+
+function English() {
+  return (
+    <>
+      <h1>About</h1>
+      <h2 id="counted">What is counted</h2>
+      <p>
+        Everything comes from the public firehose of the Bluesky network. When account A does one of
+        these to account S (and A is not S), it counts as an interaction from A to S:
+      </p>
+      <ul>
+        <li>
+          a <strong>like</strong> of a post by S;
+        </li>
+        <li>
+          a <strong>repost</strong> of a post by S;
+        </li>
+        <li>
+          a <strong>reply</strong> to a post by S;
+        </li>
+        <li>
+          a <strong>quote</strong> of a post by S (with or without media);
+        </li>
+        <li>
+          a <strong>mention</strong> of S in a post (once per post).
+        </li>
+      </ul>
+      <p>
+        One post can be a reply, a quote and a mention at once: each counts. Deleting a like or a
+        post takes its interactions back. Blocks are never shown as interactions, and someone you
+        block never appears in your circles.
+      </p>
+      <h2 id="score">How the score works</h2>
+      <p>Each interaction adds points; writing something counts more than a tap:</p>
+      <ul class="weights">
+        <li>like: {W.like}</li>
+        <li>repost: {W.repost}</li>
+        <li>mention: {W.mention}</li>
+        <li>reply: {W.reply}</li>
+        <li>quote: {W.quote}</li>
+      </ul>
+      <p>
+        <em>Sent</em> ranks the accounts you interact with, <em>received</em>{" "}
+        those who interact with you, <em>both</em> adds the two, and <em>mutual</em>{" "}
+        ranks by the smaller of the two sides, so only two-way interactions rise. The inner ring
+        holds the highest scores.
+      </p>
+      <h2 id="retention">Data retention</h2>
+      <p>
+        Interactions are kept for 30 days (the longest window shown) and then dropped for good. What
+        each like or post pointed at is remembered for 48 hours, only so that a delete can be
+        subtracted. No post text is stored. Accounts that are deactivated, deleted or taken down
+        disappear from every circle and list while they are.
+      </p>
+      <h2 id="opt-out">Opting out</h2>
+      <p>
+        You will be able to hide your account from every circle and every list. To prove the account
+        is yours without signing in, the site will show you a one-time code; you post it (or create
+        a small record holding it) from that account, and once the firehose carries it your account
+        is hidden from every answer within a minute. The same way brings it back. Until this is
+        available, an account that is deactivated is already hidden.
+      </p>
+      <h2 id="privacy">Privacy</h2>
+      <p>
+        Pages, avatars and images are all served from this site: your browser talks to no other
+        server, and the site keeps no cookies except your language choice.
+      </p>
+    </>
+  );
+}
+
+function Portuguese() {
+  return (
+    <>
+      <h1>Sobre</h1>
+      <h2 id="counted">O que é contado</h2>
+      <p>
+        Tudo vem do firehose público da rede Bluesky. Quando a conta A faz uma destas coisas com a
+        conta S (e A não é S), conta como uma interação de A para S:
+      </p>
+      <ul>
+        <li>
+          uma <strong>curtida</strong> em um post de S;
+        </li>
+        <li>
+          um <strong>repost</strong> de um post de S;
+        </li>
+        <li>
+          uma <strong>resposta</strong> a um post de S;
+        </li>
+        <li>
+          uma <strong>citação</strong> de um post de S (com ou sem mídia);
+        </li>
+        <li>
+          uma <strong>menção</strong> a S em um post (uma vez por post).
+        </li>
+      </ul>
+      <p>
+        Um post pode ser resposta, citação e menção ao mesmo tempo: cada uma conta. Apagar uma
+        curtida ou um post desfaz as interações dele. Bloqueios nunca aparecem como interações, e
+        quem você bloqueia nunca aparece nos seus círculos.
+      </p>
+      <h2 id="score">Como a pontuação funciona</h2>
+      <p>Cada interação soma pontos; escrever vale mais que um toque:</p>
+      <ul class="weights">
+        <li>curtida: {W.like}</li>
+        <li>repost: {W.repost}</li>
+        <li>menção: {W.mention}</li>
+        <li>resposta: {W.reply}</li>
+        <li>citação: {W.quote}</li>
+      </ul>
+      <p>
+        <em>Enviadas</em> ordena as contas com quem você interage, <em>recebidas</em>{" "}
+        as que interagem com você, <em>ambas</em> soma as duas, e <em>mútuas</em>{" "}
+        ordena pelo menor dos dois lados, então só as interações de mão dupla sobem. O anel interno
+        tem as maiores pontuações.
+      </p>
+      <h2 id="retention">Retenção de dados</h2>
+      <p>
+        As interações ficam guardadas por 30 dias (o maior período exibido) e depois são apagadas de
+        vez. Para onde cada curtida ou post apontava fica guardado por 48 horas, só para que uma
+        exclusão possa ser descontada. Nenhum texto de post é guardado. Contas desativadas, apagadas
+        ou suspensas somem de todos os círculos e listas enquanto estiverem assim.
+      </p>
+      <h2 id="opt-out">Como sair</h2>
+      <p>
+        Você vai poder esconder sua conta de todos os círculos e listas. Para provar que a conta é
+        sua sem fazer login, o site mostra um código de uso único; você o publica (ou cria um
+        pequeno registro com ele) a partir da conta, e assim que o firehose trouxer o código a conta
+        some de todas as respostas em até um minuto. O mesmo caminho a traz de volta. Enquanto isso
+        não existe, uma conta desativada já fica oculta.
+      </p>
+      <h2 id="privacy">Privacidade</h2>
+      <p>
+        Páginas, avatares e imagens vêm todos deste site: seu navegador não fala com nenhum outro
+        servidor, e o site não guarda cookies além da sua escolha de idioma.
+      </p>
+    </>
+  );
+}
+
+export default function About({ state: { t, lang } }: PageProps) {
+  return (
+    <article class="about">
+      <Head>
+        <title>{`${t.navAbout} · ${t.siteName}`}</title>
+      </Head>
+      {lang === "pt" ? <Portuguese /> : <English />}
+    </article>
+  );
+}

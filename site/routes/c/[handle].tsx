@@ -1,0 +1,143 @@
+import CircleActions from "../../islands/CircleActions.tsx";
+import CircleOptionsForm from "../../islands/CircleOptions.tsx";
+import { CircleFigure } from "../../components/CircleFigure.tsx";
+import { PeopleTable } from "../../components/PeopleTable.tsx";
+import {
+  altText,
+  type CirclesAnswer,
+  type InteractionsAnswer,
+  peopleRows,
+} from "../../components/circles.ts";
+import { personLabel } from "../../components/profile.ts";
+import {
+  apiCirclesQuery,
+  type CircleOptions,
+  cleanActor,
+  parseOptions,
+  shareQuery,
+} from "../../options.ts";
+import { Head } from "../../server/render.ts";
+import type { Handlers, PageProps } from "../../server/types.ts";
+
+interface Data {
+  actor: string;
+  options: CircleOptions;
+  circles: CirclesAnswer;
+  interactions: InteractionsAnswer;
+  origin: string;
+}
+
+export const handler: Handlers<Data> = {
+  async GET(_req, ctx) {
+    const actor = cleanActor(ctx.params.handle);
+    if (!actor) return new Response(null, { status: 303, headers: { location: "/" } });
+    const options = parseOptions(ctx.url.searchParams);
+    if (actor !== ctx.params.handle) {
+      // One address per circles page: "@Alice.bsky.social" and "alice.bsky.social" alike.
+      const to = `/c/${encodeURIComponent(actor)}${shareQuery(options)}`;
+      return new Response(null, { status: 301, headers: { location: to } });
+    }
+    const who = encodeURIComponent(actor);
+    const layout =
+      `rings=${options.rings}&direction=${options.direction}&window=${options.window}` +
+      `&date=${options.date}`;
+    const [circles, interactions] = await Promise.all([
+      ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`),
+      ctx.api.json<InteractionsAnswer>(
+        `/v1/interactions/${who}?direction=${options.direction}&window=${options.window}&limit=100`,
+      ),
+    ]);
+    const origin = ctx.config.SITE_PUBLIC_URL || ctx.url.origin;
+    return ctx.render({ actor, options, circles, interactions, origin });
+  },
+};
+
+export default function CirclesPage({ data, state }: PageProps<Data>) {
+  const { t } = state;
+  const { actor, options, circles, interactions, origin } = data;
+  const handle = circles.actor.handle ?? actor;
+  const rows = peopleRows(circles, interactions);
+  const alt = altText(circles, options, t);
+  const dates = `${interactions.from.slice(0, 10)} – ${interactions.to.slice(0, 10)}`;
+  const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
+  const png = `/img/${encodeURIComponent(handle)}.png?${
+    apiCirclesQuery(options, { width: "1200" })
+  }`;
+  const title = `${t.circlesOf} @${handle}`;
+  return (
+    <div class="circles-page">
+      <Head>
+        <title>{`${title} · ${t.siteName}`}</title>
+        <meta name="description" content={alt} />
+        <link rel="canonical" href={share} />
+        <meta property="og:type" content="website" />
+        <meta property="og:title" content={title} />
+        <meta property="og:description" content={alt} />
+        <meta property="og:url" content={share} />
+        <meta property="og:image" content={`${origin}${png}`} />
+        <meta property="og:image:type" content="image/png" />
+        <meta property="og:image:width" content="1200" />
+        <meta property="og:image:height" content="1200" />
+        <meta property="og:image:alt" content={alt} />
+        <meta name="twitter:card" content="summary_large_image" />
+      </Head>
+      <h1>
+        {t.circlesOf} <span class="handle">{personLabel(circles.actor)}</span>
+      </h1>
+      <div class="circles-layout">
+        <div id="result" aria-live="polite" aria-busy="false">
+          <figure class="figure">
+            <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
+            <figcaption>
+              {dates}
+            </figcaption>
+          </figure>
+          <p class="actions">
+            <a
+              id="download-png"
+              class="button"
+              href={png}
+              download={`circles-${handle}.png`}
+            >
+              {t.downloadPng}
+            </a>
+          </p>
+          <p class="share">
+            <label for="share-url">{t.share}</label>
+            <input id="share-url" type="text" readOnly value={share} />
+          </p>
+          <PeopleTable rows={rows} t={t} />
+        </div>
+        <aside class="side">
+          <CircleActions
+            copyImage={t.copyImage}
+            copyHandles={t.copyHandles}
+            copied={t.copied}
+            copyFailed={t.copyFailed}
+          />
+          <CircleOptionsForm
+            handle={handle}
+            options={options}
+            labels={{
+              options: t.options,
+              rings: t.rings,
+              direction: t.direction,
+              sent: t.sent,
+              received: t.received,
+              both: t.both,
+              mutual: t.mutual,
+              window: t.window,
+              w24h: t.w24h,
+              w7d: t.w7d,
+              w30d: t.w30d,
+              background: t.background,
+              border: t.border,
+              showDate: t.showDate,
+              apply: t.apply,
+            }}
+          />
+        </aside>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,21 @@
+import { apiCirclesQuery, cleanActor, parseOptions } from "../../options.ts";
+import type { Handlers } from "../../server/types.ts";
+
+/**
+ * The circles image drawn by the API (`/img/alice.bsky.social.png?rings=2…`): the PNG for
+ * Download, Copy and the share card, the SVG as well. Only known options go through.
+ */
+export const handler: Handlers = {
+  GET(req, ctx) {
+    const m = ctx.params.file.match(/^(.+)\.(png|svg)$/);
+    if (!m) return new Response("Not found", { status: 404 });
+    const actor = cleanActor(m[1]);
+    const options = parseOptions(ctx.url.searchParams);
+    const extra: Record<string, string> = {};
+    if (m[2] === "png") extra.width = ctx.url.searchParams.get("width") === "600" ? "600" : "1200";
+    const path = `/v1/circles/${encodeURIComponent(actor)}.${m[2]}?${
+      apiCirclesQuery(options, extra)
+    }`;
+    return ctx.api.image(path, req);
+  },
+};

@@ -1,0 +1,233 @@
+/**
+ * A small file-system router in Fresh's manner: routes/ maps to URLs (`index`, `[param]`),
+ * `_app` wraps every page, `_middleware` runs first, `_404` and `_error` answer what has no
+ * route or fails. Route modules export a `handler` (a function or one per method) and a
+ * default page component; a module with only a page is rendered on GET.
+ */
+import { type ComponentType, h } from "preact";
+import type { Logger } from "@bsky/shared/log";
+import { ApiError } from "../api.ts";
+import { DICTS, pickLang } from "../i18n.ts";
+import type { Assets } from "./assets.ts";
+import { registerIsland, renderCollecting } from "./render.ts";
+import type { AppProps, Handler, PageProps, RouteContext, RouteModule, State } from "./types.ts";
+
+interface Route {
+  pattern: URLPattern;
+  path: string;
+  module: RouteModule;
+  dynamic: number;
+}
+
+export interface Manifest {
+  routes: Route[];
+  app: ComponentType<AppProps>;
+  notFound: RouteModule;
+  error: RouteModule;
+  middleware?: Handler;
+  islands: string[];
+}
+
+/** What the error page is given. */
+export interface ErrorData {
+  status: number;
+  kind: ApiError["kind"] | "internal" | "not_page";
+}
+
+async function walk(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) {
+      out.push(...await walk(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
+    } else if (/\.tsx?$/.test(entry.name) && !/_test\.tsx?$/.test(entry.name)) {
+      out.push(`${prefix}${entry.name}`);
+    }
+  }
+  return out;
+}
+
+const load = (path: string) => import(new URL(`file://${path}`).href);
+
+/** Reads routes/ and islands/ (islands first, so pages render them as islands). */
+export async function loadManifest(siteDir: string): Promise<Manifest> {
+  const islands: string[] = [];
+  for await (const entry of Deno.readDir(`${siteDir}/islands`)) {
+    const m = entry.name.match(/^([A-Z]\w*)\.tsx$/);
+    if (!m) continue;
+    const mod = await load(`${siteDir}/islands/${entry.name}`);
+    registerIsland(m[1], mod.default);
+    islands.push(m[1]);
+  }
+  islands.sort();
+  const routes: Route[] = [];
+  const special: Record<string, RouteModule> = {};
+  for (const file of (await walk(`${siteDir}/routes`)).sort()) {
+    const module: RouteModule = await load(`${siteDir}/routes/${file}`);
+    const name = file.replace(/\.tsx?$/, "");
+    if (/^_\w+$/.test(name)) {
+      special[name] = module;
+      continue;
+    }
+    const segments = name.split("/").filter((s) => s !== "index");
+    const path = "/" + segments.map((s) => s.replace(/^\[(\w+)\]$/, ":$1")).join("/");
+    routes.push({
+      pattern: new URLPattern({ pathname: path }),
+      path,
+      module,
+      dynamic: segments.filter((s) => s.startsWith("[")).length,
+    });
+  }
+  routes.sort((a, b) => a.dynamic - b.dynamic || a.path.localeCompare(b.path));
+  if (!special._app?.default || !special._404?.default || !special._error?.default) {
+    throw new RangeError("routes/ needs _app.tsx, _404.tsx and _error.tsx");
+  }
+  return {
+    routes,
+    app: special._app.default as unknown as ComponentType<AppProps>,
+    notFound: special._404,
+    error: special._error,
+    middleware: special._middleware?.handler as Handler | undefined,
+    islands,
+  };
+}
+
+const SECURITY_HEADERS = {
+  // Everything comes from this origin: no third-party request leaves the browser.
+  "content-security-policy": "default-src 'self'; img-src 'self' data: blob:; " +
+    "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; " +
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "strict-origin-when-cross-origin",
+};
+
+export interface RouterDeps {
+  manifest: Manifest;
+  assets: Assets;
+  log: Logger;
+  context: Pick<RouteContext, "api" | "config">;
+}
+
+/** The site's fetch handler over a manifest. */
+export function createRouter({ manifest, assets, log, context }: RouterDeps) {
+  const page = (
+    module: RouteModule,
+    url: URL,
+    params: Record<string, string>,
+    state: State,
+  ) =>
+  (data?: unknown, init?: ResponseInit): Response => {
+    const Page = module.default;
+    if (!Page) throw new RangeError(`The route at ${url.pathname} has no page`);
+    const props: PageProps<unknown> = { data, url, params, state };
+    const App = manifest.app;
+    const rendered = renderCollecting(h(App, { Component: () => h(Page, props), url, state }));
+    const headers = new Headers(init?.headers);
+    headers.set("content-type", "text/html; charset=utf-8");
+    if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
+    return new Response(documentHtml(state, rendered, assets), { ...init, headers });
+  };
+
+  async function route(req: Request, url: URL, state: State): Promise<Response> {
+    for (const r of manifest.routes) {
+      const match = r.pattern.exec({ pathname: url.pathname });
+      if (!match) continue;
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(match.pathname.groups)) {
+        params[k] = decodeURIComponent(v ?? "");
+      }
+      const ctx: RouteContext = {
+        ...context,
+        url,
+        params,
+        state,
+        render: page(r.module, url, params, state),
+        next: () => Promise.reject(new RangeError("A route has no next step")),
+      };
+      const handler = r.module.handler;
+      if (typeof handler === "function") return await handler(req, ctx);
+      const method = req.method === "HEAD" ? "GET" : req.method as "GET" | "POST";
+      const fn = handler?.[method] ?? (method === "GET" && r.module.default ? undefined : null);
+      if (fn === null) {
+        return new Response("Method not allowed", { status: 405, headers: { allow: "GET, HEAD" } });
+      }
+      return fn ? await fn(req, ctx) : ctx.render();
+    }
+    return page(manifest.notFound, url, {}, state)(undefined, { status: 404 });
+  }
+
+  return async function fetch(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const asset = assets.files.get(url.pathname);
+    if (asset) {
+      return new Response(req.method === "HEAD" ? null : asset.body as Uint8Array<ArrayBuffer>, {
+        headers: {
+          "content-type": asset.type,
+          "cache-control": asset.immutable
+            ? "public, max-age=31536000, immutable"
+            : "public, max-age=300",
+          "x-content-type-options": "nosniff",
+        },
+      });
+    }
+    const { lang, fromQuery } = pickLang(req, url);
+    const state: State = { lang, t: DICTS[lang] };
+    let res: Response;
+    try {
+      if (manifest.middleware) {
+        const ctx: RouteContext = {
+          ...context,
+          url,
+          params: {},
+          state,
+          render: () => {
+            throw new RangeError("Middleware cannot render");
+          },
+          next: () => route(req, url, state),
+        };
+        res = await manifest.middleware(req, ctx);
+      } else {
+        res = await route(req, url, state);
+      }
+    } catch (err) {
+      const data: ErrorData = err instanceof ApiError
+        ? { status: err.status, kind: err.kind }
+        : { status: 500, kind: "internal" };
+      if (!(err instanceof ApiError) || err.kind === "down") {
+        log.error("Request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
+      }
+      const headers: HeadersInit = { "cache-control": "no-store" };
+      res = page(manifest.error, url, {}, state)(data, { status: data.status, headers });
+    }
+    if (res.headers.get("content-type")?.startsWith("text/html")) {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
+      res.headers.set("vary", "accept-language, cookie");
+    }
+    if (fromQuery) {
+      res.headers.append("set-cookie", `lang=${lang}; Path=/; Max-Age=31536000; SameSite=Lax`);
+    }
+    if (req.method === "HEAD") {
+      return new Response(null, { status: res.status, headers: res.headers });
+    }
+    return res;
+  };
+}
+
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
+
+function documentHtml(state: State, rendered: ReturnType<typeof renderCollecting>, assets: Assets) {
+  const scripts = rendered.islands.size > 0 ? assets.scriptsFor(rendered.islands) : undefined;
+  return "<!DOCTYPE html>" +
+    `<html lang="${state.lang === "pt" ? "pt-BR" : "en"}"><head>` +
+    `<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="color-scheme" content="light dark">` +
+    `<link rel="stylesheet" href="${assets.asset("style.css")}">` +
+    `<link rel="icon" href="${assets.asset("favicon.svg")}" type="image/svg+xml">` +
+    rendered.head +
+    (scripts?.preload.map((u) => `<link rel="modulepreload" href="${u}">`).join("") ?? "") +
+    `</head><body>${rendered.body}` +
+    (scripts
+      ? `<script type="application/json" id="islands">${scriptJson(scripts.manifest)}</script>` +
+        `<script type="module" src="${assets.clientUrl}"></script>`
+      : "") +
+    `</body></html>`;
+}

@@ -1,0 +1,237 @@
+/**
+ * The site in a real browser (Debian's Chromium driven by playwright-core) over the real
+ * stack: a local PDS and PLC drive the scripted workload through the real firehose and
+ * indexer into Redis; the API and the site run as their own processes with their scoped
+ * permissions. Screenshots go to site/tests/artifacts/.
+ */
+import assert from "node:assert/strict";
+import { decode } from "fast-png";
+import { chromium, type Page } from "playwright-core";
+import { freePort } from "@bsky/shared/testing/redis_server";
+import { runWorkload } from "@bsky/shared/testing/workload";
+import { settled } from "@bsky/shared/testing/settled";
+import { startChain } from "@bsky/indexer/testing/chain";
+import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
+import type { Direction } from "@bsky/indexer/queries";
+import { spawnFart } from "../../fart/testing/spawn.ts";
+import { spawnSite } from "../testing/spawn.ts";
+
+const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+// Callbacks run in the page; the tests are type-checked without the DOM's types.
+// deno-lint-ignore no-explicit-any
+type Dom = any;
+
+type Row = {
+  did: string;
+  like: number;
+  repost: number;
+  reply: number;
+  quote: number;
+  mention: number;
+  score: number;
+};
+
+/** The people table as the visitor sees it. */
+function tableRows(page: Page): Promise<Row[]> {
+  return page.$$eval("#people tbody tr", (trs: Dom[]) =>
+    trs.map((tr) => {
+      const row: Record<string, unknown> = { did: tr.dataset.did };
+      for (const td of tr.querySelectorAll("td[data-col]")) {
+        row[td.dataset.col!] = Number(td.textContent);
+      }
+      return row as Row;
+    }));
+}
+
+function asTruth(rows: Row[]) {
+  return new Map(rows.map(({ did, ...counts }) => [did, counts]));
+}
+
+/** Waits until an options change has been applied to the page. */
+async function applied(page: Page, param: string) {
+  await page.waitForFunction((p: string) => {
+    const { location, document } = globalThis as Dom;
+    return location.search.includes(p) &&
+      document.getElementById("result")?.getAttribute("aria-busy") === "false";
+  }, param);
+}
+
+Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in Chromium over the real stack", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await using chain = await startChain();
+  const { pds, redisServer } = chain;
+  const apiPort = freePort(), sitePort = freePort();
+  const api = await spawnFart({
+    REDIS_URL: redisServer.url,
+    FART_PORT: String(apiPort),
+    FART_CACHE_SECONDS: "1",
+    FART_PLC_URL: pds.plcUrl,
+    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
+    FART_AVATAR_CDN_URL: pds.pdsUrl,
+    FART_RATE_PER_IP: "100000",
+    LOG_LEVEL: "error",
+  });
+  const site = await spawnSite({
+    SITE_PORT: String(sitePort),
+    FART_URL: `http://127.0.0.1:${apiPort}`,
+    SITE_CACHE_SECONDS: "0",
+    LOG_LEVEL: "error",
+  });
+  const origin = `http://127.0.0.1:${sitePort}`;
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: CHROMIUM_FLAGS,
+  });
+  try {
+    const { truth: events, accounts } = await runWorkload(pds.pdsUrl, pds.adminPassword);
+    await accounts.bob.putProfile({ displayName: "Robert", avatar: true });
+    const truth = computeTruth(events);
+    const alice = accounts.alice;
+    const expected = (direction: Direction) => expectedTop(truth, alice.did, direction);
+    assert.ok(expected("both").size >= 2, "Alice has people around her");
+    // The indexer has caught up when the API's answer equals the ground truth.
+    await settled(async () => {
+      const res = await fetch(
+        `http://127.0.0.1:${apiPort}/v1/interactions/${alice.did}?window=30d&limit=100`,
+      );
+      const body = await res.json();
+      const got = new Map(
+        body.items.map((
+          { did, like, repost, reply, quote, mention, score }: Row,
+        ) => [did, { like, repost, reply, quote, mention, score }]),
+      );
+      assert.deepEqual(got, expected("both"));
+    });
+
+    const context = await browser.newContext({ acceptDownloads: true, locale: "en-US" });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+    const page = await context.newPage();
+    const requests: string[] = [];
+    page.on("request", (req) => requests.push(req.url()));
+
+    // Search: the typeahead offers Alice, the keyboard picks her.
+    await page.goto(`${origin}/`);
+    await page.waitForSelector('[data-island="HandleSearch"][data-hydrated]', {
+      state: "attached",
+    });
+    await page.locator("#q").pressSequentially("alic");
+    const option = page.locator("#q-list [role=option]", { hasText: `@${alice.handle}` });
+    await option.waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}home_typeahead.png` });
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await page.locator("#q").getAttribute("aria-activedescendant"), "q-opt-0");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${origin}/c/${alice.handle}`);
+
+    // The table and the alt text match the ground truth.
+    assert.deepEqual(asTruth(await tableRows(page)), expected("both"));
+    const alt = await page.locator("svg.circles > title").textContent();
+    const handleOf = (did: string) => truth.handles.get(did)!;
+    for (const did of expected("both").keys()) {
+      assert.ok(alt!.includes(`@${handleOf(did)}`), `${alt} names ${handleOf(did)}`);
+    }
+    assert.equal(await page.locator("svg.circles").getAttribute("role"), "img");
+    // Robert's avatar arrived through the site's proxy.
+    const robert = page.locator(`#people tr[data-did="${accounts.bob.did}"] img`);
+    await settled(async () =>
+      assert.ok(await robert.evaluate((img: Dom) => img.complete && img.naturalWidth > 0))
+    );
+    await page.screenshot({ path: `${ARTIFACTS}circles.png`, fullPage: true });
+
+    // Options: one ring, then only what Alice sent.
+    await page.waitForSelector('[data-island="CircleOptions"][data-hydrated]', {
+      state: "attached",
+    });
+    await page.locator('input[name="rings"][value="1"]').check();
+    await applied(page, "rings=1");
+    assert.equal(await page.locator("svg.circles > circle[stroke-opacity]").count(), 1);
+    await page.locator('input[name="direction"][value="sent"]').check();
+    await applied(page, "direction=sent");
+    assert.equal(new URL(page.url()).search, "?rings=1&direction=sent");
+    assert.deepEqual(asTruth(await tableRows(page)), expected("sent"));
+    assert.equal(
+      await page.locator("#share-url").inputValue(),
+      `${origin}/c/${alice.handle}?rings=1&direction=sent`,
+    );
+    await page.screenshot({ path: `${ARTIFACTS}circles_sent_one_ring.png`, fullPage: true });
+
+    // Copy handles puts the table's handles on the clipboard.
+    await page.waitForSelector('[data-island="CircleActions"][data-hydrated]', {
+      state: "attached",
+    });
+    await page.getByRole("button", { name: "Copy handles" }).click();
+    await page.getByRole("status").filter({ hasText: "Copied" }).waitFor();
+    const copied = await page.evaluate(() => (globalThis as Dom).navigator.clipboard.readText());
+    assert.deepEqual(
+      copied.split(" ").sort(),
+      [...expected("sent").keys()].map((d) => `@${handleOf(d)}`).sort(),
+    );
+
+    // Download PNG: the image for these options, 1200 px square.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click("#download-png"),
+    ]);
+    assert.match(download.url(), /rings=1&direction=sent/);
+    const png = decode(await Deno.readFile((await download.path())!));
+    assert.equal(png.width, 1200);
+    assert.equal(png.height, 1200);
+    assert.equal(download.suggestedFilename(), `circles-${alice.handle}.png`);
+
+    // The browser asked nothing of any other origin.
+    const foreign = requests.filter((u) =>
+      !u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")
+    );
+    assert.deepEqual(foreign, []);
+
+    // Without JavaScript the options are a plain form; on a phone the page fits the screen.
+    const plain = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 375, height: 740 },
+      locale: "pt-BR",
+    });
+    const phone = await plain.newPage();
+    await phone.goto(`${origin}/c/${alice.handle}`);
+    assert.equal(
+      await phone.locator("h1").first().textContent(),
+      `Círculos de interação de ${await phone.locator("h1 .handle").textContent()}`,
+    );
+    await phone.locator('input[name="rings"][value="2"]').check();
+    await phone.locator('input[name="direction"][value="received"]').check();
+    await Promise.all([
+      phone.waitForURL(/rings=2/),
+      phone.getByRole("button", { name: "Aplicar" }).click(),
+    ]);
+    assert.equal(await phone.locator("svg.circles > circle[stroke-opacity]").count(), 2);
+    assert.deepEqual(asTruth(await tableRows(phone)), expected("received"));
+    const width = await phone.evaluate(() =>
+      (globalThis as Dom).document.documentElement.scrollWidth
+    );
+    assert.ok(width <= 375, `the page is ${width} px wide on a 375 px screen`);
+    await phone.screenshot({ path: `${ARTIFACTS}circles_phone_no_js.png`, fullPage: true });
+    await plain.close();
+
+    // Pages for what cannot be shown.
+    const unknown = await page.goto(`${origin}/c/nobody.test`);
+    assert.equal(unknown!.status(), 404);
+    assert.equal(await page.locator("[data-error]").getAttribute("data-error"), "not_found");
+    await page.screenshot({ path: `${ARTIFACTS}unknown_handle.png` });
+    await context.close();
+  } finally {
+    await browser.close();
+    for (const child of [site, api]) {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  }
+});
