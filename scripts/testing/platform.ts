@@ -1,0 +1,86 @@
+/**
+ * Test helpers: the whole platform as separate processes, each started the way
+ * `deno task start` starts it (its entry and exactly its scoped flags), which a test can
+ * kill and start again one at a time.
+ */
+import assert from "node:assert/strict";
+import { settled } from "@bsky/shared/testing/settled";
+import { serviceArgs, SERVICES } from "../services.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+/** Where each service answers once it is up. */
+function readiness(name: string, env: Record<string, string>): string {
+  switch (name) {
+    case "firehose":
+      return `http://127.0.0.1:${env.FIREHOSE_METRICS_PORT}/healthz`;
+    case "indexer":
+      return `http://127.0.0.1:${env.INDEXER_METRICS_PORT}/healthz`;
+    case "scheduler":
+      return `http://127.0.0.1:${env.SCHEDULER_METRICS_PORT}/healthz`;
+    case "fart":
+      return `http://127.0.0.1:${env.FART_PORT}/healthz`;
+    case "site":
+      return `http://127.0.0.1:${env.SITE_PORT}/about`;
+  }
+  throw new Error(`No readiness check for the service "${name}"`);
+}
+
+export class Platform implements AsyncDisposable {
+  readonly #children = new Map<string, Deno.ChildProcess>();
+  readonly #env: Record<string, string>;
+
+  constructor(env: Record<string, string>) {
+    // The site's bundler finds esbuild in Deno's cache, through HOME or DENO_DIR.
+    const inherited = Object.fromEntries(
+      ["HOME", "DENO_DIR", "PATH"].flatMap((k) => Deno.env.get(k) ? [[k, Deno.env.get(k)!]] : []),
+    );
+    this.#env = { ...inherited, ...env };
+  }
+
+  get names(): string[] {
+    return SERVICES.map((s) => s.name);
+  }
+
+  /** Starts one service and waits until it answers. */
+  async start(name: string): Promise<void> {
+    const spec = SERVICES.find((s) => s.name === name);
+    if (!spec) throw new Error(`No service "${name}"`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: serviceArgs(spec, this.#env),
+      cwd: root,
+      env: this.#env,
+      clearEnv: true,
+      stdout: Deno.env.get("PLATFORM_DEBUG") ? "inherit" : "null",
+      stderr: Deno.env.get("PLATFORM_DEBUG") ? "inherit" : "null",
+    }).spawn();
+    this.#children.set(name, child);
+    const url = readiness(name, this.#env);
+    await settled(async () => {
+      const status = await Promise.race([child.status, Promise.resolve(undefined)]);
+      if (status) throw new Error(`${name} exited with ${status.code} while starting`);
+      const res = await fetch(url);
+      await res.body?.cancel();
+      assert.equal(res.status, 200, `${name} is not ready`);
+    }, 60_000);
+  }
+
+  async startAll(): Promise<void> {
+    for (const name of this.names) await this.start(name);
+  }
+
+  /** Kills one service (SIGKILL unless said otherwise) and waits for it to be gone. */
+  async kill(name: string, signal: Deno.Signal = "SIGKILL"): Promise<void> {
+    const child = this.#children.get(name);
+    if (!child) return;
+    this.#children.delete(name);
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+    await child.status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const name of [...this.#children.keys()].reverse()) await this.kill(name, "SIGTERM");
+  }
+}
