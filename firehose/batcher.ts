@@ -8,7 +8,13 @@ import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { partitionOf } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import type { FirehoseMetrics } from "./metrics.ts";
-import { countEvent, emptyCounts, mergeCounts, type NetworkCounts } from "./network_counts.ts";
+import {
+  countEvent,
+  emptyCounts,
+  isEmptyCounts,
+  mergeCounts,
+  type NetworkCounts,
+} from "./network_counts.ts";
 import type { Publisher } from "./publisher.ts";
 
 export const sleep = (ms: number, signal?: AbortSignal) =>
@@ -75,7 +81,10 @@ export class Batcher {
   addChunks(chunks: readonly string[], count: number, counts?: NetworkCounts): void {
     for (let p = 0; p < chunks.length; p++) if (chunks[p]) this.#chunks[p].push(chunks[p]);
     this.pending += count;
-    if (counts) mergeCounts(this.counts, counts);
+    // The processor's counts are its own to give: the first ones are taken as they are.
+    if (counts) {
+      isEmptyCounts(this.counts) ? this.counts = counts : mergeCounts(this.counts, counts);
+    }
   }
 
   /** Adds one event (the verified path, which has event objects). */

@@ -12,10 +12,10 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 export interface NetworkCounts {
-  /** "minute\tfield" → events; the field is a collection, or "identity" / "account". */
-  events: Map<string, number>;
-  /** "kind\thour" → DIDs active in that hour (kind: posters, likers, all). */
-  active: Map<string, Set<string>>;
+  /** Minute → field → events; the field is a collection, or "identity" / "account". */
+  events: Map<number, Map<string, number>>;
+  /** Hour → kind (posters, likers, all) → DIDs active in that hour. */
+  active: Map<number, Map<"posters" | "likers" | "all", Set<string>>>;
   /** Hour → repositories whose first commit was seen. */
   created: Map<number, number>;
 }
@@ -31,38 +31,48 @@ export function isEmptyCounts(c: NetworkCounts): boolean {
 /** Collection names come from upstream: keep only NSID-shaped ones by name. */
 const NSID = /^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z0-9-]+){2,}$/;
 
-function addEventCount(c: NetworkCounts, time: number, field: string, n = 1): void {
-  const key = `${Math.floor(time / MINUTE_MS)}\t${field}`;
-  c.events.set(key, (c.events.get(key) ?? 0) + n);
+/** The maps of one minute and one hour; events come in time order, so these rarely change. */
+function minuteOf(c: NetworkCounts, time: number): Map<string, number> {
+  const minute = Math.floor(time / MINUTE_MS);
+  let m = c.events.get(minute);
+  if (!m) c.events.set(minute, m = new Map());
+  return m;
 }
 
-function addActive(
-  c: NetworkCounts,
-  kind: "posters" | "likers" | "all",
-  hour: number,
+function hourOf(c: NetworkCounts, time: number): Map<"posters" | "likers" | "all", Set<string>> {
+  const hour = Math.floor(time / HOUR_MS);
+  let h = c.active.get(hour);
+  if (!h) c.active.set(hour, h = new Map([["all", new Set()]]));
+  return h;
+}
+
+function add(
+  h: Map<"posters" | "likers" | "all", Set<string>>,
+  kind: "posters" | "likers",
   did: string,
 ) {
-  const key = `${kind}\t${hour}`;
-  let set = c.active.get(key);
-  if (!set) c.active.set(key, set = new Set());
+  let set = h.get(kind);
+  if (!set) h.set(kind, set = new Set());
   set.add(did);
 }
 
 /** Counts one event the firehose keeps. */
 export function countEvent(c: NetworkCounts, e: FirehoseEvent): void {
-  const hour = Math.floor(e.time / HOUR_MS);
-  addActive(c, "all", hour, e.did);
-  if (e.kind !== "commit") return addEventCount(c, e.time, e.kind);
-  addEventCount(c, e.time, e.collection);
-  if (e.action !== "create") return;
-  if (e.collection === "app.bsky.feed.post") addActive(c, "posters", hour, e.did);
-  else if (e.collection === "app.bsky.feed.like") addActive(c, "likers", hour, e.did);
+  const m = minuteOf(c, e.time), h = hourOf(c, e.time);
+  h.get("all")!.add(e.did);
+  const field = e.kind === "commit" ? e.collection : e.kind;
+  m.set(field, (m.get(field) ?? 0) + 1);
+  if (e.kind !== "commit" || e.action !== "create") return;
+  if (e.collection === "app.bsky.feed.post") add(h, "posters", e.did);
+  else if (e.collection === "app.bsky.feed.like") add(h, "likers", e.did);
 }
 
 /** Counts an op of a collection the firehose drops (its author is active too). */
 export function countIgnored(c: NetworkCounts, collection: string, time: number, did: string) {
-  addEventCount(c, time, NSID.test(collection) && collection.length <= 100 ? collection : "other");
-  addActive(c, "all", Math.floor(time / HOUR_MS), did);
+  const m = minuteOf(c, time);
+  const field = collection.length <= 100 && NSID.test(collection) ? collection : "other";
+  m.set(field, (m.get(field) ?? 0) + 1);
+  hourOf(c, time).get("all")!.add(did);
 }
 
 /** Counts a repository's first commit (a new account). */
@@ -71,13 +81,21 @@ export function countCreated(c: NetworkCounts, time: number): void {
   c.created.set(hour, (c.created.get(hour) ?? 0) + 1);
 }
 
-/** Adds `from` into `into`. */
+/** Adds `from` into `into` (`from` may be used up: sets are shared when `into` has none). */
 export function mergeCounts(into: NetworkCounts, from: NetworkCounts): void {
-  for (const [k, n] of from.events) into.events.set(k, (into.events.get(k) ?? 0) + n);
-  for (const [k, dids] of from.active) {
-    const set = into.active.get(k);
-    if (!set) into.active.set(k, new Set(dids));
-    else for (const d of dids) set.add(d);
+  for (const [minute, fields] of from.events) {
+    const m = into.events.get(minute);
+    if (!m) into.events.set(minute, new Map(fields));
+    else for (const [f, n] of fields) m.set(f, (m.get(f) ?? 0) + n);
+  }
+  for (const [hour, kinds] of from.active) {
+    let h = into.active.get(hour);
+    if (!h) into.active.set(hour, h = new Map());
+    for (const [kind, dids] of kinds) {
+      const set = h.get(kind);
+      if (!set) h.set(kind, new Set(dids));
+      else for (const d of dids) set.add(d);
+    }
   }
   for (const [h, n] of from.created) into.created.set(h, (into.created.get(h) ?? 0) + n);
 }
@@ -89,15 +107,16 @@ export function mergeCounts(into: NetworkCounts, from: NetworkCounts): void {
 export function encodeCounts(c: NetworkCounts): string {
   const lines: string[] = [];
   const minuteTtl = networkKeys.MINUTE_TTL_SECONDS, hourTtl = networkKeys.HOUR_TTL_SECONDS;
-  for (const [k, n] of c.events) {
-    const tab = k.indexOf("\t");
-    const key = networkKeys.eventsMinute(Number(k.slice(0, tab)));
-    lines.push(`e\t${key}\t${minuteTtl}\t${k.slice(tab + 1)}\t${n}`);
+  for (const [minute, fields] of c.events) {
+    const key = networkKeys.eventsMinute(minute);
+    for (const [field, n] of fields) lines.push(`e\t${key}\t${minuteTtl}\t${field}\t${n}`);
   }
-  for (const [k, dids] of c.active) {
-    const [kind, hour] = k.split("\t");
-    const key = networkKeys.activeHour(kind as "all", Number(hour));
-    lines.push(`a\t${key}\t${hourTtl}\t${[...dids].join(" ")}`);
+  for (const [hour, kinds] of c.active) {
+    for (const [kind, dids] of kinds) {
+      if (dids.size === 0) continue;
+      const key = networkKeys.activeHour(kind, hour);
+      lines.push(`a\t${key}\t${hourTtl}\t${[...dids].join(" ")}`);
+    }
   }
   for (const [hour, n] of c.created) {
     lines.push(`n\t${networkKeys.createdHour(hour)}\t${hourTtl}\t${n}`);
