@@ -39,22 +39,41 @@ local function entry(id, received, t, how, sign)
   local hi = math.floor(v / 4294967296)
   return struct.pack('>BI4', hi, v - hi * 4294967296)
 end
+-- Log entries are gathered per key and appended once per key at the end of the batch
+-- (a popular account gets many in one batch; their order in a log does not matter).
+local appends, append_expiry = {}, {}
+local function log_entry(key, e, wat)
+  local parts = appends[key]
+  if parts == nil then
+    parts = {}
+    appends[key] = parts
+    append_expiry[key] = wat
+  end
+  parts[#parts + 1] = e
+end
+local logkeys = {}
+local function log_key(id, week)
+  local byid = logkeys[week]
+  if byid == nil then byid = {}; logkeys[week] = byid end
+  local key = byid[id]
+  if key == nil then key = 'l:{' .. id .. '}:' .. week; byid[id] = key end
+  return key
+end
 local function apply_pairs(a, hour, pairs, sign)
   local day = math.floor(hour / 24)
   local week = math.floor(hour / 168)
   local how = hour % 168
   local at = (day + 1) * 86400 + retention
   local wat = (week + 1) * 604800 + retention
-  local ak = 'l:{' .. a .. '}:' .. week
+  local ak = log_key(a, week)
   for k = 1, #pairs, 4 do
     local v = struct.unpack('>I4', pairs, k)
     local t = math.floor(v / 268435456)
     local s = v - t * 268435456
     if t <= 6 then
-      local sk = 'l:{' .. s .. '}:' .. week
-      -- A week's expiry never changes: set it only when the append made the key.
-      if redis.call('APPEND', ak, entry(s, 0, t, how, sign)) == 5 then expire_at(ak, wat) end
-      if redis.call('APPEND', sk, entry(a, 1, t, how, sign)) == 5 then expire_at(sk, wat) end
+      local sk = log_key(s, week)
+      log_entry(ak, entry(s, 0, t, how, sign), wat)
+      log_entry(sk, entry(a, 1, t, how, sign), wat)
     end
     if t == 6 or t == 7 then
       -- One set per account: whom it follows as ids, whom it blocks as negative ids.
@@ -68,6 +87,7 @@ end
 -- record from the records of the span before (about 80 a bucket, so each stays a compact
 -- listpack); the counts are kept in rb:{g} too.
 local SPAN = 8
+local clock = tonumber(redis.call('TIME')[1])
 local buckets, remembered = {}, {}
 local function buckets_of(span, create)
   local n = buckets[span]
@@ -79,6 +99,14 @@ local function buckets_of(span, create)
     while n * 80 < before do n = n * 2 end
     redis.call('HSET', 'rb:{g}', span, n)
     redis.call('HDEL', 'rb:{g}', span - 30, 'n' .. (span - 30))
+    -- The span's buckets are made now with their expiry, and an empty field that keeps
+    -- each one alive until then, so that remembering a record needs no EXPIREAT.
+    local at = (span + 1) * SPAN * 3600 + memsecs
+    for b = 0, n - 1 do
+      local key = 'r:{' .. b .. '}:' .. span
+      redis.call('HSET', key, '', '')
+      redis.call('EXPIREAT', key, at)
+    end
   end
   if n then buckets[span] = n end
   return n
@@ -116,7 +144,9 @@ local function remember(f, x, hour, pairs, only_new)
     redis.call('HSET', key, f, value)
   end
   remembered[span] = (remembered[span] or 0) + 1
-  expire_at(key, (span + 1) * SPAN * 3600 + memsecs)
+  -- A span already past its expiry (an old event replayed) is not kept beyond this batch.
+  local at = (span + 1) * SPAN * 3600 + memsecs
+  if at <= clock then expire_at(key, at) end
   return true
 end
 
@@ -219,6 +249,11 @@ while i <= n do
   else
     return redis.error_reply('Unknown operation "' .. tostring(op) .. '" at argument ' .. i)
   end
+end
+for key, parts in pairs(appends) do
+  local data = table.concat(parts)
+  -- A week's expiry never changes: set it only when the append made the key.
+  if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
 for span, n in pairs(remembered) do redis.call('HINCRBY', 'rb:{g}', 'n' .. span, n) end

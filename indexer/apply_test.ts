@@ -460,3 +460,20 @@ Deno.test("didKey() keeps a did:plc in 16 bytes and gives every DID back", () =>
     assert.equal(didOfKey(new TextEncoder().encode(did)), did);
   }
 });
+
+Deno.test("every key the applier writes expires, also for events older than the record memory", async () => {
+  await withStore(async (redis, applier) => {
+    const old = T0 - 72 * HOUR_MS;
+    await applier.apply([like(A, "3kbbbbbbbbbb2", B), like(A, "3kbbbbbbbbbb3", C, old)]);
+    await applier.apply([
+      like(C, "3kbbbbbbbbbb4", B, old),
+      del(A, "app.bsky.feed.like", "3kbbbbbbbbbb3", old),
+    ]);
+    const keys = await redis.keys("*");
+    assert.ok(keys.some((k) => k.startsWith("r:")), "records are remembered");
+    for (const key of keys) {
+      if (/^(ids|p|hx|rb|hidden):/.test(key)) continue;
+      assert.ok(await redis.ttl(key) > 0, `${key} expires`);
+    }
+  });
+});

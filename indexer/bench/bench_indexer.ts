@@ -280,7 +280,10 @@ say(
 say(
   `Redis commands per event: ${(clientCalls / EVENTS).toFixed(3)} from the client, ${
     (allCalls / EVENTS).toFixed(2)
-  } counting those run inside the Lua script`,
+  } counting those run inside the Lua script (${
+    Object.entries(calls).filter(([, n]) => n >= EVENTS / 100).sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${(n / EVENTS).toFixed(2)}`).join(", ")
+  })`,
 );
 say(
   `Redis memory of the store: ${fmt(storeBytes)} B = ${
