@@ -22,7 +22,23 @@ export function badParameter(name: string, value: unknown, why: string): HttpErr
 }
 
 /** Parses query parameters with a zod schema; a failure is a 400 naming the parameter. */
+/** Parsed queries by schema and query string: the same few queries come again and again. */
+const parsed = new WeakMap<z.ZodType, Map<string, unknown>>();
+const PARSED_PER_SCHEMA = 1000;
+
 export function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
+  let known = parsed.get(schema);
+  if (!known) parsed.set(schema, known = new Map());
+  const hit = known.get(url.search);
+  if (hit !== undefined) return hit as z.output<S>;
+  // Frozen: every caller of the same query shares it.
+  const value = Object.freeze(parseFresh(url, schema));
+  if (known.size >= PARSED_PER_SCHEMA) known.delete(known.keys().next().value!);
+  known.set(url.search, value);
+  return value as z.output<S>;
+}
+
+function parseFresh<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
   const raw: Record<string, string> = {};
   for (const [k, v] of url.searchParams) raw[k] = v;
   const result = schema.safeParse(raw);
