@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 # The site's browser tests drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 for tool in python3 make g++; do
