@@ -26,16 +26,55 @@ function readiness(name: string, env: Record<string, string>): string {
   throw new Error(`No readiness check for the service "${name}"`);
 }
 
+/**
+ * Starts one service as a process with exactly its scoped flags and resolves once it
+ * answers. Its log lines show when PLATFORM_DEBUG (or `debugVar`) is set; crashes always.
+ */
+export async function spawnService(
+  name: string,
+  env: Record<string, string>,
+  debugVar = "PLATFORM_DEBUG",
+): Promise<Deno.ChildProcess> {
+  const spec = SERVICES.find((s) => s.name === name);
+  if (!spec) throw new Error(`No service "${name}"`);
+  // The site's bundler finds esbuild in Deno's cache, through HOME or DENO_DIR.
+  const inherited = Object.fromEntries(
+    ["HOME", "DENO_DIR", "PATH"].flatMap((k) => Deno.env.get(k) ? [[k, Deno.env.get(k)!]] : []),
+  );
+  const debug = Boolean(Deno.env.get(debugVar) || Deno.env.get("PLATFORM_DEBUG"));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: serviceArgs(spec, env),
+    cwd: root,
+    env: { ...inherited, ...env },
+    clearEnv: true,
+    stdout: debug ? "inherit" : "null",
+    stderr: "inherit",
+  }).spawn();
+  const url = readiness(name, env);
+  try {
+    await settled(async () => {
+      const status = await Promise.race([child.status, Promise.resolve(undefined)]);
+      if (status) throw new Error(`${name} exited with ${status.code} while starting`);
+      const res = await fetch(url);
+      await res.body?.cancel();
+      assert.equal(res.status, 200, `${name} is not ready`);
+    }, 60_000);
+  } catch (err) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    throw err;
+  }
+  return child;
+}
+
 export class Platform implements AsyncDisposable {
   readonly #children = new Map<string, Deno.ChildProcess>();
   readonly #env: Record<string, string>;
 
   constructor(env: Record<string, string>) {
-    // The site's bundler finds esbuild in Deno's cache, through HOME or DENO_DIR.
-    const inherited = Object.fromEntries(
-      ["HOME", "DENO_DIR", "PATH"].flatMap((k) => Deno.env.get(k) ? [[k, Deno.env.get(k)!]] : []),
-    );
-    this.#env = { ...inherited, ...env };
+    this.#env = env;
   }
 
   get names(): string[] {
@@ -44,25 +83,7 @@ export class Platform implements AsyncDisposable {
 
   /** Starts one service and waits until it answers. */
   async start(name: string): Promise<void> {
-    const spec = SERVICES.find((s) => s.name === name);
-    if (!spec) throw new Error(`No service "${name}"`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: serviceArgs(spec, this.#env),
-      cwd: root,
-      env: this.#env,
-      clearEnv: true,
-      stdout: Deno.env.get("PLATFORM_DEBUG") ? "inherit" : "null",
-      stderr: Deno.env.get("PLATFORM_DEBUG") ? "inherit" : "null",
-    }).spawn();
-    this.#children.set(name, child);
-    const url = readiness(name, this.#env);
-    await settled(async () => {
-      const status = await Promise.race([child.status, Promise.resolve(undefined)]);
-      if (status) throw new Error(`${name} exited with ${status.code} while starting`);
-      const res = await fetch(url);
-      await res.body?.cancel();
-      assert.equal(res.status, 200, `${name} is not ready`);
-    }, 60_000);
+    this.#children.set(name, await spawnService(name, this.#env));
   }
 
   async startAll(): Promise<void> {
