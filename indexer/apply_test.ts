@@ -13,17 +13,26 @@ const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
 // Keys expire by the real clock, so the events happen now.
 const T0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 30 * 60_000;
 let seq = 0;
-const like = (did: string, rkey: string, subject: string, time = T0): FirehoseEvent => ({
+/** A created record of `collection` with the facts the indexer reads. */
+const create = (
+  did: string,
+  collection: string,
+  rkey: string,
+  facts: Record<string, unknown>,
+  time = T0,
+): FirehoseEvent => ({
   v: 1,
   kind: "commit",
   seq: ++seq,
   time,
   did,
   action: "create",
-  collection: "app.bsky.feed.like",
+  collection: collection as "app.bsky.feed.like",
   rkey,
-  subject,
+  ...facts,
 });
+const like = (did: string, rkey: string, subject: string, time = T0) =>
+  create(did, "app.bsky.feed.like", rkey, { subject }, time);
 const del = (did: string, collection: string, rkey: string, time = T0): FirehoseEvent => ({
   v: 1,
   kind: "commit",
@@ -79,21 +88,13 @@ Deno.test("apply() counts each interaction once in both directions, whatever the
 
 Deno.test("a delete takes back exactly what its create added, once", async () => {
   await withStore(async (redis, applier) => {
-    const post: FirehoseEvent = {
-      v: 1,
-      kind: "commit",
-      seq: ++seq,
-      time: T0,
-      did: A,
-      action: "create",
-      collection: "app.bsky.feed.post",
-      rkey: "p1",
+    const post = create(A, "app.bsky.feed.post", "p1", {
       parent: B,
       root: B,
       quote: C,
       mentions: [B, C, A],
       chars: 10,
-    };
+    });
     await applier.apply([post, like(A, "l1", B)]);
     const before = await top(redis, A, "sent");
     assert.deepEqual(before?.map((c) => [c.did, c.like, c.reply, c.quote, c.mention]), [
@@ -153,17 +154,7 @@ Deno.test("windows are exact to the hour and directions combine as documented", 
       like(A, "new", B, T0),
       like(B, "back", A, T0),
       like(C, "c1", A, T0),
-      {
-        v: 1,
-        kind: "commit",
-        seq: ++seq,
-        time: T0,
-        did: A,
-        action: "create",
-        collection: "app.bsky.feed.repost",
-        rkey: "r1",
-        subject: C,
-      },
+      create(A, "app.bsky.feed.repost", "r1", { subject: C }),
     ]);
     assert.equal((await top(redis, A, "sent", 1))?.find((c) => c.did === B)?.like, 1);
     assert.equal((await top(redis, A, "sent", 6))?.find((c) => c.did === B)?.like, 2);
@@ -217,28 +208,8 @@ Deno.test("accounts that are deleted, taken down or deactivated disappear, and c
 
 Deno.test("blocks and follows are kept apart, and circles can leave blocked people out", async () => {
   await withStore(async (redis, applier) => {
-    const block: FirehoseEvent = {
-      v: 1,
-      kind: "commit",
-      seq: ++seq,
-      time: T0,
-      did: A,
-      action: "create",
-      collection: "app.bsky.graph.block",
-      rkey: "b1",
-      subject: C,
-    };
-    const follow: FirehoseEvent = {
-      v: 1,
-      kind: "commit",
-      seq: ++seq,
-      time: T0,
-      did: A,
-      action: "create",
-      collection: "app.bsky.graph.follow",
-      rkey: "f1",
-      subject: B,
-    };
+    const block = create(A, "app.bsky.graph.block", "b1", { subject: C });
+    const follow = create(A, "app.bsky.graph.follow", "f1", { subject: B });
     await applier.apply([like(A, "l1", C), block, follow]);
     const [aId, bId, cId] = await Promise.all([A, B, C].map((d) => idOf(redis, d)));
     // Follows and blocks share one set: blocks as negative ids.
@@ -429,10 +400,7 @@ Deno.test("recordArg() carries the field's hash, the hour, the field and the pai
 
 Deno.test("the same record key in two collections makes two records", async () => {
   await withStore(async (redis, applier) => {
-    const repost = {
-      ...like(A, "3kaaaaaaaaaa7", B),
-      collection: "app.bsky.feed.repost",
-    } as FirehoseEvent;
+    const repost = create(A, "app.bsky.feed.repost", "3kaaaaaaaaaa7", { subject: B });
     assert.equal((await applier.apply([like(A, "3kaaaaaaaaaa7", B), repost])).applied, 2);
     assert.equal((await applier.apply([del(A, "app.bsky.feed.like", "3kaaaaaaaaaa7")])).applied, 1);
     assert.deepEqual(
