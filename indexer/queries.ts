@@ -52,41 +52,60 @@ export interface Counterpart extends Counts {
 /** Columns of a tally: the five interaction types, then blocks. */
 const COLUMNS = 6;
 
-/** Counts by counterpart: `slot` maps an id to its counts at counts[slot * COLUMNS ...]. */
-class Tally {
+/**
+ * Counts per id in `columns` columns, with no object per id: `slot` maps an id to its row,
+ * which starts at counts[slot * columns]. The queries tally counterparts in it, the
+ * scheduler whole accounts.
+ */
+export class CountTable {
   slot = new Map<number, number>();
   ids: number[] = [];
-  counts = new Int32Array(COLUMNS * 64);
+  counts: Int32Array;
 
-  add(id: number, type: number, by: number): void {
+  constructor(readonly columns: number, rows = 64) {
+    this.counts = new Int32Array(columns * rows);
+  }
+
+  /** Where `id`'s row starts in `counts` (a new row of zeros for a new id). */
+  row(id: number): number {
     let s = this.slot.get(id);
     if (s === undefined) {
       s = this.ids.length;
       this.slot.set(id, s);
       this.ids.push(id);
-      if (this.counts.length < (s + 1) * COLUMNS) {
+      if (this.counts.length < (s + 1) * this.columns) {
         const grown = new Int32Array(this.counts.length * 2);
         grown.set(this.counts);
         this.counts = grown;
       }
     }
-    this.counts[s * COLUMNS + type] += by;
+    return s * this.columns;
+  }
+
+  add(id: number, column: number, by: number): void {
+    // The row first: making it may replace `counts`.
+    const at = this.row(id);
+    this.counts[at + column] += by;
   }
 
   get size(): number {
     return this.ids.length;
   }
 
-  /** Adds another tally's counts into this one. */
-  merge(other: Tally): void {
+  /** Adds another table's counts into this one. */
+  merge(other: CountTable): void {
     for (let s = 0; s < other.ids.length; s++) {
-      for (let t = 0; t < COLUMNS; t++) {
-        const n = other.counts[s * COLUMNS + t];
+      for (let t = 0; t < this.columns; t++) {
+        const n = other.counts[s * other.columns + t];
         if (n) this.add(other.ids[s], t, n);
       }
     }
   }
 }
+
+/** A tally of counterparts: the five interaction types, then blocks. */
+type Tally = CountTable;
+const newTally = () => new CountTable(COLUMNS);
 
 function zero(): Counts {
   return { like: 0, repost: 0, reply: 0, quote: 0, mention: 0 };
@@ -134,7 +153,7 @@ async function tallies(
   };
   for (const w of weeks) pipe.callBuffer("GET", storeKeys.log(id, w));
   const replies = await pipe.exec();
-  const out: [Tally, Tally] = [new Tally(), new Tally()];
+  const out: [Tally, Tally] = [newTally(), newTally()];
   weeks.forEach((week, k) => {
     const [err, log] = replies[k];
     if (err) throw err;
@@ -170,7 +189,7 @@ export async function topInteractions(
   let tally = direction === "received" ? received : sent;
   let scores: Float64Array;
   if (direction === "mutual") {
-    tally = new Tally();
+    tally = newTally();
     tally.merge(sent);
     tally.merge(received);
     scores = new Float64Array(tally.size);

@@ -14,7 +14,7 @@ import {
   type TopWindow,
 } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { didsOf } from "@bsky/indexer/queries";
+import { CountTable, didsOf } from "@bsky/indexer/queries";
 import { HOUR_MS, scanLog, storeKeys, WEEK_HOURS } from "@bsky/indexer/store";
 
 export const WINDOW_HOURS: Record<TopWindow, number> = { "24h": 24, "7d": 168 };
@@ -29,27 +29,8 @@ export function metricIndex(type: number, received: boolean): number {
   return (type - 1) * 2 + (received ? 0 : 1);
 }
 
-/** Totals per account: `slot` maps an id to its METRICS columns in `counts`. */
-class Totals {
-  slot = new Map<number, number>();
-  ids: number[] = [];
-  counts = new Int32Array(METRICS * 1024);
-
-  columns(id: number): number {
-    let s = this.slot.get(id);
-    if (s === undefined) {
-      s = this.ids.length;
-      this.slot.set(id, s);
-      this.ids.push(id);
-      if (this.counts.length < (s + 1) * METRICS) {
-        const grown = new Int32Array(this.counts.length * 2);
-        grown.set(this.counts);
-        this.counts = grown;
-      }
-    }
-    return s * METRICS;
-  }
-}
+/** Totals per account: a row of METRICS columns each. */
+type Totals = CountTable;
 
 /** The weeks a window of `hours` ending in the hour of `now` touches, with their hour range. */
 function weeksOf(hours: number, now: number): { week: number; from: number; to: number }[] {
@@ -79,7 +60,7 @@ export async function windowTotals(
   windows: readonly TopWindow[],
   now: number,
 ): Promise<{ totals: Map<TopWindow, Totals>; logs: number; bytes: number }> {
-  const totals = new Map(windows.map((w) => [w, new Totals()]));
+  const totals = new Map(windows.map((w) => [w, new CountTable(METRICS, 1024)]));
   // Per week, the windows that read it and their hour ranges.
   const plan = new Map<number, { window: TopWindow; from: number; to: number }[]>();
   for (const window of windows) {
@@ -118,7 +99,7 @@ export async function windowTotals(
           const t = totals.get(window)!;
           let at = -1;
           scanLog(log, from, to, (_cp, received, type, by) => {
-            if (at < 0) at = t.columns(id);
+            if (at < 0) at = t.row(id);
             t.counts[at + metricIndex(type, received)] += by;
           });
         }
