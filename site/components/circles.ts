@@ -1,41 +1,16 @@
 /** The API's answers behind the circles page, and what the page builds from them. */
 import type { Dict } from "../i18n.ts";
 import type { CircleOptions } from "../options.ts";
+import type { z } from "zod";
+import type * as api from "@bsky/fart/schemas";
 import { type ApiProfile, personLabel } from "./profile.ts";
 
-export interface Placed extends ApiProfile {
-  x: number;
-  y: number;
-  r: number;
-  score?: number;
-}
-
-export interface CirclesAnswer {
-  actor: ApiProfile;
-  window: string;
-  direction: string;
-  size: number;
-  center: Placed;
-  rings: { radius: number; people: Placed[] }[];
-}
-
-export interface Counts {
-  like: number;
-  repost: number;
-  reply: number;
-  quote: number;
-  mention: number;
-  score: number;
-}
-
-export interface InteractionsAnswer {
-  actor: ApiProfile;
-  window: string;
-  direction: string;
-  from: string;
-  to: string;
-  items: (ApiProfile & Counts)[];
-}
+export type CirclesAnswer = z.infer<typeof api.circlesAnswer>;
+export type InteractionsAnswer = z.infer<typeof api.interactionsAnswer>;
+/** Someone placed in the image: the centre, or a person in a ring (with a score). */
+export type Placed = CirclesAnswer["center"] & { score?: number };
+/** What someone did, as the table shows it. */
+export type Counts = Omit<InteractionsAnswer["items"][number], keyof ApiProfile>;
 
 /** One row of the people table: someone in the image, with what they did. */
 export interface PersonRow extends ApiProfile, Counts {

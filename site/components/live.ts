@@ -1,10 +1,5 @@
 /** The API's live figures, as /live and its chart use them. */
-export interface LiveAnswer {
-  now: string;
-  eventsPerSecond: number | null;
-  byCollection: Record<string, number>;
-  lagSeconds: number | null;
-  indexerBacklog: number;
-  activeAccounts: number;
-  sampledEvents: number;
-}
+import type { z } from "zod";
+import type * as api from "@bsky/fart/schemas";
+
+export type LiveAnswer = z.infer<typeof api.liveAnswer>;

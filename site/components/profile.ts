@@ -1,11 +1,9 @@
 /** Profiles as the API gives them, and as pages show them (avatars through this site). */
+import type { z } from "zod";
+import type * as api from "@bsky/fart/schemas";
 
-export interface ApiProfile {
-  did: string;
-  handle: string | null;
-  displayName: string | null;
-  avatar: string | null;
-}
+/** A profile in the API's answers (the API's schema is the contract). */
+export type ApiProfile = z.infer<typeof api.profile>;
 
 export interface SiteProfile {
   did: string;

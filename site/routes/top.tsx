@@ -1,15 +1,12 @@
 import { TOP_METRICS, TOP_WINDOWS, type TopMetric, type TopWindow } from "@bsky/shared/keys";
 import { ApiError } from "../api.ts";
-import { type ApiProfile, avatarUrl } from "../components/profile.ts";
+import type { z } from "zod";
+import type * as api from "@bsky/fart/schemas";
+import { avatarUrl } from "../components/profile.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
-interface TopAnswer {
-  metric: TopMetric;
-  window: TopWindow;
-  computedAt: string;
-  items: (ApiProfile & { count: number })[];
-}
+type TopAnswer = z.infer<typeof api.topAnswer>;
 
 interface Data {
   metric: TopMetric;

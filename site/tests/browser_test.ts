@@ -15,6 +15,7 @@ import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
 import type { Direction } from "@bsky/indexer/queries";
 import { spawnFart } from "../../fart/testing/spawn.ts";
 import { spawnSite } from "../testing/spawn.ts";
+import type { Counts } from "../components/circles.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const CHROMIUM_FLAGS = [
@@ -31,15 +32,7 @@ const CHROMIUM_FLAGS = [
 // deno-lint-ignore no-explicit-any
 type Dom = any;
 
-type Row = {
-  did: string;
-  like: number;
-  repost: number;
-  reply: number;
-  quote: number;
-  mention: number;
-  score: number;
-};
+type Row = Counts & { did: string };
 
 /** The people table as the visitor sees it. */
 function tableRows(page: Page): Promise<Row[]> {
