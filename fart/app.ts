@@ -108,7 +108,8 @@ export function createApp(deps: AppDeps): App {
     const auth = req.headers.get("authorization");
     let client = `ip:${ip}`;
     let perMinute = config.FART_RATE_PER_IP;
-    if (keys.size > 0 || auth) {
+    let keyName = "";
+    if ((keys.size > 0 && !config.FART_KEYS_OPTIONAL) || auth) {
       const token = auth?.match(/^Bearer\s+(\S+)$/i)?.[1];
       if (!token) {
         throw new HttpError(401, "An API key is needed: send Authorization: Bearer <key>", {}, {
@@ -124,10 +125,12 @@ export function createApp(deps: AppDeps): App {
         throw new HttpError(401, "The API key is not valid", {}, { "www-authenticate": "Bearer" });
       }
       client = `key:${hash.slice(0, 32)}`;
+      keyName = name;
       perMinute = config.FART_RATE_PER_KEY;
     }
     const decision = await limiter.take(client, perMinute);
     const headers = rateHeaders(decision);
+    metrics.byKey.inc({ key: keyName });
     if (!decision.allowed) {
       metrics.rateLimited.inc();
       throw new HttpError(

@@ -223,6 +223,41 @@ Deno.test("API keys: none or a wrong one gets 401, a valid one passes; keys are 
   });
 });
 
+Deno.test("optional keys: callers without one are limited per IP, a key holder per key", async () => {
+  const key = "k-" + crypto.randomUUID();
+  const hash = Buffer.from(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
+  ).toString("hex");
+  const env = {
+    FART_API_KEYS: `site:${hash}`,
+    FART_KEYS_OPTIONAL: "true",
+    FART_RATE_PER_IP: "2",
+    FART_RATE_PER_KEY: "5",
+  };
+  await withApi(env, async ({ get }) => {
+    const anonymous: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await get("/v1/actors/search?q=al");
+      anonymous.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(anonymous, [200, 200, 429]);
+    // The key holder, from the same address, has an allowance of its own.
+    const site = await get("/v1/actors/search?q=al", {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(site.status, 200);
+    assert.equal(site.headers.get("ratelimit-limit"), "5");
+    await site.body?.cancel();
+    const wrong = await get("/v1/actors/search?q=al", { headers: { authorization: "Bearer x" } });
+    assert.equal(wrong.status, 401, "a wrong key is refused, not served as anonymous");
+    await wrong.body?.cancel();
+    const metrics = await (await get("/metrics")).text();
+    assert.match(metrics, /fart_key_requests_total\{key="site"\} 1\n/);
+    assert.match(metrics, /fart_key_requests_total\{key=""\} 3\n/);
+  });
+});
+
 Deno.test("the rate limit answers 429 with Retry-After and RateLimit headers", async () => {
   await withApi({ FART_RATE_PER_IP: "3" }, async ({ get }) => {
     const seen: number[] = [];

@@ -7,9 +7,15 @@ export const fartEnv = {
   FART_PORT: env.int(8000, { min: 0, max: 65535 }),
   /**
    * SHA-256 hashes (hex) of the accepted API keys, comma-separated, each optionally named
-   * ("site:ab12…"). Unset: the API is open and limited per IP only.
+   * ("site:ab12…"). Unset: the API is open and limited per IP only. Set: every request
+   * needs one of the keys, unless FART_KEYS_OPTIONAL.
    */
   FART_API_KEYS: env.string(""),
+  /**
+   * With FART_API_KEYS set, still serve callers without a key (limited per IP), while a
+   * key's holder gets the per-key limit: how the site gets its own allowance on an open API.
+   */
+  FART_KEYS_OPTIONAL: env.bool(false),
   /** Requests a minute per API key, and per client IP. */
   FART_RATE_PER_KEY: env.int(600, { min: 1 }),
   FART_RATE_PER_IP: env.int(120, { min: 1 }),

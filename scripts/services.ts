@@ -7,6 +7,7 @@ import { indexerEnv } from "../indexer/config.ts";
 import { fartEnv } from "../fart/config.ts";
 import { schedulerEnv } from "../scheduler/config.ts";
 import { siteEnv } from "../site/config.ts";
+import { createHash, randomBytes } from "node:crypto";
 
 export interface ServiceSpec {
   name: string;
@@ -110,6 +111,30 @@ export const SERVICES: ServiceSpec[] = [
     unstable: ["cron"],
   },
 ];
+
+/**
+ * Settings that give the site its own API key, for services started together. All the
+ * site's calls (pages, and up to 49 avatars per circle) come from one address; limited per
+ * IP like any caller, a few visitors would use up the allowance. So, unless keys are
+ * configured, a fresh key is made for this run: the site sends it, the API knows its hash
+ * and limits it per key, and callers without a key are still served (FART_KEYS_OPTIONAL).
+ * A SITE_FART_KEY that is set but not among FART_API_KEYS is added to them.
+ */
+export function siteKeyEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const hashOf = (key: string) => createHash("sha256").update(key).digest("hex");
+  const key = env.SITE_FART_KEY || (env.FART_API_KEYS ? "" : randomBytes(24).toString("base64url"));
+  if (!key) return {};
+  const keys = env.FART_API_KEYS ?? "";
+  if (keys.split(",").some((item) => item.trim().split(":").pop() === hashOf(key))) {
+    return { SITE_FART_KEY: key };
+  }
+  return {
+    SITE_FART_KEY: key,
+    FART_API_KEYS: [keys, `site:${hashOf(key)}`].filter(Boolean).join(","),
+    // Keys were not required before the site's was added: they still are not.
+    ...(keys ? {} : { FART_KEYS_OPTIONAL: "true" }),
+  };
+}
 
 /** The `deno run` arguments of a service for the given environment. */
 export function serviceArgs(spec: ServiceSpec, env: Record<string, string | undefined>): string[] {

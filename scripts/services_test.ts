@@ -1,6 +1,8 @@
 /** Each service, started with its own flags, stops at once on a bad setting, naming it. */
 import assert from "node:assert/strict";
-import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
+import { createHash } from "node:crypto";
+import { serviceArgs, SERVICES, type ServiceSpec, siteKeyEnv } from "./services.ts";
+import { apiKeyHashes, loadFartConfig } from "../fart/config.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -46,3 +48,25 @@ for (const spec of SERVICES) {
     assert.match(out.stdout, /Cannot connect to Redis at \\"redis:\/\/127.0.0.1:1\\"/);
   });
 }
+
+Deno.test("siteKeyEnv() gives the site a key the API knows, and keeps configured keys", () => {
+  const sha = (key: string) => createHash("sha256").update(key).digest("hex");
+  // Nothing configured: a fresh key each run; the API still serves callers without one.
+  const fresh = siteKeyEnv({});
+  assert.ok(fresh.SITE_FART_KEY.length >= 32);
+  assert.notEqual(siteKeyEnv({}).SITE_FART_KEY, fresh.SITE_FART_KEY);
+  const config = loadFartConfig((name) => fresh[name]);
+  assert.equal(apiKeyHashes(config).get(sha(fresh.SITE_FART_KEY)), "site");
+  assert.equal(config.FART_KEYS_OPTIONAL, true);
+  // A site key that is set is added to the API's keys, which stay required if they were.
+  const partner = `partner:${sha("p")}`;
+  assert.deepEqual(siteKeyEnv({ SITE_FART_KEY: "s", FART_API_KEYS: partner }), {
+    SITE_FART_KEY: "s",
+    FART_API_KEYS: `${partner},site:${sha("s")}`,
+  });
+  // Already listed: nothing changes. Keys required and no site key: none is invented.
+  assert.deepEqual(siteKeyEnv({ SITE_FART_KEY: "s", FART_API_KEYS: `web:${sha("s")}` }), {
+    SITE_FART_KEY: "s",
+  });
+  assert.deepEqual(siteKeyEnv({ FART_API_KEYS: partner }), {});
+});

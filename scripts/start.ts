@@ -13,7 +13,7 @@
  * shared/log.ts, and anything else a process prints is wrapped into such a line.
  */
 import { parseArgs } from "node:util";
-import { serviceArgs, SERVICES } from "./services.ts";
+import { serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
 import { readCaptureFile } from "../firehose/capture.ts";
 import {
   type ReplayServer,
@@ -163,6 +163,8 @@ if (demo) {
 
 // Services started together talk to each other: the site reads this API, on its port.
 env.FART_URL ||= `http://127.0.0.1:${env.FART_PORT || 8000}`;
+// ... and the site has its own key, so its visitors are not limited as one client.
+Object.assign(env, siteKeyEnv(env));
 
 const children: { name: string; child: Deno.ChildProcess }[] = [];
 const childEnv = Object.fromEntries(

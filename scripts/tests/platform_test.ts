@@ -18,6 +18,7 @@ import { runWorkload, type TruthEvent } from "@bsky/shared/testing/workload";
 import { expectedTotals } from "../../scheduler/testing/truth.ts";
 import { TOP_METRICS } from "@bsky/shared/keys";
 import { Platform } from "../testing/platform.ts";
+import { siteKeyEnv } from "../services.ts";
 
 const rkeyOf = (ref: { uri: string }) => ref.uri.split("/").pop()!;
 
@@ -148,6 +149,8 @@ Deno.test("the whole platform, as separate processes, shows exactly the workload
     SCHEDULER_HANDLE_RESOLVER_URL: pds.pdsUrl,
     FART_PORT: String(freePort()),
     FART_CACHE_SECONDS: "1",
+    // The test's own requests come without a key and poll until answers settle.
+    FART_RATE_PER_IP: "1000000",
     FART_PLC_URL: pds.plcUrl,
     FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
     FART_AVATAR_CDN_URL: pds.pdsUrl,
@@ -156,12 +159,17 @@ Deno.test("the whole platform, as separate processes, shows exactly the workload
     LOG_LEVEL: "error",
   };
   env.FART_URL = `http://127.0.0.1:${env.FART_PORT}`;
+  // The site calls the API with its own key, as `deno task start` sets it up.
+  Object.assign(env, siteKeyEnv(env));
   await using platform = new Platform(env);
   await platform.startAll();
 
   const { truth: events, accounts: byName } = await runWorkload(pds.pdsUrl, pds.adminPassword);
   const accounts = [byName.alice, byName.bob, byName.carol, byName.dave];
   await settled(() => check(env, accounts, events), 60_000);
+  // The site's calls came with its key.
+  const metrics = await (await fetch(`${env.FART_URL}/metrics`)).text();
+  assert.match(metrics, /fart_key_requests_total\{key="site"\} [1-9]/);
   // Anti-vacuity: the workload made interactions in every direction.
   assert.ok(expectedTop(computeTruth(events), byName.alice.did, "mutual").size > 0);
 
