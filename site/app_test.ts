@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { decode } from "fast-png";
 import { statsKeys } from "@bsky/shared/keys";
-import { ALICE, BOB, CAROL, EVE, pageScripts, withStack } from "./testing/stack.ts";
+import { ALICE, BOB, CAROL, EVE, pageScripts, RED_PNG, withStack } from "./testing/stack.ts";
+import { ApiClient } from "./api.ts";
 import { loadSiteConfig } from "./config.ts";
 
 const text = async (res: Response) => ({
@@ -142,8 +143,8 @@ Deno.test("unknown handles, hidden accounts and an unreachable API get clear pag
   }, { apiFetch: () => Promise.reject(new TypeError("Connection refused")) });
 });
 
-Deno.test("images come through the site: the API's PNG and avatars", async () => {
-  await withStack(async ({ get }) => {
+Deno.test("images come through the site: the API's PNG and avatars, kept while they may be cached", async () => {
+  await withStack(async ({ get, apiCalls, site }) => {
     const png = await get("/img/alice.test.png?rings=2");
     assert.equal(png.status, 200);
     assert.equal(png.headers.get("content-type"), "image/png");
@@ -160,10 +161,43 @@ Deno.test("images come through the site: the API's PNG and avatars", async () =>
     assert.equal(avatar.status, 200);
     assert.equal(avatar.headers.get("content-type"), "image/png");
     const etag = avatar.headers.get("etag")!;
-    await avatar.body?.cancel();
+    const bytes = new Uint8Array(await avatar.arrayBuffer());
+    assert.deepEqual(decode(bytes).data, decode(RED_PNG).data);
     const again = await get(`/avatar/${BOB}`, { headers: { "if-none-match": etag } });
     assert.equal(again.status, 304);
+    // Later visitors get the avatar from the site's memory: the API was asked once.
+    const third = await get(`/avatar/${BOB}`);
+    assert.deepEqual(new Uint8Array(await third.arrayBuffer()), bytes);
+    assert.equal(third.headers.get("etag"), etag);
+    assert.equal(apiCalls.filter((p) => p.startsWith("/v1/avatar/")).length, 1);
+    assert.ok(site.api.imagesKept.count >= 1);
     assert.equal((await get("/avatar/not-a-did")).status, 400);
+  });
+});
+
+Deno.test("kept images stay within their byte budget, the least recently used going first", async () => {
+  await withStack(async ({ apiFetch, apiCalls }) => {
+    const req = new Request("http://site.test/");
+    const probe = new ApiClient({ baseUrl: "http://api.test", cacheSeconds: 0, fetch: apiFetch });
+    const avatar = (await (await probe.image(`/v1/avatar/${BOB}`, req)).arrayBuffer()).byteLength;
+    const png = "/v1/circles/alice.test.png?width=600";
+    const pngBytes = (await (await probe.image(png, req)).arrayBuffer()).byteLength;
+    assert.ok(pngBytes > avatar);
+    const small = new ApiClient({
+      baseUrl: "http://api.test",
+      cacheSeconds: 0,
+      fetch: apiFetch,
+      maxImageBytes: pngBytes + avatar - 1,
+    });
+    await (await small.image(`/v1/avatar/${BOB}`, req)).arrayBuffer();
+    assert.deepEqual(small.imagesKept, { count: 1, bytes: avatar });
+    await (await small.image(png, req)).arrayBuffer();
+    assert.deepEqual(small.imagesKept, { count: 1, bytes: pngBytes }, "the avatar made room");
+    const before = apiCalls.length;
+    await (await small.image(png, req)).arrayBuffer();
+    assert.equal(apiCalls.length, before, "the PNG came from memory");
+    await (await small.image(`/v1/avatar/${BOB}`, req)).arrayBuffer();
+    assert.equal(apiCalls.length, before + 1, "the avatar was asked again");
   });
 });
 

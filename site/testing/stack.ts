@@ -36,6 +36,8 @@ export interface Stack {
   get(path: string, init?: RequestInit): Promise<Response>;
   /** Counts of requests the site made to the API. */
   apiCalls: string[];
+  /** How the site reaches the API (recording into apiCalls). */
+  apiFetch: typeof fetch;
 }
 
 let seq = 0;
@@ -120,6 +122,7 @@ export async function withStack(fn: (s: Stack) => Promise<void>, opts: StackOpti
       site,
       redis,
       apiCalls,
+      apiFetch,
       get: (path, init) => site.fetch(new Request(`http://site.test${path}`, init)),
     });
   } finally {
