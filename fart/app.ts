@@ -33,7 +33,16 @@ export interface App {
   cache: AnswerCache;
 }
 
-type RouteName = "interactions" | "circles" | "top" | "live" | "jobs" | "search" | "avatar";
+type RouteName =
+  | "interactions"
+  | "circles"
+  | "top"
+  | "live"
+  | "jobs"
+  | "search"
+  | "avatar"
+  | "optout"
+  | "optcode";
 const ROUTES: [RegExp, RouteName][] = [
   [/^\/v1\/interactions\/([^/]+)$/, "interactions"],
   [/^\/v1\/circles\/([^/]+?)(\.svg|\.png)?$/, "circles"],
@@ -42,7 +51,11 @@ const ROUTES: [RegExp, RouteName][] = [
   [/^\/v1\/stats\/jobs$/, "jobs"],
   [/^\/v1\/actors\/search$/, "search"],
   [/^\/v1\/avatar\/([^/]+)$/, "avatar"],
+  [/^\/v1\/optout\/codes\/([^/]+)$/, "optcode"],
+  [/^\/v1\/optout\/([^/]+)$/, "optout"],
 ];
+/** The one route that writes: asking for an opt-out code. */
+const POST_ROUTE: RouteName = "optout";
 
 export function createApp(deps: AppDeps): App {
   const { redis, config, log } = deps;
@@ -66,9 +79,10 @@ export function createApp(deps: AppDeps): App {
   async function handle(req: Request, ip: string): Promise<[Response, string]> {
     const url = new URL(req.url);
     if (req.method === "OPTIONS") return [new Response(null, { status: 204 }), "preflight"];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      throw new HttpError(405, `Method ${req.method} is not allowed: the API only reads`, {}, {
-        allow: "GET, HEAD, OPTIONS",
+    const reads = req.method === "GET" || req.method === "HEAD";
+    if (!reads && req.method !== "POST") {
+      throw new HttpError(405, `Method ${req.method} is not allowed`, {}, {
+        allow: "GET, HEAD, POST, OPTIONS",
       });
     }
     switch (url.pathname) {
@@ -97,6 +111,12 @@ export function createApp(deps: AppDeps): App {
       .find(([m]) => m);
     if (!match) throw new HttpError(404, `No endpoint at ${url.pathname}: see /docs`);
     const [m, name] = match;
+    if (reads === (name === POST_ROUTE)) {
+      const allow = name === POST_ROUTE ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+      throw new HttpError(405, `Method ${req.method} is not allowed at ${url.pathname}`, {}, {
+        allow,
+      });
+    }
     const limits = await admit(req, ip);
     const res = await routes[name](req, url, m!);
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);

@@ -41,6 +41,7 @@ const RED = encode({
 interface Ctx {
   redis: Redis;
   app: App;
+  applier: Applier;
   get(path: string, init?: RequestInit): Promise<Response>;
   cdnHits: () => number;
 }
@@ -97,6 +98,7 @@ async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<vo
     await fn({
       redis,
       app,
+      applier,
       get: (path, init) =>
         app.fetch(new Request(`http://api.test${path}`, init), {
           remoteAddr: { hostname: "192.0.2.1" },
@@ -255,6 +257,66 @@ Deno.test("optional keys: callers without one are limited per IP, a key holder p
     const metrics = await (await get("/metrics")).text();
     assert.match(metrics, /fart_key_requests_total\{key="site"\} 1\n/);
     assert.match(metrics, /fart_key_requests_total\{key=""\} 3\n/);
+  });
+});
+
+Deno.test("opting out: a code for the account, posted by it, hides it with a 410 of its own; opting in shows it again", async () => {
+  await withApi({ FART_CACHE_SECONDS: "1" }, async ({ get, applier }) => {
+    const post = (path: string) => get(path, { method: "POST" });
+    const asked = await post("/v1/optout/@alice.test");
+    assert.equal(asked.status, 201);
+    assert.equal(asked.headers.get("cache-control"), "no-store");
+    const code = await asked.json();
+    assert.equal(code.did, A);
+    assert.equal(code.handle, "alice.test");
+    assert.equal(code.action, "out");
+    assert.equal(code.state, "waiting");
+    assert.match(code.code, /^[A-HJ-NP-Z2-9]{8}$/);
+    assert.equal(code.text, `circles-out-${code.code}`);
+    const left = new Date(code.expiresAt).getTime() - Date.now();
+    assert.ok(left > 3500_000 && left <= 3600_000, "codes last an hour");
+    const other = await (await post("/v1/optout/alice.test")).json();
+    assert.notEqual(other.code, code.code, "each ask gets its own code");
+
+    // Bob posting Alice's code does nothing; Alice posting it hides her.
+    const text = (did: string, rkey: string, opt: string) =>
+      commit(did, "app.bsky.feed.post", rkey, { chars: 20, opt });
+    await applier.apply([text(B, "o1", `out:${code.code}`)]);
+    assert.equal((await (await get(`/v1/optout/codes/${code.code}`)).json()).state, "waiting");
+    await applier.apply([text(A, "o2", `out:${code.code}`)]);
+    const state = await get(`/v1/optout/codes/${code.code.toLowerCase()}`);
+    assert.equal(state.status, 200);
+    assert.deepEqual(
+      { ...await state.json(), expiresAt: undefined },
+      { ...code, state: "done", expiresAt: undefined },
+    );
+    await new Promise((r) => setTimeout(r, 1100)); // cached answers expire
+    const gone = await get("/v1/interactions/alice.test");
+    assert.equal(gone.status, 410);
+    assert.match((await gone.json()).message, /has opted out/);
+    const bob = await (await get("/v1/interactions/bob.test?direction=received")).json();
+    assert.deepEqual(bob.items, []);
+    assert.deepEqual((await (await get("/v1/actors/search?q=al")).json()).items, []);
+
+    // Opting back in works the same way, for an account that is hidden.
+    const back = await (await post("/v1/optout/alice.test?action=in")).json();
+    assert.equal(back.text, `circles-in-${back.code}`);
+    await applier.apply([text(A, "o3", `in:${back.code}`)]);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await get("/v1/interactions/alice.test")).status, 200);
+
+    // Wrong parameters, unknown accounts and codes, and the wrong methods.
+    const bad = await post("/v1/optout/alice.test?action=maybe");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).message, /"action": "maybe" is not out or in/);
+    assert.equal((await post("/v1/optout/nobody.test")).status, 404);
+    assert.equal((await post("/v1/optout/not a handle")).status, 400);
+    assert.equal((await get("/v1/optout/codes/ZZZZZZZZ")).status, 404);
+    assert.equal((await get("/v1/optout/codes/nope")).status, 400);
+    const getOptout = await get("/v1/optout/alice.test");
+    assert.equal(getOptout.status, 405);
+    assert.equal(getOptout.headers.get("allow"), "POST, OPTIONS");
+    assert.equal((await post(`/v1/optout/codes/${code.code}`)).status, 405);
   });
 });
 

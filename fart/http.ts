@@ -53,7 +53,7 @@ function parseFresh<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
 
 export const CORS_HEADERS = {
   "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, HEAD, OPTIONS",
+  "access-control-allow-methods": "GET, HEAD, POST, OPTIONS",
   "access-control-allow-headers": "authorization, if-none-match, content-type",
   "access-control-expose-headers":
     "etag, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",

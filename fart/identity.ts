@@ -8,7 +8,7 @@ import { type DidDocument, didDocumentUrl, pdsOfDocument } from "@bsky/shared/id
 import { jobKeys } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
-import { didOfHandle, idOf } from "@bsky/indexer/queries";
+import { didOfHandle, idOf, OPTED_OUT } from "@bsky/indexer/queries";
 import { storeKeys } from "@bsky/indexer/store";
 import { badParameter, HttpError } from "./http.ts";
 
@@ -49,8 +49,11 @@ export class Identity {
     this.#ttl = options.ttlSeconds ?? 3600;
   }
 
-  /** The account an actor parameter names, known to the store, or an HTTP error. */
-  async actor(raw: string): Promise<Actor> {
+  /**
+   * The account an actor parameter names, known to the store, or an HTTP error: 404 for an
+   * unknown one, 410 for one that is not shown (unless `hidden` is allowed).
+   */
+  async actor(raw: string, { hidden = false } = {}): Promise<Actor> {
     const parsed = parseActor(raw);
     const did = "did" in parsed ? parsed.did : await this.didOfHandle(parsed.handle);
     const id = await idOf(this.redis, did);
@@ -63,7 +66,14 @@ export class Identity {
         },
       );
     }
-    const status = await this.redis.hget(storeKeys.profile(id), "status");
+    if (hidden) return { did, id };
+    const [status, optout] = await this.redis.hmget(storeKeys.profile(id), "status", "optout");
+    if (optout) {
+      throw new HttpError(410, `The account ${did} has opted out: it is not shown`, {
+        did,
+        status: OPTED_OUT,
+      });
+    }
     if (status && status !== "active") {
       throw new HttpError(410, `The account ${did} is ${status}: it is not shown`, { did, status });
     }

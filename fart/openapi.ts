@@ -4,6 +4,8 @@ import * as s from "./schemas.ts";
 
 type Op = {
   path: string;
+  /** GET unless said. */
+  method?: "post";
   summary: string;
   query?: z.ZodObject;
   pathParams?: string[];
@@ -68,6 +70,21 @@ const OPS: Op[] = [
     pathParams: ["did"],
     content: "image/*",
   },
+  {
+    path: "/v1/optout/{actor}",
+    method: "post",
+    summary:
+      "A one-time code that hides the account from every answer (action=out), or shows it again (in), once the account posts it; codes last an hour",
+    query: s.optoutQuery,
+    pathParams: ["actor"],
+    answer: s.optoutAnswer,
+  },
+  {
+    path: "/v1/optout/codes/{code}",
+    summary: "Whether an opt code was posted yet",
+    pathParams: ["code"],
+    answer: s.optoutAnswer,
+  },
 ];
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
@@ -80,7 +97,11 @@ export function openApiDocument(): Record<string, unknown> {
       in: "path",
       required: true,
       schema: { type: "string" },
-      description: name === "actor" ? "A handle or a DID, with or without @" : "A DID",
+      description: name === "actor"
+        ? "A handle or a DID, with or without @"
+        : name === "code"
+        ? "A code from POST /v1/optout/{actor}"
+        : "A DID",
     }));
     if (op.query) {
       const props = (json(op.query) as { properties: Record<string, unknown>; required?: string[] })
@@ -91,11 +112,11 @@ export function openApiDocument(): Record<string, unknown> {
       }
     }
     paths[op.path] = {
-      get: {
+      [op.method ?? "get"]: {
         summary: op.summary,
         parameters,
         responses: {
-          "200": {
+          [op.method === "post" ? "201" : "200"]: {
             description: "OK",
             content: {
               [op.content ?? "application/json"]: { schema: op.answer ? json(op.answer) : {} },
@@ -138,9 +159,9 @@ export function docsPage(): string {
     const params = op.query
       ? Object.keys(op.query.shape).map((p) => `<code>${escape(p)}</code>`).join(", ")
       : "";
-    return `<tr><td><code>GET ${escape(op.path)}</code></td><td>${
-      escape(op.summary)
-    }</td><td>${params}</td></tr>`;
+    return `<tr><td><code>${op.method === "post" ? "POST" : "GET"} ${
+      escape(op.path)
+    }</code></td><td>${escape(op.summary)}</td><td>${params}</td></tr>`;
   }).join("\n");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>FART API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -3,14 +3,15 @@ import { decodeEvent } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { type Profile, profiles, searchHandles, topInteractions } from "@bsky/indexer/queries";
-import { HOUR_MS } from "@bsky/indexer/store";
+import { HOUR_MS, storeKeys } from "@bsky/indexer/store";
+import { isOptCode, newOptCode, type OptAction, optPhrase } from "@bsky/shared/optout";
 import type { z } from "zod";
 import type { Avatars, Image } from "./avatar.ts";
 import type { AnswerCache } from "./cache.ts";
 import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts";
 import type { FartConfig } from "./config.ts";
 import { didParam } from "./app.ts";
-import { HttpError, parseQuery, withEtag } from "./http.ts";
+import { badParameter, HttpError, parseQuery, withEtag } from "./http.ts";
 import { type Identity, parseActor } from "./identity.ts";
 import { renderPng } from "./png.ts";
 import * as s from "./schemas.ts";
@@ -18,6 +19,8 @@ import * as s from "./schemas.ts";
 type ApiProfile = z.infer<typeof s.profile>;
 const encoder = new TextEncoder();
 const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
+/** How long an opt code waits to be posted. */
+export const OPT_CODE_SECONDS = 3600;
 /** How long /v1/stats/live answers are kept: it is a live view. */
 const LIVE_SECONDS = 5;
 /** Events looked at for /v1/stats/live, per partition. */
@@ -293,6 +296,45 @@ export class Routes {
     return await this.#json(req, encoder.encode(JSON.stringify(answer)));
   };
 
+  /**
+   * POST: a one-time code that hides the account (action=out) or shows it again (in) once
+   * the account posts it. Anyone may ask; only the account can post it.
+   */
+  optout = async (_req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+    const q = parseQuery(url, s.optoutQuery);
+    const actor = await this.identity.actor(m[1], { hidden: true });
+    let code = newOptCode();
+    // Codes are random (32^8); a clash with a waiting one is redrawn.
+    while (
+      await this.redis.set(
+        storeKeys.optCode(code),
+        `${actor.did} ${q.action}`,
+        "EX",
+        OPT_CODE_SECONDS,
+        "NX",
+      ) !== "OK"
+    ) code = newOptCode();
+    const [p] = await profiles(this.redis, [actor.did]);
+    return optAnswer(201, p, q.action, code, "waiting", OPT_CODE_SECONDS * 1000);
+  };
+
+  /** GET: whether a code was posted yet. */
+  optcode = async (_req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
+    const code = decodeURIComponent(m[1]).toUpperCase();
+    if (!isOptCode(code)) throw badParameter("code", m[1], "is not an opt code");
+    const key = storeKeys.optCode(code);
+    const [[, value], [, ttl]] = (await this.redis.multi().get(key).pttl(key).exec())! as [
+      [unknown, string | null],
+      [unknown, number],
+    ];
+    if (!value) throw new HttpError(404, `The code ${code} is unknown or has expired`);
+    const parts = value.split(" ");
+    const done = parts[0] === "done";
+    const [did, action] = done ? parts.slice(1) : parts;
+    const [p] = await profiles(this.redis, [did]);
+    return optAnswer(200, p, action as OptAction, code, done ? "done" : "waiting", ttl);
+  };
+
   avatar = async (req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
     const did = didParam(m[1]);
     const actor = await this.identity.actor(did);
@@ -305,4 +347,24 @@ export class Routes {
       "x-content-type-options": "nosniff",
     });
   };
+}
+
+function optAnswer(
+  status: number,
+  profile: Profile,
+  action: OptAction,
+  code: string,
+  state: "waiting" | "done",
+  ttlMs: number,
+): Response {
+  const answer: z.infer<typeof s.optoutAnswer> = {
+    did: profile.did,
+    handle: profile.handle ?? null,
+    action,
+    code,
+    text: optPhrase(action, code),
+    state,
+    expiresAt: new Date(Date.now() + Math.max(ttlMs, 0)).toISOString(),
+  };
+  return Response.json(answer, { status, headers: { "cache-control": "no-store" } });
 }

@@ -53,6 +53,10 @@ export const topQuery = z.strictObject({
   ),
 });
 
+export const optoutQuery = z.strictObject({
+  action: z.enum(["out", "in"], { error: "is not out or in" }).default("out"),
+});
+
 export const searchQuery = z.strictObject({
   q: z.string().regex(/^@?[a-zA-Z0-9.-]{1,64}$/, "is not the start of a handle"),
   limit: intParam(1, 25, 10),
@@ -126,6 +130,16 @@ export const jobsAnswer = z.object({
 });
 
 export const searchAnswer = z.object({ items: z.array(profile) });
+
+export const optoutAnswer = z.object({
+  did: z.string(),
+  handle: z.string().nullable(),
+  action: z.enum(["out", "in"]).describe("out: hide the account; in: show it again"),
+  code: z.string(),
+  text: z.string().describe("What the account posts (alone or within a post) to confirm"),
+  state: z.enum(["waiting", "done"]).describe("done once the firehose carried the post"),
+  expiresAt: z.string().describe("When the code stops working unless posted"),
+});
 
 export const errorAnswer = z.object({
   error: z.string(),

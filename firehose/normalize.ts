@@ -12,6 +12,7 @@ import {
   type IdentityEvent,
   type RecordFacts,
 } from "@bsky/shared/events";
+import { findOptCode } from "@bsky/shared/optout";
 import { isValidDid, isValidHandle, parseAtUri } from "@bsky/shared/syntax";
 
 export interface Limits {
@@ -84,6 +85,8 @@ function postFacts(record: Record<string, unknown>, limits: Limits): RecordFacts
   const facts: RecordFacts = {};
   if (typeof record.text !== "string") throw invalid("invalid_record", "Post without text");
   facts.chars = graphemeLength(record.text);
+  const opt = findOptCode(record.text);
+  if (opt) facts.opt = opt;
   const reply = obj(record.reply);
   if (reply) {
     const parent = postAuthor(obj(reply.parent)?.uri, "reply parent");

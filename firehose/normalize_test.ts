@@ -167,6 +167,25 @@ Deno.test("graphemeLength() counts user-perceived characters, not code units", (
   assert.equal(graphemeLength("🇧🇷🇵🇹"), 2);
 });
 
+Deno.test("recordFacts() finds an opt-out or opt-in code in a post's text, and only a whole one", () => {
+  const post = (text: string) =>
+    recordFacts("app.bsky.feed.post", "3k", { $type: "app.bsky.feed.post", text, createdAt: "" });
+  assert.equal(post("Hiding from circles: circles-out-K7Q2X9PM thanks").opt, "out:K7Q2X9PM");
+  assert.equal(post("Circles-in-k7q2x9pm").opt, "in:K7Q2X9PM", "autocapitalized, lower case");
+  for (
+    const text of [
+      "circles-out-K7Q2X9P", // too short
+      "circles-out-K7Q2X9PMM", // too long
+      "circles-out-K7Q2X9P0", // 0 is not in the alphabet
+      "circles-up-K7Q2X9PM",
+      "xcircles-out-K7Q2X9PM",
+      "just a post about circles",
+    ]
+  ) assert.equal(post(text).opt, undefined, text);
+  // Real posts carry none.
+  assert.ok(posts().every((p) => recordFacts("app.bsky.feed.post", "3k", p).opt === undefined));
+});
+
 Deno.test("recordFacts() keeps the subject DID of likes, reposts, blocks and follows", () => {
   const like = { $type: "app.bsky.feed.like", subject: { uri: POST_URI, cid: "x" }, createdAt: "" };
   assert.deepEqual(recordFacts("app.bsky.feed.like", "3k", like), { subject: AUTHOR });

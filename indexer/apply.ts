@@ -196,6 +196,7 @@ export class Applier {
         ops.push("d", recordArg(a, e.collection, e.rkey, hour));
         continue;
       }
+      if (e.opt !== undefined && e.action === "create") ops.push("o", a, e.did, e.opt);
       const pairs: [number, number][] = [];
       const pair = (type: keyof typeof TYPE_CODE, did: string | undefined) => {
         // Self-interactions are not counted.

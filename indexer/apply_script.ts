@@ -12,8 +12,11 @@
  *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
  *   h A S H      identity of A at seq S: handle H ("" = none given)
  *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
+ *   o A D C      A (DID D) posted opt code C ("out:CODE" or "in:CODE"): A is hidden or
+ *                shown again when the API handed the code out for D and that action
  * Types 1-5 are interactions and 6 blocks (logged in both accounts' logs per week and
- * hour), 7 follows. Returns {applied, duplicate, unmatched, late}, or {-1, …} when this
+ * hour), 7 follows. Returns {applied, duplicate, unmatched, late} (unmatched: deletes of
+ * unknown records and opt codes that match nothing), or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
 export const APPLY_SCRIPT = `
@@ -235,7 +238,8 @@ while i <= n do
     local seq = tonumber(ARGV[i + 2])
     if tonumber(redis.call('HGET', pk, 'aseq') or '-1') < seq then
       if ARGV[i + 3] == '1' then
-        redis.call('SREM', 'hidden:{g}', a)
+        -- An account that opted out stays hidden when it comes back.
+        if not redis.call('HGET', pk, 'optout') then redis.call('SREM', 'hidden:{g}', a) end
         redis.call('HSET', pk, 'aseq', seq, 'status', 'active')
       else
         redis.call('SADD', 'hidden:{g}', a)
@@ -246,6 +250,27 @@ while i <= n do
       duplicate = duplicate + 1
     end
     i = i + 5
+  elseif op == 'o' then
+    local a, did = ARGV[i + 1], ARGV[i + 2]
+    local action, code = string.match(ARGV[i + 3], '^(%a+):(%w+)$')
+    local ck = 'oc:{g}:' .. (code or '')
+    -- A code counts once, and only from the account it was handed out for.
+    if code and redis.call('GET', ck) == did .. ' ' .. action then
+      local pk = 'p:{' .. a .. '}'
+      if action == 'out' then
+        redis.call('HSET', pk, 'optout', '1')
+        redis.call('SADD', 'hidden:{g}', a)
+      else
+        redis.call('HDEL', pk, 'optout')
+        local status = redis.call('HGET', pk, 'status')
+        if not status or status == 'active' then redis.call('SREM', 'hidden:{g}', a) end
+      end
+      redis.call('SET', ck, 'done ' .. did .. ' ' .. action, 'KEEPTTL')
+      applied = applied + 1
+    else
+      unmatched = unmatched + 1
+    end
+    i = i + 4
   else
     return redis.error_reply('Unknown operation "' .. tostring(op) .. '" at argument ' .. i)
   end

@@ -4,9 +4,9 @@ import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Buffer } from "node:buffer";
 import { Applier, recordArg, rkeyField } from "./apply.ts";
-import { idOf, profiles, searchHandles, topInteractions, totals } from "./queries.ts";
+import { idOf, OPTED_OUT, profiles, searchHandles, topInteractions, totals } from "./queries.ts";
 import { compactWeek } from "./rollup.ts";
-import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength } from "./store.ts";
+import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength, storeKeys } from "./store.ts";
 import { didOf, generateEvents } from "./testing/generate.ts";
 
 const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
@@ -203,6 +203,70 @@ Deno.test("accounts that are deleted, taken down or deactivated disappear, and c
       status: "takendown",
     }]);
     assert.deepEqual((await top(redis, A, "both"))?.map((c) => c.did), [B]);
+  });
+});
+
+Deno.test("a posted opt code hides or shows its account, once, and only for the account it was made for", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([like(A, "l1", B), like(C, "l2", B), like(B, "l3", A)]);
+    await applier.apply([{
+      v: 1,
+      kind: "identity",
+      seq: ++seq,
+      time: T0,
+      did: A,
+      handle: "al.test",
+    }]);
+    const code = (action: string, did: string, c: string) =>
+      redis.set(storeKeys.optCode(c), `${did} ${action}`, "EX", 3600);
+    const post = (did: string, rkey: string, opt: string) =>
+      create(did, "app.bsky.feed.post", rkey, { chars: 20, opt });
+    const receivers = async () => (await top(redis, B, "received"))?.map((c) => c.did).sort();
+    await code("out", A, "AAAAAAAA");
+    // C posts A's code: nothing happens.
+    assert.equal((await applier.apply([post(C, "p1", "out:AAAAAAAA")])).unmatched, 1);
+    assert.deepEqual(await receivers(), [A, C]);
+    // A posts it (as a reply, which counts too): A is hidden everywhere.
+    const reply = create(A, "app.bsky.feed.post", "p2", {
+      chars: 20,
+      opt: "out:AAAAAAAA",
+      parent: B,
+      root: B,
+    });
+    await applier.apply([reply]);
+    assert.equal(await redis.get(storeKeys.optCode("AAAAAAAA")), `done ${A} out`);
+    assert.ok(await redis.ttl(storeKeys.optCode("AAAAAAAA")) > 0, "the code still expires");
+    assert.deepEqual(await receivers(), [C]);
+    assert.equal((await profiles(redis, [A]))[0].status, OPTED_OUT);
+    assert.deepEqual(await searchHandles(redis, "al", 10), []);
+    assert.deepEqual((await top(redis, C, "both"))?.map((c) => c.did), [B]);
+    // Redelivered, the post is not counted twice and the used code changes nothing.
+    assert.equal((await applier.apply([reply])).unmatched, 1);
+    assert.deepEqual(
+      (await top(redis, B, "received"))?.map((c) => [c.did, c.reply]),
+      [[C, 0]],
+    );
+    // The account deactivates and comes back: it stays opted out.
+    const account = (active: boolean) =>
+      ({ v: 1, kind: "account", seq: ++seq, time: T0, did: A, active }) as FirehoseEvent;
+    await applier.apply([account(false), account(true)]);
+    assert.deepEqual(await receivers(), [C]);
+    assert.equal((await profiles(redis, [A]))[0].status, OPTED_OUT);
+    // An opt-in code made for A, posted by A: shown again, with the reply counted once.
+    await code("in", A, "BBBBBBBB");
+    assert.equal((await applier.apply([post(A, "p3", "in:AAAAAAAA")])).unmatched, 1);
+    await applier.apply([post(A, "p4", "in:BBBBBBBB")]);
+    assert.deepEqual(await receivers(), [A, C]);
+    assert.deepEqual((await top(redis, B, "received"))?.map((c) => [c.did, c.reply]), [
+      [A, 1],
+      [C, 0],
+    ]);
+    assert.equal((await profiles(redis, [A]))[0].status, "active");
+    assert.deepEqual((await searchHandles(redis, "al", 10)).map((h) => h.did), [A]);
+    // A code made for "in" does not hide.
+    await code("in", A, "CCCCCCCC");
+    await applier.apply([post(A, "p5", "out:CCCCCCCC")]);
+    assert.deepEqual(await receivers(), [A, C]);
   });
 });
 

@@ -263,12 +263,16 @@ export async function totals(
   return { sent: sum(sent), received: sum(received) };
 }
 
+/** The status of an account that opted out, whatever the network says of it. */
+export const OPTED_OUT = "opted_out";
+
 /** A profile as the store knows it. */
 export interface Profile {
   did: string;
   handle?: string;
   displayName?: string;
   avatar?: string;
+  /** "active", the network's reason an account is not (deactivated, takendown…), or OPTED_OUT. */
   status?: string;
 }
 
@@ -278,16 +282,24 @@ export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]>
   const ids = await redis.hmget(storeKeys.didToId, ...dids.map(didKey));
   const pipe = redis.pipeline();
   for (const id of ids) {
-    pipe.hmget(storeKeys.profile(Number(id ?? -1)), "handle", "name", "avatar", "status");
+    pipe.hmget(
+      storeKeys.profile(Number(id ?? -1)),
+      "handle",
+      "name",
+      "avatar",
+      "status",
+      "optout",
+    );
   }
   const rows = (await pipe.exec())!;
   return dids.map((did, k) => {
-    const [handle, name, avatar, status] = (rows[k][1] ?? []) as (string | null)[];
+    const [handle, name, avatar, status, optout] = (rows[k][1] ?? []) as (string | null)[];
     const p: Profile = { did };
     if (handle) p.handle = handle;
     if (name) p.displayName = name;
     if (avatar) p.avatar = avatar;
-    if (status) p.status = status;
+    if (optout) p.status = OPTED_OUT;
+    else if (status) p.status = status;
     return p;
   });
 }

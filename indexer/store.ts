@@ -24,7 +24,10 @@
  *   been remembered for the record memory's hours), so remembering needs no EXPIREAT.
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
- * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each.
+ * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
+ *   `optout` "1" while A has opted out (hidden whatever its status).
+ * - `oc:{g}:<code>` strings: opt codes the API handed out, "<did> <out|in>" until the
+ *   account posts the code, then "done <did> <out|in>"; they expire after an hour.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
  * - `ids:{ids}:did` hash, DID → id; `ids:{ids}:r:<id / 128>` hashes, id % 128 → DID;
  *   `ids:{ids}:next`: the DID ↔ id interning. A did:plc is kept as 16 bytes (a zero byte,
@@ -58,6 +61,7 @@ export const storeKeys = {
   profile: (id: number) => `p:{${id}}`,
   handles: "hx:{g}",
   hidden: "hidden:{g}",
+  optCode: (code: string) => `oc:{g}:${code}`,
   didToId: "ids:{ids}:did",
   /** The reverse map's hash holding `id`; the field is id % ID_BUCKET. */
   idToDid: (id: number) => `ids:{ids}:r:${Math.floor(id / ID_BUCKET)}`,

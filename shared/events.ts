@@ -45,6 +45,8 @@ export interface RecordFacts {
   mentions?: string[];
   /** Post text length in graphemes. */
   chars?: number;
+  /** An opt-out or opt-in code the post's text carries: "out:CODE" or "in:CODE". */
+  opt?: string;
   /** Profile display name and avatar blob CID. */
   displayName?: string;
   avatar?: string;
@@ -103,6 +105,7 @@ export function encodeEvent(e: FirehoseEvent): string {
       if (e.quote !== undefined) s += `,"quote":${str(e.quote)}`;
       if (e.mentions !== undefined) s += `,"mentions":[${e.mentions.map(str).join(",")}]`;
       if (e.chars !== undefined) s += `,"chars":${e.chars}`;
+      if (e.opt !== undefined) s += `,"opt":${str(e.opt)}`;
       if (e.displayName !== undefined) s += `,"displayName":${str(e.displayName)}`;
       if (e.avatar !== undefined) s += `,"avatar":${str(e.avatar)}`;
       break;
@@ -158,7 +161,7 @@ export function decodeEvent(version: string | undefined, json: string | undefine
       if (!isStr(e.rkey)) throw problem("rkey");
       if (e.action === "delete") break;
       if (e.action !== "create" && e.action !== "update") throw problem("action");
-      for (const f of ["subject", "parent", "root", "quote", "displayName", "avatar"]) {
+      for (const f of ["subject", "parent", "root", "quote", "displayName", "avatar", "opt"]) {
         if (e[f] !== undefined && typeof e[f] !== "string") throw problem(f);
       }
       if (e.mentions !== undefined && (!Array.isArray(e.mentions) || !e.mentions.every(isStr))) {

@@ -15,6 +15,7 @@ const events: FirehoseEvent[] = [
     quote: "did:plc:q",
     mentions: ["did:plc:m1", "did:plc:m2"],
     chars: 12,
+    opt: "out:ABCDEFGH",
   },
   {
     ...base,
@@ -55,4 +56,5 @@ Deno.test("decodeEvent() names what is wrong with a malformed entry", () => {
   assert.equal(reason("1", JSON.stringify({ ...base, kind: "commit" })), "wrong_type");
   assert.equal(reason("1", JSON.stringify({ ...base, seq: "1", kind: "identity" })), "wrong_type");
   assert.equal(reason("1", encodeEvent(events[1])), "ok");
+  assert.equal(reason("1", encodeEvent(events[1]).replace('"out:ABCDEFGH"', "7")), "wrong_type");
 });

@@ -81,20 +81,16 @@ export class ApiClient {
     }
   }
 
-  /** A JSON answer; 404, 410, 400, 429 and 5xx become ApiErrors. */
-  json<T>(path: string): Promise<T> {
+  /** A JSON answer; 404, 410, 400, 429 and 5xx become ApiErrors. `fresh`: never from memory. */
+  json<T>(path: string, { fresh = false } = {}): Promise<T> {
+    if (fresh) return this.#send<T>(path, "GET");
     const now = Date.now();
     const hit = this.#cache.get(path);
     if (hit && hit.expires > now) return Promise.resolve(hit.value as T);
     const pending = this.#inflight.get(path);
     if (pending) return pending as Promise<T>;
     const work = (async () => {
-      const res = await this.#request(path, { headers: this.#headers() });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw errorOf(res.status, path);
-      }
-      const value = await res.json();
+      const value = await this.#send(path, "GET");
       if (this.options.cacheSeconds > 0) {
         if (this.#cache.size >= this.#max) {
           this.#cache.delete(this.#cache.keys().next().value!);
@@ -105,6 +101,20 @@ export class ApiClient {
     })().finally(() => this.#inflight.delete(path));
     this.#inflight.set(path, work);
     return work as Promise<T>;
+  }
+
+  /** A POST (the API's one write: asking for an opt code); errors as for json(). */
+  post<T>(path: string): Promise<T> {
+    return this.#send<T>(path, "POST");
+  }
+
+  async #send<T>(path: string, method: string): Promise<T> {
+    const res = await this.#request(path, { method, headers: this.#headers() });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw errorOf(res.status, path);
+    }
+    return await res.json() as T;
   }
 
   /**

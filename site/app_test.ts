@@ -4,6 +4,7 @@ import { decode } from "fast-png";
 import { statsKeys } from "@bsky/shared/keys";
 import { ALICE, BOB, CAROL, EVE, pageScripts, RED_PNG, withStack } from "./testing/stack.ts";
 import { ApiClient } from "./api.ts";
+import { Applier } from "@bsky/indexer/apply";
 import { loadSiteConfig } from "./config.ts";
 
 const text = async (res: Response) => ({
@@ -141,6 +142,64 @@ Deno.test("unknown handles, hidden accounts and an unreachable API get clear pag
     }
     assert.equal((await get("/")).status, 200, "pages that need no data still work");
   }, { apiFetch: () => Promise.reject(new TypeError("Connection refused")) });
+});
+
+Deno.test("/optout gives a code for a handle, says what to post, and reports when it was seen", async () => {
+  await withStack(async ({ get, redis }) => {
+    const form = await text(await get("/optout", { headers: { "accept-language": "pt" } }));
+    assert.equal(form.status, 200);
+    assert.match(form.html, /<form method="post" action="\/optout"/);
+    assert.match(form.html, /Ocultar sua conta/);
+    const send = (body: string) =>
+      get("/optout", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    const invalid = await text(await send("handle=not%20a%20handle&action=out"));
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.html, /data-problem="invalid"/);
+    assert.match(invalid.html, /value="not a handle"/, "the form keeps what was typed");
+    const unknown = await text(await send("handle=nobody.test&action=out"));
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.html, /data-problem="unknown"/);
+    assert.equal((await send("handle=" + "a".repeat(5000))).status, 413);
+
+    const asked = await send("handle=%40alice.test&action=out");
+    assert.equal(asked.status, 303, "a redirect, so that a reload asks nothing twice");
+    const location = asked.headers.get("location")!;
+    const code = location.match(/^\/optout\?code=([A-Z2-9]{8})$/)![1];
+    const waiting = await text(await get(location));
+    assert.equal(waiting.status, 200);
+    assert.match(waiting.html, new RegExp(`<code class="phrase">circles-out-${code}</code>`));
+    assert.match(waiting.html, /data-state="waiting"/);
+    assert.match(waiting.html, /@alice\.test/);
+
+    // Alice posts it; the code's page says so, and her circles are gone.
+    const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+    await applier.apply([{
+      v: 1,
+      kind: "commit",
+      seq: 1_000,
+      time: Date.now(),
+      did: ALICE,
+      action: "create",
+      collection: "app.bsky.feed.post",
+      rkey: "3optout",
+      chars: 20,
+      opt: `out:${code}`,
+    }]);
+    const done = await text(await get(location));
+    assert.match(done.html, /data-state="done"/);
+    assert.match(done.html, /the account is hidden/);
+    const gone = await text(await get("/c/alice.test"));
+    assert.equal(gone.status, 410);
+
+    const expired = await text(await get("/optout?code=ZZZZZZZZ"));
+    assert.equal(expired.status, 404);
+    assert.match(expired.html, /data-problem="expired"/);
+    assert.equal((await get("/optout?code=<script>")).status, 404);
+  });
 });
 
 Deno.test("images come through the site: the API's PNG and avatars, kept while they may be cached", async () => {

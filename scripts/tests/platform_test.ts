@@ -187,4 +187,36 @@ Deno.test("the whole platform, as separate processes, shows exactly the workload
   await settled(() => check(env, accounts, events), 90_000);
   // The scheduler's lists (it runs every minute here) count the same.
   await settled(() => checkTop(env, events), 150_000, 1000);
+
+  // Dave opts out through the site and posts the code: he is gone from every answer.
+  const dave = byName.dave;
+  const others = accounts.filter((a) => a !== dave);
+  const optCode = async (action: "out" | "in") => {
+    const res = await fetch(`http://127.0.0.1:${env.SITE_PORT}/optout`, {
+      method: "POST",
+      body: new URLSearchParams({ handle: dave.handle, action }),
+      redirect: "manual",
+    });
+    assert.equal(res.status, 303);
+    const code = res.headers.get("location")!.match(/code=(\w+)/)![1];
+    await dave.post({ text: `Hiding from circles: circles-${action}-${code}` });
+    return code;
+  };
+  const codeOut = await optCode("out");
+  const hidden = [...events, { kind: "account", did: dave.did, active: false } as TruthEvent];
+  await settled(
+    async () => {
+      const res = await fetch(`${env.FART_URL}/v1/interactions/${dave.did}`);
+      assert.equal(res.status, 410);
+      assert.match((await res.json()).message, /opted out/);
+      await check(env, others, hidden);
+    },
+    60_000,
+    500,
+  );
+  const state = await fetch(`http://127.0.0.1:${env.SITE_PORT}/optout?code=${codeOut}`);
+  assert.match(await state.text(), /data-state="done"/);
+  // And back in.
+  await optCode("in");
+  await settled(() => check(env, accounts, events), 60_000, 500);
 });

@@ -55,7 +55,7 @@ export default function App({ Component, url, state }: AppProps) {
       </main>
       <footer class="foot">
         <p>
-          {t.tagline} <a href="/about">{t.navAbout}</a>
+          {t.tagline} <a href="/about">{t.navAbout}</a> · <a href="/optout">{t.optTitle}</a>
         </p>
       </footer>
     </>

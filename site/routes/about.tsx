@@ -59,11 +59,15 @@ function English() {
       </p>
       <h2 id="opt-out">Opting out</h2>
       <p>
-        You will be able to hide your account from every circle and every list. To prove the account
-        is yours without signing in, the site will show you a one-time code; you post it (or create
-        a small record holding it) from that account, and once the firehose carries it your account
-        is hidden from every answer within a minute. The same way brings it back. Until this is
-        available, an account that is deactivated is already hidden.
+        You can hide your account from every circle, list and search on{" "}
+        <a href="/optout">
+          this page
+        </a>. To prove the account is yours without signing in, the site gives you a one-time code;
+        you post it from that account (alone or within any post), and once the firehose carries the
+        post the account is hidden from every answer, within two minutes for pages already cached.
+        The code is checked against the account it was made for, and works once, for an hour. The
+        same way brings the account back. You may delete the post afterwards. An account that is
+        deactivated is hidden anyway while it is.
       </p>
       <h2 id="privacy">Privacy</h2>
       <p>
@@ -129,11 +133,15 @@ function Portuguese() {
       </p>
       <h2 id="opt-out">Como sair</h2>
       <p>
-        Você vai poder esconder sua conta de todos os círculos e listas. Para provar que a conta é
-        sua sem fazer login, o site mostra um código de uso único; você o publica (ou cria um
-        pequeno registro com ele) a partir da conta, e assim que o firehose trouxer o código a conta
-        some de todas as respostas em até um minuto. O mesmo caminho a traz de volta. Enquanto isso
-        não existe, uma conta desativada já fica oculta.
+        Você pode ocultar sua conta de todos os círculos, listas e buscas{" "}
+        <a href="/optout">
+          nesta página
+        </a>. Para provar que a conta é sua sem fazer login, o site lhe dá um código de uso único;
+        você o publica pela conta (sozinho ou dentro de qualquer post), e assim que o firehose
+        trouxer a publicação a conta some de todas as respostas, em até dois minutos para páginas já
+        em cache. O código vale só para a conta para a qual foi feito, uma vez, por uma hora. O
+        mesmo caminho traz a conta de volta. Depois você pode apagar a publicação. Uma conta
+        desativada já fica oculta enquanto estiver assim.
       </p>
       <h2 id="privacy">Privacidade</h2>
       <p>
