@@ -458,6 +458,9 @@ Deno.test("circles come as a JSON layout, an SVG with the people, and a PNG", as
   await withApi({}, async ({ get }) => {
     const layout = await (await get("/v1/circles/alice.test?rings=1&direction=both")).json();
     assert.equal(layout.actor.handle, "alice.test");
+    assert.equal(Date.parse(layout.to) - Date.parse(layout.from), 30 * 24 * HOUR_MS);
+    assert.equal(Date.parse(layout.to) % HOUR_MS, 0, "whole hours");
+    assert.ok(Date.parse(layout.to) > Date.now());
     assert.deepEqual(layout.rings[0].people.map((p: { handle: string }) => p.handle).sort(), [
       "bob.test",
       "carol.test",

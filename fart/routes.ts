@@ -146,6 +146,8 @@ export class Routes {
           actor: apiProfile(ps[0]),
           window: windowLabel(q.window),
           direction: q.direction,
+          from: options.from.toISOString(),
+          to: options.to.toISOString(),
           size: layout.size,
           center: placed(layout.center, 0),
           rings: layout.rings.map((ring) => ({

@@ -90,6 +90,8 @@ export const circlesAnswer = z.object({
   actor: profile,
   window: z.string(),
   direction,
+  from: z.string().describe("Start of the window (ISO 8601, whole hours)"),
+  to: z.string(),
   size: z.number(),
   center: profile.extend({ x: z.number(), y: z.number(), r: z.number() }),
   rings: z.array(z.object({
