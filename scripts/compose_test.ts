@@ -31,6 +31,26 @@ for (const spec of SERVICES) {
   });
 }
 
+/** The URL a service's compose healthcheck fetches. */
+function healthOf(service: string): string {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l === `  ${service}:`);
+  const line = lines.slice(start + 1).find((l) => l.includes("await fetch("));
+  assert.ok(line, `compose.yaml has a healthcheck for ${service}`);
+  return line.match(/fetch\('([^']+)'\)/)![1];
+}
+
+Deno.test("compose.yaml's healthchecks ask each service where the tests wait for it", () => {
+  const env = {
+    FIREHOSE_METRICS_PORT: "8001",
+    INDEXER_METRICS_PORT: "8002",
+    SCHEDULER_METRICS_PORT: "8003",
+    FART_PORT: "8000",
+    SITE_PORT: "8080",
+  };
+  for (const spec of SERVICES) assert.equal(healthOf(spec.name), spec.health(env), spec.name);
+});
+
 Deno.test("compose.yaml runs Redis with AOF persistence on a volume", () => {
   assert.match(text, /redis-server", "--appendonly", "yes"/);
   assert.match(text, /- redis-data:\/data/);

@@ -16,6 +16,8 @@ export interface ServiceSpec {
   env: string[];
   /** Hosts it may reach or listen on, given the environment. */
   net: (env: Record<string, string | undefined>) => string[];
+  /** The local URL that answers 200 once it is up (tests and compose healthchecks). */
+  health: (env: Record<string, string | undefined>) => string;
   /** Folders it may read: only code, for the workers it starts. */
   read?: string[];
   /** Folders of native addons it may load. */
@@ -49,6 +51,7 @@ export const SERVICES: ServiceSpec[] = [
     // The decode worker is loaded at run time, so its code needs read access.
     read: ["firehose", "shared", "node_modules"],
     include: ["firehose/decode_worker.ts"],
+    health: (env) => `http://127.0.0.1:${env.FIREHOSE_METRICS_PORT || 8001}/healthz`,
     net: (env) => {
       const hosts = [
         redisHost(env),
@@ -66,6 +69,7 @@ export const SERVICES: ServiceSpec[] = [
     name: "indexer",
     entry: "indexer/main.ts",
     env: Object.keys(indexerEnv),
+    health: (env) => `http://127.0.0.1:${env.INDEXER_METRICS_PORT || 8002}/healthz`,
     net: (env) => [redisHost(env), `0.0.0.0:${env.INDEXER_METRICS_PORT || 8002}`],
   },
   {
@@ -78,6 +82,7 @@ export const SERVICES: ServiceSpec[] = [
     ffi: ["node_modules"],
     // The addon's loader reads a process report to choose between its glibc and musl builds.
     sys: ["cpus", "networkInterfaces", "hostname"],
+    health: (env) => `http://127.0.0.1:${env.FART_PORT || 8000}/healthz`,
     net: (env) => [
       redisHost(env),
       hostPort(env.FART_PLC_URL || "https://plc.directory", PORTS),
@@ -93,6 +98,8 @@ export const SERVICES: ServiceSpec[] = [
     // Routes and islands are read from disk and bundled for the browser when it starts.
     read: ["site", "shared", "fart", "indexer", "node_modules"],
     unstable: ["bundle"],
+    // The site has no health endpoint of its own: a page that needs no data.
+    health: (env) => `http://127.0.0.1:${env.SITE_PORT || 8080}/about`,
     net: (env) => [
       hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
       `0.0.0.0:${env.SITE_PORT || 8080}`,
@@ -102,6 +109,7 @@ export const SERVICES: ServiceSpec[] = [
     name: "scheduler",
     entry: "scheduler/main.ts",
     env: Object.keys(schedulerEnv),
+    health: (env) => `http://127.0.0.1:${env.SCHEDULER_METRICS_PORT || 8003}/healthz`,
     net: (env) => [
       redisHost(env),
       hostPort(env.SCHEDULER_PLC_URL || "https://plc.directory", PORTS),

@@ -9,23 +9,6 @@ import { serviceArgs, SERVICES } from "../services.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-/** Where each service answers once it is up. */
-function readiness(name: string, env: Record<string, string>): string {
-  switch (name) {
-    case "firehose":
-      return `http://127.0.0.1:${env.FIREHOSE_METRICS_PORT}/healthz`;
-    case "indexer":
-      return `http://127.0.0.1:${env.INDEXER_METRICS_PORT}/healthz`;
-    case "scheduler":
-      return `http://127.0.0.1:${env.SCHEDULER_METRICS_PORT}/healthz`;
-    case "fart":
-      return `http://127.0.0.1:${env.FART_PORT}/healthz`;
-    case "site":
-      return `http://127.0.0.1:${env.SITE_PORT}/about`;
-  }
-  throw new Error(`No readiness check for the service "${name}"`);
-}
-
 /**
  * Starts one service as a process with exactly its scoped flags and resolves once it
  * answers. Its log lines show when PLATFORM_DEBUG (or `debugVar`) is set; crashes always.
@@ -50,7 +33,7 @@ export async function spawnService(
     stdout: debug ? "inherit" : "null",
     stderr: "inherit",
   }).spawn();
-  const url = readiness(name, env);
+  const url = spec.health(env);
   try {
     await settled(async () => {
       const status = await Promise.race([child.status, Promise.resolve(undefined)]);
