@@ -30,6 +30,11 @@ if ARGV[7] ~= '' and redis.call('GET', ARGV[7]) ~= ARGV[8] then
   return {-1, 0, 0, 0, 0}
 end
 local applied, duplicate, unmatched, late = 0, 0, 0, 0
+-- Whether an event at seq is newer than the one that set a profile's part (its seq field):
+-- the profile, handle and account ops keep only the newest.
+local function newer(pk, field, seq)
+  return tonumber(redis.call('HGET', pk, field) or '-1') < seq
+end
 local expiries = {}
 local function expire_at(key, at)
   local cur = expiries[key]
@@ -207,7 +212,7 @@ while i <= n do
   elseif op == 'p' then
     local pk = 'p:{' .. ARGV[i + 1] .. '}'
     local seq = tonumber(ARGV[i + 2])
-    if tonumber(redis.call('HGET', pk, 'pseq') or '-1') < seq then
+    if newer(pk, 'pseq', seq) then
       redis.call('HSET', pk, 'pseq', seq, 'name', ARGV[i + 3], 'avatar', ARGV[i + 4])
       applied = applied + 1
     else
@@ -219,7 +224,7 @@ while i <= n do
     local pk = 'p:{' .. a .. '}'
     local seq = tonumber(ARGV[i + 2])
     local handle = ARGV[i + 3]
-    if tonumber(redis.call('HGET', pk, 'hseq') or '-1') < seq then
+    if newer(pk, 'hseq', seq) then
       if handle ~= '' then
         local old = redis.call('HGET', pk, 'handle')
         if old then redis.call('ZREM', 'hx:{g}', old .. '\\0' .. a) end
@@ -236,7 +241,7 @@ while i <= n do
     local a = ARGV[i + 1]
     local pk = 'p:{' .. a .. '}'
     local seq = tonumber(ARGV[i + 2])
-    if tonumber(redis.call('HGET', pk, 'aseq') or '-1') < seq then
+    if newer(pk, 'aseq', seq) then
       if ARGV[i + 3] == '1' then
         -- An account that opted out stays hidden when it comes back.
         if not redis.call('HGET', pk, 'optout') then redis.call('SREM', 'hidden:{g}', a) end
