@@ -5,6 +5,7 @@ import type { Redis } from "@bsky/shared/redis";
 import { loadFirehoseConfig } from "../config.ts";
 import { readCaptureFile } from "../capture.ts";
 import type { NormalizeStats } from "../normalize.ts";
+import { type FirehoseService, startFirehose } from "../service.ts";
 
 export const corpusUrl = new URL("../../../shared/testdata/relay-2026-07-04/", import.meta.url);
 
@@ -33,6 +34,25 @@ export function countingStats() {
 /** A firehose config for tests: defaults plus overrides. */
 export function testConfig(vars: Record<string, string>) {
   return loadFirehoseConfig((name) => vars[name]);
+}
+
+/**
+ * The firehose service reading `upstream` into the Redis at `redisUrl`, with metrics on a
+ * free port and its log kept in memory; `vars` adds or overrides settings.
+ */
+export async function startTestFirehose(
+  redisUrl: string,
+  upstream: string,
+  vars: Record<string, string> = {},
+): Promise<{ service: FirehoseService; log: ReturnType<typeof memoryLogger> }> {
+  const log = memoryLogger();
+  const config = testConfig({
+    REDIS_URL: redisUrl,
+    FIREHOSE_URL: upstream,
+    FIREHOSE_METRICS_PORT: "0",
+    ...vars,
+  });
+  return { service: await startFirehose(config, log), log };
 }
 
 /** Every event in the given streams, in stream order per stream. */

@@ -8,8 +8,7 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { startPds } from "@bsky/shared/testing/pds";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { runWorkload, type TruthEvent } from "@bsky/shared/testing/workload";
-import { startFirehose } from "../service.ts";
-import { memoryLogger, readStreams, testConfig, waitFor } from "../testing/helpers.ts";
+import { readStreams, startTestFirehose, waitFor } from "../testing/helpers.ts";
 
 function byAuthor<T extends { did: string }>(events: T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -22,18 +21,11 @@ for (const verify of [false, true]) {
   Deno.test(`a real PDS's firehose yields exactly the workload's events, in order per author: ${mode}`, async () => {
     await using pds = await startPds();
     await using redisServer = await startRedisServer();
-    const log = memoryLogger();
-    const service = await startFirehose(
-      testConfig({
-        REDIS_URL: redisServer.url,
-        FIREHOSE_URL: pds.firehoseUrl,
-        FIREHOSE_METRICS_PORT: "0",
-        FIREHOSE_PARTITIONS: "3",
-        FIREHOSE_VERIFY: String(verify),
-        FIREHOSE_PLC_URL: pds.plcUrl,
-      }),
-      log,
-    );
+    const { service } = await startTestFirehose(redisServer.url, pds.firehoseUrl, {
+      FIREHOSE_PARTITIONS: "3",
+      FIREHOSE_VERIFY: String(verify),
+      FIREHOSE_PLC_URL: pds.plcUrl,
+    });
     try {
       const { truth, startedAt } = await runWorkload(pds.pdsUrl, pds.adminPassword);
       const keys = firehoseKeys.streams(3);

@@ -10,13 +10,11 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeFrame } from "../relay.ts";
-import { startFirehose } from "../service.ts";
 import {
   corpusFrames,
   countingStats,
-  memoryLogger,
   readStreams,
-  testConfig,
+  startTestFirehose,
   waitFor,
 } from "../testing/helpers.ts";
 import { replayedFrames, startReplayServer } from "../tools/replay_server.ts";
@@ -98,18 +96,11 @@ Deno.test("the firehose recovers by itself when Redis is killed and started agai
   const loops = 60;
   const total = loops * frames.length;
   await using replay = startReplayServer({ frames, loops, chunk: 8 });
-  const log = memoryLogger();
-  const service = await startFirehose(
-    testConfig({
-      REDIS_URL: redisServer.url,
-      FIREHOSE_URL: replay.url,
-      FIREHOSE_METRICS_PORT: "0",
-      FIREHOSE_BATCH_SIZE: "50",
-      FIREHOSE_BATCH_MS: "5",
-      FIREHOSE_MAX_PENDING: "500",
-    }),
-    log,
-  );
+  const { service, log } = await startTestFirehose(redisServer.url, replay.url, {
+    FIREHOSE_BATCH_SIZE: "50",
+    FIREHOSE_BATCH_MS: "5",
+    FIREHOSE_MAX_PENDING: "500",
+  });
   try {
     await waitFor("some progress", () => (service.subscription.cursor ?? 0) - BASE > total * 0.2);
     await redisServer.kill("SIGKILL");

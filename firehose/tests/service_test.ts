@@ -4,13 +4,11 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeFrame } from "../relay.ts";
-import { startFirehose } from "../service.ts";
 import {
   corpusFrames,
   countingStats,
-  memoryLogger,
   readStreams,
-  testConfig,
+  startTestFirehose,
   waitFor,
 } from "../testing/helpers.ts";
 import { replayedFrames, startReplayServer } from "../tools/replay_server.ts";
@@ -22,16 +20,9 @@ for (const worker of [true, false]) {
   Deno.test(`the service publishes exactly the corpus' events with the cursor after the last frame (decoding ${worker ? "in a worker" : "inline"})`, async () => {
     await using redisServer = await startRedisServer();
     await using replay = startReplayServer({ frames, loops: 1 });
-    const log = memoryLogger();
-    const service = await startFirehose(
-      testConfig({
-        REDIS_URL: redisServer.url,
-        FIREHOSE_URL: replay.url,
-        FIREHOSE_METRICS_PORT: "0",
-        FIREHOSE_DECODE_WORKER: String(worker),
-      }),
-      log,
-    );
+    const { service, log } = await startTestFirehose(redisServer.url, replay.url, {
+      FIREHOSE_DECODE_WORKER: String(worker),
+    });
     try {
       await waitFor(
         "the cursor to reach the last frame",
@@ -81,17 +72,11 @@ Deno.test("the firehose pauses rather than let MAXLEN trim events a consumer has
   const loops = 20; // 3,000 frames, about 3,000 events: three times the cap
   await using replay = startReplayServer({ frames, loops, chunk: 16 });
   const stream = firehoseKeys.stream(0);
-  const service = await startFirehose(
-    testConfig({
-      REDIS_URL: redisServer.url,
-      FIREHOSE_URL: replay.url,
-      FIREHOSE_METRICS_PORT: "0",
-      FIREHOSE_STREAM_MAXLEN: "1000",
-      FIREHOSE_BATCH_SIZE: "20",
-      FIREHOSE_BATCH_MS: "5",
-    }),
-    memoryLogger(),
-  );
+  const { service } = await startTestFirehose(redisServer.url, replay.url, {
+    FIREHOSE_STREAM_MAXLEN: "1000",
+    FIREHOSE_BATCH_SIZE: "20",
+    FIREHOSE_BATCH_MS: "5",
+  });
   const redis = service.redis.duplicate();
   try {
     await redis.xgroup("CREATE", stream, "slow", "0", "MKSTREAM");

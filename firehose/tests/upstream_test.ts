@@ -5,14 +5,12 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeJetstream } from "../jetstream.ts";
-import { startFirehose } from "../service.ts";
 import {
   corpusFrames,
   corpusUrl,
   countingStats,
-  memoryLogger,
   readStreams,
-  testConfig,
+  startTestFirehose,
   waitFor,
 } from "../testing/helpers.ts";
 import type { FirehoseEvent } from "@bsky/shared/events";
@@ -59,15 +57,7 @@ Deno.test("truncated CBOR, garbage bytes, wrong headers and text are counted, an
     ws.send(frame({ op: 1, t: "#info" }, { name: "OutdatedCursor", message: "too old" }));
     ws.send(good);
   });
-  const log = memoryLogger();
-  const service = await startFirehose(
-    testConfig({
-      REDIS_URL: redisServer.url,
-      FIREHOSE_URL: upstream.url,
-      FIREHOSE_METRICS_PORT: "0",
-    }),
-    log,
-  );
+  const { service } = await startTestFirehose(redisServer.url, upstream.url);
   try {
     await waitFor("the good frame", () => service.subscription.cursor === 31527015322);
     const events = await readStreams(service.redis, firehoseKeys.streams(1));
@@ -94,16 +84,9 @@ Deno.test("a silent upstream trips the stall watchdog and an error frame forces 
     }
     // Later connections stay silent.
   });
-  const log = memoryLogger();
-  const service = await startFirehose(
-    testConfig({
-      REDIS_URL: redisServer.url,
-      FIREHOSE_URL: upstream.url,
-      FIREHOSE_METRICS_PORT: "0",
-      FIREHOSE_STALL_SECONDS: "1",
-    }),
-    log,
-  );
+  const { service, log } = await startTestFirehose(redisServer.url, upstream.url, {
+    FIREHOSE_STALL_SECONDS: "1",
+  });
   try {
     await waitFor("three connections", () => upstream.connections >= 3, 20_000).catch((e) => {
       console.error(log.lines.map((l) => JSON.stringify(l)).join("\n"));
@@ -130,15 +113,9 @@ Deno.test("FIREHOSE_SOURCE=jetstream publishes the same events as normalizing th
     for (const l of lines) ws.send(l);
     ws.send("{ not json");
   });
-  const service = await startFirehose(
-    testConfig({
-      REDIS_URL: redisServer.url,
-      FIREHOSE_URL: upstream.url,
-      FIREHOSE_SOURCE: "jetstream",
-      FIREHOSE_METRICS_PORT: "0",
-    }),
-    memoryLogger(),
-  );
+  const { service } = await startTestFirehose(redisServer.url, upstream.url, {
+    FIREHOSE_SOURCE: "jetstream",
+  });
   try {
     const last = JSON.parse(lines.at(-1)!).time_us;
     await waitFor("the last message", () => service.subscription.cursor === last);
