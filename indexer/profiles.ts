@@ -6,7 +6,7 @@
  */
 import type { Redis } from "@bsky/shared/redis";
 import { idOf } from "./queries.ts";
-import { storeKeys } from "./store.ts";
+import { DAY_MS, HOUR_MS, storeKeys } from "./store.ts";
 
 /** A stored profile's id and the seqs of the firehose events that last set it. */
 export interface ProfileVersion {
@@ -71,4 +71,55 @@ export async function writeCheckedProfile(
     found.profile?.name ?? "",
     found.profile?.avatar ?? "",
   );
+}
+
+/**
+ * ARGV: the first and last week within the retention, then ids. A profile is idle when
+ * its account has no log in those weeks and no follows or blocks set (which expire with
+ * the retention), is active (or was never said not to be) and has not opted out: such a
+ * profile and its handle index entry are deleted. The next identity or profile event of
+ * the account writes them again. Returns how many were deleted.
+ */
+const PRUNE_SCRIPT = `
+local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
+local pruned = 0
+for i = 3, #ARGV do
+  local a = ARGV[i]
+  local pk = 'p:{' .. a .. '}'
+  local f = redis.call('HMGET', pk, 'optout', 'status', 'handle')
+  local idle = not f[1] and (not f[2] or f[2] == 'active')
+    and redis.call('EXISTS', 'g:{' .. a .. '}') == 0
+  if idle then
+    for w = first, last do
+      if redis.call('EXISTS', 'l:{' .. a .. '}:' .. w) == 1 then
+        idle = false
+        break
+      end
+    end
+  end
+  if idle then
+    if f[3] then redis.call('ZREM', 'hx:{g}', f[3] .. '\\0' .. a) end
+    redis.call('DEL', pk)
+    pruned = pruned + 1
+  end
+end
+return pruned
+`;
+
+/**
+ * Deletes the profiles (and handle index entries) of the given accounts that are idle
+ * through the retention, atomically with respect to the indexer; returns how many.
+ */
+export async function pruneIdleProfiles(
+  redis: Redis,
+  ids: number[],
+  { retentionDays, now = Date.now() }: { retentionDays: number; now?: number },
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  if (!("pruneIdleProfiles" in redis)) {
+    redis.defineCommand("pruneIdleProfiles", { lua: PRUNE_SCRIPT, numberOfKeys: 0 });
+  }
+  const r = redis as unknown as { pruneIdleProfiles(...a: (string | number)[]): Promise<number> };
+  const week = (t: number) => Math.floor(t / HOUR_MS / 168);
+  return await r.pruneIdleProfiles(week(now - retentionDays * DAY_MS), week(now), ...ids);
 }

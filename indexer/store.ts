@@ -25,7 +25,8 @@
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
- *   `optout` "1" while A has opted out (hidden whatever its status).
+ *   `optout` "1" while A has opted out (hidden whatever its status). The sweep deletes the
+ *   profiles (and handle index entries) of active accounts idle through the retention.
  * - `oc:{g}:<code>` strings: opt codes the API handed out, "<did> <out|in>" until the
  *   account posts the code, then "done <did> <out|in>"; they expire after an hour.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.

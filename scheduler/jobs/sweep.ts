@@ -1,12 +1,14 @@
 /**
  * The retention sweep: walks every key and checks that nothing outlives its retention.
  * Keys that must expire and have no TTL are reported by prefix and, when fixing, given the
- * TTL their writer would have set; logs older than the retention are deleted. Keys that
- * are meant to stay (the DID ↔ id interning, profiles, the handle index) are reported
- * only: the indexer reads ids outside its apply script, so freeing them here would race.
+ * TTL their writer would have set; logs older than the retention are deleted, and so are
+ * the profiles (with their handle index entries) of accounts idle through the retention.
+ * The DID ↔ id interning is reported only: the indexer reads ids outside its apply script,
+ * so freeing them here would race; ids are capped instead (2^28, a clear error past it).
  */
 import type { Redis } from "@bsky/shared/redis";
 import { HOUR_MS } from "@bsky/indexer/store";
+import { pruneIdleProfiles } from "@bsky/indexer/profiles";
 
 const WEEK_S = 168 * 3600;
 
@@ -47,7 +49,7 @@ export async function sweep(redis: Redis, options: SweepOptions) {
   const week = Math.floor(now / HOUR_MS / 168);
   const noTtl: Record<string, number> = {};
   const kept: Record<string, number> = {};
-  let scanned = 0, fixed = 0, expiredLogs = 0;
+  let scanned = 0, fixed = 0, expiredLogs = 0, idleProfiles = 0;
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "COUNT", 2000);
@@ -57,7 +59,10 @@ export async function sweep(redis: Redis, options: SweepOptions) {
     const ttls = await redis.pipeline(keys.map((k) => ["ttl", k])).exec();
     const fix = redis.pipeline();
     let fixes = 0;
+    const profiles: number[] = [];
     keys.forEach((key, k) => {
+      const profile = key.match(/^p:\{(\d+)\}$/);
+      if (profile) profiles.push(Number(profile[1]));
       const ttl = ttls![k][1] as number;
       // A log of a week past the retention, whatever its TTL says.
       if (key.startsWith("l:{")) {
@@ -83,6 +88,12 @@ export async function sweep(redis: Redis, options: SweepOptions) {
       }
     });
     if (fixes) await fix.exec();
+    if (options.fix) {
+      idleProfiles += await pruneIdleProfiles(redis, profiles, {
+        retentionDays: options.retentionDays,
+        now,
+      });
+    }
   } while (cursor !== "0");
-  return { scanned, noTtl, fixed, expiredLogs, keptWithoutTtl: kept };
+  return { scanned, noTtl, fixed, expiredLogs, idleProfiles, keptWithoutTtl: kept };
 }

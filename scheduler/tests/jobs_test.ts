@@ -265,7 +265,7 @@ Deno.test("the counters job rolls minutes into hours and hours into days, trims,
   }
 });
 
-Deno.test("the sweep finds keys planted without a TTL and logs past the retention, and never touches id interning", async () => {
+Deno.test("the sweep finds keys planted without a TTL, logs past the retention and idle profiles, and never touches id interning", async () => {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });
   try {
@@ -275,14 +275,38 @@ Deno.test("the sweep finds keys planted without a TTL and logs past the retentio
     await redis.set(storeKeys.log(424_242, week), "abcde");
     await redis.sadd(storeKeys.graph(424_242), "1");
     await redis.set(storeKeys.log(424_243, week - 10), "abcde", "EX", 86400 * 365);
+    // Profiles: idle through the retention (pruned), with a log this week, with follows,
+    // opted out, deactivated (all kept).
+    const profile = async (id: number, fields: Record<string, string>) => {
+      await redis.hset(storeKeys.profile(id), { handle: `u${id}.test`, hseq: "1", ...fields });
+      await redis.zadd(storeKeys.handles, 0, `u${id}.test\0${id}`);
+    };
+    const idle = 900_001, recent = 900_002, follows = 900_003, optedOut = 900_004, off = 900_005;
+    await profile(idle, {});
+    await profile(recent, { status: "active" });
+    await redis.set(storeKeys.log(recent, week), "abcde", "EX", 3600);
+    await profile(follows, {});
+    await redis.sadd(storeKeys.graph(follows), "7");
+    await redis.expire(storeKeys.graph(follows), 3600);
+    await profile(optedOut, { optout: "1" });
+    await profile(off, { status: "deactivated" });
     const idsBefore = await redis.hlen(storeKeys.didToId);
     const report = await sweep(redis, { retentionDays: 30, fix: false, now });
     assert.deepEqual(report.noTtl, { "l:{id}:<n>": 1, "g:{id}": 1 });
     assert.equal(report.expiredLogs, 1);
     assert.equal(report.keptWithoutTtl["ids:{ids}:did"], 1);
     assert.equal(await redis.ttl(storeKeys.log(424_242, week)), -1, "only reported");
+    assert.equal(report.idleProfiles, 0, "only fixing prunes");
+    assert.equal(await redis.exists(storeKeys.profile(idle)), 1);
     const fixed = await sweep(redis, { retentionDays: 30, fix: true, now });
     assert.equal(fixed.fixed, 2);
+    assert.ok(fixed.idleProfiles >= 1);
+    assert.equal(await redis.exists(storeKeys.profile(idle)), 0);
+    assert.equal(await redis.zscore(storeKeys.handles, `u${idle}.test\0${idle}`), null);
+    for (const id of [recent, follows, optedOut, off]) {
+      assert.equal(await redis.exists(storeKeys.profile(id)), 1, `profile ${id} kept`);
+      assert.equal(await redis.zscore(storeKeys.handles, `u${id}.test\0${id}`), "0");
+    }
     assert.ok(await redis.ttl(storeKeys.log(424_242, week)) > 30 * 86400);
     assert.ok(await redis.ttl(storeKeys.graph(424_242)) > 0);
     assert.equal(await redis.exists(storeKeys.log(424_243, week - 10)), 0);
