@@ -231,6 +231,13 @@ Deno.test("images come through the site: the API's PNG and avatars, kept while t
     assert.equal(apiCalls.filter((p) => p.startsWith("/v1/avatar/")).length, 1);
     assert.ok(site.api.imagesKept.count >= 1);
     assert.equal((await get("/avatar/not-a-did")).status, 400);
+    // No avatar to give (Alice has none): a transparent image, never a broken one.
+    const none = await get(`/avatar/${ALICE}`);
+    assert.equal(none.status, 200);
+    assert.equal(none.headers.get("content-type"), "image/svg+xml");
+    assert.equal(none.headers.get("x-avatar"), "placeholder");
+    assert.equal(none.headers.get("cache-control"), "public, max-age=300");
+    assert.match(await none.text(), /^<svg [^>]*\/>$/);
   });
 });
 
