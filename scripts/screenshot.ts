@@ -5,6 +5,7 @@
  * stops the demo with SIGINT as Ctrl-C would.
  */
 import { chromium } from "playwright-core";
+import { freePort } from "@bsky/shared/testing/redis_server";
 import { SERVICES } from "./services.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -12,13 +13,6 @@ const OUT = `${root}docs/circles.png`;
 const sidecar = JSON.parse(
   await Deno.readTextFile(`${root}firehose/bench/pds_capture.bin.gz.json`),
 );
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 const ports: Record<string, string> = { DEMO_REDIS_PORT: String(freePort()) };
 for (const spec of SERVICES) {
