@@ -219,6 +219,34 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.equal(unknown!.status(), 404);
     assert.equal(await page.locator("[data-error]").getAttribute("data-error"), "not_found");
     await page.screenshot({ path: `${ARTIFACTS}unknown_handle.png` });
+
+    // Opting out, by keyboard: the code page says what to post; Carol posts it from her
+    // PDS account, and the page then says she is hidden, and her circles are gone.
+    const carol = accounts.carol;
+    await page.goto(`${origin}/optout`);
+    await page.getByLabel("Your handle").focus();
+    await page.keyboard.type(carol.handle);
+    await Promise.all([page.waitForURL(/\/optout\?code=/), page.keyboard.press("Enter")]);
+    const phrase = await page.locator("code.phrase").textContent();
+    assert.match(phrase!, /^circles-out-[A-HJ-NP-Z2-9]{8}$/);
+    await page.screenshot({ path: `${ARTIFACTS}optout_code.png` });
+    await carol.post({ text: `Leaving the circles: ${phrase}` });
+    await settled(
+      async () => {
+        await page.reload();
+        assert.equal(await page.locator("[data-state]").getAttribute("data-state"), "done");
+      },
+      30_000,
+      500,
+    );
+    await settled(
+      async () => {
+        const gone = await page.goto(`${origin}/c/${carol.handle}`);
+        assert.equal(gone!.status(), 410);
+      },
+      10_000,
+      500,
+    );
     await context.close();
   } finally {
     await browser.close();
