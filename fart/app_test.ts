@@ -1,42 +1,24 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
+import { encodeEvent, EVENT_VERSION } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
 import { HOUR_MS } from "@bsky/indexer/store";
-import { encode } from "fast-png";
+import { created, nextSeq } from "@bsky/shared/testing/events";
 import { type App, createApp } from "./app.ts";
+import { AVATAR_CID, RED_PNG, startStandInNetwork } from "./testing/stand_in.ts";
 import { loadFartConfig } from "./config.ts";
 
 const A = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
 const B = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
 const C = "did:plc:cccccccccccccccccccccccc";
 const D = "did:plc:dddddddddddddddddddddddd";
-const AVATAR_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
 const T0 = Date.now();
-let seq = 0;
-const commit = (did: string, collection: string, rkey: string, extra: object): FirehoseEvent =>
-  ({
-    v: 1,
-    kind: "commit",
-    seq: ++seq,
-    time: T0,
-    did,
-    action: "create",
-    collection,
-    rkey,
-    ...extra,
-  }) as FirehoseEvent;
-
-/** A red 8x8 PNG, served as every avatar by the stand-in CDN. */
-const RED = encode({
-  width: 8,
-  height: 8,
-  data: new Uint8Array(8 * 8 * 4).fill(255).map((v, i) => i % 4 === 1 || i % 4 === 2 ? 0 : v),
-});
+const commit = (did: string, collection: string, rkey: string, extra: object) =>
+  created(did, collection, rkey, extra, T0);
 
 interface Ctx {
   redis: Redis;
@@ -54,23 +36,8 @@ interface Ctx {
 async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<void>) {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });
-  let cdnHits = 0;
-  const net = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    if (url.pathname === "/xrpc/com.atproto.identity.resolveHandle") {
-      return Response.json({ error: "InvalidRequest", message: "Unable to resolve handle" }, {
-        status: 400,
-      });
-    }
-    if (url.pathname.startsWith("/img/avatar/plain/")) {
-      cdnHits++;
-      return new Response(RED as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "image/png" },
-      });
-    }
-    return new Response("not found", { status: 404 });
-  });
-  const base = `http://127.0.0.1:${net.addr.port}`;
+  await using net = startStandInNetwork();
+  const base = net.url;
   const config = loadFartConfig((n) =>
     ({
       REDIS_URL: server.url,
@@ -84,16 +51,24 @@ async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<vo
   try {
     const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
     await applier.apply([
-      { v: 1, kind: "identity", seq: ++seq, time: T0, did: A, handle: "alice.test" },
-      { v: 1, kind: "identity", seq: ++seq, time: T0, did: B, handle: "bob.test" },
-      { v: 1, kind: "identity", seq: ++seq, time: T0, did: C, handle: "carol.test" },
-      { v: 1, kind: "identity", seq: ++seq, time: T0, did: D, handle: "dan.test" },
+      { v: 1, kind: "identity", seq: nextSeq(), time: T0, did: A, handle: "alice.test" },
+      { v: 1, kind: "identity", seq: nextSeq(), time: T0, did: B, handle: "bob.test" },
+      { v: 1, kind: "identity", seq: nextSeq(), time: T0, did: C, handle: "carol.test" },
+      { v: 1, kind: "identity", seq: nextSeq(), time: T0, did: D, handle: "dan.test" },
       commit(B, "app.bsky.actor.profile", "self", { displayName: "Bob <B>", avatar: AVATAR_CID }),
       commit(A, "app.bsky.feed.like", "l1", { subject: B }),
       commit(A, "app.bsky.feed.like", "l2", { subject: B }),
       commit(A, "app.bsky.feed.post", "p1", { parent: C }),
       commit(B, "app.bsky.feed.like", "l3", { subject: A }),
-      { v: 1, kind: "account", seq: ++seq, time: T0, did: D, active: false, status: "takendown" },
+      {
+        v: 1,
+        kind: "account",
+        seq: nextSeq(),
+        time: T0,
+        did: D,
+        active: false,
+        status: "takendown",
+      },
     ]);
     await fn({
       redis,
@@ -103,10 +78,9 @@ async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<vo
         app.fetch(new Request(`http://api.test${path}`, init), {
           remoteAddr: { hostname: "192.0.2.1" },
         }),
-      cdnHits: () => cdnHits,
+      cdnHits: net.avatarHits,
     });
   } finally {
-    await net.shutdown();
     redis.disconnect();
   }
 }
@@ -445,7 +419,7 @@ Deno.test("GET /v1/avatar proxies the CDN's image once, then from the cache", as
     const res = await get(`/v1/avatar/${B}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "image/png");
-    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), RED);
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), RED_PNG);
     await (await get(`/v1/avatar/${B}`)).body?.cancel();
     assert.equal(cdnHits(), 1);
     const none = await get(`/v1/avatar/${A}`);

@@ -10,8 +10,10 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
 import { createApp } from "@bsky/fart/app";
+import { AVATAR_CID, startStandInNetwork } from "@bsky/fart/testing/stand_in";
+import { created, nextSeq } from "@bsky/shared/testing/events";
+export { RED_PNG } from "@bsky/fart/testing/stand_in";
 import { loadFartConfig } from "../../fart/config.ts";
-import { encode } from "fast-png";
 import { createSite, type Site } from "../app.ts";
 import { loadSiteConfig } from "../config.ts";
 
@@ -20,14 +22,6 @@ export const BOB = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
 export const CAROL = "did:plc:cccccccccccccccccccccccc";
 export const DAN = "did:plc:dddddddddddddddddddddddd";
 export const EVE = "did:plc:eeeeeeeeeeeeeeeeeeeeeeee";
-const AVATAR_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
-
-/** A red 8x8 PNG, every avatar the stand-in CDN serves. */
-export const RED_PNG = encode({
-  width: 8,
-  height: 8,
-  data: new Uint8Array(8 * 8 * 4).fill(255).map((v, i) => i % 4 === 1 || i % 4 === 2 ? 0 : v),
-});
 
 export interface Stack {
   site: Site;
@@ -40,20 +34,9 @@ export interface Stack {
   apiFetch: typeof fetch;
 }
 
-let seq = 0;
 const now = Date.now();
 const commit = (did: string, collection: string, rkey: string, extra: object) =>
-  ({
-    v: 1,
-    kind: "commit",
-    seq: ++seq,
-    time: now,
-    did,
-    action: "create",
-    collection,
-    rkey,
-    ...extra,
-  }) as FirehoseEvent;
+  created(did, collection, rkey, extra, now);
 
 /** Alice likes Bob twice, replies to Carol, mentions Eve; Bob likes Alice; Dan is taken down. */
 export const SEED: FirehoseEvent[] = [
@@ -61,7 +44,7 @@ export const SEED: FirehoseEvent[] = [
     EVE,
     "eve.test",
   ]].map(([did, handle]) =>
-    ({ v: 1, kind: "identity", seq: ++seq, time: now, did, handle }) as FirehoseEvent
+    ({ v: 1, kind: "identity", seq: nextSeq(), time: now, did, handle }) as FirehoseEvent
   ),
   commit(ALICE, "app.bsky.actor.profile", "self", { displayName: "Alice <A>" }),
   commit(BOB, "app.bsky.actor.profile", "self", { displayName: "Bob", avatar: AVATAR_CID }),
@@ -70,7 +53,15 @@ export const SEED: FirehoseEvent[] = [
   commit(ALICE, "app.bsky.feed.post", "p1", { parent: CAROL, root: CAROL }),
   commit(ALICE, "app.bsky.feed.post", "p2", { mentions: [EVE] }),
   commit(BOB, "app.bsky.feed.like", "l3", { subject: ALICE }),
-  { v: 1, kind: "account", seq: ++seq, time: now, did: DAN, active: false, status: "takendown" },
+  {
+    v: 1,
+    kind: "account",
+    seq: nextSeq(),
+    time: now,
+    did: DAN,
+    active: false,
+    status: "takendown",
+  },
 ];
 
 export interface StackOptions {
@@ -82,18 +73,8 @@ export interface StackOptions {
 export async function withStack(fn: (s: Stack) => Promise<void>, opts: StackOptions = {}) {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });
-  const net = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    if (url.pathname.startsWith("/img/avatar/plain/")) {
-      return new Response(RED_PNG as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "image/png" },
-      });
-    }
-    return Response.json({ error: "InvalidRequest", message: "Unable to resolve handle" }, {
-      status: 400,
-    });
-  });
-  const base = `http://127.0.0.1:${net.addr.port}`;
+  await using net = startStandInNetwork();
+  const base = net.url;
   const quiet = createLogger("test", { write: () => {} });
   const api = createApp({
     redis,
@@ -126,7 +107,6 @@ export async function withStack(fn: (s: Stack) => Promise<void>, opts: StackOpti
       get: (path, init) => site.fetch(new Request(`http://site.test${path}`, init)),
     });
   } finally {
-    await net.shutdown();
     redis.disconnect();
   }
 }
