@@ -2,8 +2,14 @@
 import { decodeEvent } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
-import { type Profile, profiles, searchHandles, topInteractions } from "@bsky/indexer/queries";
-import { HOUR_MS, storeKeys } from "@bsky/indexer/store";
+import {
+  type Profile,
+  profiles,
+  searchHandles,
+  topInteractions,
+  windowRange,
+} from "@bsky/indexer/queries";
+import { storeKeys } from "@bsky/indexer/store";
 import { isOptCode, newOptCode, type OptAction, optPhrase } from "@bsky/shared/optout";
 import type { z } from "zod";
 import type { Avatars, Image } from "./avatar.ts";
@@ -72,13 +78,13 @@ export class Routes {
           now,
         }) ?? [];
         const ps = await profiles(this.redis, [actor.did, ...items.map((i) => i.did)]);
-        const to = (Math.floor(now / HOUR_MS) + 1) * HOUR_MS;
+        const { from, to } = windowRange(q.window, now);
         const answer: z.infer<typeof s.interactionsAnswer> = {
           actor: apiProfile(ps[0]),
           window: windowLabel(q.window),
           direction: q.direction,
-          from: new Date(to - q.window * HOUR_MS).toISOString(),
-          to: new Date(to).toISOString(),
+          from: from.toISOString(),
+          to: to.toISOString(),
           items: items.map((c, k) => ({
             ...apiProfile(ps[k + 1]),
             like: c.like,
@@ -112,14 +118,14 @@ export class Routes {
         excludeBlocked: true,
       }) ?? [];
       const ps = await profiles(this.redis, [actor.did, ...items.map((i) => i.did)]);
-      const to = new Date((Math.floor(now / HOUR_MS) + 1) * HOUR_MS);
+      const { from, to } = windowRange(q.window, now);
       const options: CircleOptions = {
         rings: q.rings as 1 | 2 | 3,
         ringSizes: q.sizes,
         background: q.bg,
         border: q.border,
         showDate: q.date,
-        from: new Date(to.getTime() - q.window * HOUR_MS),
+        from,
         to,
         title: ps[0].handle ? `@${ps[0].handle}` : undefined,
       };

@@ -134,6 +134,15 @@ export async function didsOf(
   });
 }
 
+/**
+ * The span a window of `windowHours` counts at `now`: whole hours, ending with the hour
+ * `now` is in (what the queries count, for answers that say what they cover).
+ */
+export function windowRange(windowHours: number, now: number): { from: Date; to: Date } {
+  const to = (Math.floor(now / HOUR_MS) + 1) * HOUR_MS;
+  return { from: new Date(to - windowHours * HOUR_MS), to: new Date(to) };
+}
+
 /** Per counterpart, counts by type within the window: [sent, received]. */
 async function tallies(
   redis: Redis,
