@@ -123,6 +123,22 @@ export function createApp(deps: AppDeps): App {
     return [res, name];
   }
 
+  /**
+   * SHA-256 (hex) of a presented key. The same few keys (the site's above all) come with
+   * nearly every request, so their hashes are kept; a flood of wrong keys only refills it.
+   */
+  const hashes = new Map<string, string>();
+  async function hashOf(token: string): Promise<string> {
+    let hash = hashes.get(token);
+    if (hash === undefined) {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+      hash = Buffer.from(digest).toString("hex");
+      if (hashes.size >= 1000) hashes.clear();
+      hashes.set(token, hash);
+    }
+    return hash;
+  }
+
   /** Checks the API key and takes one request from the caller's allowance. */
   async function admit(req: Request, ip: string): Promise<Record<string, string>> {
     const auth = req.headers.get("authorization");
@@ -136,10 +152,7 @@ export function createApp(deps: AppDeps): App {
           "www-authenticate": "Bearer",
         });
       }
-      const digest = new Uint8Array(
-        await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)),
-      );
-      const hash = Buffer.from(digest).toString("hex");
+      const hash = await hashOf(token);
       const name = keys.get(hash);
       if (name === undefined) {
         throw new HttpError(401, "The API key is not valid", {}, { "www-authenticate": "Bearer" });
