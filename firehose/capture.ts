@@ -1,6 +1,6 @@
 /**
  * Capture files: raw firehose frames as `[u32 little-endian length][frame bytes]`, one
- * after another, optionally gzipped (the format of the relay corpus in shared/testdata).
+ * after another, optionally gzipped (the format of the relay corpus in testdata/).
  */
 
 /** Splits a capture (gzipped or not) into its frames. */

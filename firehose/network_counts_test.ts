@@ -13,7 +13,7 @@ import { normalizeFrame } from "./relay.ts";
 const CAPTURES = {
   "the recorded PDS capture": new URL("./bench/pds_capture.bin.gz", import.meta.url),
   "the real relay frames": new URL(
-    "../../shared/testdata/relay-2026-07-04/frames.bin",
+    "../testdata/relay-2026-07-04/frames.bin",
     import.meta.url,
   ),
 };

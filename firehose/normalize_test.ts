@@ -4,7 +4,7 @@ import { DEFAULT_LIMITS, graphemeLength, recordFacts } from "./normalize.ts";
 
 const timeline = JSON.parse(
   await Deno.readTextFile(
-    new URL("../../shared/testdata/records/atproto-dart-2023/getTimeline.json", import.meta.url),
+    new URL("../testdata/records/atproto-dart-2023/getTimeline.json", import.meta.url),
   ),
 );
 

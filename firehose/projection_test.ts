@@ -75,7 +75,7 @@ for (const [name, frames] of Object.entries(captures)) {
 Deno.test("normalizing projected posts gives what full posts give, for 525 real posts", async () => {
   const timeline = JSON.parse(
     await Deno.readTextFile(
-      new URL("../../shared/testdata/records/atproto-dart-2023/getTimeline.json", import.meta.url),
+      new URL("../testdata/records/atproto-dart-2023/getTimeline.json", import.meta.url),
     ),
   );
   const posts: unknown[] = [];

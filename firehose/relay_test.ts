@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, splitPath } from "./normalize.ts";
 import { countingStats } from "./testing/helpers.ts";
 import { normalizeFrame } from "./relay.ts";
 
-const corpus = new URL("../../shared/testdata/relay-2026-07-04/", import.meta.url);
+const corpus = new URL("../testdata/relay-2026-07-04/", import.meta.url);
 const frames = await readCaptureFile(new URL("frames.bin", corpus));
 const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", corpus)));
 const expected: Record<string, unknown>[] = (await Deno.readTextFile(

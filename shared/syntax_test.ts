@@ -8,7 +8,7 @@ import {
   isValidTid,
 } from "./syntax.ts";
 
-const vectors = new URL("../../shared/testdata/atproto-interop/syntax/", import.meta.url);
+const vectors = new URL("../testdata/atproto-interop/syntax/", import.meta.url);
 
 function lines(name: string): string[] {
   return Deno.readTextFileSync(new URL(name, vectors)).split("\n")

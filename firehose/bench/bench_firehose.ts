@@ -9,7 +9,7 @@
  *     [--repeat 3]
  *
  * The capture defaults to firehose/bench/pds_capture.bin.gz when recorded, else the relay
- * corpus in shared/testdata. Row 0 (a WebSocket that only counts) is a reference: what the
+ * corpus in testdata/. Row 0 (a WebSocket that only counts) is a reference: what the
  * replay server and the socket can carry. The replay server sends 1024 frames per
  * event-loop turn.
  *

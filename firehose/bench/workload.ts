@@ -13,7 +13,7 @@ export const BASE_SEQ = 2 ** 32;
 export const PDS_CAPTURE = new URL("./pds_capture.bin.gz", import.meta.url);
 /** The real relay corpus (150 frames). */
 export const RELAY_CORPUS = new URL(
-  "../../../shared/testdata/relay-2026-07-04/frames.bin",
+  "../../testdata/relay-2026-07-04/frames.bin",
   import.meta.url,
 );
 

@@ -7,7 +7,7 @@ import { readCaptureFile } from "../capture.ts";
 import type { NormalizeStats } from "../normalize.ts";
 import { type FirehoseService, startFirehose } from "../service.ts";
 
-export const corpusUrl = new URL("../../../shared/testdata/relay-2026-07-04/", import.meta.url);
+export const corpusUrl = new URL("../../testdata/relay-2026-07-04/", import.meta.url);
 
 export function corpusFrames(): Promise<Uint8Array[]> {
   return readCaptureFile(new URL("frames.bin", corpusUrl));
