@@ -14,20 +14,40 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** Strings may come from upstream data: each is cut to this many characters. */
 const MAX_STRING = 300;
+/**
+ * An error's stack trace is our own code's call chain, which a bug report needs whole: it is
+ * kept up to this bound, which only a pathological trace reaches.
+ */
+const MAX_STACK = 16_000;
 const MAX_FIELDS = 24;
 const encoder = new TextEncoder();
 
+const cut = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max)}…(${text.length})` : text;
+
+/**
+ * An error's stack with its frames whole. The first lines repeat the message, which may hold
+ * upstream data, so they are cut like any string.
+ */
+function stackOf(err: Error): string | undefined {
+  if (typeof err.stack !== "string") return undefined;
+  const at = err.stack.indexOf("\n    at ");
+  if (at < 0) return cut(err.stack, MAX_STRING);
+  return cut(cut(err.stack.slice(0, at), MAX_STRING) + err.stack.slice(at), MAX_STACK);
+}
+
 /** Keeps log lines bounded whatever upstream data ends up in them. */
 function bound(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") {
-    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…(${value.length})` : value;
-  }
+  if (typeof value === "string") return cut(value, MAX_STRING);
   if (value instanceof Error) {
     return {
       name: value.name,
       message: bound(value.message),
-      cause: bound(value.cause, depth + 1),
+      stack: stackOf(value),
+      // A chain of causes may loop back on itself.
+      cause: depth >= 3 && value.cause !== undefined ? "[…]" : bound(value.cause, depth + 1),
     };
   }
   if (value === null || typeof value !== "object") {
