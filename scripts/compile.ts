@@ -12,25 +12,9 @@
  */
 import { parseArgs } from "node:util";
 import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
+import { parseEnvFile } from "./env_file.ts";
 
 type Env = Record<string, string | undefined>;
-
-/** Parses a dotenv file: `NAME=value` lines, `#` comments, optional quotes and `export`. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [i, raw] of text.split("\n").entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) {
-      throw new SyntaxError(`Cannot parse env file: line ${i + 1} "${line}" is not NAME=value`);
-    }
-    const value = m[2];
-    const quoted = /^(['"])(.*)\1$/.exec(value);
-    out[m[1]] ??= quoted ? quoted[2] : value.replace(/\s+#.*$/, "");
-  }
-  return out;
-}
 
 /** The `deno compile` arguments of a service: its `deno run` flags, an output and the embeds. */
 export function compileArgs(spec: ServiceSpec, env: Env, target?: string): string[] {

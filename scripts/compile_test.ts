@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { serviceArgs, SERVICES } from "./services.ts";
-import { parseEnvFile } from "./compile.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -88,12 +87,4 @@ Deno.test("deno task compile --env-file takes the hosts and ports from the file,
   } finally {
     await Deno.remove(file);
   }
-});
-
-Deno.test("parseEnvFile() reads NAME=value lines and refuses anything else, naming the line", () => {
-  assert.deepEqual(
-    parseEnvFile("A=1\n\n# c\nexport B='x y'\nC=\"q\" \nD=v # note\nA=2\n"),
-    { A: "1", B: "x y", C: "q", D: "v" },
-  );
-  assert.throws(() => parseEnvFile("A=1\nnot a line\n"), /line 2 "not a line" is not NAME=value/);
 });

@@ -9,11 +9,17 @@
  * default, no persistence, data folder .data/demo-redis emptied at start and stop), so demo
  * data never mixes with a real run's Redis; REDIS_URL is ignored.
  *
+ * Settings come from the environment and from `.env` at the repository root when present
+ * (`--env-file FILE` reads another file); a variable set in the environment wins.
+ * redis-server, when needed and missing, is installed the way the tests' tools are
+ * (scripts/ensure_tools.sh), or the one command to run is named.
+ *
  * Every line of the stream is a JSON object with a `service` field: services log through
  * shared/log.ts, and anything else a process prints is wrapped into such a line.
  */
 import { parseArgs } from "node:util";
 import { serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
+import { applyEnvFile } from "./env_file.ts";
 import { readCaptureFile } from "../firehose/capture.ts";
 import {
   type ReplayServer,
@@ -21,12 +27,17 @@ import {
   startReplayServer,
 } from "../firehose/tools/replay_server.ts";
 
-const { values: flags } = parseArgs({ args: Deno.args, options: { demo: { type: "boolean" } } });
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: { demo: { type: "boolean" }, "env-file": { type: "string" } },
+});
 const demo = flags.demo ?? false;
 const root = new URL("..", import.meta.url).pathname;
 const CAPTURE = "firehose/bench/pds_capture.bin.gz";
 const env: Record<string, string | undefined> = Deno.env.toObject();
 const encoder = new TextEncoder();
+let redis: Deno.ChildProcess | undefined;
+let replay: ReplayServer | undefined;
 
 /** Writes one line to stdout whole, so lines of different processes never interleave. */
 function writeLine(line: string) {
@@ -81,16 +92,53 @@ async function redisAnswers(port: number): Promise<boolean> {
   }
 }
 
+/** Whether a program runs: spawning one that is not on the PATH throws at once. */
+async function runs(program: string, args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Installs redis-server when it is missing, as the test command does: scripts/ensure_tools.sh
+ * installs Debian's package as root, and otherwise prints the command to run, which the
+ * error line then names.
+ */
+async function ensureRedisServer() {
+  if (await runs("redis-server", ["--version"])) return;
+  say("redis-server is not installed: installing it with scripts/ensure_tools.sh (apt-get)");
+  let installed = false;
+  let output = "";
+  try {
+    const out = await new Deno.Command("bash", {
+      args: [`${root}scripts/ensure_tools.sh`, "redis-server"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    installed = out.success;
+    output = new TextDecoder().decode(out.stderr).trim();
+  } catch (err) {
+    output = `Cannot run scripts/ensure_tools.sh: ${(err as Error).message}`;
+  }
+  if (installed && await runs("redis-server", ["--version"])) {
+    say("Installed redis-server");
+    return;
+  }
+  const command = output.match(/(?:sudo )?apt-get install -y [^\n]+/)?.[0] ??
+    "sudo apt-get install -y redis-server";
+  fail(
+    `Cannot start a local redis-server: it is not installed; install it with \`${command}\` ` +
+      "or set REDIS_URL to a Redis 7 server",
+    output.startsWith("Missing tools") ? {} : { output: output.slice(-2000) },
+  );
+}
+
 /** Starts redis-server on 127.0.0.1:`port` and waits until it answers. */
 async function startRedis(port: number, dir: string, persist: boolean): Promise<Deno.ChildProcess> {
-  const installed = await new Deno.Command("redis-server", { args: ["--version"], stdout: "null" })
-    .output().then(() => true, () => false);
-  if (!installed) {
-    fail(
-      "redis-server is not installed: install it with `sudo apt-get install -y redis-server` " +
-        "or set REDIS_URL to a Redis 7 server",
-    );
-  }
+  await ensureRedisServer();
   try {
     Deno.listen({ hostname: "127.0.0.1", port }).close();
   } catch {
@@ -103,12 +151,17 @@ async function startRedis(port: number, dir: string, persist: boolean): Promise<
   const persistence = persist ? ["--appendonly", "yes"] : ["--appendonly", "no"];
   // In a session of its own, so that Ctrl-C reaches the services first and Redis is
   // stopped after they have written what they hold.
-  const child = new Deno.Command("setsid", {
-    args: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir]
-      .concat(persistence, ["--save", "", "--loglevel", "warning"]),
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("setsid", {
+      args: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir]
+        .concat(persistence, ["--save", "", "--loglevel", "warning"]),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    fail(`Cannot start a local redis-server: ${(err as Error).message}`);
+  }
   forward(child.stdout, "redis", "info");
   forward(child.stderr, "redis", "error");
   let exited = false;
@@ -121,9 +174,19 @@ async function startRedis(port: number, dir: string, persist: boolean): Promise<
   fail("Cannot start a local redis-server", { port, exited });
 }
 
-let redis: Deno.ChildProcess | undefined;
-let replay: ReplayServer | undefined;
 const demoDir = `${root}.data/demo-redis`;
+
+const envFile = flags["env-file"] ?? `${root}.env`;
+try {
+  const read = await applyEnvFile(envFile, env);
+  if (flags["env-file"] && !read.found) fail(`Cannot read settings: "${envFile}" does not exist`);
+  // Names only: values may be secrets.
+  if (read.found) {
+    say("Read settings from a file", { file: envFile, taken: read.taken, kept: read.kept });
+  }
+} catch (err) {
+  fail(`Cannot read settings from "${envFile}": ${(err as Error).message}`);
+}
 
 if (demo) {
   if (env.REDIS_URL) say("The demo uses its own Redis; REDIS_URL is ignored", {}, "warn");
