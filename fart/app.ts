@@ -12,7 +12,13 @@ import type { FartConfig } from "./config.ts";
 import { apiKeyHashes } from "./config.ts";
 import { AnswerCache } from "./cache.ts";
 import { Avatars } from "./avatar.ts";
-import { badParameter, CORS_HEADERS, errorResponse, HttpError, withEtag } from "./http.ts";
+import {
+  badParameter,
+  CORS_HEADERS,
+  errorResponse,
+  HttpError,
+  withEtag,
+} from "./http.ts";
 import { Identity } from "./identity.ts";
 import { type FartMetrics, fartMetrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
@@ -43,24 +49,45 @@ type RouteName =
   | "avatar"
   | "optout"
   | "optcode";
-const ROUTES: [RegExp, RouteName][] = [
-  [/^\/v1\/interactions\/([^/]+)$/, "interactions"],
-  [/^\/v1\/circles\/([^/]+?)(\.svg|\.png)?$/, "circles"],
-  [/^\/v1\/stats\/top$/, "top"],
-  [/^\/v1\/stats\/live$/, "live"],
-  [/^\/v1\/stats\/jobs$/, "jobs"],
-  [/^\/v1\/actors\/search$/, "search"],
-  [/^\/v1\/avatar\/([^/]+)$/, "avatar"],
-  [/^\/v1\/optout\/codes\/([^/]+)$/, "optcode"],
-  [/^\/v1\/optout\/([^/]+)$/, "optout"],
+/**
+ * The routes behind the API key and the rate limit: path, name, and the one method each
+ * answers (GET also answers HEAD). Only asking for an opt-out code writes.
+ */
+export const ROUTES: readonly (readonly [RegExp, RouteName, "GET" | "POST"])[] = [
+  [/^\/v1\/interactions\/([^/]+)$/, "interactions", "GET"],
+  [/^\/v1\/circles\/([^/]+?)(\.svg|\.png)?$/, "circles", "GET"],
+  [/^\/v1\/stats\/top$/, "top", "GET"],
+  [/^\/v1\/stats\/live$/, "live", "GET"],
+  [/^\/v1\/stats\/jobs$/, "jobs", "GET"],
+  [/^\/v1\/actors\/search$/, "search", "GET"],
+  [/^\/v1\/avatar\/([^/]+)$/, "avatar", "GET"],
+  [/^\/v1\/optout\/codes\/([^/]+)$/, "optcode", "GET"],
+  [/^\/v1\/optout\/([^/]+)$/, "optout", "POST"],
 ];
-/** The one route that writes: asking for an opt-out code. */
-const POST_ROUTE: RouteName = "optout";
+
+/** The routes open to anyone, without key or rate limit, by path: GET and HEAD only. */
+export const OPEN_ROUTES = {
+  "/healthz": "healthz",
+  "/metrics": "metrics",
+  "/openapi.json": "openapi",
+  "/docs": "docs",
+  "/": "docs",
+} as const;
+
+type OpenRoute = (typeof OPEN_ROUTES)[keyof typeof OPEN_ROUTES];
+
+/** How API keys are configured: none, optional (only the rate limit differs), or required. */
+export type KeyMode = "none" | "optional" | "required";
 
 export function createApp(deps: AppDeps): App {
   const { redis, config, log } = deps;
   const metrics = deps.metrics ?? fartMetrics();
   const keys = apiKeyHashes(config);
+  const keyMode: KeyMode = keys.size === 0
+    ? "none"
+    : config.FART_KEYS_OPTIONAL
+    ? "optional"
+    : "required";
   const limiter = new RateLimiter(redis);
   const identity = new Identity(redis, {
     plcUrl: config.FART_PLC_URL,
@@ -85,40 +112,44 @@ export function createApp(deps: AppDeps): App {
         allow: "GET, HEAD, POST, OPTIONS",
       });
     }
-    switch (url.pathname) {
-      case "/healthz": {
+    const open = (OPEN_ROUTES as Record<string, OpenRoute | undefined>)[url.pathname];
+    if (open && !reads) {
+      throw new HttpError(405, `Method ${req.method} is not allowed at ${url.pathname}`, {}, {
+        allow: "GET, HEAD, OPTIONS",
+      });
+    }
+    switch (open) {
+      case "healthz": {
         const ok = redis.status === "ready";
         return [Response.json({ ok, redis: redis.status }, { status: ok ? 200 : 503 }), "healthz"];
       }
-      case "/metrics":
+      case "metrics":
         return [
           new Response(await metrics.registry.render(), {
             headers: { "content-type": METRICS_CONTENT_TYPE },
           }),
           "metrics",
         ];
-      case "/openapi.json":
-        openapi ??= new TextEncoder().encode(JSON.stringify(openApiDocument(), null, 2));
+      case "openapi":
+        openapi ??= new TextEncoder().encode(JSON.stringify(openApiDocument(keyMode), null, 2));
         return [await withEtag(req, openapi, "application/json", 3600), "openapi"];
-      case "/docs":
-      case "/":
+      case "docs":
         return [
           new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }),
           "docs",
         ];
     }
-    const match = ROUTES.map(([re, name]) => [url.pathname.match(re), name] as const)
-      .find(([m]) => m);
-    if (!match) throw new HttpError(404, `No endpoint at ${url.pathname}: see /docs`);
-    const [m, name] = match;
-    if (reads === (name === POST_ROUTE)) {
-      const allow = name === POST_ROUTE ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+    const route = ROUTES.find(([re]) => re.test(url.pathname));
+    if (!route) throw new HttpError(404, `No endpoint at ${url.pathname}: see /docs`);
+    const [re, name, method] = route;
+    if (reads !== (method === "GET")) {
+      const allow = method === "POST" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
       throw new HttpError(405, `Method ${req.method} is not allowed at ${url.pathname}`, {}, {
         allow,
       });
     }
     const limits = await admit(req, ip);
-    const res = await routes[name](req, url, m!);
+    const res = await routes[name](req, url, url.pathname.match(re)!);
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
     return [res, name];
   }
@@ -145,7 +176,7 @@ export function createApp(deps: AppDeps): App {
     let client = `ip:${ip}`;
     let perMinute = config.FART_RATE_PER_IP;
     let keyName = "";
-    if ((keys.size > 0 && !config.FART_KEYS_OPTIONAL) || auth) {
+    if (keyMode === "required" || auth) {
       const token = auth?.match(/^Bearer\s+(\S+)$/i)?.[1];
       if (!token) {
         throw new HttpError(401, "An API key is needed: send Authorization: Bearer <key>", {}, {

@@ -469,8 +469,16 @@ Deno.test("/openapi.json describes every endpoint and /docs lists them", async (
     const window = doc.paths["/v1/interactions/{actor}"].get.parameters.find((
       p: { name: string },
     ) => p.name === "window");
-    assert.equal(window.schema.type, "string");
+    assert.deepEqual([window.required, window.schema.type, window.schema.default], [
+      false,
+      "string",
+      "7d",
+    ]);
+    assert.equal(doc.security, undefined, "no keys are configured");
     const page = await (await get("/docs")).text();
     assert.match(page, /\/v1\/circles\/\{actor\}\.svg/);
+    const posted = await get("/healthz", { method: "POST" });
+    assert.equal(posted.status, 405, "the open routes only read");
+    assert.equal(posted.headers.get("allow"), "GET, HEAD, OPTIONS");
   });
 });

@@ -72,18 +72,20 @@ export function errorResponse(err: unknown): Response {
   }
   // Nothing internal leaks: the log has the details.
   return Response.json(
-    { error: "InternalServerError", message: "Something went wrong on our side" },
+    { error: STATUS_NAMES[500], message: "Something went wrong on our side" },
     { status: 500, headers: { "cache-control": "no-store" } },
   );
 }
 
-const STATUS_NAMES: Record<number, string> = {
+/** The `error` field of each status's answer. */
+export const STATUS_NAMES: Record<number, string> = {
   400: "BadRequest",
   401: "Unauthorized",
   404: "NotFound",
   405: "MethodNotAllowed",
   410: "Gone",
   429: "TooManyRequests",
+  500: "InternalServerError",
   502: "BadGateway",
   503: "ServiceUnavailable",
 };

@@ -6,6 +6,7 @@ export const MAX_WINDOW_HOURS = 30 * 24;
 
 /** "1h" … "720h", "1d" … "30d" → hours. */
 export const windowParam = z.string().regex(/^\d{1,4}[hd]$/, "is not a window such as 24h or 7d")
+  .meta({ description: "Hours or days back from now, 1h to 30d (720h)" })
   .transform((w, ctx) => {
     const hours = Number(w.slice(0, -1)) * (w.endsWith("d") ? 24 : 1);
     if (hours < 1 || hours > MAX_WINDOW_HOURS) {
@@ -15,14 +16,17 @@ export const windowParam = z.string().regex(/^\d{1,4}[hd]$/, "is not a window su
     return hours;
   });
 
+/** A whole number given as digits; /openapi.json describes it by the number it stands for. */
 const intParam = (min: number, max: number, fallback: number) =>
   z.string().regex(/^\d{1,6}$/, "is not a whole number").transform(Number)
-    .pipe(z.number().min(min, `is below ${min}`).max(max, `is above ${max}`)).default(fallback);
+    .pipe(z.number().int().min(min, `is below ${min}`).max(max, `is above ${max}`))
+    .default(fallback);
 
 const direction = z.enum(["sent", "received", "both", "mutual"], {
   error: "is not one of sent, received, both, mutual",
 });
 const colour = z.string().regex(/^#?[0-9a-fA-F]{6}$/, "is not a colour such as 1d4ed8")
+  .meta({ description: "A colour as six hex digits, with or without #" })
   .transform((c) => `#${c.replace(/^#/, "").toLowerCase()}`);
 const flag = z.enum(["true", "false", "1", "0"], { error: "is not true or false" })
   .transform((v) => v === "true" || v === "1");
@@ -40,10 +44,11 @@ export const circlesQuery = z.strictObject({
   sizes: z.enum(["8-15-26", "10-20-30"], { error: "is not 8-15-26 or 10-20-30" }).default(
     "8-15-26",
   ),
-  bg: colour.default("#0f172a"),
-  border: colour.default("#38bdf8"),
-  date: flag.default(true),
-  width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).default(600),
+  // Defaults as a client would write them (prefault), so that /openapi.json can show them.
+  bg: colour.prefault("0f172a"),
+  border: colour.prefault("38bdf8"),
+  date: flag.prefault("true"),
+  width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).prefault("600"),
 });
 
 export const topQuery = z.strictObject({
@@ -143,8 +148,15 @@ export const optoutAnswer = z.object({
   expiresAt: z.string().describe("When the code stops working unless posted"),
 });
 
+export const healthAnswer = z.object({
+  ok: z.boolean().describe("Whether the API can answer: its Redis connection is ready"),
+  redis: z.string().describe("The Redis connection's state, such as ready or reconnecting"),
+});
+
 export const errorAnswer = z.object({
-  error: z.string(),
-  message: z.string(),
-  parameter: z.string().optional(),
+  error: z.string().describe("The status by name, such as BadRequest or NotFound"),
+  message: z.string().describe("What went wrong, for people"),
+  parameter: z.string().optional().describe("The parameter that is wrong (400)"),
+  did: z.string().optional().describe("The account that is not shown (410)"),
+  status: z.string().optional().describe("Why it is not shown: opted out, deactivated, …"),
 });
