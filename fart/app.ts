@@ -17,6 +17,7 @@ import {
   CORS_HEADERS,
   errorResponse,
   HttpError,
+  keepPrivate,
   withEtag,
 } from "./http.ts";
 import { Identity } from "./identity.ts";
@@ -151,6 +152,8 @@ export function createApp(deps: AppDeps): App {
     const limits = await admit(req, ip);
     const res = await routes[name](req, url, url.pathname.match(re)!);
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
+    // Only key holders get answers then: no shared cache may keep one for others.
+    if (keyMode === "required") keepPrivate(res.headers);
     return [res, name];
   }
 

@@ -482,3 +482,54 @@ Deno.test("/openapi.json describes every endpoint and /docs lists them", async (
     assert.equal(posted.headers.get("allow"), "GET, HEAD, OPTIONS");
   });
 });
+
+const sha256 = async (key: string) =>
+  Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)))
+    .toString("hex");
+
+Deno.test("with API keys required answers say Cache-Control: private, so no shared cache hands them to others; open or with optional keys they stay public", async () => {
+  const key = "k-" + crypto.randomUUID();
+  const hash = await sha256(key);
+  const auth = { authorization: `Bearer ${key}` };
+  const cacheControl = async (
+    get: Ctx["get"],
+    path: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await get(path, { headers });
+    await res.body?.cancel();
+    const etag = res.headers.get("etag")!;
+    const again = await get(path, { headers: { ...headers, "if-none-match": etag } });
+    assert.equal(again.status, 304, path);
+    assert.equal(again.headers.get("cache-control"), res.headers.get("cache-control"), path);
+    return res.headers.get("cache-control");
+  };
+  await withApi({ FART_API_KEYS: `site:${hash}` }, async ({ get }) => {
+    for (const path of ["/v1/interactions/alice.test", `/v1/avatar/${B}`, "/v1/stats/jobs"]) {
+      assert.equal(
+        await cacheControl(get, path, auth),
+        "private, max-age=" + (
+          path.startsWith("/v1/avatar") ? 86400 : 60
+        ),
+        path,
+      );
+    }
+    // Open to anyone: a shared cache may keep it.
+    assert.equal(await cacheControl(get, "/openapi.json"), "public, max-age=3600");
+    const doc = await (await get("/openapi.json")).json();
+    assert.deepEqual(doc.security, [{ bearer: [] }]);
+  });
+  await withApi({ FART_API_KEYS: `site:${hash}`, FART_KEYS_OPTIONAL: "true" }, async ({ get }) => {
+    // Everyone gets the same answer, key or not: only the rate limit differs.
+    assert.equal(
+      await cacheControl(get, "/v1/interactions/alice.test", auth),
+      "public, max-age=60",
+    );
+    assert.equal(await cacheControl(get, "/v1/interactions/alice.test"), "public, max-age=60");
+    const doc = await (await get("/openapi.json")).json();
+    assert.deepEqual(doc.security, [{ bearer: [] }, {}]);
+  });
+  await withApi({}, async ({ get }) => {
+    assert.equal(await cacheControl(get, "/v1/interactions/alice.test"), "public, max-age=60");
+  });
+});

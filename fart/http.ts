@@ -138,3 +138,12 @@ export async function withEtag(
     headers,
   });
 }
+
+/**
+ * Lets only the client's own cache keep an answer (Cache-Control: private), for answers
+ * given to key holders: a shared cache would hand them to anyone.
+ */
+export function keepPrivate(headers: Headers): void {
+  const value = headers.get("cache-control");
+  if (value?.startsWith("public")) headers.set("cache-control", `private${value.slice(6)}`);
+}

@@ -97,6 +97,8 @@ export const SERVICES: ServiceSpec[] = [
     env: Object.keys(siteEnv),
     // Routes and islands are read from disk and bundled for the browser when it starts.
     read: ["site", "shared", "fart", "indexer", "node_modules"],
+    // Found by walking folders, not by imports: a binary has them only when told.
+    include: ["site/client.ts", "site/routes", "site/islands", "site/static"],
     unstable: ["bundle"],
     // The site has no health endpoint of its own: a page that needs no data.
     health: (env) => `http://127.0.0.1:${env.SITE_PORT || 8080}/about`,
