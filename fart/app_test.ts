@@ -533,3 +533,17 @@ Deno.test("with API keys required answers say Cache-Control: private, so no shar
     assert.equal(await cacheControl(get, "/v1/interactions/alice.test"), "public, max-age=60");
   });
 });
+
+Deno.test("POST /v1/optout answers 201 with a Location where the code's state can be read", async () => {
+  await withApi({}, async ({ get }) => {
+    const asked = await get("/v1/optout/alice.test", { method: "POST" });
+    assert.equal(asked.status, 201);
+    const { code } = await asked.json();
+    const location = asked.headers.get("location")!;
+    assert.equal(location, `/v1/optout/codes/${code}`);
+    assert.match(asked.headers.get("access-control-expose-headers")!, /\blocation\b/);
+    const state = await get(location);
+    assert.equal(state.status, 200);
+    assert.equal((await state.json()).code, code);
+  });
+});

@@ -56,7 +56,7 @@ export const CORS_HEADERS = {
   "access-control-allow-methods": "GET, HEAD, POST, OPTIONS",
   "access-control-allow-headers": "authorization, if-none-match, content-type",
   "access-control-expose-headers":
-    "etag, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",
+    "etag, location, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",
   "access-control-max-age": "86400",
 };
 

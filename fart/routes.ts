@@ -323,7 +323,10 @@ export class Routes {
       ) !== "OK"
     ) code = newOptCode();
     const [p] = await profiles(this.redis, [actor.did]);
-    return optAnswer(201, p, q.action, code, "waiting", OPT_CODE_SECONDS * 1000);
+    const res = optAnswer(201, p, q.action, code, "waiting", OPT_CODE_SECONDS * 1000);
+    // The code just made, where its state can be followed.
+    res.headers.set("location", `/v1/optout/codes/${code}`);
+    return res;
   };
 
   /** GET: whether a code was posted yet. */
