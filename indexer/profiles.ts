@@ -113,7 +113,7 @@ return pruned
 export async function pruneIdleProfiles(
   redis: Redis,
   ids: number[],
-  { retentionDays, now = Date.now() }: { retentionDays: number; now?: number },
+  { retentionDays, now }: { retentionDays: number; now: number },
 ): Promise<number> {
   if (ids.length === 0) return 0;
   if (!("pruneIdleProfiles" in redis)) {

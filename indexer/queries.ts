@@ -38,8 +38,8 @@ export interface TopOptions {
   weights?: Partial<Record<InteractionType, number>>;
   /** Leave out the accounts the actor blocks (for circles). */
   excludeBlocked?: boolean;
-  /** "Now", for tests; the current time by default. */
-  now?: number;
+  /** The instant the window ends in (its hour is the window's last). */
+  now: number;
 }
 
 export type Counts = Record<InteractionType, number>;
@@ -190,8 +190,7 @@ export async function topInteractions(
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;
   const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
-  const now = options.now ?? Date.now();
-  const { direction } = options;
+  const { direction, now } = options;
   const [sent, received] = await tallies(redis, id, options.windowHours, now);
   const w = Float64Array.from(TYPES, (t) => weights[t]);
   // One tally to rank, and for "mutual" the score of each side.
@@ -256,7 +255,7 @@ export async function totals(
   redis: Redis,
   did: string,
   windowHours: number,
-  now = Date.now(),
+  now: number,
 ): Promise<{ sent: Totals; received: Totals } | undefined> {
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;

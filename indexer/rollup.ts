@@ -1,9 +1,10 @@
 /**
  * The roll-up of the interaction logs (see store.ts): entries of closed hours become
  * counts per counterpart and hour (about 3 bytes instead of 5), and once a day has been
- * over for 24 hours, per counterpart and day (about 2 bytes); entries that cancel out (a
+ * over for 25 hours, per counterpart and day (about 2 bytes); entries that cancel out (a
  * create and its delete) go, and so does the growth slack appending leaves. Windows of up
- * to 24 hours stay exact to the hour; longer ones round their oldest day. The new log is
+ * to 24 hours stay exact to the hour, also for a reader whose clock is up to an hour behind
+ * the roll-up's; longer ones round their oldest day (see scanLog). The new log is
  * made here and swapped in by a script that checks the log still starts with what was
  * read, so it is safe while the indexer appends; running it twice changes nothing. The
  * scheduler runs it every hour for the current and the previous week; logs with nothing
@@ -35,14 +36,20 @@ type RollRedis = Redis & {
   swapLog(key: string, n: number, sha: string, head: Buffer): Promise<number>;
 };
 
-/** Hours a day must have been over before it is rolled up: shorter windows stay exact. */
+/** Windows of up to this many hours stay exact to the hour. */
 export const EXACT_HOURS = 24;
+/**
+ * How far behind the roll-up's clock a reader's may be while its windows of EXACT_HOURS
+ * stay exact: the API and the scheduler may run on different hosts.
+ */
+export const CLOCK_MARGIN_HOURS = 1;
 
 /** The last hour of the week that can be rolled up at `now`, or -1 for none yet. */
 export function lastRollableHour(week: number, now: number): number {
   const nowHour = Math.floor(now / HOUR_MS) - week * WEEK_HOURS;
-  // A day [24d, 24d + 23] is rollable once its last hour is EXACT_HOURS behind.
-  const days = Math.min(7, Math.floor((nowHour - EXACT_HOURS + 1) / 24));
+  // A day [24d, 24d + 23] is rollable once its last hour is EXACT_HOURS plus the margin
+  // behind: a window of EXACT_HOURS at any reader's now then starts after that day.
+  const days = Math.min(7, Math.floor((nowHour - EXACT_HOURS - CLOCK_MARGIN_HOURS + 1) / 24));
   return days <= 0 ? -1 : days * 24 - 1;
 }
 
@@ -53,7 +60,7 @@ export function lastRollableHour(week: number, now: number): number {
 export async function compactWeek(
   redis: Redis,
   week: number,
-  now = Date.now(),
+  now: number,
 ): Promise<{ before: number; after: number; keys: number }> {
   const r = redis as RollRedis;
   if (!("swapLog" in redis)) {
@@ -109,4 +116,16 @@ export async function compactWeek(
     }
   } while (cursor !== "0");
   return { before, after, keys };
+}
+
+/** Rolls up, as of `now`, every week that can still change: this one and the one before. */
+export async function rollUpWeeks(
+  redis: Redis,
+  now: number,
+): Promise<Record<string, { keys: number; before: number; after: number }>> {
+  const week = Math.floor(now / HOUR_MS / WEEK_HOURS);
+  const out: Record<string, { keys: number; before: number; after: number }> = {};
+  // The previous week's last days close during the current week's first day.
+  for (const w of [week - 1, week]) out[String(w)] = await compactWeek(redis, w, now);
+  return out;
 }

@@ -32,6 +32,11 @@ export const schedulerEnv = {
   SCHEDULER_PROFILE_MAX_AGE_HOURS: env.int(24, { min: 1, max: 24 * 30 }),
   SCHEDULER_PLC_URL: env.url("https://plc.directory", ["http", "https"]),
   SCHEDULER_HANDLE_RESOLVER_URL: env.url("https://public.api.bsky.app", ["http", "https"]),
+  /**
+   * The roll-up runs only while this scheduler's clock is within this many seconds of
+   * Redis's (a roll-up ahead of the API's clock would round days the API counts by hour).
+   */
+  SCHEDULER_MAX_CLOCK_SKEW_SECONDS: env.int(600, { min: 1, max: 3000 }),
   /** true: the sweep also fixes what it finds (sets missing TTLs, deletes expired logs). */
   SCHEDULER_SWEEP_FIX: env.bool(true),
 };

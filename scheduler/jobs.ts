@@ -15,7 +15,8 @@ export interface Job {
   schedule: string;
   /** Longer than a run can take; the lock is kept alive while the job runs anyway. */
   lockMs: number;
-  run(redis: Redis): Promise<JobDetails>;
+  /** Runs the job as of `now` (the instant of its cron tick). */
+  run(redis: Redis, now: number): Promise<JobDetails>;
 }
 
 export interface JobOptions {
@@ -29,31 +30,33 @@ export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[]
       description: "Global top lists over 24 h and 7 d",
       schedule: config.SCHEDULER_TOP_CRON,
       lockMs: 120_000,
-      run: (redis) => computeTopLists(redis, { size: config.SCHEDULER_TOP_SIZE }),
+      run: (redis, now) => computeTopLists(redis, { size: config.SCHEDULER_TOP_SIZE, now }),
     },
     {
       name: "counters",
       description: "Network counters: minutes into hours, hours into days, trimming",
       schedule: config.SCHEDULER_COUNTERS_CRON,
       lockMs: 60_000,
-      run: (redis) => rollUpCounters(redis),
+      run: (redis, now) => rollUpCounters(redis, now),
     },
     {
       name: "rollup",
       description: "The interaction store's roll-up of closed days",
       schedule: config.SCHEDULER_ROLLUP_CRON,
       lockMs: 600_000,
-      run: (redis) => rollUpStore(redis),
+      run: (redis, now) =>
+        rollUpStore(redis, now, { maxSkewMs: config.SCHEDULER_MAX_CLOCK_SKEW_SECONDS * 1000 }),
     },
     {
       name: "sweep",
       description: "Retention sweep: keys without a TTL, logs past the retention",
       schedule: config.SCHEDULER_SWEEP_CRON,
       lockMs: 600_000,
-      run: (redis) =>
+      run: (redis, now) =>
         sweep(redis, {
           retentionDays: config.INDEXER_RETENTION_DAYS,
           fix: config.SCHEDULER_SWEEP_FIX,
+          now,
         }),
     },
     {
@@ -61,8 +64,9 @@ export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[]
       description: "Profile upkeep of top-list and looked-up accounts",
       schedule: config.SCHEDULER_PROFILES_CRON,
       lockMs: 300_000,
-      run: (redis) =>
+      run: (redis, now) =>
         refreshProfiles(redis, {
+          now,
           plcUrl: config.SCHEDULER_PLC_URL,
           handleResolverUrl: config.SCHEDULER_HANDLE_RESOLVER_URL,
           budget: config.SCHEDULER_PROFILE_REQUESTS,

@@ -4,6 +4,7 @@
  * records the run like a scheduled one. Exits 1 when the job failed.
  */
 import "@bsky/shared/scoped_env";
+import { systemClock } from "@bsky/shared/clock";
 import { JOB_NAMES, type JobName } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
 import { connectRedis } from "@bsky/shared/redis";
@@ -23,7 +24,7 @@ const job = jobsOf(config).find((j) => j.name === name)!;
 const result = await new JobRunner(redis, log).run(
   job.name,
   { lockMs: job.lockMs },
-  () => job.run(redis),
+  () => job.run(redis, systemClock.now()),
 );
 console.log(JSON.stringify({ job: job.name, ...result }));
 redis.disconnect();

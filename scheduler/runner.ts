@@ -4,6 +4,7 @@
  * delete), a check that no process already ran this cron tick, and a record of the run
  * (start, duration, outcome, error, details) in Redis for /metrics and the API.
  */
+import { type Clock, systemClock } from "@bsky/shared/clock";
 import { errorMessage } from "@bsky/shared/errors";
 import { jobKeys, type JobName, type JobStatus } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
@@ -35,6 +36,7 @@ export class JobRunner {
     readonly redis: Redis,
     readonly log: Logger,
     readonly metrics?: SchedulerMetrics,
+    readonly clock: Clock = systemClock,
   ) {}
 
   async run(
@@ -54,17 +56,15 @@ export class JobRunner {
         const done = Number(await this.redis.hget(statusKey, "tick") ?? -1);
         if (done >= options.tick) return this.#skipped(job, "done");
       }
-      const startedAt = Date.now();
+      // When it ran by the service's clock; how long it took by the process's timer.
+      const startedAt = this.clock.now(), started = performance.now();
+      const took = () => Math.round(performance.now() - started);
       let result: RunResult;
       try {
         const details = await work();
-        result = { outcome: "ok", details, durationMs: Date.now() - startedAt };
+        result = { outcome: "ok", details, durationMs: took() };
       } catch (err) {
-        result = {
-          outcome: "failed",
-          error: errorMessage(err),
-          durationMs: Date.now() - startedAt,
-        };
+        result = { outcome: "failed", error: errorMessage(err), durationMs: took() };
       }
       const endedAt = startedAt + result.durationMs;
       const status: Record<string, string | number> = {

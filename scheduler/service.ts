@@ -1,4 +1,5 @@
 /** Wires the scheduler together: Redis, the jobs on their Deno.cron schedules, /metrics. */
+import { type Clock, systemClock } from "@bsky/shared/clock";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { serveOps } from "@bsky/shared/service";
@@ -18,6 +19,8 @@ export interface SchedulerService {
 }
 
 export interface StartOptions extends JobOptions {
+  /** Where "now" comes from: the system clock unless a test sets one. */
+  clock?: Clock;
   /** Register the jobs with Deno.cron (off in tests, which play ticks themselves). */
   cron?: boolean;
 }
@@ -29,15 +32,16 @@ export async function startScheduler(
 ): Promise<SchedulerService> {
   const redis = await connectRedis(config.REDIS_URL, { name: "scheduler", log });
   const metrics = schedulerMetrics(redis);
-  const runner = new JobRunner(redis, log, metrics);
+  const clock = options.clock ?? systemClock;
+  const runner = new JobRunner(redis, log, metrics, clock);
   const jobs = jobsOf(config, options);
   const running = new Set<Promise<unknown>>();
   let stopping = false;
-  const tick = (job: Job, now = Date.now()) =>
+  const tick = (job: Job, now = clock.now()) =>
     runner.run(
       job.name,
       { tick: Math.floor(now / 60_000), lockMs: job.lockMs },
-      () => job.run(redis),
+      () => job.run(redis, now),
     );
   if (options.cron !== false) {
     for (const job of jobs) {

@@ -115,3 +115,9 @@ export async function connectRedis(url: string, options: RedisOptions): Promise<
     client.off("error", onError);
   }
 }
+
+/** The Redis server's clock, in milliseconds since the epoch. */
+export async function serverTime(redis: Redis): Promise<number> {
+  const [s, us] = await redis.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}

@@ -48,6 +48,7 @@ async function snapshot(redis: Redis): Promise<Record<string, unknown>> {
         direction,
         windowHours: 24,
         limit: 1000,
+        now: Date.now(),
       });
       // Ties are ranked by interned id, which depends on arrival order: compare by DID.
       out[`${i} ${direction}`] = answer?.sort((a, b) =>
@@ -221,6 +222,7 @@ Deno.test("malformed entries are parked and counted, and the partition goes on",
       direction: "sent",
       windowHours: 24,
       limit: 5,
+      now: Date.now(),
     });
     assert.ok(sample !== undefined, "the good entries after the bad ones were applied");
   } finally {

@@ -11,7 +11,7 @@ const MINUTE_MS = 60_000, HOUR_MS = 3_600_000, DAY_MS = 86_400_000;
 export const MINUTE_HOURS = 48;
 export const HOUR_DAYS = 30;
 
-export async function rollUpCounters(redis: Redis, now = Date.now()) {
+export async function rollUpCounters(redis: Redis, now: number) {
   const hour = Math.floor(now / HOUR_MS), day = Math.floor(now / DAY_MS);
   // Hours whose minutes are all still kept: the two newest are redone every run (they may
   // still grow), older ones only when missing.

@@ -28,7 +28,7 @@ export interface ProfileUpkeepOptions {
   budget: number;
   maxAgeHours: number;
   fetch?: typeof fetch;
-  now?: number;
+  now: number;
   /** Called between reading a profile's seqs and writing it (tests). */
   beforeWrite?: (did: string) => Promise<void>;
 }
@@ -72,7 +72,7 @@ async function profileRecord(
 
 export async function refreshProfiles(redis: Redis, options: ProfileUpkeepOptions) {
   const fetchFn = options.fetch ?? fetch;
-  const now = options.now ?? Date.now();
+  const { now } = options;
   const all = await candidates(redis);
   const checkedAt = all.length ? await redis.zmscore(CHECKED_KEY, ...all) : [];
   const due = all.filter((_, k) =>

@@ -15,7 +15,7 @@ const WEEK_S = 168 * 3600;
 export interface SweepOptions {
   retentionDays: number;
   fix: boolean;
-  now?: number;
+  now: number;
 }
 
 /** What a key without a TTL should expire at (seconds), or "keep" for keys meant to stay. */
@@ -43,7 +43,7 @@ export function prefixOf(key: string): string {
 }
 
 export async function sweep(redis: Redis, options: SweepOptions) {
-  const now = options.now ?? Date.now();
+  const { now } = options;
   const nowS = Math.floor(now / 1000);
   const retentionS = options.retentionDays * 86400;
   const week = Math.floor(now / HOUR_MS / 168);

@@ -154,12 +154,12 @@ async function topList(
 export interface TopListsOptions {
   size: number;
   windows?: readonly TopWindow[];
-  now?: number;
+  now: number;
 }
 
 /** Computes every top list and replaces the stored snapshots. */
 export async function computeTopLists(redis: Redis, options: TopListsOptions) {
-  const now = options.now ?? Date.now();
+  const { now } = options;
   const windows = options.windows ?? TOP_WINDOWS;
   const { totals, logs, bytes } = await windowTotals(redis, windows, now);
   const snapshots: TopSnapshot[] = [];

@@ -4,163 +4,62 @@
  * store's own per-account query (the real-PDS test compares them with the workload's truth).
  */
 import assert from "node:assert/strict";
-import type { FirehoseEvent } from "@bsky/shared/events";
-import type { TruthEvent } from "@bsky/shared/testing/workload";
-import {
-  jobKeys,
-  networkKeys,
-  statsKeys,
-  TOP_METRICS,
-  TOP_WINDOWS,
-  type TopSnapshot,
-} from "@bsky/shared/keys";
+import { jobKeys, networkKeys, statsKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { connectRedis, serverTime } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { countEvent, emptyCounts } from "@bsky/firehose/network_counts";
-import { Applier } from "@bsky/indexer/apply";
-import { idOf, totals } from "@bsky/indexer/queries";
-import { storeKeys, TYPES } from "@bsky/indexer/store";
-import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
+import { storeKeys } from "@bsky/indexer/store";
+import { generateEvents } from "@bsky/indexer/testing/generate";
 import { loadSchedulerConfig } from "../config.ts";
 import { rollUpCounters } from "../jobs/counters.ts";
-import { rollUpStore } from "../jobs/rollup.ts";
+import { ClockSkewError, MAX_CLOCK_SKEW_MS, rollUpStore } from "../jobs/rollup.ts";
 import { sweep } from "../jobs/sweep.ts";
-import { computeTopLists } from "../jobs/top_lists.ts";
 import { startScheduler } from "../service.ts";
-import { expectedList, expectedTotals } from "../testing/truth.ts";
+import { checkTopListsAt, fill } from "../testing/top_lists_check.ts";
 
 const HOUR = 3_600_000;
+
 const quiet = createLogger("test", { level: "error", write: () => {} });
-
-async function fill(redis: Redis, now: number) {
-  const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
-  // Three days ago, by other accounts (their DIDs moved aside).
-  const other = (did?: string) => did?.replace("did:plc:a", "did:plc:b");
-  const old = [...generateEvents({
-    accounts: 300,
-    events: 15_000,
-    seed: 7,
-    start: now - 72 * HOUR,
-    spanMs: HOUR,
-  })].map((e) =>
-    ({
-      ...e,
-      did: other(e.did)!,
-      ...("subject" in e ? { subject: other(e.subject) } : {}),
-      ...("parent" in e ? { parent: other(e.parent) } : {}),
-      ...("quote" in e ? { quote: other(e.quote) } : {}),
-      ...("mentions" in e ? { mentions: e.mentions?.map((m) => other(m)!) } : {}),
-    }) as FirehoseEvent
-  );
-  const recent = [...generateEvents({
-    accounts: 300,
-    events: 15_000,
-    seed: 8,
-    start: now - HOUR / 2,
-    spanMs: HOUR / 2 - 1000,
-  })];
-  // The busiest accounts are deactivated: they must not appear.
-  const hidden: FirehoseEvent[] = [0, 1].map((i) => ({
-    v: 1,
-    kind: "account",
-    seq: 1e9 + i,
-    time: now - 1000,
-    did: didOf(i),
-    active: false,
-    status: "deactivated",
-  }));
-  for (const events of [old, recent, hidden]) {
-    for (let i = 0; i < events.length; i += 2000) {
-      await applier.apply(events.slice(i, i + 2000));
-    }
-  }
-  return { hidden: expectedTotals(hidden).hidden, recent: [...recent, ...hidden] };
-}
-
-/** Each account's totals as the store's own per-account query gives them. */
-async function storeTotals(redis: Redis, now: number) {
-  const windows: Record<string, Map<string, number[]>> = {};
-  for (const [w, hours] of [["24h", 24], ["7d", 168]] as const) {
-    const out = windows[w] = new Map<string, number[]>();
-    for (let i = 0; i < 300; i++) {
-      for (const did of [didOf(i), didOf(i).replace("did:plc:a", "did:plc:b")]) {
-        const t = await totals(redis, did, hours, now);
-        if (!t) continue;
-        out.set(did, [...TYPES, "block" as const].flatMap((k) => [t.received[k], t.sent[k]]));
-      }
-    }
-  }
-  return windows;
-}
-
-/** Store ids of every account the generated events can name. */
-async function idsOf(redis: Redis): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let i = 0; i < 300; i++) {
-    for (const did of [didOf(i), didOf(i).replace("did:plc:a", "did:plc:b")]) {
-      const id = await idOf(redis, did);
-      if (id !== undefined) out.set(did, id);
-    }
-  }
-  return out;
-}
-
-async function snapshots(redis: Redis): Promise<Map<string, TopSnapshot>> {
-  const out = new Map<string, TopSnapshot>();
-  for (const w of TOP_WINDOWS) {
-    for (const m of TOP_METRICS) {
-      const raw = await redis.get(statsKeys.top(w, m));
-      if (raw) out.set(`${w} ${m}`, JSON.parse(raw));
-    }
-  }
-  return out;
-}
 
 Deno.test("the top lists equal every account's totals from the store, before and after the store's roll-up", async () => {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });
   try {
-    const now = Date.now();
-    const { hidden, recent } = await fill(redis, now);
-    // The last 24 hours hold only the recent workload: its ground truth, computed directly.
-    const truth24 = expectedTotals(recent as TruthEvent[]).totals;
-    assert.equal(hidden.size, 2);
-    const ids = await idsOf(redis);
-    const check = async () => {
-      const want = await storeTotals(redis, now);
-      const got = await snapshots(redis);
-      assert.equal(got.size, TOP_WINDOWS.length * TOP_METRICS.length);
-      for (const w of TOP_WINDOWS) {
-        for (const m of TOP_METRICS) {
-          const s = got.get(`${w} ${m}`)!;
-          assert.equal(s.computedAt, now);
-          assert.deepEqual(
-            s.items,
-            expectedList(want[w], hidden, ids, m, 100),
-            `${w} ${m}`,
-          );
-          if (w === "24h") {
-            assert.deepEqual(s.items, expectedList(truth24, hidden, ids, m, 100), `truth ${m}`);
-          }
-        }
-      }
-      // Anti-vacuity: full lists, ties broken, the windows differ, hidden accounts were ranked.
-      assert.equal(got.get("7d likes_received")!.items.length, 100);
+    const [before, after] = await checkTopListsAt(redis, Date.now(), {
+      accounts: 300,
+      events: 15_000,
+      size: 100,
+    });
+    assert.ok(after < before, `the roll-up shrank the logs: ${before} to ${after}`);
+  } finally {
+    redis.disconnect();
+  }
+});
 
-      assert.ok(got.get("24h blocked")!.items.length > 0);
-      assert.ok(got.get("7d likes_sent")!.items.some((i) => i.did.startsWith("did:plc:b")));
-      assert.ok(!got.get("24h likes_sent")!.items.some((i) => i.did.startsWith("did:plc:b")));
+Deno.test("the roll-up refuses to run on a clock that is too far from Redis's, and leaves the logs alone", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    // Redis's own clock, so that only the skews below are off (also under faketime).
+    const now = await serverTime(redis);
+    await fill(redis, now, { accounts: 50, events: 2000 });
+    const logs = async () => {
+      const keys = (await redis.keys("l:*")).sort();
+      return await Promise.all(keys.map((k) => redis.getBuffer(k)));
     };
-    await computeTopLists(redis, { size: 100, now });
-    await check();
-    // The roll-up rewrites the logs (smaller) and the lists stay the same.
-    const rolled = await rollUpStore(redis, now + 72 * HOUR);
-    const sum = Object.values(rolled).reduce((a, r) => [a[0] + r.before, a[1] + r.after], [0, 0]);
-    assert.ok(sum[1] < sum[0], `the roll-up shrank the logs: ${sum}`);
-    await computeTopLists(redis, { size: 100, now });
-    await check();
+    const kept = await logs();
+    for (const skew of [MAX_CLOCK_SKEW_MS + 60_000, -MAX_CLOCK_SKEW_MS - 60_000]) {
+      await assert.rejects(() => rollUpStore(redis, now + skew), ClockSkewError);
+    }
+    await assert.rejects(
+      () => rollUpStore(redis, now + 2 * HOUR, { maxSkewMs: HOUR }),
+      /Cannot roll up the store: this clock is 7\d{3} s from Redis's \(at most 3600 s allowed\)/,
+    );
+    assert.deepEqual(await logs(), kept);
+    const rolled = await rollUpStore(redis, now);
+    assert.ok(Object.values(rolled).some((r) => r.after < r.before), "in agreement, it rolls up");
   } finally {
     redis.disconnect();
   }
@@ -174,8 +73,9 @@ Deno.test("two schedulers at once run each job once per tick, and a failed run k
   const a = await startScheduler(config, quiet, { cron: false, fetch: noNetwork });
   const b = await startScheduler(config, quiet, { cron: false, fetch: noNetwork });
   try {
-    const now = Date.now();
-    await fill(a.redis, now);
+    // Redis's own clock: the roll-up job checks its clock against it.
+    const now = await serverTime(a.redis);
+    await fill(a.redis, now, { accounts: 300, events: 15_000 });
     for (const job of a.jobs) {
       const results = await Promise.all([
         a.tick(job, now),
@@ -270,7 +170,7 @@ Deno.test("the sweep finds keys planted without a TTL, logs past the retention a
   const redis = await connectRedis(server.url, { name: "test" });
   try {
     const now = Date.now();
-    await fill(redis, now);
+    await fill(redis, now, { accounts: 300, events: 15_000 });
     const week = Math.floor(now / HOUR / 168);
     await redis.set(storeKeys.log(424_242, week), "abcde");
     await redis.sadd(storeKeys.graph(424_242), "1");

@@ -50,6 +50,7 @@ Deno.test("profile upkeep takes handles and profiles from the identity network, 
       plcUrl: pds.plcUrl,
       handleResolverUrl: pds.pdsUrl,
       maxAgeHours: 24,
+      now: Date.now(),
     };
     // Three requests an account: room for two (cat, then ben: the newest look-ups first).
     const first = await refreshProfiles(redis, {
