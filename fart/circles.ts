@@ -1,15 +1,25 @@
 /**
  * "Interaction circles": the owner in the middle and the people they interact with most on
  * rings around them, as an SVG document. Pure functions; fetching avatars and rendering PNGs
- * happen elsewhere (see png.ts).
+ * happen elsewhere (see png.ts). Names and handles reach the document only through
+ * shared/display_text.ts, so whatever an account calls itself, the SVG stays well-formed XML
+ * and its PNG renders.
  * @module
  */
+import { displayText, firstGrapheme, HANDLE_TEXT, isolate } from "@bsky/shared/display_text";
 
 export interface CirclePerson {
   did: string;
   handle?: string;
   displayName?: string;
   score: number;
+}
+
+/** Who a label or placeholder is about: the API's and the site's profiles alike. */
+export interface Named {
+  did: string;
+  handle?: string | null;
+  displayName?: string | null;
 }
 
 export interface CircleOptions {
@@ -71,7 +81,7 @@ export function circleLayout(
   options: CircleOptions,
 ): CircleLayout {
   const counts = ringCounts(options);
-  const top = options.title ? TITLE_BAND : MARGIN;
+  const top = displayText(options.title, HANDLE_TEXT) ? TITLE_BAND : MARGIN;
   const bottom = options.showDate ? DATE_BAND : MARGIN;
   const extent = (SIZE - top - bottom) / 2;
   const cx = SIZE / 2;
@@ -145,11 +155,12 @@ export function renderCirclesSvg(
   everyone.forEach((person, i) => {
     out.push(avatarSvg(person, `a${i}`, avatars.get(person.did), options.border));
   });
-  if (options.title) {
+  const title = displayText(options.title, HANDLE_TEXT);
+  if (title) {
     out.push(
       `<text x="${size / 2}" y="${TITLE_BAND / 2 + 8}" text-anchor="middle" ` +
-        `font-family="${FONT_FAMILY}" font-size="22" fill="${ink}">` +
-        `${esc(options.title)}</text>`,
+        `font-family="${FONT_FAMILY}" font-size="${titleFontSize(title, size)}" ` +
+        `fill="${ink}">${esc(title)}</text>`,
     );
   }
   if (options.showDate) {
@@ -180,7 +191,7 @@ function avatarSvg(
   const placeholder = `<circle ${disc} fill="${placeholderColour(person.did)}"/>` +
     `<text x="${n(x)}" y="${n(y + r * 0.32)}" text-anchor="middle" ` +
     `font-family="${FONT_FAMILY}" font-size="${n(r * 0.9)}" fill="#ffffff">` +
-    `${esc(initial(person))}</text>`;
+    `${esc(initialOf(person))}</text>`;
   const parts = [`<g data-did="${esc(person.did)}"><title>${esc(personLabel(person))}</title>`];
   if (avatar && EMBEDDABLE.has(avatar.type)) {
     const href = `data:${avatar.type};base64,${base64(avatar.bytes)}`;
@@ -210,15 +221,29 @@ function accessibleLabel(layout: CircleLayout): string {
   return [`Interaction circles of ${personLabel(layout.center)}.`, ...rings].join(" ");
 }
 
-function personLabel(person: CirclePerson): string {
-  const handle = person.handle ? `@${person.handle}` : person.did;
-  return person.displayName ? `${person.displayName} (${handle})` : handle;
+/**
+ * "Name (@handle)", or "@handle", or the DID: for text alternatives. The name is isolated so
+ * that a right-to-left one cannot reorder the rest of the label.
+ */
+export function personLabel(person: Named): string {
+  const handle = displayText(person.handle, HANDLE_TEXT);
+  const who = handle ? `@${handle}` : person.did;
+  const name = displayText(person.displayName);
+  return name ? `${isolate(name)} (${who})` : who;
 }
 
-function initial(person: CirclePerson): string {
-  const source = person.handle || person.displayName || "";
-  const first = [...source][0];
-  return first ? first.toUpperCase() : "?";
+/** The placeholder's letter: the handle's first, else the display name's, else "?". */
+export function initialOf(person: Named): string {
+  return firstGrapheme(person.handle) || firstGrapheme(person.displayName) || "?";
+}
+
+/**
+ * The title's font size: 22 units, smaller for a long handle so that it fits the width
+ * (DejaVu Sans averages about 0.6 em a character), but never below 9.
+ */
+export function titleFontSize(title: string, size: number): number {
+  const chars = [...title].length;
+  return Math.round(Math.max(9, Math.min(22, (size - 2 * MARGIN) / (0.6 * chars))) * 10) / 10;
 }
 
 /** The placeholder's colour: stable per DID, so a person keeps it across images. */

@@ -1,13 +1,20 @@
 import assert from "node:assert/strict";
+import { decode } from "fast-png";
+import { created, nextSeq } from "@bsky/shared/testing/events";
 import {
   type Avatars,
   circleLayout,
   type CircleOptions,
   type CirclePerson,
+  initialOf,
   type PlacedPerson,
   placeholderColour,
   renderCirclesSvg,
 } from "./circles.ts";
+import { parseXml, XML_FORBIDDEN } from "./testing/xml.ts";
+import { HOSTILE_NAMES, LONGEST_HANDLE } from "./testing/hostile_names.ts";
+import { withTestApi } from "./testing/api.ts";
+import { startStandInNetwork } from "./testing/stand_in.ts";
 
 const owner: CirclePerson = { did: "did:plc:owner", handle: "alice.test", score: 0 };
 
@@ -252,4 +259,77 @@ Deno.test("renderCirclesSvg() picks a text colour that contrasts with the backgr
     )?.[1];
   assert.equal(ink(light), "#1f2328");
   assert.equal(ink(dark), "#ffffff");
+});
+
+const REORDERING = /[\u202a-\u202e\u2066\u2067]/;
+
+Deno.test("renderCirclesSvg() stays well-formed XML whatever names and handles people have", () => {
+  const hostile: CirclePerson[] = HOSTILE_NAMES.map((displayName, i) => ({
+    did: `did:plc:h${i}`,
+    displayName,
+    handle: i === 0 ? LONGEST_HANDLE : undefined,
+    score: 100 - i,
+  }));
+  const center: CirclePerson = { did: "did:plc:o", displayName: HOSTILE_NAMES[0], score: 0 };
+  const options = opts({ title: `@${LONGEST_HANDLE}`, showDate: true });
+  const svg = renderCirclesSvg(circleLayout(center, hostile, options), new Map(), options);
+  const elements = parseXml(svg);
+  const titles = elements.filter((e) => e.name === "title").map((e) => e.text);
+  assert.equal(titles.length, 1 + 1 + hostile.length, "the document's and one per person");
+  for (const text of [...titles, ...elements.map((e) => e.attributes["aria-label"] ?? "")]) {
+    assert.doesNotMatch(text, XML_FORBIDDEN);
+    assert.doesNotMatch(text, REORDERING, "no embedding, override or unpaired isolate");
+  }
+  const label = titles[0];
+  assert.ok(label.includes(`\u2068<script>alert("x")</script><b onload='y'>&amp;\u2069`));
+  assert.ok(label.includes("\u2068]]> <![CDATA[ x ]]>\u2069"));
+  assert.ok(label.includes("\u2068👩‍👩‍👧‍👦 🏳️‍🌈 ❤️ 🇧🇷\u2069"), "emoji sequences whole");
+  assert.ok(label.includes(`\u2068${"x".repeat(64)}\u2069`), "a name at the limit is whole");
+  assert.ok(label.includes(`\u2068${"y".repeat(63)}…\u2069`), "a longer one is cut");
+  assert.ok(label.includes("\u2068invoicegpj.exe\u2069"));
+  assert.ok(label.includes(`\u2068NullBellEscapeEnd\u2069 (@${LONGEST_HANDLE})`));
+  const title = elements.find((e) => e.name === "text" && e.text.startsWith("@"))!;
+  assert.equal(title.text, `@${LONGEST_HANDLE}`);
+  assert.ok(Number(title.attributes["font-size"]) < 22, "a long handle gets a smaller font");
+  // Placeholders of people without a handle show their name's first printable grapheme.
+  const initials = elements.filter((e) => e.name === "text").map((e) => e.text);
+  assert.ok(initials.includes("👩‍👩‍👧‍👦"));
+  assert.ok(initials.includes("<"));
+  assert.ok(initials.includes("]"));
+});
+
+Deno.test("initialOf() takes the handle's first letter, else the name's first grapheme, else ?", () => {
+  assert.equal(initialOf({ did: "d", handle: "alice.test", displayName: "Zed" }), "A");
+  assert.equal(initialOf({ did: "d", displayName: "\u0001\u202Ezed" }), "Z");
+  assert.equal(initialOf({ did: "d", displayName: "👩‍👩‍👧‍👦" }), "👩‍👩‍👧‍👦");
+  assert.equal(initialOf({ did: "d", handle: null, displayName: "\u0000" }), "?");
+});
+
+Deno.test("GET /v1/circles gives a well-formed SVG and a PNG (200) when counterparts have names unfit to print", async () => {
+  await using net = startStandInNetwork();
+  const urls = { FART_PLC_URL: net.url, FART_HANDLE_RESOLVER_URL: net.url };
+  await withTestApi({ ...urls, FART_AVATAR_CDN_URL: net.url }, async ({ get, applier }) => {
+    const [A, B, C] = ["a", "b", "c"].map((c) => `did:plc:${c.repeat(24)}`);
+    const t = Date.now();
+    const commit = (did: string, collection: string, rkey: string, facts: object) =>
+      created(did, collection, rkey, facts, t);
+    await applier.apply([
+      { v: 1, kind: "identity", seq: nextSeq(), time: t, did: A, handle: LONGEST_HANDLE },
+      { v: 1, kind: "identity", seq: nextSeq(), time: t, did: B, handle: "bob.test" },
+      commit(B, "app.bsky.actor.profile", "self", { displayName: HOSTILE_NAMES[0] }),
+      commit(C, "app.bsky.actor.profile", "self", { displayName: HOSTILE_NAMES.join(" ") }),
+      commit(A, "app.bsky.feed.like", "l1", { subject: B }),
+      commit(A, "app.bsky.feed.like", "l2", { subject: C }),
+    ]);
+    const svg = await get(`/v1/circles/${A}.svg?rings=1`);
+    assert.equal(svg.status, 200);
+    const label = parseXml(await svg.text()).find((e) => e.name === "title")!.text;
+    assert.ok(label.startsWith(`Interaction circles of @${LONGEST_HANDLE}.`), label);
+    assert.ok(label.includes("\u2068NullBellEscapeEnd\u2069 (@bob.test)"), label);
+    for (const width of [600, 1200]) {
+      const png = await get(`/v1/circles/${A}.png?rings=1&width=${width}`);
+      assert.equal(png.status, 200, `${width} px`);
+      assert.equal(decode(new Uint8Array(await png.arrayBuffer())).width, width);
+    }
+  });
 });

@@ -10,6 +10,7 @@ import {
   renderCirclesSvg,
 } from "./circles.ts";
 import { renderPng } from "./png.ts";
+import { HOSTILE_NAMES, LONGEST_HANDLE } from "./testing/hostile_names.ts";
 
 type Rgb = [number, number, number];
 
@@ -134,4 +135,18 @@ Deno.test("renderPng() rejects a width it should not render", async () => {
   await assert.rejects(renderPng(svg, 0), /Invalid PNG width: "0"/);
   await assert.rejects(renderPng(svg, 600.5), /Invalid PNG width: "600.5"/);
   await assert.rejects(renderPng(svg, 100_000), /Invalid PNG width: "100000"/);
+});
+
+Deno.test("renderPng() draws the circles of people whatever names and handles they have", async () => {
+  const people: CirclePerson[] = HOSTILE_NAMES.map((displayName, i) => ({
+    did: `did:plc:h${i}`,
+    displayName,
+    score: 100 - i,
+  }));
+  const center = { did: owner.did, handle: LONGEST_HANDLE, displayName: HOSTILE_NAMES[0] };
+  const hostile = { ...options, title: `@${LONGEST_HANDLE}` };
+  const layout = circleLayout({ ...center, score: 0 }, people, hostile);
+  const png = decodeRgb(await renderPng(renderCirclesSvg(layout, avatars, hostile), 1200));
+  assert.equal(png.width, 1200);
+  assertClose(png.at(layout.center.x * 2, layout.center.y * 2), RED, "owner's avatar drawn");
 });

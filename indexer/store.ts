@@ -123,7 +123,7 @@ export const WEEK_HOURS = 168;
  * says another cell of the same counterpart follows; its bits 0-6 are
  * - 0-83: day * 12 + received * 6 + (type - 1), one interaction in that day;
  * - 85-92: with the next byte, 85 * 256 + hour * 12 + received * 6 + (type - 1), one
- *   interaction in that hour (hours stay exact until their day is 24 hours over);
+ *   interaction in that hour (hours stay exact until their day is 25 hours over);
  * - COUNTED (84): a zigzag varint count follows, then the cell it counts.
  * The header's low 10 bits are ROLLED_MARK + 1 + the first day that still has hour cells,
  * or ROLLED_MARK when none has. Entries appended since follow the rolled-up part.
@@ -163,8 +163,8 @@ export function firstHourCellDay(header: Uint8Array): number {
  * Visits what one week's log holds for the hours of the week in [from, to]: the one place
  * that knows how a log is encoded, for the queries, the roll-up and the scheduler. Entries
  * and hour cells count by their hour; a rolled-up day counts whole when at least half of
- * it (12 hours) is in [from, to], so windows that reach into days rolled up more than
- * 24 hours after they ended round to whole days.
+ * it (12 hours) is in [from, to], so a window whose oldest day has been rolled up (25 hours
+ * after it ended) counts that day whole or not at all.
  */
 export function scanLog(log: Uint8Array, from: number, to: number, visit: LogVisitor): void {
   const rolled = rolledLength(log);

@@ -3,6 +3,9 @@ import { gzipSync } from "node:zlib";
 import { decode } from "fast-png";
 import { statsKeys } from "@bsky/shared/keys";
 import { ALICE, BOB, CAROL, EVE, pageScripts, RED_PNG, withStack } from "./testing/stack.ts";
+import { HOSTILE_NAMES } from "@bsky/fart/testing/hostile_names";
+import { parseXml, XML_FORBIDDEN } from "@bsky/fart/testing/xml";
+import { created } from "@bsky/shared/testing/events";
 import { ApiClient } from "./api.ts";
 import { Applier } from "@bsky/indexer/apply";
 import { loadSiteConfig } from "./config.ts";
@@ -59,8 +62,8 @@ Deno.test("the circles page shows the API's circles, the people table, alt text 
     const alt = page.html.match(/<title id="circles-alt">([^<]*)</)![1];
     assert.equal(
       alt,
-      "Interaction circles of Alice &lt;A> (@alice.test) (Both, 30 days). " +
-        "Ring 1: Bob (@bob.test), @carol.test, @eve.test.",
+      "Interaction circles of \u2068Alice &lt;A>\u2069 (@alice.test) (Both, 30 days). " +
+        "Ring 1: \u2068Bob\u2069 (@bob.test), @carol.test, @eve.test.",
     );
     assert.match(page.html, /<svg class="circles"[^>]*role="img" aria-labelledby="circles-alt"/);
     for (const did of [ALICE, BOB, CAROL, EVE]) {
@@ -85,6 +88,43 @@ Deno.test("the circles page shows the API's circles, the people table, alt text 
     }
     const csp = page.headers.get("content-security-policy")!;
     assert.match(csp, /default-src 'self'/);
+  });
+});
+
+Deno.test("names that are not fit to print still give a circles page, its SVG and its PNG", async () => {
+  await withStack(async ({ get, redis }) => {
+    // Carol and Eve, both in Alice's circle, call themselves the worst names there are.
+    await new Applier(redis, { retentionDays: 30, memoryHours: 48 }).apply([
+      created(
+        CAROL,
+        "app.bsky.actor.profile",
+        "self",
+        { displayName: HOSTILE_NAMES[0] },
+        Date.now(),
+      ),
+      created(
+        EVE,
+        "app.bsky.actor.profile",
+        "self",
+        { displayName: HOSTILE_NAMES.join(" ") },
+        Date.now(),
+      ),
+    ]);
+    const page = await text(await get("/c/alice.test"));
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(page.html, XML_FORBIDDEN);
+    assert.doesNotMatch(page.html, /[\u202a-\u202e\u2066\u2067]/, "no override or embedding");
+    assert.doesNotMatch(page.html, /<script>alert/);
+    assert.match(page.html, /<bdi class="name">NullBellEscapeEnd<\/bdi>/);
+    const alt = page.html.match(/<title id="circles-alt">([^<]*)</)![1];
+    assert.ok(alt.includes("\u2068NullBellEscapeEnd\u2069 (@carol.test)"), alt);
+    const svg = await get("/img/alice.test.svg");
+    assert.equal(svg.status, 200);
+    const titles = parseXml(await svg.text()).filter((e) => e.name === "title");
+    assert.ok(titles.some((t) => t.text.includes("NullBellEscapeEnd")));
+    const png = await get("/img/alice.test.png");
+    assert.equal(png.status, 200);
+    assert.equal(decode(new Uint8Array(await png.arrayBuffer())).width, 1200);
   });
 });
 

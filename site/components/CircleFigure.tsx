@@ -1,4 +1,5 @@
-import { placeholderColour } from "@bsky/fart/circles";
+import { initialOf, placeholderColour, titleFontSize } from "@bsky/fart/circles";
+import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import { avatarUrl } from "./profile.ts";
 import type { CirclesAnswer, Placed } from "./circles.ts";
 import type { CircleOptions } from "../options.ts";
@@ -15,7 +16,6 @@ function ink(hex: string): string {
 const n = (v: number) => Math.round(v * 100) / 100;
 
 function Person({ p, id, border }: { p: Placed; id: string; border: string }) {
-  const initial = [...(p.handle || p.displayName || "?")][0].toUpperCase();
   return (
     <g data-did={p.did}>
       <clipPath id={id}>
@@ -29,7 +29,7 @@ function Person({ p, id, border }: { p: Placed; id: string; border: string }) {
         font-size={n(p.r * 0.9)}
         fill="#ffffff"
       >
-        {initial}
+        {initialOf(p)}
       </text>
       {p.avatar && (
         <image
@@ -69,7 +69,8 @@ interface Props {
 export function CircleFigure({ circles, options, alt, dates }: Props) {
   const { size, center } = circles;
   const text = ink(options.bg);
-  const title = circles.actor.handle ? `@${circles.actor.handle}` : "";
+  const handle = displayText(circles.actor.handle, HANDLE_TEXT);
+  const title = handle ? `@${handle}` : "";
   return (
     <svg
       class="circles"
@@ -99,7 +100,15 @@ export function CircleFigure({ circles, options, alt, dates }: Props) {
         ))
       )}
       {title && (
-        <text x={size / 2} y={32} text-anchor="middle" font-size="22" fill={text}>{title}</text>
+        <text
+          x={size / 2}
+          y={32}
+          text-anchor="middle"
+          font-size={titleFontSize(title, size)}
+          fill={text}
+        >
+          {title}
+        </text>
       )}
       {options.date && (
         <text

@@ -1,6 +1,7 @@
 import type { Dict } from "../i18n.ts";
 import type { PersonRow } from "./circles.ts";
 import { avatarUrl } from "./profile.ts";
+import { PersonName } from "./PersonName.tsx";
 
 /** Everyone in the image with what they did, in the image's order. */
 export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
@@ -31,8 +32,7 @@ export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
                   ? <img src={avatarUrl(r.did)} alt="" width={28} height={28} loading="lazy" />
                   : <span class="avatar-none" aria-hidden="true" />}
                 <a href={`/c/${encodeURIComponent(r.handle ?? r.did)}`}>
-                  {r.displayName && <span class="name">{r.displayName}</span>}
-                  <span class="handle">{r.handle ? `@${r.handle}` : r.did}</span>
+                  <PersonName p={r} />
                 </a>
               </th>
               <td>{r.ring}</td>

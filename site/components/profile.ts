@@ -1,6 +1,8 @@
 /** Profiles as the API gives them, and as pages show them (avatars through this site). */
 import type { z } from "zod";
 import type * as api from "@bsky/fart/schemas";
+import { personLabel as label } from "@bsky/fart/circles";
+import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 
 /** A profile in the API's answers (the API's schema is the contract). */
 export type ApiProfile = z.infer<typeof api.profile>;
@@ -15,17 +17,17 @@ export interface SiteProfile {
 /** The avatar's URL on this site: the browser never asks another origin. */
 export const avatarUrl = (did: string) => `/avatar/${encodeURIComponent(did)}`;
 
+/** A profile for the browser's scripts, its texts already fit to print (displayText). */
 export function siteProfile(p: ApiProfile): SiteProfile {
   return {
     did: p.did,
-    handle: p.handle ?? p.did,
-    displayName: p.displayName,
+    handle: displayText(p.handle, HANDLE_TEXT) || p.did,
+    displayName: displayText(p.displayName) || null,
     avatar: p.avatar ? avatarUrl(p.did) : null,
   };
 }
 
-/** "Name (@handle)" or "@handle". */
+/** "Name (@handle)" or "@handle", for text alternatives: the same label as the API's images. */
 export function personLabel(p: { handle: string | null; displayName: string | null; did: string }) {
-  const handle = p.handle ? `@${p.handle}` : p.did;
-  return p.displayName ? `${p.displayName} (${handle})` : handle;
+  return label(p);
 }

@@ -3,6 +3,7 @@ import { ApiError } from "../api.ts";
 import type { z } from "zod";
 import type * as api from "@bsky/fart/schemas";
 import { avatarUrl } from "../components/profile.ts";
+import { PersonName } from "../components/PersonName.tsx";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
@@ -83,8 +84,7 @@ export default function Top({ data, state: { t } }: PageProps<Data>) {
                   ? <img src={avatarUrl(item.did)} alt="" width={36} height={36} loading="lazy" />
                   : <span class="avatar-none" aria-hidden="true" />}
                 <a href={`/c/${encodeURIComponent(item.handle ?? item.did)}`}>
-                  {item.displayName && <span class="name">{item.displayName}</span>}
-                  <span class="handle">{item.handle ? `@${item.handle}` : item.did}</span>
+                  <PersonName p={item} />
                 </a>
                 <span class="count" data-count={item.count}>{item.count.toLocaleString()}</span>
               </li>

@@ -9,6 +9,7 @@ import {
   peopleRows,
 } from "../../components/circles.ts";
 import { personLabel } from "../../components/profile.ts";
+import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import {
   apiCirclesQuery,
   type CircleOptions,
@@ -55,7 +56,7 @@ export const handler: Handlers<Data> = {
 export default function CirclesPage({ data, state }: PageProps<Data>) {
   const { t } = state;
   const { actor, options, circles, interactions, origin } = data;
-  const handle = circles.actor.handle ?? actor;
+  const handle = displayText(circles.actor.handle, HANDLE_TEXT) || actor;
   const rows = peopleRows(circles, interactions);
   const alt = altText(circles, options, t);
   const dates = `${interactions.from.slice(0, 10)} – ${interactions.to.slice(0, 10)}`;
