@@ -1,57 +1,180 @@
-/** compose.yaml cannot run here (no Docker engine), so keep it honest by reading it. */
+/**
+ * compose.yaml and the Dockerfile cannot run here (no Docker engine), so keep them honest by
+ * reading them, and run the image's entrypoint for real with each container's environment.
+ */
 import assert from "node:assert/strict";
-import { serviceArgs, SERVICES } from "./services.ts";
+import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
+import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
+import { parseCompose, type Yaml } from "./testing/compose_file.ts";
 
-const text = await Deno.readTextFile(new URL("../compose.yaml", import.meta.url));
+const root = new URL("..", import.meta.url).pathname;
+const compose = parseCompose(await Deno.readTextFile(`${root}compose.yaml`));
+const services = compose.services as Record<string, Record<string, Yaml>>;
+const dockerfile = await Deno.readTextFile(`${root}Dockerfile`);
 
-/** The `command:` list of a service, read from the YAML by indentation. */
-function commandOf(service: string): string[] {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l === `  ${service}:`);
-  assert.ok(start >= 0, `compose.yaml has a ${service} service`);
-  const cmd = lines.findIndex((l, i) => i > start && l === "    command:");
-  const out: string[] = [];
-  for (let i = cmd + 1; i < lines.length && lines[i].startsWith("      - "); i++) {
-    out.push(lines[i].slice("      - ".length));
-  }
-  return out;
+/** A container's environment, as compose.yaml gives it (nothing set on the host). */
+function envOf(name: string): Record<string, string> {
+  return services[name].environment as Record<string, string>;
 }
 
-for (const spec of SERVICES) {
-  Deno.test(`compose.yaml starts ${spec.name} with the same permissions as deno task start`, () => {
-    const env = {
-      REDIS_URL: "redis://redis:6379",
-      FIREHOSE_METRICS_PORT: "8001",
-      INDEXER_METRICS_PORT: "8002",
-      FART_PORT: "8000",
-      FART_URL: "http://fart:8000",
-      SITE_PORT: "8080",
-    };
-    assert.deepEqual(commandOf(spec.name), serviceArgs(spec, env));
+/** The Dockerfile's instructions, comments and line continuations resolved. */
+function instructions(): { op: string; args: string }[] {
+  return dockerfile.replace(/\\\n/g, " ").split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => {
+      const [op, ...rest] = l.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(" ") };
+    });
+}
+
+Deno.test("parseCompose() resolves anchors, merges and defaults as Docker Compose does", () => {
+  const text = [
+    "x-base: &base",
+    "  build: .",
+    "  environment: &env",
+    "    A: a",
+    "    B: ${B:-b}",
+    "services:",
+    "  one:",
+    "    <<: *base",
+    "    environment:",
+    "      C: c",
+    "      <<: *env",
+    "      A: own",
+    "    command: [one, \"two words\", '']",
+    "    ports:",
+    '      - "1:1"',
+  ].join("\n");
+  assert.deepEqual(parseCompose(text).services, {
+    one: {
+      build: ".",
+      environment: { C: "c", A: "own", B: "b" },
+      command: ["one", "two words", ""],
+      ports: ["1:1"],
+    },
   });
-}
+  assert.throws(() => parseCompose("a:\n  - {b: 1}\n"), /line 2/);
+});
 
-/** The URL a service's compose healthcheck fetches. */
-function healthOf(service: string): string {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l === `  ${service}:`);
-  const line = lines.slice(start + 1).find((l) => l.includes("await fetch("));
-  assert.ok(line, `compose.yaml has a healthcheck for ${service}`);
-  return line.match(/fetch\('([^']+)'\)/)![1];
-}
+Deno.test("compose.yaml builds each service of scripts/services.ts from the Dockerfile and starts it by name", () => {
+  assert.deepEqual(
+    Object.keys(services).filter((name) => name !== "redis").sort(),
+    SERVICES.map((s) => s.name).sort(),
+  );
+  for (const spec of SERVICES) {
+    const service = services[spec.name];
+    assert.equal(service.build, ".", `${spec.name} is built from the Dockerfile`);
+    assert.equal(service.image, undefined, `${spec.name} runs no stock image`);
+    assert.equal(service.volumes, undefined, `${spec.name} mounts no source`);
+    assert.deepEqual(service.command, [spec.name]);
+  }
+});
 
-Deno.test("compose.yaml's healthchecks ask each service where the tests wait for it", () => {
-  const env = {
-    FIREHOSE_METRICS_PORT: "8001",
-    INDEXER_METRICS_PORT: "8002",
-    SCHEDULER_METRICS_PORT: "8003",
-    FART_PORT: "8000",
-    SITE_PORT: "8080",
-  };
-  for (const spec of SERVICES) assert.equal(healthOf(spec.name), spec.health(env), spec.name);
+Deno.test("the Dockerfile installs from the lock file with --frozen and runs as a non-root user, through scripts/run_service.sh", async () => {
+  const steps = instructions();
+  const ci = await Deno.readTextFile(`${root}.ci/run`);
+  const version = ci.match(/deno@(\d+\.\d+\.\d+)/)![1];
+  assert.equal(steps[0].op, "FROM");
+  assert.equal(steps[0].args, `denoland/deno:${version}`, "the Deno that CI tests with");
+  const install = steps.findIndex((s) => s.op === "RUN" && /^deno install --frozen$/.test(s.args));
+  assert.ok(install > 0, "RUN deno install --frozen");
+  const users = steps.filter((s) => s.op === "USER");
+  assert.ok(users.length > 0, "a USER");
+  assert.ok(!/^(root|0)(:|$)/.test(users.at(-1)!.args), `runs as "${users.at(-1)!.args}"`);
+  assert.ok(steps.findIndex((s) => s.op === "USER") < install, "dependencies belong to that user");
+  const entrypoint = steps.find((s) => s.op === "ENTRYPOINT")!;
+  assert.deepEqual(JSON.parse(entrypoint.args), ["sh", "scripts/run_service.sh"]);
+  assert.ok(steps.every((s) => s.op !== "CMD"), "compose.yaml names the service to run");
+});
+
+Deno.test(".dockerignore keeps settings files, git and installed dependencies out of the image", async () => {
+  const ignored = (await Deno.readTextFile(`${root}.dockerignore`)).split("\n").map((l) =>
+    l.trim()
+  );
+  for (const path of [".env", "*.env", ".git", "node_modules", ".cache", ".data"]) {
+    assert.ok(ignored.includes(path), path);
+  }
+});
+
+Deno.test("compose.yaml lets each container reach Redis, publishes the port its flags let it listen on, and health-checks it there", () => {
+  for (const spec of SERVICES) {
+    const env = envOf(spec.name);
+    const net = serviceArgs(spec, env).find((a) => a.startsWith("--allow-net="))!.split("=")[1]
+      .split(",");
+    if (spec.env.includes("REDIS_URL")) assert.ok(net.includes("redis:6379"), spec.name);
+    const ports = services[spec.name].ports as string[];
+    assert.equal(ports.length, 1, spec.name);
+    const [published, inside] = ports[0].split(":");
+    assert.ok(net.includes(`0.0.0.0:${inside}`), `${spec.name} listens on ${inside}`);
+    assert.equal(published, inside, spec.name);
+    const test = (services[spec.name].healthcheck as Record<string, string[]>).test;
+    const url = test.join(" ").match(/fetch\('([^']+)'\)/)?.[1];
+    assert.equal(url, spec.health(env), `${spec.name}'s healthcheck`);
+  }
 });
 
 Deno.test("compose.yaml runs Redis with AOF persistence on a volume", () => {
-  assert.match(text, /redis-server", "--appendonly", "yes"/);
-  assert.match(text, /- redis-data:\/data/);
+  const redis = services.redis;
+  assert.deepEqual((redis.command as string[]).slice(0, 3), [
+    "redis-server",
+    "--appendonly",
+    "yes",
+  ]);
+  assert.deepEqual(redis.volumes, ["redis-data:/data"]);
 });
+
+/** The command line of a process, from /proc. */
+async function cmdline(pid: number): Promise<string[]> {
+  const text = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+  return text.split("\0").slice(0, -1);
+}
+
+/**
+ * A container's environment made runnable here: Redis, the API and every port local, the
+ * rest as compose.yaml says.
+ */
+function localEnv(spec: ServiceSpec, redisUrl: string): Record<string, string> {
+  const env: Record<string, string> = { ...envOf(spec.name), REDIS_URL: redisUrl };
+  for (const name of Object.keys(env)) if (name.endsWith("_PORT")) env[name] = String(freePort());
+  if (env.FART_URL) env.FART_URL = `http://127.0.0.1:${freePort()}`;
+  return env;
+}
+
+for (const spec of SERVICES) {
+  Deno.test(`the image's entrypoint starts ${spec.name} with the flags deno task start would give it`, async () => {
+    await using redis = await startRedisServer();
+    const env = localEnv(spec, redis.url);
+    const child = new Deno.Command("sh", {
+      args: ["scripts/run_service.sh", ...services[spec.name].command as string[]],
+      cwd: root,
+      env: {
+        ...env,
+        PATH: Deno.env.get("PATH")!,
+        HOME: Deno.env.get("HOME") ?? "/",
+        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
+    try {
+      // Where the compose healthcheck asks: the service answers once it is up.
+      const deadline = Date.now() + 30_000;
+      let answered = false;
+      while (!answered && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        answered = await fetch(spec.health(env)).then(async (r) => (await r.body?.cancel(), true))
+          .catch(() => false);
+      }
+      assert.ok(answered, `${spec.name} answers at ${spec.health(env)}`);
+      // The shell gave its place to the service, so the container's signals reach it.
+      assert.deepEqual(await cmdline(child.pid), ["deno", ...serviceArgs(spec, env)]);
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      const [stdout, stderr] = await output;
+      assert.equal(status.code, 0, `${spec.name} stops cleanly on SIGTERM:\n${stdout}\n${stderr}`);
+    }
+  });
+}

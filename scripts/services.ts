@@ -160,3 +160,19 @@ export function serviceArgs(spec: ServiceSpec, env: Record<string, string | unde
     spec.entry,
   ];
 }
+
+/**
+ * `deno run --allow-env scripts/services.ts NAME` prints the `deno` arguments of service NAME
+ * for this environment, one a line: the container entrypoint (scripts/run_service.sh) runs them.
+ */
+if (import.meta.main) {
+  const spec = SERVICES.find((s) => s.name === Deno.args[0]);
+  if (!spec || Deno.args.length !== 1) {
+    console.error(
+      `Cannot start a service: "${Deno.args.join(" ")}" is not one of ` +
+        SERVICES.map((s) => s.name).join(", "),
+    );
+    Deno.exit(2);
+  }
+  console.log(serviceArgs(spec, Deno.env.toObject()).join("\n"));
+}
