@@ -3,6 +3,7 @@
  * socket and main.ts serves it. Order for each request: CORS preflight, method, the open
  * routes (/healthz, /metrics, /openapi.json, /docs), then API key, rate limit, route.
  */
+import type { Clock } from "@bsky/shared/clock";
 import { Buffer } from "node:buffer";
 import type { Logger } from "@bsky/shared/log";
 import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
@@ -32,6 +33,8 @@ export interface AppDeps {
   log: Logger;
   fetch?: typeof fetch;
   metrics?: FartMetrics;
+  /** The system clock unless a test sets one. */
+  clock?: Clock;
 }
 
 export interface App {
@@ -101,7 +104,7 @@ export function createApp(deps: AppDeps): App {
     fetch: deps.fetch,
   });
   const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
-  const routes = new Routes(redis, identity, avatars, cache, config);
+  const routes = new Routes(redis, identity, avatars, cache, config, deps.clock);
   let openapi: Uint8Array | undefined;
 
   async function handle(req: Request, ip: string): Promise<[Response, string]> {

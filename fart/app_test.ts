@@ -1,3 +1,4 @@
+import type { Clock } from "@bsky/shared/clock";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { encodeEvent, EVENT_VERSION } from "@bsky/shared/events";
@@ -33,7 +34,11 @@ interface Ctx {
  * network and the avatar CDN are small local servers here (the end-to-end test uses a
  * real PDS and PLC for both).
  */
-async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<void>) {
+async function withApi(
+  env: Record<string, string>,
+  fn: (ctx: Ctx) => Promise<void>,
+  clock?: Clock,
+) {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });
   await using net = startStandInNetwork();
@@ -47,7 +52,7 @@ async function withApi(env: Record<string, string>, fn: (ctx: Ctx) => Promise<vo
       ...env,
     })[n]
   );
-  const app = createApp({ redis, config, log: createLogger("fart", { write: () => {} }) });
+  const app = createApp({ redis, config, log: createLogger("fart", { write: () => {} }), clock });
   try {
     const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
     await applier.apply([
@@ -106,6 +111,20 @@ Deno.test("GET /v1/interactions ranks counterparts with counts, profiles and the
 });
 
 Deno.test("wrong parameters get a 400 naming the parameter", async () => {
+Deno.test("the API's windows end in the hour of its clock: a day on, the likes have left the 24 h window and not the 7 d one", async () => {
+  const later = T0 + 25 * HOUR_MS;
+  await withApi({}, async ({ get }) => {
+    const day = await (await get("/v1/interactions/@alice.test?direction=sent&window=24h")).json();
+    assert.equal(new Date(day.to).getTime(), (Math.floor(later / HOUR_MS) + 1) * HOUR_MS);
+    assert.deepEqual(day.items, []);
+    const week = await (await get("/v1/interactions/@alice.test?direction=sent&window=7d")).json();
+    assert.deepEqual(week.items.map((i: { handle: string }) => i.handle), [
+      "carol.test",
+      "bob.test",
+    ]);
+  }, { now: () => later });
+});
+
   await withApi({}, async ({ get }) => {
     for (
       const [path, parameter] of [

@@ -1,4 +1,5 @@
 /** The API's endpoints. Each returns a Response or throws an HttpError. */
+import { type Clock, systemClock } from "@bsky/shared/clock";
 import { decodeEvent } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
@@ -57,6 +58,8 @@ export class Routes {
     readonly avatars: Avatars,
     readonly cache: AnswerCache,
     readonly config: FartConfig,
+    /** Where "now" comes from: windows end in its hour. */
+    readonly clock: Clock = systemClock,
   ) {}
 
   #json(req: Request, body: Uint8Array): Promise<Response> {
@@ -70,7 +73,7 @@ export class Routes {
       `i:${actorKey(m[1])}:${q.direction}:${q.window}:${q.limit}`,
       async () => {
         const actor = await this.identity.actor(m[1]);
-        const now = Date.now();
+        const now = this.clock.now();
         const items = await topInteractions(this.redis, actor.did, {
           direction: q.direction,
           windowHours: q.window,
@@ -107,7 +110,7 @@ export class Routes {
     const key = `c:${actorKey(m[1])}:${format}:${url.searchParams.toString()}`;
     const body = await this.cache.get(key, async () => {
       const actor = await this.identity.actor(m[1]);
-      const now = Date.now();
+      const now = this.clock.now();
       const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
       const want = sizes.reduce((a, b) => a + b, 0);
       const items = await topInteractions(this.redis, actor.did, {
@@ -242,7 +245,7 @@ export class Routes {
         pipe.xrevrange(firehoseKeys.stream(p), "+", "-", "COUNT", LIVE_SAMPLE);
       }
       const replies = (await pipe.exec()) ?? [];
-      const now = Date.now();
+      const now = this.clock.now();
       let newest = 0, oldest = Infinity, events = 0;
       const byCollection: Record<string, number> = {};
       const accounts = new Set<string>();
@@ -323,7 +326,14 @@ export class Routes {
       ) !== "OK"
     ) code = newOptCode();
     const [p] = await profiles(this.redis, [actor.did]);
-    const res = optAnswer(201, p, q.action, code, "waiting", OPT_CODE_SECONDS * 1000);
+    const res = optAnswer(
+      201,
+      p,
+      q.action,
+      code,
+      "waiting",
+      this.clock.now() + OPT_CODE_SECONDS * 1000,
+    );
     // The code just made, where its state can be followed.
     res.headers.set("location", `/v1/optout/codes/${code}`);
     return res;
@@ -343,7 +353,8 @@ export class Routes {
     const done = parts[0] === "done";
     const [did, action] = done ? parts.slice(1) : parts;
     const [p] = await profiles(this.redis, [did]);
-    return optAnswer(200, p, action as OptAction, code, done ? "done" : "waiting", ttl);
+    const expires = this.clock.now() + Math.max(ttl, 0);
+    return optAnswer(200, p, action as OptAction, code, done ? "done" : "waiting", expires);
   };
 
   avatar = async (req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
@@ -366,7 +377,7 @@ function optAnswer(
   action: OptAction,
   code: string,
   state: "waiting" | "done",
-  ttlMs: number,
+  expiresAt: number,
 ): Response {
   const answer: z.infer<typeof s.optoutAnswer> = {
     did: profile.did,
@@ -375,7 +386,7 @@ function optAnswer(
     code,
     text: optPhrase(action, code),
     state,
-    expiresAt: new Date(Date.now() + Math.max(ttlMs, 0)).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
   };
   return Response.json(answer, { status, headers: { "cache-control": "no-store" } });
 }
