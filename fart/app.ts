@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps): App {
   const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
   const routes = new Routes(redis, identity, avatars, cache, config, deps.clock);
   let openapi: Uint8Array | undefined;
+  let docs: Uint8Array | undefined;
 
   async function handle(req: Request, ip: string): Promise<[Response, string]> {
     const url = new URL(req.url);
@@ -138,10 +139,8 @@ export function createApp(deps: AppDeps): App {
         openapi ??= new TextEncoder().encode(JSON.stringify(openApiDocument(keyMode), null, 2));
         return [await withEtag(req, openapi, "application/json", 3600), "openapi"];
       case "docs":
-        return [
-          new Response(docsPage(), { headers: { "content-type": "text/html; charset=utf-8" } }),
-          "docs",
-        ];
+        docs ??= new TextEncoder().encode(docsPage());
+        return [await withEtag(req, docs, "text/html; charset=utf-8", 3600), "docs"];
     }
     const route = ROUTES.find(([re]) => re.test(url.pathname));
     if (!route) throw new HttpError(404, `No endpoint at ${url.pathname}: see /docs`);

@@ -1,6 +1,7 @@
 import type { Clock } from "@bsky/shared/clock";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { brotliDecompressSync } from "node:zlib";
 import { encodeEvent, EVENT_VERSION } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
@@ -110,7 +111,6 @@ Deno.test("GET /v1/interactions ranks counterparts with counts, profiles and the
   });
 });
 
-Deno.test("wrong parameters get a 400 naming the parameter", async () => {
 Deno.test("the API's windows end in the hour of its clock: a day on, the likes have left the 24 h window and not the 7 d one", async () => {
   const later = T0 + 25 * HOUR_MS;
   await withApi({}, async ({ get }) => {
@@ -125,6 +125,7 @@ Deno.test("the API's windows end in the hour of its clock: a day on, the likes h
   }, { now: () => later });
 });
 
+Deno.test("wrong parameters get a 400 naming the parameter", async () => {
   await withApi({}, async ({ get }) => {
     for (
       const [path, parameter] of [
@@ -564,5 +565,81 @@ Deno.test("POST /v1/optout answers 201 with a Location where the code's state ca
     const state = await get(location);
     assert.equal(state.status, 200);
     assert.equal((await state.json()).code, code);
+  });
+});
+
+const gunzip = async (bytes: Uint8Array) =>
+  new Uint8Array(
+    await new Response(
+      new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+        .pipeThrough(new DecompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+
+Deno.test("answers come compressed with br or gzip as the client asks, and decompress to exactly the identity answer", async () => {
+  await withApi({}, async ({ get }) => {
+    for (
+      const path of [
+        "/v1/circles/alice.test.svg?rings=1",
+        "/docs",
+        "/openapi.json",
+      ]
+    ) {
+      const plain = await get(path);
+      const identity = new Uint8Array(await plain.arrayBuffer());
+      assert.ok(identity.byteLength >= 1024, `${path} is big enough to compress`);
+      assert.equal(plain.headers.get("content-encoding"), null, path);
+      assert.equal(plain.headers.get("vary"), "Accept-Encoding", path);
+      const etag = plain.headers.get("etag")!;
+      assert.match(etag, /^"[\w-]+"$/, "the identity body's tag is strong");
+
+      const asked = async (acceptEncoding: string, coding: string) => {
+        const res = await get(path, { headers: { "accept-encoding": acceptEncoding } });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-encoding"), coding, `${path} ${acceptEncoding}`);
+        assert.equal(res.headers.get("vary"), "Accept-Encoding");
+        assert.equal(res.headers.get("etag"), `W/${etag}`, "another coding, a weak tag");
+        assert.equal(res.headers.get("content-type"), plain.headers.get("content-type"));
+        const body = new Uint8Array(await res.arrayBuffer());
+        assert.ok(body.byteLength < identity.byteLength, `${path} ${coding} is smaller`);
+        return body;
+      };
+      assert.deepEqual(await gunzip(await asked("gzip", "gzip")), identity, `${path} gzip`);
+      const br = await asked("gzip, deflate, br", "br");
+      assert.deepEqual(new Uint8Array(brotliDecompressSync(br)), identity, `${path} br`);
+      assert.deepEqual(await gunzip(await asked("br;q=0.5, gzip", "gzip")), identity);
+      assert.deepEqual(new Uint8Array(brotliDecompressSync(await asked("*", "br"))), identity);
+      const none = await get(path, { headers: { "accept-encoding": "identity, br;q=0" } });
+      assert.deepEqual(new Uint8Array(await none.arrayBuffer()), identity);
+
+      // A copy in any coding is still fresh: 304, with the tag a 200 would carry.
+      for (const tag of [etag, `W/${etag}`]) {
+        const res = await get(path, {
+          headers: { "accept-encoding": "br", "if-none-match": tag },
+        });
+        assert.equal(res.status, 304, `${path} ${tag}`);
+        assert.equal(res.headers.get("etag"), `W/${etag}`);
+        assert.equal(res.headers.get("vary"), "Accept-Encoding");
+      }
+      const head = await get(path, { method: "HEAD", headers: { "accept-encoding": "gzip" } });
+      assert.equal(head.headers.get("content-encoding"), "gzip", "HEAD says what GET sends");
+      assert.equal(await head.text(), "");
+    }
+  });
+});
+
+Deno.test("PNG images and small answers go uncompressed, without Vary", async () => {
+  await withApi({}, async ({ get }) => {
+    const headers = { "accept-encoding": "gzip, br" };
+    for (
+      const path of ["/v1/circles/alice.test.png", `/v1/avatar/${B}`, "/v1/actors/search?q=al"]
+    ) {
+      const res = await get(path, { headers });
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get("content-encoding"), null, path);
+      assert.equal(res.headers.get("vary"), null, path);
+      assert.match(res.headers.get("etag")!, /^"/, path);
+      await res.body?.cancel();
+    }
   });
 });

@@ -1,4 +1,6 @@
-/** HTTP plumbing of the API: errors as responses, CORS, ETags. */
+/** HTTP plumbing of the API: errors as responses, CORS, ETags, compression. */
+import { promisify } from "node:util";
+import { brotliCompress, constants } from "node:zlib";
 import type { z } from "zod";
 
 /** An answer other than 200 for the client: status and a message for people. */
@@ -116,7 +118,8 @@ export function etagMatches(header: string | null, etag: string): boolean {
 
 /**
  * A 200 with the body, its ETag and cache headers, or a 304 when the client has it.
- * `maxAge` is how long a client or CDN may keep it.
+ * `maxAge` is how long a client or CDN may keep it. Text the client takes compressed
+ * (Accept-Encoding) goes compressed, with a weak ETag: see `contentCoding()`.
  */
 export async function withEtag(
   req: Request,
@@ -127,16 +130,21 @@ export async function withEtag(
 ): Promise<Response> {
   const etag = await etagOf(body);
   const headers = new Headers(extra);
-  headers.set("etag", etag);
   headers.set("cache-control", `public, max-age=${maxAge}`);
+  const compressible = body.byteLength >= MIN_COMPRESSED_BYTES && COMPRESSIBLE.test(contentType);
+  const coding = compressible ? contentCoding(req.headers.get("accept-encoding")) : undefined;
+  if (compressible) headers.append("vary", "Accept-Encoding");
+  // The strong tag names the exact bytes of the identity body. A compressed body is other
+  // bytes with the same meaning: a weak tag, which a client's copy in any coding matches.
+  headers.set("etag", coding ? `W/${etag}` : etag);
   if (etagMatches(req.headers.get("if-none-match"), etag)) {
     return new Response(null, { status: 304, headers });
   }
   headers.set("content-type", contentType);
-  return new Response(req.method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
-    status: 200,
-    headers,
-  });
+  if (coding) headers.set("content-encoding", coding);
+  if (req.method === "HEAD") return new Response(null, { status: 200, headers });
+  const sent = coding ? await compressed(body, coding) : body;
+  return new Response(sent as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
 
 /**
@@ -146,4 +154,62 @@ export async function withEtag(
 export function keepPrivate(headers: Headers): void {
   const value = headers.get("cache-control");
   if (value?.startsWith("public")) headers.set("cache-control", `private${value.slice(6)}`);
+}
+
+/** Bodies smaller than this go as they are: compressing would save next to nothing. */
+export const MIN_COMPRESSED_BYTES = 1024;
+/** Types worth compressing; images other than SVG are compressed already. */
+const COMPRESSIBLE = /^(?:text\/|application\/(?:json|javascript|xml)|image\/svg\+xml)/;
+
+export type ContentCoding = "br" | "gzip";
+
+/**
+ * The coding to send for an Accept-Encoding header: the one the client rates higher (q),
+ * br when it rates both alike, none when it takes neither.
+ */
+export function contentCoding(acceptEncoding: string | null): ContentCoding | undefined {
+  if (!acceptEncoding) return undefined;
+  const rated = new Map<string, number>();
+  for (const item of acceptEncoding.toLowerCase().split(",")) {
+    const [name, ...params] = item.split(";").map((p) => p.trim());
+    const q = params.find((p) => p.startsWith("q="));
+    rated.set(name, q ? Number(q.slice(2)) || 0 : 1);
+  }
+  const q = (name: string) => rated.get(name) ?? rated.get("*") ?? 0;
+  const br = q("br"), gzip = Math.max(q("gzip"), rated.get("x-gzip") ?? 0);
+  if (br > 0 && br >= gzip) return "br";
+  return gzip > 0 ? "gzip" : undefined;
+}
+
+/** Compressed forms of bodies, by body: a cached answer is the same object on every hit. */
+const codings = new WeakMap<Uint8Array, Map<ContentCoding, Promise<Uint8Array>>>();
+const brotli = promisify(brotliCompress);
+
+/** The body compressed with the coding, compressed only once for a body seen before. */
+export function compressed(body: Uint8Array, coding: ContentCoding): Promise<Uint8Array> {
+  let known = codings.get(body);
+  if (!known) codings.set(body, known = new Map());
+  let done = known.get(coding);
+  if (!done) {
+    done = compress(body, coding);
+    known.set(coding, done);
+    done.catch(() => known.delete(coding));
+  }
+  return done;
+}
+
+async function compress(body: Uint8Array, coding: ContentCoding): Promise<Uint8Array> {
+  if (coding === "br") {
+    // Quality 5: about gzip's speed, and smaller.
+    const out = await brotli(body, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 5,
+        [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength,
+      },
+    });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+  const stream = new Blob([body as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
