@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): App {
   const identity = new Identity(redis, {
     plcUrl: config.FART_PLC_URL,
     handleResolverUrl: config.FART_HANDLE_RESOLVER_URL,
+    allowPrivateNetwork: config.FART_ALLOW_PRIVATE_NETWORK,
     fetch: deps.fetch,
   });
   const avatars = new Avatars(redis, identity, {

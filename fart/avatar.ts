@@ -60,11 +60,13 @@ export class Avatars {
     let image = await this.#fetchImage(cdn);
     if (!image) {
       const pds = await this.identity.pdsOf(did).catch(() => undefined);
-      if (pds) {
+      if (pds && URL.canParse(pds)) {
         const blob = new URL("/xrpc/com.atproto.sync.getBlob", pds);
         blob.searchParams.set("did", did);
         blob.searchParams.set("cid", cid);
-        image = await this.#fetchImage(blob);
+        // The PDS is whatever the DID document says: no private hosts, odd ports or
+        // redirects to them.
+        image = await this.#fetchImage(blob, (url) => this.identity.publicFetch(url));
       }
     }
     // A miss is remembered for a while too, so a broken avatar is not fetched per request.
@@ -77,12 +79,15 @@ export class Avatars {
     return image;
   }
 
-  async #fetchImage(url: URL): Promise<Image | undefined> {
+  async #fetchImage(
+    url: URL,
+    get = (url: URL) => this.#fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) }),
+  ): Promise<Image | undefined> {
     let res: Response;
     try {
-      res = await this.#fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+      res = await get(url);
     } catch {
-      // Unreachable, or a host outside this process's --allow-net: no avatar from there.
+      // Unreachable, refused, or a host outside this process's --allow-net.
       return undefined;
     }
     if (!res.ok || !res.body) {

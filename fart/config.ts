@@ -30,6 +30,12 @@ export const fartEnv = {
   FART_AVATAR_CDN_URL: env.url("https://cdn.bsky.app", ["http", "https"]),
   /** Largest avatar accepted, in bytes. */
   FART_AVATAR_MAX_BYTES: env.int(1_000_000, { min: 1000 }),
+  /**
+   * Let DID documents send the API to loopback, private or link-local hosts, plain http
+   * and any port (a PDS endpoint, a did:web host). Only for development and tests with a
+   * local PDS: in production a DID document could otherwise point the API at its own Redis.
+   */
+  FART_ALLOW_PRIVATE_NETWORK: env.bool(false),
 };
 
 export type FartConfig = ReturnType<typeof loadFartConfig>;

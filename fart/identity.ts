@@ -2,12 +2,21 @@
  * Which account an `actor` parameter names: a handle or a DID, with or without "@".
  * Handles resolve through the local profile index first, then the identity network
  * (a handle resolver's com.atproto.identity.resolveHandle); DID documents come from the
- * PLC directory. Network answers are cached in Redis, failures briefly too.
+ * PLC directory, or for a did:web from its own host, which must be public (fetchPublic).
+ * Network answers are cached in Redis, failures briefly too. What cannot name an account
+ * is answered before any lookup: a malformed DID is a 400, a handle under a reserved
+ * top-level domain a 404.
  */
-import { type DidDocument, didDocumentUrl, pdsOfDocument } from "@bsky/shared/identity";
+import {
+  type DidDocument,
+  didDocumentUrl,
+  isResolvableDid,
+  pdsOfDocument,
+} from "@bsky/shared/identity";
 import { jobKeys } from "@bsky/shared/keys";
+import { fetchPublic, type Resolver, UnsafeTargetError } from "@bsky/shared/public_fetch";
 import type { Redis } from "@bsky/shared/redis";
-import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
+import { hasReservedTld, isValidDid, isValidHandle } from "@bsky/shared/syntax";
 import { didOfHandle, idOf, OPTED_OUT } from "@bsky/indexer/queries";
 import { storeKeys } from "@bsky/indexer/store";
 import { badParameter, HttpError } from "./http.ts";
@@ -18,6 +27,13 @@ export interface IdentityOptions {
   /** Seconds a resolved handle or DID document is kept. */
   ttlSeconds?: number;
   fetch?: typeof fetch;
+  /**
+   * Let DID documents and PDS endpoints name loopback, private or link-local hosts and any
+   * port (FART_ALLOW_PRIVATE_NETWORK: development and tests with a local PDS).
+   */
+  allowPrivateNetwork?: boolean;
+  /** How host names of did:web and PDS endpoints are resolved to be checked (tests). */
+  resolve?: Resolver;
 }
 
 export interface Actor {
@@ -29,13 +45,31 @@ export interface Actor {
 const NEGATIVE_TTL = 60;
 const TIMEOUT_MS = 5000;
 
-/** The actor parameter, normalized: a DID, or a lowercase handle. 400 if neither. */
+/**
+ * The actor parameter, normalized: a DID, or a lowercase handle. 400 if neither, or for a
+ * DID no account can have (a did:plc that is not 24 base32 characters, a did:web the
+ * method cannot map to a URL, any other method); 404 for a handle under a reserved
+ * top-level domain (.invalid, .local, .onion…), which no account holds.
+ */
 export function parseActor(raw: string): { did: string } | { handle: string } {
-  const value = decodeURIComponent(raw).trim().replace(/^@/, "");
+  let value: string;
+  try {
+    value = decodeURIComponent(raw).trim().replace(/^@/, "");
+  } catch {
+    throw badParameter("actor", raw, "is not a handle or a DID");
+  }
   if (value.startsWith("did:")) {
-    if (isValidDid(value)) return { did: value };
+    if (isValidDid(value) && isResolvableDid(value)) return { did: value };
+    if (isValidDid(value)) throw badParameter("actor", raw, "is not a valid did:plc or did:web");
   } else if (isValidHandle(value)) {
-    return { handle: value.toLowerCase() };
+    const handle = value.toLowerCase();
+    if (hasReservedTld(handle)) {
+      throw new HttpError(
+        404,
+        `No account has the handle "${handle}": its top-level domain is reserved`,
+      );
+    }
+    return { handle };
   }
   throw badParameter("actor", raw, "is not a handle or a DID");
 }
@@ -107,14 +141,25 @@ export class Identity {
     return did;
   }
 
-  /** The PDS endpoint of a DID (from its DID document), or undefined. */
+  /**
+   * The PDS endpoint of a DID (from its DID document), or undefined. The endpoint is not
+   * checked here: whoever fetches from it goes through fetchPublic (see publicFetch).
+   */
   async pdsOf(did: string): Promise<string | undefined> {
     const key = `fart:pds:${did}`;
     const cached = await this.redis.get(key);
     if (cached !== null) return cached || undefined;
     const url = didDocumentUrl(did, this.options.plcUrl);
     if (!url) return undefined;
-    const res = await this.#get(url);
+    let res: Response;
+    try {
+      // The PLC directory is ours to choose; a did:web's host is the account's.
+      res = did.startsWith("did:web:") ? await this.publicFetch(url) : await this.#get(url);
+    } catch (err) {
+      if (!(err instanceof UnsafeTargetError)) throw err;
+      await this.redis.set(key, "", "EX", NEGATIVE_TTL);
+      return undefined;
+    }
     if (!res.ok) {
       await res.body?.cancel();
       await this.redis.set(key, "", "EX", NEGATIVE_TTL);
@@ -123,6 +168,26 @@ export class Identity {
     const endpoint = pdsOfDocument(await json(res, url) as DidDocument, did) ?? "";
     await this.redis.set(key, endpoint, "EX", this.#ttl);
     return endpoint || undefined;
+  }
+
+  /**
+   * A GET of a URL the network gave (a did:web host, a PDS endpoint): refused with an
+   * UnsafeTargetError when it is not a public https host on port 443, or redirects to one
+   * that is not, unless private networks are allowed; a host that cannot be reached is a
+   * 502 like any identity network failure.
+   */
+  async publicFetch(url: URL): Promise<Response> {
+    try {
+      return await fetchPublic(url, {
+        fetch: this.#fetch,
+        allowPrivate: this.options.allowPrivateNetwork,
+        resolve: this.options.resolve,
+        timeoutMs: TIMEOUT_MS,
+      });
+    } catch (err) {
+      if (err instanceof UnsafeTargetError) throw err;
+      throw new HttpError(502, `Cannot reach ${url.host}: ${(err as Error).message}`);
+    }
   }
 
   async #get(url: URL): Promise<Response> {

@@ -2,8 +2,11 @@
  * The identity network's reads that several services need: a DID's document (from the PLC
  * directory, or the did:web host), the handle and PDS it names, and a handle's DID from a
  * handle resolver. Plain functions with a timeout; callers cache and map errors.
+ * A did:web names its own host, so its document is fetched through fetchPublic (no private
+ * targets, no odd ports) unless `allowPrivate` is set.
  */
-import { isValidDid, isValidHandle } from "./syntax.ts";
+import { fetchPublic } from "./public_fetch.ts";
+import { isValidDid, isValidHandle, isValidPlcDid } from "./syntax.ts";
 
 const TIMEOUT_MS = 5000;
 
@@ -13,24 +16,73 @@ export interface DidDocument {
   service?: { id?: string; type?: string; serviceEndpoint?: unknown }[];
 }
 
-/** Where a DID's document is: the PLC directory for did:plc, the host for did:web. */
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const PATH_SEGMENT = /^[a-zA-Z0-9._-]+$/;
+
+/**
+ * Where a DID's document is: the PLC directory for a well-formed did:plc, the URL the did:web
+ * method gives for a did:web; undefined for any other DID, or one that is malformed.
+ */
 export function didDocumentUrl(did: string, plcUrl: string): URL | undefined {
-  if (did.startsWith("did:plc:")) return new URL(`/${did}`, plcUrl);
-  if (did.startsWith("did:web:")) {
-    return new URL(`https://${decodeURIComponent(did.slice(8))}/.well-known/did.json`);
+  if (did.startsWith("did:plc:")) {
+    return isValidPlcDid(did) ? new URL(`/${did}`, plcUrl) : undefined;
   }
+  if (did.startsWith("did:web:")) return didWebUrl(did);
   return undefined;
 }
 
-/** A DID's document, or undefined when there is none (404, an unsupported method). */
+/**
+ * A did:web's document URL, decoded as the did:web method says: the first part is the host,
+ * where "%3A" is the one percent-encoding allowed (the port's colon); further parts, split
+ * on ":", are path segments ("did:web:example.com:u:alice" is
+ * https://example.com/u/alice/did.json), and without them the document is at
+ * /.well-known/did.json. Anything else percent-encoded (%2F, %3F, %40…), an empty part or a
+ * host that is not a DNS name: undefined.
+ */
+export function didWebUrl(did: string): URL | undefined {
+  if (!did.startsWith("did:web:") || !isValidDid(did)) return undefined;
+  const [authority, ...path] = did.slice("did:web:".length).split(":");
+  const [host, port, extra] = authority.replace(/%3a/gi, ":").toLowerCase().split(":");
+  if (extra !== undefined || host.length > 253) return undefined;
+  if (!host.split(".").every((label) => HOST_LABEL.test(label))) return undefined;
+  if (port !== undefined && !(/^[1-9][0-9]{0,4}$/.test(port) && Number(port) <= 65535)) {
+    return undefined;
+  }
+  if (!path.every((s) => PATH_SEGMENT.test(s) && s !== "." && s !== "..")) return undefined;
+  const origin = `https://${host}${port ? `:${port}` : ""}`;
+  return new URL(
+    path.length ? `${origin}/${path.join("/")}/did.json` : `${origin}/.well-known/did.json`,
+  );
+}
+
+/** A DID whose document can be looked for: a well-formed did:plc or a valid did:web. */
+export function isResolvableDid(did: string): boolean {
+  return isValidPlcDid(did) || didWebUrl(did) !== undefined;
+}
+
+export interface DidDocumentOptions {
+  fetch?: typeof fetch;
+  /** Let a did:web name a loopback or private host, or any port (development, tests). */
+  allowPrivate?: boolean;
+}
+
+/**
+ * A DID's document, or undefined when there is none (404, an unsupported or malformed DID).
+ * Throws UnsafeTargetError (public_fetch.ts) for a did:web on a host that is not public.
+ */
 export async function fetchDidDocument(
   did: string,
   plcUrl: string,
-  fetchFn: typeof fetch = fetch,
+  options: typeof fetch | DidDocumentOptions = {},
 ): Promise<DidDocument | undefined> {
+  const { fetch: fetchFn = fetch, allowPrivate = false } = typeof options === "function"
+    ? { fetch: options }
+    : options;
   const url = didDocumentUrl(did, plcUrl);
   if (!url) return undefined;
-  const res = await fetchFn(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = did.startsWith("did:web:")
+    ? await fetchPublic(url, { fetch: fetchFn, allowPrivate, timeoutMs: TIMEOUT_MS })
+    : await fetchFn(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   if (res.status === 404 || res.status === 410) {
     await res.body?.cancel();
     return undefined;

@@ -14,14 +14,43 @@ const TID_RE = /^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/;
 const AT_URI_RE =
   /^at:\/\/([a-zA-Z0-9._:%-]+)(?:\/([a-zA-Z0-9.-]+)(?:\/([a-zA-Z0-9._~:@!$&%')(*+,;=-]+))?)?(?:#(\/[a-zA-Z0-9._~:@!$&%')(*+,;=\-[\]/\\]*))?$/;
 
+const PLC_DID_RE = /^did:plc:[a-z2-7]{24}$/;
+
+/**
+ * Top-level domains the handle specification disallows: special-use and reserved names no
+ * account can hold ("handle.invalid" is how the network shows an account whose handle
+ * failed verification).
+ */
+export const RESERVED_TLDS: readonly string[] = [
+  "alt",
+  "arpa",
+  "example",
+  "internal",
+  "invalid",
+  "local",
+  "localhost",
+  "onion",
+];
+
 /** A DID of any method, as the spec's syntax allows (max 2 KiB). */
 export function isValidDid(value: unknown): value is string {
   return typeof value === "string" && value.length <= 2048 && DID_RE.test(value);
 }
 
-/** A handle (a DNS name, max 253 chars); the reserved TLDs are not rejected here. */
+/** A handle (a DNS name, max 253 chars); reserved TLDs pass here: see hasReservedTld(). */
 export function isValidHandle(value: unknown): value is string {
   return typeof value === "string" && value.length <= 253 && HANDLE_RE.test(value);
+}
+
+/** A did:plc as the method makes them: 24 characters of lowercase base32 after the prefix. */
+export function isValidPlcDid(value: unknown): value is string {
+  return typeof value === "string" && PLC_DID_RE.test(value);
+}
+
+/** A handle under a top-level domain no account can hold (see RESERVED_TLDS). */
+export function hasReservedTld(handle: string): boolean {
+  const tld = handle.slice(handle.lastIndexOf(".") + 1).toLowerCase();
+  return RESERVED_TLDS.includes(tld);
 }
 
 /** A namespaced identifier such as app.bsky.feed.post. */

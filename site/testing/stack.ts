@@ -85,6 +85,8 @@ export async function withStack(fn: (s: Stack) => Promise<void>, opts: StackOpti
         FART_PLC_URL: base,
         FART_AVATAR_CDN_URL: base,
         FART_RATE_PER_IP: "100000",
+        // The stand-in network is on loopback, as a local PDS would be.
+        FART_ALLOW_PRIVATE_NETWORK: "true",
       })[n]
     ),
     log: quiet,
