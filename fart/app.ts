@@ -227,7 +227,7 @@ export function createApp(deps: AppDeps): App {
         [res, route] = await handle(req, ip);
       } catch (err) {
         if (!(err instanceof HttpError)) {
-          log.error("Request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
+          log.error("Request failed", { url: req.url, err });
         }
         res = errorResponse(err);
       }

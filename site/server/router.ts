@@ -193,7 +193,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
         ? { status: err.status, kind: err.kind }
         : { status: 500, kind: "internal" };
       if (!(err instanceof ApiError) || err.kind === "down") {
-        log.error("Request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
+        log.error("Request failed", { url: req.url, err });
       }
       const headers: HeadersInit = { "cache-control": "no-store" };
       res = page(manifest.error, url, {}, state)(data, { status: data.status, headers });
