@@ -175,6 +175,11 @@ Deno.test("windows are exact to the hour and directions combine as documented", 
 Deno.test("accounts that are deleted, taken down or deactivated disappear, and come back when active", async () => {
   await withStore(async (redis, applier) => {
     await applier.apply([like(A, "l1", B), like(C, "l2", A), like(A, "l3", C)]);
+    // A's likes sent and received: its totals leave hidden counterparts out too.
+    const likes = async () => {
+      const t = await totals(redis, A, 24, T0);
+      return [t?.sent.like, t?.received.like];
+    };
     await applier.apply([{
       v: 1,
       kind: "account",
@@ -185,6 +190,7 @@ Deno.test("accounts that are deleted, taken down or deactivated disappear, and c
       status: "deactivated",
     }]);
     assert.deepEqual((await top(redis, A, "sent"))?.map((c) => c.did), [C]);
+    assert.deepEqual(await likes(), [1, 1]);
     await applier.apply([{ v: 1, kind: "account", seq: 99, time: T0, did: B, active: true }]);
     assert.deepEqual(
       (await top(redis, A, "sent"))?.map((c) => c.did),
@@ -193,6 +199,7 @@ Deno.test("accounts that are deleted, taken down or deactivated disappear, and c
     );
     await applier.apply([{ v: 1, kind: "account", seq: 101, time: T0, did: B, active: true }]);
     assert.deepEqual((await top(redis, A, "sent"))?.map((c) => c.did).sort(), [B, C]);
+    assert.deepEqual(await likes(), [2, 1]);
     await applier.apply([{
       v: 1,
       kind: "account",
@@ -203,6 +210,7 @@ Deno.test("accounts that are deleted, taken down or deactivated disappear, and c
       status: "takendown",
     }]);
     assert.deepEqual((await top(redis, A, "both"))?.map((c) => c.did), [B]);
+    assert.deepEqual(await likes(), [1, 0]);
   });
 });
 

@@ -244,12 +244,67 @@ export async function topInteractions(
   });
 }
 
+/** Members per SMISMEMBER of the hidden set, and per SSCAN page of it. */
+const HIDDEN_BATCH = 1000, HIDDEN_PAGE = 10_000;
+
+/** Which of `ids` are hidden accounts (deleted, deactivated, taken down or opted out). */
+export async function hiddenAmong(redis: Redis, ids: readonly number[]): Promise<Set<number>> {
+  const out = new Set<number>();
+  if (ids.length === 0) return out;
+  const pipe = redis.pipeline();
+  for (let i = 0; i < ids.length; i += HIDDEN_BATCH) {
+    pipe.smismember(storeKeys.hidden, ...ids.slice(i, i + HIDDEN_BATCH).map(String));
+  }
+  (await pipe.exec())!.forEach(([err, flags], c) => {
+    if (err) throw err;
+    (flags as number[]).forEach((f, k) => f && out.add(ids[c * HIDDEN_BATCH + k]));
+  });
+  return out;
+}
+
+/**
+ * Store ids as a bitmap, for a pass that asks about every log entry: a lookup is a shift
+ * and a mask (a Set's hashing nearly doubles the pass). Its size is the largest id / 8
+ * bytes, 32 MB at most as ids have 28 bits.
+ */
+export class IdBits {
+  #bits: Uint8Array;
+  readonly size: number;
+
+  constructor(ids: readonly number[]) {
+    this.#bits = new Uint8Array((ids.reduce((m, id) => Math.max(m, id), 0) >>> 3) + 1);
+    for (const id of ids) this.#bits[id >>> 3] |= 1 << (id & 7);
+    this.size = new Set(ids).size;
+  }
+
+  has(id: number): boolean {
+    const at = id >>> 3;
+    return at < this.#bits.length && (this.#bits[at] & (1 << (id & 7))) !== 0;
+  }
+}
+
+/**
+ * The ids of every hidden account, read a page at a time. For a pass over every account:
+ * the set is small next to the accounts, so it is read once instead of asked per account.
+ */
+export async function hiddenIds(redis: Redis): Promise<IdBits> {
+  const ids: number[] = [];
+  let cursor = "0";
+  do {
+    const [next, members] = await redis.sscan(storeKeys.hidden, cursor, "COUNT", HIDDEN_PAGE);
+    for (const m of members) ids.push(Number(m));
+    cursor = next;
+  } while (cursor !== "0");
+  return new IdBits(ids);
+}
+
 /** Interaction counts by type, and blocks, of one direction. */
 export type Totals = Counts & { block: number };
 
 /**
- * Sent and received counts by type (and blocks made and received) in the window; undefined
- * when the DID was never seen.
+ * Sent and received counts by type (and blocks made and received) in the window, with
+ * hidden accounts left out as counterparts, as in topInteractions() and the top lists;
+ * undefined when the DID was never seen.
  */
 export async function totals(
   redis: Redis,
@@ -260,9 +315,11 @@ export async function totals(
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;
   const [sent, received] = await tallies(redis, id, windowHours, now);
+  const hidden = await hiddenAmong(redis, [...new Set([...sent.ids, ...received.ids])]);
   const sum = (tally: Tally) => {
     const c: Totals = { ...zero(), block: 0 };
     for (let s = 0; s < tally.size; s++) {
+      if (hidden.has(tally.ids[s])) continue;
       TYPES.forEach((type, i) => c[type] += tally.counts[s * COLUMNS + i]);
       c.block += tally.counts[s * COLUMNS + TYPES.length];
     }

@@ -2,8 +2,10 @@
  * The global top lists: for each window and metric, the accounts with the most, from the
  * interaction logs. Every account's log holds what it sent and what it received, so one
  * pass over the logs of the weeks the window touches gives every account's totals; no
- * counterpart is tallied. Each list is written aside and renamed over the previous one,
- * so readers see the previous list until the new one is complete.
+ * counterpart is tallied. Hidden accounts (deleted, deactivated, taken down, opted out)
+ * count nowhere: their logs are not read and their entries in others' logs are skipped,
+ * against the hidden set read once per run. Each list is written aside and renamed over the
+ * previous one, so readers see the previous list until the new one is complete.
  */
 import type { Buffer } from "node:buffer";
 import {
@@ -14,8 +16,8 @@ import {
   type TopWindow,
 } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { CountTable, didsOf } from "@bsky/indexer/queries";
-import { HOUR_MS, scanLog, storeKeys, WEEK_HOURS } from "@bsky/indexer/store";
+import { CountTable, didsOf, hiddenIds } from "@bsky/indexer/queries";
+import { HOUR_MS, scanLog, WEEK_HOURS } from "@bsky/indexer/store";
 
 export const WINDOW_HOURS: Record<TopWindow, number> = { "24h": 24, "7d": 168 };
 /** Metrics in TOP_METRICS order: per interaction type, received then sent; then blocks. */
@@ -52,14 +54,16 @@ type BufferPipeline = {
 };
 
 /**
- * Sums every account's logs over each window. Keys come from SCAN and their logs from
- * pipelined GETs, the next SCAN page overlapping the current GETs.
+ * Sums every account's logs over each window, hidden accounts left out both as accounts and
+ * as counterparts. Keys come from SCAN and their logs from pipelined GETs, the next SCAN
+ * page overlapping the current GETs.
  */
 export async function windowTotals(
   redis: Redis,
   windows: readonly TopWindow[],
   now: number,
-): Promise<{ totals: Map<TopWindow, Totals>; logs: number; bytes: number }> {
+): Promise<{ totals: Map<TopWindow, Totals>; logs: number; bytes: number; hidden: number }> {
+  const hidden = await hiddenIds(redis);
   const totals = new Map(windows.map((w) => [w, new CountTable(METRICS, 1024)]));
   // Per week, the windows that read it and their hour ranges.
   const plan = new Map<number, { window: TopWindow; from: number; to: number }[]>();
@@ -79,10 +83,17 @@ export async function windowTotals(
       GET_BATCH,
     );
     while (next) {
-      const [cursor, keys]: [string, string[]] = await next;
+      const [cursor, found]: [string, string[]] = await next;
       next = cursor === "0"
         ? undefined
         : redis.scan(cursor, "MATCH", `l:{*}${suffix}`, "COUNT", GET_BATCH);
+      const ids: number[] = [], keys: string[] = [];
+      for (const key of found) {
+        const id = Number(key.slice(3, key.indexOf("}")));
+        if (hidden.has(id)) continue;
+        ids.push(id);
+        keys.push(key);
+      }
       if (keys.length === 0) continue;
       const pipe = redis.pipeline() as unknown as BufferPipeline;
       for (const key of keys) pipe.getBuffer(key);
@@ -93,12 +104,12 @@ export async function windowTotals(
         if (!log) continue;
         logs++;
         bytes += log.length;
-        const key = keys[k];
-        const id = Number(key.slice(3, key.indexOf("}")));
+        const id = ids[k];
         for (const { window, from, to } of readers) {
           const t = totals.get(window)!;
           let at = -1;
-          scanLog(log, from, to, (_cp, received, type, by) => {
+          scanLog(log, from, to, (cp, received, type, by) => {
+            if (hidden.has(cp)) return;
             if (at < 0) at = t.row(id);
             t.counts[at + metricIndex(type, received)] += by;
           });
@@ -106,7 +117,7 @@ export async function windowTotals(
       }
     }
   }
-  return { totals, logs, bytes };
+  return { totals, logs, bytes, hidden: hidden.size };
 }
 
 /** The `size` best accounts of one column: count descending, then id ascending; counts > 0. */
@@ -130,25 +141,18 @@ function best(t: Totals, column: number, size: number): number[] {
   return pool.sort(better).slice(0, size);
 }
 
-/** The top list of one column, hidden accounts left out. */
+/** The top list of one column (hidden accounts have no row in the totals). */
 async function topList(
   redis: Redis,
   t: Totals,
   column: number,
   size: number,
 ): Promise<{ did: string; count: number }[]> {
-  // Hidden accounts are rare: look at a few more than needed, and further only if short.
-  for (let want = size + 16;; want *= 4) {
-    const slots = best(t, column, want);
-    const ids = slots.map((s) => String(t.ids[s]));
-    const hidden = ids.length ? await redis.smismember(storeKeys.hidden, ...ids) : [];
-    const shown = slots.filter((_, k) => hidden[k] === 0).slice(0, size);
-    if (shown.length < size && slots.length === want) continue;
-    if (shown.length === 0) return [];
-    const dids = await didsOf(redis, shown.map((s) => t.ids[s]));
-    return shown.map((s, k) => ({ did: dids[k]!, count: t.counts[s * METRICS + column] }))
-      .filter((item) => item.did);
-  }
+  const shown = best(t, column, size);
+  if (shown.length === 0) return [];
+  const dids = await didsOf(redis, shown.map((s) => t.ids[s]));
+  return shown.map((s, k) => ({ did: dids[k]!, count: t.counts[s * METRICS + column] }))
+    .filter((item) => item.did);
 }
 
 export interface TopListsOptions {
@@ -161,7 +165,7 @@ export interface TopListsOptions {
 export async function computeTopLists(redis: Redis, options: TopListsOptions) {
   const { now } = options;
   const windows = options.windows ?? TOP_WINDOWS;
-  const { totals, logs, bytes } = await windowTotals(redis, windows, now);
+  const { totals, logs, bytes, hidden } = await windowTotals(redis, windows, now);
   const snapshots: TopSnapshot[] = [];
   for (const window of windows) {
     const t = totals.get(window)!;
@@ -181,6 +185,7 @@ export async function computeTopLists(redis: Redis, options: TopListsOptions) {
   return {
     logs,
     bytes,
+    hidden,
     accounts: Object.fromEntries([...totals].map(([w, t]) => [w, t.ids.length])),
     lists: snapshots.length,
   };

@@ -4,7 +4,10 @@ import type { TruthEvent } from "@bsky/shared/testing/workload";
 import { computeTruth } from "@bsky/indexer/testing/truth";
 import { TYPES } from "@bsky/indexer/store";
 
-/** Per account, its count of each metric (TOP_METRICS order), and the hidden accounts. */
+/**
+ * Per account, its count of each metric (TOP_METRICS order), and the hidden accounts. What
+ * a hidden account sent or received counts for no one: its counterparts' totals leave it out.
+ */
 export function expectedTotals(
   events: readonly TruthEvent[],
 ): { totals: Map<string, number[]>; hidden: Set<string> } {
@@ -15,8 +18,11 @@ export function expectedTotals(
     if (!r) totals.set(did, r = new Array(TOP_METRICS.length).fill(0));
     return r;
   };
+  const { hidden } = truth;
   for (const [author, bySubject] of truth.sent) {
+    if (hidden.has(author)) continue;
     for (const [subject, counts] of bySubject) {
+      if (hidden.has(subject)) continue;
       TYPES.forEach((t, i) => {
         row(subject)[i * 2] += counts[t];
         row(author)[i * 2 + 1] += counts[t];
@@ -32,10 +38,11 @@ export function expectedTotals(
     else if (e.subject && e.subject !== e.did) blocks.set(key, [e.did, e.subject]);
   }
   for (const [author, subject] of blocks.values()) {
+    if (hidden.has(author) || hidden.has(subject)) continue;
     row(subject)[TOP_METRICS.indexOf("blocked")]++;
     row(author)[TOP_METRICS.indexOf("blockers")]++;
   }
-  return { totals, hidden: truth.hidden };
+  return { totals, hidden };
 }
 
 /** Adds per-account totals of several event lists (windows made of separate workloads). */
