@@ -14,7 +14,7 @@ import { idOf, totals } from "@bsky/indexer/queries";
 import { rollUpWeeks } from "@bsky/indexer/rollup";
 import { TYPES } from "@bsky/indexer/store";
 import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
-import { computeTopLists } from "../jobs/top_lists.ts";
+import { computeTopLists, WINDOW_HOURS } from "../jobs/top_lists.ts";
 import { expectedList, expectedTotals } from "./truth.ts";
 
 const HOUR = 3_600_000;
@@ -77,19 +77,23 @@ export async function fill(redis: Redis, now: number, o: FillOptions) {
   return { hidden: expectedTotals(hidden).hidden, recent: [...recent, ...hidden] };
 }
 
-/** Each account's totals as the store's own per-account query gives them at `now`. */
-async function storeTotals(redis: Redis, accounts: number, now: number) {
-  const windows: Record<string, Map<string, number[]>> = {};
-  for (const [w, hours] of [["24h", 24], ["7d", 168]] as const) {
-    const out = windows[w] = new Map<string, number[]>();
-    const dids = Array.from({ length: accounts }, (_, i) => namesOf(i)).flat();
-    const all = await Promise.all(dids.map((did) => totals(redis, did, hours, now)));
-    dids.forEach((did, k) => {
-      const t = all[k];
-      if (t) out.set(did, [...TYPES, "block" as const].flatMap((x) => [t.received[x], t.sent[x]]));
-    });
-  }
-  return windows;
+/**
+ * Each account's row of metrics (TOP_METRICS order) as the store's own per-account query
+ * gives it for a window of `hours` at `now`.
+ */
+export async function storeTotals(
+  redis: Redis,
+  dids: readonly string[],
+  hours: number,
+  now: number,
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  const all = await Promise.all(dids.map((did) => totals(redis, did, hours, now)));
+  dids.forEach((did, k) => {
+    const t = all[k];
+    if (t) out.set(did, [...TYPES, "block" as const].flatMap((x) => [t.received[x], t.sent[x]]));
+  });
+  return out;
 }
 
 /** Store ids of every account the generated events can name. */
@@ -104,7 +108,8 @@ async function idsOf(redis: Redis, accounts: number): Promise<Map<string, number
   return out;
 }
 
-async function snapshots(redis: Redis): Promise<Map<string, TopSnapshot>> {
+/** The stored top lists, keyed "<window> <metric>". */
+export async function snapshots(redis: Redis): Promise<Map<string, TopSnapshot>> {
   const out = new Map<string, TopSnapshot>();
   for (const w of TOP_WINDOWS) {
     for (const m of TOP_METRICS) {
@@ -132,7 +137,12 @@ export async function checkTopListsAt(
   const ids = await idsOf(redis, o.accounts);
   const check = async (at: number) => {
     await computeTopLists(redis, { size: o.size, now: at });
-    const want = await storeTotals(redis, o.accounts, at);
+    const dids = Array.from({ length: o.accounts }, (_, i) => namesOf(i)).flat();
+    const want = Object.fromEntries(
+      await Promise.all(
+        TOP_WINDOWS.map(async (w) => [w, await storeTotals(redis, dids, WINDOW_HOURS[w], at)]),
+      ),
+    );
     const got = await snapshots(redis);
     assert.equal(got.size, TOP_WINDOWS.length * TOP_METRICS.length);
     for (const w of TOP_WINDOWS) {

@@ -8,16 +8,17 @@
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { TruthEvent } from "@bsky/shared/testing/workload";
-import { statsKeys, TOP_METRICS, TOP_WINDOWS, type TopSnapshot } from "@bsky/shared/keys";
+import { TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
 import { newOptCode } from "@bsky/shared/optout";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
-import { idOf, topInteractions, totals } from "@bsky/indexer/queries";
+import { idOf, topInteractions } from "@bsky/indexer/queries";
 import { storeKeys, TYPES } from "@bsky/indexer/store";
 import { computeTruth } from "@bsky/indexer/testing/truth";
 import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
 import { computeTopLists, WINDOW_HOURS } from "../jobs/top_lists.ts";
+import { snapshots, storeTotals } from "../testing/top_lists_check.ts";
 import { expectedList, expectedTotals } from "../testing/truth.ts";
 
 const HOUR = 3_600_000;
@@ -27,27 +28,6 @@ const DIDS = Array.from({ length: ACCOUNTS }, (_, i) => didOf(i));
 
 async function applyAll(applier: Applier, events: readonly FirehoseEvent[]) {
   for (let i = 0; i < events.length; i += 2000) await applier.apply(events.slice(i, i + 2000));
-}
-
-async function snapshots(redis: Redis): Promise<Map<string, TopSnapshot>> {
-  const out = new Map<string, TopSnapshot>();
-  for (const w of TOP_WINDOWS) {
-    for (const m of TOP_METRICS) {
-      const raw = await redis.get(statsKeys.top(w, m));
-      if (raw) out.set(`${w} ${m}`, JSON.parse(raw));
-    }
-  }
-  return out;
-}
-
-/** Each account's row of metrics (TOP_METRICS order) from the store's per-account totals. */
-async function storeTotals(redis: Redis, hours: number, now: number) {
-  const out = new Map<string, number[]>();
-  for (const did of DIDS) {
-    const t = await totals(redis, did, hours, now);
-    if (t) out.set(did, [...TYPES, "block" as const].flatMap((k) => [t.received[k], t.sent[k]]));
-  }
-  return out;
 }
 
 /** An account's counts by type as the interactions answer gives them, summed over people. */
@@ -118,7 +98,7 @@ Deno.test("hidden accounts count in no top list, as entries or inside others' co
       const listed = new Set<string>();
       for (const w of TOP_WINDOWS) {
         const { totals: truth, hidden } = windows[w];
-        const store = await storeTotals(redis, WINDOW_HOURS[w], now);
+        const store = await storeTotals(redis, DIDS, WINDOW_HOURS[w], now);
         for (const m of TOP_METRICS) {
           const items = got.get(`${w} ${m}`)!.items;
           const what = `${label}: ${w} ${m}`;
