@@ -16,6 +16,7 @@ import { Avatars } from "./avatar.ts";
 import {
   badParameter,
   CORS_HEADERS,
+  decodePathPart,
   errorResponse,
   HttpError,
   keepPrivate,
@@ -153,7 +154,7 @@ export function createApp(deps: AppDeps): App {
       });
     }
     const limits = await admit(req, ip);
-    const res = await routes[name](req, url, url.pathname.match(re)!);
+    const res = await routes[name](req, url, pathParams(url.pathname.match(re)!));
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
     // Only key holders get answers then: no shared cache may keep one for others.
     if (keyMode === "required") keepPrivate(res.headers);
@@ -239,9 +240,15 @@ export function createApp(deps: AppDeps): App {
   };
 }
 
-/** A DID path parameter, or a 400. */
-export function didParam(raw: string): string {
-  const did = decodeURIComponent(raw);
-  if (!isValidDid(did)) throw badParameter("did", raw, "is not a DID");
+/** A route's path parameters, each decoded once (400 for malformed percent-encoding). */
+export type PathParams = readonly string[];
+
+function pathParams(m: RegExpMatchArray): PathParams {
+  return m.map((part) => part === undefined ? part : decodePathPart(part));
+}
+
+/** A DID path parameter (decoded already), or a 400. */
+export function didParam(did: string): string {
+  if (!isValidDid(did)) throw badParameter("did", did, "is not a DID");
   return did;
 }

@@ -643,3 +643,32 @@ Deno.test("PNG images and small answers go uncompressed, without Vary", async ()
     }
   });
 });
+
+Deno.test("a path with malformed percent-encoding is a 400 that says so, and a path part is decoded once", async () => {
+  await withApi({}, async ({ get }) => {
+    for (
+      const [path, method] of [
+        ["/v1/interactions/%zz", "GET"],
+        ["/v1/circles/x%zz.svg", "GET"],
+        ["/v1/circles/%E0%A4%A.png", "GET"],
+        ["/v1/avatar/%zz", "GET"],
+        ["/v1/optout/codes/%zz", "GET"],
+        ["/v1/optout/%zz", "POST"],
+      ]
+    ) {
+      const res = await get(path, { method });
+      assert.equal(res.status, 400, path);
+      assert.match((await res.json()).message, /is not valid percent-encoding/, path);
+    }
+    const once = await get("/v1/interactions/%40alice.test");
+    assert.equal(once.status, 200);
+    await once.body?.cancel();
+    // "%2540" decodes to "%40", which is no handle: decoding it again would make it "@".
+    const twice = await get("/v1/interactions/%2540alice.test");
+    assert.equal(twice.status, 400);
+    assert.equal((await twice.json()).parameter, "actor");
+    const avatar = await get(`/v1/avatar/${encodeURIComponent(B)}`);
+    assert.equal(avatar.status, 200);
+    await avatar.body?.cancel();
+  });
+});

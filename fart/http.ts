@@ -23,6 +23,18 @@ export function badParameter(name: string, value: unknown, why: string): HttpErr
   });
 }
 
+/**
+ * One segment of a path, percent-decoded: the only place a path part is decoded, so that
+ * nothing is decoded twice. Malformed percent-encoding is a 400.
+ */
+export function decodePathPart(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `Cannot read the path: "${raw}" is not valid percent-encoding`);
+  }
+}
+
 /** Parses query parameters with a zod schema; a failure is a 400 naming the parameter. */
 /** Parsed queries by schema and query string: the same few queries come again and again. */
 const parsed = new WeakMap<z.ZodType, Map<string, unknown>>();

@@ -52,12 +52,8 @@ const TIMEOUT_MS = 5000;
  * top-level domain (.invalid, .local, .onion…), which no account holds.
  */
 export function parseActor(raw: string): { did: string } | { handle: string } {
-  let value: string;
-  try {
-    value = decodeURIComponent(raw).trim().replace(/^@/, "");
-  } catch {
-    throw badParameter("actor", raw, "is not a handle or a DID");
-  }
+  // Path parameters come decoded (once, by the app): decoding again would read "%2540" as "@".
+  const value = raw.trim().replace(/^@/, "");
   if (value.startsWith("did:")) {
     if (isValidDid(value) && isResolvableDid(value)) return { did: value };
     if (isValidDid(value)) throw badParameter("actor", raw, "is not a valid did:plc or did:web");

@@ -17,7 +17,7 @@ import type { Avatars, Image } from "./avatar.ts";
 import type { AnswerCache } from "./cache.ts";
 import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts";
 import type { FartConfig } from "./config.ts";
-import { didParam } from "./app.ts";
+import { didParam, type PathParams } from "./app.ts";
 import { badParameter, HttpError, parseQuery, withEtag } from "./http.ts";
 import { type Identity, parseActor } from "./identity.ts";
 import { renderPng } from "./png.ts";
@@ -66,7 +66,7 @@ export class Routes {
     return withEtag(req, body, "application/json", this.config.FART_CACHE_SECONDS);
   }
 
-  interactions = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+  interactions = async (req: Request, url: URL, m: PathParams): Promise<Response> => {
     const q = parseQuery(url, s.interactionsQuery);
     // Keyed by the actor as asked, so that a cached answer needs no resolution at all.
     const body = await this.cache.get(
@@ -104,7 +104,7 @@ export class Routes {
     return await this.#json(req, body);
   };
 
-  circles = async (req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+  circles = async (req: Request, url: URL, m: PathParams): Promise<Response> => {
     const q = parseQuery(url, s.circlesQuery);
     const format = m[2] === ".svg" ? "svg" : m[2] === ".png" ? "png" : "json";
     const key = `c:${actorKey(m[1])}:${format}:${url.searchParams.toString()}`;
@@ -311,7 +311,7 @@ export class Routes {
    * POST: a one-time code that hides the account (action=out) or shows it again (in) once
    * the account posts it. Anyone may ask; only the account can post it.
    */
-  optout = async (_req: Request, url: URL, m: RegExpMatchArray): Promise<Response> => {
+  optout = async (_req: Request, url: URL, m: PathParams): Promise<Response> => {
     const q = parseQuery(url, s.optoutQuery);
     const actor = await this.identity.actor(m[1], { hidden: true });
     let code = newOptCode();
@@ -340,8 +340,8 @@ export class Routes {
   };
 
   /** GET: whether a code was posted yet. */
-  optcode = async (_req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
-    const code = decodeURIComponent(m[1]).toUpperCase();
+  optcode = async (_req: Request, _url: URL, m: PathParams): Promise<Response> => {
+    const code = m[1].toUpperCase();
     if (!isOptCode(code)) throw badParameter("code", m[1], "is not an opt code");
     const key = storeKeys.optCode(code);
     const [[, value], [, ttl]] = (await this.redis.multi().get(key).pttl(key).exec())! as [
@@ -357,7 +357,7 @@ export class Routes {
     return optAnswer(200, p, action as OptAction, code, done ? "done" : "waiting", expires);
   };
 
-  avatar = async (req: Request, _url: URL, m: RegExpMatchArray): Promise<Response> => {
+  avatar = async (req: Request, _url: URL, m: PathParams): Promise<Response> => {
     const did = didParam(m[1]);
     const actor = await this.identity.actor(did);
     const cid = await this.avatars.cidOf(actor.id);

@@ -414,3 +414,14 @@ Deno.test("a site setting that does not parse is named", () => {
   );
   assert.equal(loadSiteConfig(() => undefined).FART_URL, "http://127.0.0.1:8000");
 });
+
+Deno.test("a page path with malformed percent-encoding gets a 400 page, not a failure", async () => {
+  await withStack(async ({ get, apiCalls }) => {
+    for (const path of ["/c/%zz", "/avatar/%zz", "/img/%zz.png", "/img/a%E0%A4%A.svg"]) {
+      const res = await text(await get(path));
+      assert.equal(res.status, 400, path);
+      assert.match(res.html, /data-error="bad_request"/, path);
+    }
+    assert.deepEqual(apiCalls, [], "nothing reached the API");
+  });
+});

@@ -127,13 +127,25 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     return new Response(documentHtml(state, rendered, assets), { ...init, headers });
   };
 
+  /** The error page for a request the site cannot read (malformed path or query). */
+  const badRequest = (url: URL, state: State): Response => {
+    const data: ErrorData = { status: 400, kind: "bad_request" };
+    return page(manifest.error, url, {}, state)(data, {
+      status: 400,
+      headers: { "cache-control": "no-store" },
+    });
+  };
+
   async function route(req: Request, url: URL, state: State): Promise<Response> {
     for (const r of manifest.routes) {
       const match = r.pattern.exec({ pathname: url.pathname });
       if (!match) continue;
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(match.pathname.groups)) {
-        params[k] = decodeURIComponent(v ?? "");
+        // Decoded here once; a route never decodes its params again.
+        const value = decodePathPart(v ?? "");
+        if (value === undefined) return badRequest(url, state);
+        params[k] = value;
       }
       const ctx: RouteContext = {
         ...context,
@@ -210,6 +222,15 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     }
     return res;
   };
+}
+
+/** A path segment percent-decoded, or undefined when its percent-encoding is malformed. */
+function decodePathPart(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
