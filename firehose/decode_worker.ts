@@ -9,6 +9,7 @@ import type { Limits } from "./normalize.ts";
 export type WorkerRequest =
   | { type: "init"; source: "relay" | "jetstream"; limits: Limits; partitions: number }
   | { type: "reset"; seq: number | undefined }
+  | { type: "watch"; dids: string[] }
   | { type: "frames"; id: number; frames: (ArrayBuffer | string)[] };
 
 let processor: FrameProcessor | undefined;
@@ -21,6 +22,9 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       break;
     case "reset":
       processor!.lastSeq = m.seq;
+      break;
+    case "watch":
+      processor!.limits.watch = new Set(m.dids);
       break;
     case "frames":
       self.postMessage({ id: m.id, result: processor!.process(m.frames) });

@@ -8,6 +8,7 @@ import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import {
   accountEvent,
+  addWatched,
   deleteEvent,
   identityEvent,
   type Limits,
@@ -77,6 +78,7 @@ export function normalizeJetstream(
       }
       try {
         const facts = recordFacts(collection, rkey, c.record, limits);
+        addWatched(facts, limits, () => c.record, () => c.cid);
         out.push(writeEvent(cursor, time, did, c.operation, collection, rkey, facts));
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;

@@ -10,7 +10,10 @@ import {
   type CommitWriteEvent,
   EVENT_VERSION,
   type IdentityEvent,
+  type PostRef,
   type RecordFacts,
+  WATCHED_TEXT_MAX,
+  type WatchedPost,
 } from "@bsky/shared/events";
 import { findOptCode } from "@bsky/shared/optout";
 import { isValidDid, isValidHandle, parseAtUri } from "@bsky/shared/syntax";
@@ -20,6 +23,11 @@ export interface Limits {
   maxRecordBytes: number;
   /** Posts mentioning more distinct accounts than this are dropped as abusive. */
   maxMentions: number;
+  /**
+   * Accounts whose mentions carry what a reply needs (shared/watch.ts). Replaced whole
+   * when the list changes, never changed in place.
+   */
+  watch?: ReadonlySet<string>;
 }
 
 export const DEFAULT_LIMITS: Limits = { maxRecordBytes: 64 * 1024, maxMentions: 50 };
@@ -169,6 +177,66 @@ export function recordFacts(
       if (avatar) facts.avatar = avatar;
       return facts;
     }
+  }
+}
+
+const CID = /^b[a-z2-7]{50,120}$/;
+const LANG = /^[A-Za-z0-9-]{1,64}$/;
+
+function postRef(v: unknown): PostRef | undefined {
+  const r = obj(v);
+  const parsed = parseAtUri(r?.uri);
+  if (!parsed || parsed.collection !== POST || !parsed.rkey || !isValidDid(parsed.authority)) {
+    return undefined;
+  }
+  return typeof r!.cid === "string" && CID.test(r!.cid)
+    ? { uri: r!.uri as string, cid: r!.cid }
+    : undefined;
+}
+
+/**
+ * What a reply to this post needs, from the whole record: undefined when the record does
+ * not allow a well-formed reply (no text, a bad CID, a thread without strong refs).
+ */
+export function watchedPost(record: unknown, cid: unknown): WatchedPost | undefined {
+  const r = obj(record);
+  if (!r || typeof r.text !== "string" || typeof cid !== "string" || !CID.test(cid)) {
+    return undefined;
+  }
+  const post: WatchedPost = { cid, text: r.text.slice(0, WATCHED_TEXT_MAX) };
+  if (Array.isArray(r.langs)) {
+    const langs = r.langs.filter((l): l is string => typeof l === "string" && LANG.test(l));
+    if (langs.length > 0) post.langs = langs.slice(0, 3);
+  }
+  if (typeof r.createdAt === "string" && r.createdAt.length <= 64) post.createdAt = r.createdAt;
+  const reply = obj(r.reply);
+  if (reply) {
+    const root = postRef(reply.root), parent = postRef(reply.parent);
+    if (!root || !parent) return undefined;
+    post.root = root;
+    post.parent = parent;
+  }
+  return post;
+}
+
+/**
+ * Adds `watched` to the facts of a post that mentions a watched account. Only such posts pay
+ * for reading the whole record (`record()`) and the CID (`cid()`); a record that cannot be
+ * read whole keeps its other facts.
+ */
+export function addWatched(
+  facts: RecordFacts,
+  limits: Limits,
+  record: () => unknown,
+  cid: () => unknown,
+): void {
+  const watch = limits.watch;
+  if (!watch || watch.size === 0 || !facts.mentions?.some((did) => watch.has(did))) return;
+  try {
+    const post = watchedPost(record(), cid());
+    if (post) facts.watched = post;
+  } catch {
+    // Unreadable in full: the facts the indexer needs still stand.
   }
 }
 

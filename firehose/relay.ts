@@ -2,9 +2,18 @@
 import { InvalidInputError } from "@bsky/shared/errors";
 import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
-import { type CommitBody, decodeFrame, decodeRecordOf, findBlocks, type Frame } from "./frame.ts";
+import { CidLinkWrapper } from "@atcute/cbor";
+import {
+  type CommitBody,
+  decodeFrame,
+  decodeRecord,
+  decodeRecordOf,
+  findBlocks,
+  type Frame,
+} from "./frame.ts";
 import {
   accountEvent,
+  addWatched,
   deleteEvent,
   identityEvent,
   type Limits,
@@ -92,6 +101,7 @@ function normalizeCommit(
     }
     try {
       const facts = recordFacts(w.collection, w.rkey, decodeRecordOf(w.collection, block), limits);
+      addWatched(facts, limits, () => decodeRecord(block), () => new CidLinkWrapper(w.cid).$link);
       out.push(writeEvent(seq, time, repo, w.action, w.collection, w.rkey, facts));
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;

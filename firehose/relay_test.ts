@@ -120,3 +120,61 @@ Deno.test("normalizeFrame() keeps the commit time and relay seq on every event",
     subject: "did:plc:r2zybk6op3ymzpz6jhqpkoy5",
   });
 });
+
+Deno.test("normalizeFrame() adds what a reply needs to posts that mention a watched account, and to nothing else", async () => {
+  // A real PDS's frames (the bundled capture): posts with mentions, some of them replies.
+  const pds = await readCaptureFile(new URL("./bench/pds_capture.bin.gz", import.meta.url));
+  const plain: FirehoseEvent[] = [];
+  for (const bytes of pds) normalizeFrame(bytes, plain, countingStats().stats, DEFAULT_LIMITS);
+  const mentioned = [
+    ...new Set(
+      plain.flatMap((e) => e.kind === "commit" && e.action !== "delete" ? e.mentions ?? [] : []),
+    ),
+  ];
+  const watch = new Set(mentioned.slice(0, 3));
+  const watched: FirehoseEvent[] = [];
+  for (const bytes of pds) {
+    normalizeFrame(bytes, watched, countingStats().stats, { ...DEFAULT_LIMITS, watch });
+  }
+  // Each watched post against the whole record, decoded apart, and its op's CID.
+  const records = new Map<string, { record: Record<string, unknown>; cid: string }>();
+  for (const bytes of pds) {
+    const frame = decodeFrame(bytes);
+    if (frame.type !== "#commit") continue;
+    const found = findBlocks(
+      frame.body.blocks,
+      frame.body.ops.map((op) => op.cid?.bytes ?? new Uint8Array()),
+    );
+    frame.body.ops.forEach((op, i) => {
+      if (!found[i]) return;
+      const record = JSON.parse(JSON.stringify(decodeRecord(found[i]!)));
+      records.set(`${frame.body.repo}/${op.path}`, { record, cid: op.cid!.$link });
+    });
+  }
+  assert.equal(watched.length, plain.length);
+  let replies = 0, posts = 0;
+  watched.forEach((e, i) => {
+    if (e.kind !== "commit" || e.action === "delete" || !e.mentions?.some((d) => watch.has(d))) {
+      assert.deepEqual(e, plain[i], "an event without a watched mention is unchanged");
+      return;
+    }
+    posts++;
+    const { watched: w, ...rest } = e;
+    assert.deepEqual(rest, plain[i]);
+    const { record, cid } = records.get(`${e.did}/${e.collection}/${e.rkey}`)!;
+    type Ref = { uri: string; cid: string };
+    const reply = record.reply as { root: Ref; parent: Ref } | undefined;
+    // A strong ref is its URI and CID; anything else a writer put beside them stays behind.
+    const ref = ({ uri, cid }: Ref) => ({ uri, cid });
+    if (reply) replies++;
+    assert.deepEqual(w, {
+      cid,
+      text: record.text,
+      ...(record.langs ? { langs: record.langs } : {}),
+      createdAt: record.createdAt,
+      ...(reply ? { root: ref(reply.root), parent: ref(reply.parent) } : {}),
+    });
+  });
+  // Anti-vacuity: watched posts were found, replies among them.
+  assert.ok(posts > 5 && replies > 0, `${posts} posts, ${replies} replies`);
+});

@@ -2,8 +2,11 @@
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { errorMessage } from "@bsky/shared/errors";
+import { readWatch, WATCH_REFRESH_MS } from "@bsky/shared/watch";
 import type { FirehoseConfig } from "./config.ts";
 import { type FirehoseMetrics, firehoseMetrics } from "./metrics.ts";
+import type { Limits } from "./normalize.ts";
 import { Publisher } from "./publisher.ts";
 import { Subscription } from "./subscription.ts";
 import { VerifiedSubscription } from "./verified.ts";
@@ -14,6 +17,8 @@ export interface AnySubscription {
   readonly cursor: number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Replaces the accounts whose mentions carry what a reply needs. */
+  watch(dids: readonly string[]): void;
 }
 
 export interface FirehoseService {
@@ -46,7 +51,7 @@ export async function startFirehose(
       lengths.forEach((n, i) => g.set({ partition: String(i) }, n));
     },
   );
-  const limits = { maxRecordBytes: config.FIREHOSE_MAX_RECORD_BYTES, maxMentions: 50 };
+  const limits: Limits = { maxRecordBytes: config.FIREHOSE_MAX_RECORD_BYTES, maxMentions: 50 };
   const common = {
     url: config.FIREHOSE_URL,
     batchSize: config.FIREHOSE_BATCH_SIZE,
@@ -79,6 +84,26 @@ export async function startFirehose(
     connected: subscription.connected,
     cursor: subscription.cursor ?? null,
   }));
+  // The watch list is read before the first frame and every few seconds after.
+  const watched = metrics.registry.gauge(
+    "firehose_watched_accounts",
+    "Accounts whose mentions carry what a reply needs (shared/watch.ts)",
+  );
+  let watching = "";
+  const refreshWatch = async () => {
+    try {
+      const dids = await readWatch(redis, Date.now());
+      if (dids.join(" ") === watching) return;
+      watching = dids.join(" ");
+      subscription.watch(dids);
+      watched.set(undefined, dids.length);
+      log.info("Watching the mentions of accounts", { accounts: dids.length });
+    } catch (err) {
+      log.warn("Cannot read the watch list", { err: errorMessage(err) });
+    }
+  };
+  await refreshWatch();
+  const watchTimer = setInterval(refreshWatch, WATCH_REFRESH_MS);
   const done = subscription.start();
   return {
     subscription,
@@ -87,6 +112,7 @@ export async function startFirehose(
     port: server.addr.port,
     done,
     async stop() {
+      clearInterval(watchTimer);
       await subscription.stop();
       await server.shutdown();
       redis.disconnect();

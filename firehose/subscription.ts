@@ -69,6 +69,11 @@ class Pipeline {
     this.#worker!.postMessage(m, transfer);
   }
 
+  /** Replaces the watched accounts (Limits.watch) of the worker; inline shares the Limits. */
+  watch(dids: readonly string[]): void {
+    if (this.#worker) this.#post({ type: "watch", dids: [...dids] });
+  }
+
   /** Sets the seq at and below which messages are replays. */
   reset(seq: number | undefined): void {
     if (this.#inline) this.#inline.lastSeq = seq;
@@ -132,6 +137,12 @@ export class Subscription {
   /** Durable cursor as last written. */
   get cursor(): number | undefined {
     return this.batcher.durable;
+  }
+
+  /** Replaces the accounts whose mentions carry what a reply needs (shared/watch.ts). */
+  watch(dids: readonly string[]): void {
+    this.options.limits.watch = new Set(dids);
+    this.#pipeline.watch(dids);
   }
 
   get connected(): boolean {

@@ -12,6 +12,7 @@ import { countIgnored } from "./network_counts.ts";
 import type { FirehoseMetrics } from "./metrics.ts";
 import {
   accountEvent,
+  addWatched,
   deleteEvent,
   identityEvent,
   type Limits,
@@ -49,6 +50,7 @@ type SyncEvent = {
   collection?: string;
   rkey?: string;
   record?: unknown;
+  cid?: { toString(): string };
   handle?: string;
   active?: boolean;
   status?: string;
@@ -82,6 +84,11 @@ export class VerifiedSubscription {
 
   get cursor(): number | undefined {
     return this.batcher.durable;
+  }
+
+  /** Replaces the accounts whose mentions carry what a reply needs (shared/watch.ts). */
+  watch(dids: readonly string[]): void {
+    this.options.limits.watch = new Set(dids);
   }
 
   start(): Promise<void> {
@@ -124,6 +131,7 @@ export class VerifiedSubscription {
             ),
           );
           const facts = recordFacts(collection, evt.rkey!, record, this.options.limits);
+          addWatched(facts, this.options.limits, () => record, () => evt.cid?.toString());
           b.addEvent(
             writeEvent(evt.seq, time, evt.did, evt.event, collection, evt.rkey!, facts),
           );

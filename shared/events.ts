@@ -50,6 +50,35 @@ export interface RecordFacts {
   /** Profile display name and avatar blob CID. */
   displayName?: string;
   avatar?: string;
+  /** What a reply needs, only on posts that mention a watched account (see WatchedPost). */
+  watched?: WatchedPost;
+}
+
+/** A record's address and content hash (com.atproto.repo.strongRef). */
+export interface PostRef {
+  uri: string;
+  cid: string;
+}
+
+/** The longest post text a WatchedPost carries, in UTF-16 units (the lexicon allows 3000 bytes). */
+export const WATCHED_TEXT_MAX = 3000;
+
+/**
+ * The parts of a post that a reply to it needs. The firehose adds them only to posts that
+ * mention an account in its watch list (`firehoseKeys.watch`), so every other event stays
+ * as small as it was. The post's own URI is `at://{did}/app.bsky.feed.post/{rkey}`.
+ */
+export interface WatchedPost {
+  /** The post's CID. */
+  cid: string;
+  text: string;
+  /** The record's `langs`, as written (at most 3). */
+  langs?: string[];
+  /** The record's `createdAt`, as written: the author's claim, not the commit time. */
+  createdAt?: string;
+  /** The thread the post replies in: both or neither. */
+  root?: PostRef;
+  parent?: PostRef;
 }
 
 export interface CommitWriteEvent extends EventBase, RecordFacts {
@@ -108,6 +137,8 @@ export function encodeEvent(e: FirehoseEvent): string {
       if (e.opt !== undefined) s += `,"opt":${str(e.opt)}`;
       if (e.displayName !== undefined) s += `,"displayName":${str(e.displayName)}`;
       if (e.avatar !== undefined) s += `,"avatar":${str(e.avatar)}`;
+      // Rare (posts that mention a watched account): the generic path is fast enough.
+      if (e.watched !== undefined) s += `,"watched":${JSON.stringify(e.watched)}`;
       break;
     case "identity":
       if (e.handle !== undefined) s += `,"handle":${str(e.handle)}`;
@@ -130,6 +161,28 @@ export class MalformedEventError extends TypeError {
 
 const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isShort = (v: unknown, max: number): v is string => isStr(v) && v.length <= max;
+
+function isPostRef(v: unknown): v is PostRef {
+  const r = v as PostRef;
+  return v !== null && typeof v === "object" && isShort(r.uri, 8200) && isShort(r.cid, 200);
+}
+
+/** The shape and bounds of a WatchedPost (the values' syntax is the reader's to check). */
+function isWatchedPost(v: unknown): v is WatchedPost {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const w = v as WatchedPost;
+  if (!isShort(w.cid, 200) || typeof w.text !== "string" || w.text.length > WATCHED_TEXT_MAX) {
+    return false;
+  }
+  if (
+    w.langs !== undefined &&
+    (!Array.isArray(w.langs) || w.langs.length > 3 || !w.langs.every((l) => isShort(l, 64)))
+  ) return false;
+  if (w.createdAt !== undefined && !isShort(w.createdAt, 64)) return false;
+  if ((w.root === undefined) !== (w.parent === undefined)) return false;
+  return w.root === undefined || (isPostRef(w.root) && isPostRef(w.parent));
+}
 
 /**
  * Reads a stream entry's fields (`v`, `e`) back into an event, checking the version and
@@ -168,6 +221,7 @@ export function decodeEvent(version: string | undefined, json: string | undefine
         throw problem("mentions");
       }
       if (e.chars !== undefined && !isNum(e.chars)) throw problem("chars");
+      if (e.watched !== undefined && !isWatchedPost(e.watched)) throw problem("watched");
       break;
     case "identity":
       if (e.handle !== undefined && !isStr(e.handle)) throw problem("handle");

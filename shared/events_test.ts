@@ -26,6 +26,25 @@ const events: FirehoseEvent[] = [
     displayName: 'Zoë "the cat" \\ 🐈\n\u0000',
     avatar: "bafkreiabc",
   },
+  {
+    ...base,
+    kind: "commit",
+    action: "create",
+    collection: "app.bsky.feed.post",
+    rkey: "3k3",
+    parent: "did:plc:p",
+    root: "did:plc:r",
+    mentions: ["did:plc:bot"],
+    chars: 17,
+    watched: {
+      cid: "bafyreiabc",
+      text: '@bot.test bolas "7d"\n\u2028 🐈',
+      langs: ["pt-BR"],
+      createdAt: "2026-07-04T14:38:08.999Z",
+      root: { uri: "at://did:plc:r/app.bsky.feed.post/3k0", cid: "bafyreir" },
+      parent: { uri: "at://did:plc:p/app.bsky.feed.post/3k1", cid: "bafyreip" },
+    },
+  },
   { ...base, kind: "identity", handle: "alice.test" },
   { ...base, kind: "identity" },
   { ...base, kind: "account", active: false, status: 'take"ndown' },
@@ -57,4 +76,14 @@ Deno.test("decodeEvent() names what is wrong with a malformed entry", () => {
   assert.equal(reason("1", JSON.stringify({ ...base, seq: "1", kind: "identity" })), "wrong_type");
   assert.equal(reason("1", encodeEvent(events[1])), "ok");
   assert.equal(reason("1", encodeEvent(events[1]).replace('"out:ABCDEFGH"', "7")), "wrong_type");
+  // What a reply needs must have its shape: a thread with both refs, bounded text and langs.
+  const watched = events[3] as FirehoseEvent & { watched: Record<string, unknown> };
+  const withWatched = (w: Record<string, unknown>) =>
+    reason("1", JSON.stringify({ ...watched, watched: { ...watched.watched, ...w } }));
+  assert.equal(withWatched({}), "ok");
+  assert.equal(withWatched({ root: undefined }), "wrong_type");
+  assert.equal(withWatched({ text: "x".repeat(3001) }), "wrong_type");
+  assert.equal(withWatched({ langs: ["en", "pt", "de", "fr"] }), "wrong_type");
+  assert.equal(withWatched({ cid: 7 }), "wrong_type");
+  assert.equal(withWatched({ parent: { uri: "at://x" } }), "wrong_type");
 });

@@ -9,6 +9,11 @@ export const firehoseKeys = {
   stream: (partition: number) => `fh:{firehose}:events:${partition}`,
   streams: (partitions: number) =>
     Array.from({ length: partitions }, (_, i) => firehoseKeys.stream(i)),
+  /**
+   * Sorted set of the accounts whose mentions the firehose passes with what a reply needs
+   * (WatchedPost), scored by when each registration expires (ms): see shared/watch.ts.
+   */
+  watch: "fh:{firehose}:watch",
 };
 
 /** FNV-1a over the DID's UTF-16 code units: stable across processes and versions. */

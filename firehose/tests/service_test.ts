@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import type { FirehoseEvent } from "@bsky/shared/events";
+import { decodeEvent, type FirehoseEvent } from "@bsky/shared/events";
+import type { Redis } from "@bsky/shared/redis";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { registerWatch } from "@bsky/shared/watch";
+import { readCaptureFile } from "../capture.ts";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeFrame } from "../relay.ts";
 import {
@@ -122,3 +125,55 @@ Deno.test("the firehose pauses rather than let MAXLEN trim events a consumer has
     await service.stop();
   }
 });
+
+const pdsFrames = await readCaptureFile(new URL("../bench/pds_capture.bin.gz", import.meta.url));
+
+/** The newest `count` events of a stream, oldest first. */
+async function newest(redis: Redis, key: string, count: number): Promise<FirehoseEvent[]> {
+  const entries = await redis.xrevrange(key, "+", "-", "COUNT", count);
+  return entries.reverse().map(([, f]) => decodeEvent(f[1], f[3]));
+}
+
+for (const worker of [true, false]) {
+  Deno.test(`the service passes what a reply needs for the accounts of the watch list, which it reads from Redis while it runs (decoding ${worker ? "in a worker" : "inline"})`, async () => {
+    await using redisServer = await startRedisServer();
+    // A real PDS's frames, over and over: posts with mentions keep coming.
+    await using replay = startReplayServer({ frames: pdsFrames, loops: 0, chunk: 64 });
+    const { service, log } = await startTestFirehose(redisServer.url, replay.url, {
+      FIREHOSE_DECODE_WORKER: String(worker),
+      FIREHOSE_STREAM_MAXLEN: "1000000",
+    });
+    try {
+      const stream = firehoseKeys.stream(0);
+      const mentioning = (e: FirehoseEvent, did: string) =>
+        e.kind === "commit" && e.action === "create" && e.mentions?.includes(did) === true;
+      await waitFor("posts with mentions", async () => (await service.redis.xlen(stream)) > 4000);
+      const before = await newest(service.redis, stream, 4000);
+      const did = before.flatMap((e) =>
+        e.kind === "commit" && e.action === "create" ? e.mentions ?? [] : []
+      )[0];
+      assert.ok(did, "the capture mentions someone");
+      assert.ok(
+        before.every((e) =>
+          !("watched" in e)
+        ),
+        "nobody is watched yet",
+      );
+
+      await registerWatch(service.redis, did, Date.now());
+      let after: FirehoseEvent[] = [];
+      await waitFor("posts that carry what a reply needs", async () => {
+        after = await newest(service.redis, stream, 4000);
+        return after.some((e) => "watched" in e);
+      });
+      assert.ok(
+        log.lines.some((l) => l.msg === "Watching the mentions of accounts" && l.accounts === 1),
+      );
+      // Once the list is read, posts that mention the watched account carry it, and only they.
+      const first = after.findIndex((e) => "watched" in e);
+      for (const e of after.slice(first)) assert.equal("watched" in e, mentioning(e, did));
+    } finally {
+      await service.stop();
+    }
+  });
+}
