@@ -26,6 +26,7 @@ import { Identity } from "./identity.ts";
 import { type FartMetrics, fartMetrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { rateHeaders, RateLimiter } from "./rate_limit.ts";
+import { RedisGate, storeUnavailable } from "./redis_gate.ts";
 import { Routes } from "./routes.ts";
 
 export interface AppDeps {
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): App {
   });
   const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
   const routes = new Routes(redis, identity, avatars, cache, config, deps.clock);
+  const gate = RedisGate.of(redis, log);
   let openapi: Uint8Array | undefined;
   let docs: Uint8Array | undefined;
 
@@ -127,7 +129,7 @@ export function createApp(deps: AppDeps): App {
     }
     switch (open) {
       case "healthz": {
-        const ok = redis.status === "ready";
+        const ok = await gate.answers();
         return [Response.json({ ok, redis: redis.status }, { status: ok ? 200 : 503 }), "healthz"];
       }
       case "metrics":
@@ -153,6 +155,7 @@ export function createApp(deps: AppDeps): App {
         allow,
       });
     }
+    if (!gate.open) throw storeUnavailable();
     const limits = await admit(req, ip);
     const res = await routes[name](req, url, pathParams(url.pathname.match(re)!));
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
@@ -227,10 +230,11 @@ export function createApp(deps: AppDeps): App {
       try {
         [res, route] = await handle(req, ip);
       } catch (err) {
-        if (!(err instanceof HttpError)) {
+        const away = gate.unavailable(err);
+        if (!(err instanceof HttpError) && !away) {
           log.error("Request failed", { url: req.url, err });
         }
-        res = errorResponse(err);
+        res = errorResponse(away ?? err);
       }
       for (const [k, v] of Object.entries(CORS_HEADERS)) res.headers.set(k, v);
       metrics.requests.with({ route, status: String(res.status) }).inc();

@@ -21,6 +21,11 @@ export const fartEnv = {
   FART_RATE_PER_IP: env.int(120, { min: 1 }),
   /** Use the first X-Forwarded-For address as the client IP (behind a trusted proxy). */
   FART_TRUST_PROXY: env.bool(false),
+  /**
+   * How long a command may wait for Redis. While Redis is away or stalled, requests are
+   * answered 503 at once, or after at most this long, instead of waiting for it.
+   */
+  FART_REDIS_TIMEOUT_MS: env.int(500, { min: 10, max: 5000 }),
   /** How long answers are cached in Redis. */
   FART_CACHE_SECONDS: env.int(60, { min: 1, max: 3600 }),
   /** Where handles and DIDs are resolved when the local index does not know them. */

@@ -258,6 +258,10 @@ const ERRORS: Record<number, { description: string; headers?: Record<string, unk
   },
   500: { description: "Something went wrong on the API's side (details only in its log)" },
   502: { description: "The identity network or the avatar's host answered badly or not at all" },
+  503: {
+    description: "The API's data store is away for a moment: try again after Retry-After seconds",
+    headers: { "Retry-After": ref("headers", "Retry-After") },
+  },
 };
 
 function components(keyMode: KeyMode): Record<string, unknown> {
@@ -330,11 +334,11 @@ function operation(op: Op): Record<string, unknown> {
   }
   if (op.operationId === "getHealth") {
     responses["503"] = {
-      description: "Not ready: Redis is not connected",
+      description: "Not ready: Redis does not answer",
       content: content("application/json", ref("schemas", "Health")),
     };
   }
-  const statuses = [...op.errors, 500, ...(op.open ? [] : [401, 429])].sort((a, b) => a - b);
+  const statuses = [...op.errors, 500, ...(op.open ? [] : [401, 429, 503])].sort((a, b) => a - b);
   for (const status of statuses) {
     responses[String(status)] = ref("responses", STATUS_NAMES[status]);
   }

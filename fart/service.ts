@@ -15,7 +15,12 @@ export async function startFart(
   config: FartConfig,
   log: Logger = createLogger("fart", { level: config.LOG_LEVEL }),
 ): Promise<FartService> {
-  const redis = await connectRedis(config.REDIS_URL, { name: "fart", log });
+  // Callers get a 503 at once while Redis is away, rather than wait for it to come back.
+  const redis = await connectRedis(config.REDIS_URL, {
+    name: "fart",
+    log,
+    failFastMs: config.FART_REDIS_TIMEOUT_MS,
+  });
   const app = createApp({ redis, config, log });
   const server = Deno.serve(
     { port: config.FART_PORT, hostname: "0.0.0.0", onListen: () => {} },

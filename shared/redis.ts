@@ -14,6 +14,13 @@ export interface RedisOptions {
   log?: Logger;
   /** How long connectRedis() waits for the first connection. */
   connectTimeoutMs?: number;
+  /**
+   * For a server that answers callers: a command fails at once while the connection is down,
+   * and after this many ms without an answer, rather than wait for Redis to come back; the
+   * client still reconnects by itself. Unset: commands wait in a queue, as the stream
+   * consumers want (their delivery stays at-least-once across reconnections).
+   */
+  failFastMs?: number;
 }
 
 /** The URL without its password, for messages. */
@@ -33,18 +40,26 @@ export function backoffMs(attempt: number, baseMs = 100, capMs = 5000): number {
   return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
 }
 
+/** Longest pause between reconnection attempts of a fail-fast client. */
+const FAIL_FAST_BACKOFF_CAP_MS = 1000;
+
 /**
  * Creates a client that reconnects forever. Commands issued while disconnected wait in
- * the offline queue and run after reconnection, so callers see slowness, not errors.
+ * the offline queue and run after reconnection, so callers see slowness, not errors;
+ * with `failFastMs`, they fail instead (see isRedisUnavailable()).
  */
 export function createRedis(url: string, options: RedisOptions): Redis {
   const safe = redactUrl(url);
+  const failFast = options.failFastMs !== undefined;
   const client = new Redis(url, {
     connectionName: options.name,
     lazyConnect: true,
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: failFast ? 0 : null,
     enableAutoPipelining: false,
-    retryStrategy: (times) => backoffMs(times),
+    ...(failFast ? { enableOfflineQueue: false, commandTimeout: options.failFastMs } : {}),
+    // A fail-fast client's callers are refused until it is back: look again sooner.
+    retryStrategy: (times) =>
+      failFast ? backoffMs(times, 100, FAIL_FAST_BACKOFF_CAP_MS) : backoffMs(times),
   });
   let down = false;
   client.on("error", (err: Error) => {
@@ -56,6 +71,26 @@ export function createRedis(url: string, options: RedisOptions): Redis {
     down = false;
   });
   return client;
+}
+
+/** What the client's errors say when Redis is away, rather than refusing a command. */
+const AWAY_MESSAGES = [
+  /^Command timed out$/,
+  /enableOfflineQueue options is false/,
+  /^Connection is closed\.$/,
+  /^Reached the max retries per request limit/,
+  /^LOADING /,
+];
+
+/**
+ * Whether an error means Redis is away (down, unreachable, not answering in time, still
+ * loading its data) rather than that it refused a command: the first calls for a 503 and a
+ * retry, the second is a bug.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (err instanceof RedisUnavailableError) return true;
+  if (!(err instanceof Error)) return false;
+  return AWAY_MESSAGES.some((re) => re.test(err.message)) || isRedisUnavailable(err.cause);
 }
 
 /** One consumer group of a stream, as XINFO GROUPS describes it (Redis 7). */

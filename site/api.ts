@@ -11,14 +11,17 @@ export type ApiErrorKind = "not_found" | "gone" | "bad_request" | "busy" | "down
 /** What went wrong when asking the API, as the page will tell it. */
 export class ApiError extends Error {
   override name = "ApiError";
+  /** When to ask again, in seconds (the API's Retry-After), for an answer of 503. */
+  readonly retryAfter?: string;
   constructor(
     readonly kind: ApiErrorKind,
     /** The status the site answers with. */
     readonly status: number,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { retryAfter?: string },
   ) {
     super(message, options);
+    this.retryAfter = options?.retryAfter;
   }
 }
 
@@ -112,7 +115,7 @@ export class ApiClient {
     const res = await this.#request(path, { method, headers: this.#headers() });
     if (!res.ok) {
       await res.body?.cancel();
-      throw errorOf(res.status, path);
+      throw errorOf(res, path);
     }
     return await res.json() as T;
   }
@@ -137,7 +140,7 @@ export class ApiClient {
     });
     if (res.status !== 200 && res.status !== 304) {
       await res.body?.cancel();
-      throw errorOf(res.status, path);
+      throw errorOf(res, path);
     }
     const headers: [string, string][] = IMAGE_HEADERS.flatMap((name) => {
       const value = res.headers.get(name);
@@ -201,10 +204,12 @@ function etagListHas(list: string, etag: string): boolean {
   return list.trim() === "*" || list.split(",").some((t) => bare(t) === bare(etag));
 }
 
-function errorOf(status: number, path: string): ApiError {
+function errorOf({ status, headers }: Response, path: string): ApiError {
+  // The API says when it expects to answer again (a rate limit, its store away): so does the page.
+  const later = { retryAfter: headers.get("retry-after") ?? undefined };
   if (status === 404) return new ApiError("not_found", 404, `The API has nothing at ${path}`);
   if (status === 410) return new ApiError("gone", 410, `The API says ${path} is gone`);
   if (status === 400) return new ApiError("bad_request", 400, `The API refused ${path}`);
-  if (status === 429) return new ApiError("busy", 503, "The API is rate limiting the site");
-  return new ApiError("down", 503, `The API answered ${status} for ${path}`);
+  if (status === 429) return new ApiError("busy", 503, "The API is rate limiting the site", later);
+  return new ApiError("down", 503, `The API answered ${status} for ${path}`, later);
 }

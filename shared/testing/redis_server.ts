@@ -18,6 +18,11 @@ export interface RedisServer extends AsyncDisposable {
   kill(signal?: Deno.Signal): Promise<void>;
   /** Starts it again on the same port and data folder. */
   start(): Promise<void>;
+  /**
+   * Sends a signal and returns at once: SIGSTOP stalls the server with its connections
+   * open (as a hung host or a network that drops packets would), SIGCONT resumes it.
+   */
+  signal(signal: "SIGSTOP" | "SIGCONT"): void;
   /** Stops the server and removes its data folder. */
   stop(): Promise<void>;
 }
@@ -102,7 +107,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     dir,
     kill,
     start,
+    signal: (signal) => child?.kill(signal),
     stop: async () => {
+      // A stalled server would never stop.
+      try {
+        child?.kill("SIGCONT");
+      } catch { /* already gone */ }
       await kill("SIGTERM");
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

@@ -28,6 +28,9 @@ export interface Manifest {
   islands: string[];
 }
 
+/** Retry-After of a 503 when the API gave none (it could not be reached). */
+const DOWN_RETRY_AFTER_SECONDS = 5;
+
 /** What the error page is given. */
 export interface ErrorData {
   status: number;
@@ -207,7 +210,12 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
       if (!(err instanceof ApiError) || err.kind === "down") {
         log.error("Request failed", { url: req.url, err });
       }
-      const headers: HeadersInit = { "cache-control": "no-store" };
+      const headers: Record<string, string> = { "cache-control": "no-store" };
+      // A page that cannot be made now says when to try again, as the API told the site.
+      if (data.status === 503) {
+        headers["retry-after"] = (err instanceof ApiError && err.retryAfter) ||
+          String(DOWN_RETRY_AFTER_SECONDS);
+      }
       res = page(manifest.error, url, {}, state)(data, { status: data.status, headers });
     }
     if (res.headers.get("content-type")?.startsWith("text/html")) {
