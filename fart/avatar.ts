@@ -1,17 +1,23 @@
 /**
  * Avatars for the site and the circles images, fetched only from the configured CDN or the
  * account's own PDS (never a URL a client gives), size-capped, type-checked by their first
- * bytes, and cached in Redis.
+ * bytes, scaled down to what a circle needs (thumbnail.ts), and cached in Redis.
+ *
+ * Who may have their image shown as whose avatar: an account's profile names a blob CID,
+ * and anyone can name any CID. So the cache is keyed by DID and CID, never by CID alone; the
+ * CDN is asked for that DID's blob (it re-encodes, so its bytes cannot be checked against
+ * the CID); and a PDS original is kept only when its SHA-256 is the one the CID holds, so
+ * a hostile PDS cannot serve its own picture under someone else's CID. The PDS is reached
+ * through the identity's publicFetch: no private hosts, odd ports or redirects to them.
  */
 import { Buffer } from "node:buffer";
+import { CODEC_RAW, fromString as parseCid, HASH_SHA256 } from "@atcute/cid";
 import type { Redis } from "@bsky/shared/redis";
 import { storeKeys } from "@bsky/indexer/store";
 import type { Identity } from "./identity.ts";
+import { type Image, sniffImage, thumbnail } from "./thumbnail.ts";
 
-export interface Image {
-  bytes: Uint8Array;
-  type: "image/jpeg" | "image/png" | "image/webp";
-}
+export { type Image, sniffImage };
 
 export interface AvatarOptions {
   cdnUrl: string;
@@ -22,16 +28,31 @@ export interface AvatarOptions {
 
 const TIMEOUT_MS = 5000;
 const CID_RE = /^b[a-z2-7]{20,100}$/;
+/** Where the CDN serves an account's avatar blob as a small JPEG. */
+export const CDN_THUMBNAIL_PATH = "/img/avatar_thumbnail/plain/";
 
-/** The image type of some bytes by their signature, or undefined. */
-export function sniffImage(b: Uint8Array): Image["type"] | undefined {
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
-  if (
-    b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 &&
-    b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50
-  ) return "image/webp";
-  return undefined;
+/** The cache key of an account's avatar: its DID and the blob's CID together. */
+export function avatarKey(did: string, cid: string): string {
+  return `fart:av:${did}:${cid}`;
+}
+
+/**
+ * Whether `bytes` are the blob `cid` names: a CIDv1 of raw data whose SHA-256 digest is
+ * the bytes' (how every blob of the network is addressed). Any other CID cannot be checked.
+ */
+export async function isBlobOf(bytes: Uint8Array, cid: string): Promise<boolean> {
+  let parsed;
+  try {
+    parsed = parseCid(cid);
+  } catch {
+    return false;
+  }
+  if (parsed.codec !== CODEC_RAW || parsed.digest.codec !== HASH_SHA256) return false;
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  const expected = parsed.digest.contents;
+  return digest.length === expected.length && digest.every((b, i) => b === expected[i]);
 }
 
 export class Avatars {
@@ -49,26 +70,15 @@ export class Avatars {
 
   /** The avatar of `did` with blob `cid`, or undefined when it cannot be had. */
   async get(did: string, cid: string): Promise<Image | undefined> {
-    const key = `fart:av:${cid}`;
+    const key = avatarKey(did, cid);
     const cached = await this.redis.getBuffer(key);
     if (cached) {
       if (cached.length === 0) return undefined;
-      const type = sniffImage(cached);
-      return type ? { bytes: new Uint8Array(cached), type } : undefined;
+      const bytes = new Uint8Array(cached);
+      const type = sniffImage(bytes);
+      return type ? { bytes, type } : undefined;
     }
-    const cdn = new URL(`/img/avatar/plain/${did}/${cid}@jpeg`, this.options.cdnUrl);
-    let image = await this.#fetchImage(cdn);
-    if (!image) {
-      const pds = await this.identity.pdsOf(did).catch(() => undefined);
-      if (pds && URL.canParse(pds)) {
-        const blob = new URL("/xrpc/com.atproto.sync.getBlob", pds);
-        blob.searchParams.set("did", did);
-        blob.searchParams.set("cid", cid);
-        // The PDS is whatever the DID document says: no private hosts, odd ports or
-        // redirects to them.
-        image = await this.#fetchImage(blob, (url) => this.identity.publicFetch(url));
-      }
-    }
+    const image = await this.#fromCdn(did, cid) ?? await this.#fromPds(did, cid);
     // A miss is remembered for a while too, so a broken avatar is not fetched per request.
     await this.redis.set(
       key,
@@ -79,17 +89,39 @@ export class Avatars {
     return image;
   }
 
-  async #fetchImage(
-    url: URL,
-    get = (url: URL) => this.#fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) }),
-  ): Promise<Image | undefined> {
+  async #fromCdn(did: string, cid: string): Promise<Image | undefined> {
+    const url = new URL(`${CDN_THUMBNAIL_PATH}${did}/${cid}@jpeg`, this.options.cdnUrl);
     let res: Response;
     try {
-      res = await get(url);
+      res = await this.#fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch {
-      // Unreachable, refused, or a host outside this process's --allow-net.
+      // Unreachable, or a host outside this process's --allow-net: no avatar from there.
       return undefined;
     }
+    const bytes = await this.#read(res);
+    return bytes && await thumbnail(bytes);
+  }
+
+  async #fromPds(did: string, cid: string): Promise<Image | undefined> {
+    const pds = await this.identity.pdsOf(did).catch(() => undefined);
+    if (!pds || !URL.canParse(pds)) return undefined;
+    const url = new URL("/xrpc/com.atproto.sync.getBlob", pds);
+    url.searchParams.set("did", did);
+    url.searchParams.set("cid", cid);
+    let res: Response;
+    try {
+      res = await this.identity.publicFetch(url);
+    } catch {
+      // Refused (not a public host) or unreachable.
+      return undefined;
+    }
+    const bytes = await this.#read(res);
+    if (!bytes || !await isBlobOf(bytes, cid)) return undefined;
+    return await thumbnail(bytes);
+  }
+
+  /** The body, or undefined for a failure or more than maxBytes. */
+  async #read(res: Response): Promise<Uint8Array | undefined> {
     if (!res.ok || !res.body) {
       await res.body?.cancel();
       return undefined;
@@ -106,8 +138,6 @@ export class Avatars {
       if (size > this.options.maxBytes) return undefined;
       chunks.push(chunk);
     }
-    const bytes = new Uint8Array(Buffer.concat(chunks));
-    const type = sniffImage(bytes);
-    return type ? { bytes, type } : undefined;
+    return new Uint8Array(Buffer.concat(chunks));
   }
 }

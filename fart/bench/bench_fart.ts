@@ -3,18 +3,25 @@
  * (heavy-tailed popularity) applied by the real indexer code into a local redis-server,
  * avatars in the cache, and the API running as its own process with its scoped flags.
  * Prints req/s and latency p50/p99 for cached interactions (at a fixed 1,000 req/s, and
- * flat out), uncached interactions of a 10k-interaction account, SVG and PNG circles.
+ * flat out), uncached interactions of a 10k-interaction account, SVG and PNG circles; then
+ * PNG circles whose 49 avatars are real-size originals (1000x1000 JPEGs of 100–400 KB made
+ * here) served by a local PDS: the first request, which fetches, checks and scales them,
+ * and then renders with the scaled avatars cached.
  */
 import { parseArgs } from "node:util";
 import { Buffer } from "node:buffer";
 import { encode } from "fast-png";
+import jpeg from "jpeg-js";
 import { connectRedis } from "@bsky/shared/redis";
+import { isValidPlcDid } from "@bsky/shared/syntax";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
 import { totals } from "@bsky/indexer/queries";
 import { DAY_MS, storeKeys } from "@bsky/indexer/store";
 import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
 import { spawnFart } from "../testing/spawn.ts";
+import { avatarKey } from "../avatar.ts";
+import { blobCid, makeJpeg, type Rgb } from "../testing/images.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -51,18 +58,45 @@ if (batch.length) await applier.apply(batch);
 // Avatars: a 128x128 PNG each, as the CDN would give, already in the API's cache.
 const ids = await applier.ids(Array.from({ length: ACCOUNTS }, (_, i) => didOf(i)));
 const pipe = redis.pipeline();
-for (const id of ids.values()) {
+for (const [did, id] of ids) {
   const cid = `bafkrei${id.toString(32).padStart(52, "a")}`;
   const rgb = [id * 37 % 256, id * 91 % 256, id * 53 % 256];
   const data = new Uint8Array(128 * 128 * 3).map((_, i) => rgb[i % 3]);
   pipe.hset(storeKeys.profile(id), "avatar", cid, "handle", `u${id}.test`);
-  pipe.set(`fart:av:${cid}`, Buffer.from(encode({ width: 128, height: 128, data, channels: 3 })));
+  pipe.set(
+    avatarKey(did, cid),
+    Buffer.from(encode({ width: 128, height: 128, data, channels: 3 })),
+  );
 }
 await pipe.exec();
 
+/**
+ * A local PLC directory and PDS in one: every DID's document names this server as its PDS,
+ * which serves the blobs put in `originals` by CID. The CDN (the same server) has none, so
+ * the API falls back to the originals, as it does for an account the CDN does not know.
+ */
+const originals = new Map<string, Uint8Array>();
+const origin = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+  const url = new URL(req.url);
+  if (url.pathname.startsWith("/did:")) {
+    const did = decodeURIComponent(url.pathname.slice(1));
+    return Response.json({
+      id: did,
+      service: [{ id: "#atproto_pds", serviceEndpoint: url.origin }],
+    });
+  }
+  const blob = originals.get(url.searchParams.get("cid") ?? "");
+  return blob
+    ? new Response(blob as Uint8Array<ArrayBuffer>, { headers: { "content-type": "image/jpeg" } })
+    : new Response("not found", { status: 404 });
+});
+const originUrl = `http://127.0.0.1:${origin.addr.port}`;
+
 // The account closest to 10k interactions in the week.
+// (Only DIDs the API accepts: the generator's use base-32 digits that did:plc does not.)
 let subject = didOf(0), best = Infinity, count = 0;
 for (let i = 0; i < 200; i++) {
+  if (!isValidPlcDid(didOf(i))) continue;
   const t = await totals(redis, didOf(i), 24 * 7, now);
   const n = t
     ? Object.values(t.received).reduce((a, b) => a + b, 0) +
@@ -77,6 +111,8 @@ const api = await spawnFart({
   FART_PORT: String(port),
   FART_RATE_PER_IP: "100000000",
   FART_CACHE_SECONDS: "600",
+  FART_PLC_URL: originUrl,
+  FART_AVATAR_CDN_URL: originUrl,
   LOG_LEVEL: "error",
 });
 const base = `http://127.0.0.1:${port}`;
@@ -209,6 +245,61 @@ rows.push(
     (i) => `/v1/circles/${subject}.png?width=1200&bg=${colour(i + 2000)}`,
   ),
 );
+
+// Real-size avatars: the subject's circle gets originals of 1000x1000 px, 100–400 KB each
+// (a few pictures, made distinct by a comment segment so each has a CID of its own).
+const circle = await (await fetch(`${base}/v1/circles/${subject}`)).json();
+const shown: string[] = [
+  circle.center.did,
+  ...circle.rings.flatMap((r: { people: { did: string }[] }) => r.people.map((p) => p.did)),
+];
+const pictures = [[40, 30, 92], [200, 60, 80], [20, 150, 230], [230, 200, 40]].map((rgb, i) =>
+  makeJpeg(1000, 1000, rgb as Rgb, [10, 14, 18, 22][i], 90)
+);
+const withComment = (bytes: Uint8Array, text: string) => {
+  const comment = new TextEncoder().encode(text);
+  const segment = [0xff, 0xfe, (comment.length + 2) >> 8, (comment.length + 2) & 255];
+  return new Uint8Array([...bytes.subarray(0, 2), ...segment, ...comment, ...bytes.subarray(2)]);
+};
+const sizes: number[] = [];
+const swap = redis.pipeline();
+for (const [k, did] of shown.entries()) {
+  const bytes = withComment(pictures[k % pictures.length], `avatar ${k}`);
+  const cid = await blobCid(bytes);
+  originals.set(cid, bytes);
+  sizes.push(bytes.length);
+  swap.hset(storeKeys.profile(ids.get(did)!), "avatar", cid);
+}
+await swap.exec();
+for (const picture of pictures) {
+  const { width, height } = jpeg.decode(picture, { useTArray: true });
+  if (width !== 1000 || height !== 1000 || picture.length < 100_000 || picture.length > 400_000) {
+    throw new Error(`Originals must be 1000x1000 and 100–400 KB: ${picture.length} bytes`);
+  }
+}
+console.log(
+  `Originals: ${shown.length} avatars of 1000x1000 px, ${Math.round(Math.min(...sizes) / 1000)}–${
+    Math.round(Math.max(...sizes) / 1000)
+  } KB`,
+);
+const first = await timed(`/v1/circles/${subject}.png?width=1200&bg=${colour(5000)}`);
+console.log(`first PNG circles 1200 px, fetching and scaling 49 originals: ${first.toFixed(0)} ms`);
+rows.push({
+  name: "first PNG circles 1200 px with 49 original avatars",
+  requests: 1,
+  p50: +first.toFixed(2),
+  p99: +first.toFixed(2),
+});
+rows.push(
+  await flatOut(
+    "uncached PNG circles 1200 px, 49 avatars scaled from 1000 px originals",
+    1,
+    60,
+    (i) => `/v1/circles/${subject}.png?width=1200&bg=${colour(i + 6000)}`,
+  ),
+);
+await origin.shutdown();
+
 console.log(
   JSON.stringify({
     bench: "fart",

@@ -4,6 +4,7 @@
  * every avatar is RED_PNG, the handle resolver knows no handle, anything else is a 404.
  */
 import { encode } from "fast-png";
+import { CDN_THUMBNAIL_PATH } from "../avatar.ts";
 
 /** A red 8x8 PNG, every avatar the stand-in CDN serves. */
 export const RED_PNG = encode({
@@ -31,7 +32,7 @@ export function startStandInNetwork(): StandInNetwork {
         status: 400,
       });
     }
-    if (url.pathname.startsWith("/img/avatar/plain/")) {
+    if (url.pathname.startsWith(CDN_THUMBNAIL_PATH)) {
       hits++;
       return new Response(RED_PNG as Uint8Array<ArrayBuffer>, {
         headers: { "content-type": "image/png" },
