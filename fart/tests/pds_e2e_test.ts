@@ -14,6 +14,12 @@ import { startChain } from "@bsky/indexer/testing/chain";
 import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
 import { settled } from "@bsky/shared/testing/settled";
 import { spawnFart } from "../testing/spawn.ts";
+import { parseXml } from "../testing/xml.ts";
+
+/** Controls, a right-to-left override, markup and a ZWJ emoji, within the lexicon's limits. */
+const UNFIT = "Null\u0000Bell\u0007 \u202Egpj.exe ]]> <b>&amp; 👩‍👩‍👧‍👦";
+/** How it is printed. */
+const PRINTED = "NullBell gpj.exe ]]> <b>&amp; 👩‍👩‍👧‍👦";
 
 Deno.test("the API's answers equal the workload's ground truth, from a real PDS through every service", async () => {
   await using chain = await startChain();
@@ -94,6 +100,19 @@ Deno.test("the API's answers equal the workload's ground truth, from a real PDS 
     assert.equal(image.height, 1200);
     const search = await (await get("/v1/actors/search?q=rob")).json();
     assert.deepEqual(search.items.map((i: { did: string }) => i.did), [accounts.bob.did]);
+
+    // A name unfit to print, written through the PDS, still gives a well-formed SVG and a PNG.
+    await accounts.carol.putProfile({ displayName: UNFIT });
+    const circles = `/v1/circles/${accounts.carol.did}`;
+    await settled(async () => {
+      const svg = await get(`${circles}.svg`);
+      assert.equal(svg.status, 200);
+      const label = parseXml(await svg.text()).find((e) => e.name === "title")!.text;
+      assert.ok(label.startsWith(`Interaction circles of \u2068${PRINTED}\u2069 (@`), label);
+    });
+    const unfit = await get(`${circles}.png?width=1200`);
+    assert.equal(unfit.status, 200);
+    assert.equal(decode(new Uint8Array(await unfit.arrayBuffer())).width, 1200);
   } finally {
     api.kill("SIGTERM");
     await api.status;
