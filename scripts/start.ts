@@ -1,7 +1,10 @@
 /**
  * `deno task start`: every service in its own permission-scoped process, one log stream,
- * clean shutdown on Ctrl-C. Without REDIS_URL, a local redis-server with its own data
- * folder (.data/redis, AOF on) is started and stopped with the platform.
+ * clean shutdown on Ctrl-C or SIGTERM. Without REDIS_URL, a local redis-server with its own
+ * data folder (.data/redis, AOF on) is started and stopped with the platform. A process that
+ * exits by itself, a service or that redis-server, is started again with backoff
+ * (scripts/supervisor.ts); one that crashes 5 times within a minute stops the platform, with
+ * exit status 1.
  *
  * `deno task demo` (`--demo`): the same, fed from the bundled capture of a real PDS
  * (firehose/bench/pds_capture.bin.gz) replayed from 127.0.0.1 with its event times moved
@@ -20,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
 import { applyEnvFile } from "./env_file.ts";
+import { type Running, supervise } from "./supervisor.ts";
 import { readCaptureFile } from "../firehose/capture.ts";
 import {
   type ReplayServer,
@@ -36,7 +40,7 @@ const root = new URL("..", import.meta.url).pathname;
 const CAPTURE = "firehose/bench/pds_capture.bin.gz";
 const env: Record<string, string | undefined> = Deno.env.toObject();
 const encoder = new TextEncoder();
-let redis: Deno.ChildProcess | undefined;
+let redis: Running | undefined;
 let replay: ReplayServer | undefined;
 
 /** Writes one line to stdout whole, so lines of different processes never interleave. */
@@ -136,6 +140,14 @@ async function ensureRedisServer() {
   );
 }
 
+/** Why a local redis-server could not start, with fields for the log line. */
+class RedisStartError extends Error {
+  override name = "RedisStartError";
+  constructor(message: string, readonly fields: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
 /** Starts redis-server on 127.0.0.1:`port` and waits until it answers. */
 async function startRedis(port: number, dir: string, persist: boolean): Promise<Deno.ChildProcess> {
   await ensureRedisServer();
@@ -143,7 +155,7 @@ async function startRedis(port: number, dir: string, persist: boolean): Promise<
     Deno.listen({ hostname: "127.0.0.1", port }).close();
   } catch {
     // Whatever listens there is not ours: never write into it.
-    fail(`Cannot start a local redis-server: port ${port} is in use`, {
+    throw new RedisStartError(`Cannot start a local redis-server: port ${port} is in use`, {
       hint: demo ? "set DEMO_REDIS_PORT to a free port" : "set REDIS_URL to use that server",
     });
   }
@@ -160,7 +172,7 @@ async function startRedis(port: number, dir: string, persist: boolean): Promise<
       stderr: "piped",
     }).spawn();
   } catch (err) {
-    fail(`Cannot start a local redis-server: ${(err as Error).message}`);
+    throw new RedisStartError(`Cannot start a local redis-server: ${(err as Error).message}`);
   }
   forward(child.stdout, "redis", "info");
   forward(child.stderr, "redis", "error");
@@ -170,8 +182,24 @@ async function startRedis(port: number, dir: string, persist: boolean): Promise<
     if (await redisAnswers(port)) return child;
     await new Promise((r) => setTimeout(r, 100));
   }
-  redis = child;
-  fail("Cannot start a local redis-server", { port, exited });
+  try {
+    child.kill("SIGKILL");
+  } catch { /* gone */ }
+  throw new RedisStartError("Cannot start a local redis-server", { port, exited });
+}
+
+/** The local redis-server's settings, to start it again the same way after a crash. */
+let redisStart: (() => Promise<Deno.ChildProcess>) | undefined;
+
+/** Starts the local redis-server, or stops here with a line saying why it cannot. */
+async function firstRedis(port: number, dir: string, persist: boolean) {
+  redisStart = () => startRedis(port, dir, persist);
+  try {
+    return await redisStart();
+  } catch (err) {
+    if (err instanceof RedisStartError) fail(err.message, err.fields);
+    throw err;
+  }
 }
 
 const demoDir = `${root}.data/demo-redis`;
@@ -195,7 +223,7 @@ if (demo) {
     fail(`Cannot parse DEMO_REDIS_PORT: "${env.DEMO_REDIS_PORT}" is not a port`);
   }
   await Deno.remove(demoDir, { recursive: true }).catch(() => {});
-  redis = await startRedis(port, demoDir, false);
+  redis = await firstRedis(port, demoDir, false);
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
   say("Started the demo's redis-server (no persistence)", { url: env.REDIS_URL, pid: redis.pid });
 
@@ -219,7 +247,7 @@ if (demo) {
 } else if (!env.REDIS_URL) {
   const port = 6379;
   const dir = `${root}.data/redis`;
-  redis = await startRedis(port, dir, true);
+  redis = await firstRedis(port, dir, true);
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
   say("Started a local redis-server", { url: env.REDIS_URL, dir, pid: redis.pid });
 }
@@ -229,12 +257,16 @@ env.FART_URL ||= `http://127.0.0.1:${env.FART_PORT || 8000}`;
 // ... and the site has its own key, so its visitors are not limited as one client.
 Object.assign(env, siteKeyEnv(env));
 
-const children: { name: string; child: Deno.ChildProcess }[] = [];
+/** Each service's current process, and whether it has exited. */
+const children = new Map<string, { child: Running; exited: boolean }>();
 const childEnv = Object.fromEntries(
   Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
 );
 let stopping = false;
-for (const spec of SERVICES) {
+/** Aborted on stop: no process is started again from then on. */
+const stopped = new AbortController();
+
+function startService(spec: (typeof SERVICES)[number], restarts = 0): Running {
   const args = serviceArgs(spec, env);
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -245,9 +277,16 @@ for (const spec of SERVICES) {
   }).spawn();
   forward(child.stdout, spec.name, "info");
   forward(child.stderr, spec.name, "error");
-  children.push({ name: spec.name, child });
-  say("Started service", { name: spec.name, pid: child.pid, args: args.slice(0, -1) });
+  const entry = { child, exited: false };
+  children.set(spec.name, entry);
+  say("Started service", {
+    name: spec.name,
+    pid: child.pid,
+    ...(restarts ? { restarts } : {}),
+    args: args.slice(0, -1),
+  });
   child.status.then(({ code, signal }) => {
+    entry.exited = true;
     const clean = stopping && code === 0;
     say(
       "Service exited",
@@ -255,27 +294,48 @@ for (const spec of SERVICES) {
       clean ? "info" : "error",
     );
   });
+  return child;
+}
+
+/** Restarts `name` whenever it exits; stops everything when it crashes too often. */
+function watch(name: string, first: Running, start: (restarts: number) => Promise<Running>) {
+  let restarts = 0;
+  supervise(name, first, {
+    start: () => start(++restarts),
+    signal: stopped.signal,
+    log: say,
+  }).then((crashes) => {
+    if (crashes === undefined || stopping) return;
+    say(
+      `Cannot keep ${name} running: it crashed ${crashes} times within a minute; stopping the platform`,
+      { name, crashes },
+      "error",
+    );
+    return stop(1);
+  });
 }
 
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
+  stopped.abort();
   say("Stopping");
-  for (const { child } of children) {
+  const running = [...children].filter(([, entry]) => !entry.exited);
+  for (const [, { child }] of running) {
     try {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
   }
   // Services give up on pending writes after 10 s; past that, something is stuck.
   const force = setTimeout(() => {
-    for (const { name, child } of children) {
+    for (const [name, { child }] of running) {
       try {
         child.kill("SIGKILL");
         say("Killed a service that did not stop", { name }, "error");
       } catch { /* gone */ }
     }
   }, 20_000);
-  const statuses = await Promise.all(children.map(({ child }) => child.status));
+  const statuses = await Promise.all(running.map(([, { child }]) => child.status));
   clearTimeout(force);
   await replay?.close();
   if (redis) {
@@ -290,15 +350,15 @@ async function stop(code: number) {
 }
 Deno.addSignalListener("SIGINT", () => stop(0));
 Deno.addSignalListener("SIGTERM", () => stop(0));
-const first = await Promise.race([
-  ...children.map(async ({ name, child }) => ({ name, status: await child.status })),
-  ...(redis ? [redis.status.then((status) => ({ name: "redis", status }))] : []),
-]);
-if (!stopping) {
-  say(
-    "A process exited; stopping the platform",
-    { name: first.name, code: first.status.code },
-    "error",
-  );
-  await stop(1);
+
+for (const spec of SERVICES) {
+  watch(spec.name, startService(spec), (restarts) => Promise.resolve(startService(spec, restarts)));
+}
+if (redis && redisStart) {
+  const again = redisStart;
+  watch("redis", redis, async (restarts) => {
+    redis = await again();
+    say("Started redis-server again", { url: env.REDIS_URL, pid: redis.pid, restarts });
+    return redis;
+  });
 }
