@@ -5,6 +5,7 @@
  */
 import type { Clock } from "@bsky/shared/clock";
 import { Buffer } from "node:buffer";
+import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 import type { Logger } from "@bsky/shared/log";
 import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
 import type { Redis } from "@bsky/shared/redis";
@@ -43,7 +44,16 @@ export interface App {
   fetch(req: Request, info?: { remoteAddr: { hostname: string } }): Promise<Response>;
   metrics: FartMetrics;
   cache: AnswerCache;
+  /** Hashes of presented API keys kept in memory: entries and bytes. */
+  keyHashes(): { entries: number; bytes: number };
 }
+
+/** Bounds of the kept hashes of presented API keys. */
+export const KEY_HASHES = { maxEntries: 1000, maxBytes: 256 * 1024 };
+/** Longest API key taken, in characters. */
+const MAX_KEY_CHARS = 256;
+/** Longest path and query taken, in characters: 414 past it. */
+export const MAX_URL_CHARS = 4096;
 
 type RouteName =
   | "interactions"
@@ -114,6 +124,9 @@ export function createApp(deps: AppDeps): App {
 
   async function handle(req: Request, ip: string): Promise<[Response, string]> {
     const url = new URL(req.url);
+    if (url.pathname.length + url.search.length > MAX_URL_CHARS) {
+      throw new HttpError(414, `The path and query are longer than ${MAX_URL_CHARS} characters`);
+    }
     if (req.method === "OPTIONS") return [new Response(null, { status: 204 }), "preflight"];
     const reads = req.method === "GET" || req.method === "HEAD";
     if (!reads && req.method !== "POST") {
@@ -166,15 +179,18 @@ export function createApp(deps: AppDeps): App {
 
   /**
    * SHA-256 (hex) of a presented key. The same few keys (the site's above all) come with
-   * nearly every request, so their hashes are kept; a flood of wrong keys only refills it.
+   * nearly every request, so their hashes are kept, within bounds; a flood of wrong keys
+   * only pushes out the least used.
    */
-  const hashes = new Map<string, string>();
+  const hashes = new BoundedMap<string, string>({
+    ...KEY_HASHES,
+    sizeOf: (token, hash) => stringBytes(token) + stringBytes(hash),
+  });
   async function hashOf(token: string): Promise<string> {
     let hash = hashes.get(token);
     if (hash === undefined) {
       const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
       hash = Buffer.from(digest).toString("hex");
-      if (hashes.size >= 1000) hashes.clear();
       hashes.set(token, hash);
     }
     return hash;
@@ -193,7 +209,8 @@ export function createApp(deps: AppDeps): App {
           "www-authenticate": "Bearer",
         });
       }
-      const hash = await hashOf(token);
+      // Longer than any key: refused without hashing it or keeping anything.
+      const hash = token.length <= MAX_KEY_CHARS ? await hashOf(token) : "";
       const name = keys.get(hash);
       if (name === undefined) {
         throw new HttpError(401, "The API key is not valid", {}, { "www-authenticate": "Bearer" });
@@ -220,6 +237,7 @@ export function createApp(deps: AppDeps): App {
   return {
     metrics,
     cache,
+    keyHashes: () => ({ entries: hashes.size, bytes: hashes.bytes }),
     async fetch(req, info) {
       const t0 = performance.now();
       const forwarded = config.FART_TRUST_PROXY

@@ -10,7 +10,10 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
 import { HOUR_MS } from "@bsky/indexer/store";
 import { created, nextSeq } from "@bsky/shared/testing/events";
-import { type App, createApp } from "./app.ts";
+import { type App, createApp, KEY_HASHES, MAX_URL_CHARS } from "./app.ts";
+import { LOCAL_BYTES } from "./cache.ts";
+import { PARSED_PER_SCHEMA, parsedQueries } from "./http.ts";
+import { circlesQuery } from "./schemas.ts";
 import { AVATAR_CID, RED_PNG, startStandInNetwork } from "./testing/stand_in.ts";
 import { loadFartConfig } from "./config.ts";
 
@@ -670,5 +673,63 @@ Deno.test("a path with malformed percent-encoding is a 400 that says so, and a p
     const avatar = await get(`/v1/avatar/${encodeURIComponent(B)}`);
     assert.equal(avatar.status, 200);
     await avatar.body?.cancel();
+  });
+});
+
+Deno.test("thousands of distinct long spellings of one query keep every cache within its bounds, and Redis holds one answer for them", async () => {
+  await withApi({ FART_RATE_PER_IP: "100000" }, async ({ app, redis }) => {
+    const fetchAs = (path: string, ip: string, init?: RequestInit) =>
+      app.fetch(new Request(`http://api.test${path}`, init), { remoteAddr: { hostname: ip } });
+    const order = ["rings=2", "direction=both", "bg=%230F172A", "date=1", "window=30d"];
+    let first = "";
+    for (let i = 0; i < 3000; i++) {
+      // Empty pairs ("&&") are skipped by every query parser: each query here is distinct,
+      // up to 3.5 KB long, and the same circles.
+      const params = [...order.slice(i % 5), ...order.slice(0, i % 5)];
+      const query = params.join("&".repeat(1 + (i % 700)));
+      const res = await fetchAs(`/v1/circles/alice.test?${query}`, "192.0.2.1");
+      assert.equal(res.status, 200, query.slice(0, 80));
+      const body = await res.text();
+      first ||= body;
+      assert.equal(body, first);
+    }
+    const parsed = parsedQueries(circlesQuery);
+    assert.ok(parsed.entries <= PARSED_PER_SCHEMA.maxEntries, `${parsed.entries} parsed queries`);
+    assert.ok(
+      parsed.bytes <= PARSED_PER_SCHEMA.maxBytes,
+      `${parsed.bytes} bytes of parsed queries`,
+    );
+    assert.equal(app.cache.local.entries, 1, "one answer in the process");
+    assert.ok(app.cache.local.bytes <= LOCAL_BYTES);
+    assert.deepEqual(await redis.keys("fart:c:*"), [
+      "fart:c:c:alice.test:json:bg=#0f172a&border=#38bdf8&date=true&direction=both&rings=2&sizes=8-15-26&window=720",
+    ]);
+    assert.equal(app.cache.misses, 1, "computed once");
+
+    // A parameter given twice is refused; so is a path and query past the cap.
+    const twice = await fetchAs("/v1/circles/alice.test?rings=1&rings=2", "192.0.2.1");
+    assert.equal(twice.status, 400);
+    assert.match((await twice.json()).message, /"rings": "2" is given more than once/);
+    const long = await fetchAs(`/v1/circles/alice.test?${"&".repeat(MAX_URL_CHARS)}`, "192.0.2.1");
+    assert.equal(long.status, 414);
+    await long.body?.cancel();
+
+    // Thousands of distinct wrong keys, each from its own address: the kept hashes stay bounded.
+    for (let i = 0; i < 2000; i++) {
+      const res = await fetchAs("/v1/actors/search?q=al", `198.18.${i >> 8}.${i & 255}`, {
+        headers: { authorization: `Bearer ${String(i).padStart(256, "k")}` },
+      });
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    }
+    const hashes = app.keyHashes();
+    assert.ok(hashes.entries <= KEY_HASHES.maxEntries, `${hashes.entries} key hashes`);
+    assert.ok(hashes.bytes <= KEY_HASHES.maxBytes, `${hashes.bytes} bytes of key hashes`);
+    const huge = await fetchAs("/v1/actors/search?q=al", "192.0.2.9", {
+      headers: { authorization: `Bearer ${"k".repeat(3000)}` },
+    });
+    assert.equal(huge.status, 401, "a key longer than any key is refused without hashing");
+    await huge.body?.cancel();
+    assert.equal(app.keyHashes().entries, hashes.entries);
   });
 });

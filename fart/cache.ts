@@ -7,22 +7,49 @@
  * cached, so the copies always agree.
  */
 import { Buffer } from "node:buffer";
+import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 import type { Redis } from "@bsky/shared/redis";
 
 const LOCK_MS = 10_000;
 const POLL_MS = 20;
-/** Bytes of answers a process keeps besides Redis. */
-const LOCAL_BYTES = 64 * 1024 * 1024;
+/** Bytes a process keeps besides Redis: answers, their keys and their compressed copies. */
+export const LOCAL_BYTES = 64 * 1024 * 1024;
+/** Answers a process keeps besides Redis. */
+export const LOCAL_ENTRIES = 20_000;
+/**
+ * A kept answer may also hold a br and a gzip copy (http.ts compressed() keeps them with
+ * the answer), each no larger than the answer for what is compressed at all: an answer
+ * counts three times its bytes.
+ */
+const COPIES = 3;
+
+interface Kept {
+  body: Uint8Array;
+  /** When its Redis copy expires. */
+  until: number;
+}
 
 export class AnswerCache {
   #inflight = new Map<string, Promise<Uint8Array>>();
-  /** Answers seen, oldest first, with when their Redis copy expires. */
-  #local = new Map<string, { body: Uint8Array; until: number }>();
-  #localBytes = 0;
+  /** Answers seen, least recently used first. */
+  #local = new BoundedMap<string, Kept>({
+    maxEntries: LOCAL_ENTRIES,
+    maxBytes: LOCAL_BYTES,
+    sizeOf: (key, kept) => stringBytes(key) + COPIES * kept.body.byteLength + 64,
+  });
   hits = 0;
   misses = 0;
 
+  /**
+   * `key` names an answer: callers build it from the parsed, validated query (never from
+   * the raw query string), so the keys are as many as the distinct answers.
+   */
   constructor(readonly redis: Redis, readonly ttlSeconds: number) {}
+
+  /** Answers kept in the process, and the bytes they are counted for. */
+  get local(): { entries: number; bytes: number } {
+    return { entries: this.#local.size, bytes: this.#local.bytes };
+  }
 
   /** The cached bytes under `key`, or what `compute` gives (then cached for `ttlSeconds`). */
   get(
@@ -36,7 +63,7 @@ export class AnswerCache {
         this.hits++;
         return Promise.resolve(seen.body);
       }
-      this.#forget(key);
+      this.#local.delete(key);
     }
     const running = this.#inflight.get(key);
     if (running) return running;
@@ -94,21 +121,8 @@ export class AnswerCache {
 
   /** Keeps an answer in the process for as long as its Redis copy lives (`ttlMs`). */
   #keep(key: string, body: Uint8Array, ttlMs: number): Uint8Array {
-    if (ttlMs <= 0 || body.byteLength > LOCAL_BYTES / 16) return body;
-    this.#forget(key);
+    if (ttlMs <= 0 || COPIES * body.byteLength > LOCAL_BYTES / 16) return body;
     this.#local.set(key, { body, until: Date.now() + ttlMs });
-    this.#localBytes += body.byteLength;
-    for (const [old] of this.#local) {
-      if (this.#localBytes <= LOCAL_BYTES) break;
-      this.#forget(old);
-    }
     return body;
-  }
-
-  #forget(key: string): void {
-    const seen = this.#local.get(key);
-    if (!seen) return;
-    this.#local.delete(key);
-    this.#localBytes -= seen.body.byteLength;
   }
 }

@@ -2,6 +2,7 @@
 import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
 import type { z } from "zod";
+import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 
 /** An answer other than 200 for the client: status and a message for people. */
 export class HttpError extends Error {
@@ -35,26 +36,54 @@ export function decodePathPart(raw: string): string {
   }
 }
 
-/** Parses query parameters with a zod schema; a failure is a 400 naming the parameter. */
-/** Parsed queries by schema and query string: the same few queries come again and again. */
-const parsed = new WeakMap<z.ZodType, Map<string, unknown>>();
-const PARSED_PER_SCHEMA = 1000;
+/**
+ * Parsed queries by schema and query string: the same few queries come again and again.
+ * Bounded in entries and bytes (the query strings included), however many distinct
+ * queries clients send.
+ */
+const parsed = new WeakMap<z.ZodType, BoundedMap<string, unknown>>();
+export const PARSED_PER_SCHEMA = { maxEntries: 1000, maxBytes: 512 * 1024 };
 
+/** Parses query parameters with a zod schema; a failure is a 400 naming the parameter. */
 export function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
   let known = parsed.get(schema);
-  if (!known) parsed.set(schema, known = new Map());
+  if (!known) {
+    known = new BoundedMap({
+      ...PARSED_PER_SCHEMA,
+      // The parsed value is a handful of short fields.
+      sizeOf: (search) => stringBytes(search) + 256,
+    });
+    parsed.set(schema, known);
+  }
   const hit = known.get(url.search);
   if (hit !== undefined) return hit as z.output<S>;
   // Frozen: every caller of the same query shares it.
   const value = Object.freeze(parseFresh(url, schema));
-  if (known.size >= PARSED_PER_SCHEMA) known.delete(known.keys().next().value!);
   known.set(url.search, value);
   return value as z.output<S>;
 }
 
+/** The parsed queries kept for a schema: entries and bytes. */
+export function parsedQueries(schema: z.ZodType): { entries: number; bytes: number } {
+  const known = parsed.get(schema);
+  return { entries: known?.size ?? 0, bytes: known?.bytes ?? 0 };
+}
+
+/**
+ * A parsed query in one canonical form (its fields sorted, values as text), for cache keys:
+ * every spelling of the same query (order, case, percent-encoding) gives the same key.
+ */
+export function canonicalQuery(query: Record<string, unknown>): string {
+  return Object.keys(query).sort().map((k) => `${k}=${String(query[k])}`).join("&");
+}
+
 function parseFresh<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
   const raw: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) raw[k] = v;
+  for (const [k, v] of url.searchParams) {
+    // Which of two values would count is a guess: neither.
+    if (Object.hasOwn(raw, k)) throw badParameter(k, v, "is given more than once");
+    raw[k] = v;
+  }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -98,6 +127,7 @@ export const STATUS_NAMES: Record<number, string> = {
   404: "NotFound",
   405: "MethodNotAllowed",
   410: "Gone",
+  414: "URITooLong",
   429: "TooManyRequests",
   500: "InternalServerError",
   502: "BadGateway",

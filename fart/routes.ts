@@ -18,7 +18,7 @@ import type { AnswerCache } from "./cache.ts";
 import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts";
 import type { FartConfig } from "./config.ts";
 import { didParam, type PathParams } from "./app.ts";
-import { badParameter, HttpError, parseQuery, withEtag } from "./http.ts";
+import { badParameter, canonicalQuery, HttpError, parseQuery, withEtag } from "./http.ts";
 import { type Identity, parseActor } from "./identity.ts";
 import { renderPng } from "./png.ts";
 import * as s from "./schemas.ts";
@@ -107,7 +107,10 @@ export class Routes {
   circles = async (req: Request, url: URL, m: PathParams): Promise<Response> => {
     const q = parseQuery(url, s.circlesQuery);
     const format = m[2] === ".svg" ? "svg" : m[2] === ".png" ? "png" : "json";
-    const key = `c:${actorKey(m[1])}:${format}:${url.searchParams.toString()}`;
+    // The parsed query, not the raw one: every spelling of the same circles shares one key.
+    const { width: _width, ...layout } = q;
+    const shape = canonicalQuery(format === "png" ? q : layout);
+    const key = `c:${actorKey(m[1])}:${format}:${shape}`;
     const body = await this.cache.get(key, async () => {
       const actor = await this.identity.actor(m[1]);
       const now = this.clock.now();

@@ -3,8 +3,10 @@
  * asks for the same one share a single request), images passed through and kept in memory
  * for as long as the API says they may be cached (every visitor of a circle shows the same
  * avatars: without this, each page view would ask the API for up to 49 of them), and every
- * failure turned into an ApiError that the router shows as a page.
+ * failure turned into an ApiError that the router shows as a page. What is kept is bounded
+ * in entries and in bytes, paths included.
  */
+import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 
 export type ApiErrorKind = "not_found" | "gone" | "bad_request" | "busy" | "down";
 
@@ -30,9 +32,11 @@ export interface ApiClientOptions {
   key?: string;
   cacheSeconds: number;
   fetch?: typeof fetch;
-  /** Most answers kept at once. */
+  /** Most answers kept at once (2,000 unless said). */
   maxEntries?: number;
-  /** Most bytes of images kept at once (32 MB unless said). */
+  /** Most bytes of answers kept at once, their paths included (16 MB unless said). */
+  maxAnswerBytes?: number;
+  /** Most bytes of images kept at once, their paths and headers included (32 MB unless said). */
   maxImageBytes?: number;
 }
 
@@ -49,25 +53,38 @@ const IMAGE_HEADERS = ["content-type", "etag", "cache-control", "content-length"
 /** An image larger than this is passed through, never kept. */
 const MAX_KEPT_IMAGE = 1 << 20;
 
+/** Most images kept at once. */
+const MAX_IMAGES = 4096;
+
 interface Entry {
   expires: number;
   value: unknown;
+  /** The bytes of the answer's text, as a bound of what its value holds. */
+  bytes: number;
 }
 
 export class ApiClient {
   readonly #fetch: typeof fetch;
-  readonly #cache = new Map<string, Entry>();
+  /** Answers by path, least recently used first, bounded in entries and bytes. */
+  readonly #cache: BoundedMap<string, Entry>;
   readonly #inflight = new Map<string, Promise<unknown>>();
-  readonly #max: number;
-  /** Images by path, oldest use first; their bytes add up to #imageBytes. */
-  readonly #images = new Map<string, Image>();
-  #imageBytes = 0;
-  readonly #maxImageBytes: number;
+  /** Images by path, least recently used first, bounded in entries and bytes. */
+  readonly #images: BoundedMap<string, Image>;
 
   constructor(readonly options: ApiClientOptions) {
     this.#fetch = options.fetch ?? fetch;
-    this.#max = options.maxEntries ?? 2000;
-    this.#maxImageBytes = options.maxImageBytes ?? 32 << 20;
+    this.#cache = new BoundedMap({
+      maxEntries: options.maxEntries ?? 2000,
+      maxBytes: options.maxAnswerBytes ?? 16 << 20,
+      sizeOf: (path, entry) => stringBytes(path) + entry.bytes + 64,
+    });
+    this.#images = new BoundedMap({
+      maxEntries: MAX_IMAGES,
+      maxBytes: options.maxImageBytes ?? 32 << 20,
+      sizeOf: (path, image) =>
+        stringBytes(path) + image.body.byteLength +
+        image.headers.reduce((n, [k, v]) => n + stringBytes(k) + stringBytes(v), 64),
+    });
   }
 
   #headers(extra?: HeadersInit): Headers {
@@ -93,12 +110,10 @@ export class ApiClient {
     const pending = this.#inflight.get(path);
     if (pending) return pending as Promise<T>;
     const work = (async () => {
-      const value = await this.#send(path, "GET");
+      const { value, bytes } = await this.#exchange(path, "GET");
       if (this.options.cacheSeconds > 0) {
-        if (this.#cache.size >= this.#max) {
-          this.#cache.delete(this.#cache.keys().next().value!);
-        }
-        this.#cache.set(path, { expires: Date.now() + this.options.cacheSeconds * 1000, value });
+        const expires = Date.now() + this.options.cacheSeconds * 1000;
+        this.#cache.set(path, { expires, value, bytes });
       }
       return value;
     })().finally(() => this.#inflight.delete(path));
@@ -112,12 +127,18 @@ export class ApiClient {
   }
 
   async #send<T>(path: string, method: string): Promise<T> {
+    return (await this.#exchange(path, method)).value as T;
+  }
+
+  /** A JSON answer with the bytes its text took (two a character, as held in memory). */
+  async #exchange(path: string, method: string): Promise<{ value: unknown; bytes: number }> {
     const res = await this.#request(path, { method, headers: this.#headers() });
     if (!res.ok) {
       await res.body?.cancel();
       throw errorOf(res, path);
     }
-    return await res.json() as T;
+    const text = await res.text();
+    return { value: JSON.parse(text), bytes: stringBytes(text) };
   }
 
   /**
@@ -127,14 +148,10 @@ export class ApiClient {
    */
   async image(path: string, req: Request): Promise<Response> {
     const ifNoneMatch = req.headers.get("if-none-match");
+    // Most recently used last, so the least used goes first when room is needed.
     const kept = this.#images.get(path);
-    if (kept && kept.expires > Date.now()) {
-      // Most recently used last, so the oldest use goes first when room is needed.
-      this.#images.delete(path);
-      this.#images.set(path, kept);
-      return imageResponse(kept, ifNoneMatch);
-    }
-    if (kept) this.#forget(path);
+    if (kept && kept.expires > Date.now()) return imageResponse(kept, ifNoneMatch);
+    if (kept) this.#images.delete(path);
     const res = await this.#request(path, {
       headers: this.#headers(ifNoneMatch ? { "if-none-match": ifNoneMatch } : undefined),
     });
@@ -156,7 +173,7 @@ export class ApiClient {
         headers,
         etag: res.headers.get("etag"),
       };
-      if (body.length <= MAX_KEPT_IMAGE) this.#keep(path, image);
+      if (body.length <= MAX_KEPT_IMAGE) this.#images.set(path, image);
       return imageResponse(image, null);
     }
     const out = new Headers(headers);
@@ -164,25 +181,14 @@ export class ApiClient {
     return new Response(res.status === 304 ? null : res.body, { status: res.status, headers: out });
   }
 
-  #keep(path: string, image: Image) {
-    this.#images.set(path, image);
-    this.#imageBytes += image.body.length;
-    for (const [old] of this.#images) {
-      if (this.#imageBytes <= this.#maxImageBytes) break;
-      this.#forget(old);
-    }
-  }
-
-  #forget(path: string) {
-    const image = this.#images.get(path);
-    if (!image) return;
-    this.#images.delete(path);
-    this.#imageBytes -= image.body.length;
-  }
-
-  /** How many images are kept, and their bytes. */
+  /** How many images are kept, and the bytes they are counted for (paths and headers too). */
   get imagesKept(): { count: number; bytes: number } {
-    return { count: this.#images.size, bytes: this.#imageBytes };
+    return { count: this.#images.size, bytes: this.#images.bytes };
+  }
+
+  /** How many answers are kept, and the bytes they are counted for (paths too). */
+  get answersKept(): { count: number; bytes: number } {
+    return { count: this.#cache.size, bytes: this.#cache.bytes };
   }
 }
 

@@ -9,6 +9,7 @@ import { created } from "@bsky/shared/testing/events";
 import { ApiClient } from "./api.ts";
 import { Applier } from "@bsky/indexer/apply";
 import { loadSiteConfig } from "./config.ts";
+import { MAX_URL_CHARS } from "./server/router.ts";
 
 const text = async (res: Response) => ({
   status: res.status,
@@ -281,24 +282,31 @@ Deno.test("images come through the site: the API's PNG and avatars, kept while t
   });
 });
 
-Deno.test("kept images stay within their byte budget, the least recently used going first", async () => {
+Deno.test("kept images stay within their byte budget, paths and headers counted, the least recently used going first", async () => {
   await withStack(async ({ apiFetch, apiCalls }) => {
     const req = new Request("http://site.test/");
     const probe = new ApiClient({ baseUrl: "http://api.test", cacheSeconds: 0, fetch: apiFetch });
     const avatar = (await (await probe.image(`/v1/avatar/${BOB}`, req)).arrayBuffer()).byteLength;
+    const avatarKept = probe.imagesKept.bytes;
+    assert.ok(avatarKept > avatar, "the path and headers count too");
     const png = "/v1/circles/alice.test.png?width=600";
     const pngBytes = (await (await probe.image(png, req)).arrayBuffer()).byteLength;
+    const bothKept = probe.imagesKept.bytes;
     assert.ok(pngBytes > avatar);
     const small = new ApiClient({
       baseUrl: "http://api.test",
       cacheSeconds: 0,
       fetch: apiFetch,
-      maxImageBytes: pngBytes + avatar - 1,
+      maxImageBytes: bothKept - 1,
     });
     await (await small.image(`/v1/avatar/${BOB}`, req)).arrayBuffer();
-    assert.deepEqual(small.imagesKept, { count: 1, bytes: avatar });
+    assert.deepEqual(small.imagesKept, { count: 1, bytes: avatarKept });
     await (await small.image(png, req)).arrayBuffer();
-    assert.deepEqual(small.imagesKept, { count: 1, bytes: pngBytes }, "the avatar made room");
+    assert.deepEqual(
+      small.imagesKept,
+      { count: 1, bytes: bothKept - avatarKept },
+      "the avatar made room",
+    );
     const before = apiCalls.length;
     await (await small.image(png, req)).arrayBuffer();
     assert.equal(apiCalls.length, before, "the PNG came from memory");
@@ -423,5 +431,35 @@ Deno.test("a page path with malformed percent-encoding gets a 400 page, not a fa
       assert.match(res.html, /data-error="bad_request"/, path);
     }
     assert.deepEqual(apiCalls, [], "nothing reached the API");
+  });
+});
+
+Deno.test("thousands of distinct long query strings keep the site's caches within their bounds and ask the API once per answer", async () => {
+  await withStack(async ({ get, apiCalls, site }) => {
+    for (let i = 0; i < 2000; i++) {
+      // Empty pairs ("&&") change nothing: each address is distinct and the same page.
+      const query = ["rings=2", "window=7d", "bg=ffffff"].join("&".repeat(1 + (i % 600)));
+      const page = await get(`/c/alice.test?${query}`);
+      assert.equal(page.status, 200);
+      await page.body?.cancel();
+      const png = await get(`/img/alice.test.png?${query}&width=600`);
+      assert.equal(png.status, 200);
+      await png.body?.cancel();
+    }
+    assert.deepEqual(apiCalls.map((p) => p.split("?")[0]).sort(), [
+      "/v1/circles/alice.test",
+      "/v1/circles/alice.test.png",
+      "/v1/interactions/alice.test",
+    ]);
+    assert.deepEqual(site.api.answersKept.count, 2);
+    assert.ok(site.api.answersKept.bytes < 64 * 1024);
+    assert.equal(site.api.imagesKept.count, 1);
+    const long = await get(`/c/alice.test?${"&".repeat(MAX_URL_CHARS)}`);
+    assert.equal(long.status, 414);
+    await long.body?.cancel();
+    const garbage = await get(`/c/${"x".repeat(1500)}`);
+    assert.equal(garbage.status, 400, "not a handle: refused before the API is asked");
+    await garbage.body?.cancel();
+    assert.equal(apiCalls.length, 3);
   });
 });

@@ -3,6 +3,7 @@
  * A value that is missing or not valid takes its default, so an old or edited link still
  * shows a page.
  */
+import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
 
 export const DIRECTIONS = ["both", "sent", "received", "mutual"] as const;
 export const WINDOWS = ["24h", "7d", "30d"] as const;
@@ -71,6 +72,14 @@ export function apiCirclesQuery(o: CircleOptions, extra: Record<string, string> 
     date: String(o.date),
     ...extra,
   }).toString();
+}
+
+/**
+ * Whether a cleaned actor can name an account at all (a handle or a DID by their syntax):
+ * anything else is refused before the API is asked.
+ */
+export function isActor(actor: string): boolean {
+  return isValidHandle(actor) || isValidDid(actor);
 }
 
 /** A handle or DID as typed: without "@", spaces or a profile URL around it. */

@@ -28,6 +28,9 @@ export interface Manifest {
   islands: string[];
 }
 
+/** Longest path and query a page takes, in characters: 414 past it. */
+export const MAX_URL_CHARS = 2048;
+
 /** Retry-After of a 503 when the API gave none (it could not be reached). */
 const DOWN_RETRY_AFTER_SECONDS = 5;
 
@@ -131,10 +134,10 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
   };
 
   /** The error page for a request the site cannot read (malformed path or query). */
-  const badRequest = (url: URL, state: State): Response => {
-    const data: ErrorData = { status: 400, kind: "bad_request" };
+  const badRequest = (url: URL, state: State, status = 400): Response => {
+    const data: ErrorData = { status, kind: "bad_request" };
     return page(manifest.error, url, {}, state)(data, {
-      status: 400,
+      status,
       headers: { "cache-control": "no-store" },
     });
   };
@@ -188,7 +191,9 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     const state: State = { lang, t: DICTS[lang] };
     let res: Response;
     try {
-      if (manifest.middleware) {
+      if (url.pathname.length + url.search.length > MAX_URL_CHARS) {
+        res = badRequest(url, state, 414);
+      } else if (manifest.middleware) {
         const ctx: RouteContext = {
           ...context,
           url,

@@ -1,3 +1,4 @@
+import { ApiError } from "../../api.ts";
 import CircleActions from "../../islands/CircleActions.tsx";
 import CircleOptionsForm from "../../islands/CircleOptions.tsx";
 import { CircleFigure } from "../../components/CircleFigure.tsx";
@@ -14,6 +15,7 @@ import {
   apiCirclesQuery,
   type CircleOptions,
   cleanActor,
+  isActor,
   parseOptions,
   shareQuery,
 } from "../../options.ts";
@@ -32,6 +34,7 @@ export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
     const actor = cleanActor(ctx.params.handle);
     if (!actor) return new Response(null, { status: 303, headers: { location: "/" } });
+    if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
     const options = parseOptions(ctx.url.searchParams);
     if (actor !== ctx.params.handle) {
       // One address per circles page: "@Alice.bsky.social" and "alice.bsky.social" alike.

@@ -1,4 +1,5 @@
-import { apiCirclesQuery, cleanActor, parseOptions } from "../../options.ts";
+import { ApiError } from "../../api.ts";
+import { apiCirclesQuery, cleanActor, isActor, parseOptions } from "../../options.ts";
 import type { Handlers } from "../../server/types.ts";
 
 /**
@@ -10,6 +11,7 @@ export const handler: Handlers = {
     const m = ctx.params.file.match(/^(.+)\.(png|svg)$/);
     if (!m) return new Response("Not found", { status: 404 });
     const actor = cleanActor(m[1]);
+    if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
     const options = parseOptions(ctx.url.searchParams);
     const extra: Record<string, string> = {};
     if (m[2] === "png") extra.width = ctx.url.searchParams.get("width") === "600" ? "600" : "1200";
