@@ -23,7 +23,7 @@ export async function startFart(
   });
   const app = createApp({ redis, config, log });
   const server = Deno.serve(
-    { port: config.FART_PORT, hostname: "0.0.0.0", onListen: () => {} },
+    { port: config.FART_PORT, hostname: config.BIND_HOST, onListen: () => {} },
     (req, info) => app.fetch(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>),
   );
   log.info("API listening", { port: server.addr.port });

@@ -83,7 +83,7 @@ export async function startFirehose(
     redis: redis.status,
     connected: subscription.connected,
     cursor: subscription.cursor ?? null,
-  }));
+  }), config.BIND_HOST);
   // The watch list is read before the first frame and every few seconds after.
   const watched = metrics.registry.gauge(
     "firehose_watched_accounts",

@@ -51,7 +51,7 @@ export async function startIndexer(
     ok: redis.status === "ready",
     redis: redis.status,
     partitions: consumer.owned,
-  }));
+  }), config.BIND_HOST);
   consumer.start();
   log.info("Indexer started", { name, partitions: config.FIREHOSE_PARTITIONS });
   return {

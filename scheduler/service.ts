@@ -57,7 +57,7 @@ export async function startScheduler(
   const server = serveOps(config.SCHEDULER_METRICS_PORT, metrics.registry, () => ({
     ok: redis.status === "ready",
     redis: redis.status,
-  }));
+  }), config.BIND_HOST);
   log.info("Scheduler started", {
     jobs: Object.fromEntries(jobs.map((j) => [j.name, j.schedule])),
   });

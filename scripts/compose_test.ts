@@ -113,6 +113,22 @@ Deno.test("compose.yaml lets each container reach Redis, publishes the port its 
   }
 });
 
+Deno.test("compose.yaml has every service listen on all addresses (BIND_HOST), which outside a container it does not by default", () => {
+  const allowNet = (spec: ServiceSpec, env: Record<string, string>) =>
+    serviceArgs(spec, env).find((a) => a.startsWith("--allow-net="))!.split("=")[1].split(",");
+  for (const spec of SERVICES) {
+    assert.ok(spec.env.includes("BIND_HOST"), `${spec.name} reads BIND_HOST`);
+    const env = envOf(spec.name);
+    assert.equal(env.BIND_HOST, "0.0.0.0", `${spec.name}'s container sets BIND_HOST`);
+    const inside = (services[spec.name].ports as string[])[0].split(":")[1];
+    // The same service run with the defaults may listen on loopback only.
+    const local = allowNet(spec, { ...env, BIND_HOST: "" });
+    assert.ok(local.includes(`127.0.0.1:${inside}`), `${spec.name}: ${local}`);
+    assert.ok(!local.some((h) => h.startsWith("0.0.0.0:")), `${spec.name}: ${local}`);
+    assert.equal(spec.health({ ...env, BIND_HOST: "" }), spec.health(env));
+  }
+});
+
 Deno.test("compose.yaml runs Redis with AOF persistence on a volume", () => {
   const redis = services.redis;
   assert.deepEqual((redis.command as string[]).slice(0, 3), [

@@ -7,6 +7,7 @@ import { indexerEnv } from "../indexer/config.ts";
 import { fartEnv } from "../fart/config.ts";
 import { schedulerEnv } from "../scheduler/config.ts";
 import { siteEnv } from "../site/config.ts";
+import { DEFAULT_BIND_HOST } from "../shared/config.ts";
 import { createHash, randomBytes } from "node:crypto";
 
 export interface ServiceSpec {
@@ -43,6 +44,18 @@ function redisHost(env: Record<string, string | undefined>): string {
   return hostPort(env.REDIS_URL || "redis://127.0.0.1:6379", PORTS);
 }
 
+/** The address services listen on (BIND_HOST), as --allow-net and URLs write it. */
+export function listenHost(env: Record<string, string | undefined>): string {
+  const host = env.BIND_HOST?.trim() || DEFAULT_BIND_HOST;
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Where a client on this machine reaches the services: loopback when they listen on all. */
+export function localHost(env: Record<string, string | undefined>): string {
+  const host = listenHost(env);
+  return host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host;
+}
+
 export const SERVICES: ServiceSpec[] = [
   {
     name: "firehose",
@@ -51,12 +64,12 @@ export const SERVICES: ServiceSpec[] = [
     // The decode worker is loaded at run time, so its code needs read access.
     read: ["firehose", "shared", "node_modules"],
     include: ["firehose/decode_worker.ts"],
-    health: (env) => `http://127.0.0.1:${env.FIREHOSE_METRICS_PORT || 8001}/healthz`,
+    health: (env) => `http://${localHost(env)}:${env.FIREHOSE_METRICS_PORT || 8001}/healthz`,
     net: (env) => {
       const hosts = [
         redisHost(env),
         hostPort(env.FIREHOSE_URL || "wss://bsky.network", PORTS),
-        `0.0.0.0:${env.FIREHOSE_METRICS_PORT || 8001}`,
+        `${listenHost(env)}:${env.FIREHOSE_METRICS_PORT || 8001}`,
       ];
       if (/^(true|1|yes|on)$/i.test(env.FIREHOSE_VERIFY ?? "")) {
         // Verification resolves DIDs through the PLC directory and did:web hosts.
@@ -69,8 +82,8 @@ export const SERVICES: ServiceSpec[] = [
     name: "indexer",
     entry: "indexer/main.ts",
     env: Object.keys(indexerEnv),
-    health: (env) => `http://127.0.0.1:${env.INDEXER_METRICS_PORT || 8002}/healthz`,
-    net: (env) => [redisHost(env), `0.0.0.0:${env.INDEXER_METRICS_PORT || 8002}`],
+    health: (env) => `http://${localHost(env)}:${env.INDEXER_METRICS_PORT || 8002}/healthz`,
+    net: (env) => [redisHost(env), `${listenHost(env)}:${env.INDEXER_METRICS_PORT || 8002}`],
   },
   {
     name: "fart",
@@ -82,13 +95,13 @@ export const SERVICES: ServiceSpec[] = [
     ffi: ["node_modules"],
     // The addon's loader reads a process report to choose between its glibc and musl builds.
     sys: ["cpus", "networkInterfaces", "hostname"],
-    health: (env) => `http://127.0.0.1:${env.FART_PORT || 8000}/healthz`,
+    health: (env) => `http://${localHost(env)}:${env.FART_PORT || 8000}/healthz`,
     net: (env) => [
       redisHost(env),
       hostPort(env.FART_PLC_URL || "https://plc.directory", PORTS),
       hostPort(env.FART_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
       hostPort(env.FART_AVATAR_CDN_URL || "https://cdn.bsky.app", PORTS),
-      `0.0.0.0:${env.FART_PORT || 8000}`,
+      `${listenHost(env)}:${env.FART_PORT || 8000}`,
     ],
   },
   {
@@ -101,22 +114,22 @@ export const SERVICES: ServiceSpec[] = [
     include: ["site/client.ts", "site/routes", "site/islands", "site/static"],
     unstable: ["bundle"],
     // The site has no health endpoint of its own: a page that needs no data.
-    health: (env) => `http://127.0.0.1:${env.SITE_PORT || 8080}/about`,
+    health: (env) => `http://${localHost(env)}:${env.SITE_PORT || 8080}/about`,
     net: (env) => [
       hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
-      `0.0.0.0:${env.SITE_PORT || 8080}`,
+      `${listenHost(env)}:${env.SITE_PORT || 8080}`,
     ],
   },
   {
     name: "scheduler",
     entry: "scheduler/main.ts",
     env: Object.keys(schedulerEnv),
-    health: (env) => `http://127.0.0.1:${env.SCHEDULER_METRICS_PORT || 8003}/healthz`,
+    health: (env) => `http://${localHost(env)}:${env.SCHEDULER_METRICS_PORT || 8003}/healthz`,
     net: (env) => [
       redisHost(env),
       hostPort(env.SCHEDULER_PLC_URL || "https://plc.directory", PORTS),
       hostPort(env.SCHEDULER_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
-      `0.0.0.0:${env.SCHEDULER_METRICS_PORT || 8003}`,
+      `${listenHost(env)}:${env.SCHEDULER_METRICS_PORT || 8003}`,
     ],
     unstable: ["cron"],
   },

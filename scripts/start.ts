@@ -21,7 +21,7 @@
  * shared/log.ts, and anything else a process prints is wrapped into such a line.
  */
 import { parseArgs } from "node:util";
-import { serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
+import { localHost, serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
 import { applyEnvFile } from "./env_file.ts";
 import { type Running, supervise } from "./supervisor.ts";
 import { readCaptureFile } from "../firehose/capture.ts";
@@ -253,7 +253,7 @@ if (demo) {
 }
 
 // Services started together talk to each other: the site reads this API, on its port.
-env.FART_URL ||= `http://127.0.0.1:${env.FART_PORT || 8000}`;
+env.FART_URL ||= `http://${localHost(env)}:${env.FART_PORT || 8000}`;
 // ... and the site has its own key, so its visitors are not limited as one client.
 Object.assign(env, siteKeyEnv(env));
 

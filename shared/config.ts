@@ -90,6 +90,14 @@ export const env = {
       `a ${protocols.join(" or ")} URL`,
     );
   },
+  /** An IP address (IPv6 without brackets) or a host name. */
+  host(fallback?: string) {
+    return variable<string>(
+      (raw) => isHost(raw) ? raw : fail("is not an IP address or host name"),
+      fallback,
+      "an IP address or host name",
+    );
+  },
   oneOf<const T extends readonly string[]>(values: T, fallback?: T[number]) {
     return variable<T[number]>(
       (raw) => {
@@ -101,10 +109,29 @@ export const env = {
   },
 };
 
+/** Whether `raw` is an IP address or a host name, with nothing else (no port, no path). */
+function isHost(raw: string): boolean {
+  try {
+    if (raw.includes(":")) return new URL(`http://[${raw}]/`).hostname.length > 2;
+    return new URL(`http://${raw}/`).hostname === raw.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Where services listen unless BIND_HOST says otherwise: this machine only. */
+export const DEFAULT_BIND_HOST = "127.0.0.1";
+
+/** Where a service listens: loopback unless set (containers set 0.0.0.0, every address). */
+export const listenEnv = {
+  BIND_HOST: env.host(DEFAULT_BIND_HOST),
+};
+
 /** The variables every service shares. */
 export const commonEnv = {
   REDIS_URL: env.url("redis://127.0.0.1:6379", ["redis", "rediss"]),
   LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
+  ...listenEnv,
 };
 
 export type EnvSource = (name: string) => string | undefined;

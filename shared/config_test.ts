@@ -1,12 +1,37 @@
 import assert from "node:assert/strict";
-import { commonEnv, env, loadConfig } from "./config.ts";
+import { commonEnv, env, listenEnv, loadConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 const from = (vars: Record<string, string>) => (name: string) => vars[name];
 
 Deno.test("loadConfig() applies defaults when variables are unset or empty", () => {
   const config = loadConfig({ ...commonEnv, N: env.int(3) }, from({ N: "" }));
-  assert.deepEqual(config, { REDIS_URL: "redis://127.0.0.1:6379", LOG_LEVEL: "info", N: 3 });
+  assert.deepEqual(config, {
+    REDIS_URL: "redis://127.0.0.1:6379",
+    LOG_LEVEL: "info",
+    BIND_HOST: "127.0.0.1",
+    N: 3,
+  });
+});
+
+Deno.test("BIND_HOST is loopback unless set, and takes an IP address or a host name but nothing more", () => {
+  const bind = (value: string) => loadConfig(listenEnv, from({ BIND_HOST: value })).BIND_HOST;
+  assert.equal(bind(""), "127.0.0.1");
+  for (const host of ["0.0.0.0", "10.1.2.3", "::", "::1", "fd00::2", "localhost", "api.internal"]) {
+    assert.equal(bind(host), host);
+  }
+  for (
+    const bad of ["0.0.0.0:8000", "[::1]", "http://0.0.0.0", "1.2.3", "300.1.1.1", "a b", "a/b"]
+  ) {
+    assert.throws(
+      () => bind(bad),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          `Cannot parse configuration: BIND_HOST: "${bad}" is not an IP address or host name`,
+      bad,
+    );
+  }
 });
 
 Deno.test("loadConfig() parses integers, booleans, URLs and enums", () => {

@@ -1,4 +1,5 @@
 /** What every service's main.ts and ops endpoints have in common. */
+import { DEFAULT_BIND_HOST } from "./config.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, type Registry } from "./metrics.ts";
@@ -50,13 +51,17 @@ export async function runService(
   }
 }
 
-/** Serves /metrics and /healthz (200 when `health()` says ok, 503 otherwise) on `port`. */
+/**
+ * Serves /metrics and /healthz (200 when `health()` says ok, 503 otherwise) on `port` of
+ * `hostname` (the service's BIND_HOST).
+ */
 export function serveOps(
   port: number,
   registry: Registry,
   health: () => Record<string, unknown> & { ok: boolean },
+  hostname: string = DEFAULT_BIND_HOST,
 ): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ port, onListen: () => {} }, async (req) => {
+  return Deno.serve({ port, hostname, onListen: () => {} }, async (req) => {
     const { pathname } = new URL(req.url);
     if (pathname === "/metrics") {
       return new Response(await registry.render(), {

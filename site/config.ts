@@ -1,9 +1,10 @@
 /** The site's configuration (documented in .env.example). */
-import { env, type EnvSource, loadConfig } from "@bsky/shared/config";
+import { env, type EnvSource, listenEnv, loadConfig } from "@bsky/shared/config";
 import { LOG_LEVELS } from "@bsky/shared/log";
 
 export const siteEnv = {
   LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
+  ...listenEnv,
   SITE_PORT: env.int(8080, { min: 0, max: 65535 }),
   /** The API every page reads from; the browser never talks to it directly. */
   FART_URL: env.url("http://127.0.0.1:8000", ["http", "https"]),

@@ -15,7 +15,7 @@ export async function startSite(
 ): Promise<SiteService> {
   const site = await createSite({ config, log });
   const server = Deno.serve(
-    { port: config.SITE_PORT, hostname: "0.0.0.0", onListen: () => {} },
+    { port: config.SITE_PORT, hostname: config.BIND_HOST, onListen: () => {} },
     (req) => site.fetch(req),
   );
   log.info("Site listening", { port: server.addr.port, api: config.FART_URL });
