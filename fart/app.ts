@@ -21,6 +21,7 @@ import {
   errorResponse,
   HttpError,
   keepPrivate,
+  parseQuery,
   withEtag,
 } from "./http.ts";
 import { Identity } from "./identity.ts";
@@ -29,6 +30,7 @@ import { docsPage, openApiDocument } from "./openapi.ts";
 import { rateHeaders, RateLimiter } from "./rate_limit.ts";
 import { RedisGate, storeUnavailable } from "./redis_gate.ts";
 import { Routes } from "./routes.ts";
+import { noQuery } from "./schemas.ts";
 
 export interface AppDeps {
   redis: Redis;
@@ -140,6 +142,7 @@ export function createApp(deps: AppDeps): App {
         allow: "GET, HEAD, OPTIONS",
       });
     }
+    if (open) parseQuery(url, noQuery);
     switch (open) {
       case "healthz": {
         const ok = await gate.answers();

@@ -733,3 +733,32 @@ Deno.test("thousands of distinct long spellings of one query keep every cache wi
     assert.equal(app.keyHashes().entries, hashes.entries);
   });
 });
+
+Deno.test("an unknown query parameter is a 400 naming it on every endpoint, the open ones included", async () => {
+  await withApi({ FART_RATE_PER_IP: "100000" }, async ({ get }) => {
+    for (
+      const [path, method] of [
+        ["/v1/interactions/alice.test", "GET"],
+        ["/v1/circles/alice.test", "GET"],
+        ["/v1/circles/alice.test.svg", "GET"],
+        ["/v1/circles/alice.test.png", "GET"],
+        ["/v1/stats/top?metric=likes_received", "GET"],
+        ["/v1/stats/live", "GET"],
+        ["/v1/stats/jobs", "GET"],
+        ["/v1/actors/search?q=al", "GET"],
+        [`/v1/avatar/${B}`, "GET"],
+        ["/v1/optout/codes/ABCDEFGH", "GET"],
+        ["/v1/optout/alice.test", "POST"],
+        ["/healthz", "GET"],
+        ["/openapi.json", "GET"],
+        ["/docs", "GET"],
+      ]
+    ) {
+      const res = await get(`${path}${path.includes("?") ? "&" : "?"}x=1`, { method });
+      assert.equal(res.status, 400, path);
+      const body = await res.json();
+      assert.equal(body.parameter, "x", path);
+      assert.match(body.message, /"x": "1" is not a parameter of this endpoint/, path);
+    }
+  });
+});

@@ -206,7 +206,8 @@ export class Routes {
     return await this.#json(req, encoder.encode(JSON.stringify(answer)));
   };
 
-  jobs = async (req: Request): Promise<Response> => {
+  jobs = async (req: Request, url: URL): Promise<Response> => {
+    parseQuery(url, s.noQuery);
     const pipe = this.redis.pipeline();
     for (const job of JOB_NAMES) pipe.hgetall(jobKeys.status(job));
     const rows = (await pipe.exec()) ?? [];
@@ -240,7 +241,8 @@ export class Routes {
     return await this.#json(req, encoder.encode(JSON.stringify(answer)));
   };
 
-  live = async (req: Request): Promise<Response> => {
+  live = async (req: Request, url: URL): Promise<Response> => {
+    parseQuery(url, s.noQuery);
     const body = await this.cache.get("live", async () => {
       const partitions = await this.#partitions();
       const pipe = this.redis.pipeline();
@@ -343,7 +345,8 @@ export class Routes {
   };
 
   /** GET: whether a code was posted yet. */
-  optcode = async (_req: Request, _url: URL, m: PathParams): Promise<Response> => {
+  optcode = async (_req: Request, url: URL, m: PathParams): Promise<Response> => {
+    parseQuery(url, s.noQuery);
     const code = m[1].toUpperCase();
     if (!isOptCode(code)) throw badParameter("code", m[1], "is not an opt code");
     const key = storeKeys.optCode(code);
@@ -360,7 +363,8 @@ export class Routes {
     return optAnswer(200, p, action as OptAction, code, done ? "done" : "waiting", expires);
   };
 
-  avatar = async (req: Request, _url: URL, m: PathParams): Promise<Response> => {
+  avatar = async (req: Request, url: URL, m: PathParams): Promise<Response> => {
+    parseQuery(url, s.noQuery);
     const did = didParam(m[1]);
     const actor = await this.identity.actor(did);
     const cid = await this.avatars.cidOf(actor.id);

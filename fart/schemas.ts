@@ -31,6 +31,9 @@ const colour = z.string().regex(/^#?[0-9a-fA-F]{6}$/, "is not a colour such as 1
 const flag = z.enum(["true", "false", "1", "0"], { error: "is not true or false" })
   .transform((v) => v === "true" || v === "1");
 
+/** The query of an endpoint that takes no parameters: any one is a 400. */
+export const noQuery = z.strictObject({});
+
 export const interactionsQuery = z.strictObject({
   direction: direction.default("both"),
   window: windowParam.prefault("7d"),

@@ -463,3 +463,31 @@ Deno.test("thousands of distinct long query strings keep the site's caches withi
     assert.equal(apiCalls.length, 3);
   });
 });
+
+Deno.test("a page that takes a query answers a parameter it does not know with a 400 page, and takes lang everywhere", async () => {
+  await withStack(async ({ get, apiCalls }) => {
+    for (
+      const path of [
+        "/c/alice.test?rings=2&x=1",
+        "/img/alice.test.png?x=1",
+        "/top?metric=likes_received&x=1",
+        "/optout?x=1",
+        "/search?q=alice.test&x=1",
+        "/api/search?q=al&x=1",
+      ]
+    ) {
+      const res = await text(await get(path));
+      assert.equal(res.status, 400, path);
+      assert.match(res.html, /data-error="bad_request"/, path);
+    }
+    assert.deepEqual(apiCalls, [], "nothing reached the API");
+    const pt = await get("/c/alice.test?rings=2&lang=pt");
+    assert.equal(pt.status, 200);
+    await pt.body?.cancel();
+    const form = await get(
+      "/c/alice.test?rings=1&direction=sent&window=7d&bg=%23ffffff&border=%23000000&date=0&date=1",
+    );
+    assert.equal(form.status, 200, "what the options form sends");
+    await form.body?.cancel();
+  });
+});

@@ -37,6 +37,8 @@ async function boundedText(req: Request, max: number): Promise<string | undefine
  * code's own page, so reloading asks nothing twice); the code's page says what to post
  * and whether the network has carried it yet.
  */
+export const query = ["code"];
+
 export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
     const code = ctx.url.searchParams.get("code");

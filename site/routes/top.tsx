@@ -17,6 +17,8 @@ interface Data {
   now: number;
 }
 
+export const query = ["metric", "window"];
+
 export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
     const q = ctx.url.searchParams;

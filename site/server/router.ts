@@ -146,6 +146,10 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     for (const r of manifest.routes) {
       const match = r.pattern.exec({ pathname: url.pathname });
       if (!match) continue;
+      const known = r.module.query;
+      if (known && [...url.searchParams.keys()].some((k) => k !== "lang" && !known.includes(k))) {
+        return badRequest(url, state);
+      }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(match.pathname.groups)) {
         // Decoded here once; a route never decodes its params again.

@@ -45,4 +45,9 @@ export interface AppProps {
 export interface RouteModule {
   handler?: Handler | Handlers;
   default?: ComponentType<PageProps<unknown>>;
+  /**
+   * The query parameters the route reads, besides `lang`. A route that lists them answers
+   * any other with a 400 page.
+   */
+  query?: readonly string[];
 }

@@ -2,6 +2,8 @@ import type { Handlers } from "../../server/types.ts";
 import { type ApiProfile, siteProfile } from "../../components/profile.ts";
 
 /** The typeahead's source: the API's handle search, with avatars through this site. */
+export const query = ["q"];
+
 export const handler: Handlers = {
   async GET(_req, ctx) {
     const q = (ctx.url.searchParams.get("q") ?? "").trim().replace(/^@/, "");

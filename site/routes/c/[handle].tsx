@@ -15,6 +15,7 @@ import {
   apiCirclesQuery,
   type CircleOptions,
   cleanActor,
+  DEFAULT_OPTIONS,
   isActor,
   parseOptions,
   shareQuery,
@@ -29,6 +30,9 @@ interface Data {
   interactions: InteractionsAnswer;
   origin: string;
 }
+
+/** The circles' options: nothing else is taken. */
+export const query = Object.keys(DEFAULT_OPTIONS);
 
 export const handler: Handlers<Data> = {
   async GET(_req, ctx) {

@@ -1,11 +1,20 @@
 import { ApiError } from "../../api.ts";
-import { apiCirclesQuery, cleanActor, isActor, parseOptions } from "../../options.ts";
+import {
+  apiCirclesQuery,
+  cleanActor,
+  DEFAULT_OPTIONS,
+  isActor,
+  parseOptions,
+} from "../../options.ts";
 import type { Handlers } from "../../server/types.ts";
 
 /**
  * The circles image drawn by the API (`/img/alice.bsky.social.png?rings=2…`): the PNG for
  * Download, Copy and the share card, the SVG as well. Only known options go through.
  */
+/** The circles' options and the PNG's width: nothing else is taken. */
+export const query = [...Object.keys(DEFAULT_OPTIONS), "width"];
+
 export const handler: Handlers = {
   GET(req, ctx) {
     const m = ctx.params.file.match(/^(.+)\.(png|svg)$/);
