@@ -40,8 +40,16 @@ export function tidOf(n: number): string {
   return "3k" + out;
 }
 
+const B32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** A valid did:plc (24 letters of its base32 alphabet) for every n, "a…a" + n in base 32. */
 export function didOf(i: number): string {
-  return `did:plc:${i.toString(32).padStart(24, "a")}`;
+  let out = "";
+  do {
+    out = B32[i % 32] + out;
+    i = Math.floor(i / 32);
+  } while (i > 0);
+  return `did:plc:${out.padStart(24, "a")}`;
 }
 
 export function* generateEvents(o: GenerateOptions): Generator<FirehoseEvent> {
