@@ -10,6 +10,7 @@
  * a hostile PDS cannot serve its own picture under someone else's CID. The PDS is reached
  * through the identity's publicFetch: no private hosts, odd ports or redirects to them.
  */
+import { readBody } from "@bsky/shared/bounded_read";
 import { Buffer } from "node:buffer";
 import { CODEC_RAW, fromString as parseCid, HASH_SHA256 } from "@atcute/cid";
 import type { Redis } from "@bsky/shared/redis";
@@ -126,18 +127,6 @@ export class Avatars {
       await res.body?.cancel();
       return undefined;
     }
-    const declared = Number(res.headers.get("content-length") ?? 0);
-    if (declared > this.options.maxBytes) {
-      await res.body.cancel();
-      return undefined;
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += chunk.length;
-      if (size > this.options.maxBytes) return undefined;
-      chunks.push(chunk);
-    }
-    return new Uint8Array(Buffer.concat(chunks));
+    return await readBody(res, this.options.maxBytes).catch(() => undefined);
   }
 }

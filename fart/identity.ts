@@ -7,6 +7,7 @@
  * is answered before any lookup: a malformed DID is a 400, a handle under a reserved
  * top-level domain a 404.
  */
+import { readJson } from "@bsky/shared/bounded_read";
 import {
   type DidDocument,
   didDocumentUrl,
@@ -205,7 +206,7 @@ function unknownHandle(handle: string): HttpError {
 async function json(res: Response, url: URL): Promise<unknown> {
   try {
     if (!res.ok) throw new Error(`status ${res.status}`);
-    return await res.json();
+    return await readJson(res);
   } catch (err) {
     throw new HttpError(
       502,

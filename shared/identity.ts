@@ -5,6 +5,7 @@
  * A did:web names its own host, so its document is fetched through fetchPublic (no private
  * targets, no odd ports) unless `allowPrivate` is set.
  */
+import { readJson } from "./bounded_read.ts";
 import { fetchPublic } from "./public_fetch.ts";
 import { isValidDid, isValidHandle, isValidPlcDid } from "./syntax.ts";
 
@@ -91,7 +92,7 @@ export async function fetchDidDocument(
     await res.body?.cancel();
     throw new Error(`Cannot read the DID document of ${did}: status ${res.status}`);
   }
-  return await res.json() as DidDocument;
+  return await readJson(res) as DidDocument;
 }
 
 /** The PDS endpoint a DID document names, or undefined. */
@@ -132,6 +133,6 @@ export async function resolveHandle(
     await res.body?.cancel();
     throw new Error(`Cannot resolve the handle "${handle}": status ${res.status}`);
   }
-  const did = (await res.json() as { did?: unknown }).did;
+  const did = (await readJson(res) as { did?: unknown }).did;
   return isValidDid(did) ? did : undefined;
 }

@@ -6,6 +6,7 @@
  * record on the account's PDS. The firehose's own updates carry a seq and always win: a
  * field is written only if its seq in `p:{id}` did not change while we fetched.
  */
+import { readJson } from "@bsky/shared/bounded_read";
 import {
   fetchDidDocument,
   handleOfDocument,
@@ -64,7 +65,7 @@ async function profileRecord(
     await res.body?.cancel();
     throw new Error(`Cannot read the profile of ${did}: status ${res.status}`);
   }
-  const value = (await res.json() as { value?: Record<string, unknown> }).value ?? {};
+  const value = (await readJson(res) as { value?: Record<string, unknown> }).value ?? {};
   const name = typeof value.displayName === "string" ? value.displayName.slice(0, 640) : "";
   const ref = (value.avatar as { ref?: { $link?: unknown } } | undefined)?.ref?.$link;
   return { name, avatar: typeof ref === "string" ? ref : "" };
