@@ -37,6 +37,11 @@ export const schedulerEnv = {
    * Redis's (a roll-up ahead of the API's clock would round days the API counts by hour).
    */
   SCHEDULER_MAX_CLOCK_SKEW_SECONDS: env.int(600, { min: 1, max: 3000 }),
+  /**
+   * true: profile upkeep also fetches from PDS hosts on loopback and private networks and on
+   * any port (development and tests with a local PDS only).
+   */
+  SCHEDULER_ALLOW_PRIVATE_NETWORK: env.bool(false),
   /** true: the sweep also fixes what it finds (sets missing TTLs, deletes expired logs). */
   SCHEDULER_SWEEP_FIX: env.bool(true),
 };

@@ -67,6 +67,7 @@ export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[]
       run: (redis, now) =>
         refreshProfiles(redis, {
           now,
+          allowPrivate: config.SCHEDULER_ALLOW_PRIVATE_NETWORK,
           plcUrl: config.SCHEDULER_PLC_URL,
           handleResolverUrl: config.SCHEDULER_HANDLE_RESOLVER_URL,
           budget: config.SCHEDULER_PROFILE_REQUESTS,

@@ -6,6 +6,7 @@
  * record on the account's PDS. The firehose's own updates carry a seq and always win: a
  * field is written only if its seq in `p:{id}` did not change while we fetched.
  */
+import { fetchPublic } from "@bsky/shared/public_fetch";
 import { readJson } from "@bsky/shared/bounded_read";
 import {
   fetchDidDocument,
@@ -29,6 +30,11 @@ export interface ProfileUpkeepOptions {
   budget: number;
   maxAgeHours: number;
   fetch?: typeof fetch;
+  /**
+   * Fetch profile records from PDS hosts on loopback, private networks and any port, and
+   * did:web documents likewise (development and tests with a local PDS only).
+   */
+  allowPrivate?: boolean;
   now: number;
   /** Called between reading a profile's seqs and writing it (tests). */
   beforeWrite?: (did: string) => Promise<void>;
@@ -50,12 +56,14 @@ async function profileRecord(
   pds: string,
   did: string,
   fetchFn: typeof fetch,
+  allowPrivate: boolean,
 ): Promise<{ name: string; avatar: string }> {
   const url = new URL("/xrpc/com.atproto.repo.getRecord", pds);
   url.searchParams.set("repo", did);
   url.searchParams.set("collection", "app.bsky.actor.profile");
   url.searchParams.set("rkey", "self");
-  const res = await fetchFn(url, { signal: AbortSignal.timeout(5000) });
+  // The PDS is whatever the DID document names: never our own network's hosts.
+  const res = await fetchPublic(url, { fetch: fetchFn, allowPrivate, timeoutMs: 5000 });
   // No profile record: no name and no avatar.
   if (res.status === 400 || res.status === 404) {
     await res.body?.cancel();
@@ -73,7 +81,7 @@ async function profileRecord(
 
 export async function refreshProfiles(redis: Redis, options: ProfileUpkeepOptions) {
   const fetchFn = options.fetch ?? fetch;
-  const { now } = options;
+  const { now, allowPrivate = false } = options;
   const all = await candidates(redis);
   const checkedAt = all.length ? await redis.zmscore(CHECKED_KEY, ...all) : [];
   const due = all.filter((_, k) =>
@@ -87,7 +95,7 @@ export async function refreshProfiles(redis: Redis, options: ProfileUpkeepOption
     if (!seen) continue;
     try {
       requests++;
-      const doc = await fetchDidDocument(did, options.plcUrl, fetchFn);
+      const doc = await fetchDidDocument(did, options.plcUrl, { fetch: fetchFn, allowPrivate });
       if (!doc) {
         unknown++;
       } else {
@@ -101,7 +109,7 @@ export async function refreshProfiles(redis: Redis, options: ProfileUpkeepOption
         if (pds) {
           requests++;
           // A PDS this process may not reach still leaves the handle checked.
-          profile = await profileRecord(pds, did, fetchFn).catch(() => {
+          profile = await profileRecord(pds, did, fetchFn, allowPrivate).catch(() => {
             unreachable++;
             return undefined;
           });

@@ -51,6 +51,8 @@ Deno.test("profile upkeep takes handles and profiles from the identity network, 
       handleResolverUrl: pds.pdsUrl,
       maxAgeHours: 24,
       now: Date.now(),
+      // The local PDS is on loopback.
+      allowPrivate: true,
     };
     // Three requests an account: room for two (cat, then ben: the newest look-ups first).
     const first = await refreshProfiles(redis, {
@@ -92,6 +94,19 @@ Deno.test("profile upkeep takes handles and profiles from the identity network, 
       avatar: annProfile.avatar,
     });
     assert.equal((await refreshProfiles(redis, { ...options, budget: 6 })).checked, 0);
+
+    // Where private hosts are refused (the default), a DID document naming a PDS on loopback
+    // gets no request: the handle is still checked, the profile is not read.
+    const dee = await client.createAccount("dee");
+    await dee.putProfile({ displayName: "Dee" });
+    await applier.apply([stale(dee.did, "old-dee.test")]);
+    await redis.zadd(jobKeys.lookedUp, 2000, dee.did);
+    const refused = await refreshProfiles(redis, { ...options, allowPrivate: false, budget: 6 });
+    assert.equal(refused.checked, 1);
+    assert.equal(refused.unreachable, 1);
+    const [d] = await profiles(redis, [dee.did]);
+    assert.equal(d.handle, dee.handle);
+    assert.equal(d.displayName, undefined);
   } finally {
     redis.disconnect();
   }

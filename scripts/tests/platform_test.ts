@@ -146,6 +146,8 @@ Deno.test("the whole platform, as separate processes, shows exactly the workload
     SCHEDULER_METRICS_PORT: String(freePort()),
     SCHEDULER_TOP_CRON: "* * * * *",
     SCHEDULER_PLC_URL: pds.plcUrl,
+    // The local PDS is on loopback, which profile upkeep refuses by default.
+    SCHEDULER_ALLOW_PRIVATE_NETWORK: "true",
     SCHEDULER_HANDLE_RESOLVER_URL: pds.pdsUrl,
     FART_PORT: String(freePort()),
     FART_CACHE_SECONDS: "1",
