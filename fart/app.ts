@@ -29,6 +29,7 @@ import { type FartMetrics, fartMetrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { rateHeaders, RateLimiter } from "./rate_limit.ts";
 import { RedisGate, storeUnavailable } from "./redis_gate.ts";
+import { PngPool } from "./png_pool.ts";
 import { Routes } from "./routes.ts";
 import { noQuery } from "./schemas.ts";
 
@@ -48,6 +49,10 @@ export interface App {
   cache: AnswerCache;
   /** Hashes of presented API keys kept in memory: entries and bytes. */
   keyHashes(): { entries: number; bytes: number };
+  /** The PNG renderers (started when first needed). */
+  png: PngPool;
+  /** Stops the PNG renderers. */
+  close(): void;
 }
 
 /** Bounds of the kept hashes of presented API keys. */
@@ -119,7 +124,8 @@ export function createApp(deps: AppDeps): App {
     fetch: deps.fetch,
   });
   const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
-  const routes = new Routes(redis, identity, avatars, cache, config, deps.clock);
+  const png = new PngPool({ workers: config.FART_PNG_WORKERS, queue: config.FART_PNG_QUEUE });
+  const routes = new Routes(redis, identity, avatars, cache, config, png, deps.clock);
   const gate = RedisGate.of(redis, log);
   let openapi: Uint8Array | undefined;
   let docs: Uint8Array | undefined;
@@ -241,6 +247,8 @@ export function createApp(deps: AppDeps): App {
     metrics,
     cache,
     keyHashes: () => ({ entries: hashes.size, bytes: hashes.bytes }),
+    png,
+    close: () => png.close(),
     async fetch(req, info) {
       const t0 = performance.now();
       const forwarded = config.FART_TRUST_PROXY

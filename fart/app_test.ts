@@ -90,6 +90,7 @@ async function withApi(
       cdnHits: net.avatarHits,
     });
   } finally {
+    app.close();
     redis.disconnect();
   }
 }

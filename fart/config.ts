@@ -26,6 +26,13 @@ export const fartEnv = {
    * answered 503 at once, or after at most this long, instead of waiting for it.
    */
   FART_REDIS_TIMEOUT_MS: env.int(500, { min: 10, max: 5000 }),
+  /** Threads that draw PNG circles, beside the thread that answers requests. */
+  FART_PNG_WORKERS: env.int(2, { min: 1, max: 64 }),
+  /**
+   * PNG renders that may wait for a free thread; past them a PNG is refused with 503 and
+   * Retry-After, so a burst cannot pile up work and memory.
+   */
+  FART_PNG_QUEUE: env.int(16, { min: 0, max: 1000 }),
   /** How long answers are cached in Redis. */
   FART_CACHE_SECONDS: env.int(60, { min: 1, max: 3600 }),
   /** Where handles and DIDs are resolved when the local index does not know them. */

@@ -20,7 +20,7 @@ import type { FartConfig } from "./config.ts";
 import { didParam, type PathParams } from "./app.ts";
 import { badParameter, canonicalQuery, HttpError, parseQuery, withEtag } from "./http.ts";
 import { type Identity, parseActor } from "./identity.ts";
-import { renderPng } from "./png.ts";
+import { type PngPool, PngPoolFull } from "./png_pool.ts";
 import * as s from "./schemas.ts";
 
 type ApiProfile = z.infer<typeof s.profile>;
@@ -58,9 +58,23 @@ export class Routes {
     readonly avatars: Avatars,
     readonly cache: AnswerCache,
     readonly config: FartConfig,
+    /** Draws the PNGs, off the main thread. */
+    readonly png: PngPool,
     /** Where "now" comes from: windows end in its hour. */
     readonly clock: Clock = systemClock,
   ) {}
+
+  /** A PNG drawn by the renderer pool; a 503 with Retry-After when the pool is full. */
+  async #drawPng(svg: () => Promise<string>, width: number): Promise<Uint8Array> {
+    try {
+      return await this.png.render(svg, width);
+    } catch (err) {
+      if (!(err instanceof PngPoolFull)) throw err;
+      throw new HttpError(503, "Too many pictures are being drawn: try again shortly", {}, {
+        "retry-after": String(err.retryAfterSeconds),
+      });
+    }
+  }
 
   #json(req: Request, body: Uint8Array): Promise<Response> {
     return withEtag(req, body, "application/json", this.config.FART_CACHE_SECONDS);
@@ -111,7 +125,8 @@ export class Routes {
     const { width: _width, ...layout } = q;
     const shape = canonicalQuery(format === "png" ? q : layout);
     const key = `c:${actorKey(m[1])}:${format}:${shape}`;
-    const body = await this.cache.get(key, async () => {
+    /** The JSON answer, or the SVG to send or to draw. */
+    const build = async (): Promise<Uint8Array | string> => {
       const actor = await this.identity.actor(m[1]);
       const now = this.clock.now();
       const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
@@ -175,8 +190,13 @@ export class Routes {
         const image = await this.avatars.get(p.did, p.avatar).catch(() => undefined);
         if (image) images.set(p.did, image);
       }));
-      const svg = renderCirclesSvg(layout, images, options);
-      return format === "svg" ? encoder.encode(svg) : await renderPng(svg, q.width);
+      return renderCirclesSvg(layout, images, options);
+    };
+    const body = await this.cache.get(key, async () => {
+      // A PNG takes its place among the renders before anything is done for it.
+      if (format === "png") return await this.#drawPng(() => build() as Promise<string>, q.width);
+      const built = await build();
+      return typeof built === "string" ? encoder.encode(built) : built;
     });
     const type = format === "json"
       ? "application/json"

@@ -33,6 +33,7 @@ export async function startFart(
     port: server.addr.port,
     async stop() {
       await server.shutdown();
+      app.close();
       redis.disconnect();
     },
   };

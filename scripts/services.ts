@@ -89,9 +89,9 @@ export const SERVICES: ServiceSpec[] = [
     name: "fart",
     entry: "fart/main.ts",
     env: Object.keys(fartEnv),
-    // The PNG renderer loads resvg's native addon and a font at run time.
-    read: ["fart/assets", "node_modules"],
-    include: ["fart/assets"],
+    // The PNG renderer threads load their code, resvg's native addon and a font at run time.
+    read: ["fart/png_worker.ts", "fart/png.ts", "fart/assets", "node_modules"],
+    include: ["fart/png_worker.ts", "fart/assets"],
     ffi: ["node_modules"],
     // The addon's loader reads a process report to choose between its glibc and musl builds.
     sys: ["cpus", "networkInterfaces", "hostname"],

@@ -6,7 +6,9 @@
  * flat out), uncached interactions of a 10k-interaction account, SVG and PNG circles; then
  * PNG circles whose 49 avatars are real-size originals (1000x1000 JPEGs of 100–400 KB made
  * here) served by a local PDS: the first request, which fetches, checks and scales them,
- * and then renders with the scaled avatars cached.
+ * and then renders with the scaled avatars cached. Last, hostile load: 100 uncached 1200 px
+ * PNGs at once while /healthz is polled, and floods of long query strings, with the API's
+ * memory and Redis's before and after.
  */
 import { parseArgs } from "node:util";
 import { Buffer } from "node:buffer";
@@ -297,6 +299,127 @@ rows.push(
 );
 await origin.shutdown();
 
+// Hostile load. The API's resident memory (its renderer threads included), from ps.
+async function rssMb(): Promise<number> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(api.pid)],
+    stdout: "piped",
+  }).output();
+  return Math.round(Number(new TextDecoder().decode(out.stdout).trim()) / 1024);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return +(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(2);
+};
+
+// 100 uncached 1200 px PNGs at once, while one client polls /healthz every 10 ms.
+const pngBefore = await rssMb();
+let storming = true, pngPeak = pngBefore;
+const healthMs: number[] = [];
+const watchers = [
+  (async () => {
+    while (storming) {
+      pngPeak = Math.max(pngPeak, await rssMb());
+      await sleep(50);
+    }
+  })(),
+  (async () => {
+    while (storming) {
+      const t0 = performance.now();
+      await (await fetch(`${base}/healthz`)).arrayBuffer();
+      healthMs.push(performance.now() - t0);
+      await sleep(10);
+    }
+  })(),
+];
+const burstStart = performance.now();
+const burst = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/circles/${subject}.png?width=1200&bg=${colour(i + 9000)}`);
+  await res.arrayBuffer();
+  return {
+    status: res.status,
+    ms: performance.now() - t0,
+    retryAfter: res.headers.get("retry-after"),
+  };
+}));
+const burstSeconds = (performance.now() - burstStart) / 1000;
+storming = false;
+await Promise.all(watchers);
+const pngAfter = await rssMb();
+await sleep(10_000);
+const pngIdle = await rssMb();
+const drawnMs = burst.filter((r) => r.status === 200).map((r) => r.ms);
+const refusedMs = burst.filter((r) => r.status === 503).map((r) => r.ms);
+const hostile = {
+  pngBurst: {
+    requests: burst.length,
+    drawn: drawnMs.length,
+    refused503: refusedMs.length,
+    retryAfter: [...new Set(burst.map((r) => r.retryAfter).filter(Boolean))],
+    seconds: +burstSeconds.toFixed(2),
+    drawnP50: pct(drawnMs, 0.5),
+    drawnP99: pct(drawnMs, 0.99),
+    refusedP50: pct(refusedMs, 0.5),
+    healthzChecks: healthMs.length,
+    healthzP50: pct(healthMs, 0.5),
+    healthzP99: pct(healthMs, 0.99),
+    healthzMax: pct(healthMs, 1),
+    rssMb: { before: pngBefore, peak: pngPeak, after: pngAfter, afterTenSecondsIdle: pngIdle },
+  },
+} as Record<string, unknown>;
+console.log(
+  `100 uncached 1200 px PNGs at once: ${drawnMs.length} drawn (p50 ${pct(drawnMs, 0.5)} ms, p99 ${
+    pct(drawnMs, 0.99)
+  } ms), ${refusedMs.length} refused with 503 (p50 ${pct(refusedMs, 0.5)} ms), all answered in ${
+    burstSeconds.toFixed(2)
+  } s; /healthz meanwhile p50 ${pct(healthMs, 0.5)} ms, p99 ${pct(healthMs, 0.99)} ms, max ${
+    pct(healthMs, 1)
+  } ms (${healthMs.length} checks); ` +
+    `RSS ${pngBefore} MB before, ${pngPeak} MB peak, ${pngAfter} MB after, ${pngIdle} MB 10 s later`,
+);
+
+// Query strings: 5,000 requests of ~63 KB of repeated valid parameters, then 5,000 distinct
+// spellings (~4 KB each, padded with empty pairs) of one circles query.
+async function flood(name: string, query: (i: number) => string) {
+  const redisBefore = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+  const keysBefore = await redis.dbsize();
+  const before = await rssMb();
+  const statuses = new Map<number, number>();
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < 5000) {
+      const res = await fetch(`${base}/v1/circles/${subject}?${query(next++)}`);
+      await res.arrayBuffer();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    }
+  }));
+  const after = await rssMb();
+  const redisAfter = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+  const row = {
+    statuses: Object.fromEntries(statuses),
+    rssMb: { before, after },
+    redisMb: { before: Math.round(redisBefore / 2 ** 20), after: Math.round(redisAfter / 2 ** 20) },
+    redisKeysAdded: (await redis.dbsize()) - keysBefore,
+  };
+  hostile[name] = row;
+  console.log(
+    `${name}: answers ${
+      JSON.stringify(row.statuses)
+    }; RSS ${before} -> ${after} MB; Redis ${row.redisMb.before} -> ${row.redisMb.after} MB, ${row.redisKeysAdded} keys added`,
+  );
+}
+const repeated = "direction=both&".repeat(4200);
+await flood(
+  "5,000 queries of ~63 KB repeated parameters",
+  (i) => `${repeated}rings=${1 + (i % 3)}`,
+);
+await flood(
+  "5,000 distinct ~4 KB spellings of one query",
+  (i) => ["rings=2", "window=7d", "date=0"].join("&".repeat(1 + ((i * 7) % 1900))),
+);
+
 console.log(
   JSON.stringify({
     bench: "fart",
@@ -304,6 +427,7 @@ console.log(
     accounts: ACCOUNTS,
     subjectInteractions: count,
     rows,
+    hostile,
   }),
 );
 api.kill("SIGTERM");

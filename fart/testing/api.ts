@@ -53,6 +53,7 @@ export async function withTestApi(
       fetched,
     });
   } finally {
+    app.close();
     redis.disconnect();
   }
 }

@@ -109,6 +109,7 @@ export async function withStack(fn: (s: Stack) => Promise<void>, opts: StackOpti
       get: (path, init) => site.fetch(new Request(`http://site.test${path}`, init)),
     });
   } finally {
+    api.close();
     redis.disconnect();
   }
 }
