@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
 import { parseCompose, type Yaml } from "./testing/compose_file.ts";
+import { exampleEnv } from "./testing/example_env.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const compose = parseCompose(await Deno.readTextFile(`${root}compose.yaml`));
@@ -150,7 +151,11 @@ async function cmdline(pid: number): Promise<string[]> {
  * rest as compose.yaml says.
  */
 function localEnv(spec: ServiceSpec, redisUrl: string): Record<string, string> {
-  const env: Record<string, string> = { ...envOf(spec.name), REDIS_URL: redisUrl };
+  const env: Record<string, string> = {
+    ...envOf(spec.name),
+    ...exampleEnv(spec),
+    REDIS_URL: redisUrl,
+  };
   for (const name of Object.keys(env)) if (name.endsWith("_PORT")) env[name] = String(freePort());
   if (env.FART_URL) env.FART_URL = `http://127.0.0.1:${freePort()}`;
   return env;

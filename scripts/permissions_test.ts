@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
+import { exampleEnv } from "./testing/example_env.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const PROBE = new URL("./testing/permission_probe.ts", import.meta.url).pathname;
@@ -15,7 +16,7 @@ const decoder = new TextDecoder();
 
 /** An environment for `spec` with every port it reads on a free port. */
 function envFor(spec: ServiceSpec, redisUrl: string): Record<string, string> {
-  const env: Record<string, string> = { REDIS_URL: redisUrl };
+  const env: Record<string, string> = { REDIS_URL: redisUrl, ...exampleEnv(spec) };
   for (const name of spec.env) if (name.endsWith("_PORT")) env[name] = String(freePort());
   return env;
 }

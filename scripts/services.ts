@@ -7,6 +7,7 @@ import { indexerEnv } from "../indexer/config.ts";
 import { fartEnv } from "../fart/config.ts";
 import { schedulerEnv } from "../scheduler/config.ts";
 import { siteEnv } from "../site/config.ts";
+import { taskerEnv } from "../tasker/config.ts";
 import { DEFAULT_BIND_HOST } from "../shared/config.ts";
 import { createHash, randomBytes } from "node:crypto";
 
@@ -28,6 +29,16 @@ export interface ServiceSpec {
   unstable?: string[];
   /** Files loaded at run time that `deno compile` must embed (workers, assets). */
   include?: string[];
+  /**
+   * Settings without which the service is off: `deno task start` leaves it out, saying so
+   * in one log line (the tasker without an account to post from).
+   */
+  needs?: string[];
+}
+
+/** The settings a service needs that `env` leaves unset: none when it is on. */
+export function unsetNeeds(spec: ServiceSpec, env: Record<string, string | undefined>): string[] {
+  return (spec.needs ?? []).filter((name) => !env[name]?.trim());
 }
 
 /** host:port of a URL, with the scheme's default port when none is given. */
@@ -132,6 +143,20 @@ export const SERVICES: ServiceSpec[] = [
       `${listenHost(env)}:${env.SCHEDULER_METRICS_PORT || 8003}`,
     ],
     unstable: ["cron"],
+  },
+  {
+    name: "tasker",
+    entry: "tasker/main.ts",
+    env: Object.keys(taskerEnv),
+    needs: ["TASKER_IDENTIFIER"],
+    health: (env) => `http://${localHost(env)}:${env.TASKER_METRICS_PORT || 8004}/healthz`,
+    // The bot's PDS, the API it takes images from, and Redis: nothing else.
+    net: (env) => [
+      redisHost(env),
+      hostPort(env.TASKER_SERVICE_URL || "https://bsky.social", PORTS),
+      hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
+      `${listenHost(env)}:${env.TASKER_METRICS_PORT || 8004}`,
+    ],
   },
 ];
 

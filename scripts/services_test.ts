@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { serviceArgs, SERVICES, type ServiceSpec, siteKeyEnv } from "./services.ts";
 import { apiKeyHashes, loadFartConfig } from "../fart/config.ts";
+import { exampleEnv } from "./testing/example_env.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -26,13 +27,18 @@ const INTEGER_SETTING: Record<string, string> = {
   fart: "FART_RATE_PER_IP",
   site: "SITE_CACHE_SECONDS",
   scheduler: "SCHEDULER_TOP_SIZE",
+  tasker: "TASKER_COOLDOWN_SECONDS",
 };
 
 for (const spec of SERVICES) {
   Deno.test(`${spec.name} exits 1 and names the variable when a setting does not parse`, async () => {
     const name = INTEGER_SETTING[spec.name];
     assert.ok(spec.env.includes(name), `${spec.name} reads ${name}`);
-    const out = await run(spec, { REDIS_URL: "redis://127.0.0.1:1", [name]: "many" });
+    const out = await run(spec, {
+      REDIS_URL: "redis://127.0.0.1:1",
+      ...exampleEnv(spec),
+      [name]: "many",
+    });
     assert.equal(out.code, 1);
     const line = JSON.parse(out.stdout.trim().split("\n").pop()!);
     assert.equal(line.service, spec.name);
@@ -43,7 +49,7 @@ for (const spec of SERVICES) {
   // The site reads only from the API, never from Redis.
   if (!spec.env.includes("REDIS_URL")) continue;
   Deno.test(`${spec.name} exits 1 with a clear message when Redis cannot be reached`, async () => {
-    const out = await run(spec, { REDIS_URL: "redis://127.0.0.1:1" });
+    const out = await run(spec, { REDIS_URL: "redis://127.0.0.1:1", ...exampleEnv(spec) });
     assert.equal(out.code, 1);
     assert.match(out.stdout, /Cannot connect to Redis at \\"redis:\/\/127.0.0.1:1\\"/);
   });

@@ -21,7 +21,7 @@
  * shared/log.ts, and anything else a process prints is wrapped into such a line.
  */
 import { parseArgs } from "node:util";
-import { localHost, serviceArgs, SERVICES, siteKeyEnv } from "./services.ts";
+import { localHost, serviceArgs, SERVICES, siteKeyEnv, unsetNeeds } from "./services.ts";
 import { applyEnvFile } from "./env_file.ts";
 import { type Running, supervise } from "./supervisor.ts";
 import { readCaptureFile } from "../firehose/capture.ts";
@@ -352,6 +352,11 @@ Deno.addSignalListener("SIGINT", () => stop(0));
 Deno.addSignalListener("SIGTERM", () => stop(0));
 
 for (const spec of SERVICES) {
+  const unset = unsetNeeds(spec, env);
+  if (unset.length > 0) {
+    say(`The ${spec.name} is off: ${unset.join(", ")} is not set`, { name: spec.name });
+    continue;
+  }
   watch(spec.name, startService(spec), (restarts) => Promise.resolve(startService(spec, restarts)));
 }
 if (redis && redisStart) {

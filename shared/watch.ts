@@ -2,8 +2,9 @@
  * The watch list: accounts whose mentions the firehose passes with what a reply needs
  * (`WatchedPost` in events.ts), such as the tasker's bot. A service registers its account
  * with an expiry and renews it while it runs; the firehose reads the list every few
- * seconds. A service that stops stops being watched once its registration expires, so no
- * setting has to be kept in step between the two.
+ * seconds. A service that stops stops being watched once its registration expires (not at
+ * once: mentions made while it restarts still carry what it needs), so no setting has to be
+ * kept in step between the two.
  * @module
  */
 import { firehoseKeys } from "./keys.ts";
@@ -29,11 +30,6 @@ export async function registerWatch(
     .zadd(firehoseKeys.watch, now + ttlMs, did)
     .zremrangebyscore(firehoseKeys.watch, "-inf", now)
     .exec();
-}
-
-/** Removes `did` from the watch list at once (a clean stop). */
-export async function unregisterWatch(redis: Redis, did: string): Promise<void> {
-  await redis.zrem(firehoseKeys.watch, did);
 }
 
 /** The accounts watched at `now`, sorted: only valid DIDs, at most WATCH_MAX. */

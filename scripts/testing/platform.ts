@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { settled } from "@bsky/shared/testing/settled";
-import { serviceArgs, SERVICES } from "../services.ts";
+import { serviceArgs, SERVICES, unsetNeeds } from "../services.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -60,8 +60,9 @@ export class Platform implements AsyncDisposable {
     this.#env = env;
   }
 
+  /** The services to start: those whose needed settings the environment has. */
   get names(): string[] {
-    return SERVICES.map((s) => s.name);
+    return SERVICES.filter((s) => unsetNeeds(s, this.#env).length === 0).map((s) => s.name);
   }
 
   /** Starts one service and waits until it answers. */

@@ -108,7 +108,12 @@ Deno.test("deno task demo serves the capture's interactions as recent ones and s
   for (const line of lines) assert.equal(typeof line.service, "string", JSON.stringify(line));
   assert.deepEqual(err.filter((l) => l.trim() && !/Task\S* +\S*demo/.test(l)), []);
   const services = new Set(lines.map((l) => l.service));
-  for (const spec of SERVICES) assert.ok(services.has(spec.name), `${spec.name} logged`);
+  // A service left off for want of its settings (the tasker without an account) says so.
+  const on = SERVICES.filter((spec) =>
+    !lines.some((l) => l.service === "start" && l.name === spec.name && / is off: /.test(l.msg))
+  );
+  assert.ok(on.length >= SERVICES.length - 1, "only the tasker may be off");
+  for (const spec of on) assert.ok(services.has(spec.name), `${spec.name} logged`);
 
   // The demo's own Redis, never the configured one.
   const redisLine = lines.find((l) => l.service === "start" && /redis-server/.test(l.msg));
@@ -116,7 +121,7 @@ Deno.test("deno task demo serves the capture's interactions as recent ones and s
 
   // Every service started and exited 0; no process of the demo is left.
   const pids = [redisLine.pid as number];
-  for (const spec of SERVICES) {
+  for (const spec of on) {
     const started = lines.find((l) => l.msg === "Started service" && l.name === spec.name);
     const exited = lines.find((l) => l.msg === "Service exited" && l.name === spec.name);
     assert.ok(started, `${spec.name} started`);

@@ -1,0 +1,288 @@
+/**
+ * Answers one mention of the bot, at most once, ever. The order of steps is the guarantee:
+ *
+ * 1. The mention's plan is made once, in Redis, before anything is posted (ledger.ts): the
+ *    reply's kind, after the requester's cooldown and the global rate limit, and the
+ *    reply's record key, derived from the mention (rkey.ts).
+ * 2. The reply is posted at that key: first looked up, then created. A key that exists
+ *    cannot be created again, so a retry after a crash, a timeout or a redelivery finds the
+ *    reply made before instead of making another.
+ * 3. Only then is the mention marked done and its stream entry acknowledged; a failure
+ *    before leaves it pending, to be tried again (consumer.ts).
+ *
+ * Checks that need no memory (the bot itself, the post's age, no command, an account not
+ * shown) come before the plan, so nothing is kept for mentions that get no reply.
+ */
+import type { Clock } from "@bsky/shared/clock";
+import { errorMessage } from "@bsky/shared/errors";
+import type { FirehoseEvent, PostRef, WatchedPost } from "@bsky/shared/events";
+import type { Logger } from "@bsky/shared/log";
+import type { Redis } from "@bsky/shared/redis";
+import { isValidDid, isValidRecordKey, parseAtUri } from "@bsky/shared/syntax";
+import { OPTED_OUT, profiles } from "@bsky/indexer/queries";
+import { type ApiClient, ApiError } from "./api.ts";
+import { DEFAULT_OPTIONS, parseCommand, replyLanguage } from "./command.ts";
+import type { CrashPoint } from "./config.ts";
+import { backoff, RetryableError, RetryLaterError, sleep } from "./http.ts";
+import type { Ledger, Plan } from "./ledger.ts";
+import type { TaskerMetrics } from "./metrics.ts";
+import { type PdsSession, XrpcError } from "./pds.ts";
+import { type Piece, richText } from "./richtext.ts";
+import { replyRkey } from "./rkey.ts";
+import {
+  altText,
+  circlesReply,
+  cooldownReply,
+  helpReply,
+  noDataReply,
+  siteLink,
+  topNotReadyReply,
+  topReply,
+} from "./texts.ts";
+
+const POST = "app.bsky.feed.post";
+const CID = /^b[a-z2-7]{50,120}$/;
+/** A plan still not posted this long after it was made is given up: the answer would be stale. */
+export const GIVE_UP_MS = 3_600_000;
+/** How long one attempt at posting waits through the PDS's failures before it hands back. */
+const POST_WAIT_MS = 60_000;
+
+export interface ReplierOptions {
+  cooldownMs: number;
+  maxAgeMs: number;
+  perHour: number;
+  siteUrl: string;
+  /** Tests only: hold at this point so that the process can be killed there. */
+  crashAt: CrashPoint | "";
+}
+
+/** A mention of the bot, its parts checked. */
+export interface Mention {
+  uri: string;
+  author: string;
+  /** The commit time (ms). */
+  time: number;
+  post: WatchedPost;
+  root: PostRef;
+  parent: PostRef;
+}
+
+/** The record at the reply's key belongs to something else: nothing more is tried. */
+export class RkeyTakenError extends Error {
+  override name = "RkeyTakenError";
+}
+
+function isPostRef(ref: PostRef | undefined): ref is PostRef {
+  const at = parseAtUri(ref?.uri);
+  return !!at && at.collection === POST && !!at.rkey && isValidDid(at.authority) &&
+    CID.test(ref!.cid);
+}
+
+/**
+ * The mention an event is, if it is a post of another account that mentions `bot` and
+ * carries what a reply needs; "malformed" when its parts do not check; undefined when it
+ * is not such a post at all.
+ */
+export function mentionOf(
+  e: FirehoseEvent,
+  bot: string,
+): Mention | "self" | "malformed" | undefined {
+  if (e.kind !== "commit" || e.action !== "create" || e.collection !== POST) return undefined;
+  if (!e.watched || !e.mentions?.includes(bot)) return undefined;
+  if (e.did === bot) return "self";
+  if (!isValidDid(e.did) || !isValidRecordKey(e.rkey) || !CID.test(e.watched.cid)) {
+    return "malformed";
+  }
+  const uri = `at://${e.did}/${POST}/${e.rkey}`;
+  // The reply goes under the mention, in the thread the mention is in (or starts).
+  const parent = { uri, cid: e.watched.cid };
+  const root = e.watched.root ?? parent;
+  if (!isPostRef(parent) || !isPostRef(root)) return "malformed";
+  return { uri, author: e.did, time: e.time, post: e.watched, root, parent };
+}
+
+export class Replier {
+  constructor(
+    readonly redis: Redis,
+    readonly ledger: Ledger,
+    readonly pds: PdsSession,
+    readonly api: ApiClient,
+    readonly clock: Clock,
+    readonly metrics: TaskerMetrics,
+    readonly log: Logger,
+    readonly options: ReplierOptions,
+  ) {}
+
+  #count(outcome: string): string {
+    this.metrics.replies.inc({ outcome });
+    return outcome;
+  }
+
+  /**
+   * Handles one event: the outcome for a mention of the bot, undefined for anything else
+   * (or a mention already handled). Throws when the mention must be tried again later.
+   */
+  async handle(e: FirehoseEvent): Promise<string | undefined> {
+    const m = mentionOf(e, this.pds.did);
+    if (m === undefined) return undefined;
+    if (m === "self") return this.#count("self");
+    this.metrics.mentions.inc();
+    if (m === "malformed") return this.#count("malformed");
+    let plan = await this.ledger.get(m.uri);
+    if (plan?.state === "done") return undefined;
+    if (!plan) {
+      const command = parseCommand(m.post.text);
+      if (!command) return this.#count("no_command");
+      const now = this.clock.now();
+      // The commit time, and the author's own claim, which may be older (an import).
+      const created = Date.parse(m.post.createdAt ?? "");
+      const age = Math.max(now - m.time, Number.isFinite(created) ? now - created : 0);
+      if (age > this.options.maxAgeMs) return this.#count("too_old");
+      const [requester] = await profiles(this.redis, [m.author]);
+      if (requester.status && requester.status !== "active") {
+        return this.#count(requester.status === OPTED_OUT ? "opted_out" : "inactive");
+      }
+      plan = await this.ledger.plan({
+        uri: m.uri,
+        requester: m.author,
+        kind: command.kind,
+        rkey: replyRkey(m.uri, m.time),
+        now,
+        cooldownMs: this.options.cooldownMs,
+        perHour: this.options.perHour,
+        maxWaitMs: this.options.maxAgeMs - age,
+      });
+      if (plan.state === "done") return this.#count(plan.kind);
+    }
+    try {
+      return await this.#reply(m, plan);
+    } catch (err) {
+      // The PDS or the API refused the reply itself: trying again would fail the same way.
+      const refused = (err instanceof XrpcError && err.status !== 401 && err.status !== 403) ||
+        err instanceof ApiError;
+      if (!refused && !(err instanceof RkeyTakenError)) throw err;
+      this.log.error("Cannot reply to a mention", { mention: m.uri, err: errorMessage(err) });
+      const outcome = err instanceof RkeyTakenError ? "rkey_taken" : "failed";
+      await this.ledger.done(m.uri, outcome);
+      return this.#count(outcome);
+    }
+  }
+
+  async #hold(point: CrashPoint): Promise<void> {
+    if (this.options.crashAt !== point) return;
+    this.log.warn("Holding at a test crash point", { at: point });
+    await new Promise(() => {});
+  }
+
+  async #reply(m: Mention, plan: Plan): Promise<string> {
+    if (this.clock.now() - plan.plannedAt > GIVE_UP_MS) {
+      await this.ledger.done(m.uri, "gave_up");
+      return this.#count("gave_up");
+    }
+    if (plan.notBefore > this.clock.now()) await sleep(plan.notBefore - this.clock.now());
+    const lang = replyLanguage(m.post.text, m.post.langs);
+    const command = parseCommand(m.post.text);
+    const options = command?.kind === "circles" ? command.options : DEFAULT_OPTIONS;
+    let outcome: string = plan.kind;
+    let pieces: Piece[];
+    let embed: Record<string, unknown> | undefined;
+    switch (plan.kind) {
+      case "cooldown":
+        pieces = [cooldownReply(lang, plan.minutes)];
+        break;
+      case "help":
+        pieces = [helpReply(lang)];
+        break;
+      case "top": {
+        const items = await this.api.top();
+        pieces = [items ? topReply(lang, items) : topNotReadyReply(lang)];
+        break;
+      }
+      case "circles": {
+        const circles = await this.api.circles(m.author, options);
+        if (circles.kind === "hidden") {
+          await this.ledger.done(m.uri, "opted_out");
+          return this.#count("opted_out");
+        }
+        const rings = circles.kind === "ok" ? circles.answer.rings.map((r) => r.people) : [];
+        // Asking is a mention of the bot, an interaction: the bot alone is no data.
+        const others = rings.flat().filter((p) => p.did !== this.pds.did);
+        if (circles.kind !== "ok" || others.length === 0) {
+          outcome = "no_data";
+          pieces = [noDataReply(lang, options.window)];
+          break;
+        }
+        const png = await this.api.circlesPng(m.author, options);
+        const image = await this.pds.uploadBlob(png.bytes, "image/png");
+        await this.#hold("after_upload");
+        embed = {
+          $type: "app.bsky.embed.images",
+          images: [{
+            image,
+            alt: altText(lang, circles.answer.actor, options, rings),
+            aspectRatio: { width: png.width, height: png.height },
+          }],
+        };
+        pieces = circlesReply(
+          lang,
+          options,
+          siteLink(this.options.siteUrl, circles.answer.actor, options),
+        );
+        break;
+      }
+      default:
+        throw new TypeError(`Cannot reply: unknown plan "${plan.kind}"`);
+    }
+    const { text, facets } = richText(pieces);
+    const record: Record<string, unknown> = {
+      $type: POST,
+      text,
+      createdAt: new Date(this.clock.now()).toISOString(),
+      langs: [lang],
+      reply: { root: m.root, parent: m.parent },
+      ...(facets.length > 0 ? { facets } : {}),
+      ...(embed ? { embed } : {}),
+    };
+    const posted = await this.#postOnce(plan.rkey, record, m.uri);
+    if (posted.created) {
+      await this.#hold("after_post");
+      this.metrics.latency.observe((this.clock.now() - m.time) / 1000);
+    }
+    await this.ledger.done(m.uri, outcome, posted.uri);
+    this.log.info("Replied to a mention", { mention: m.uri, reply: posted.uri, outcome, lang });
+    return this.#count(outcome);
+  }
+
+  /** The reply at `rkey`: found if it was made before, created otherwise. */
+  async #postOnce(
+    rkey: string,
+    record: Record<string, unknown>,
+    mention: string,
+  ): Promise<{ uri: string; created: boolean }> {
+    const deadline = this.clock.now() + POST_WAIT_MS;
+    for (let attempt = 1;; attempt++) {
+      const existing = await this.pds.getRecord(POST, rkey);
+      if (existing) {
+        const reply = existing.value.reply as { parent?: { uri?: unknown } } | undefined;
+        if (reply?.parent?.uri !== mention) {
+          throw new RkeyTakenError(`Cannot reply: the record at "${rkey}" answers something else`);
+        }
+        return { uri: existing.uri, created: false };
+      }
+      try {
+        const out = await this.pds.createRecord(POST, rkey, record);
+        return { uri: out.uri, created: true };
+      } catch (err) {
+        if (!(err instanceof RetryableError)) throw err;
+        const at = err.retryAt ?? this.clock.now() + backoff(attempt);
+        if (at > deadline) throw new RetryLaterError(err.message, at, { cause: err });
+        this.log.warn("Cannot create a reply yet; trying again", {
+          mention,
+          err: err.message,
+          inMs: at - this.clock.now(),
+        });
+        await sleep(at - this.clock.now());
+      }
+    }
+  }
+}
