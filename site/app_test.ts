@@ -5,7 +5,7 @@ import { statsKeys } from "@bsky/shared/keys";
 import { ALICE, BOB, CAROL, EVE, pageScripts, RED_PNG, withStack } from "./testing/stack.ts";
 import { HOSTILE_NAMES } from "@bsky/fart/testing/hostile_names";
 import { parseXml, XML_FORBIDDEN } from "@bsky/fart/testing/xml";
-import { created } from "@bsky/shared/testing/events";
+import { created, nextSeq } from "@bsky/shared/testing/events";
 import { ApiClient } from "./api.ts";
 import { Applier } from "@bsky/indexer/apply";
 import { loadSiteConfig } from "./config.ts";
@@ -39,6 +39,53 @@ Deno.test("the home page has a search form that works without JavaScript, in the
     const search = await get("/search?q=%20@Alice.test%20");
     assert.equal(search.status, 303);
     assert.equal(search.headers.get("location"), "/c/alice.test");
+  });
+});
+
+Deno.test("the search takes what people type: a bare name, @handle, a profile URL or a DID, and offers a list when several fit", async () => {
+  await withStack(async ({ get, redis, apiCalls }) => {
+    const to = async (q: string) => {
+      const res = await get(`/search?q=${encodeURIComponent(q)}`);
+      await res.body?.cancel();
+      assert.equal(res.status, 303, q);
+      return res.headers.get("location");
+    };
+    assert.equal(await to("alice"), "/c/alice.test", "the one handle starting with it");
+    assert.equal(await to("@Alice.test"), "/c/alice.test");
+    assert.equal(await to("https://bsky.app/profile/alice.test"), "/c/alice.test");
+    assert.equal(
+      await to("bsky.app/profile/did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/post/1"),
+      `/c/${encodeURIComponent(ALICE)}`,
+    );
+    assert.equal(await to(` ${EVE} `), `/c/${encodeURIComponent(EVE)}`);
+    assert.equal(await to("zed"), "/c/zed.bsky.social", "no handle starts with it");
+    const typed = await get("/c/alice");
+    await typed.body?.cancel();
+    assert.equal(typed.headers.get("location"), "/search?q=alice");
+
+    const twin = "did:plc:ffffffffffffffffffffffff";
+    await new Applier(redis, { retentionDays: 30, memoryHours: 48 }).apply([
+      {
+        v: 1,
+        kind: "identity",
+        seq: nextSeq(),
+        time: Date.now(),
+        did: twin,
+        handle: "carol2.test",
+      },
+    ]);
+    const many = await text(await get("/search?q=carol"));
+    assert.equal(many.status, 200, "several matches: a page to choose from");
+    assert.match(many.html, /Handles starting with “carol”/);
+    assert.match(many.html, /href="\/c\/carol.test"/);
+    assert.match(many.html, /href="\/c\/carol2.test"/);
+    assert.match(many.html, /data-island="HandleSearch"/);
+
+    const calls = apiCalls.length;
+    const odd = await text(await get("/search?q=%3Cb%3Ehi"));
+    assert.equal(odd.status, 200);
+    assert.match(odd.html, /No handle starts like that/);
+    assert.equal(apiCalls.length, calls, "what cannot be a handle is not asked of the API");
   });
 });
 

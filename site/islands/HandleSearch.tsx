@@ -13,20 +13,27 @@ interface Props {
   none: string;
   /** "n results" in the page's language, with {n} for the number. */
   results: string;
+  /** What the box starts with (the results page keeps what was typed). */
+  value?: string;
 }
 
 /**
  * The handle box: a plain GET form to /search, and with JavaScript a typeahead (an ARIA
  * combobox: arrows move, Enter opens, Escape closes) over the API's handle search.
  */
-export default function HandleSearch({ label, placeholder, button, none, results }: Props) {
-  const [q, setQ] = useState("");
+export default function HandleSearch(
+  { label, placeholder, button, none, results, value = "" }: Props,
+) {
+  const [q, setQ] = useState(value);
   const [items, setItems] = useState<Found[]>([]);
   const [active, setActive] = useState(-1);
   const [open, setOpen] = useState(false);
   const abort = useRef<AbortController>();
+  const typed = useRef(false);
 
   useEffect(() => {
+    // What the page was given is no question yet: the list opens once the visitor types.
+    if (!typed.current) return;
     const term = q.trim().replace(/^@/, "");
     if (!/^[a-zA-Z0-9.-]{1,64}$/.test(term)) {
       setItems([]);
@@ -54,6 +61,12 @@ export default function HandleSearch({ label, placeholder, button, none, results
   };
   const onKey = (e: KeyboardEvent) => {
     if (!open || items.length === 0) return;
+    // Enter on what was typed, when the list offers exactly one account, opens that one.
+    if (e.key === "Enter" && active < 0 && items.length === 1) {
+      e.preventDefault();
+      go(items[0]);
+      return;
+    }
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       if (e.key === "ArrowDown") setActive(active + 1 >= items.length ? 0 : active + 1);
@@ -89,7 +102,10 @@ export default function HandleSearch({ label, placeholder, button, none, results
             ? `q-opt-${active}`
             : undefined}
           value={q}
-          onInput={(e) => setQ((e.target as HTMLInputElement).value)}
+          onInput={(e) => {
+            typed.current = true;
+            setQ((e.target as HTMLInputElement).value);
+          }}
           onKeyDown={onKey}
           onBlur={() => setTimeout(() => setOpen(false), 150)}
         />

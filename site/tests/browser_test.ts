@@ -123,6 +123,11 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     await page.screenshot({ path: `${ARTIFACTS}home_typeahead.png` });
     await page.keyboard.press("ArrowDown");
     assert.equal(await page.locator("#q").getAttribute("aria-activedescendant"), "q-opt-0");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.locator("#q").getAttribute("aria-activedescendant"), null);
+    // Enter on what was typed opens the one account the list offers.
+    await page.keyboard.type("e");
+    await option.waitFor();
     await page.keyboard.press("Enter");
     await page.waitForURL(`${origin}/c/${alice.handle}`);
 
@@ -194,7 +199,13 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       locale: "pt-BR",
     });
     const phone = await plain.newPage();
-    await phone.goto(`${origin}/c/${alice.handle}`);
+    // The search form alone takes a bare name to the one handle starting with it.
+    await phone.goto(`${origin}/`);
+    await phone.locator("#q").fill("alice");
+    await Promise.all([
+      phone.waitForURL(`${origin}/c/${alice.handle}`),
+      phone.keyboard.press("Enter"),
+    ]);
     assert.equal(
       await phone.locator("h1").first().textContent(),
       `Círculos de interação de ${await phone.locator("h1 .handle").textContent()}`,

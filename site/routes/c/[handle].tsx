@@ -10,6 +10,7 @@ import {
   peopleRows,
 } from "../../components/circles.ts";
 import { personLabel } from "../../components/profile.ts";
+import { BARE_NAME } from "../../components/find_actor.ts";
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import {
   apiCirclesQuery,
@@ -38,6 +39,11 @@ export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
     const actor = cleanActor(ctx.params.handle);
     if (!actor) return new Response(null, { status: 303, headers: { location: "/" } });
+    // A bare name ("alice") is looked up the way the search box does it.
+    if (BARE_NAME.test(actor)) {
+      const to = `/search?q=${encodeURIComponent(actor)}`;
+      return new Response(null, { status: 303, headers: { location: to } });
+    }
     if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
     const options = parseOptions(ctx.url.searchParams);
     if (actor !== ctx.params.handle) {
