@@ -67,47 +67,61 @@ const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const
 const SHRINK = [1, 0.62, 0.5, 0.4];
 /** Gap between neighbouring avatars, as a fraction of the owner's radius. */
 const GAP = 0.1;
+/** The reach, in owner radii, that an owner with nobody around is drawn within. */
+const LONE_REACH = 2.4;
 /** Raster types only: an embedded SVG could carry scripts into pages that inline ours. */
 const EMBEDDABLE = new Set(["image/jpeg", "image/png", "image/webp"]);
 
 /**
  * Places the owner in the middle and the ranked people (best first) on the rings, inner ring
- * first; fewer people than slots leaves the outer slots empty; avatar radius shrinks ring by
- * ring. The owner is skipped if it also appears among the ranked people.
+ * first. Only rings that have people are drawn, and a ring's people are spread evenly around
+ * the whole ring, however few they are; the drawn rings fill the canvas, so avatars are sized
+ * to the rings there are rather than to empty slots. Avatar radius shrinks ring by ring. The
+ * owner is skipped if it also appears among the ranked people.
  */
 export function circleLayout(
   owner: CirclePerson,
   ranked: CirclePerson[],
   options: CircleOptions,
 ): CircleLayout {
-  const counts = ringCounts(options);
+  const capacity = ringCounts(options);
   const top = displayText(options.title, HANDLE_TEXT) ? TITLE_BAND : MARGIN;
   const bottom = options.showDate ? DATE_BAND : MARGIN;
   const extent = (SIZE - top - bottom) / 2;
   const cx = SIZE / 2;
   const cy = top + extent;
 
+  const people = ranked.filter((p) => p.did !== owner.did);
+  const groups: CirclePerson[][] = [];
+  let next = 0;
+  for (const count of capacity) {
+    const group = people.slice(next, next + count);
+    if (group.length === 0) break;
+    groups.push(group);
+    next += count;
+  }
+
   // Sizes in units of the owner's radius, then scaled so the outer ring touches the edge:
   // each ring sits just outside the previous one, or further out if its avatars need room.
   const unitRadii: number[] = [];
   let reach = SHRINK[0];
-  counts.forEach((count, i) => {
+  groups.forEach((group, i) => {
     const r = SHRINK[i + 1];
-    const radius = Math.max(reach + GAP + r, (r + GAP / 2) / Math.sin(Math.PI / count));
+    const around = group.length > 1 ? (r + GAP / 2) / Math.sin(Math.PI / group.length) : 0;
+    const radius = Math.max(reach + GAP + r, around);
     unitRadii.push(radius);
     reach = radius + r;
   });
-  const scale = extent / reach;
+  // The owner alone is drawn as large as with one small ring around them, not canvas-wide.
+  const scale = extent / Math.max(reach, LONE_REACH);
 
-  const people = ranked.filter((p) => p.did !== owner.did);
-  let next = 0;
-  const rings = counts.map((count, i) => {
+  const rings = groups.map((group, i) => {
     const radius = unitRadii[i] * scale;
     const r = SHRINK[i + 1] * scale;
     // Odd rings turn by half a step so avatars do not line up in spokes.
-    const offset = -Math.PI / 2 + (i % 2) * Math.PI / count;
-    const placed = people.slice(next, next + count).map((person, slot) => {
-      const angle = offset + (2 * Math.PI * slot) / count;
+    const offset = -Math.PI / 2 + (i % 2) * Math.PI / group.length;
+    const placed = group.map((person, slot) => {
+      const angle = offset + (2 * Math.PI * slot) / group.length;
       return {
         ...person,
         ring: i + 1,
@@ -116,7 +130,6 @@ export function circleLayout(
         r,
       };
     });
-    next += count;
     return { radius, people: placed };
   });
 

@@ -79,14 +79,53 @@ Deno.test("circleLayout() fills the inner ring first, best ranked first", () => 
   );
 });
 
-Deno.test("circleLayout() leaves the outer slots empty when there are fewer people", () => {
-  const layout = circleLayout(owner, people(13), opts());
-  assert.deepEqual(layout.rings.map((ring) => ring.people.length), [10, 3, 0]);
-  // The geometry stays that of full rings: empty slots, not squeezed-in avatars.
+Deno.test("circleLayout() draws only the rings that have people", () => {
+  assert.deepEqual(circleLayout(owner, people(13), opts()).rings.map((r) => r.people.length), [
+    10,
+    3,
+  ]);
+  assert.deepEqual(circleLayout(owner, people(4), opts()).rings.map((r) => r.people.length), [4]);
+  assert.deepEqual(circleLayout(owner, [], opts()).rings, []);
+  const svg = renderCirclesSvg(circleLayout(owner, people(4), opts()), new Map(), opts());
+  assert.equal(svg.match(/stroke-opacity/g)?.length, 1, "one ring guide");
+});
+
+Deno.test("circleLayout() spreads a ring's people evenly around the whole ring", () => {
+  for (const count of [1, 2, 3, 5, 13]) {
+    const layout = circleLayout(owner, people(count), opts());
+    for (const ring of layout.rings) {
+      const { x: cx, y: cy } = layout.center;
+      const angles = ring.people.map((p) => Math.atan2(p.y - cy, p.x - cx));
+      const k = angles.length;
+      for (let i = 0; i < k; i++) {
+        const step = (angles[(i + 1) % k] - angles[i] + 4 * Math.PI) % (2 * Math.PI);
+        assert.ok(
+          Math.abs((k === 1 ? 2 * Math.PI : step) - (2 * Math.PI) / k) < 1e-9,
+          `${count} people: ring of ${k} has even steps`,
+        );
+        const p = ring.people[i];
+        assert.ok(Math.abs(Math.hypot(p.x - cx, p.y - cy) - ring.radius) < 1e-9, "on the ring");
+      }
+    }
+  }
+});
+
+Deno.test("circleLayout() sizes avatars to the rings drawn, not to empty slots", () => {
+  const few = circleLayout(owner, people(4), opts());
   const full = circleLayout(owner, people(60), opts());
-  assert.deepEqual(layout.rings.map((ring) => ring.radius), full.rings.map((ring) => ring.radius));
-  assert.deepEqual(layout.rings[1].people, full.rings[1].people.slice(0, 3));
-  assert.deepEqual(circleLayout(owner, [], opts()).rings.map((r) => r.people.length), [0, 0, 0]);
+  assert.ok(few.center.r > 1.5 * full.center.r, `${few.center.r} vs ${full.center.r}`);
+  assert.ok(few.rings[0].people[0].r > 1.5 * full.rings[0].people[0].r);
+  // Asking for three rings with four people draws what one ring would.
+  assert.deepEqual(few, circleLayout(owner, people(4), opts({ rings: 1 })));
+  // Nobody around: the owner stays a picture's centre, not the whole canvas.
+  const alone = circleLayout(owner, [], opts());
+  assert.ok(alone.center.r < few.center.r * 1.1 && alone.center.r > few.center.r * 0.8);
+  // The outer ring's few avatars sit as close in as their size allows.
+  const two = circleLayout(owner, people(12), opts());
+  const outer = two.rings[1];
+  const inner = two.rings[0];
+  assert.ok(outer.radius < full.rings[1].radius * (two.center.r / full.center.r));
+  assert.ok(outer.radius - outer.people[0].r >= inner.radius + inner.people[0].r);
 });
 
 Deno.test("circleLayout() does not put the owner on a ring", () => {
@@ -219,7 +258,7 @@ Deno.test("renderCirclesSvg() applies the background and border colours", () => 
   for (const did of [owner.did, "did:plc:p0", "did:plc:p4"]) {
     assert.match(group(svg, did), /stroke="#123456"/);
   }
-  assert.equal((svg.match(/fill="none" stroke="#123456" stroke-opacity/g) ?? []).length, 3);
+  assert.equal((svg.match(/fill="none" stroke="#123456" stroke-opacity/g) ?? []).length, 1);
 });
 
 Deno.test("renderCirclesSvg() rejects a colour that is not #rrggbb", () => {

@@ -46,6 +46,26 @@ function tableRows(page: Page): Promise<Row[]> {
     }));
 }
 
+/** How many rings the picture draws for this many people (rings of 8, 15 and 26). */
+const ringsFor = (people: number) => [0, 8, 23, 49].findIndex((n) => people <= n);
+
+/**
+ * The angle between neighbours on the first ring, in degrees, one figure per neighbour:
+ * all the same when the ring's people are spread evenly around all of it.
+ */
+function ringSteps(page: Page): Promise<number[]> {
+  return page.$$eval("svg.circles > g[data-did] > circle[fill='none']", (discs: Dom[]) => {
+    const at = discs.map((c) => [Number(c.getAttribute("cx")), Number(c.getAttribute("cy"))]);
+    const [cx, cy] = at[0];
+    const first = discs.map((c) => Number(c.getAttribute("r")));
+    const ring = at.slice(1).filter((_, i) => first[i + 1] === first[1]);
+    const angles = ring.map(([x, y]) => Math.atan2(y - cy, x - cx) * 180 / Math.PI);
+    return angles.map((a, i) =>
+      Math.round(((angles[(i + 1) % angles.length] - a + 720) % 360 || 360) * 10) / 10
+    );
+  });
+}
+
 function asTruth(rows: Row[]) {
   return new Map(rows.map(({ did, ...counts }) => [did, counts]));
 }
@@ -139,6 +159,14 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       assert.ok(alt!.includes(`@${handleOf(did)}`), `${alt} names ${handleOf(did)}`);
     }
     assert.equal(await page.locator("svg.circles").getAttribute("role"), "img");
+    // Only rings with people are drawn, and each ring's people are spread around all of it.
+    assert.equal(
+      await page.locator("svg.circles > circle[stroke-opacity]").count(),
+      ringsFor(expected("both").size),
+    );
+    const steps = await ringSteps(page);
+    assert.ok(steps.length > 0);
+    for (const step of steps) assert.ok(Math.abs(step - 360 / steps.length) < 0.2, `${steps}`);
     // Robert's avatar arrived through the site's proxy.
     const robert = page.locator(`#people tr[data-did="${accounts.bob.did}"] img`);
     await settled(async () =>
@@ -216,7 +244,10 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       phone.waitForURL(/rings=2/),
       phone.getByRole("button", { name: "Aplicar" }).click(),
     ]);
-    assert.equal(await phone.locator("svg.circles > circle[stroke-opacity]").count(), 2);
+    assert.equal(
+      await phone.locator("svg.circles > circle[stroke-opacity]").count(),
+      Math.min(2, ringsFor(expected("received").size)),
+    );
     assert.deepEqual(asTruth(await tableRows(phone)), expected("received"));
     const width = await phone.evaluate(() =>
       (globalThis as Dom).document.documentElement.scrollWidth
