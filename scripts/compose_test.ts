@@ -130,6 +130,16 @@ Deno.test("compose.yaml has every service listen on all addresses (BIND_HOST), w
   }
 });
 
+Deno.test("compose.yaml starts the tasker only when asked (its profile), since it needs an account to post from", () => {
+  for (const spec of SERVICES) {
+    const profiles = services[spec.name].profiles;
+    assert.deepEqual(profiles, spec.needs ? [spec.name] : undefined, spec.name);
+  }
+  const env = envOf("tasker");
+  assert.equal(env.TASKER_IDENTIFIER, "", "taken from .env beside compose.yaml");
+  assert.equal(env.FART_URL, "http://fart:8000");
+});
+
 Deno.test("compose.yaml runs Redis with AOF persistence on a volume", () => {
   const redis = services.redis;
   assert.deepEqual((redis.command as string[]).slice(0, 3), [

@@ -103,13 +103,17 @@ export class PdsSession {
     const out = await this.#call("com.atproto.server.createSession", {
       body: { identifier: this.options.identifier, password: this.options.password },
     }, false);
-    this.#take(sessionAnswer.parse(out), "com.atproto.server.createSession");
-    if (this.options.identifier.startsWith("did:") && this.did !== this.options.identifier) {
-      throw new XrpcError("com.atproto.server.createSession", 200, undefined, "another account");
+    const session = sessionAnswer.parse(out);
+    const { identifier } = this.options;
+    if (identifier.startsWith("did:") && session.did !== identifier) {
+      throw new TypeError(
+        `Cannot sign in: the PDS signed in "${session.did}", not "${identifier}"`,
+      );
     }
+    this.#take(session);
   }
 
-  #take(session: z.infer<typeof sessionAnswer>, _from: string): void {
+  #take(session: z.infer<typeof sessionAnswer>): void {
     this.did = session.did;
     this.handle = session.handle;
     this.#access = session.accessJwt;
@@ -127,7 +131,7 @@ export class PdsSession {
         this.options.onAnswer?.("com.atproto.server.refreshSession", res.status);
         const parsed = sessionAnswer.safeParse(out);
         if (res.ok && parsed.success && parsed.data.did === this.did) {
-          this.#take(parsed.data, "com.atproto.server.refreshSession");
+          this.#take(parsed.data);
         } else await this.login();
       } catch {
         await this.login();

@@ -180,6 +180,15 @@ export class Replier {
       return this.#count("gave_up");
     }
     if (plan.notBefore > this.clock.now()) await sleep(plan.notBefore - this.clock.now());
+    // Where a reply's time goes, for the log: from the commit to here (the firehose, the
+    // streams, the queue), the API, the blob upload, the post.
+    const ms: Record<string, number> = { wait: this.clock.now() - m.time };
+    let mark = performance.now();
+    const lap = (step: string) => {
+      const now = performance.now();
+      ms[step] = Math.round(now - mark);
+      mark = now;
+    };
     const lang = replyLanguage(m.post.text, m.post.langs);
     const command = parseCommand(m.post.text);
     const options = command?.kind === "circles" ? command.options : DEFAULT_OPTIONS;
@@ -213,7 +222,9 @@ export class Replier {
           break;
         }
         const png = await this.api.circlesPng(m.author, options);
+        lap("api");
         const image = await this.pds.uploadBlob(png.bytes, "image/png");
+        lap("upload");
         await this.#hold("after_upload");
         embed = {
           $type: "app.bsky.embed.images",
@@ -243,13 +254,22 @@ export class Replier {
       ...(facets.length > 0 ? { facets } : {}),
       ...(embed ? { embed } : {}),
     };
+    if (!("api" in ms)) lap("api");
     const posted = await this.#postOnce(plan.rkey, record, m.uri);
+    lap("post");
     if (posted.created) {
       await this.#hold("after_post");
       this.metrics.latency.observe((this.clock.now() - m.time) / 1000);
     }
     await this.ledger.done(m.uri, outcome, posted.uri);
-    this.log.info("Replied to a mention", { mention: m.uri, reply: posted.uri, outcome, lang });
+    this.log.info("Replied to a mention", {
+      mention: m.uri,
+      reply: posted.uri,
+      outcome,
+      lang,
+      ms,
+      sinceCommitMs: this.clock.now() - m.time,
+    });
     return this.#count(outcome);
   }
 

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES, type ServiceSpec } from "../services.ts";
+import { exampleEnv } from "../testing/example_env.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -56,6 +57,7 @@ function envFor(spec: ServiceSpec, redisUrl: string, bindHost?: string): Record<
     FIREHOSE_URL: "ws://127.0.0.1:1",
     FART_URL: `http://127.0.0.1:${freePort()}`,
     LOG_LEVEL: "error",
+    ...exampleEnv(spec),
     ...(bindHost ? { BIND_HOST: bindHost } : {}),
   };
   for (const name of spec.env) if (name.endsWith("_PORT")) env[name] = String(freePort());

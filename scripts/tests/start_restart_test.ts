@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { settled } from "@bsky/shared/testing/settled";
-import { SERVICES } from "../services.ts";
+import { SERVICES, unsetNeeds } from "../services.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 type Line = Record<string, unknown>;
@@ -71,7 +71,10 @@ Deno.test("deno task start starts a killed service and its killed redis-server a
   const healthy = () =>
     settled(
       async () => {
-        for (const spec of SERVICES) assert.equal(await answers(spec.health(env)), 200, spec.name);
+        // The services start runs: all but one left off for want of its settings (the tasker).
+        for (const spec of SERVICES.filter((s) => unsetNeeds(s, env).length === 0)) {
+          assert.equal(await answers(spec.health(env)), 200, spec.name);
+        }
       },
       90_000,
       500,
@@ -149,7 +152,7 @@ Deno.test("deno task start stops everything and exits 1 when a service crashes 5
   );
   assert.equal(lines[giveUp].level, "error");
   // Every other service was stopped, cleanly.
-  for (const spec of SERVICES.filter((s) => s.name !== "fart")) {
+  for (const spec of SERVICES.filter((s) => s.name !== "fart" && !unsetNeeds(s, env).length)) {
     const exit = lines.slice(giveUp).find((l) =>
       l.msg === "Service exited" && l.name === spec.name
     );

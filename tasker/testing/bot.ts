@@ -37,6 +37,11 @@ export class TaskerProcess implements AsyncDisposable {
 
   constructor(readonly env: Record<string, string>) {}
 
+  /** The running process's id. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get metricsUrl(): string {
     return `http://127.0.0.1:${this.env.TASKER_METRICS_PORT}/metrics`;
   }
