@@ -46,12 +46,15 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
       const html = await res.text();
       if (mine !== latest.current) return;
       const doc = new DOMParser().parseFromString(html, "text/html");
-      const fresh = doc.getElementById("result");
-      if (!res.ok || !result || !fresh) {
+      // The parts of the page that depend on the options (the picture, the table) are swapped
+      // for the new page's; everything else, the form and its focus included, stays.
+      const parts = [...document.querySelectorAll<HTMLElement>("[data-swap]")]
+        .map((el) => [el, doc.getElementById(el.id)] as const);
+      if (!res.ok || !result || parts.some(([, fresh]) => !fresh)) {
         location.href = url;
         return;
       }
-      result.replaceChildren(...fresh.childNodes);
+      for (const [el, fresh] of parts) el.replaceChildren(...fresh!.childNodes);
       document.title = doc.title;
       history.replaceState(null, "", url);
     } catch {

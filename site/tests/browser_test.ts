@@ -126,7 +126,11 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       assert.deepEqual(got, expected("both"));
     });
 
-    const context = await browser.newContext({ acceptDownloads: true, locale: "en-US" });
+    const context = await browser.newContext({
+      acceptDownloads: true,
+      locale: "en-US",
+      viewport: { width: 1280, height: 800 },
+    });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
     const page = await context.newPage();
     const requests: string[] = [];
@@ -173,6 +177,11 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       assert.ok(await robert.evaluate((img: Dom) => img.complete && img.naturalWidth > 0))
     );
     await page.screenshot({ path: `${ARTIFACTS}circles.png`, fullPage: true });
+    // On a wide screen the options sit beside the picture, in the first screenful.
+    const picture = (await page.locator("svg.circles").boundingBox())!;
+    const panel = (await page.locator("form.options").boundingBox())!;
+    assert.ok(panel.x >= picture.x + picture.width, "the options are right of the picture");
+    assert.ok(panel.y < picture.y + picture.height && panel.y < 800, "and level with it");
 
     // Options: one ring, then only what Alice sent.
     await page.waitForSelector('[data-island="CircleOptions"][data-hydrated]', {
@@ -223,7 +232,7 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     // Without JavaScript the options are a plain form; on a phone the page fits the screen.
     const plain = await browser.newContext({
       javaScriptEnabled: false,
-      viewport: { width: 375, height: 740 },
+      viewport: { width: 390, height: 844 },
       locale: "pt-BR",
     });
     const phone = await plain.newPage();
@@ -252,7 +261,26 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     const width = await phone.evaluate(() =>
       (globalThis as Dom).document.documentElement.scrollWidth
     );
-    assert.ok(width <= 375, `the page is ${width} px wide on a 375 px screen`);
+    assert.ok(width <= 390, `the page is ${width} px wide on a 390 px screen`);
+    // The options come right after the picture, before the table, within reach of a thumb.
+    const options = (await phone.locator("form.options").boundingBox())!;
+    const figure = (await phone.locator("svg.circles").boundingBox())!;
+    const people = (await phone.locator("details.people-details").boundingBox())!;
+    assert.ok(options.y > figure.y && options.y < people.y, "picture, options, then the table");
+    assert.ok(options.y < 1.2 * 844, `the options start ${options.y} px down`);
+    const small = await phone.$$eval(
+      "form.options label, form.options button, #download-png, details.people-details > summary",
+      (els: Dom[]) =>
+        els.map((el) => [el.textContent.trim(), el.getBoundingClientRect().height])
+          .filter(([, h]) => h < 44),
+    );
+    assert.deepEqual(small, [], "every control is at least 44 px high");
+    // The table folds away without JavaScript.
+    assert.ok(await phone.locator("#people").isVisible());
+    await phone.locator("details.people-details > summary").click();
+    assert.ok(!(await phone.locator("#people").isVisible()), "the table folds");
+    await phone.locator("details.people-details > summary").click();
+    assert.ok(await phone.locator("#people").isVisible());
     await phone.screenshot({ path: `${ARTIFACTS}circles_phone_no_js.png`, fullPage: true });
     await plain.close();
 

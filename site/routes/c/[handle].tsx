@@ -99,7 +99,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
         {t.circlesOf} <span class="handle">{personLabel(circles.actor)}</span>
       </h1>
       <div class="circles-layout">
-        <div id="result" aria-live="polite" aria-busy="false">
+        <div id="result" class="picture" data-swap aria-live="polite" aria-busy="false">
           <figure class="figure">
             <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
             <figcaption>
@@ -120,7 +120,6 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
             <label for="share-url">{t.share}</label>
             <input id="share-url" type="text" readOnly value={share} />
           </p>
-          <PeopleTable rows={rows} t={t} />
         </div>
         <aside class="side">
           <CircleActions
@@ -151,6 +150,16 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
             }}
           />
         </aside>
+        <details class="people-details" open>
+          <summary>
+            <span>
+              {t.people} (<span id="people-count" data-swap>{rows.length}</span>)
+            </span>
+          </summary>
+          <div id="people-body" data-swap>
+            <PeopleTable rows={rows} t={t} />
+          </div>
+        </details>
       </div>
     </div>
   );
