@@ -1,6 +1,9 @@
 import { useRef, useState } from "preact/hooks";
 import { type CircleOptions, parseOptions, shareQuery } from "../options.ts";
 
+/** How long arrow keys must rest on a choice before the page follows it, in ms. */
+const STEP_WAIT_MS = 700;
+
 interface Props {
   handle: string;
   options: CircleOptions;
@@ -33,6 +36,15 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
   const form = useRef<HTMLFormElement>(null);
   const [busy, setBusy] = useState(false);
   const latest = useRef(0);
+  /** Whether the last change came from arrow keys walking a radio group. */
+  const stepping = useRef(false);
+  const pending = useRef<ReturnType<typeof setTimeout>>();
+  const onChange = () => {
+    clearTimeout(pending.current);
+    // Arrow keys pass every choice on the way to the one wanted: wait until they rest.
+    if (stepping.current) pending.current = setTimeout(apply, STEP_WAIT_MS);
+    else apply();
+  };
 
   const apply = async () => {
     const data = new URLSearchParams(new FormData(form.current!) as unknown as string[][]);
@@ -75,9 +87,16 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
       class="options"
       method="get"
       action={`/c/${encodeURIComponent(handle)}`}
-      onChange={apply}
+      onChange={onChange}
+      onKeyDown={(e) => {
+        stepping.current = e.key.startsWith("Arrow");
+      }}
+      onPointerDown={() => {
+        stepping.current = false;
+      }}
       onSubmit={(e) => {
         e.preventDefault();
+        clearTimeout(pending.current);
         apply();
       }}
       aria-busy={busy}

@@ -134,7 +134,8 @@ export default function HandleSearch(
           ))}
         </ul>
       </div>
-      <p class="sr-only" aria-live="polite">
+      {/* The count is for screen readers; that nothing matches is for everyone. */}
+      <p class={shown && items.length === 0 ? "search-none" : "sr-only"} aria-live="polite">
         {shown ? (items.length ? results.replace("{n}", String(items.length)) : none) : ""}
       </p>
     </form>

@@ -141,6 +141,10 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     await page.waitForSelector('[data-island="HandleSearch"][data-hydrated]', {
       state: "attached",
     });
+    // That nothing matches is shown, not only read out.
+    await page.locator("#q").pressSequentially("zzq");
+    await page.locator(".search-none", { hasText: "No handle starts like that" }).waitFor();
+    await page.locator("#q").fill("");
     await page.locator("#q").pressSequentially("alic");
     const option = page.locator("#q-list [role=option]", { hasText: `@${alice.handle}` });
     await option.waitFor();
@@ -183,15 +187,50 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.ok(panel.x >= picture.x + picture.width, "the options are right of the picture");
     assert.ok(panel.y < picture.y + picture.height && panel.y < 800, "and level with it");
 
-    // Options: one ring, then only what Alice sent.
+    // By keyboard the options come right after the picture, before the table's links.
+    await page.evaluate(() => (globalThis as Dom).document.activeElement?.blur());
+    let tabs = 0;
+    while (tabs < 40) {
+      tabs++;
+      await page.keyboard.press("Tab");
+      const where = await page.evaluate(() => {
+        const el = (globalThis as Dom).document.activeElement;
+        return el.closest("form.options") ? "options" : el.closest("#people") ? "table" : "";
+      });
+      assert.notEqual(where, "table", "the table's links come after the options");
+      if (where === "options") break;
+    }
+    assert.ok(tabs <= 10, `${tabs} Tabs reach the first option`);
+
+    // Options: arrow keys walk the rings to one; the page follows once, where they rest.
     await page.waitForSelector('[data-island="CircleOptions"][data-hydrated]', {
       state: "attached",
     });
-    await page.locator('input[name="rings"][value="1"]').check();
+    const pageFetches = () =>
+      requests.filter((u) => u.startsWith(`${origin}/c/${alice.handle}?`)).length;
+    const before = pageFetches();
+    await page.locator('input[name="rings"]:checked').focus();
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("ArrowLeft");
     await applied(page, "rings=1");
+    assert.equal(pageFetches() - before, 1, "one new picture for two steps");
+    // What changed is said in one short line, not by reading the whole result again.
+    assert.equal(
+      await page.locator("[aria-live], [role=status]", { has: page.locator("svg") }).count(),
+      0,
+    );
+    assert.equal(await page.locator("#result").getAttribute("aria-live"), null);
+    assert.match(
+      (await page.locator("#circles-status").textContent())!,
+      /^People: \d+ · Both · 30 days$/,
+    );
     assert.equal(await page.locator("svg.circles > circle[stroke-opacity]").count(), 1);
     await page.locator('input[name="direction"][value="sent"]').check();
     await applied(page, "direction=sent");
+    assert.equal(
+      await page.locator("#circles-status").textContent(),
+      `People: ${expected("sent").size} · Sent · 30 days`,
+    );
     assert.equal(new URL(page.url()).search, "?rings=1&direction=sent");
     assert.deepEqual(asTruth(await tableRows(page)), expected("sent"));
     assert.equal(

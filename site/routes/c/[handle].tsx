@@ -78,6 +78,8 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
     apiCirclesQuery(options, { width: "1200" })
   }`;
   const title = `${t.circlesOf} @${handle}`;
+  const windowName = { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
+  const status = `${t.people}: ${rows.length} · ${t[options.direction]} · ${windowName}`;
   return (
     <div class="circles-page">
       <Head>
@@ -99,35 +101,19 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
         {t.circlesOf} <span class="handle">{personLabel(circles.actor)}</span>
       </h1>
       <div class="circles-layout">
-        <div id="result" class="picture" data-swap aria-live="polite" aria-busy="false">
-          <figure class="figure">
-            <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
-            <figcaption>
-              {dates}
-            </figcaption>
-          </figure>
-          <p class="actions">
-            <a
-              id="download-png"
-              class="button"
-              href={png}
-              download={`circles-${handle}.png`}
-            >
-              {t.downloadPng}
-            </a>
-          </p>
-          <p class="share">
-            <label for="share-url">{t.share}</label>
-            <input id="share-url" type="text" readOnly value={share} />
-          </p>
+        <div class="picture">
+          <div id="result" data-swap aria-busy="false">
+            <figure class="figure">
+              <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
+              <figcaption>
+                {dates}
+              </figcaption>
+            </figure>
+          </div>
+          {/* A short line read out after each change, rather than the whole picture. */}
+          <p id="circles-status" class="status-line" role="status" data-swap>{status}</p>
         </div>
         <aside class="side">
-          <CircleActions
-            copyImage={t.copyImage}
-            copyHandles={t.copyHandles}
-            copied={t.copied}
-            copyFailed={t.copyFailed}
-          />
           <CircleOptionsForm
             handle={handle}
             options={options}
@@ -148,6 +134,28 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
               showDate: t.showDate,
               apply: t.apply,
             }}
+          />
+          <div id="circle-links" class="links" data-swap>
+            <p class="actions">
+              <a
+                id="download-png"
+                class="button"
+                href={png}
+                download={`circles-${handle}.png`}
+              >
+                {t.downloadPng}
+              </a>
+            </p>
+            <p class="share">
+              <label for="share-url">{t.share}</label>
+              <input id="share-url" type="text" readOnly value={share} />
+            </p>
+          </div>
+          <CircleActions
+            copyImage={t.copyImage}
+            copyHandles={t.copyHandles}
+            copied={t.copied}
+            copyFailed={t.copyFailed}
           />
         </aside>
         <details class="people-details" open>
