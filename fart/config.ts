@@ -1,10 +1,16 @@
 /** The API's configuration (documented in .env.example). */
 import { commonEnv, env, type EnvSource, loadConfig } from "@bsky/shared/config";
 import { ConfigError } from "@bsky/shared/errors";
+import { connectionLimitsEnv } from "@bsky/shared/http_server";
 
 export const fartEnv = {
   ...commonEnv,
   FART_PORT: env.int(8000, { min: 0, max: 65535 }),
+  /**
+   * Time limits of a client's connection: its first request's headers, each request until
+   * its answer is sent, and the wait for the next request's headers after an answer.
+   */
+  ...connectionLimitsEnv("FART"),
   /**
    * SHA-256 hashes (hex) of the accepted API keys, comma-separated, each optionally named
    * ("site:ab12…"). Unset: the API is open and limited per IP only. Set: every request

@@ -1,4 +1,5 @@
-/** Wires the API together: Redis, the app, the HTTP server. */
+/** Wires the API together: Redis, the app, the HTTP server (with its connection limits). */
+import { serveHttp } from "@bsky/shared/http_server";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { type App, createApp } from "./app.ts";
@@ -22,10 +23,13 @@ export async function startFart(
     failFastMs: config.FART_REDIS_TIMEOUT_MS,
   });
   const app = createApp({ redis, config, log });
-  const server = Deno.serve(
-    { port: config.FART_PORT, hostname: config.BIND_HOST, onListen: () => {} },
-    (req, info) => app.fetch(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>),
-  );
+  const server = await serveHttp({
+    hostname: config.BIND_HOST,
+    port: config.FART_PORT,
+    headersTimeoutMs: config.FART_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.FART_REQUEST_TIMEOUT_MS,
+    idleTimeoutMs: config.FART_IDLE_TIMEOUT_MS,
+  }, (req, info) => app.fetch(req, info));
   log.info("API listening", { port: server.addr.port });
   return {
     app,

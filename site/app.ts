@@ -17,7 +17,8 @@ export interface SiteDeps {
 }
 
 export interface Site {
-  fetch(req: Request): Promise<Response>;
+  /** A page for a request; `info` says where it comes from (the visitor's address). */
+  fetch(req: Request, info?: { remoteAddr: { hostname: string } }): Promise<Response>;
   api: ApiClient;
   assets: Assets;
   manifest: Manifest;

@@ -1,11 +1,17 @@
 /** The site's configuration (documented in .env.example). */
 import { env, type EnvSource, listenEnv, loadConfig } from "@bsky/shared/config";
+import { connectionLimitsEnv } from "@bsky/shared/http_server";
 import { LOG_LEVELS } from "@bsky/shared/log";
 
 export const siteEnv = {
   LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
   ...listenEnv,
   SITE_PORT: env.int(8080, { min: 0, max: 65535 }),
+  /**
+   * Time limits of a visitor's connection: its first request's headers, each request until
+   * its answer is sent, and the wait for the next request's headers after an answer.
+   */
+  ...connectionLimitsEnv("SITE"),
   /** The API every page reads from; the browser never talks to it directly. */
   FART_URL: env.url("http://127.0.0.1:8000", ["http", "https"]),
   /** The site's own API key, sent as `Authorization: Bearer`; unset: no key is sent. */
