@@ -21,7 +21,7 @@ export const taskerEnv = {
   /** Posts an hour, all accounts together; the PDS allows about 1,666 record creations. */
   TASKER_REPLIES_PER_HOUR: env.int(300, { min: 1, max: 1200 }),
   /** Mentions answered at the same time. */
-  TASKER_CONCURRENCY: env.int(4, { min: 1, max: 32 }),
+  TASKER_CONCURRENCY: env.int(8, { min: 1, max: 32 }),
   TASKER_GROUP: env.string("tasker"),
   TASKER_LEASE_MS: env.int(10_000, { min: 1000 }),
   TASKER_METRICS_PORT: env.int(8004, { min: 0, max: 65535 }),

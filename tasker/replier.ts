@@ -130,6 +130,8 @@ export class Replier {
     if (m === "malformed") return this.#count("malformed");
     let plan = await this.ledger.get(m.uri);
     if (plan?.state === "done") return undefined;
+    // A plan made just now has had no attempt yet: its reply need not be looked for first.
+    let fresh = false;
     if (!plan) {
       const command = parseCommand(m.post.text);
       if (!command) return this.#count("no_command");
@@ -153,9 +155,10 @@ export class Replier {
         maxWaitMs: this.options.maxAgeMs - age,
       });
       if (plan.state === "done") return this.#count(plan.kind);
+      fresh = plan.plannedAt === now;
     }
     try {
-      return await this.#reply(m, plan);
+      return await this.#reply(m, plan, fresh);
     } catch (err) {
       // The PDS or the API refused the reply itself: trying again would fail the same way.
       const refused = (err instanceof XrpcError && err.status !== 401 && err.status !== 403) ||
@@ -174,7 +177,7 @@ export class Replier {
     await new Promise(() => {});
   }
 
-  async #reply(m: Mention, plan: Plan): Promise<string> {
+  async #reply(m: Mention, plan: Plan, fresh: boolean): Promise<string> {
     if (this.clock.now() - plan.plannedAt > GIVE_UP_MS) {
       await this.ledger.done(m.uri, "gave_up");
       return this.#count("gave_up");
@@ -255,7 +258,7 @@ export class Replier {
       ...(embed ? { embed } : {}),
     };
     if (!("api" in ms)) lap("api");
-    const posted = await this.#postOnce(plan.rkey, record, m.uri);
+    const posted = await this.#postOnce(plan.rkey, record, m.uri, !fresh);
     lap("post");
     if (posted.created) {
       await this.#hold("after_post");
@@ -273,15 +276,20 @@ export class Replier {
     return this.#count(outcome);
   }
 
-  /** The reply at `rkey`: found if it was made before, created otherwise. */
+  /**
+   * The reply at `rkey`: found if it was made before, created otherwise. The first attempt
+   * of a fresh plan creates at once; should the key exist after all (another tasker got
+   * there), the PDS refuses it and the next attempt finds the reply.
+   */
   async #postOnce(
     rkey: string,
     record: Record<string, unknown>,
     mention: string,
+    lookFirst: boolean,
   ): Promise<{ uri: string; created: boolean }> {
     const deadline = this.clock.now() + POST_WAIT_MS;
     for (let attempt = 1;; attempt++) {
-      const existing = await this.pds.getRecord(POST, rkey);
+      const existing = attempt > 1 || lookFirst ? await this.pds.getRecord(POST, rkey) : undefined;
       if (existing) {
         const reply = existing.value.reply as { parent?: { uri?: unknown } } | undefined;
         if (reply?.parent?.uri !== mention) {
