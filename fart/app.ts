@@ -6,6 +6,7 @@
 import type { Clock } from "@bsky/shared/clock";
 import { Buffer } from "node:buffer";
 import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
+import { clientIp } from "@bsky/shared/client_ip";
 import type { Logger } from "@bsky/shared/log";
 import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
 import type { Redis } from "@bsky/shared/redis";
@@ -251,10 +252,11 @@ export function createApp(deps: AppDeps): App {
     close: () => png.close(),
     async fetch(req, info) {
       const t0 = performance.now();
-      const forwarded = config.FART_TRUST_PROXY
-        ? req.headers.get("x-forwarded-for")?.split(",")[0].trim()
-        : undefined;
-      const ip = forwarded || info?.remoteAddr.hostname || "unknown";
+      const ip = clientIp(
+        req.headers.get("x-forwarded-for"),
+        info?.remoteAddr.hostname ?? "unknown",
+        config.FART_TRUST_PROXY ? config.FART_TRUSTED_PROXIES : 0,
+      );
       let res: Response, route = "error";
       try {
         [res, route] = await handle(req, ip);

@@ -763,3 +763,38 @@ Deno.test("an unknown query parameter is a 400 naming it on every endpoint, the 
     }
   });
 });
+
+Deno.test("behind trusted proxies the client is the address the outermost proxy appended to X-Forwarded-For, whatever the client wrote before it", async () => {
+  const fromProxy = (app: App, forwardedFor: string) =>
+    app.fetch(
+      new Request("http://api.test/v1/actors/search?q=al", {
+        headers: { "x-forwarded-for": forwardedFor },
+      }),
+      { remoteAddr: { hostname: "10.0.0.1" } },
+    );
+  await withApi({ FART_TRUST_PROXY: "true", FART_RATE_PER_IP: "5" }, async ({ app }) => {
+    const seen: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // A new made-up first entry each time: with the first entry believed, none is limited.
+      const res = await fromProxy(app, `198.18.0.${i}, 203.0.113.7`);
+      seen.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(seen, [...Array(5).fill(200), ...Array(15).fill(429)]);
+    const other = await fromProxy(app, "203.0.113.7, 203.0.113.8");
+    assert.equal(other.status, 200, "another client behind the same proxy has its own allowance");
+    await other.body?.cancel();
+  });
+  await withApi(
+    { FART_TRUST_PROXY: "true", FART_TRUSTED_PROXIES: "2", FART_RATE_PER_IP: "5" },
+    async ({ app }) => {
+      const seen: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const res = await fromProxy(app, `198.18.0.${i}, 203.0.113.7, 10.0.0.2`);
+        seen.push(res.status);
+        await res.body?.cancel();
+      }
+      assert.deepEqual(seen, [200, 200, 200, 200, 200, 429, 429, 429]);
+    },
+  );
+});

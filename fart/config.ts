@@ -25,8 +25,13 @@ export const fartEnv = {
   /** Requests a minute per API key, and per client IP. */
   FART_RATE_PER_KEY: env.int(600, { min: 1 }),
   FART_RATE_PER_IP: env.int(120, { min: 1 }),
-  /** Use the first X-Forwarded-For address as the client IP (behind a trusted proxy). */
+  /**
+   * Behind reverse proxies: take the client IP from X-Forwarded-For, as the outermost of
+   * FART_TRUSTED_PROXIES proxies appended it (never the first entry, which the client writes).
+   */
   FART_TRUST_PROXY: env.bool(false),
+  /** How many reverse proxies in front of the API append to X-Forwarded-For. */
+  FART_TRUSTED_PROXIES: env.int(1, { min: 1, max: 16 }),
   /**
    * How long a command may wait for Redis. While Redis is away or stalled, requests are
    * answered 503 at once, or after at most this long, instead of waiting for it.
