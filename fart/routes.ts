@@ -1,6 +1,5 @@
 /** The API's endpoints. Each returns a Response or throws an HttpError. */
 import { type Clock, systemClock } from "@bsky/shared/clock";
-import { decodeEvent } from "@bsky/shared/events";
 import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import {
@@ -16,6 +15,7 @@ import type { z } from "zod";
 import type { Avatars, Image } from "./avatar.ts";
 import type { AnswerCache } from "./cache.ts";
 import { circleLayout, type CircleOptions, renderCirclesSvg } from "./circles.ts";
+import { liveFigures } from "./live.ts";
 import type { FartConfig } from "./config.ts";
 import { didParam, type PathParams } from "./app.ts";
 import { badParameter, canonicalQuery, HttpError, parseQuery, withEtag } from "./http.ts";
@@ -30,8 +30,6 @@ const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const
 export const OPT_CODE_SECONDS = 3600;
 /** How long /v1/stats/live answers are kept: it is a live view. */
 const LIVE_SECONDS = 5;
-/** Events looked at for /v1/stats/live, per partition. */
-const LIVE_SAMPLE = 2000;
 
 function apiProfile(p: Profile): ApiProfile {
   return {
@@ -265,36 +263,8 @@ export class Routes {
     parseQuery(url, s.noQuery);
     const body = await this.cache.get("live", async () => {
       const partitions = await this.#partitions();
-      const pipe = this.redis.pipeline();
-      for (let p = 0; p < partitions; p++) {
-        pipe.xrevrange(firehoseKeys.stream(p), "+", "-", "COUNT", LIVE_SAMPLE);
-      }
-      const replies = (await pipe.exec()) ?? [];
       const now = this.clock.now();
-      let newest = 0, oldest = Infinity, events = 0;
-      const byCollection: Record<string, number> = {};
-      const accounts = new Set<string>();
-      for (const [err, entries] of replies) {
-        if (err) throw err;
-        for (const [id, fields] of entries as [string, string[]][]) {
-          const ms = Number(id.split("-")[0]);
-          newest = Math.max(newest, ms);
-          oldest = Math.min(oldest, ms);
-          events++;
-          const f: Record<string, string> = {};
-          for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-          try {
-            const e = decodeEvent(f.v, f.e);
-            const kind = e.kind === "commit" ? e.collection : `#${e.kind}`;
-            byCollection[kind] = (byCollection[kind] ?? 0) + 1;
-            accounts.add(e.did);
-          } catch {
-            byCollection["#malformed"] = (byCollection["#malformed"] ?? 0) + 1;
-          }
-        }
-      }
-      const span = (newest - oldest) / 1000;
-      const rate = events > 1 && span > 0 ? events / span : null;
+      const figures = await liveFigures(this.redis, partitions, now);
       let backlog = 0;
       for (let p = 0; p < partitions; p++) {
         for (const g of await consumerGroups(this.redis, firehoseKeys.stream(p))) {
@@ -303,14 +273,12 @@ export class Routes {
       }
       const answer: z.infer<typeof s.liveAnswer> = {
         now: new Date(now).toISOString(),
-        eventsPerSecond: rate,
-        byCollection: Object.fromEntries(
-          Object.entries(byCollection).map(([k, n]) => [k, rate ? (n / events) * rate : 0]),
-        ),
-        lagSeconds: newest ? Math.max(0, (now - newest) / 1000) : null,
+        eventsPerSecond: figures.eventsPerSecond,
+        byCollection: figures.byCollection,
+        lagSeconds: figures.lagSeconds,
         indexerBacklog: backlog,
-        activeAccounts: accounts.size,
-        sampledEvents: events,
+        activeAccounts: figures.activeAccounts,
+        sampledEvents: figures.sampledEvents,
       };
       return encoder.encode(JSON.stringify(answer));
     }, LIVE_SECONDS);

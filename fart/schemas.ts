@@ -119,8 +119,12 @@ export const topAnswer = z.object({
 
 export const liveAnswer = z.object({
   now: z.string(),
-  eventsPerSecond: z.number().nullable().describe("Over the newest events in the streams"),
-  byCollection: z.record(z.string(), z.number()).describe("Events per second by collection"),
+  eventsPerSecond: z.number().nullable().describe(
+    "Over the last minute up to now: 0 when nothing arrived",
+  ),
+  byCollection: z.record(z.string(), z.number()).describe(
+    "Events per second by collection, over the same minute",
+  ),
   lagSeconds: z.number().nullable().describe("Age of the newest event published"),
   indexerBacklog: z.number().describe("Events published and not yet applied"),
   activeAccounts: z.number().describe("Distinct accounts among the newest events"),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { LiveAnswer } from "../components/live.ts";
+import { formatLag, type LiveAnswer } from "../components/live.ts";
 
 interface Props {
   initial: LiveAnswer;
@@ -8,6 +8,8 @@ interface Props {
     "eventsPerSecond" | "lag" | "backlog" | "activeAccounts" | "byCollection" | "chart",
     string
   >;
+  /** Collections and event kinds by the names people know them by. */
+  names: Record<string, string>;
 }
 
 const POLL_MS = 2000;
@@ -18,9 +20,12 @@ const W = 600, H = 160, PAD = 4;
  * The network's pulse: figures and a line of events per second, polled from /api/live
  * every two seconds while the tab is visible. A hand-drawn SVG: one polyline, a scale.
  */
-export default function LiveChart({ initial, lang, labels: l }: Props) {
+export default function LiveChart({ initial, lang, labels: l, names }: Props) {
   const [live, setLive] = useState(initial);
-  const [history, setHistory] = useState<number[]>([initial.eventsPerSecond ?? 0]);
+  /** One point per reading: the API's answer is kept a few seconds, so polls repeat it. */
+  const [history, setHistory] = useState<{ at: string; rate: number }[]>([
+    { at: initial.now, rate: initial.eventsPerSecond ?? 0 },
+  ]);
 
   useEffect(() => {
     let stopped = false;
@@ -31,7 +36,11 @@ export default function LiveChart({ initial, lang, labels: l }: Props) {
         if (!res.ok || stopped) return;
         const next = await res.json() as LiveAnswer;
         setLive(next);
-        setHistory((h) => [...h, next.eventsPerSecond ?? 0].slice(-POINTS));
+        setHistory((h) =>
+          h[h.length - 1]?.at === next.now
+            ? h
+            : [...h, { at: next.now, rate: next.eventsPerSecond ?? 0 }].slice(-POINTS)
+        );
       } catch { /* keep the last figures until the next poll */ }
     };
     const timer = setInterval(tick, POLL_MS);
@@ -41,15 +50,14 @@ export default function LiveChart({ initial, lang, labels: l }: Props) {
     };
   }, []);
 
+  const locale = lang === "pt" ? "pt-BR" : "en";
   const fmt = (v: number | null, digits = 1) =>
-    v === null
-      ? "–"
-      : v.toLocaleString(lang === "pt" ? "pt-BR" : "en", { maximumFractionDigits: digits });
-  const max = Math.max(1, ...history);
+    v === null ? "–" : v.toLocaleString(locale, { maximumFractionDigits: digits });
+  const max = Math.max(1, ...history.map((p) => p.rate));
   const step = (W - 2 * PAD) / (POINTS - 1);
   const x0 = W - PAD - (history.length - 1) * step;
-  const points = history.map((v, i) =>
-    `${(x0 + i * step).toFixed(1)},${(H - PAD - (v / max) * (H - 2 * PAD)).toFixed(1)}`
+  const points = history.map(({ rate }, i) =>
+    `${(x0 + i * step).toFixed(1)},${(H - PAD - (rate / max) * (H - 2 * PAD)).toFixed(1)}`
   ).join(" ");
   const collections = Object.entries(live.byCollection).sort((a, b) => b[1] - a[1]);
   const top = Math.max(1e-9, ...collections.map(([, v]) => v));
@@ -62,7 +70,7 @@ export default function LiveChart({ initial, lang, labels: l }: Props) {
         </div>
         <div>
           <dt>{l.lag}</dt>
-          <dd data-figure="lag">{fmt(live.lagSeconds)} s</dd>
+          <dd data-figure="lag">{formatLag(live.lagSeconds, locale)}</dd>
         </div>
         <div>
           <dt>{l.backlog}</dt>
@@ -90,7 +98,7 @@ export default function LiveChart({ initial, lang, labels: l }: Props) {
       <ul class="bars">
         {collections.map(([name, rate]) => (
           <li key={name}>
-            <span class="bar-label">{name}</span>
+            <span class="bar-label" title={name}>{names[name] ?? name}</span>
             <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">
               <rect width={(100 * rate) / top} height="8" />
             </svg>

@@ -1,5 +1,5 @@
 import LiveChart from "../islands/LiveChart.tsx";
-import type { LiveAnswer } from "../components/live.ts";
+import { COLLECTION_NAMES, type LiveAnswer } from "../components/live.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
@@ -27,6 +27,9 @@ export default function Live({ data, state: { t, lang } }: PageProps<LiveAnswer>
           byCollection: t.byCollection,
           chart: t.liveChart,
         }}
+        names={Object.fromEntries(
+          Object.entries(COLLECTION_NAMES).map(([nsid, key]) => [nsid, t[key]]),
+        )}
       />
       <noscript>
         <p>

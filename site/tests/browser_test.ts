@@ -126,6 +126,42 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
       assert.deepEqual(got, expected("both"));
     });
 
+    // The live page on a phone: friendly names, and one chart point per new reading
+    // (the API keeps its answer a few seconds, so some polls repeat one).
+    const live = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const livePage = await live.newPage();
+    const readings: string[] = [];
+    livePage.on("response", async (res) => {
+      if (res.url().endsWith("/api/live")) readings.push((await res.json()).now);
+    });
+    await livePage.goto(`${origin}/live`);
+    const chart = livePage.locator('[data-island="LiveChart"][data-hydrated]');
+    await chart.waitFor({ state: "attached" });
+    const first = await chart.evaluate((el: Dom) => JSON.parse(el.dataset.props).initial.now);
+    await settled(
+      async () => {
+        assert.ok(readings.length >= 4, "four polls");
+        const fresh = [first, ...readings].filter((v, i, all) => i === 0 || v !== all[i - 1]);
+        assert.ok(fresh.length < readings.length + 1, "some polls repeated a reading");
+        assert.equal(
+          Number(await livePage.locator(".chart svg").getAttribute("data-points")),
+          fresh.length,
+        );
+      },
+      15_000,
+      250,
+    );
+    const labels = await livePage.locator(".bar-label").allTextContents();
+    assert.ok(labels.includes("Likes") && labels.includes("Posts"), `${labels}`);
+    assert.ok(labels.every((name) => !name.startsWith("app.bsky.")), `${labels}`);
+    assert.match((await livePage.locator("[data-figure=lag]").textContent())!, /^[\d,.]+ (s|min)$/);
+    const liveWidth = await livePage.evaluate(() =>
+      (globalThis as Dom).document.documentElement.scrollWidth
+    );
+    assert.ok(liveWidth <= 390, `the live page is ${liveWidth} px wide on a 390 px screen`);
+    await livePage.screenshot({ path: `${ARTIFACTS}live_phone.png`, fullPage: true });
+    await live.close();
+
     const context = await browser.newContext({
       acceptDownloads: true,
       locale: "en-US",
