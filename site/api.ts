@@ -4,16 +4,18 @@
  * for as long as the API says they may be cached (every visitor of a circle shows the same
  * avatars: without this, each page view would ask the API for up to 49 of them), and every
  * failure turned into an ApiError that the router shows as a page. What is kept is bounded
- * in entries and in bytes, paths included.
+ * in entries and in bytes, paths included. Each call is charged to the visitor it is made
+ * for (forVisitor()), and an account the API does not know is remembered for a while.
  */
 import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
+import type { VisitorLimiter } from "./visitor_limit.ts";
 
-export type ApiErrorKind = "not_found" | "gone" | "bad_request" | "busy" | "down";
+export type ApiErrorKind = "not_found" | "gone" | "bad_request" | "busy" | "down" | "limited";
 
 /** What went wrong when asking the API, as the page will tell it. */
 export class ApiError extends Error {
   override name = "ApiError";
-  /** When to ask again, in seconds (the API's Retry-After), for an answer of 503. */
+  /** When to ask again, in seconds (the API's Retry-After), for an answer of 503 or 429. */
   readonly retryAfter?: string;
   constructor(
     readonly kind: ApiErrorKind,
@@ -38,7 +40,25 @@ export interface ApiClientOptions {
   maxAnswerBytes?: number;
   /** Most bytes of images kept at once, their paths and headers included (32 MB unless said). */
   maxImageBytes?: number;
+  /** Limits the API calls each visitor causes; none unless given. */
+  limiter?: VisitorLimiter;
+  /** How long an account the API does not know is remembered as unknown (60 s unless said). */
+  unknownSeconds?: number;
 }
+
+/** Who a call is made for, and what it asks about. */
+export interface CallOptions {
+  /** The visitor whose allowance the call takes (calls answered from memory take none). */
+  visitor?: string;
+  /**
+   * The account the call is about: once the API answers 404 for it, calls about it are
+   * answered 404 from memory for a while, so an unknown handle costs no API call twice.
+   */
+  account?: string;
+}
+
+/** What routes use: the client's calls, each charged to the request's visitor. */
+export type Api = Pick<ApiClient, "json" | "post" | "image">;
 
 /** An image as the API gave it, until its max-age is over. */
 interface Image {
@@ -55,6 +75,8 @@ const MAX_KEPT_IMAGE = 1 << 20;
 
 /** Most images kept at once. */
 const MAX_IMAGES = 4096;
+/** Most accounts remembered as unknown at once. */
+const MAX_UNKNOWN = 10_000;
 
 interface Entry {
   expires: number;
@@ -70,6 +92,12 @@ export class ApiClient {
   readonly #inflight = new Map<string, Promise<unknown>>();
   /** Images by path, least recently used first, bounded in entries and bytes. */
   readonly #images: BoundedMap<string, Image>;
+  /** Accounts the API answered 404 for, with when that stops being believed. */
+  readonly #unknown = new BoundedMap<string, number>({
+    maxEntries: MAX_UNKNOWN,
+    maxBytes: MAX_UNKNOWN * 600,
+    sizeOf: (account) => stringBytes(account) + 48,
+  });
 
   constructor(readonly options: ApiClientOptions) {
     this.#fetch = options.fetch ?? fetch;
@@ -93,24 +121,55 @@ export class ApiClient {
     return headers;
   }
 
-  async #request(path: string, init?: RequestInit): Promise<Response> {
+  /** The calls of one visitor: each takes from that visitor's allowance. */
+  forVisitor(visitor: string): Api {
+    return {
+      json: (path, options) => this.json(path, { ...options, visitor }),
+      post: (path, options) => this.post(path, { ...options, visitor }),
+      image: (path, req, options) => this.image(path, req, { ...options, visitor }),
+    };
+  }
+
+  /** A call to the API, unless the account is known to be unknown or the visitor is over. */
+  async #request(path: string, init: RequestInit, call: CallOptions): Promise<Response> {
+    const until = call.account === undefined ? undefined : this.#unknown.get(call.account);
+    if (until !== undefined) {
+      if (until > Date.now()) throw errorOf(404, path);
+      this.#unknown.delete(call.account!);
+    }
+    const decision = call.visitor === undefined
+      ? undefined
+      : this.options.limiter?.take(call.visitor);
+    if (decision && !decision.allowed) {
+      throw new ApiError("limited", 429, `Too many calls for ${call.visitor}`, {
+        retryAfter: String(decision.retryAfterSeconds),
+      });
+    }
+    let res: Response;
     try {
-      return await this.#fetch(`${this.options.baseUrl}${path}`, init);
+      res = await this.#fetch(`${this.options.baseUrl}${path}`, init);
     } catch (err) {
       throw new ApiError("down", 503, `The API cannot be reached: ${String(err)}`, { cause: err });
     }
+    if (res.status === 404 && call.account !== undefined) {
+      this.#unknown.set(call.account, Date.now() + (this.options.unknownSeconds ?? 60) * 1000);
+    }
+    return res;
   }
 
   /** A JSON answer; 404, 410, 400, 429 and 5xx become ApiErrors. `fresh`: never from memory. */
-  json<T>(path: string, { fresh = false } = {}): Promise<T> {
-    if (fresh) return this.#send<T>(path, "GET");
+  json<T>(
+    path: string,
+    { fresh = false, ...call }: CallOptions & { fresh?: boolean } = {},
+  ): Promise<T> {
+    if (fresh) return this.#send<T>(path, "GET", call);
     const now = Date.now();
     const hit = this.#cache.get(path);
     if (hit && hit.expires > now) return Promise.resolve(hit.value as T);
     const pending = this.#inflight.get(path);
     if (pending) return pending as Promise<T>;
     const work = (async () => {
-      const { value, bytes } = await this.#exchange(path, "GET");
+      const { value, bytes } = await this.#exchange(path, "GET", call);
       if (this.options.cacheSeconds > 0) {
         const expires = Date.now() + this.options.cacheSeconds * 1000;
         this.#cache.set(path, { expires, value, bytes });
@@ -122,20 +181,24 @@ export class ApiClient {
   }
 
   /** A POST (the API's one write: asking for an opt code); errors as for json(). */
-  post<T>(path: string): Promise<T> {
-    return this.#send<T>(path, "POST");
+  post<T>(path: string, call: CallOptions = {}): Promise<T> {
+    return this.#send<T>(path, "POST", call);
   }
 
-  async #send<T>(path: string, method: string): Promise<T> {
-    return (await this.#exchange(path, method)).value as T;
+  async #send<T>(path: string, method: string, call: CallOptions): Promise<T> {
+    return (await this.#exchange(path, method, call)).value as T;
   }
 
   /** A JSON answer with the bytes its text took (two a character, as held in memory). */
-  async #exchange(path: string, method: string): Promise<{ value: unknown; bytes: number }> {
-    const res = await this.#request(path, { method, headers: this.#headers() });
+  async #exchange(
+    path: string,
+    method: string,
+    call: CallOptions,
+  ): Promise<{ value: unknown; bytes: number }> {
+    const res = await this.#request(path, { method, headers: this.#headers() }, call);
     if (!res.ok) {
       await res.body?.cancel();
-      throw errorOf(res, path);
+      throw errorOf(res.status, path, res.headers);
     }
     const text = await res.text();
     return { value: JSON.parse(text), bytes: stringBytes(text) };
@@ -146,7 +209,7 @@ export class ApiClient {
    * conditional request is answered or forwarded, so a 304 stays a 304). Images the API
    * lets be cached are served from memory until their max-age is over.
    */
-  async image(path: string, req: Request): Promise<Response> {
+  async image(path: string, req: Request, call: CallOptions = {}): Promise<Response> {
     const ifNoneMatch = req.headers.get("if-none-match");
     // Most recently used last, so the least used goes first when room is needed.
     const kept = this.#images.get(path);
@@ -154,10 +217,10 @@ export class ApiClient {
     if (kept) this.#images.delete(path);
     const res = await this.#request(path, {
       headers: this.#headers(ifNoneMatch ? { "if-none-match": ifNoneMatch } : undefined),
-    });
+    }, call);
     if (res.status !== 200 && res.status !== 304) {
       await res.body?.cancel();
-      throw errorOf(res, path);
+      throw errorOf(res.status, path, res.headers);
     }
     const headers: [string, string][] = IMAGE_HEADERS.flatMap((name) => {
       const value = res.headers.get(name);
@@ -210,9 +273,9 @@ function etagListHas(list: string, etag: string): boolean {
   return list.trim() === "*" || list.split(",").some((t) => bare(t) === bare(etag));
 }
 
-function errorOf({ status, headers }: Response, path: string): ApiError {
+function errorOf(status: number, path: string, headers?: Headers): ApiError {
   // The API says when it expects to answer again (a rate limit, its store away): so does the page.
-  const later = { retryAfter: headers.get("retry-after") ?? undefined };
+  const later = { retryAfter: headers?.get("retry-after") ?? undefined };
   if (status === 404) return new ApiError("not_found", 404, `The API has nothing at ${path}`);
   if (status === 410) return new ApiError("gone", 410, `The API says ${path} is gone`);
   if (status === 400) return new ApiError("bad_request", 400, `The API refused ${path}`);

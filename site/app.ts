@@ -8,6 +8,7 @@ import { ApiClient } from "./api.ts";
 import type { SiteConfig } from "./config.ts";
 import { Assets } from "./server/assets.ts";
 import { createRouter, loadManifest, type Manifest } from "./server/router.ts";
+import { VisitorLimiter } from "./visitor_limit.ts";
 
 export interface SiteDeps {
   config: SiteConfig;
@@ -36,6 +37,7 @@ export async function createSite(deps: SiteDeps): Promise<Site> {
     key: config.SITE_FART_KEY || undefined,
     cacheSeconds: config.SITE_CACHE_SECONDS,
     fetch: deps.fetch,
+    limiter: new VisitorLimiter(config.SITE_RATE_PER_IP),
   });
   const fetch = createRouter({ manifest, assets, log, context: { api, config } });
   return { fetch, api, assets, manifest };

@@ -538,3 +538,37 @@ Deno.test("a page that takes a query answers a parameter it does not know with a
     await form.body?.cancel();
   });
 });
+
+Deno.test("one visitor cannot use up the site's API key: past its allowance it gets 429 pages while others are served, and an unknown handle costs no API call twice", async () => {
+  const env = { SITE_RATE_PER_IP: "10", SITE_TRUST_PROXY: "true" };
+  await withStack(async ({ site, apiCalls }) => {
+    const visit = (path: string, forwardedFor: string) =>
+      site.fetch(
+        new Request(`http://site.test${path}`, { headers: { "x-forwarded-for": forwardedFor } }),
+        { remoteAddr: { hostname: "10.0.0.1" } },
+      );
+    // Unknown handles, each a new one, with a new made-up first X-Forwarded-For entry.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await visit(`/c/nobody${i}.test`, `198.18.0.${i}, 203.0.113.7`);
+      statuses.push(res.status);
+      if (res.status === 429) assert.ok(Number(res.headers.get("retry-after")) >= 1);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [...Array(5).fill(404), ...Array(7).fill(429)]);
+    assert.equal(apiCalls.length, 10, "two calls a page, five pages");
+    const limited = await (await visit("/c/nobody11.test", "203.0.113.7")).text();
+    assert.match(limited, /data-error="limited"/);
+    // Another visitor is served, and the unknown handle it asks for again costs nothing.
+    const other = await visit("/c/alice.test", "203.0.113.8");
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+    const before = apiCalls.length;
+    for (let i = 0; i < 5; i++) {
+      const again = await visit("/c/nobody0.test?rings=2", "203.0.113.8");
+      assert.equal(again.status, 404);
+      await again.body?.cancel();
+    }
+    assert.equal(apiCalls.length, before, "known to be unknown: no call to the API");
+  }, { siteEnv: env });
+});

@@ -16,6 +16,18 @@ export const siteEnv = {
   FART_URL: env.url("http://127.0.0.1:8000", ["http", "https"]),
   /** The site's own API key, sent as `Authorization: Bearer`; unset: no key is sent. */
   SITE_FART_KEY: env.string(""),
+  /**
+   * API calls a minute that one visitor (by IP) may cause; answers from the site's memory
+   * cost none. Past it the visitor gets 429: no one visitor can use up the site's API key.
+   */
+  SITE_RATE_PER_IP: env.int(120, { min: 1 }),
+  /**
+   * Behind reverse proxies: take the visitor's IP from X-Forwarded-For, as the outermost of
+   * SITE_TRUSTED_PROXIES proxies appended it (never the first entry, which the client writes).
+   */
+  SITE_TRUST_PROXY: env.bool(false),
+  /** How many reverse proxies in front of the site append to X-Forwarded-For. */
+  SITE_TRUSTED_PROXIES: env.int(1, { min: 1, max: 16 }),
   /** How long the site keeps an API answer in memory. */
   SITE_CACHE_SECONDS: env.int(30, { min: 0, max: 3600 }),
   /**

@@ -3,7 +3,7 @@
  * "@"), a profile URL, or a bare name looked up in the handle index.
  */
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
-import type { ApiClient } from "../api.ts";
+import type { Api } from "../api.ts";
 import { cleanActor } from "../options.ts";
 import { type ApiProfile, type SiteProfile, siteProfile } from "./profile.ts";
 
@@ -18,7 +18,7 @@ const PREFIX = /^[a-z0-9.-]{1,64}$/;
 const DEFAULT_DOMAIN = "bsky.social";
 
 /** The handles starting with `prefix`, as the typeahead and the results page show them. */
-export async function searchHandles(api: ApiClient, prefix: string): Promise<SiteProfile[]> {
+export async function searchHandles(api: Api, prefix: string): Promise<SiteProfile[]> {
   const body = await api.json<{ items: ApiProfile[] }>(
     `/v1/actors/search?q=${encodeURIComponent(prefix)}&limit=8`,
   );
@@ -29,7 +29,7 @@ export async function searchHandles(api: ApiClient, prefix: string): Promise<Sit
  * A DID or a full handle is taken as it is; a bare name is the one handle starting with it,
  * else "name.bsky.social" when none does; several matches are offered to choose from.
  */
-export async function findActor(api: ApiClient, raw: string): Promise<Found> {
+export async function findActor(api: Api, raw: string): Promise<Found> {
   const term = cleanActor(raw);
   if ((term.includes(".") && isValidHandle(term)) || isValidDid(term)) return { go: term };
   if (!PREFIX.test(term)) return { choose: [], term };

@@ -8,6 +8,7 @@ const TEXT: Record<ErrorData["kind"], [keyof Dict, keyof Dict]> = {
   gone: ["goneTitle", "goneText"],
   down: ["downTitle", "downText"],
   busy: ["downTitle", "downText"],
+  limited: ["limitedTitle", "limitedText"],
   bad_request: ["badTitle", "badText"],
   internal: ["errorTitle", "errorText"],
   not_page: ["notFoundTitle", "notFoundText"],

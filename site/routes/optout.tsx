@@ -70,6 +70,7 @@ export const handler: Handlers<Data> = {
     try {
       const answer = await ctx.api.post<OptAnswer>(
         `/v1/optout/${encodeURIComponent(handle)}?action=${action}`,
+        { account: handle.toLowerCase() },
       );
       const lang = ctx.url.searchParams.get("lang");
       const to = `/optout?code=${answer.code}${lang ? `&lang=${encodeURIComponent(lang)}` : ""}`;

@@ -6,7 +6,9 @@
  */
 import { type ComponentType, h } from "preact";
 import type { Logger } from "@bsky/shared/log";
-import { ApiError } from "../api.ts";
+import { clientIp } from "@bsky/shared/client_ip";
+import { type ApiClient, ApiError } from "../api.ts";
+import type { SiteConfig } from "../config.ts";
 import { DICTS, pickLang } from "../i18n.ts";
 import type { Assets } from "./assets.ts";
 import { registerIsland, renderCollecting } from "./render.ts";
@@ -110,7 +112,7 @@ export interface RouterDeps {
   manifest: Manifest;
   assets: Assets;
   log: Logger;
-  context: Pick<RouteContext, "api" | "config">;
+  context: { api: ApiClient; config: SiteConfig };
 }
 
 /** The site's fetch handler over a manifest. */
@@ -142,7 +144,12 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     });
   };
 
-  async function route(req: Request, url: URL, state: State): Promise<Response> {
+  async function route(
+    req: Request,
+    url: URL,
+    state: State,
+    base: Pick<RouteContext, "api" | "config">,
+  ): Promise<Response> {
     for (const r of manifest.routes) {
       const match = r.pattern.exec({ pathname: url.pathname });
       if (!match) continue;
@@ -158,7 +165,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
         params[k] = value;
       }
       const ctx: RouteContext = {
-        ...context,
+        ...base,
         url,
         params,
         state,
@@ -177,7 +184,13 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     return page(manifest.notFound, url, {}, state)(undefined, { status: 404 });
   }
 
-  return async function fetch(req: Request): Promise<Response> {
+  const { config } = context;
+  const trustedProxies = config.SITE_TRUST_PROXY ? config.SITE_TRUSTED_PROXIES : 0;
+
+  return async function fetch(
+    req: Request,
+    info?: { remoteAddr: { hostname: string } },
+  ): Promise<Response> {
     const url = new URL(req.url);
     const asset = assets.files.get(url.pathname);
     if (asset) {
@@ -193,24 +206,31 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     }
     const { lang, fromQuery } = pickLang(req, url);
     const state: State = { lang, t: DICTS[lang] };
+    // Every API call a page makes is charged to its visitor.
+    const visitor = clientIp(
+      req.headers.get("x-forwarded-for"),
+      info?.remoteAddr.hostname ?? "unknown",
+      trustedProxies,
+    );
+    const base = { config, api: context.api.forVisitor(visitor) };
     let res: Response;
     try {
       if (url.pathname.length + url.search.length > MAX_URL_CHARS) {
         res = badRequest(url, state, 414);
       } else if (manifest.middleware) {
         const ctx: RouteContext = {
-          ...context,
+          ...base,
           url,
           params: {},
           state,
           render: () => {
             throw new RangeError("Middleware cannot render");
           },
-          next: () => route(req, url, state),
+          next: () => route(req, url, state, base),
         };
         res = await manifest.middleware(req, ctx);
       } else {
-        res = await route(req, url, state);
+        res = await route(req, url, state, base);
       }
     } catch (err) {
       const data: ErrorData = err instanceof ApiError
@@ -221,7 +241,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
       }
       const headers: Record<string, string> = { "cache-control": "no-store" };
       // A page that cannot be made now says when to try again, as the API told the site.
-      if (data.status === 503) {
+      if (data.status === 503 || data.status === 429) {
         headers["retry-after"] = (err instanceof ApiError && err.retryAfter) ||
           String(DOWN_RETRY_AFTER_SECONDS);
       }

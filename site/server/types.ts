@@ -1,6 +1,6 @@
 /** The route module API, shaped like Fresh's: a `handler` and a default page component. */
 import type { ComponentType, JSX } from "preact";
-import type { ApiClient } from "../api.ts";
+import type { Api } from "../api.ts";
 import type { SiteConfig } from "../config.ts";
 import type { Dict, Lang } from "../i18n.ts";
 
@@ -14,7 +14,8 @@ export interface RouteContext<Data = unknown> {
   url: URL;
   params: Record<string, string>;
   state: State;
-  api: ApiClient;
+  /** The API, each call charged to the request's visitor. */
+  api: Api;
   config: SiteConfig;
   /** The route's page with this data, inside _app; `init` sets status and headers. */
   render(data?: Data, init?: ResponseInit): Response;

@@ -56,9 +56,10 @@ export const handler: Handlers<Data> = {
       `rings=${options.rings}&direction=${options.direction}&window=${options.window}` +
       `&date=${options.date}`;
     const [circles, interactions] = await Promise.all([
-      ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`),
+      ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`, { account: actor }),
       ctx.api.json<InteractionsAnswer>(
         `/v1/interactions/${who}?direction=${options.direction}&window=${options.window}&limit=100`,
+        { account: actor },
       ),
     ]);
     const origin = ctx.config.SITE_PUBLIC_URL || ctx.url.origin;

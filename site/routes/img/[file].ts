@@ -27,6 +27,6 @@ export const handler: Handlers = {
     const path = `/v1/circles/${encodeURIComponent(actor)}.${m[2]}?${
       apiCirclesQuery(options, extra)
     }`;
-    return ctx.api.image(path, req);
+    return ctx.api.image(path, req, { account: actor });
   },
 };
