@@ -206,6 +206,25 @@ export function createApp(deps: AppDeps): App {
     return hash;
   }
 
+  /**
+   * A 401, or a 429 once the address has failed more than FART_AUTH_FAILURES_PER_IP times a
+   * minute: keys cannot be guessed at the speed of the network. Valid keys cost no count.
+   */
+  async function unauthorized(ip: string, message: string): Promise<never> {
+    metrics.authFailures.inc();
+    const decision = await limiter.take(`authfail:${ip}`, config.FART_AUTH_FAILURES_PER_IP);
+    if (!decision.allowed) {
+      metrics.rateLimited.inc();
+      throw new HttpError(
+        429,
+        `Too many requests without a valid API key: try again in ${decision.retryAfterSeconds} s`,
+        {},
+        { "retry-after": String(decision.retryAfterSeconds) },
+      );
+    }
+    throw new HttpError(401, message, {}, { "www-authenticate": "Bearer" });
+  }
+
   /** Checks the API key and takes one request from the caller's allowance. */
   async function admit(req: Request, ip: string): Promise<Record<string, string>> {
     const auth = req.headers.get("authorization");
@@ -215,16 +234,12 @@ export function createApp(deps: AppDeps): App {
     if (keyMode === "required" || auth) {
       const token = auth?.match(/^Bearer\s+(\S+)$/i)?.[1];
       if (!token) {
-        throw new HttpError(401, "An API key is needed: send Authorization: Bearer <key>", {}, {
-          "www-authenticate": "Bearer",
-        });
+        return await unauthorized(ip, "An API key is needed: send Authorization: Bearer <key>");
       }
       // Longer than any key: refused without hashing it or keeping anything.
       const hash = token.length <= MAX_KEY_CHARS ? await hashOf(token) : "";
       const name = keys.get(hash);
-      if (name === undefined) {
-        throw new HttpError(401, "The API key is not valid", {}, { "www-authenticate": "Bearer" });
-      }
+      if (name === undefined) return await unauthorized(ip, "The API key is not valid");
       client = `key:${hash.slice(0, 32)}`;
       keyName = name;
       perMinute = config.FART_RATE_PER_KEY;

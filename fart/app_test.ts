@@ -799,3 +799,32 @@ Deno.test("behind trusted proxies the client is the address the outermost proxy 
     },
   );
 });
+
+Deno.test("missing and wrong API keys from one address get 429 past FART_AUTH_FAILURES_PER_IP a minute, while a valid key and other addresses pass", async () => {
+  const key = "k-" + crypto.randomUUID();
+  const env = { FART_API_KEYS: `site:${await sha256(key)}`, FART_AUTH_FAILURES_PER_IP: "10" };
+  await withApi(env, async ({ app }) => {
+    const from = (ip: string, authorization?: string) =>
+      app.fetch(
+        new Request("http://api.test/v1/actors/search?q=al", {
+          headers: authorization ? { authorization } : {},
+        }),
+        { remoteAddr: { hostname: ip } },
+      );
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 450; i++) {
+      const res = await from("192.0.2.1", i % 3 ? `Bearer wrong-${i}` : undefined);
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      if (res.status === 429) assert.ok(Number(res.headers.get("retry-after")) >= 1);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(Object.fromEntries(seen), { 401: 10, 429: 440 });
+    const valid = await from("192.0.2.1", `Bearer ${key}`);
+    assert.equal(valid.status, 200, "a valid key still passes from that address");
+    await valid.body?.cancel();
+    const other = await from("192.0.2.2", "Bearer wrong");
+    assert.equal(other.status, 401, "another address has its own count");
+    await other.body?.cancel();
+    assert.equal(app.metrics.authFailures.get(), 451);
+  });
+});

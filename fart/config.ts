@@ -25,6 +25,8 @@ export const fartEnv = {
   /** Requests a minute per API key, and per client IP. */
   FART_RATE_PER_KEY: env.int(600, { min: 1 }),
   FART_RATE_PER_IP: env.int(120, { min: 1 }),
+  /** Requests a minute with a missing or wrong API key per client IP, past which it gets 429. */
+  FART_AUTH_FAILURES_PER_IP: env.int(20, { min: 1 }),
   /**
    * Behind reverse proxies: take the client IP from X-Forwarded-For, as the outermost of
    * FART_TRUSTED_PROXIES proxies appended it (never the first entry, which the client writes).

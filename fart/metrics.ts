@@ -22,6 +22,10 @@ export function fartMetrics() {
       1,
     ]),
     rateLimited: registry.counter("fart_rate_limited_total", "Requests refused by a rate limit"),
+    authFailures: registry.counter(
+      "fart_auth_failures_total",
+      "Requests refused for a missing or wrong API key",
+    ),
     byKey: registry.counter(
       "fart_key_requests_total",
       'Requests admitted by API key name ("" for callers without a key)',
