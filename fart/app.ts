@@ -1,14 +1,15 @@
 /**
  * The API as one fetch handler (`createApp(deps).fetch`), so tests call it without a
  * socket and main.ts serves it. Order for each request: CORS preflight, method, the open
- * routes (/healthz, /metrics, /openapi.json, /docs), then API key, rate limit, route.
+ * routes (/healthz, /openapi.json, /docs), then API key, rate limit, route. /metrics, which
+ * names keys and counts each one's requests, is not among them: the service serves it on
+ * FART_METRICS_PORT, apart from the public port.
  */
 import type { Clock } from "@bsky/shared/clock";
 import { Buffer } from "node:buffer";
 import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 import { clientIp } from "@bsky/shared/client_ip";
 import type { Logger } from "@bsky/shared/log";
-import { METRICS_CONTENT_TYPE } from "@bsky/shared/metrics";
 import type { Redis } from "@bsky/shared/redis";
 import { isValidDid } from "@bsky/shared/syntax";
 import type { FartConfig } from "./config.ts";
@@ -92,7 +93,6 @@ export const ROUTES: readonly (readonly [RegExp, RouteName, "GET" | "POST"])[] =
 /** The routes open to anyone, without key or rate limit, by path: GET and HEAD only. */
 export const OPEN_ROUTES = {
   "/healthz": "healthz",
-  "/metrics": "metrics",
   "/openapi.json": "openapi",
   "/docs": "docs",
   "/": "docs",
@@ -155,13 +155,6 @@ export function createApp(deps: AppDeps): App {
         const ok = await gate.answers();
         return [Response.json({ ok, redis: redis.status }, { status: ok ? 200 : 503 }), "healthz"];
       }
-      case "metrics":
-        return [
-          new Response(await metrics.registry.render(), {
-            headers: { "content-type": METRICS_CONTENT_TYPE },
-          }),
-          "metrics",
-        ];
       case "openapi":
         openapi ??= new TextEncoder().encode(JSON.stringify(openApiDocument(keyMode), null, 2));
         return [await withEtag(req, openapi, "application/json", 3600), "openapi"];

@@ -196,7 +196,7 @@ Deno.test("concurrent requests for the same uncached answer compute it once", as
     assert.ok(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0])));
     assert.equal(app.cache.misses, 1, "computed once");
     assert.equal(app.cache.hits, 0, "the others shared the computation, not the cache");
-    const metrics = await (await get("/metrics")).text();
+    const metrics = await app.metrics.registry.render();
     assert.match(metrics, /fart_requests_total\{route="circles",status="200"\} 20/);
   });
 });
@@ -234,7 +234,7 @@ Deno.test("optional keys: callers without one are limited per IP, a key holder p
     FART_RATE_PER_IP: "2",
     FART_RATE_PER_KEY: "5",
   };
-  await withApi(env, async ({ get }) => {
+  await withApi(env, async ({ app, get }) => {
     const anonymous: number[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await get("/v1/actors/search?q=al");
@@ -252,7 +252,7 @@ Deno.test("optional keys: callers without one are limited per IP, a key holder p
     const wrong = await get("/v1/actors/search?q=al", { headers: { authorization: "Bearer x" } });
     assert.equal(wrong.status, 401, "a wrong key is refused, not served as anonymous");
     await wrong.body?.cancel();
-    const metrics = await (await get("/metrics")).text();
+    const metrics = await app.metrics.registry.render();
     assert.match(metrics, /fart_key_requests_total\{key="site"\} 1\n/);
     assert.match(metrics, /fart_key_requests_total\{key=""\} 3\n/);
   });

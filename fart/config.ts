@@ -7,6 +7,11 @@ export const fartEnv = {
   ...commonEnv,
   FART_PORT: env.int(8000, { min: 0, max: 65535 }),
   /**
+   * Port of /metrics and /healthz for operators, apart from the public port: the metrics
+   * name the API keys and count each one's requests.
+   */
+  FART_METRICS_PORT: env.int(8005, { min: 0, max: 65535 }),
+  /**
    * Time limits of a client's connection: its first request's headers, each request until
    * its answer is sent, and the wait for the next request's headers after an answer.
    */

@@ -161,14 +161,6 @@ const OPS: Op[] = [
     open: true,
   },
   {
-    path: "/metrics",
-    operationId: "getMetrics",
-    summary: "Counters and latencies in the Prometheus text format",
-    content: "text/plain",
-    errors: [],
-    open: true,
-  },
-  {
     path: "/openapi.json",
     operationId: "getOpenApi",
     summary: "This description",

@@ -1,7 +1,11 @@
-/** Wires the API together: Redis, the app, the HTTP server (with its connection limits). */
+/**
+ * Wires the API together: Redis, the app, the HTTP server (with its connection limits), and
+ * /metrics with /healthz on a port of their own for operators.
+ */
 import { serveHttp } from "@bsky/shared/http_server";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { serveOps } from "@bsky/shared/service";
 import { type App, createApp } from "./app.ts";
 import type { FartConfig } from "./config.ts";
 
@@ -9,6 +13,8 @@ export interface FartService {
   app: App;
   redis: Redis;
   port: number;
+  /** The port of /metrics and /healthz. */
+  metricsPort: number;
   stop(): Promise<void>;
 }
 
@@ -30,13 +36,20 @@ export async function startFart(
     requestTimeoutMs: config.FART_REQUEST_TIMEOUT_MS,
     idleTimeoutMs: config.FART_IDLE_TIMEOUT_MS,
   }, (req, info) => app.fetch(req, info));
-  log.info("API listening", { port: server.addr.port });
+  const ops = serveOps(
+    config.FART_METRICS_PORT,
+    app.metrics.registry,
+    () => ({ ok: redis.status === "ready", redis: redis.status }),
+    config.BIND_HOST,
+  );
+  log.info("API listening", { port: server.addr.port, metricsPort: ops.addr.port });
   return {
     app,
     redis,
     port: server.addr.port,
+    metricsPort: ops.addr.port,
     async stop() {
-      await server.shutdown();
+      await Promise.all([server.shutdown(), ops.shutdown()]);
       app.close();
       redis.disconnect();
     },

@@ -113,6 +113,7 @@ export const SERVICES: ServiceSpec[] = [
       hostPort(env.FART_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
       hostPort(env.FART_AVATAR_CDN_URL || "https://cdn.bsky.app", PORTS),
       `${listenHost(env)}:${env.FART_PORT || 8000}`,
+      `${listenHost(env)}:${env.FART_METRICS_PORT || 8005}`,
     ],
   },
   {

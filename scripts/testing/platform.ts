@@ -4,6 +4,7 @@
  * kill and start again one at a time.
  */
 import assert from "node:assert/strict";
+import { freePort } from "@bsky/shared/testing/redis_server";
 import { settled } from "@bsky/shared/testing/settled";
 import { serviceArgs, SERVICES, unsetNeeds } from "../services.ts";
 
@@ -15,11 +16,17 @@ const root = new URL("../../", import.meta.url).pathname;
  */
 export async function spawnService(
   name: string,
-  env: Record<string, string>,
+  given: Record<string, string>,
   debugVar = "PLATFORM_DEBUG",
 ): Promise<Deno.ChildProcess> {
   const spec = SERVICES.find((s) => s.name === name);
   if (!spec) throw new Error(`No service "${name}"`);
+  // A metrics port the test leaves unset is a free one: processes never collide on a default
+  // (two APIs in one test, or tests running side by side).
+  const env: Record<string, string> = { ...given };
+  for (const port of spec.env.filter((n) => n.endsWith("_METRICS_PORT") && !env[n])) {
+    env[port] = String(freePort());
+  }
   // The site's bundler finds esbuild in Deno's cache, through HOME or DENO_DIR.
   const inherited = Object.fromEntries(
     ["HOME", "DENO_DIR", "PATH"].flatMap((k) => Deno.env.get(k) ? [[k, Deno.env.get(k)!]] : []),
