@@ -385,6 +385,13 @@ Deno.test("/top shows the latest list with when it was computed, and says when t
       [[BOB, 2], [ALICE, 1]],
     );
     assert.match(top.html, new RegExp(`<time datetime="${new Date(computedAt).toISOString()}"`));
+    assert.deepEqual(
+      [...top.html.matchAll(/<span class="rank" aria-hidden="true">(\d+)<\/span>/g)].map((m) =>
+        m[1]
+      ),
+      ["1", "2"],
+      "each person's rank is printed",
+    );
     assert.match(top.html, /\(5 min ago\)/);
     assert.match(
       top.html,

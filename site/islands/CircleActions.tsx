@@ -13,9 +13,12 @@ interface Props {
  */
 export default function CircleActions(props: Props) {
   const [status, setStatus] = useState("");
+  // Without JavaScript, or without a clipboard, these buttons could do nothing: none shows.
   const [canCopyImage, setCanCopyImage] = useState(false);
+  const [canCopyText, setCanCopyText] = useState(false);
   useEffect(() => {
     setCanCopyImage(typeof ClipboardItem !== "undefined" && !!navigator.clipboard?.write);
+    setCanCopyText(!!navigator.clipboard?.writeText);
   }, []);
 
   const done = (ok: boolean) => {
@@ -49,7 +52,9 @@ export default function CircleActions(props: Props) {
   return (
     <div class="copy-actions">
       <button type="button" onClick={copyImage} hidden={!canCopyImage}>{props.copyImage}</button>
-      <button type="button" onClick={copyHandles}>{props.copyHandles}</button>
+      <button type="button" onClick={copyHandles} hidden={!canCopyText}>
+        {props.copyHandles}
+      </button>
       <span class="status" role="status">{status}</span>
     </div>
   );

@@ -80,8 +80,9 @@ export default function Top({ data, state: { t } }: PageProps<Data>) {
             ({t.ago(minutes)})
           </p>
           <ol class="toplist">
-            {top.items.map((item) => (
+            {top.items.map((item, i) => (
               <li key={item.did} data-did={item.did}>
+                <span class="rank" aria-hidden="true">{i + 1}</span>
                 {item.avatar
                   ? <img src={avatarUrl(item.did)} alt="" width={36} height={36} loading="lazy" />
                   : <span class="avatar-none" aria-hidden="true" />}

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { decode } from "fast-png";
 import { chromium, type Page } from "playwright-core";
+import { statsKeys } from "@bsky/shared/keys";
+import { connectRedis } from "@bsky/shared/redis";
 import { freePort } from "@bsky/shared/testing/redis_server";
 import { runWorkload } from "@bsky/shared/testing/workload";
 import { settled } from "@bsky/shared/testing/settled";
@@ -160,6 +162,40 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     );
     assert.ok(liveWidth <= 390, `the live page is ${liveWidth} px wide on a 390 px screen`);
     await livePage.screenshot({ path: `${ARTIFACTS}live_phone.png`, fullPage: true });
+
+    // /top on a phone: ranks, links that look like links, and where an avatar could not be
+    // had (the site then sends a transparent image), the placeholder disc, not a gap.
+    const redis = await connectRedis(redisServer.url, { name: "browser-test" });
+    await redis.set(
+      statsKeys.top("24h", "likes_received"),
+      JSON.stringify({
+        metric: "likes_received",
+        window: "24h",
+        computedAt: Date.now(),
+        items: [accounts.bob, alice, accounts.dave].map((a, i) => ({ did: a.did, count: 9 - i })),
+      }),
+    );
+    redis.disconnect();
+    await livePage.route(/\/avatar\//, (route) =>
+      route.fulfill({
+        contentType: "image/svg+xml",
+        body: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>',
+      }));
+    await livePage.goto(`${origin}/top?metric=likes_received&window=24h`);
+    assert.deepEqual(await livePage.locator(".toplist .rank").allTextContents(), ["1", "2", "3"]);
+    const look = await livePage.$eval(".toplist li:first-child", (li: Dom) => {
+      const css = (el: Dom) => (globalThis as Dom).getComputedStyle(el);
+      const img = li.querySelector("img");
+      return {
+        disc: css(img).backgroundColor,
+        width: img.getBoundingClientRect().width,
+        underline: css(li.querySelector("a .handle")).textDecorationLine,
+      };
+    });
+    assert.notEqual(look.disc, "rgba(0, 0, 0, 0)", "a failed avatar shows the placeholder disc");
+    assert.equal(look.width, 36);
+    assert.equal(look.underline, "underline");
+    await livePage.screenshot({ path: `${ARTIFACTS}top_phone.png`, fullPage: true });
     await live.close();
 
     const context = await browser.newContext({
@@ -298,6 +334,13 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.equal(png.height, 1200);
     assert.equal(download.suggestedFilename(), `circles-${alice.handle}.png`);
 
+    // The date is drawn in the picture when asked for, and printed nowhere once it is off.
+    const date = /\d{4}-\d\d-\d\d/;
+    assert.match((await page.locator("svg.circles").textContent())!, date);
+    await page.locator('input[name="date"][type="checkbox"]').uncheck();
+    await applied(page, "date=0");
+    assert.doesNotMatch((await page.locator(".picture").textContent())!, date);
+
     // The browser asked nothing of any other origin.
     const foreign = requests.filter((u) =>
       !u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")
@@ -356,6 +399,8 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.ok(!(await phone.locator("#people").isVisible()), "the table folds");
     await phone.locator("details.people-details > summary").click();
     assert.ok(await phone.locator("#people").isVisible());
+    // Copying needs JavaScript: without it, no Copy button is offered.
+    assert.equal(await phone.locator(".copy-actions button:visible").count(), 0);
     await phone.screenshot({ path: `${ARTIFACTS}circles_phone_no_js.png`, fullPage: true });
     await plain.close();
 

@@ -104,11 +104,9 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
       <div class="circles-layout">
         <div class="picture">
           <div id="result" data-swap aria-busy="false">
+            {/* The dates are drawn in the picture when asked for, and only there. */}
             <figure class="figure">
               <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
-              <figcaption>
-                {dates}
-              </figcaption>
             </figure>
           </div>
           {/* A short line read out after each change, rather than the whole picture. */}
