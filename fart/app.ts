@@ -126,7 +126,7 @@ export function createApp(deps: AppDeps): App {
   });
   const cache = new AnswerCache(redis, config.FART_CACHE_SECONDS);
   const png = new PngPool({ workers: config.FART_PNG_WORKERS, queue: config.FART_PNG_QUEUE });
-  const routes = new Routes(redis, identity, avatars, cache, config, png, deps.clock);
+  const routes = new Routes(redis, identity, avatars, cache, config, png, limiter, deps.clock);
   const gate = RedisGate.of(redis, log);
   let openapi: Uint8Array | undefined;
   let docs: Uint8Array | undefined;
@@ -173,7 +173,7 @@ export function createApp(deps: AppDeps): App {
     }
     if (!gate.open) throw storeUnavailable();
     const limits = await admit(req, ip);
-    const res = await routes[name](req, url, pathParams(url.pathname.match(re)!));
+    const res = await routes[name](req, url, pathParams(url.pathname.match(re)!), ip);
     for (const [k, v] of Object.entries(limits)) res.headers.set(k, v);
     // Only key holders get answers then: no shared cache may keep one for others.
     if (keyMode === "required") keepPrivate(res.headers);

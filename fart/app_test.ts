@@ -8,7 +8,7 @@ import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/indexer/apply";
-import { HOUR_MS } from "@bsky/indexer/store";
+import { HOUR_MS, storeKeys } from "@bsky/indexer/store";
 import { created, nextSeq } from "@bsky/shared/testing/events";
 import { type App, createApp, KEY_HASHES, MAX_URL_CHARS } from "./app.ts";
 import { LOCAL_BYTES } from "./cache.ts";
@@ -826,5 +826,37 @@ Deno.test("missing and wrong API keys from one address get 429 past FART_AUTH_FA
     assert.equal(other.status, 401, "another address has its own count");
     await other.body?.cancel();
     assert.equal(app.metrics.authFailures.get(), 451);
+  });
+});
+
+Deno.test("opt codes are limited per account and per address: a burst for one account gets only its hourly allowance, whoever asks", async () => {
+  const env = { FART_OPTOUT_CODES_PER_ACCOUNT: "3", FART_OPTOUT_CODES_PER_IP: "5" };
+  await withApi(env, async ({ app, redis }) => {
+    const ask = (actor: string, ip: string) =>
+      app.fetch(new Request(`http://api.test/v1/optout/${actor}`, { method: "POST" }), {
+        remoteAddr: { hostname: ip },
+      });
+    const burst = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => ask("carol.test", `198.18.0.${i}`)),
+    );
+    const statuses = burst.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [...Array(3).fill(201), ...Array(47).fill(429)]);
+    for (const res of burst) await res.body?.cancel();
+    const refused = burst.find((r) => r.status === 429)!;
+    assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+    assert.equal((await redis.keys(storeKeys.optCode("*"))).length, 3, "three codes wait");
+
+    // One address: its five codes an hour, over several accounts.
+    const seen: number[] = [];
+    for (
+      const actor of ["alice.test", "alice.test", "bob.test", "bob.test", "dan.test", "bob.test"]
+    ) {
+      const res = await ask(actor, "192.0.2.1");
+      seen.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(seen, [201, 201, 201, 201, 201, 429]);
+    const message = await (await ask("alice.test", "192.0.2.1")).json();
+    assert.match(message.message, /Too many opt codes for this address/);
   });
 });

@@ -30,6 +30,12 @@ export const fartEnv = {
   /** Requests a minute per API key, and per client IP. */
   FART_RATE_PER_KEY: env.int(600, { min: 1 }),
   FART_RATE_PER_IP: env.int(120, { min: 1 }),
+  /**
+   * Opt codes an hour one account may be given, and one client IP may ask for: each waits an
+   * hour in Redis, and a flood of them would only bother the account.
+   */
+  FART_OPTOUT_CODES_PER_ACCOUNT: env.int(5, { min: 1 }),
+  FART_OPTOUT_CODES_PER_IP: env.int(20, { min: 1 }),
   /** Requests a minute with a missing or wrong API key per client IP, past which it gets 429. */
   FART_AUTH_FAILURES_PER_IP: env.int(20, { min: 1 }),
   /**

@@ -42,13 +42,16 @@ export class RateLimiter {
     if (!("gcra" in redis)) redis.defineCommand("gcra", { lua: GCRA_SCRIPT, numberOfKeys: 1 });
   }
 
-  /** Counts one request of `client` against `perMinute` (which is also the burst). */
-  async take(client: string, perMinute: number): Promise<RateDecision> {
-    const interval = 60_000 / perMinute;
-    const [ok, a, reset] = await this.#redis.gcra(`rl:{${client}}`, interval, 60_000);
+  /**
+   * Counts one request of `client` against `limit` a `periodMs` (a minute unless said); the
+   * whole limit may come at once, then one every periodMs / limit.
+   */
+  async take(client: string, limit: number, periodMs = 60_000): Promise<RateDecision> {
+    const interval = periodMs / limit;
+    const [ok, a, reset] = await this.#redis.gcra(`rl:{${client}}`, interval, periodMs);
     return {
       allowed: ok === 1,
-      limit: perMinute,
+      limit,
       remaining: ok === 1 ? Math.max(0, a) : 0,
       resetSeconds: Math.ceil(reset / 1000),
       retryAfterSeconds: ok === 1 ? 0 : Math.max(1, Math.ceil(a / 1000)),

@@ -21,6 +21,7 @@ import { didParam, type PathParams } from "./app.ts";
 import { badParameter, canonicalQuery, HttpError, parseQuery, withEtag } from "./http.ts";
 import { type Identity, parseActor } from "./identity.ts";
 import { type PngPool, PngPoolFull } from "./png_pool.ts";
+import { rateHeaders, type RateLimiter } from "./rate_limit.ts";
 import * as s from "./schemas.ts";
 
 type ApiProfile = z.infer<typeof s.profile>;
@@ -58,6 +59,8 @@ export class Routes {
     readonly config: FartConfig,
     /** Draws the PNGs, off the main thread. */
     readonly png: PngPool,
+    /** Limits how many opt codes an account and an address get. */
+    readonly limiter: RateLimiter,
     /** Where "now" comes from: windows end in its hour. */
     readonly clock: Clock = systemClock,
   ) {}
@@ -304,9 +307,15 @@ export class Routes {
    * POST: a one-time code that hides the account (action=out) or shows it again (in) once
    * the account posts it. Anyone may ask; only the account can post it.
    */
-  optout = async (_req: Request, url: URL, m: PathParams): Promise<Response> => {
+  optout = async (_req: Request, url: URL, m: PathParams, ip: string): Promise<Response> => {
     const q = parseQuery(url, s.optoutQuery);
+    await this.#allowCode(`optcode:ip:${ip}`, this.config.FART_OPTOUT_CODES_PER_IP, "address");
     const actor = await this.identity.actor(m[1], { hidden: true });
+    await this.#allowCode(
+      `optcode:did:${actor.did}`,
+      this.config.FART_OPTOUT_CODES_PER_ACCOUNT,
+      "account",
+    );
     let code = newOptCode();
     // Codes are random (32^8); a clash with a waiting one is redrawn.
     while (
@@ -331,6 +340,18 @@ export class Routes {
     res.headers.set("location", `/v1/optout/codes/${code}`);
     return res;
   };
+
+  /** Takes one opt code from an hourly allowance, or answers 429. */
+  async #allowCode(client: string, perHour: number, who: "account" | "address") {
+    const decision = await this.limiter.take(client, perHour, 3600_000);
+    if (decision.allowed) return;
+    throw new HttpError(
+      429,
+      `Too many opt codes for this ${who}: ${perHour} an hour are given, try again in ${decision.retryAfterSeconds} s`,
+      {},
+      rateHeaders(decision),
+    );
+  }
 
   /** GET: whether a code was posted yet. */
   optcode = async (_req: Request, url: URL, m: PathParams): Promise<Response> => {

@@ -10,6 +10,7 @@ import { ApiClient } from "./api.ts";
 import { Applier } from "@bsky/indexer/apply";
 import { loadSiteConfig } from "./config.ts";
 import { MAX_URL_CHARS } from "./server/router.ts";
+import type { Site } from "./app.ts";
 
 const text = async (res: Response) => ({
   status: res.status,
@@ -578,4 +579,40 @@ Deno.test("one visitor cannot use up the site's API key: past its allowance it g
     }
     assert.equal(apiCalls.length, before, "known to be unknown: no call to the API");
   }, { siteEnv: env });
+});
+
+Deno.test("POST /optout takes forms only from the site's own pages: another origin or a cross-site fetch gets 403 and asks the API nothing", async () => {
+  const form = "handle=alice.test&action=out";
+  const post = (site: Site, headers: Record<string, string>) =>
+    site.fetch(
+      new Request("http://site.test/optout", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: form,
+      }),
+    );
+  await withStack(async ({ site, apiCalls }) => {
+    const foreign: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      { "sec-fetch-site": "cross-site" },
+      { origin: "http://site.test", "sec-fetch-site": "same-site" },
+    ];
+    for (const headers of foreign) {
+      const res = await post(site, headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      await res.body?.cancel();
+    }
+    assert.deepEqual(apiCalls, []);
+    const own = await post(site, { origin: "http://site.test", "sec-fetch-site": "same-origin" });
+    assert.equal(own.status, 303);
+    assert.equal(apiCalls.length, 1);
+  });
+  await withStack(async ({ site }) => {
+    const proxied = await post(site, { origin: "http://site.test" });
+    assert.equal(proxied.status, 403, "behind a proxy the public origin is the site's own");
+    await proxied.body?.cancel();
+    const res = await post(site, { origin: "https://circles.example" });
+    assert.equal(res.status, 303);
+  }, { siteEnv: { SITE_PUBLIC_URL: "https://circles.example" } });
 });

@@ -33,6 +33,19 @@ async function boundedText(req: Request, max: number): Promise<string | undefine
 }
 
 /**
+ * Whether a form post comes from this site's own pages, as the browser tells: Origin (sent
+ * with every form post) must be the site's, and Sec-Fetch-Site, when sent, same-origin.
+ * Another site's page cannot make its visitors ask for codes. Clients that are not browsers
+ * send neither header and are judged by the API's own limits.
+ */
+function fromOwnPage(req: Request, own: string): boolean {
+  const origin = req.headers.get("origin");
+  if (origin !== null && origin !== own) return false;
+  const site = req.headers.get("sec-fetch-site");
+  return site === null || site === "same-origin" || site === "none";
+}
+
+/**
  * Opting out: the form asks the API for a one-time code (POST, then a redirect to the
  * code's own page, so reloading asks nothing twice); the code's page says what to post
  * and whether the network has carried it yet.
@@ -59,6 +72,12 @@ export const handler: Handlers<Data> = {
     }
   },
   async POST(req, ctx) {
+    if (!fromOwnPage(req, ctx.config.SITE_PUBLIC_URL || ctx.url.origin)) {
+      return new Response("Forms are taken only from this site's own pages", {
+        status: 403,
+        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+      });
+    }
     const body = await boundedText(req, MAX_FORM_BYTES);
     if (body === undefined) return new Response("Form too large", { status: 413 });
     const form = new URLSearchParams(body);
