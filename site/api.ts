@@ -222,12 +222,16 @@ export class ApiClient {
       await res.body?.cancel();
       throw errorOf(res.status, path, res.headers);
     }
+    // fetch() hands over the body decoded but keeps the encoded Content-Length: passed on,
+    // it would cut the image short.
+    const encoded = res.headers.has("content-encoding");
     const headers: [string, string][] = IMAGE_HEADERS.flatMap((name) => {
       const value = res.headers.get(name);
+      if (name === "content-length" && encoded) return [];
       return value ? [[name, value] as [string, string]] : [];
     });
     const maxAge = Number(res.headers.get("cache-control")?.match(/max-age=(\d+)/)?.[1] ?? 0);
-    const size = Number(res.headers.get("content-length") ?? NaN);
+    const size = encoded ? NaN : Number(res.headers.get("content-length") ?? NaN);
     if (res.status === 200 && maxAge > 0 && !(size > MAX_KEPT_IMAGE)) {
       const body = new Uint8Array(await res.arrayBuffer());
       const image = {
