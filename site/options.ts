@@ -27,6 +27,14 @@ export const DEFAULT_OPTIONS: CircleOptions = {
   date: true,
 };
 
+/** Colour presets for the picture: a background and a border that read well together. */
+export const THEMES = {
+  night: { bg: "0f172a", border: "38bdf8" },
+  day: { bg: "ffffff", border: "0550ae" },
+  sky: { bg: "1185fe", border: "ffffff" },
+  dusk: { bg: "2e1065", border: "fbbf24" },
+} as const;
+
 const colour = (raw: string | null, fallback: string) => {
   const c = raw?.replace(/^#/, "").toLowerCase();
   return c && /^[0-9a-f]{6}$/.test(c) ? c : fallback;

@@ -1,5 +1,5 @@
 import { useRef, useState } from "preact/hooks";
-import { type CircleOptions, parseOptions, shareQuery } from "../options.ts";
+import { type CircleOptions, parseOptions, shareQuery, THEMES } from "../options.ts";
 
 /** How long arrow keys must rest on a choice before the page follows it, in ms. */
 const STEP_WAIT_MS = 700;
@@ -21,6 +21,8 @@ interface Props {
     | "w30d"
     | "background"
     | "border"
+    | "themes"
+    | keyof typeof THEMES
     | "showDate"
     | "apply",
     string
@@ -126,6 +128,41 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
           <input type="color" name="border" defaultValue={`#${options.border}`} /> {l.border}
         </label>
       </fieldset>
+      <div class="themes" role="group" aria-label={l.themes}>
+        {(Object.keys(THEMES) as (keyof typeof THEMES)[]).map((name) => {
+          const { bg, border } = THEMES[name];
+          return (
+            <a
+              key={name}
+              class="theme"
+              data-theme={name}
+              href={`/c/${encodeURIComponent(handle)}${shareQuery({ ...options, bg, border })}`}
+              onClick={(e) => {
+                // With JavaScript the preset fills the colour fields; without, the link loads it.
+                e.preventDefault();
+                const field = (n: string) =>
+                  form.current!.elements.namedItem(n) as HTMLInputElement;
+                field("bg").value = `#${bg}`;
+                field("border").value = `#${border}`;
+                clearTimeout(pending.current);
+                apply();
+              }}
+            >
+              <svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true">
+                <circle
+                  cx="11"
+                  cy="11"
+                  r="8"
+                  fill={`#${bg}`}
+                  stroke={`#${border}`}
+                  stroke-width="3"
+                />
+              </svg>
+              {l[name]}
+            </a>
+          );
+        })}
+      </div>
       <input type="hidden" name="date" value="0" />
       <label class="choice">
         <input type="checkbox" name="date" value="1" defaultChecked={options.date} /> {l.showDate}

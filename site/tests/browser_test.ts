@@ -341,6 +341,12 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     await applied(page, "date=0");
     assert.doesNotMatch((await page.locator(".picture").textContent())!, date);
 
+    // A theme preset sets both colours at once.
+    await page.locator(".theme", { hasText: "Day" }).click();
+    await applied(page, "bg=ffffff");
+    assert.match(page.url(), /border=0550ae/);
+    assert.equal(await page.locator("svg.circles > rect").getAttribute("fill"), "#ffffff");
+
     // The browser asked nothing of any other origin.
     const foreign = requests.filter((u) =>
       !u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")
@@ -402,6 +408,12 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     // Copying needs JavaScript: without it, no Copy button is offered.
     assert.equal(await phone.locator(".copy-actions button:visible").count(), 0);
     await phone.screenshot({ path: `${ARTIFACTS}circles_phone_no_js.png`, fullPage: true });
+    // Without JavaScript a theme preset is a link to the page in those colours.
+    await Promise.all([
+      phone.waitForURL(/bg=ffffff&border=0550ae/),
+      phone.locator(".theme", { hasText: "Dia" }).click(),
+    ]);
+    assert.equal(await phone.locator("svg.circles > rect").getAttribute("fill"), "#ffffff");
     await plain.close();
 
     // Pages for what cannot be shown.

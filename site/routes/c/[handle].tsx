@@ -130,6 +130,11 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
               w30d: t.w30d,
               background: t.background,
               border: t.border,
+              themes: t.themes,
+              night: t.night,
+              day: t.day,
+              sky: t.sky,
+              dusk: t.dusk,
               showDate: t.showDate,
               apply: t.apply,
             }}
