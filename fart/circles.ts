@@ -33,6 +33,8 @@ export interface CircleOptions {
   border: string;
   /** Whether to draw the date range (from/to) at the bottom. */
   showDate: boolean;
+  /** Whether to write each person's name under their avatar. */
+  names?: boolean;
   from: Date;
   to: Date;
   /** Drawn at the top, e.g. "@alice.bsky.social". */
@@ -44,6 +46,14 @@ export interface PlacedPerson extends CirclePerson {
   x: number;
   y: number;
   r: number;
+  /** The name under the avatar, centred on x: its text, baseline and font size. */
+  name?: PlacedName;
+}
+
+export interface PlacedName {
+  text: string;
+  y: number;
+  size: number;
 }
 
 export interface CircleLayout {
@@ -69,6 +79,16 @@ const SHRINK = [1, 0.62, 0.5, 0.4];
 const GAP = 0.1;
 /** The reach, in owner radii, that an owner with nobody around is drawn within. */
 const LONE_REACH = 2.4;
+/** Height of the band under an avatar that holds its name, as a fraction of its radius. */
+const NAME_BAND = 0.5;
+/** A name's font size, as a fraction of its band's height. */
+const NAME_FONT = 0.75;
+/** The smallest name worth writing, in SVG units: smaller ones are left out. */
+const MIN_NAME_FONT = 6;
+/** A name is at most this many avatar radii wide. */
+const NAME_WIDTH = 3;
+/** DejaVu Sans averages about 0.6 em a character. */
+const EM_PER_CHAR = 0.6;
 /** Raster types only: an embedded SVG could carry scripts into pages that inline ours. */
 const EMBEDDABLE = new Set(["image/jpeg", "image/png", "image/webp"]);
 
@@ -105,12 +125,18 @@ export function circleLayout(
   // each ring sits just outside the previous one, or further out if its avatars need room.
   const unitRadii: number[] = [];
   let reach = SHRINK[0];
+  // With names, each avatar takes a band under it: rings keep it clear on both sides (the
+  // names of the top avatars point inward), and neighbours keep it clear between them.
+  const band = (i: number) => options.names ? NAME_BAND * SHRINK[i + 1] : 0;
   groups.forEach((group, i) => {
     const r = SHRINK[i + 1];
-    const around = group.length > 1 ? (r + GAP / 2) / Math.sin(Math.PI / group.length) : 0;
-    const radius = Math.max(reach + GAP + r, around);
+    const half = r + band(i);
+    const around = group.length > 1
+      ? (r + band(i) / 2 + GAP / 2) / Math.sin(Math.PI / group.length)
+      : 0;
+    const radius = Math.max(reach + GAP + half, around);
     unitRadii.push(radius);
-    reach = radius + r;
+    reach = radius + half;
   });
   // The owner alone is drawn as large as with one small ring around them, not canvas-wide.
   const scale = extent / Math.max(reach, LONE_REACH);
@@ -120,20 +146,72 @@ export function circleLayout(
     const r = SHRINK[i + 1] * scale;
     // Odd rings turn by half a step so avatars do not line up in spokes.
     const offset = -Math.PI / 2 + (i % 2) * Math.PI / group.length;
-    const placed = group.map((person, slot) => {
+    // A name fits inside the ring's band, whose edges the rings inside and outside keep
+    // clear of, and between the neighbours on its own ring, their avatars and their names.
+    const label = band(i) * scale;
+    // What lies inside and outside this ring's band: the next band in each direction (a gap
+    // away), or for the outermost ring the square the picture is drawn in.
+    const inner = radius - r - label - GAP * scale, outer = radius + r + label + GAP * scale;
+    const outermost = i === groups.length - 1;
+    const size = label * NAME_FONT;
+    const spots = group.map((_, slot) => {
       const angle = offset + (2 * Math.PI * slot) / group.length;
+      return { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) };
+    });
+    /** The widest name under the avatar at `slot`, in SVG units. */
+    const nameWidth = (slot: number) => {
+      const { x, y } = spots[slot];
+      const dx = x - cx, top = y + r - cy, bottom = top + label;
+      const near = top < 0 && bottom > 0 ? 0 : Math.min(Math.abs(top), Math.abs(bottom));
+      const far = Math.max(Math.abs(top), Math.abs(bottom));
+      let half = Math.min(
+        NAME_WIDTH * r / 2,
+        outermost
+          ? extent - Math.abs(dx)
+          : Math.sqrt(Math.max(0, outer ** 2 - far ** 2)) - Math.abs(dx),
+      );
+      if (near < inner) half = Math.min(half, Math.abs(dx) - Math.sqrt(inner ** 2 - near ** 2));
+      for (const k of new Set([slot - 1, slot + 1].map((j) => (j + group.length) % group.length))) {
+        if (k === slot) continue;
+        const ndx = Math.abs(spots[k].x - x), ndy = spots[k].y - y;
+        // Their avatar, where it comes level with the name.
+        const level = Math.min(Math.max(ndy, r), r + label);
+        if (Math.abs(level - ndy) < r) {
+          half = Math.min(half, ndx - Math.sqrt(r ** 2 - (level - ndy) ** 2) - GAP * scale / 2);
+        }
+        // Their name, when it is level with this one: each keeps to its half of the way.
+        if (Math.abs(ndy) < label) half = Math.min(half, ndx / 2 - GAP * scale / 4);
+      }
+      return 2 * half;
+    };
+    const placed = group.map((person, slot): PlacedPerson => {
+      const { x, y } = spots[slot];
+      const chars = nameWidth(slot) / (EM_PER_CHAR * size);
+      const text = size >= MIN_NAME_FONT ? nameText(person, chars) : "";
       return {
         ...person,
         ring: i + 1,
-        x: cx + radius * Math.cos(angle),
-        y: cy + radius * Math.sin(angle),
+        x,
+        y,
         r,
+        ...(text ? { name: { text, y: y + r + size, size } } : {}),
       };
     });
     return { radius, people: placed };
   });
 
   return { size: SIZE, center: { ...owner, ring: 0, x: cx, y: cy, r: SHRINK[0] * scale }, rings };
+}
+
+/**
+ * What is written under an avatar: the display name, else the handle's first label, cut
+ * with "…" to at most `chars` characters; "" when not even two fit.
+ */
+export function nameText(person: Named, chars: number): string {
+  const most = Math.floor(chars);
+  if (most < 2) return "";
+  const handle = displayText(person.handle, HANDLE_TEXT).split(".")[0];
+  return displayText(displayText(person.displayName) || handle, { maxGraphemes: most });
 }
 
 /**
@@ -166,7 +244,7 @@ export function renderCirclesSvg(
   }
   const everyone = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
   everyone.forEach((person, i) => {
-    out.push(avatarSvg(person, `a${i}`, avatars.get(person.did), options.border));
+    out.push(avatarSvg(person, `a${i}`, avatars.get(person.did), options.border, ink));
   });
   const title = displayText(options.title, HANDLE_TEXT);
   if (title) {
@@ -197,6 +275,7 @@ function avatarSvg(
   id: string,
   avatar: { bytes: Uint8Array; type: string } | undefined,
   border: string,
+  ink: string,
 ): string {
   const { x, y, r } = person;
   const disc = `cx="${n(x)}" cy="${n(y)}" r="${n(r)}"`;
@@ -206,6 +285,13 @@ function avatarSvg(
     `font-family="${FONT_FAMILY}" font-size="${n(r * 0.9)}" fill="#ffffff">` +
     `${esc(initialOf(person))}</text>`;
   const parts = [`<g data-did="${esc(person.did)}"><title>${esc(personLabel(person))}</title>`];
+  if (person.name) {
+    parts.push(
+      `<text class="avatar-name" x="${n(x)}" y="${n(person.name.y)}" text-anchor="middle" ` +
+        `font-family="${FONT_FAMILY}" font-size="${n(person.name.size)}" fill="${ink}">` +
+        `${esc(person.name.text)}</text>`,
+    );
+  }
   if (avatar && EMBEDDABLE.has(avatar.type)) {
     const href = `data:${avatar.type};base64,${base64(avatar.bytes)}`;
     parts.push(

@@ -7,6 +7,7 @@ import {
   type CircleOptions,
   type CirclePerson,
   initialOf,
+  nameText,
   type PlacedPerson,
   placeholderColour,
   renderCirclesSvg,
@@ -184,6 +185,80 @@ Deno.test("circleLayout() leaves room for the title and the date", () => {
   const all = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
   assert.ok(Math.min(...all.map((p) => p.y - p.r)) >= 40, "below the title");
   assert.ok(Math.max(...all.map((p) => p.y + p.r)) <= layout.size - 30, "above the date");
+});
+
+Deno.test("circleLayout() writes names under avatars clear of every avatar, every other name and the edges", () => {
+  const named = people(100).map((p, i) => ({
+    ...p,
+    displayName: i % 3 ? `Someone with a rather long name ${i}` : undefined,
+  }));
+  for (const [ringSizes] of allSizes) {
+    for (const count of [1, 5, 12, 40, 100]) {
+      for (const rings of [1, 2, 3] as const) {
+        const options = opts({
+          rings,
+          ringSizes,
+          names: true,
+          title: "@alice.test",
+          showDate: true,
+        });
+        const layout = circleLayout(owner, named.slice(0, count), options);
+        const all = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
+        const boxes = all.flatMap((p) => {
+          if (!p.name) return [];
+          const half = ([...p.name.text].length * 0.6 * p.name.size) / 2;
+          return [{
+            p,
+            left: p.x - half,
+            right: p.x + half,
+            top: p.name.y - p.name.size,
+            bottom: p.name.y + 0.25 * p.name.size,
+          }];
+        });
+        assert.ok(boxes.length > 0, `${count} people on ${rings} rings of ${ringSizes}: names`);
+        for (const b of boxes) {
+          const where = `${count} on ${rings} of ${ringSizes}: ${b.p.did}`;
+          assert.ok(b.left >= 0 && b.right <= layout.size, `${where} is inside the width`);
+          assert.ok(b.top >= 40 && b.bottom <= layout.size - 30, `${where} clears title and date`);
+          for (const q of all) {
+            // The nearest point of the box to the avatar's centre is outside the avatar.
+            const dx = Math.max(b.left - q.x, 0, q.x - b.right);
+            const dy = Math.max(b.top - q.y, 0, q.y - b.bottom);
+            assert.ok(Math.hypot(dx, dy) >= q.r - 1e-9, `${where}'s name overlaps ${q.did}`);
+          }
+          for (const c of boxes) {
+            if (c === b) continue;
+            const apart = c.left >= b.right || b.left >= c.right || c.top >= b.bottom ||
+              b.top >= c.bottom;
+            assert.ok(apart, `${where}'s name overlaps ${c.p.did}'s`);
+          }
+        }
+      }
+    }
+  }
+  const bare = circleLayout(owner, named.slice(0, 12), opts());
+  assert.ok(bare.rings.every((ring) => ring.people.every((p) => !p.name)), "names only when asked");
+});
+
+Deno.test("nameText() writes the display name, else the handle's first label, cut to fit", () => {
+  assert.equal(
+    nameText({ did: "d", handle: "bob.bsky.social", displayName: "Robert" }, 10),
+    "Robert",
+  );
+  assert.equal(nameText({ did: "d", handle: "bob.bsky.social" }, 10), "bob");
+  assert.equal(nameText({ did: "d", displayName: "Bartholomew Jones" }, 6), "Barth…");
+  assert.equal(nameText({ did: "d", displayName: "Robert" }, 1.5), "", "no room");
+  assert.equal(nameText({ did: "d", displayName: "A\u202eB" }, 10), "AB", "sanitized");
+});
+
+Deno.test("renderCirclesSvg() writes the names under the avatars only when asked", () => {
+  const options = opts({ names: true });
+  const layout = circleLayout(owner, people(12), options);
+  const svg = renderCirclesSvg(layout, new Map(), options);
+  assert.equal(svg.match(/<text class="avatar-name"/g)?.length, 12);
+  assert.match(group(svg, "did:plc:p0"), /<text class="avatar-name"[^>]*>user0<\/text>/);
+  const plain = renderCirclesSvg(circleLayout(owner, people(12), opts()), new Map(), opts());
+  assert.doesNotMatch(plain, /class="avatar-name"/);
 });
 
 Deno.test("circleLayout() rejects ring options outside the allowed values", () => {

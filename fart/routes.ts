@@ -147,6 +147,7 @@ export class Routes {
         background: q.bg,
         border: q.border,
         showDate: q.date,
+        names: q.names,
         from,
         to,
         title: ps[0].handle ? `@${ps[0].handle}` : undefined,
@@ -180,7 +181,11 @@ export class Routes {
           center: placed(layout.center, 0),
           rings: layout.rings.map((ring) => ({
             radius: ring.radius,
-            people: ring.people.map((p) => ({ ...placed(p, index.get(p.did)!), score: p.score })),
+            people: ring.people.map((p) => ({
+              ...placed(p, index.get(p.did)!),
+              score: p.score,
+              ...(p.name ? { name: p.name } : {}),
+            })),
           })),
         };
         return encoder.encode(JSON.stringify(answer));

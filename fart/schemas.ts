@@ -51,6 +51,7 @@ export const circlesQuery = z.strictObject({
   bg: colour.prefault("0f172a"),
   border: colour.prefault("38bdf8"),
   date: flag.prefault("true"),
+  names: flag.prefault("false"),
   width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).prefault("600"),
 });
 
@@ -105,7 +106,14 @@ export const circlesAnswer = z.object({
   rings: z.array(z.object({
     radius: z.number(),
     people: z.array(
-      profile.extend({ x: z.number(), y: z.number(), r: z.number(), score: z.number() }),
+      profile.extend({
+        x: z.number(),
+        y: z.number(),
+        r: z.number(),
+        score: z.number(),
+        name: z.object({ text: z.string(), y: z.number(), size: z.number() }).optional()
+          .describe("The name written under the avatar (names=true), centred on x"),
+      }),
     ),
   })),
 });

@@ -16,6 +16,8 @@ export interface CircleOptions {
   bg: string;
   border: string;
   date: boolean;
+  /** Names written under the avatars. */
+  names: boolean;
 }
 
 export const DEFAULT_OPTIONS: CircleOptions = {
@@ -25,6 +27,7 @@ export const DEFAULT_OPTIONS: CircleOptions = {
   bg: "0f172a",
   border: "38bdf8",
   date: true,
+  names: false,
 };
 
 /** Colour presets for the picture: a background and a border that read well together. */
@@ -46,6 +49,7 @@ export function parseOptions(params: URLSearchParams): CircleOptions {
   const direction = params.get("direction") as CircleOptions["direction"];
   const window = params.get("window") as CircleOptions["window"];
   const date = params.get("date");
+  const names = params.get("names");
   return {
     rings: rings === 1 || rings === 2 || rings === 3 ? rings : d.rings,
     direction: DIRECTIONS.includes(direction) ? direction : d.direction,
@@ -54,6 +58,7 @@ export function parseOptions(params: URLSearchParams): CircleOptions {
     border: colour(params.get("border"), d.border),
     // An unchecked box sends nothing, so the form also sends date=0 from a hidden field.
     date: date === null ? d.date : params.getAll("date").includes("1") || date === "true",
+    names: names === null ? d.names : params.getAll("names").includes("1") || names === "true",
   };
 }
 
@@ -78,6 +83,8 @@ export function apiCirclesQuery(o: CircleOptions, extra: Record<string, string> 
     bg: o.bg,
     border: o.border,
     date: String(o.date),
+    // Left out when off, as the API's default, so existing image addresses stay the same.
+    ...(o.names ? { names: "true" } : {}),
     ...extra,
   }).toString();
 }

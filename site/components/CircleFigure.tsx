@@ -15,7 +15,7 @@ function ink(hex: string): string {
 
 const n = (v: number) => Math.round(v * 100) / 100;
 
-function Person({ p, id, border }: { p: Placed; id: string; border: string }) {
+function Person({ p, id, border, ink }: { p: Placed; id: string; border: string; ink: string }) {
   return (
     <g data-did={p.did}>
       <clipPath id={id}>
@@ -50,6 +50,18 @@ function Person({ p, id, border }: { p: Placed; id: string; border: string }) {
         stroke={`#${border}`}
         stroke-width={n(Math.max(1.5, p.r * 0.06))}
       />
+      {p.name && (
+        <text
+          class="avatar-name"
+          x={n(p.x)}
+          y={n(p.name.y)}
+          text-anchor="middle"
+          font-size={n(p.name.size)}
+          fill={ink}
+        >
+          {p.name.text}
+        </text>
+      )}
     </g>
   );
 }
@@ -93,10 +105,16 @@ export function CircleFigure({ circles, options, alt, dates }: Props) {
           stroke-width="1.5"
         />
       ))}
-      <Person p={center} id="av0" border={options.border} />
+      <Person p={center} id="av0" border={options.border} ink={text} />
       {circles.rings.flatMap((ring, i) =>
         ring.people.map((p, k) => (
-          <Person key={p.did} p={p} id={`av${i + 1}-${k}`} border={options.border} />
+          <Person
+            key={p.did}
+            p={p}
+            id={`av${i + 1}-${k}`}
+            border={options.border}
+            ink={text}
+          />
         ))
       )}
       {title && (

@@ -8,7 +8,10 @@ import { type ApiProfile, personLabel } from "./profile.ts";
 export type CirclesAnswer = z.infer<typeof api.circlesAnswer>;
 export type InteractionsAnswer = z.infer<typeof api.interactionsAnswer>;
 /** Someone placed in the image: the centre, or a person in a ring (with a score). */
-export type Placed = CirclesAnswer["center"] & { score?: number };
+export type Placed = CirclesAnswer["center"] & {
+  score?: number;
+  name?: CirclesAnswer["rings"][number]["people"][number]["name"];
+};
 /** What someone did, as the table shows it. */
 export type Counts = Omit<InteractionsAnswer["items"][number], keyof ApiProfile>;
 

@@ -24,6 +24,7 @@ interface Props {
     | "themes"
     | keyof typeof THEMES
     | "showDate"
+    | "showNames"
     | "apply",
     string
   >;
@@ -166,6 +167,11 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
       <input type="hidden" name="date" value="0" />
       <label class="choice">
         <input type="checkbox" name="date" value="1" defaultChecked={options.date} /> {l.showDate}
+      </label>
+      <input type="hidden" name="names" value="0" />
+      <label class="choice">
+        <input type="checkbox" name="names" value="1" defaultChecked={options.names} />{" "}
+        {l.showNames}
       </label>
       <p>
         <button type="submit">{l.apply}</button>

@@ -347,6 +347,14 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.match(page.url(), /border=0550ae/);
     assert.equal(await page.locator("svg.circles > rect").getAttribute("fill"), "#ffffff");
 
+    // Names under the avatars: one for each person in the picture.
+    await page.locator('input[name="names"][type="checkbox"]').check();
+    await applied(page, "names=1");
+    const names = await page.locator("svg.circles text.avatar-name").allTextContents();
+    assert.equal(names.length, (await tableRows(page)).length);
+    assert.ok(names.every((name) => name.length > 0), `${names}`);
+    await page.screenshot({ path: `${ARTIFACTS}circles_names.png` });
+
     // The browser asked nothing of any other origin.
     const foreign = requests.filter((u) =>
       !u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")

@@ -54,7 +54,7 @@ export const handler: Handlers<Data> = {
     const who = encodeURIComponent(actor);
     const layout =
       `rings=${options.rings}&direction=${options.direction}&window=${options.window}` +
-      `&date=${options.date}`;
+      `&date=${options.date}${options.names ? "&names=true" : ""}`;
     const [circles, interactions] = await Promise.all([
       ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`, { account: actor }),
       ctx.api.json<InteractionsAnswer>(
@@ -136,6 +136,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
               sky: t.sky,
               dusk: t.dusk,
               showDate: t.showDate,
+              showNames: t.showNames,
               apply: t.apply,
             }}
           />
