@@ -762,6 +762,11 @@ Deno.test("an unknown query parameter is a 400 naming it on every endpoint, the 
       assert.equal(body.parameter, "x", path);
       assert.match(body.message, /"x": "1" is not a parameter of this endpoint/, path);
     }
+    for (const name of ["__proto__", "constructor", "toString"]) {
+      const res = await get(`/v1/interactions/alice.test?${name}=1`);
+      assert.equal(res.status, 400, name);
+      assert.equal((await res.json()).parameter, name);
+    }
   });
 });
 

@@ -78,7 +78,8 @@ export function canonicalQuery(query: Record<string, unknown>): string {
 }
 
 function parseFresh<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
-  const raw: Record<string, string> = {};
+  // No prototype: "__proto__" or "constructor" is a parameter name like any other (and unknown).
+  const raw: Record<string, string> = Object.create(null);
   for (const [k, v] of url.searchParams) {
     // Which of two values would count is a guess: neither.
     if (Object.hasOwn(raw, k)) throw badParameter(k, v, "is given more than once");
