@@ -704,7 +704,7 @@ Deno.test("thousands of distinct long spellings of one query keep every cache wi
     assert.equal(app.cache.local.entries, 1, "one answer in the process");
     assert.ok(app.cache.local.bytes <= LOCAL_BYTES);
     assert.deepEqual(await redis.keys("fart:c:*"), [
-      "fart:c:c:alice.test:json:bg=#0f172a&border=#38bdf8&date=true&direction=both&names=false&rings=2&sizes=8-15-26&window=720",
+      "fart:c:c:alice.test:json:bg=#0f172a&border=#38bdf8&credit=&date=true&direction=both&names=false&rings=2&sizes=8-15-26&window=720",
     ]);
     assert.equal(app.cache.misses, 1, "computed once");
 

@@ -35,6 +35,8 @@ export interface CircleOptions {
   showDate: boolean;
   /** Whether to write each person's name under their avatar. */
   names?: boolean;
+  /** The address of the site showing the image, written small at the bottom right. */
+  credit?: string;
   from: Date;
   to: Date;
   /** Drawn at the top, e.g. "@alice.bsky.social". */
@@ -71,6 +73,8 @@ const SIZE = 600;
 const MARGIN = 12;
 const TITLE_BAND = 48;
 const DATE_BAND = 40;
+/** The line under everything that holds the site's address. */
+const CREDIT_BAND = 18;
 const FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif";
 const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
 /** Avatar radius of each ring relative to the owner's: the rings matter less outward. */
@@ -106,7 +110,7 @@ export function circleLayout(
 ): CircleLayout {
   const capacity = ringCounts(options);
   const top = displayText(options.title, HANDLE_TEXT) ? TITLE_BAND : MARGIN;
-  const bottom = options.showDate ? DATE_BAND : MARGIN;
+  const bottom = (options.showDate ? DATE_BAND : MARGIN) + (credit(options) ? CREDIT_BAND : 0);
   const extent = (SIZE - top - bottom) / 2;
   const cx = SIZE / 2;
   const cy = top + extent;
@@ -254,15 +258,33 @@ export function renderCirclesSvg(
         `fill="${ink}">${esc(title)}</text>`,
     );
   }
+  const address = credit(options);
+  const below = address ? CREDIT_BAND : 0;
+  if (address) {
+    out.push(
+      `<text class="credit" x="${size - MARGIN}" y="${size - 6}" text-anchor="end" ` +
+        `font-family="${FONT_FAMILY}" font-size="11" fill="${ink}" fill-opacity="0.7">` +
+        `${esc(address)}</text>`,
+    );
+  }
   if (options.showDate) {
     out.push(
-      `<text x="${size / 2}" y="${size - DATE_BAND / 2 + 5}" text-anchor="middle" ` +
+      `<text x="${size / 2}" y="${size - below - DATE_BAND / 2 + 5}" text-anchor="middle" ` +
         `font-family="${FONT_FAMILY}" font-size="15" fill="${ink}" fill-opacity="0.8">` +
         `${esc(dateRange(options.from, options.to))}</text>`,
     );
   }
   out.push(`</svg>`);
   return out.join("\n");
+}
+
+/** What a site's address may be to be written on an image: a host name, and a port. */
+export const CREDIT = /^[a-z0-9.-]{1,64}(:\d{1,5})?$/;
+
+/** The site's address as it may be written, else nothing. */
+function credit(options: CircleOptions): string {
+  const host = options.credit ?? "";
+  return CREDIT.test(host) ? host : "";
 }
 
 /** "2024-05-01 – 2024-05-31", in UTC so the image is the same wherever it is rendered. */

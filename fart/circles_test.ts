@@ -412,6 +412,27 @@ Deno.test("renderCirclesSvg() stays well-formed XML whatever names and handles p
   assert.ok(initials.includes("]"));
 });
 
+Deno.test("renderCirclesSvg() writes the site's address at the bottom right when given, under the date and clear of the avatars", () => {
+  const options = opts({ credit: "circles.example:8080", showDate: true });
+  const layout = circleLayout(owner, people(60), options);
+  const svg = renderCirclesSvg(layout, new Map(), options);
+  const credit = svg.match(/<text class="credit" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<\/text>/);
+  assert.ok(credit, "the address is written");
+  assert.equal(credit[3], "circles.example:8080");
+  assert.equal(Number(credit[1]), 588, "right-aligned at the margin");
+  const date = svg.match(/<text x="300" y="([\d.]+)"[^>]*>2024-05-01/)!;
+  assert.ok(Number(date[1]) < Number(credit[2]) - 11, "the date stays above it");
+  const all = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
+  assert.ok(Math.max(...all.map((p) => p.y + p.r)) <= Number(date[1]) - 15, "avatars above both");
+  for (const odd of [undefined, "<b>x</b>", "a b", "x".repeat(65)]) {
+    const other = opts({ credit: odd });
+    assert.doesNotMatch(
+      renderCirclesSvg(circleLayout(owner, people(3), other), new Map(), other),
+      /class="credit"/,
+    );
+  }
+});
+
 Deno.test("initialOf() takes the handle's first letter, else the name's first grapheme, else ?", () => {
   assert.equal(initialOf({ did: "d", handle: "alice.test", displayName: "Zed" }), "A");
   assert.equal(initialOf({ did: "d", displayName: "\u0001\u202Ezed" }), "Z");
@@ -445,5 +466,10 @@ Deno.test("GET /v1/circles gives a well-formed SVG and a PNG (200) when counterp
       assert.equal(png.status, 200, `${width} px`);
       assert.equal(decode(new Uint8Array(await png.arrayBuffer())).width, width);
     }
+    const credited = await get(`/v1/circles/${A}.svg?rings=1&credit=circles.example`);
+    assert.match(await credited.text(), /<text class="credit"[^>]*>circles.example<\/text>/);
+    const refused = await get(`/v1/circles/${A}.svg?credit=%3Cb%3E`);
+    assert.equal(refused.status, 400, "an address is a host name, not any text");
+    await refused.body?.cancel();
   });
 });

@@ -148,6 +148,7 @@ export class Routes {
         border: q.border,
         showDate: q.date,
         names: q.names,
+        credit: q.credit,
         from,
         to,
         title: ps[0].handle ? `@${ps[0].handle}` : undefined,

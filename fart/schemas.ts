@@ -1,6 +1,7 @@
 /** The API's parameters and answers as zod schemas: they validate, and /openapi.json is built from them. */
 import { z } from "zod";
 import { JOB_NAMES, TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
+import { CREDIT } from "./circles.ts";
 
 export const MAX_WINDOW_HOURS = 30 * 24;
 
@@ -52,6 +53,8 @@ export const circlesQuery = z.strictObject({
   border: colour.prefault("38bdf8"),
   date: flag.prefault("true"),
   names: flag.prefault("false"),
+  credit: z.string().regex(CREDIT, "is not a host name").or(z.literal("")).prefault("")
+    .describe("The address of the site showing the image, written small at the bottom right"),
   width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).prefault("600"),
 });
 

@@ -302,6 +302,11 @@ Deno.test("images come through the site: the API's PNG and avatars, kept while t
       new Uint8Array(await (await get("/img/alice.test.png?width=600")).arrayBuffer()),
     );
     assert.equal(small.width, 600);
+    const pngCalls = apiCalls.filter((c) => c.includes(".png?"));
+    assert.ok(
+      pngCalls.length === 2 && pngCalls.every((c) => c.includes("&credit=site.test")),
+      "a PNG carries the site's address",
+    );
     const svg = await get("/img/alice.test.svg?bg=ffffff");
     assert.equal(svg.headers.get("content-type"), "image/svg+xml");
     assert.match(await svg.text(), /fill="#ffffff"/);

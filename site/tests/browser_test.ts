@@ -333,6 +333,19 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     assert.equal(png.width, 1200);
     assert.equal(png.height, 1200);
     assert.equal(download.suggestedFilename(), `circles-${alice.handle}.png`);
+    // The site's address is written at its bottom right, where nothing else is drawn.
+    const channels = png.data.length / (png.width * png.height);
+    const [r0, g0, b0] = [15, 23, 42]; // the default background, 0f172a
+    let inked = 0;
+    for (let y = 1170; y < 1196; y++) {
+      for (let x = 900; x < 1190; x++) {
+        const i = (y * png.width + x) * channels;
+        const d = Math.abs(png.data[i] - r0) + Math.abs(png.data[i + 1] - g0) +
+          Math.abs(png.data[i + 2] - b0);
+        if (d > 60) inked++;
+      }
+    }
+    assert.ok(inked > 100, `${inked} pixels of the address`);
 
     // The date is drawn in the picture when asked for, and printed nowhere once it is off.
     const date = /\d{4}-\d\d-\d\d/;

@@ -1,3 +1,4 @@
+import { CREDIT } from "@bsky/fart/circles";
 import { ApiError } from "../../api.ts";
 import {
   apiCirclesQuery,
@@ -23,7 +24,12 @@ export const handler: Handlers = {
     if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
     const options = parseOptions(ctx.url.searchParams);
     const extra: Record<string, string> = {};
-    if (m[2] === "png") extra.width = ctx.url.searchParams.get("width") === "600" ? "600" : "1200";
+    if (m[2] === "png") {
+      extra.width = ctx.url.searchParams.get("width") === "600" ? "600" : "1200";
+      // A PNG travels on its own: it carries the address of the site it comes from.
+      const host = new URL(ctx.config.SITE_PUBLIC_URL || ctx.url.origin).host;
+      if (CREDIT.test(host)) extra.credit = host;
+    }
     const path = `/v1/circles/${encodeURIComponent(actor)}.${m[2]}?${
       apiCirclesQuery(options, extra)
     }`;
