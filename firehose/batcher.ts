@@ -1,7 +1,15 @@
 /**
  * Holds the events processed since the last write, already encoded and split by
- * partition, and writes them with their cursor, one batch in flight at a time. Both
- * subscriptions (fast and verified) share it.
+ * partition, and writes them with their cursor. Both subscriptions (fast and verified)
+ * share it.
+ *
+ * Writes are pipelined: up to `maxInFlight` batches are sent without waiting for the one
+ * before, each built on the cursor the one before will leave. Redis runs them in the order
+ * sent, and the publish script applies a batch only on top of the cursor it was built
+ * from, so a batch behind one that was refused (full, a conflict) or lost is refused too
+ * and nothing lands out of order. Replies are taken in order: the cursor moves with each
+ * batch applied, and whatever was not applied goes back in front of the pending events,
+ * in order, to be sent again from the durable cursor.
  */
 import { errorMessage } from "@bsky/shared/errors";
 import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
@@ -15,7 +23,7 @@ import {
   mergeCounts,
   type NetworkCounts,
 } from "./network_counts.ts";
-import type { Publisher } from "./publisher.ts";
+import type { Publisher, PublishResult } from "./publisher.ts";
 
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -37,7 +45,14 @@ export class Batcher {
   seq: number | undefined;
   /** Last seq written with its events. */
   durable: number | undefined;
-  #flushing: Promise<void> | undefined;
+  /** Batches sent and not answered yet, oldest first. */
+  #inFlight: InFlight[] = [];
+  /** The seq the newest batch sent leaves the cursor at (the next one is built on it). */
+  #sentTo: number | undefined;
+  /** Replies are handled one at a time, in the order the batches were sent. */
+  #replies: Promise<void> = Promise.resolve();
+  /** Set while the batches in flight are being taken back after a refusal or a failure. */
+  #recovering: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -50,6 +65,8 @@ export class Batcher {
     readonly onConflict: () => void,
     /** Called when a write was refused because consumers are too far behind. */
     readonly onFull: () => void = () => {},
+    /** Batches sent before the first is answered (1: one at a time). */
+    readonly maxInFlight = 4,
   ) {
     this.#chunks = this.#empty();
   }
@@ -59,7 +76,7 @@ export class Batcher {
   }
 
   async load(): Promise<number | undefined> {
-    this.durable = this.seq = await this.publisher.loadCursor();
+    this.durable = this.seq = this.#sentTo = await this.publisher.loadCursor();
     this.metrics.cursor.set(undefined, this.durable ?? 0);
     return this.durable;
   }
@@ -103,74 +120,129 @@ export class Batcher {
     if (this.pending >= this.batchSize) this.flushSoon();
   }
 
-  /** True when something processed is not written yet (seq is unset after a cursor reset). */
+  /** Events processed and not yet durable: pending, or in a batch in flight. */
+  get unwritten(): number {
+    return this.pending + this.#inFlight.reduce((n, b) => n + b.count, 0);
+  }
+
+  /** True when something processed is not sent yet (seq is unset after a cursor reset). */
   #behind(): boolean {
-    return this.seq !== undefined && (this.seq !== this.durable || this.pending > 0);
+    return this.seq !== undefined && (this.seq !== this.#sentTo || this.pending > 0);
   }
 
-  /** Starts a write unless one is in flight or there is nothing to write. */
+  /** Sends a batch unless the pipeline is full, is being recovered, or nothing is left. */
   flushSoon(): void {
-    if (this.#flushing || !this.#behind()) return;
-    this.#flushing = this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.pending >= this.batchSize) this.flushSoon();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    const to = this.seq;
-    if (to === undefined) return;
-    const chunks = this.#chunks;
-    const count = this.pending;
-    const counts = this.counts;
-    this.#chunks = this.#empty();
-    this.pending = 0;
-    this.counts = emptyCounts();
-    const started = performance.now();
-    try {
-      const result = await this.publisher.publish(chunks, this.durable, to, counts);
-      this.metrics.batch.observe((performance.now() - started) / 1000);
-      if (result.status === "full") {
-        // Nothing was written: keep the batch, and let the subscription pause for consumers.
-        this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
-        this.pending += count;
-        mergeCounts(counts, this.counts);
-        this.counts = counts;
-        this.onFull();
-        await sleep(200, this.signal);
-      } else if (result.status === "conflict") {
-        this.metrics.publishConflicts.inc();
-        this.log.error("Stored cursor moved under this process; resuming from it", {
-          expected: this.durable ?? null,
-          stored: result.current ?? null,
-        });
-        // What is stored is consistent with the streams; trust it over memory. Events
-        // processed meanwhile are dropped too: they will come again from the stored cursor.
-        this.#chunks = this.#empty();
-        this.pending = 0;
-        this.counts = emptyCounts();
-        this.durable = this.seq = result.current ?? this.durable;
-        this.onConflict();
-      } else {
-        this.durable = to;
-      }
-      this.metrics.cursor.set(undefined, this.durable ?? 0);
-    } catch (err) {
-      // Put the batch back in front: order per author must survive a failed write.
-      this.#chunks = chunks.map((c, p) => c.concat(this.#chunks[p]));
-      this.pending += count;
-      mergeCounts(counts, this.counts);
-      this.counts = counts;
-      this.log.error("Cannot write a batch to Redis", { err: errorMessage(err), events: count });
-      await sleep(500, this.signal);
-    } finally {
-      this.metrics.pending.set(undefined, this.pending);
+    while (!this.#recovering && this.#inFlight.length < this.maxInFlight && this.#behind()) {
+      this.#send();
+      // More than a batch's worth pending: send the next one too, without waiting.
+      if (this.pending < this.batchSize) break;
     }
   }
 
-  /** Resolves when the write in flight, if any, is done. */
+  #send(): void {
+    const to = this.seq!;
+    const batch: InFlight = {
+      chunks: this.#chunks,
+      count: this.pending,
+      counts: this.counts,
+      from: this.#sentTo,
+      to,
+      started: performance.now(),
+      reply: undefined as unknown as Promise<Reply>,
+    };
+    this.#chunks = this.#empty();
+    this.pending = 0;
+    this.counts = emptyCounts();
+    this.#sentTo = to;
+    batch.reply = this.publisher.publish(batch.chunks, batch.from, to, batch.counts).then(
+      (result) => ({ result }),
+      (err) => ({ err }),
+    );
+    this.#inFlight.push(batch);
+    this.metrics.pending.set(undefined, this.pending);
+    this.#replies = this.#replies.then(() => this.#answer(batch));
+  }
+
+  /** Takes the reply of the oldest batch in flight (`batch`). */
+  async #answer(batch: InFlight): Promise<void> {
+    const reply = await batch.reply;
+    if (this.#inFlight[0] !== batch) return; // taken back by a recovery meanwhile
+    const result = reply.result;
+    if (result && (result.status === "applied" || result.status === "duplicate")) {
+      this.#inFlight.shift();
+      this.metrics.batch.observe((performance.now() - batch.started) / 1000);
+      this.durable = batch.to;
+      this.metrics.cursor.set(undefined, this.durable ?? 0);
+      this.flushSoon();
+      return;
+    }
+    // Refused or failed: every batch behind this one is refused too (its cursor is not
+    // there). Wait for their replies, then take back what was not applied.
+    this.#recovering = this.#recover(reply);
+    await this.#recovering;
+    this.#recovering = undefined;
+    this.metrics.pending.set(undefined, this.pending);
+    if (this.pending >= this.batchSize) this.flushSoon();
+  }
+
+  async #recover(first: Reply): Promise<void> {
+    const batches = this.#inFlight;
+    this.#inFlight = [];
+    const replies = [first, ...await Promise.all(batches.slice(1).map((b) => b.reply))];
+    // A later batch applied means the ones before it were applied too (a lost reply).
+    let done = -1;
+    replies.forEach((r, k) => {
+      if (r.result?.status === "applied" || r.result?.status === "duplicate") done = k;
+    });
+    if (done >= 0) {
+      this.durable = batches[done].to;
+      this.metrics.cursor.set(undefined, this.durable ?? 0);
+    }
+    const kept = batches.slice(done + 1);
+    const refusal = replies[done + 1];
+    if (refusal.result?.status === "conflict") {
+      this.metrics.publishConflicts.inc();
+      this.log.error("Stored cursor moved under this process; resuming from it", {
+        expected: this.durable ?? null,
+        stored: refusal.result.current ?? null,
+      });
+      // What is stored is consistent with the streams; trust it over memory. Events
+      // processed meanwhile are dropped too: they will come again from the stored cursor.
+      this.#chunks = this.#empty();
+      this.pending = 0;
+      this.counts = emptyCounts();
+      this.durable = this.seq = this.#sentTo = refusal.result.current ?? this.durable;
+      this.metrics.cursor.set(undefined, this.durable ?? 0);
+      this.onConflict();
+      return;
+    }
+    // Put what was not applied back in front, in order: order per author must survive.
+    for (const b of kept.reverse()) {
+      this.#chunks = b.chunks.map((c, p) => c.concat(this.#chunks[p]));
+      this.pending += b.count;
+      mergeCounts(b.counts, this.counts);
+      this.counts = b.counts;
+    }
+    this.#sentTo = this.durable;
+    if (refusal.result?.status === "full") {
+      // Nothing was written: let the subscription pause for consumers.
+      this.onFull();
+      await sleep(200, this.signal);
+    } else {
+      this.log.error("Cannot write a batch to Redis", {
+        err: errorMessage(refusal.err),
+        events: kept.reduce((n, b) => n + b.count, 0),
+      });
+      await sleep(500, this.signal);
+    }
+  }
+
+  /** Resolves when every batch sent so far is answered (and recovered, if need be). */
   async settle(): Promise<void> {
-    await this.#flushing;
+    while (this.#inFlight.length > 0 || this.#recovering) {
+      await this.#replies;
+      await this.#recovering;
+    }
   }
 
   /**
@@ -178,9 +250,9 @@ export class Batcher {
    * stopping, gives up after a failed write (the durable cursor still covers the rest).
    */
   async drain(): Promise<void> {
-    while (this.#flushing || this.#behind()) {
-      if (!this.#flushing) this.flushSoon();
-      await this.#flushing;
+    while (this.#inFlight.length > 0 || this.#recovering || this.#behind()) {
+      this.flushSoon();
+      await this.settle();
       if (this.signal.aborted && this.#behind() && this.pending > 0) {
         this.log.error("Stopping with events not written; they will be read again", {
           events: this.pending,
@@ -190,4 +262,16 @@ export class Batcher {
       }
     }
   }
+}
+
+type Reply = { result?: PublishResult; err?: unknown };
+
+interface InFlight {
+  chunks: string[][];
+  count: number;
+  counts: NetworkCounts;
+  from: number | undefined;
+  to: number;
+  started: number;
+  reply: Promise<Reply>;
 }

@@ -214,7 +214,7 @@ export class Subscription {
     if (!this.options.maxLen) return false;
     const lag = await this.batcher.publisher.consumerLag().catch(() => 0);
     this.metrics.consumerLag.set(undefined, lag);
-    return lag + this.batcher.pending >= threshold * this.options.maxLen;
+    return lag + this.batcher.unwritten >= threshold * this.options.maxLen;
   }
 
   /**
@@ -299,7 +299,7 @@ export class Subscription {
           scheduled = true;
           setTimeout(send, 0);
         }
-        const waiting = this.#pipeline.inFlight + inbox.length + this.batcher.pending;
+        const waiting = this.#pipeline.inFlight + inbox.length + this.batcher.unwritten;
         if (waiting >= this.options.maxPending) {
           this.log.warn("Too many events waiting for Redis; pausing the firehose", { waiting });
           close("backpressure");
