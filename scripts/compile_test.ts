@@ -70,7 +70,7 @@ Deno.test("deno task compile --print gives each service exactly its deno task st
   }
   assert.match(
     lines[0],
-    /--allow-net=redis\.internal:6390,relay\.example\.com:443,0\.0\.0\.0:9101 /,
+    /--allow-net=redis\.internal:6390,relay\.example\.com:443,127\.0\.0\.1:9101 /,
   );
 });
 
