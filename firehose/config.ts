@@ -12,6 +12,12 @@ export const firehoseEnv = {
   FIREHOSE_BATCH_SIZE: env.int(1000, { min: 1, max: 20_000 }),
   FIREHOSE_BATCH_MS: env.int(50, { min: 1, max: 10_000 }),
   FIREHOSE_MAX_PENDING: env.int(50_000, { min: 100 }),
+  /**
+   * Consumer groups (comma-separated) the firehose never waits for: the stream cap may drop
+   * what they have not read. The tasker answers only recent mentions; the indexer is never
+   * one of them, or counts would be lost.
+   */
+  FIREHOSE_BEST_EFFORT_GROUPS: env.string("tasker"),
   FIREHOSE_STALL_SECONDS: env.int(30, { min: 1 }),
   FIREHOSE_DECODE_WORKER: env.bool(false),
   FIREHOSE_MAX_RECORD_BYTES: env.int(64 * 1024, { min: 1024 }),

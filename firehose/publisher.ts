@@ -17,12 +17,16 @@ if current == ARGV[2] then return {2, current} end
 if current ~= ARGV[1] then return {0, current} end
 local maxlen = ARGV[3]
 local version = ARGV[4]
+-- Groups that may lose what they have not read (ARGV[6], comma-separated): never waited for.
+local best_effort = {}
+for name in string.gmatch(ARGV[6], '[^,]+') do best_effort[name] = true end
 -- A consumer group's unconsumed entries (unread plus delivered and not acknowledged).
 local function behind(key)
   local worst = 0
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
     local f = {}
     for k = 1, #g, 2 do f[g[k]] = g[k + 1] end
+    if best_effort[f['name']] then f['lag'] = 0; f['pending'] = 0 end
     local lag = f['lag']
     if type(lag) ~= 'number' then lag = redis.call('XLEN', key) end
     worst = math.max(worst, lag + (f['pending'] or 0))
@@ -31,7 +35,7 @@ local function behind(key)
 end
 -- Refuse a batch that would let MAXLEN trim entries a consumer has not consumed.
 if tonumber(maxlen) > 0 then
-  for i = 6, #ARGV, 2 do
+  for i = 7, #ARGV, 2 do
     local key = KEYS[tonumber(ARGV[i]) + 2]
     local n = select(2, string.gsub(ARGV[i + 1], '\\n', '')) + 1
     if redis.call('EXISTS', key) == 1 and behind(key) + n > tonumber(maxlen) then
@@ -40,7 +44,7 @@ if tonumber(maxlen) > 0 then
   end
 end
 -- One argument per partition: its events' JSON, one per line (JSON never holds a raw newline).
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   local key = KEYS[tonumber(ARGV[i]) + 2]
   for e in string.gmatch(ARGV[i + 1], '[^\\n]+') do
     redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'v', version, 'e', e)
@@ -67,6 +71,11 @@ export interface PublisherOptions {
   maxLen: number;
   /** Which source's cursor this publisher owns ("relay" or "jetstream"). */
   source: string;
+  /**
+   * Consumer groups the firehose never waits for: MAXLEN may trim what they have not read
+   * (a bot that only answers recent posts). Every other group holds the firehose back.
+   */
+  bestEffortGroups?: readonly string[];
 }
 
 function parseCursor(value: string | null | undefined): number | undefined {
@@ -100,6 +109,7 @@ export class Publisher {
     let worst = 0;
     for (const key of this.streamKeys) {
       for (const g of await consumerGroups(this.#redis, key)) {
+        if (this.options.bestEffortGroups?.includes(g.name)) continue;
         // An unknown lag means Redis cannot tell: count the whole stream.
         const lag = g.lag ?? await this.#redis.xlen(key);
         worst = Math.max(worst, g.pending + lag);
@@ -133,6 +143,7 @@ export class Publisher {
       this.options.maxLen,
       EVENT_VERSION,
       counts && !isEmptyCounts(counts) ? encodeCounts(counts) : "",
+      (this.options.bestEffortGroups ?? []).join(","),
     ];
     // Few large arguments are much cheaper to send than one pair per event.
     chunks.forEach((c, p) => {

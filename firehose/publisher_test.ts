@@ -69,3 +69,36 @@ Deno.test("Publisher stops on a stored cursor that is not an integer: our own st
     redis.disconnect();
   }
 });
+
+Deno.test("Publisher refuses a batch that would trim what a group has not read, unless the group is best-effort", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const options = { partitions: 1, maxLen: 1000, source: "relay" };
+    const publisher = new Publisher(redis, { ...options, bestEffortGroups: ["tasker"] });
+    const batch = (from: number, n: number) =>
+      chunksOf(Array.from({ length: n }, (_, k) => like(from + k, "did:plc:a")), 1);
+    // A bot's group that reads nothing holds nothing back.
+    await redis.xgroup("CREATE", firehoseKeys.stream(0), "tasker", "$", "MKSTREAM");
+    let cursor: number | undefined;
+    for (let k = 0; k < 3; k++) {
+      const to = (k + 1) * 600;
+      assert.deepEqual(await publisher.publish(batch(k * 600 + 1, 600), cursor, to), {
+        status: "applied",
+      });
+      cursor = to;
+    }
+    assert.equal(await publisher.consumerLag(), 0);
+    // The indexer's group, as far behind, does.
+    await redis.xgroup("CREATE", firehoseKeys.stream(0), "indexer", "0", "MKSTREAM");
+    assert.ok(await publisher.consumerLag() >= 900);
+    assert.deepEqual(await publisher.publish(batch(1801, 600), cursor, 2400), { status: "full" });
+    assert.equal(await publisher.loadCursor(), 1800);
+    // Without the setting, the bot's group holds the firehose back too.
+    await redis.xgroup("DESTROY", firehoseKeys.stream(0), "indexer");
+    const strict = new Publisher(redis, options);
+    assert.deepEqual(await strict.publish(batch(1801, 1000), cursor, 2800), { status: "full" });
+  } finally {
+    redis.disconnect();
+  }
+});

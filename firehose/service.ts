@@ -41,6 +41,8 @@ export async function startFirehose(
     partitions: config.FIREHOSE_PARTITIONS,
     maxLen: config.FIREHOSE_STREAM_MAXLEN,
     source: config.FIREHOSE_SOURCE,
+    bestEffortGroups: config.FIREHOSE_BEST_EFFORT_GROUPS.split(",").map((g) => g.trim())
+      .filter(Boolean),
   });
   metrics.registry.gauge(
     "firehose_stream_length",
