@@ -12,6 +12,9 @@
  * - from an answer, the next request's headers must be complete within `idleTimeoutMs`.
  *
  * Past its limit a connection is closed. A request head larger than `maxHeaderBytes` gets 431.
+ * The guard costs CPU on every request (node:http's parser and a Request built in JavaScript):
+ * behind a reverse proxy that enforces such limits itself, `headersTimeoutMs` 0 serves with
+ * Deno.serve instead, without any.
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,7 +29,7 @@ import { env } from "./config.ts";
  */
 export function connectionLimitsEnv<P extends string>(prefix: P) {
   return {
-    [`${prefix}_HEADERS_TIMEOUT_MS`]: env.int(10_000, { min: 100, max: 600_000 }),
+    [`${prefix}_HEADERS_TIMEOUT_MS`]: env.int(10_000, { min: 0, max: 600_000 }),
     [`${prefix}_REQUEST_TIMEOUT_MS`]: env.int(60_000, { min: 100, max: 3_600_000 }),
     [`${prefix}_IDLE_TIMEOUT_MS`]: env.int(30_000, { min: 100, max: 3_600_000 }),
   } as Record<
@@ -39,7 +42,10 @@ export interface HttpServerOptions {
   hostname: string;
   /** 0 picks a free port. */
   port: number;
-  /** How long a new connection has to send its first request's headers. */
+  /**
+   * How long a new connection has to send its first request's headers. 0: no limits at all
+   * (Deno.serve), only for a server behind a reverse proxy that enforces its own.
+   */
   headersTimeoutMs: number;
   /** How long a request has, from its headers, until its answer is sent. */
   requestTimeoutMs: number;
@@ -58,7 +64,7 @@ export type FetchHandler = (req: Request, info: ConnectionInfo) => Response | Pr
 
 export interface HttpServer {
   addr: { hostname: string; port: number };
-  /** Connections open now. */
+  /** Connections open now (NaN without limits: Deno.serve does not tell). */
   readonly connections: number;
   /** Stops taking connections, lets the answers under way finish, then closes the rest. */
   shutdown(): Promise<void>;
@@ -83,6 +89,7 @@ export async function serveHttp(
   options: HttpServerOptions,
   handler: FetchHandler,
 ): Promise<HttpServer> {
+  if (options.headersTimeoutMs === 0) return serveUnguarded(options, handler);
   const guards = new Map<Socket, Guard>();
   let closing = false;
   const arm = (socket: Socket, ms: number) => {
@@ -162,6 +169,19 @@ export async function serveHttp(
       }
       await closed;
     },
+  };
+}
+
+/** Deno.serve, without limits on connections: behind a reverse proxy that has its own. */
+function serveUnguarded(options: HttpServerOptions, handler: FetchHandler): HttpServer {
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    (req, info) => handler(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>),
+  );
+  return {
+    addr: { hostname: options.hostname, port: server.addr.port },
+    connections: NaN,
+    shutdown: () => server.shutdown(),
   };
 }
 

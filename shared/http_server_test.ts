@@ -133,3 +133,26 @@ Deno.test("serveHttp() answers as Deno.serve would: status, headers, cookies, le
     await big.body?.cancel();
   });
 });
+
+Deno.test("serveHttp() with a header timeout of 0 serves through Deno.serve, without limits, for a server behind a proxy that has its own", async () => {
+  const server = await serveHttp(
+    { hostname: "127.0.0.1", port: 0, ...LIMITS, headersTimeoutMs: 0 },
+    (req, info) => new Response(`${new URL(req.url).pathname} ${info.remoteAddr.hostname}`),
+  );
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/a`);
+    assert.equal(await res.text(), "/a 127.0.0.1");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(encoder.encode("GET /c/al"));
+    const read = conn.read(new Uint8Array(16)).catch(() => null);
+    const open = await Promise.race([
+      read.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), LIMITS.headersTimeoutMs + 600)),
+    ]);
+    assert.equal(open, true, "no header timeout: the connection is left open");
+    conn.close();
+    await read;
+  } finally {
+    await server.shutdown();
+  }
+});
