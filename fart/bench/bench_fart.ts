@@ -396,10 +396,12 @@ async function flood(name: string, query: (i: number) => string) {
     }
   }));
   const after = await rssMb();
+  await sleep(10_000);
+  const idle = await rssMb();
   const redisAfter = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
   const row = {
     statuses: Object.fromEntries(statuses),
-    rssMb: { before, after },
+    rssMb: { before, after, afterTenSecondsIdle: idle },
     redisMb: { before: Math.round(redisBefore / 2 ** 20), after: Math.round(redisAfter / 2 ** 20) },
     redisKeysAdded: (await redis.dbsize()) - keysBefore,
   };
@@ -407,7 +409,7 @@ async function flood(name: string, query: (i: number) => string) {
   console.log(
     `${name}: answers ${
       JSON.stringify(row.statuses)
-    }; RSS ${before} -> ${after} MB; Redis ${row.redisMb.before} -> ${row.redisMb.after} MB, ${row.redisKeysAdded} keys added`,
+    }; RSS ${before} -> ${after} MB (${idle} MB 10 s later); Redis ${row.redisMb.before} -> ${row.redisMb.after} MB, ${row.redisKeysAdded} keys added`,
   );
 }
 const repeated = "direction=both&".repeat(4200);
