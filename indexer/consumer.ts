@@ -8,6 +8,7 @@
  * its previous holder read but never acknowledged. Any number of indexers can run: they
  * share the partitions, and stand by for each other.
  */
+import { PartitionLeases } from "@bsky/shared/partition_leases";
 import { decodeEvent, type FirehoseEvent, MalformedEventError } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
 import { firehoseKeys } from "@bsky/shared/keys";
@@ -30,18 +31,11 @@ export interface ConsumerOptions {
 
 type Entry = [id: string, fields: string[]];
 
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`;
-
 export const leaseKey = (partition: number) => `idx:{firehose}:lease:${partition}`;
 
 export class StreamConsumer {
   #stopped = false;
-  #owned = new Set<number>();
+  #leases: PartitionLeases;
   #running: Promise<void> | undefined;
   #reader: Redis;
   #wake: (() => void) | undefined;
@@ -65,13 +59,18 @@ export class StreamConsumer {
     // A reply lost to a reconnection leaves entries delivered to us but never seen: after
     // each (re)connection, read our own pending entries first, in order.
     this.#reader.on("ready", () => this.#recover = true);
-    if (!("renewLease" in redis)) {
-      redis.defineCommand("renewLease", { lua: RENEW_SCRIPT, numberOfKeys: 1 });
-    }
+    this.#leases = new PartitionLeases(redis, {
+      partitions: options.partitions,
+      name: options.name,
+      leaseMs: options.leaseMs,
+      key: leaseKey,
+      log,
+      onHeld: (n) => metrics.owned.set(undefined, n),
+    });
   }
 
   get owned(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#leases.held;
   }
 
   start(): Promise<void> {
@@ -85,15 +84,7 @@ export class StreamConsumer {
     this.#reader.disconnect();
     await this.#running?.catch(() => {});
     await this.settle().catch(() => {});
-    // Hand the partitions over at once instead of letting the leases run out.
-    for (const p of this.#owned) {
-      await this.redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        leaseKey(p),
-        this.options.name,
-      ).catch(() => {});
-    }
+    await this.#leases.releaseAll();
   }
 
   async #ensureGroups(): Promise<void> {
@@ -112,30 +103,6 @@ export class StreamConsumer {
     }
   }
 
-  /** Takes free partitions and renews held ones; returns the partitions newly taken. */
-  async #leases(): Promise<number[]> {
-    const { partitions, name, leaseMs } = this.options;
-    const taken: number[] = [];
-    for (let p = 0; p < partitions; p++) {
-      const key = leaseKey(p);
-      if (this.#owned.has(p)) {
-        const renewed = await (this.redis as Redis & {
-          renewLease(key: string, token: string, ms: number): Promise<number>;
-        }).renewLease(key, name, leaseMs);
-        if (renewed !== 1) {
-          this.#owned.delete(p);
-          this.log.warn("Lost the lease of a partition", { partition: p });
-        }
-      } else if (await this.redis.set(key, name, "PX", leaseMs, "NX") === "OK") {
-        this.#owned.add(p);
-        taken.push(p);
-        this.log.info("Took a partition", { partition: p });
-      }
-    }
-    this.metrics.owned.set(undefined, this.#owned.size);
-    return taken;
-  }
-
   async #run(): Promise<void> {
     await this.#ensureGroups();
     let lastLeases = 0;
@@ -143,11 +110,11 @@ export class StreamConsumer {
       try {
         if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
           lastLeases = Date.now();
-          const taken = await this.#leases();
+          const taken = await this.#leases.refresh();
           if (taken.length) await this.settle();
           for (const p of taken) await this.#claim(p);
         }
-        if (this.#owned.size === 0) {
+        if (this.#leases.size === 0) {
           await new Promise<void>((r) => {
             this.#wake = r;
             setTimeout(r, this.options.leaseMs / 3);
@@ -273,7 +240,7 @@ export class StreamConsumer {
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
     // While the last batch applies, the next one is already on its way from Redis.
-    if (!this.#recover && !this.#prefetch && this.#owned.size > 0 && !this.#stopped) {
+    if (!this.#recover && !this.#prefetch && this.#leases.size > 0 && !this.#stopped) {
       this.#prefetch = this.#read(">");
     }
     // One batch applies while the next is prepared, never more: wait for the last one.
@@ -305,12 +272,12 @@ export class StreamConsumer {
   /** Retries a step until it works; undefined when the partition was lost or we stop. */
   async #retry<T>(p: number, step: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 1;; attempt++) {
-      if (!this.#owned.has(p) || this.#stopped) return undefined;
+      if (!this.#leases.has(p) || this.#stopped) return undefined;
       try {
         return await step();
       } catch (err) {
         if (err instanceof LeaseLostError) {
-          this.#owned.delete(p);
+          this.#leases.lost(p);
           this.log.warn("Lost the lease of a partition while writing", { partition: p });
           return undefined;
         }

@@ -15,6 +15,7 @@
  * reply, so a group that fell further behind (a tasker stopped for a while) starts again
  * from that age instead of reading what it would only skip.
  */
+import { PartitionLeases } from "@bsky/shared/partition_leases";
 import { decodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
 import { firehoseKeys } from "@bsky/shared/keys";
@@ -44,18 +45,11 @@ export type EventHandler = (event: FirehoseEvent) => Promise<unknown>;
 
 type Entry = [id: string, fields: string[]];
 
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`;
-
 const MARK = '"watched":';
 
 export class MentionConsumer {
   #stopped = false;
-  #owned = new Set<number>();
+  #leases: PartitionLeases;
   #running: Promise<void> | undefined;
   #reader: Redis;
   #wake: (() => void) | undefined;
@@ -79,13 +73,18 @@ export class MentionConsumer {
     this.#reader.on("error", () => {});
     // A reply lost to a reconnection leaves entries delivered to us but never seen.
     this.#reader.on("ready", () => this.#recover = true);
-    if (!("renewTaskerLease" in redis)) {
-      redis.defineCommand("renewTaskerLease", { lua: RENEW_SCRIPT, numberOfKeys: 1 });
-    }
+    this.#leases = new PartitionLeases(redis, {
+      partitions: options.partitions,
+      name: options.name,
+      leaseMs: options.leaseMs,
+      key: taskerKeys.lease,
+      log,
+      onHeld: (n) => metrics.owned.set(undefined, n),
+    });
   }
 
   get owned(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#leases.held;
   }
 
   /** Entries being handled now. */
@@ -104,14 +103,7 @@ export class MentionConsumer {
     this.#reader.disconnect();
     await this.#running?.catch(() => {});
     await Promise.allSettled(this.#inflight.values());
-    for (const p of this.#owned) {
-      await this.redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        taskerKeys.lease(p),
-        this.options.name,
-      ).catch(() => {});
-    }
+    await this.#leases.releaseAll();
   }
 
   /** Creates the group where missing, and moves it past entries too old to answer. */
@@ -139,30 +131,6 @@ export class MentionConsumer {
     }
   }
 
-  /** Takes free partitions and renews held ones; returns the partitions newly taken. */
-  async #leases(): Promise<number[]> {
-    const { partitions, name, leaseMs } = this.options;
-    const taken: number[] = [];
-    for (let p = 0; p < partitions; p++) {
-      const key = taskerKeys.lease(p);
-      if (this.#owned.has(p)) {
-        const renewed = await (this.redis as Redis & {
-          renewTaskerLease(key: string, token: string, ms: number): Promise<number>;
-        }).renewTaskerLease(key, name, leaseMs);
-        if (renewed !== 1) {
-          this.#owned.delete(p);
-          this.log.warn("Lost the lease of a partition", { partition: p });
-        }
-      } else if (await this.redis.set(key, name, "PX", leaseMs, "NX") === "OK") {
-        this.#owned.add(p);
-        taken.push(p);
-        this.log.info("Took a partition", { partition: p });
-      }
-    }
-    this.metrics.owned.set(undefined, this.#owned.size);
-    return taken;
-  }
-
   async #run(): Promise<void> {
     await this.#ensureGroups();
     let lastLeases = 0;
@@ -170,9 +138,9 @@ export class MentionConsumer {
       try {
         if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
           lastLeases = Date.now();
-          for (const p of await this.#leases()) await this.#claim(p);
+          for (const p of await this.#leases.refresh()) await this.#claim(p);
         }
-        if (this.#owned.size === 0) {
+        if (this.#leases.size === 0) {
           await new Promise<void>((r) => {
             this.#wake = r;
             setTimeout(r, this.options.leaseMs / 3);
@@ -258,7 +226,7 @@ export class MentionConsumer {
     for (const p of this.owned) {
       const stream = firehoseKeys.stream(p);
       let after = "0";
-      while (!this.#stopped && this.#owned.has(p)) {
+      while (!this.#stopped && this.#leases.has(p)) {
         const res = await this.#readGroup([stream], [after], false);
         const entries = (res?.[0]?.[1] ?? []).filter((e) => e[1] !== null);
         if (entries.length === 0) break;
