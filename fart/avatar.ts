@@ -14,7 +14,7 @@ import { readBody } from "@bsky/shared/bounded_read";
 import { Buffer } from "node:buffer";
 import { CODEC_RAW, fromString as parseCid, HASH_SHA256 } from "@atcute/cid";
 import type { Redis } from "@bsky/shared/redis";
-import { storeKeys } from "@bsky/indexer/store";
+import { storeKeys } from "@bsky/store/layout";
 import type { Identity } from "./identity.ts";
 import { type Image, sniffImage, thumbnail } from "./thumbnail.ts";
 

@@ -18,8 +18,8 @@ import { jobKeys } from "@bsky/shared/keys";
 import { fetchPublic, type Resolver, UnsafeTargetError } from "@bsky/shared/public_fetch";
 import type { Redis } from "@bsky/shared/redis";
 import { hasReservedTld, isValidDid, isValidHandle } from "@bsky/shared/syntax";
-import { didOfHandle, idOf, OPTED_OUT } from "@bsky/indexer/queries";
-import { storeKeys } from "@bsky/indexer/store";
+import { didOfHandle, idOf, OPTED_OUT } from "@bsky/store/queries";
+import { storeKeys } from "@bsky/store/layout";
 import { badParameter, HttpError } from "./http.ts";
 
 export interface IdentityOptions {

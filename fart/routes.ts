@@ -8,8 +8,8 @@ import {
   searchHandles,
   topInteractions,
   windowRange,
-} from "@bsky/indexer/queries";
-import { storeKeys } from "@bsky/indexer/store";
+} from "@bsky/store/queries";
+import { storeKeys } from "@bsky/store/layout";
 import { isOptCode, newOptCode, type OptAction, optPhrase } from "@bsky/shared/optout";
 import type { z } from "zod";
 import type { Avatars, Image } from "./avatar.ts";

@@ -14,9 +14,9 @@ import { errorMessage } from "@bsky/shared/errors";
 import { firehoseKeys } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs, type Redis } from "@bsky/shared/redis";
-import { type Applier, LeaseLostError } from "./apply.ts";
+import { type Applier, LeaseLostError } from "@bsky/store/apply";
 import type { IndexerMetrics } from "./metrics.ts";
-import { storeKeys } from "./store.ts";
+import { storeKeys } from "@bsky/store/layout";
 
 export interface ConsumerOptions {
   partitions: number;

@@ -3,7 +3,7 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { Applier } from "./apply.ts";
+import { Applier } from "@bsky/store/apply";
 import type { IndexerConfig } from "./config.ts";
 import { StreamConsumer } from "./consumer.ts";
 import { type IndexerMetrics, indexerMetrics } from "./metrics.ts";

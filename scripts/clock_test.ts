@@ -13,12 +13,12 @@ const WALL_CLOCK = /Date\.now\(\)|new Date\(\)|performance\.now\(\)/;
 /** The files of logic that depends on time. */
 async function timeDependentFiles(): Promise<string[]> {
   const files = [
-    "indexer/store.ts",
-    "indexer/apply.ts",
-    "indexer/apply_script.ts",
-    "indexer/queries.ts",
-    "indexer/rollup.ts",
-    "indexer/profiles.ts",
+    "store/layout.ts",
+    "store/apply.ts",
+    "store/apply_script.ts",
+    "store/queries.ts",
+    "store/rollup.ts",
+    "store/profiles.ts",
     "scheduler/jobs.ts",
     "fart/routes.ts",
   ];

@@ -121,7 +121,7 @@ export const SERVICES: ServiceSpec[] = [
     entry: "site/main.ts",
     env: Object.keys(siteEnv),
     // Routes and islands are read from disk and bundled for the browser when it starts.
-    read: ["site", "shared", "fart", "indexer", "node_modules"],
+    read: ["site", "shared", "fart", "store", "node_modules"],
     // Found by walking folders, not by imports: a binary has them only when told.
     include: ["site/client.ts", "site/routes", "site/islands", "site/static"],
     unstable: ["bundle"],

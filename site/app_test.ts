@@ -7,7 +7,7 @@ import { HOSTILE_NAMES } from "@bsky/fart/testing/hostile_names";
 import { parseXml, XML_FORBIDDEN } from "@bsky/fart/testing/xml";
 import { created, nextSeq } from "@bsky/shared/testing/events";
 import { ApiClient } from "./api.ts";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { loadSiteConfig } from "./config.ts";
 import { MAX_URL_CHARS } from "./server/router.ts";
 import type { Site } from "./app.ts";

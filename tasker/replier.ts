@@ -19,7 +19,7 @@ import type { FirehoseEvent, PostRef, WatchedPost } from "@bsky/shared/events";
 import type { Logger } from "@bsky/shared/log";
 import type { Redis } from "@bsky/shared/redis";
 import { isValidDid, isValidRecordKey, parseAtUri } from "@bsky/shared/syntax";
-import { OPTED_OUT, profiles } from "@bsky/indexer/queries";
+import { OPTED_OUT, profiles } from "@bsky/store/queries";
 import { type ApiClient, ApiError } from "./api.ts";
 import { DEFAULT_OPTIONS, parseCommand, replyLanguage } from "./command.ts";
 import type { CrashPoint } from "./config.ts";

@@ -6,7 +6,7 @@
 import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { type App, createApp } from "../app.ts";
 import { loadFartConfig } from "../config.ts";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { connectRedis } from "@bsky/shared/redis";
 import { created, nextSeq } from "@bsky/shared/testing/events";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { spawnFart } from "../testing/spawn.ts";
 
 const ALICE = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";

@@ -17,11 +17,11 @@ import { connectRedis, consumerGroups, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { loadIndexerConfig } from "../config.ts";
-import { topInteractions, totals } from "../queries.ts";
-import { compactWeek } from "../rollup.ts";
+import { topInteractions, totals } from "@bsky/store/queries";
+import { compactWeek } from "@bsky/store/rollup";
 import { startIndexer } from "../service.ts";
-import { DAY_MS } from "../store.ts";
-import { didOf, generateEvents } from "../testing/generate.ts";
+import { DAY_MS } from "@bsky/store/layout";
+import { didOf, generateEvents } from "@bsky/store/testing/generate";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { PdsClient } from "@bsky/shared/testing/pds_client";
 import { settled } from "@bsky/shared/testing/settled";
 import { runWorkload } from "@bsky/shared/testing/workload";
-import { type Direction, profiles, searchHandles, topInteractions } from "../queries.ts";
+import { type Direction, profiles, searchHandles, topInteractions } from "@bsky/store/queries";
 import { startChain } from "../testing/chain.ts";
-import { computeTruth, expectedTop } from "../testing/truth.ts";
+import { computeTruth, expectedTop } from "@bsky/store/testing/truth";
 
 Deno.test("query answers equal the workload's ground truth, for every window and direction", async () => {
   await using chain = await startChain();

@@ -11,11 +11,11 @@ import { connectRedis, consumerGroups, type Redis } from "@bsky/shared/redis";
 import { type RedisServer, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
-import { Applier } from "../apply.ts";
+import { Applier } from "@bsky/store/apply";
 import { loadIndexerConfig } from "../config.ts";
-import { topInteractions } from "../queries.ts";
+import { topInteractions } from "@bsky/store/queries";
 import { startIndexer } from "../service.ts";
-import { didOf, generateEvents, recentStart } from "../testing/generate.ts";
+import { didOf, generateEvents, recentStart } from "@bsky/store/testing/generate";
 
 const ACCOUNTS = 300;
 const quiet = createLogger("test", { level: "error", write: () => {} });

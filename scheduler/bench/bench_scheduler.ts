@@ -11,8 +11,8 @@ import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Publisher } from "@bsky/firehose/publisher";
 import { countEvent, emptyCounts } from "@bsky/firehose/network_counts";
-import { Applier } from "@bsky/indexer/apply";
-import { generateEvents } from "@bsky/indexer/testing/generate";
+import { Applier } from "@bsky/store/apply";
+import { generateEvents } from "@bsky/store/testing/generate";
 import { countersMemory, rollUpCounters } from "../jobs/counters.ts";
 import { computeTopLists } from "../jobs/top_lists.ts";
 

@@ -16,7 +16,7 @@ import {
 } from "@bsky/shared/identity";
 import { jobKeys, statsKeys, TOP_METRICS, TOP_WINDOWS, type TopSnapshot } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { profileVersion, writeCheckedProfile } from "@bsky/indexer/profiles";
+import { profileVersion, writeCheckedProfile } from "@bsky/store/profiles";
 
 /** When each DID was last checked (ms). */
 export const CHECKED_KEY = "sched:{g}:profiles_checked";

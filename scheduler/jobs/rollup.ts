@@ -1,6 +1,6 @@
 /**
  * The store's roll-up: the indexer owns what a roll-up does and for which weeks
- * (indexer/rollup.ts); this job decides when, and whether its clock can be trusted.
+ * (store/rollup.ts); this job decides when, and whether its clock can be trusted.
  *
  * A roll-up as of a later instant than a reader's would round days that reader still counts
  * by the hour, so the job runs only while its clock agrees with Redis's (the one clock every
@@ -8,7 +8,7 @@
  * more than exactness needs, for readers on other hosts.
  */
 import { type Redis, serverTime } from "@bsky/shared/redis";
-import { rollUpWeeks } from "@bsky/indexer/rollup";
+import { rollUpWeeks } from "@bsky/store/rollup";
 
 /** How far the job's clock may be from Redis's before it refuses to roll up. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60_000;

@@ -7,8 +7,8 @@
  * so freeing them here would race; ids are capped instead (2^28, a clear error past it).
  */
 import type { Redis } from "@bsky/shared/redis";
-import { HOUR_MS } from "@bsky/indexer/store";
-import { pruneIdleProfiles } from "@bsky/indexer/profiles";
+import { HOUR_MS } from "@bsky/store/layout";
+import { pruneIdleProfiles } from "@bsky/store/profiles";
 
 const WEEK_S = 168 * 3600;
 

@@ -16,8 +16,8 @@ import {
   type TopWindow,
 } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { CountTable, didsOf, hiddenIds } from "@bsky/indexer/queries";
-import { HOUR_MS, scanLog, WEEK_HOURS } from "@bsky/indexer/store";
+import { CountTable, didsOf, hiddenIds } from "@bsky/store/queries";
+import { HOUR_MS, scanLog, WEEK_HOURS } from "@bsky/store/layout";
 
 export const WINDOW_HOURS: Record<TopWindow, number> = { "24h": 24, "7d": 168 };
 /** Metrics in TOP_METRICS order: per interaction type, received then sent; then blocks. */

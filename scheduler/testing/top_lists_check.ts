@@ -9,11 +9,11 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import type { TruthEvent } from "@bsky/shared/testing/workload";
 import { statsKeys, TOP_METRICS, TOP_WINDOWS, type TopSnapshot } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { Applier } from "@bsky/indexer/apply";
-import { idOf, totals } from "@bsky/indexer/queries";
-import { rollUpWeeks } from "@bsky/indexer/rollup";
-import { TYPES } from "@bsky/indexer/store";
-import { didOf, generateEvents } from "@bsky/indexer/testing/generate";
+import { Applier } from "@bsky/store/apply";
+import { idOf, totals } from "@bsky/store/queries";
+import { rollUpWeeks } from "@bsky/store/rollup";
+import { TYPES } from "@bsky/store/layout";
+import { didOf, generateEvents } from "@bsky/store/testing/generate";
 import { computeTopLists, WINDOW_HOURS } from "../jobs/top_lists.ts";
 import { expectedList, expectedTotals } from "./truth.ts";
 

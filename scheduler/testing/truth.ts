@@ -1,8 +1,8 @@
 /** What the top lists must hold, computed directly from a list of writes (the ground truth). */
 import { TOP_METRICS, type TopMetric } from "@bsky/shared/keys";
 import type { TruthEvent } from "@bsky/shared/testing/workload";
-import { computeTruth } from "@bsky/indexer/testing/truth";
-import { TYPES } from "@bsky/indexer/store";
+import { computeTruth } from "@bsky/store/testing/truth";
+import { TYPES } from "@bsky/store/layout";
 
 /**
  * Per account, its count of each metric (TOP_METRICS order), and the hidden accounts. What

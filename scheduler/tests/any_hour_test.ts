@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { HOUR_MS, WEEK_HOURS } from "@bsky/indexer/store";
+import { HOUR_MS, WEEK_HOURS } from "@bsky/store/layout";
 import { checkTopListsAt } from "../testing/top_lists_check.ts";
 
 const WEEK_MS = WEEK_HOURS * HOUR_MS;

@@ -10,8 +10,8 @@ import { connectRedis } from "@bsky/shared/redis";
 import { startPds } from "@bsky/shared/testing/pds";
 import { PdsClient } from "@bsky/shared/testing/pds_client";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/indexer/apply";
-import { profiles } from "@bsky/indexer/queries";
+import { Applier } from "@bsky/store/apply";
+import { profiles } from "@bsky/store/queries";
 import { refreshProfiles } from "../jobs/profiles.ts";
 
 Deno.test("profile upkeep takes handles and profiles from the identity network, within its budget", async () => {

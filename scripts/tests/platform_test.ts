@@ -8,8 +8,8 @@
  * nothing doubled.
  */
 import assert from "node:assert/strict";
-import type { Direction } from "@bsky/indexer/queries";
-import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
+import type { Direction } from "@bsky/store/queries";
+import { computeTruth, expectedTop } from "@bsky/store/testing/truth";
 import { startPds } from "@bsky/shared/testing/pds";
 import type { Account, RecordRef } from "@bsky/shared/testing/pds_client";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";

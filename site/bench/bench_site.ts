@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { statsKeys } from "@bsky/shared/keys";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { ALICE, BOB, pageScripts, withStack } from "../testing/stack.ts";
 
 const args = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "1000" } } });

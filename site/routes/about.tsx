@@ -1,4 +1,4 @@
-import { DEFAULT_WEIGHTS } from "@bsky/indexer/queries";
+import { DEFAULT_WEIGHTS } from "@bsky/store/queries";
 import { Head } from "../server/render.ts";
 import type { PageProps } from "../server/types.ts";
 

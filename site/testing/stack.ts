@@ -8,7 +8,7 @@ import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { createApp } from "@bsky/fart/app";
 import { AVATAR_CID, startStandInNetwork } from "@bsky/fart/testing/stand_in";
 import { created, nextSeq } from "@bsky/shared/testing/events";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { connectRedis } from "@bsky/shared/redis";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/indexer/apply";
+import { Applier } from "@bsky/store/apply";
 import { startStandInNetwork } from "@bsky/fart/testing/stand_in";
 import { spawnFart } from "../../fart/testing/spawn.ts";
 import { ApiClient } from "../api.ts";

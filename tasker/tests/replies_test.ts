@@ -6,7 +6,7 @@
  * truth. One PDS serves every step.
  */
 import assert from "node:assert/strict";
-import { computeTruth, expectedTop } from "@bsky/indexer/testing/truth";
+import { computeTruth, expectedTop } from "@bsky/store/testing/truth";
 import { loadSchedulerConfig } from "@bsky/scheduler/config";
 import { jobsOf } from "@bsky/scheduler/jobs";
 import { connectRedis } from "@bsky/shared/redis";

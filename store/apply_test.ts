@@ -6,7 +6,7 @@ import { Buffer } from "node:buffer";
 import { Applier, recordArg, rkeyField } from "./apply.ts";
 import { idOf, OPTED_OUT, profiles, searchHandles, topInteractions, totals } from "./queries.ts";
 import { compactWeek } from "./rollup.ts";
-import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength, storeKeys } from "./store.ts";
+import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength, storeKeys } from "./layout.ts";
 import { didOf, generateEvents } from "./testing/generate.ts";
 
 const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
@@ -351,7 +351,7 @@ Deno.test("compactWeek() rolls closed days up, smaller, and changes no whole-day
     for (let k = 0; k < events.length; k += 500) await applier.apply(events.slice(k, k + 500));
     // Windows of up to 25 hours (the roll-up leaves days alone until they have been over
     // for 25 hours), and windows that start at a day's start. Other windows round their
-    // oldest day: indexer/tests/any_hour_test.ts checks them at every hour of a week.
+    // oldest day: store/tests/any_hour_test.ts checks them at every hour of a week.
     const windows = [1, 5, 24, 25, ...[1, 2, 3, 4, 5].map((b) => nowHour - dayStart(b) + 1)];
     const dids = [A, B, didOf(0), didOf(1), didOf(7), didOf(39)];
     const answers = async () => {

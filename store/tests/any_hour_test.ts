@@ -17,7 +17,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "../apply.ts";
 import { topInteractions, totals } from "../queries.ts";
 import { rollUpWeeks } from "../rollup.ts";
-import { HOUR_MS, WEEK_HOURS } from "../store.ts";
+import { HOUR_MS, WEEK_HOURS } from "../layout.ts";
 import { didOf, generateEvents } from "../testing/generate.ts";
 
 const DAY_HOURS = 24;

@@ -14,7 +14,7 @@ import {
   storeKeys,
   TYPES,
   WEEK_HOURS,
-} from "./store.ts";
+} from "./layout.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
 

@@ -3,7 +3,7 @@
  * get most likes and replies, as on the real network. For tests and the benchmark.
  */
 import type { Collection, FirehoseEvent } from "@bsky/shared/events";
-import { HOUR_MS } from "../store.ts";
+import { HOUR_MS } from "../layout.ts";
 
 export interface GenerateOptions {
   accounts: number;

@@ -6,7 +6,7 @@
  */
 import type { Redis } from "@bsky/shared/redis";
 import { idOf } from "./queries.ts";
-import { DAY_MS, HOUR_MS, storeKeys } from "./store.ts";
+import { DAY_MS, HOUR_MS, storeKeys } from "./layout.ts";
 
 /** A stored profile's id and the seqs of the firehose events that last set it. */
 export interface ProfileVersion {

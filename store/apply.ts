@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
-import { didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./store.ts";
+import { didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./layout.ts";
 
 export interface ApplyOptions {
   retentionDays: number;

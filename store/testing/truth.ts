@@ -1,7 +1,7 @@
 /** Ground truth for the store, computed directly from a workload's list of writes. */
 import type { TruthEvent } from "@bsky/shared/testing/workload";
 import { DEFAULT_WEIGHTS, type Direction } from "../queries.ts";
-import { type InteractionType, TYPES } from "../store.ts";
+import { type InteractionType, TYPES } from "../layout.ts";
 
 type Counts = Record<InteractionType, number>;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IdBits } from "./queries.ts";
-import { MAX_ID } from "./store.ts";
+import { MAX_ID } from "./layout.ts";
 
 Deno.test("IdBits holds exactly the ids it was made of, up to the largest id the store gives", () => {
   const ids = [1, 7, 8, 9, 1000, 1000, MAX_ID];

@@ -20,7 +20,7 @@ import {
   rolledLength,
   rollUpLog,
   WEEK_HOURS,
-} from "./store.ts";
+} from "./layout.ts";
 
 /** Replaces the first ARGV[1] bytes of a log, if their SHA-1 is still ARGV[2], by ARGV[3]. */
 export const SWAP_SCRIPT = `
