@@ -19,6 +19,7 @@ const en = {
   searchPlaceholder: "alice.bsky.social",
   searchButton: "See circles",
   searchNone: "No handle starts like that",
+  searchCount: "{n} results",
   searchMany: "Handles starting with “{term}”",
   homeIntro:
     "Type a handle to see the accounts it likes, reposts, replies to, quotes and mentions most, and those that do the same to it. Everything comes from the public firehose of the network.",
@@ -153,6 +154,7 @@ const pt: Dict = {
   searchPlaceholder: "alice.bsky.social",
   searchButton: "Ver círculos",
   searchNone: "Nenhum usuário começa assim",
+  searchCount: "{n} resultados",
   searchMany: "Usuários que começam com “{term}”",
   homeIntro:
     "Digite um usuário para ver as contas que ele mais curte, reposta, responde, cita e menciona, e as que fazem o mesmo com ele. Tudo vem do firehose público da rede.",

@@ -1,8 +1,8 @@
-import HandleSearch from "../islands/HandleSearch.tsx";
+import { SearchBox } from "../components/SearchBox.tsx";
 import { Head } from "../server/render.ts";
 import type { PageProps } from "../server/types.ts";
 
-export default function Home({ state: { t, lang } }: PageProps) {
+export default function Home({ state: { t } }: PageProps) {
   return (
     <section class="home">
       <Head>
@@ -11,13 +11,7 @@ export default function Home({ state: { t, lang } }: PageProps) {
       </Head>
       <h1>{t.siteName}</h1>
       <p class="lead">{t.tagline}</p>
-      <HandleSearch
-        label={t.searchLabel}
-        placeholder={t.searchPlaceholder}
-        button={t.searchButton}
-        none={t.searchNone}
-        results={lang === "pt" ? "{n} resultados" : "{n} results"}
-      />
+      <SearchBox t={t} />
       <p>{t.homeIntro}</p>
     </section>
   );

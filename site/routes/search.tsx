@@ -1,4 +1,4 @@
-import HandleSearch from "../islands/HandleSearch.tsx";
+import { SearchBox } from "../components/SearchBox.tsx";
 import { findActor, type Found } from "../components/find_actor.ts";
 import { PersonName } from "../components/PersonName.tsx";
 import { Head } from "../server/render.ts";
@@ -24,7 +24,7 @@ export const handler: Handlers<Data> = {
   },
 };
 
-export default function SearchPage({ data, state: { t, lang } }: PageProps<Data>) {
+export default function SearchPage({ data, state: { t } }: PageProps<Data>) {
   const { choose, term } = data;
   const heading = choose.length ? t.searchMany.replace("{term}", term) : t.searchNone;
   return (
@@ -48,14 +48,7 @@ export default function SearchPage({ data, state: { t, lang } }: PageProps<Data>
           ))}
         </ul>
       )}
-      <HandleSearch
-        label={t.searchLabel}
-        placeholder={t.searchPlaceholder}
-        button={t.searchButton}
-        none={t.searchNone}
-        results={lang === "pt" ? "{n} resultados" : "{n} results"}
-        value={term}
-      />
+      <SearchBox t={t} value={term} />
     </section>
   );
 }
