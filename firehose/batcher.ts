@@ -15,7 +15,7 @@ import { errorMessage } from "@bsky/shared/errors";
 import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { partitionOf } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
-import type { FirehoseMetrics } from "./metrics.ts";
+import { eventLabel, type FirehoseMetrics } from "./metrics.ts";
 import {
   countEvent,
   emptyCounts,
@@ -109,7 +109,7 @@ export class Batcher {
     this.#chunks[partitionOf(e.did, this.#chunks.length)].push(encodeEvent(e));
     this.pending++;
     countEvent(this.counts, e);
-    this.metrics.countEvents(e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `, 1);
+    this.metrics.countEvents(eventLabel(e), 1);
     this.metrics.lag.set(undefined, (Date.now() - e.time) / 1000);
   }
 

@@ -7,6 +7,7 @@
 import { type CidLinkWrapper, decode, fromBytes, isBytes } from "@atcute/cbor";
 import { InvalidInputError } from "@bsky/shared/errors";
 import type { Collection } from "@bsky/shared/events";
+import { obj } from "./normalize.ts";
 import { project, projectFirst, type Shape } from "./projection.ts";
 
 export interface RepoOp {
@@ -65,22 +66,19 @@ const COMMIT_SHAPE: Shape = {
 const bad = (why: string, cause?: unknown) =>
   new InvalidInputError("bad_frame", `Cannot decode frame: ${why}`, { cause });
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
 /** Decodes one frame; throws InvalidInputError (reason "bad_frame") on malformed bytes. */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  let header: unknown, body: unknown;
+  let h: unknown, b: unknown;
   try {
-    const [h, rest] = projectFirst(bytes, HEADER_SHAPE);
-    header = h;
+    const [first, rest] = projectFirst(bytes, HEADER_SHAPE);
+    h = first;
     // Commits are most of the stream: read only what normalization needs of them.
-    body = (h as { t?: unknown }).t === "#commit" ? project(rest, COMMIT_SHAPE) : decode(rest);
+    b = (h as { t?: unknown }).t === "#commit" ? project(rest, COMMIT_SHAPE) : decode(rest);
   } catch (err) {
     throw bad(err instanceof Error ? err.message : "invalid CBOR", err);
   }
-  if (!isObject(header) || !isObject(body)) throw bad("header or body is not a map");
+  const header = obj(h), body = obj(b);
+  if (!header || !body) throw bad("header or body is not a map");
   if (header.op === -1) {
     if (typeof body.error !== "string") throw bad("error frame without an error name");
     return { type: "error", body: body as { error: string; message?: string } };

@@ -1,6 +1,11 @@
 /** The firehose service's metrics. */
 import { Registry } from "@bsky/shared/metrics";
+import type { FirehoseEvent } from "@bsky/shared/events";
 import type { NormalizeStats } from "./normalize.ts";
+
+/** The label an event is counted under: "kind collection" ("kind " outside commits). */
+export const eventLabel = (e: FirehoseEvent): string =>
+  e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `;
 
 export function firehoseMetrics(registry = new Registry()) {
   const m = {

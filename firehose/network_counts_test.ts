@@ -8,7 +8,7 @@ import { decodeFrame } from "./frame.ts";
 import { FrameProcessor } from "./frame_processor.ts";
 import { DEFAULT_LIMITS, parseTime, splitPath } from "./normalize.ts";
 import { Publisher } from "./publisher.ts";
-import { normalizeFrame } from "./relay.ts";
+import { normalizeFrame } from "./sources/relay.ts";
 
 const CAPTURES = {
   "the recorded PDS capture": new URL("./bench/pds_capture.bin.gz", import.meta.url),

@@ -38,7 +38,8 @@ const POST = "app.bsky.feed.post";
 
 const invalid = (reason: string, message: string) => new InvalidInputError(reason, message);
 
-function obj(v: unknown): Record<string, unknown> | undefined {
+/** `v` when it is a plain object (not null, not an array), else undefined. */
+export function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v)
     ? v as Record<string, unknown>
     : undefined;

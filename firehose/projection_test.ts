@@ -5,7 +5,7 @@ import { isKeptCollection } from "@bsky/shared/events";
 import { readCaptureFile } from "./capture.ts";
 import { decodeFrame, decodeRecord, decodeRecordOf, findBlocks } from "./frame.ts";
 import { DEFAULT_LIMITS, recordFacts, splitPath } from "./normalize.ts";
-import { normalizeFrame } from "./relay.ts";
+import { normalizeFrame } from "./sources/relay.ts";
 import { project } from "./projection.ts";
 import { corpusFrames } from "./testing/helpers.ts";
 

@@ -3,7 +3,7 @@
  * does not carry the relay seq or the commit time for commits: its `time_us` serves as
  * both the cursor and the event time there.
  */
-import { InvalidInputError } from "@bsky/shared/errors";
+import { errorMessage, InvalidInputError } from "@bsky/shared/errors";
 import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import {
@@ -13,18 +13,15 @@ import {
   identityEvent,
   type Limits,
   type NormalizeStats,
+  obj,
   parseTime,
   recordFacts,
   writeEvent,
-} from "./normalize.ts";
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === "object" && !Array.isArray(v)
-    ? v as Record<string, unknown>
-    : undefined;
-}
+} from "../normalize.ts";
+import { badMessage, newMessage, type SourceMessage } from "./message.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Normalizes one Jetstream message (already JSON-parsed); returns its cursor (time_us),
@@ -104,4 +101,38 @@ export function normalizeJetstream(
   }
   stats.ignore(String(m.kind).slice(0, 32));
   return cursor;
+}
+
+/**
+ * Reads one Jetstream message: parses and normalizes it, and says what the counters need of
+ * it. A replay (its cursor at or below `after`) keeps its drops and ignored ops, not its
+ * events. Never throws.
+ */
+export function readJetstream(
+  message: ArrayBuffer | string,
+  limits: Limits,
+  after: number | undefined,
+): SourceMessage {
+  const text = typeof message === "string" ? message : decoder.decode(message);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return badMessage(
+      "json",
+      text.length,
+      `Cannot parse a Jetstream message: ${errorMessage(err)}`,
+    );
+  }
+  const [m, stats] = newMessage("json", text.length);
+  const j = obj(parsed);
+  if (j?.kind === "commit" && typeof j.time_us === "number" && typeof j.did === "string") {
+    m.repo = j.did;
+    m.time = Math.floor(j.time_us / 1000);
+  }
+  const cursor = normalizeJetstream(parsed, m.events, stats, limits, text.length);
+  if (cursor === undefined) m.error = "A Jetstream message must be an object with a time_us cursor";
+  else if (after !== undefined && cursor <= after) m.events.length = 0;
+  else m.seq = cursor;
+  return m;
 }

@@ -1,5 +1,5 @@
 /** Normalizes relay frames (com.atproto.sync.subscribeRepos) into firehose events. */
-import { InvalidInputError } from "@bsky/shared/errors";
+import { errorMessage, InvalidInputError } from "@bsky/shared/errors";
 import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import { CidLinkWrapper } from "@atcute/cbor";
@@ -10,7 +10,7 @@ import {
   decodeRecordOf,
   findBlocks,
   type Frame,
-} from "./frame.ts";
+} from "../frame.ts";
 import {
   accountEvent,
   addWatched,
@@ -22,7 +22,8 @@ import {
   recordFacts,
   splitPath,
   writeEvent,
-} from "./normalize.ts";
+} from "../normalize.ts";
+import { badMessage, newMessage, type SourceMessage } from "./message.ts";
 
 /** What one frame meant for the subscription, besides the events it added. */
 export type FrameOutcome =
@@ -179,4 +180,48 @@ export function normalizeFrame(
     return { kind: "bad", reason };
   }
   return normalizeDecodedFrame(frame, out, stats, limits);
+}
+
+/**
+ * Reads one relay message: decodes the frame, normalizes it unless it is a replay (its seq
+ * at or below `after`), and says what the counters need of it. Never throws.
+ */
+export function readRelay(
+  message: ArrayBuffer | string,
+  limits: Limits,
+  after: number | undefined,
+): SourceMessage {
+  if (typeof message === "string") {
+    return badMessage("text", 0, "A relay frame must be binary, not a text message");
+  }
+  const bytes = new Uint8Array(message);
+  let frame: Frame;
+  try {
+    frame = decodeFrame(bytes);
+  } catch (err) {
+    return badMessage("malformed", bytes.length, errorMessage(err));
+  }
+  const [m, stats] = newMessage(
+    frame.type === "other" ? frame.t.slice(0, 32) : frame.type,
+    bytes.length,
+  );
+  if (frame.type !== "#info" && frame.type !== "error") {
+    const seq = frame.body.seq;
+    if (seq !== undefined && after !== undefined && seq <= after) return m;
+  }
+  const outcome = normalizeDecodedFrame(frame, m.events, stats, limits);
+  if (outcome.kind === "info") {
+    m.notice = { kind: "info", name: outcome.name, message: outcome.message };
+  } else if (outcome.kind === "error") {
+    m.notice = { kind: "error", name: outcome.error, message: outcome.message };
+  } else if (outcome.kind === "events" && outcome.seq >= 0) {
+    m.seq = outcome.seq;
+  }
+  if (frame.type === "#commit") {
+    m.repo = frame.body.repo;
+    m.created = m.seq !== undefined && frame.body.since === null;
+    // Only ops of other collections and new accounts need the time: parse it for them alone.
+    if (m.created || m.ignored.length > 0) m.time = parseTime(frame.body.time);
+  }
+  return m;
 }

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { decode, decodeFirst } from "@atcute/cbor";
+import { decode, decodeFirst, encode } from "@atcute/cbor";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { readCaptureFile } from "./capture.ts";
-import { decodeFrame, decodeRecord, findBlocks } from "./frame.ts";
+import { readCaptureFile } from "../capture.ts";
+import { decodeFrame, decodeRecord, findBlocks } from "../frame.ts";
 import { normalizeJetstream } from "./jetstream.ts";
-import { DEFAULT_LIMITS, splitPath } from "./normalize.ts";
-import { countingStats } from "./testing/helpers.ts";
-import { normalizeFrame } from "./relay.ts";
+import { DEFAULT_LIMITS, splitPath } from "../normalize.ts";
+import { countingStats } from "../testing/helpers.ts";
+import { normalizeFrame, readRelay } from "./relay.ts";
 
-const corpus = new URL("../testdata/relay-2026-07-04/", import.meta.url);
+const corpus = new URL("../../testdata/relay-2026-07-04/", import.meta.url);
 const frames = await readCaptureFile(new URL("frames.bin", corpus));
 const manifest = JSON.parse(await Deno.readTextFile(new URL("manifest.json", corpus)));
 const expected: Record<string, unknown>[] = (await Deno.readTextFile(
@@ -123,7 +123,7 @@ Deno.test("normalizeFrame() keeps the commit time and relay seq on every event",
 
 Deno.test("normalizeFrame() adds what a reply needs to posts that mention a watched account, and to nothing else", async () => {
   // A real PDS's frames (the bundled capture): posts with mentions, some of them replies.
-  const pds = await readCaptureFile(new URL("./bench/pds_capture.bin.gz", import.meta.url));
+  const pds = await readCaptureFile(new URL("../bench/pds_capture.bin.gz", import.meta.url));
   const plain: FirehoseEvent[] = [];
   for (const bytes of pds) normalizeFrame(bytes, plain, countingStats().stats, DEFAULT_LIMITS);
   const mentioned = [
@@ -177,4 +177,85 @@ Deno.test("normalizeFrame() adds what a reply needs to posts that mention a watc
   });
   // Anti-vacuity: watched posts were found, replies among them.
   assert.ok(posts > 5 && replies > 0, `${posts} posts, ${replies} replies`);
+});
+
+const buffer = (bytes: Uint8Array) => bytes.slice().buffer as ArrayBuffer;
+const cbor = (header: unknown, body: unknown) =>
+  buffer(new Uint8Array([...encode(header), ...encode(body)]));
+
+Deno.test("readRelay() returns a real frame's events with its seq, and no replay of it", () => {
+  const read = readRelay(buffer(frames[0]), DEFAULT_LIMITS, undefined);
+  const out: FirehoseEvent[] = [];
+  normalizeFrame(frames[0], out, countingStats().stats, DEFAULT_LIMITS);
+  assert.deepEqual(read.events, out);
+  assert.equal(read.events.length, 1);
+  assert.equal(read.seq, manifest.seq_first);
+  assert.equal(read.frame, "#commit");
+  assert.equal(read.bytes, frames[0].length);
+  assert.equal(read.repo, "did:plc:wq4aajammjtxdomz3e23667t");
+  assert.deepEqual([read.dropped, read.ignored, read.created], [[], [], false]);
+  assert.equal(read.error, undefined);
+  // At or below the last seq processed, the frame is counted and not read again.
+  const replay = readRelay(buffer(frames[0]), DEFAULT_LIMITS, manifest.seq_first);
+  assert.deepEqual([replay.events, replay.seq, replay.frame], [[], undefined, "#commit"]);
+  assert.equal(
+    readRelay(buffer(frames[0]), DEFAULT_LIMITS, manifest.seq_first - 1).seq,
+    manifest.seq_first,
+  );
+});
+
+Deno.test("readRelay() gives the author and time of a commit's ignored ops, and new accounts", async () => {
+  const other = readRelay(buffer(frames[27]), DEFAULT_LIMITS, undefined);
+  assert.deepEqual(other.events, []);
+  assert.equal(other.seq, manifest.seq_first + 27);
+  assert.deepEqual(other.ignored, ["fm.teal.alpha.actor.status"]);
+  assert.equal(other.repo, "did:plc:2tvbiywvmdzx5tnblamijmhd");
+  assert.equal(other.time, Date.parse("2026-07-04T14:38:07.668Z"));
+  // A real PDS: a repository's first commit, then a #sync frame, which is ignored.
+  const pds = await readCaptureFile(new URL("../bench/pds_capture.bin.gz", import.meta.url));
+  const first = readRelay(buffer(pds[2]), DEFAULT_LIMITS, undefined);
+  assert.deepEqual([first.frame, first.seq, first.created], ["#commit", 3, true]);
+  const commit = decodeFrame(pds[2]);
+  assert.ok(commit.type === "#commit" && commit.body.since === null);
+  assert.equal(first.time, Date.parse(commit.body.time));
+  const sync = readRelay(buffer(pds[3]), DEFAULT_LIMITS, undefined);
+  assert.deepEqual([sync.frame, sync.seq, sync.ignored, sync.repo], [
+    "#sync",
+    4,
+    ["#sync"],
+    undefined,
+  ]);
+});
+
+Deno.test("readRelay() passes #info and error frames on as notices, without moving the seq", () => {
+  const info = readRelay(
+    cbor({ op: 1, t: "#info" }, { name: "OutdatedCursor" }),
+    DEFAULT_LIMITS,
+    5,
+  );
+  assert.deepEqual([info.frame, info.seq, info.events], ["#info", undefined, []]);
+  assert.deepEqual(info.notice, { kind: "info", name: "OutdatedCursor", message: undefined });
+  const error = readRelay(
+    cbor({ op: -1 }, { error: "FutureCursor", message: "no" }),
+    DEFAULT_LIMITS,
+    5,
+  );
+  assert.deepEqual([error.frame, error.seq, error.dropped], ["error", undefined, []]);
+  assert.deepEqual(error.notice, { kind: "error", name: "FutureCursor", message: "no" });
+});
+
+Deno.test("readRelay() drops a malformed frame or a text message whole, saying why", () => {
+  const cases: [ArrayBuffer | string, string, RegExp][] = [
+    [buffer(frames[0].subarray(0, 100)), "malformed", /^Cannot decode frame: /],
+    [cbor({ op: 7, t: "#commit" }, { seq: 1 }), "malformed", /unknown header/],
+    [cbor({ op: 1, t: "#commit" }, { seq: "x" }), "malformed", /without a valid seq/],
+    ["not binary", "text", /must be binary/],
+  ];
+  for (const [message, frame, error] of cases) {
+    const read = readRelay(message, DEFAULT_LIMITS, undefined);
+    assert.deepEqual([read.frame, read.events, read.seq], [frame, [], undefined]);
+    assert.deepEqual(read.dropped, ["bad_frame"]);
+    assert.match(read.error ?? "", error);
+    assert.equal(read.notice, undefined);
+  }
 });

@@ -9,7 +9,7 @@ import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
 import { DEFAULT_LIMITS } from "../normalize.ts";
-import { normalizeFrame } from "../relay.ts";
+import { normalizeFrame } from "../sources/relay.ts";
 import {
   corpusFrames,
   countingStats,

@@ -6,7 +6,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { registerWatch } from "@bsky/shared/watch";
 import { readCaptureFile } from "../capture.ts";
 import { DEFAULT_LIMITS } from "../normalize.ts";
-import { normalizeFrame } from "../relay.ts";
+import { normalizeFrame } from "../sources/relay.ts";
 import {
   corpusFrames,
   countingStats,

@@ -4,7 +4,7 @@ import { encode } from "@atcute/cbor";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { DEFAULT_LIMITS } from "../normalize.ts";
-import { normalizeJetstream } from "../jetstream.ts";
+import { normalizeJetstream } from "../sources/jetstream.ts";
 import {
   corpusFrames,
   corpusUrl,
