@@ -11,7 +11,7 @@ import { SERVICES } from "./services.ts";
 const root = new URL("..", import.meta.url).pathname;
 const OUT = `${root}docs/circles.png`;
 const sidecar = JSON.parse(
-  await Deno.readTextFile(`${root}firehose/bench/pds_capture.bin.gz.json`),
+  await Deno.readTextFile(`${root}testdata/demo-pds/capture.bin.gz.json`),
 );
 
 const ports: Record<string, string> = { DEMO_REDIS_PORT: String(freePort()) };

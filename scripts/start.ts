@@ -7,10 +7,13 @@
  * exit status 1.
  *
  * `deno task demo` (`--demo`): the same, fed from the bundled capture of a real PDS
- * (firehose/bench/pds_capture.bin.gz) replayed from 127.0.0.1 with its event times moved
+ * (testdata/demo-pds/capture.bin.gz) replayed from 127.0.0.1 with its event times moved
  * to now. The demo always runs its own throwaway redis-server (DEMO_REDIS_PORT, 6380 by
  * default, no persistence, data folder .data/demo-redis emptied at start and stop), so demo
- * data never mixes with a real run's Redis; REDIS_URL is ignored.
+ * data never mixes with a real run's Redis; REDIS_URL is ignored. The capture's avatars
+ * (testdata/demo-pds/avatars/) are served from 127.0.0.1 in the CDN's manner, and the
+ * directory and handle resolver the API and the scheduler would ask are stood in for there
+ * too: the demo never reaches the internet.
  *
  * Settings come from the environment and from `.env` at the repository root when present
  * (`--env-file FILE` reads another file); a variable set in the environment wins.
@@ -37,11 +40,12 @@ const { values: flags } = parseArgs({
 });
 const demo = flags.demo ?? false;
 const root = new URL("..", import.meta.url).pathname;
-const CAPTURE = "firehose/bench/pds_capture.bin.gz";
+const CAPTURE = "testdata/demo-pds/capture.bin.gz";
 const env: Record<string, string | undefined> = Deno.env.toObject();
 const encoder = new TextEncoder();
 let redis: Running | undefined;
 let replay: ReplayServer | undefined;
+let standIn: Deno.HttpServer | undefined;
 
 /** Writes one line to stdout whole, so lines of different processes never interleave. */
 function writeLine(line: string) {
@@ -204,6 +208,41 @@ async function firstRedis(port: number, dir: string, persist: boolean) {
 
 const demoDir = `${root}.data/demo-redis`;
 
+/** The CDN's path of an account's avatar thumbnail (fart/avatar.ts asks for it so). */
+const AVATAR_PATH =
+  /^\/img\/avatar_thumbnail\/plain\/(did:[a-z]+:[a-zA-Z0-9._:-]+)\/(b[a-z2-7]+)@jpeg$/;
+
+/**
+ * The demo's stand-in for the network's services the API and the scheduler ask: the capture's
+ * avatars where the CDN serves thumbnails, by DID and blob CID as the sidecar names them, and
+ * a 404 for anything else (a DID document, a handle), as the real ones answer for the
+ * capture's accounts, which live on no public PDS.
+ */
+async function startStandIn(sidecar: {
+  accounts: { did: string; avatar?: string | null; avatarFile?: string | null }[];
+}): Promise<Deno.HttpServer<Deno.NetAddr>> {
+  const folder = `${root}${CAPTURE.replace(/[^/]*$/, "")}`;
+  const avatars = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const { did, avatar, avatarFile } of sidecar.accounts) {
+    if (!avatar || !avatarFile || !/^[\w-]+(\/[\w.-]+)*$/.test(avatarFile)) continue;
+    avatars.set(`${did}/${avatar}`, await Deno.readFile(`${folder}${avatarFile}`));
+  }
+  const { promise: listening, resolve } = Promise.withResolvers<void>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => resolve() },
+    (req) => {
+      const m = AVATAR_PATH.exec(new URL(req.url).pathname);
+      const bytes = m && req.method === "GET" ? avatars.get(`${m[1]}/${m[2]}`) : undefined;
+      if (!bytes) return new Response("Not found", { status: 404 });
+      return new Response(bytes, {
+        headers: { "content-type": "image/jpeg", "cache-control": "public, max-age=86400" },
+      });
+    },
+  );
+  await listening;
+  return server;
+}
+
 const envFile = flags["env-file"] ?? `${root}.env`;
 try {
   const read = await applyEnvFile(envFile, env);
@@ -236,6 +275,23 @@ if (demo) {
   // The replay goes through the capture once and then stays quiet: that is not a stall.
   env.FIREHOSE_STALL_SECONDS ||= "3600";
   const sidecar = JSON.parse(await Deno.readTextFile(`${root}${CAPTURE}.json`));
+  const server = await startStandIn(sidecar).catch((err) =>
+    fail("Cannot serve the demo capture's avatars", { err: String(err) })
+  );
+  standIn = server;
+  const local = `http://127.0.0.1:${server.addr.port}`;
+  // Every outside service a process would ask is the stand-in: the demo stays on this machine.
+  Object.assign(env, {
+    FART_AVATAR_CDN_URL: local,
+    FART_PLC_URL: local,
+    FART_HANDLE_RESOLVER_URL: local,
+    SCHEDULER_PLC_URL: local,
+    SCHEDULER_HANDLE_RESOLVER_URL: local,
+    FIREHOSE_PLC_URL: local,
+  });
+  say("Serving the capture's avatars, and standing in for the directory and handle resolver", {
+    url: local,
+  });
   say("Replaying a recorded PDS capture with its event times moved to now", {
     url: replay.url,
     frames: frames.length,
@@ -338,6 +394,7 @@ async function stop(code: number) {
   const statuses = await Promise.all(running.map(([, { child }]) => child.status));
   clearTimeout(force);
   await replay?.close();
+  await standIn?.shutdown();
   if (redis) {
     try {
       redis.kill("SIGTERM");

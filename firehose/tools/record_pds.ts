@@ -2,10 +2,17 @@
  * Records a real PDS firehose: starts the local PDS (shared/testing/pds.ts), subscribes to
  * com.atproto.sync.subscribeRepos from cursor 0, runs a concurrent workload shaped like the
  * real network, and writes every raw frame as `[u32 LE length][frame bytes]...`, gzipped,
- * plus a sidecar `<out>.json` with counts.
+ * plus a sidecar `<out>.json` with counts and the accounts.
+ *
+ * The accounts are people with realistic names and handles (demo_people.ts); most set an
+ * avatar, a small picture drawn for them and uploaded to the PDS as a blob. Those pictures
+ * are written beside the capture (`--avatars`, `<out folder>/avatars/` by default) and
+ * named in the sidecar, so that a replay can serve them without the PDS.
  *
  *   deno run -A firehose/tools/record_pds.ts [--accounts 24] [--writes 4000] [--seed 1]
- *     [--out firehose/bench/pds_capture.bin.gz]
+ *     [--out firehose/bench/pds_capture.bin.gz] [--avatars DIR]
+ *
+ * The demo's capture: `--out testdata/demo-pds/capture.bin.gz`.
  *
  * @module
  */
@@ -13,6 +20,7 @@ import { parseArgs } from "node:util";
 import { decodeFirst } from "@atcute/cbor";
 import { startPds } from "../../shared/testing/pds.ts";
 import { type Account, PdsClient, type RecordRef } from "../../shared/testing/pds_client.ts";
+import { avatarJpeg, changedHandle, type DemoPerson, demoPerson } from "./demo_people.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -20,12 +28,14 @@ const { values: args } = parseArgs({
     writes: { type: "string", default: "4000" },
     seed: { type: "string", default: "1" },
     out: { type: "string", default: "firehose/bench/pds_capture.bin.gz" },
+    avatars: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (args.help) {
   console.log(
-    "Usage: record_pds.ts [--accounts N=24] [--writes N=4000] [--seed N=1] [--out FILE]",
+    "Usage: record_pds.ts [--accounts N=24] [--writes N=4000] [--seed N=1] [--out FILE] " +
+      "[--avatars DIR]",
   );
   Deno.exit(0);
 }
@@ -33,6 +43,8 @@ const accountCount = positiveInt("accounts", args.accounts, 3);
 const writeTarget = positiveInt("writes", args.writes, 10);
 const seed = positiveInt("seed", args.seed, 0);
 const outPath = args.out;
+const outDir = outPath.replace(/\/[^/]*$/, "") || ".";
+const avatarDir = (args.avatars ?? `${outDir}/avatars`).replace(/\/+$/, "");
 
 function positiveInt(name: string, raw: string, min: number): number {
   const n = Number(raw);
@@ -73,6 +85,9 @@ function zipf(n: number, s: number): () => number {
 
 interface Actor {
   account: Account;
+  person: DemoPerson;
+  /** The avatar's JPEG, and its blob's CID once uploaded. */
+  avatar?: { bytes: Uint8Array<ArrayBuffer>; file: string; cid?: string };
   posts: (RecordRef & { root?: RecordRef })[];
   likes: RecordRef[];
   reposts: RecordRef[];
@@ -133,7 +148,7 @@ const client = new PdsClient(pds.pdsUrl, { adminPassword: pds.adminPassword });
 console.error(`PDS at ${pds.pdsUrl}; recording to ${outPath}`);
 
 // Frames go straight into gzip as they arrive; the file is renamed into place at the end.
-await Deno.mkdir(outPath.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+await Deno.mkdir(outDir, { recursive: true });
 const tmpPath = `${outPath}.tmp`;
 const file = await Deno.open(tmpPath, { write: true, create: true, truncate: true });
 const gzip = new CompressionStream("gzip");
@@ -177,12 +192,52 @@ ws.onmessage = (e) => {
 // Frames each call emits; used to know when the firehose has caught up.
 const FRAMES = { createAccount: 4, write: 1, handle: 1, deactivate: 1, activate: 3 };
 
+/**
+ * Writes the actor's profile: their name, and their avatar uploaded as a blob (the same
+ * picture each time, so the same CID).
+ */
+async function putProfile(actor: Actor): Promise<void> {
+  const me = actor.account;
+  const auth = `Bearer ${me.accessJwt}`;
+  const record: Record<string, unknown> = {
+    $type: "app.bsky.actor.profile",
+    displayName: actor.person.displayName,
+    createdAt: new Date().toISOString(),
+  };
+  if (actor.avatar) {
+    const out = await client.call("com.atproto.repo.uploadBlob", {
+      auth,
+      body: actor.avatar.bytes,
+      contentType: "image/jpeg",
+    });
+    const blob = out?.blob as { ref?: { $link?: string } } | undefined;
+    if (!blob?.ref?.$link) throw new Error(`No blob ref in ${JSON.stringify(out)}`);
+    actor.avatar.cid = blob.ref.$link;
+    record.avatar = blob;
+  }
+  await client.call("com.atproto.repo.putRecord", {
+    auth,
+    body: { repo: me.did, collection: "app.bsky.actor.profile", rkey: "self", record },
+  });
+}
+
+await Deno.mkdir(avatarDir, { recursive: true });
 const actors: Actor[] = [];
 for (let i = 0; i < accountCount; i++) {
-  const account = await client.createAccount(`user${String(i).padStart(3, "0")}`);
+  const person = demoPerson(i);
+  const account = await client.createAccount(person.handle);
   expectedFrames += FRAMES.createAccount;
+  let avatar: Actor["avatar"];
+  if (person.hasAvatar) {
+    const bytes = avatarJpeg(i, person.initials);
+    const file = `${person.handle}.jpg`;
+    await Deno.writeFile(`${avatarDir}/${file}`, bytes);
+    avatar = { bytes, file };
+  }
   actors.push({
     account,
+    person,
+    avatar,
     posts: [],
     likes: [],
     reposts: [],
@@ -194,6 +249,12 @@ for (let i = 0; i < accountCount; i++) {
   });
 }
 bump("createAccount", accountCount);
+// Everyone says who they are before the rest begins.
+for (const actor of actors) {
+  await putProfile(actor);
+  expectedFrames += FRAMES.write;
+  bump("profile");
+}
 
 // Popularity: a shuffled ranking, sampled heavy-tailed, decides who gets liked, replied to,
 // quoted, mentioned and followed; who writes is chosen with a milder skew.
@@ -311,11 +372,11 @@ async function run(actor: Actor, op: Op): Promise<void> {
       return write(`delete:${uri.split("/")[3]}`, 0);
     }
     case "profile": {
-      await me.putProfile({ displayName: `User ${me.handle}`, avatar: random() < 0.5 });
+      await putProfile(actor);
       return write("profile");
     }
     case "handle": {
-      await me.updateHandle(`${me.handle.split(".")[0].slice(0, 14)}h${++handleChanges}`);
+      await me.updateHandle(changedHandle(me.handle, handleChanges++));
       return write("handleChange", FRAMES.handle);
     }
     case "pause": {
@@ -389,6 +450,15 @@ await gzipIn.close();
 await gzipDone;
 await Deno.rename(tmpPath, outPath);
 
+/** `path` as seen from the folder `from`, both relative to the working directory. */
+function relativeTo(from: string, path: string): string {
+  const a = from.split("/").filter((p) => p && p !== ".");
+  const b = path.split("/").filter((p) => p && p !== ".");
+  let common = 0;
+  while (common < a.length && a[common] === b[common]) common++;
+  return [...a.slice(common).map(() => ".."), ...b.slice(common)].join("/");
+}
+
 const seconds = (lastFrameAt - started) / 1000;
 const writes = done + (counts.activate ?? 0) - failed;
 const summary = {
@@ -396,7 +466,14 @@ const summary = {
   tool: "firehose/tools/record_pds.ts",
   format: "gzip of [u32 little-endian length][frame bytes] repeated",
   seed,
-  accounts: actors.map((a) => ({ did: a.account.did, handle: a.account.handle })),
+  accounts: actors.map((a) => ({
+    did: a.account.did,
+    handle: a.account.handle,
+    displayName: a.person.displayName,
+    // The blob's CID, and its JPEG's path from the sidecar's folder.
+    avatar: a.avatar?.cid ?? null,
+    avatarFile: a.avatar ? relativeTo(outDir, `${avatarDir}/${a.avatar.file}`) : null,
+  })),
   writes,
   failedWrites: failed,
   workload: Object.fromEntries(Object.entries(counts).sort()),

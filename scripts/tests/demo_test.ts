@@ -1,6 +1,7 @@
 /**
  * `deno task demo` for real: the platform fed from the bundled capture answers with recent
- * interactions, logs one stream of JSON lines with a `service` field, and stops cleanly on
+ * interactions between people with distinct names, serves their bundled avatars (never the
+ * internet), logs one stream of JSON lines with a `service` field, and stops cleanly on
  * Ctrl-C with no process left behind.
  */
 import assert from "node:assert/strict";
@@ -8,9 +9,10 @@ import { freePort } from "@bsky/shared/testing/redis_server";
 import { SERVICES } from "../services.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
-const sidecar = JSON.parse(
-  await Deno.readTextFile(`${root}firehose/bench/pds_capture.bin.gz.json`),
-);
+const CAPTURE = `${root}testdata/demo-pds/capture.bin.gz`;
+const sidecar: {
+  accounts: { did: string; handle: string; displayName: string; avatarFile: string | null }[];
+} = JSON.parse(await Deno.readTextFile(`${CAPTURE}.json`));
 const HANDLE: string = sidecar.accounts[0].handle;
 const DAY = 24 * 3_600_000;
 
@@ -86,6 +88,41 @@ Deno.test("deno task demo serves the capture's interactions as recent ones and s
     // The capture was recorded hours or days ago: only moved times fall in the last two hours.
     const recent = await fetch(url.replace("window=24h", "window=2h")).then((r) => r.json());
     assert.ok(recent.items?.length, "the capture's events count as happening now");
+
+    // People, not placeholders: distinct names and handles, as the capture's profiles say.
+    type Item = { did: string; handle: string; displayName: string | null; avatar: string | null };
+    const people: Item[] = (await fetch(url.replace("limit=10", "limit=100")).then((r) => r.json()))
+      .items;
+    assert.ok(people.length >= 5, `${people.length} people around ${HANDLE}`);
+    const names = people.map((p) => p.displayName);
+    assert.equal(new Set(names).size, names.length, `distinct names: ${names}`);
+    assert.equal(new Set(people.map((p) => p.handle)).size, people.length);
+    for (const p of people) {
+      const account = sidecar.accounts.find((a) => a.did === p.did);
+      assert.equal(p.displayName, account?.displayName, `${p.handle}'s name`);
+      assert.doesNotMatch(p.handle, /^user\d+/);
+    }
+    // A real avatar, the very picture bundled with the capture, through the API and the site.
+    const pictured = people.find((p) => p.avatar)!;
+    assert.ok(pictured, "someone has an avatar");
+    const file = sidecar.accounts.find((a) => a.did === pictured.did)!.avatarFile!;
+    const bundled = await Deno.readFile(new URL(file, `file://${CAPTURE}`));
+    const avatar = await fetch(`http://127.0.0.1:${apiPort}${pictured.avatar}`);
+    assert.equal(avatar.status, 200);
+    assert.equal(avatar.headers.get("content-type"), "image/jpeg");
+    assert.deepEqual(new Uint8Array(await avatar.arrayBuffer()), bundled);
+    const viaSite = await fetch(
+      `http://127.0.0.1:${ports.SITE_PORT}/avatar/${encodeURIComponent(pictured.did)}`,
+    );
+    assert.equal(viaSite.headers.get("content-type"), "image/jpeg");
+    assert.deepEqual(new Uint8Array(await viaSite.arrayBuffer()), bundled);
+    // Someone without one gets none, and the demo asked nothing outside this machine.
+    const plain = sidecar.accounts.find((a) => !a.avatarFile)!;
+    const none = await fetch(
+      `http://127.0.0.1:${apiPort}/v1/avatar/${encodeURIComponent(plain.did)}`,
+    );
+    await none.body?.cancel();
+    assert.notEqual(none.status, 200, `${plain.handle} has no avatar`);
     Deno.kill(-task.pid, "SIGINT");
     status = await task.status;
   } finally {
@@ -114,6 +151,16 @@ Deno.test("deno task demo serves the capture's interactions as recent ones and s
   );
   assert.ok(on.length >= SERVICES.length - 1, "only the tasker may be off");
   for (const spec of on) assert.ok(services.has(spec.name), `${spec.name} logged`);
+
+  // Avatars, the directory and the handle resolver are the demo's local stand-in.
+  const standIn = lines.find((l) => l.service === "start" && /avatars/.test(l.msg));
+  assert.match(standIn?.url ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+  const fart = lines.find((l) => l.msg === "Started service" && l.name === "fart");
+  const allowNet = (fart.args as string[]).find((a) => a.startsWith("--allow-net="))!;
+  for (const host of allowNet.slice("--allow-net=".length).split(",")) {
+    // Loopback, or all local addresses where BIND_HOST asks the API to listen.
+    assert.match(host, /^(127\.0\.0\.1|localhost|\[::1\]|0\.0\.0\.0|\[::\]):\d+$/, host);
+  }
 
   // The demo's own Redis, never the configured one.
   const redisLine = lines.find((l) => l.service === "start" && /redis-server/.test(l.msg));
