@@ -1,25 +1,39 @@
 /**
  * "Interaction circles": the owner in the middle and the people they interact with most on
- * rings around them, as an SVG document. Pure functions; fetching avatars and rendering PNGs
- * happen elsewhere (see png.ts). Names and handles reach the document only through
- * shared/display_text.ts, so whatever an account calls itself, the SVG stays well-formed XML
- * and its PNG renders.
+ * rings around them. Here the layout, pure functions; the picture is drawn by
+ * circles_picture.tsx (the site draws its figure with the same component), fetching avatars
+ * and rendering PNGs happen elsewhere (see png.ts). Names and handles reach the document only
+ * through shared/display_text.ts, so whatever an account calls itself, the SVG stays
+ * well-formed XML and its PNG renders.
  * @module
  */
-import { displayText, firstGrapheme, HANDLE_TEXT, isolate } from "@bsky/shared/display_text";
+import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
+import {
+  type AvatarImage,
+  CREDIT_BAND,
+  DATE_BAND,
+  MARGIN,
+  type Named,
+  personLabel,
+  pictureSvg,
+  type PlacedName,
+  TITLE_BAND,
+} from "./circles_picture.tsx";
+
+export {
+  initialOf,
+  type Named,
+  personLabel,
+  type PlacedName,
+  placeholderColour,
+  titleFontSize,
+} from "./circles_picture.tsx";
 
 export interface CirclePerson {
   did: string;
   handle?: string;
   displayName?: string;
   score: number;
-}
-
-/** Who a label or placeholder is about: the API's and the site's profiles alike. */
-export interface Named {
-  did: string;
-  handle?: string | null;
-  displayName?: string | null;
 }
 
 export interface CircleOptions {
@@ -52,12 +66,6 @@ export interface PlacedPerson extends CirclePerson {
   name?: PlacedName;
 }
 
-export interface PlacedName {
-  text: string;
-  y: number;
-  size: number;
-}
-
 export interface CircleLayout {
   /** Side of the square canvas in SVG units. */
   size: number;
@@ -70,12 +78,6 @@ export interface CircleLayout {
 export type Avatars = Map<string, { bytes: Uint8Array; type: string }>;
 
 const SIZE = 600;
-const MARGIN = 12;
-const TITLE_BAND = 48;
-const DATE_BAND = 40;
-/** The line under everything that holds the site's address. */
-const CREDIT_BAND = 18;
-const FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif";
 const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
 /** Avatar radius of each ring relative to the owner's: the rings matter less outward. */
 const SHRINK = [1, 0.62, 0.5, 0.4];
@@ -229,53 +231,16 @@ export function renderCirclesSvg(
   avatars: Avatars,
   options: CircleOptions,
 ): string {
-  const background = parseHex(options.background, "background");
-  parseHex(options.border, "border");
-  const ink = luminance(background) > 0.5 ? "#1f2328" : "#ffffff";
-  const label = accessibleLabel(layout);
-  const { size } = layout;
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" ` +
-    `viewBox="0 0 ${size} ${size}" role="img" aria-label="${esc(label)}">`,
-    `<title>${esc(label)}</title>`,
-    `<rect width="${size}" height="${size}" fill="${options.background}"/>`,
-  ];
-  for (const ring of layout.rings) {
-    out.push(
-      `<circle cx="${n(layout.center.x)}" cy="${n(layout.center.y)}" r="${n(ring.radius)}" ` +
-        `fill="none" stroke="${options.border}" stroke-opacity="0.25" stroke-width="1.5"/>`,
-    );
-  }
-  const everyone = [layout.center, ...layout.rings.flatMap((ring) => ring.people)];
-  everyone.forEach((person, i) => {
-    out.push(avatarSvg(person, `a${i}`, avatars.get(person.did), options.border, ink));
+  return pictureSvg({
+    layout,
+    background: options.background,
+    border: options.border,
+    label: accessibleLabel(layout),
+    title: options.title,
+    dates: options.showDate ? dateRange(options.from, options.to) : undefined,
+    credit: credit(options),
+    avatar: (person) => embedded(avatars.get(person.did)),
   });
-  const title = displayText(options.title, HANDLE_TEXT);
-  if (title) {
-    out.push(
-      `<text x="${size / 2}" y="${TITLE_BAND / 2 + 8}" text-anchor="middle" ` +
-        `font-family="${FONT_FAMILY}" font-size="${titleFontSize(title, size)}" ` +
-        `fill="${ink}">${esc(title)}</text>`,
-    );
-  }
-  const address = credit(options);
-  const below = address ? CREDIT_BAND : 0;
-  if (address) {
-    out.push(
-      `<text class="credit" x="${size - MARGIN}" y="${size - 6}" text-anchor="end" ` +
-        `font-family="${FONT_FAMILY}" font-size="11" fill="${ink}" fill-opacity="0.7">` +
-        `${esc(address)}</text>`,
-    );
-  }
-  if (options.showDate) {
-    out.push(
-      `<text x="${size / 2}" y="${size - below - DATE_BAND / 2 + 5}" text-anchor="middle" ` +
-        `font-family="${FONT_FAMILY}" font-size="15" fill="${ink}" fill-opacity="0.8">` +
-        `${esc(dateRange(options.from, options.to))}</text>`,
-    );
-  }
-  out.push(`</svg>`);
-  return out.join("\n");
 }
 
 /** What a site's address may be to be written on an image: a host name, and a port. */
@@ -292,47 +257,16 @@ export function dateRange(from: Date, to: Date): string {
   return `${isoDate(from, "from")} – ${isoDate(to, "to")}`;
 }
 
-function avatarSvg(
-  person: PlacedPerson,
-  id: string,
+/** An avatar as a data: URI, if it is a raster image. */
+function embedded(
   avatar: { bytes: Uint8Array; type: string } | undefined,
-  border: string,
-  ink: string,
-): string {
-  const { x, y, r } = person;
-  const disc = `cx="${n(x)}" cy="${n(y)}" r="${n(r)}"`;
-  // A fixed baseline offset rather than dominant-baseline, which renderers treat differently.
-  const placeholder = `<circle ${disc} fill="${placeholderColour(person.did)}"/>` +
-    `<text x="${n(x)}" y="${n(y + r * 0.32)}" text-anchor="middle" ` +
-    `font-family="${FONT_FAMILY}" font-size="${n(r * 0.9)}" fill="#ffffff">` +
-    `${esc(initialOf(person))}</text>`;
-  const parts = [`<g data-did="${esc(person.did)}"><title>${esc(personLabel(person))}</title>`];
-  if (person.name) {
-    parts.push(
-      `<text class="avatar-name" x="${n(x)}" y="${n(person.name.y)}" text-anchor="middle" ` +
-        `font-family="${FONT_FAMILY}" font-size="${n(person.name.size)}" fill="${ink}">` +
-        `${esc(person.name.text)}</text>`,
-    );
-  }
-  if (avatar && EMBEDDABLE.has(avatar.type)) {
-    const href = `data:${avatar.type};base64,${base64(avatar.bytes)}`;
-    parts.push(
-      `<clipPath id="${id}"><circle ${disc}/></clipPath>`,
-      // Something under the picture so a transparent or undecodable one leaves no hole:
-      // resvg-wasm 2.6 skips WebP, so a WebP avatar shows as the placeholder in PNGs.
-      avatar.type === "image/webp" ? placeholder : `<circle ${disc} fill="#8b949e"/>`,
-      `<image href="${href}" x="${n(x - r)}" y="${n(y - r)}" width="${n(2 * r)}" ` +
-        `height="${n(2 * r)}" preserveAspectRatio="xMidYMid slice" clip-path="url(#${id})"/>`,
-    );
-  } else {
-    parts.push(placeholder);
-  }
-  const width = Math.max(1.5, r * 0.06);
-  parts.push(
-    `<circle ${disc} fill="none" stroke="${border}" stroke-width="${n(width)}"/>`,
-    `</g>`,
-  );
-  return parts.join("");
+): AvatarImage | undefined {
+  if (!avatar || !EMBEDDABLE.has(avatar.type)) return undefined;
+  return {
+    href: `data:${avatar.type};base64,${base64(avatar.bytes)}`,
+    // resvg-wasm 2.6 skips WebP, so a WebP avatar shows as the placeholder in PNGs.
+    mayFail: avatar.type === "image/webp",
+  };
 }
 
 function accessibleLabel(layout: CircleLayout): string {
@@ -340,69 +274,6 @@ function accessibleLabel(layout: CircleLayout): string {
     .filter((ring) => ring.people.length > 0)
     .map((ring, i) => `Ring ${i + 1}: ${ring.people.map(personLabel).join(", ")}.`);
   return [`Interaction circles of ${personLabel(layout.center)}.`, ...rings].join(" ");
-}
-
-/**
- * "Name (@handle)", or "@handle", or the DID: for text alternatives. The name is isolated so
- * that a right-to-left one cannot reorder the rest of the label.
- */
-export function personLabel(person: Named): string {
-  const handle = displayText(person.handle, HANDLE_TEXT);
-  const who = handle ? `@${handle}` : person.did;
-  const name = displayText(person.displayName);
-  return name ? `${isolate(name)} (${who})` : who;
-}
-
-/** The placeholder's letter: the handle's first, else the display name's, else "?". */
-export function initialOf(person: Named): string {
-  return firstGrapheme(person.handle) || firstGrapheme(person.displayName) || "?";
-}
-
-/**
- * The title's font size: 22 units, smaller for a long handle so that it fits the width
- * (DejaVu Sans averages about 0.6 em a character), but never below 9.
- */
-export function titleFontSize(title: string, size: number): number {
-  const chars = [...title].length;
-  return Math.round(Math.max(9, Math.min(22, (size - 2 * MARGIN) / (0.6 * chars))) * 10) / 10;
-}
-
-/** The placeholder's colour: stable per DID, so a person keeps it across images. */
-export function placeholderColour(did: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < did.length; i++) {
-    hash = Math.imul(hash ^ did.charCodeAt(i), 0x01000193);
-  }
-  const hue = (hash >>> 0) % 360;
-  return hslToHex(hue, 0.5, 0.45);
-}
-
-function hslToHex(h: number, s: number, l: number): string {
-  const a = s * Math.min(l, 1 - l);
-  const channel = (k: number) => {
-    const t = (k + h / 30) % 12;
-    const v = l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1));
-    return Math.round(v * 255).toString(16).padStart(2, "0");
-  };
-  return `#${channel(0)}${channel(8)}${channel(4)}`;
-}
-
-function parseHex(colour: string, name: string): [number, number, number] {
-  // The colour goes into an attribute unescaped, so a bad one must never get through.
-  const match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
-  if (!match) {
-    throw new RangeError(`Invalid ${name} colour: "${colour}" is not of the form #rrggbb`);
-  }
-  return [parseInt(match[1], 16), parseInt(match[2], 16), parseInt(match[3], 16)];
-}
-
-/** WCAG relative luminance, 0 (black) to 1 (white). */
-function luminance([r, g, b]: [number, number, number]): number {
-  const lin = (c: number) => {
-    const v = c / 255;
-    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
 function ringCounts(options: CircleOptions): number[] {
@@ -417,15 +288,6 @@ function ringCounts(options: CircleOptions): number[] {
 function isoDate(date: Date, name: string): string {
   if (Number.isNaN(date.getTime())) throw new RangeError(`Invalid ${name} date: "${date}"`);
   return date.toISOString().slice(0, 10);
-}
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Two decimals are plenty at 600 units and keep the document small. */
-function n(value: number): string {
-  return String(Math.round(value * 100) / 100);
 }
 
 function base64(bytes: Uint8Array): string {
