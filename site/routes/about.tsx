@@ -1,10 +1,47 @@
-import { DEFAULT_WEIGHTS } from "@bsky/store/queries";
+import { apiMeta, type Meta } from "../api.ts";
+import type { Lang } from "../i18n.ts";
 import { Head } from "../server/render.ts";
-import type { PageProps } from "../server/types.ts";
+import type { Handlers, PageProps } from "../server/types.ts";
 
-const W = DEFAULT_WEIGHTS;
+interface Data {
+  /** The API's settings; undefined when it cannot say, and the page is written without them. */
+  meta?: Meta;
+}
 
-function English() {
+export const handler: Handlers<Data> = {
+  async GET(_req, ctx) {
+    return ctx.render({ meta: await apiMeta(ctx.api) });
+  },
+};
+
+const LOCALES: Record<Lang, string> = { en: "en", pt: "pt-BR" };
+
+/** The settings' figures in words of a language: "14 days", "24 hours, 7 days or 30 days". */
+function figures(lang: Lang) {
+  const locale = LOCALES[lang];
+  const span = (n: number, unit: "hour" | "day") =>
+    new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(n);
+  const windowName = (name: string) => {
+    const [, n, unit] = /^(\d+)([hd])$/.exec(name)!;
+    return span(Number(n), unit === "h" ? "hour" : "day");
+  };
+  const numbers = new Intl.NumberFormat(locale);
+  return {
+    days: (n: number) => span(n, "day"),
+    hours: (n: number) => span(n, "hour"),
+    /** "24 hours, 7 days, or 30 days"; undefined for none. */
+    windows: (names: string[] | undefined) =>
+      names?.length
+        ? new Intl.ListFormat(locale, { type: "disjunction" }).format(names.map(windowName))
+        : undefined,
+    number: (n: number) => numbers.format(n),
+  };
+}
+
+function English({ meta }: Data) {
+  const f = figures("en");
+  const W = meta?.weights;
+  const windows = f.windows(meta?.windows);
   return (
     <>
       <h1>About</h1>
@@ -36,14 +73,16 @@ function English() {
         block never appears in your circles.
       </p>
       <h2 id="score">How the score works</h2>
-      <p>Each interaction adds points; writing something counts more than a tap:</p>
-      <ul class="weights">
-        <li>like: {W.like}</li>
-        <li>repost: {W.repost}</li>
-        <li>mention: {W.mention}</li>
-        <li>reply: {W.reply}</li>
-        <li>quote: {W.quote}</li>
-      </ul>
+      <p>Each interaction adds points; writing something counts more than a tap{W ? ":" : "."}</p>
+      {W && (
+        <ul class="weights">
+          <li>like: {f.number(W.like)}</li>
+          <li>repost: {f.number(W.repost)}</li>
+          <li>mention: {f.number(W.mention)}</li>
+          <li>reply: {f.number(W.reply)}</li>
+          <li>quote: {f.number(W.quote)}</li>
+        </ul>
+      )}
       <p>
         <em>Sent</em> ranks the accounts you interact with, <em>received</em>{" "}
         those who interact with you, <em>both</em> adds the two, and <em>mutual</em>{" "}
@@ -52,8 +91,11 @@ function English() {
       </p>
       <h2 id="retention">Data retention</h2>
       <p>
-        Interactions are kept for 30 days (the longest window shown) and then dropped for good. What
-        each like or post pointed at is remembered for 48 hours, only so that a delete can be
+        Interactions are kept for {meta ? f.days(meta.retentionDays) : "a limited time"}{" "}
+        and then dropped for good.{" "}
+        {windows && `Circles can show the last ${windows}. `}What each like or post pointed at is
+        remembered for{" "}
+        {meta ? f.hours(meta.recordMemoryHours) : "a short while"}, only so that a delete can be
         subtracted. No post text is stored. Accounts that are deactivated, deleted or taken down
         disappear from every circle and list while they are.
       </p>
@@ -78,7 +120,10 @@ function English() {
   );
 }
 
-function Portuguese() {
+function Portuguese({ meta }: Data) {
+  const f = figures("pt");
+  const W = meta?.weights;
+  const windows = f.windows(meta?.windows);
   return (
     <>
       <h1>Sobre</h1>
@@ -110,14 +155,16 @@ function Portuguese() {
         quem você bloqueia nunca aparece nos seus círculos.
       </p>
       <h2 id="score">Como a pontuação funciona</h2>
-      <p>Cada interação soma pontos; escrever vale mais que um toque:</p>
-      <ul class="weights">
-        <li>curtida: {W.like}</li>
-        <li>repost: {W.repost}</li>
-        <li>menção: {W.mention}</li>
-        <li>resposta: {W.reply}</li>
-        <li>citação: {W.quote}</li>
-      </ul>
+      <p>Cada interação soma pontos; escrever vale mais que um toque{W ? ":" : "."}</p>
+      {W && (
+        <ul class="weights">
+          <li>curtida: {f.number(W.like)}</li>
+          <li>repost: {f.number(W.repost)}</li>
+          <li>menção: {f.number(W.mention)}</li>
+          <li>resposta: {f.number(W.reply)}</li>
+          <li>citação: {f.number(W.quote)}</li>
+        </ul>
+      )}
       <p>
         <em>Enviadas</em> ordena as contas com quem você interage, <em>recebidas</em>{" "}
         as que interagem com você, <em>ambas</em> soma as duas, e <em>mútuas</em>{" "}
@@ -126,10 +173,14 @@ function Portuguese() {
       </p>
       <h2 id="retention">Retenção de dados</h2>
       <p>
-        As interações ficam guardadas por 30 dias (o maior período exibido) e depois são apagadas de
-        vez. Para onde cada curtida ou post apontava fica guardado por 48 horas, só para que uma
-        exclusão possa ser descontada. Nenhum texto de post é guardado. Contas desativadas, apagadas
-        ou suspensas somem de todos os círculos e listas enquanto estiverem assim.
+        As interações ficam guardadas por {meta ? f.days(meta.retentionDays) : "um tempo limitado"}
+        {" "}
+        e depois são apagadas de vez.{" "}
+        {windows && `Os círculos podem cobrir um período de ${windows}. `}Para onde cada curtida ou
+        post apontava fica guardado por{" "}
+        {meta ? f.hours(meta.recordMemoryHours) : "pouco tempo"}, só para que uma exclusão possa ser
+        descontada. Nenhum texto de post é guardado. Contas desativadas, apagadas ou suspensas somem
+        de todos os círculos e listas enquanto estiverem assim.
       </p>
       <h2 id="opt-out">Como sair</h2>
       <p>
@@ -152,13 +203,13 @@ function Portuguese() {
   );
 }
 
-export default function About({ state: { t, lang } }: PageProps) {
+export default function About({ data, state: { t, lang } }: PageProps<Data>) {
   return (
     <article class="about">
       <Head>
         <title>{`${t.navAbout} · ${t.siteName}`}</title>
       </Head>
-      {lang === "pt" ? <Portuguese /> : <English />}
+      {lang === "pt" ? <Portuguese meta={data.meta} /> : <English meta={data.meta} />}
     </article>
   );
 }
