@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 import type { Redis } from "@bsky/shared/redis";
+import { TokenLock } from "@bsky/shared/token_lock";
 
 const LOCK_MS = 10_000;
 const POLL_MS = 20;
@@ -86,10 +87,9 @@ export class AnswerCache {
       this.hits++;
       return this.#keep(key, hit, ttl);
     }
-    const lock = `${k}:lock`;
-    const token = crypto.randomUUID();
+    const lock = new TokenLock(this.redis, `${k}:lock`);
     const deadline = Date.now() + LOCK_MS;
-    while (await this.redis.set(lock, token, "PX", LOCK_MS, "NX") === null) {
+    while (!await lock.acquire(LOCK_MS)) {
       // Another process computes it: wait for its answer rather than compute it again.
       await new Promise((r) => setTimeout(r, POLL_MS));
       const done = await this.redis.getBuffer(k);
@@ -110,12 +110,7 @@ export class AnswerCache {
       );
       return this.#keep(key, value, ttlSeconds * 1000);
     } finally {
-      await this.redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        lock,
-        token,
-      );
+      await lock.release();
     }
   }
 

@@ -9,14 +9,8 @@ import { errorMessage } from "@bsky/shared/errors";
 import { jobKeys, type JobName, type JobStatus } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import type { Redis } from "@bsky/shared/redis";
+import { TokenLock } from "@bsky/shared/token_lock";
 import type { SchedulerMetrics } from "./metrics.ts";
-
-/** Deletes the lock only while it still holds our token. */
-const RELEASE =
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** Extends the lock only while it still holds our token. */
-const EXTEND =
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 export type JobDetails = Record<string, unknown>;
 
@@ -44,12 +38,10 @@ export class JobRunner {
     options: RunOptions,
     work: () => Promise<JobDetails>,
   ): Promise<RunResult> {
-    const lock = jobKeys.lock(job), statusKey = jobKeys.status(job);
-    const token = crypto.randomUUID();
-    const got = await this.redis.set(lock, token, "PX", options.lockMs, "NX");
-    if (got !== "OK") return this.#skipped(job, "locked");
+    const lock = new TokenLock(this.redis, jobKeys.lock(job)), statusKey = jobKeys.status(job);
+    if (!await lock.acquire(options.lockMs)) return this.#skipped(job, "locked");
     const keepAlive = setInterval(() => {
-      this.redis.eval(EXTEND, 1, lock, token, options.lockMs).catch(() => {});
+      lock.renew(options.lockMs).catch(() => {});
     }, Math.max(1000, options.lockMs / 3));
     try {
       if (options.tick !== undefined) {
@@ -88,7 +80,7 @@ export class JobRunner {
       return result;
     } finally {
       clearInterval(keepAlive);
-      await this.redis.eval(RELEASE, 1, lock, token).catch(() => {});
+      await lock.release().catch(() => {});
     }
   }
 

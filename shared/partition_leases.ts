@@ -1,26 +1,12 @@
 /**
  * Partitions of the firehose streams, each held by one consumer process at a time: a lease
- * per partition in Redis (SET NX PX, the process's name as its token), renewed while held
- * and released by compare-and-delete, so that a stopping process hands its partitions over
- * at once instead of letting the leases run out. The indexer and the tasker share it.
+ * per partition in Redis (a TokenLock with the process's name as its token), renewed while
+ * held and released by compare-and-delete, so that a stopping process hands its partitions
+ * over at once instead of letting the leases run out. The indexer and the tasker share it.
  */
 import type { Logger } from "./log.ts";
 import type { Redis } from "./redis.ts";
-
-/** Extends a lease only while it still holds our token. */
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`;
-/** Deletes a lease only while it still holds our token. */
-const RELEASE_SCRIPT =
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
-type LeaseRedis = Redis & {
-  renewPartitionLease(key: string, token: string, ms: number): Promise<number>;
-};
+import { TokenLock } from "./token_lock.ts";
 
 export interface PartitionLeaseOptions {
   partitions: number;
@@ -36,11 +22,14 @@ export interface PartitionLeaseOptions {
 
 export class PartitionLeases {
   #held = new Set<number>();
+  /** Each partition's lease. */
+  #leases: TokenLock[];
 
   constructor(readonly redis: Redis, readonly options: PartitionLeaseOptions) {
-    if (!("renewPartitionLease" in redis)) {
-      redis.defineCommand("renewPartitionLease", { lua: RENEW_SCRIPT, numberOfKeys: 1 });
-    }
+    this.#leases = Array.from(
+      { length: options.partitions },
+      (_, p) => new TokenLock(redis, options.key(p), options.name),
+    );
   }
 
   /** The partitions held, in order. */
@@ -63,16 +52,15 @@ export class PartitionLeases {
 
   /** Takes free partitions and renews held ones; returns the partitions newly taken. */
   async refresh(): Promise<number[]> {
-    const { partitions, name, leaseMs, key, log } = this.options;
+    const { leaseMs, log } = this.options;
     const taken: number[] = [];
-    for (let p = 0; p < partitions; p++) {
+    for (const [p, lease] of this.#leases.entries()) {
       if (this.#held.has(p)) {
-        const renewed = await (this.redis as LeaseRedis).renewPartitionLease(key(p), name, leaseMs);
-        if (renewed !== 1) {
+        if (!await lease.renew(leaseMs)) {
           this.#held.delete(p);
           log.warn("Lost the lease of a partition", { partition: p });
         }
-      } else if (await this.redis.set(key(p), name, "PX", leaseMs, "NX") === "OK") {
+      } else if (await lease.acquire(leaseMs)) {
         this.#held.add(p);
         taken.push(p);
         log.info("Took a partition", { partition: p });
@@ -84,10 +72,7 @@ export class PartitionLeases {
 
   /** Hands every held partition over at once (errors ignored: the leases run out anyway). */
   async releaseAll(): Promise<void> {
-    for (const p of this.#held) {
-      await this.redis.eval(RELEASE_SCRIPT, 1, this.options.key(p), this.options.name)
-        .catch(() => {});
-    }
+    for (const p of this.#held) await this.#leases[p].release().catch(() => {});
     this.#held.clear();
   }
 }
