@@ -25,14 +25,14 @@ export function badParameter(name: string, value: unknown, why: string): HttpErr
 }
 
 /**
- * One segment of a path, percent-decoded: the only place a path part is decoded, so that
- * nothing is decoded twice. Malformed percent-encoding is a 400.
+ * The parameters of a path, percent-decoded: the only place a path part is decoded, so
+ * that nothing is decoded twice. Malformed percent-encoding is a 400 naming the path.
  */
-export function decodePathPart(raw: string): string {
+export function decodePathParts(pathname: string, parts: readonly string[]): string[] {
   try {
-    return decodeURIComponent(raw);
+    return parts.map((part) => decodeURIComponent(part));
   } catch {
-    throw new HttpError(400, `Cannot read the path: "${raw}" is not valid percent-encoding`);
+    throw new HttpError(400, `Cannot read the path: "${pathname}" is not valid percent-encoding`);
   }
 }
 

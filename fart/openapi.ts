@@ -1,193 +1,15 @@
 /**
- * /openapi.json and a docs page for people. Parameters come from the zod schemas the routes
- * validate with, so their types, defaults and bounds are what the API accepts; answers and
- * errors come from the zod schemas of what it sends.
+ * /openapi.json and a docs page for people, written from the route table (routes.ts).
+ * Parameters come from the zod schemas the router validates with, so their types, defaults
+ * and bounds are what the API accepts; answers and errors come from the zod schemas of what
+ * it sends.
  */
 import { z } from "zod";
-import type { KeyMode } from "./app.ts";
 import { STATUS_NAMES } from "./http.ts";
+import type { KeyMode } from "./middleware/api_key.ts";
+import { type JsonAnswer, PATH_PARAMS, type Route } from "./route.ts";
+import { API_ROUTES } from "./routes.ts";
 import * as s from "./schemas.ts";
-
-/** The named schemas under components; answers refer to them. */
-const SCHEMAS = {
-  Interactions: s.interactionsAnswer,
-  Circles: s.circlesAnswer,
-  TopList: s.topAnswer,
-  Jobs: s.jobsAnswer,
-  Live: s.liveAnswer,
-  Search: s.searchAnswer,
-  OptCode: s.optoutAnswer,
-  Health: s.healthAnswer,
-  Error: s.errorAnswer,
-};
-
-const PATH_PARAMS = {
-  actor: "A handle or a DID, with or without @",
-  did: "A DID",
-  code: "A code from POST /v1/optout/{actor}",
-};
-
-type Op = {
-  path: string;
-  /** GET (which also answers HEAD) unless said. */
-  method?: "post";
-  operationId: string;
-  summary: string;
-  query?: z.ZodObject;
-  pathParams?: (keyof typeof PATH_PARAMS)[];
-  /** The JSON answer, by its schema's name. */
-  answer?: keyof typeof SCHEMAS;
-  /** The media type of an answer that is not JSON. */
-  content?: string;
-  /** Error statuses besides 500, and besides 401 and 429 on the routes behind keys. */
-  errors: number[];
-  /** Anyone may call it: no API key, no rate limit. */
-  open?: boolean;
-  /** Answers carry an ETag, and a matching If-None-Match gets a 304. */
-  etag?: boolean;
-};
-
-const ACTOR_ERRORS = [400, 404, 410, 502];
-
-const OPS: Op[] = [
-  {
-    path: "/v1/interactions/{actor}",
-    operationId: "getInteractions",
-    summary: "Whom an account interacts with most, ranked by score, with counts per type",
-    query: s.interactionsQuery,
-    pathParams: ["actor"],
-    answer: "Interactions",
-    errors: ACTOR_ERRORS,
-    etag: true,
-  },
-  {
-    path: "/v1/circles/{actor}",
-    operationId: "getCircles",
-    summary: "The circles layout: rings of people around the account",
-    query: s.circlesQuery,
-    pathParams: ["actor"],
-    answer: "Circles",
-    errors: ACTOR_ERRORS,
-    etag: true,
-  },
-  {
-    path: "/v1/circles/{actor}.svg",
-    operationId: "getCirclesSvg",
-    summary: "The circles image as SVG, avatars embedded",
-    query: s.circlesQuery,
-    pathParams: ["actor"],
-    content: "image/svg+xml",
-    errors: ACTOR_ERRORS,
-    etag: true,
-  },
-  {
-    path: "/v1/circles/{actor}.png",
-    operationId: "getCirclesPng",
-    summary: "The circles image as PNG (600 or 1200 px)",
-    query: s.circlesQuery,
-    pathParams: ["actor"],
-    content: "image/png",
-    errors: ACTOR_ERRORS,
-    etag: true,
-  },
-  {
-    path: "/v1/stats/top",
-    operationId: "getTopList",
-    summary: "The latest global top list of a metric",
-    query: s.topQuery,
-    answer: "TopList",
-    errors: [400, 404],
-    etag: true,
-  },
-  {
-    path: "/v1/stats/jobs",
-    operationId: "getJobs",
-    summary: "The scheduler's jobs: when each last ran, how long it took, how it ended",
-    answer: "Jobs",
-    errors: [],
-    etag: true,
-  },
-  {
-    path: "/v1/stats/live",
-    operationId: "getLive",
-    summary: "What the firehose is doing now",
-    answer: "Live",
-    errors: [],
-    etag: true,
-  },
-  {
-    path: "/v1/actors/search",
-    operationId: "searchActors",
-    summary: "Handles starting with a prefix (typeahead)",
-    query: s.searchQuery,
-    answer: "Search",
-    errors: [400],
-    etag: true,
-  },
-  {
-    path: "/v1/avatar/{did}",
-    operationId: "getAvatar",
-    summary: "An account's avatar through the proxy (JPEG, PNG or WebP)",
-    pathParams: ["did"],
-    content: "image/*",
-    errors: ACTOR_ERRORS,
-    etag: true,
-  },
-  {
-    path: "/v1/optout/{actor}",
-    method: "post",
-    operationId: "requestOptCode",
-    summary:
-      "A one-time code that hides the account from every answer (action=out), or shows it again (in), once the account posts it; codes last an hour",
-    query: s.optoutQuery,
-    pathParams: ["actor"],
-    answer: "OptCode",
-    errors: [400, 404, 502],
-  },
-  {
-    path: "/v1/optout/codes/{code}",
-    operationId: "getOptCode",
-    summary: "Whether an opt code was posted yet",
-    pathParams: ["code"],
-    answer: "OptCode",
-    errors: [400, 404],
-  },
-  {
-    path: "/healthz",
-    operationId: "getHealth",
-    summary: "Whether the API can answer (503 with the same answer when it cannot)",
-    answer: "Health",
-    errors: [],
-    open: true,
-  },
-  {
-    path: "/openapi.json",
-    operationId: "getOpenApi",
-    summary: "This description",
-    content: "application/json",
-    errors: [],
-    open: true,
-    etag: true,
-  },
-  {
-    path: "/docs",
-    operationId: "getDocs",
-    summary: "A page listing the endpoints, for people",
-    content: "text/html",
-    errors: [],
-    open: true,
-    etag: true,
-  },
-  {
-    path: "/",
-    operationId: "getIndex",
-    summary: "The same page as /docs",
-    content: "text/html",
-    errors: [],
-    open: true,
-    etag: true,
-  },
-];
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, without `$schema`. */
 function json(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
@@ -256,11 +78,11 @@ const ERRORS: Record<number, { description: string; headers?: Record<string, unk
   },
 };
 
-function components(keyMode: KeyMode): Record<string, unknown> {
+function components(keyMode: KeyMode, table: readonly Route[]): Record<string, unknown> {
   const header = (description: string, type = "string") => ({ description, schema: { type } });
   return {
     schemas: Object.fromEntries(
-      Object.entries(SCHEMAS).map(([name, schema]) => [name, json(schema, "output")]),
+      Object.entries(schemas(table)).map(([name, schema]) => [name, json(schema, "output")]),
     ),
     responses: Object.fromEntries(
       Object.entries(ERRORS).map(([status, { description, headers }]) => [
@@ -290,55 +112,81 @@ function components(keyMode: KeyMode): Record<string, unknown> {
   };
 }
 
-function operation(op: Op): Record<string, unknown> {
-  const parameters = [
-    ...(op.pathParams ?? []).map((name) => ({
+/** The named answer schemas under components, in the table's order, then Error. */
+function schemas(table: readonly Route[]): Record<string, z.ZodType> {
+  const named: Record<string, z.ZodType> = {};
+  const add = ({ name, schema }: JsonAnswer) => {
+    if (named[name] && named[name] !== schema) throw new Error(`Two schemas are named ${name}`);
+    named[name] = schema;
+  };
+  for (const r of table) {
+    if ("schema" in r.answer) add(r.answer);
+    for (const other of Object.values(r.alsoAnswers ?? {})) add(other.answer);
+  }
+  return { ...named, Error: s.errorAnswer };
+}
+
+/** The path parameters of a template, in order. */
+const pathParams = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+
+function parameters(r: Route): Record<string, unknown>[] {
+  return [
+    ...pathParams(r.path).map((name) => ({
       name,
       in: "path",
       required: true,
-      description: PATH_PARAMS[name],
+      description: PATH_PARAMS[name].description,
       schema: { type: "string" },
     })),
-    ...Object.entries(op.query?.shape ?? {}).map(([name, field]) =>
+    ...Object.entries(r.query?.shape ?? {}).map(([name, field]) =>
       queryParameter(name, field as z.ZodType)
     ),
   ];
-  const success: Record<string, unknown> = {
-    description: op.method === "post" ? "Created" : "OK",
-    content: content(
-      op.content ?? "application/json",
-      op.answer ? ref("schemas", op.answer) : undefined,
-    ),
+}
+
+/** The answer a route gives when it succeeds: 201 for a POST, else 200. */
+function success(r: Route): Record<string, unknown> {
+  const post = r.method === "POST";
+  const answer: Record<string, unknown> = {
+    description: post ? "Created" : "OK",
+    content: "schema" in r.answer
+      ? content("application/json", ref("schemas", r.answer.name))
+      : content(r.answer.type),
   };
-  const headers: Record<string, unknown> = op.open ? {} : { ...RATE_HEADERS };
-  if (op.etag) {
+  const headers: Record<string, unknown> = r.open ? {} : { ...RATE_HEADERS };
+  if (r.etag) {
     headers["ETag"] = ref("headers", "ETag");
     headers["Cache-Control"] = ref("headers", "Cache-Control");
   }
-  if (op.method === "post") headers["Location"] = ref("headers", "Location");
-  if (Object.keys(headers).length) success.headers = headers;
-  const responses: Record<string, unknown> = { [op.method === "post" ? "201" : "200"]: success };
-  if (op.etag) {
+  if (post) headers["Location"] = ref("headers", "Location");
+  if (Object.keys(headers).length) answer.headers = headers;
+  return answer;
+}
+
+function operation(r: Route): Record<string, unknown> {
+  const params = parameters(r);
+  const responses: Record<string, unknown> = { [r.method === "POST" ? "201" : "200"]: success(r) };
+  if (r.etag) {
     responses["304"] = {
       description: "Not modified: the If-None-Match tag is the answer's",
       headers: { "ETag": ref("headers", "ETag") },
     };
   }
-  if (op.operationId === "getHealth") {
-    responses["503"] = {
-      description: "Not ready: Redis does not answer",
-      content: content("application/json", ref("schemas", "Health")),
+  for (const [status, { description, answer }] of Object.entries(r.alsoAnswers ?? {})) {
+    responses[status] = {
+      description,
+      content: content("application/json", ref("schemas", answer.name)),
     };
   }
-  const statuses = [...op.errors, 500, ...(op.open ? [] : [401, 429, 503])].sort((a, b) => a - b);
+  const statuses = [...r.errors, 500, ...(r.open ? [] : [401, 429, 503])].sort((a, b) => a - b);
   for (const status of statuses) {
     responses[String(status)] = ref("responses", STATUS_NAMES[status]);
   }
   return {
-    operationId: op.operationId,
-    summary: op.summary,
-    ...(op.open ? { security: [] } : {}),
-    ...(parameters.length ? { parameters } : {}),
+    operationId: r.operationId,
+    summary: r.summary,
+    ...(r.open ? { security: [] } : {}),
+    ...(params.length ? { parameters: params } : {}),
     responses,
   };
 }
@@ -351,10 +199,13 @@ const KEYS_SAID: Record<KeyMode, string> = {
 };
 
 /** The OpenAPI 3.1 document of the API as configured (`keyMode` decides its security). */
-export function openApiDocument(keyMode: KeyMode = "none"): Record<string, unknown> {
+export function openApiDocument(
+  keyMode: KeyMode = "none",
+  table: readonly Route[] = API_ROUTES,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPS) {
-    (paths[op.path] ??= {})[op.method ?? "get"] = operation(op);
+  for (const r of table) {
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = operation(r);
   }
   return {
     openapi: "3.1.0",
@@ -369,7 +220,7 @@ export function openApiDocument(keyMode: KeyMode = "none"): Record<string, unkno
       ? {}
       : { security: keyMode === "required" ? [{ bearer: [] }] : [{ bearer: [] }, {}] }),
     paths,
-    components: components(keyMode),
+    components: components(keyMode, table),
   };
 }
 
@@ -377,14 +228,14 @@ const escape = (t: string) =>
   t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A plain page listing the endpoints and their parameters. */
-export function docsPage(): string {
-  const rows = OPS.map((op) => {
-    const params = op.query
-      ? Object.keys(op.query.shape).map((p) => `<code>${escape(p)}</code>`).join(", ")
+export function docsPage(table: readonly Route[] = API_ROUTES): string {
+  const rows = table.map((r) => {
+    const params = r.query
+      ? Object.keys(r.query.shape).map((p) => `<code>${escape(p)}</code>`).join(", ")
       : "";
-    return `<tr><td><code>${op.method === "post" ? "POST" : "GET"} ${
-      escape(op.path)
-    }</code></td><td>${escape(op.summary)}</td><td>${params}</td></tr>`;
+    return `<tr><td><code>${r.method} ${escape(r.path)}</code></td><td>${
+      escape(r.summary)
+    }</td><td>${params}</td></tr>`;
   }).join("\n");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>FART API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { z } from "zod";
-import { type KeyMode, OPEN_ROUTES, ROUTES } from "./app.ts";
+import type { KeyMode } from "./app.ts";
 import { openApiDocument } from "./openapi.ts";
+import { API_ROUTES } from "./routes.ts";
+import { Router } from "./router.ts";
 import * as s from "./schemas.ts";
 
 type Parameter = {
@@ -34,13 +36,25 @@ const concrete = (path: string) =>
   path.replace("{actor}", "alice.test").replace("{did}", "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa")
     .replace("{code}", "ABCDEFGH");
 
-/** What the router does with a path and method: the route's name, or undefined. */
+/** The app's router, over the table it serves. */
+const router = new Router(API_ROUTES);
+
+/** What the router does with a path and method: the route's operation, or undefined. */
 function served(path: string, method: string): string | undefined {
-  const open = (OPEN_ROUTES as Record<string, string>)[path];
-  if (open) return method === "get" ? open : undefined;
-  const route = ROUTES.find(([re]) => re.test(path));
-  return route && route[2].toLowerCase() === method ? route[1] : undefined;
+  try {
+    return router.find(method.toUpperCase(), path).route.operationId;
+  } catch {
+    return undefined;
+  }
 }
+
+/** The routes open to anyone, by path. */
+const OPEN_ROUTES = Object.fromEntries(
+  API_ROUTES.filter((r) => r.open).map((r) => [r.path, r.operationId]),
+);
+
+/** The routes the app serves: path, operation and method. */
+const ROUTES = API_ROUTES.map((r) => [r.path, r.operationId, r.method] as const);
 
 Deno.test("openApiDocument() passes an OpenAPI 3.1 validator, and its security follows how keys are configured", async () => {
   const security: Record<KeyMode, unknown> = {

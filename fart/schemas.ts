@@ -1,9 +1,12 @@
 /** The API's parameters and answers as zod schemas: they validate, and /openapi.json is built from them. */
 import { z } from "zod";
+import { indexerEnv } from "@bsky/indexer/config";
 import { JOB_NAMES, TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
 import { CREDIT } from "./circles.ts";
 
 export const MAX_WINDOW_HOURS = 30 * 24;
+/** The most people /v1/interactions lists (its `limit`). */
+export const MAX_LIMIT = 100;
 
 /** "1h" … "720h", "1d" … "30d" → hours. */
 export const windowParam = z.string().regex(/^\d{1,4}[hd]$/, "is not a window such as 24h or 7d")
@@ -38,7 +41,7 @@ export const noQuery = z.strictObject({});
 export const interactionsQuery = z.strictObject({
   direction: direction.default("both"),
   window: windowParam.prefault("7d"),
-  limit: intParam(1, 100, 30),
+  limit: intParam(1, MAX_LIMIT, 30),
 });
 
 export const circlesQuery = z.strictObject({
@@ -165,6 +168,34 @@ export const optoutAnswer = z.object({
   state: z.enum(["waiting", "done"]).describe("done once the firehose carried the post"),
   expiresAt: z.string().describe("When the code stops working unless posted"),
 });
+
+/** What the indexer keeps by default: /v1/meta says so until the indexer has said otherwise. */
+export const INDEXER_DEFAULTS = {
+  retentionDays: indexerEnv.INDEXER_RETENTION_DAYS.parse(undefined),
+  recordMemoryHours: indexerEnv.INDEXER_RECORD_MEMORY_HOURS.parse(undefined),
+};
+
+export const metaAnswer = z.object({
+  retentionDays: z.number().int().describe(
+    "Days interactions are kept before they are dropped for good (the indexer's INDEXER_RETENTION_DAYS)",
+  ),
+  recordMemoryHours: z.number().int().describe(
+    "Hours what a like or post pointed at is remembered, only so that a delete can be subtracted (the indexer's INDEXER_RECORD_MEMORY_HOURS)",
+  ),
+  weights: z.object({
+    like: z.number(),
+    repost: z.number(),
+    reply: z.number(),
+    quote: z.number(),
+    mention: z.number(),
+  }).describe("Points each interaction adds to a score"),
+  windows: z.array(z.string()).describe(
+    "Windows by name that every window parameter takes (any whole number of hours or days from 1h to the longest is taken too)",
+  ),
+  maxLimit: z.number().int().describe("The largest `limit` of /v1/interactions"),
+}).describe(
+  `The settings the site states to its visitors. retentionDays and recordMemoryHours are the ones the indexer wrote when it last started; before it first ran, its defaults (${INDEXER_DEFAULTS.retentionDays} days, ${INDEXER_DEFAULTS.recordMemoryHours} hours)`,
+);
 
 export const healthAnswer = z.object({
   ok: z.boolean().describe("Whether the API can answer: its Redis connection is ready"),

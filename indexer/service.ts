@@ -4,6 +4,7 @@ import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { Applier } from "@bsky/store/apply";
+import { storeKeys } from "@bsky/store/layout";
 import type { IndexerConfig } from "./config.ts";
 import { StreamConsumer } from "./consumer.ts";
 import { type IndexerMetrics, indexerMetrics } from "./metrics.ts";
@@ -36,6 +37,11 @@ export async function startIndexer(
       }
     },
   );
+  // What the API's /v1/meta tells visitors about how long data is kept.
+  await redis.hset(storeKeys.settings, {
+    retentionDays: config.INDEXER_RETENTION_DAYS,
+    recordMemoryHours: config.INDEXER_RECORD_MEMORY_HOURS,
+  });
   const applier = new Applier(redis, {
     retentionDays: config.INDEXER_RETENTION_DAYS,
     memoryHours: config.INDEXER_RECORD_MEMORY_HOURS,

@@ -68,6 +68,8 @@ export const storeKeys = {
   idToDid: (id: number) => `ids:{ids}:r:${Math.floor(id / ID_BUCKET)}`,
   nextId: "ids:{ids}:next",
   parked: "idx:{firehose}:parked",
+  /** What the indexer keeps (retentionDays, recordMemoryHours), written when it starts. */
+  settings: "settings:{g}",
 };
 
 /** Ids per hash of the reverse map. */
