@@ -1,7 +1,6 @@
 import type { Dict } from "../i18n.ts";
 import type { PersonRow } from "./circles.ts";
-import { avatarUrl } from "./profile.ts";
-import { PersonName } from "./PersonName.tsx";
+import { Avatar, PersonName } from "./PersonName.tsx";
 
 /** Everyone in the image with what they did, in the image's order. */
 export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
@@ -28,9 +27,7 @@ export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
             <tr key={r.did} data-did={r.did} data-handle={r.handle ?? ""}>
               <td>{i + 1}</td>
               <th scope="row" class="who">
-                {r.avatar
-                  ? <img src={avatarUrl(r.did)} alt="" width={28} height={28} loading="lazy" />
-                  : <span class="avatar-none" aria-hidden="true" />}
+                <Avatar p={r} size={28} />
                 <a href={`/c/${encodeURIComponent(r.handle ?? r.did)}`}>
                   <PersonName p={r} />
                 </a>

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import type * as api from "@bsky/fart/schemas";
 import { ApiError } from "../api.ts";
+import OptOutCode from "../islands/OptOutCode.tsx";
+import { composeHref } from "../components/share.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
@@ -121,31 +123,33 @@ export default function OptOut({ data, state: { t } }: PageProps<Data>) {
       {problem && <p class="notice" role="alert" data-problem={problem}>{problemText[problem]}</p>}
       {answer
         ? (
-          <div class="opt-code" data-state={answer.state}>
+          <>
             <p>
               <strong>@{data.handle}</strong> · {answer.action === "out" ? t.optHide : t.optShow}
             </p>
-            {answer.state === "done"
-              ? <p role="status">{answer.action === "out" ? t.optDoneOut : t.optDoneIn}</p>
-              : (
-                <>
-                  <p>{t.optPostThis}</p>
-                  <p>
-                    <code class="phrase">{answer.text}</code>
-                  </p>
-                  <p>
-                    {t.optExpires}{" "}
-                    <time dateTime={answer.expiresAt}>
-                      {answer.expiresAt.slice(11, 16)} UTC
-                    </time>
-                  </p>
-                  <p role="status">{t.optWaiting}</p>
-                  <p>
-                    <a href={`/optout?code=${answer.code}`}>{t.optCheck}</a>
-                  </p>
-                </>
-              )}
-          </div>
+            <OptOutCode
+              code={answer.code}
+              phrase={answer.text}
+              state={answer.state}
+              action={answer.action}
+              expiresAt={answer.expiresAt}
+              compose={composeHref(answer.text)}
+              labels={{
+                postThis: t.optPostThis,
+                expires: t.optExpires,
+                waiting: t.optWaiting,
+                doneOut: t.optDoneOut,
+                doneIn: t.optDoneIn,
+                expired: t.optExpired,
+                check: t.optCheck,
+                autoCheck: t.optAutoCheck,
+                copy: t.optCopy,
+                copied: t.copied,
+                copyFailed: t.copyFailed,
+                postOnBluesky: t.postOnBluesky,
+              }}
+            />
+          </>
         )
         : (
           <>

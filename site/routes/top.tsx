@@ -2,8 +2,7 @@ import { TOP_METRICS, TOP_WINDOWS, type TopMetric, type TopWindow } from "@bsky/
 import { ApiError } from "../api.ts";
 import type { z } from "zod";
 import type * as api from "@bsky/fart/schemas";
-import { avatarUrl } from "../components/profile.ts";
-import { PersonName } from "../components/PersonName.tsx";
+import { Avatar, PersonName } from "../components/PersonName.tsx";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
@@ -83,9 +82,7 @@ export default function Top({ data, state: { t } }: PageProps<Data>) {
             {top.items.map((item, i) => (
               <li key={item.did} data-did={item.did}>
                 <span class="rank" aria-hidden="true">{i + 1}</span>
-                {item.avatar
-                  ? <img src={avatarUrl(item.did)} alt="" width={36} height={36} loading="lazy" />
-                  : <span class="avatar-none" aria-hidden="true" />}
+                <Avatar p={item} size={36} />
                 <a href={`/c/${encodeURIComponent(item.handle ?? item.did)}`}>
                   <PersonName p={item} />
                 </a>

@@ -186,14 +186,22 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
     const look = await livePage.$eval(".toplist li:first-child", (li: Dom) => {
       const css = (el: Dom) => (globalThis as Dom).getComputedStyle(el);
       const img = li.querySelector("img");
+      const placeholder = li.querySelector(".avatar-ph");
       return {
-        disc: css(img).backgroundColor,
-        width: img.getBoundingClientRect().width,
+        disc: placeholder.querySelector("circle").getAttribute("fill"),
+        initials: placeholder.textContent,
+        width: placeholder.getBoundingClientRect().width,
+        under: img.getBoundingClientRect().x === placeholder.getBoundingClientRect().x,
+        see: css(img).backgroundColor,
         underline: css(li.querySelector("a .handle")).textDecorationLine,
       };
     });
-    assert.notEqual(look.disc, "rgba(0, 0, 0, 0)", "a failed avatar shows the placeholder disc");
+    // A failed avatar shows the placeholder (initials on a disc), through the transparent image.
+    assert.match(look.disc, /^#[0-9a-f]{6}$/);
+    assert.equal(look.initials, "RO", "Robert's initials");
     assert.equal(look.width, 36);
+    assert.ok(look.under, "the placeholder lies under the image");
+    assert.equal(look.see, "rgba(0, 0, 0, 0)", "and shows through it");
     assert.equal(look.underline, "underline");
     await livePage.screenshot({ path: `${ARTIFACTS}top_phone.png`, fullPage: true });
     await live.close();

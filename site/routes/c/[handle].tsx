@@ -10,6 +10,7 @@ import {
   peopleRows,
 } from "../../components/circles.ts";
 import { personLabel } from "../../components/profile.ts";
+import { circlesPost, composeHref } from "../../components/share.ts";
 import { BARE_NAME } from "../../components/find_actor.ts";
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import {
@@ -79,6 +80,11 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
     apiCirclesQuery(options, { width: "1200" })
   }`;
   const title = `${t.circlesOf} @${handle}`;
+  // A new post on Bluesky with the page's link and the inner ring's handles, to tag them.
+  const inner = (circles.rings[0]?.people ?? [])
+    .map((p) => displayText(p.handle, HANDLE_TEXT))
+    .filter((h) => h !== "");
+  const compose = composeHref(circlesPost(title, share, inner));
   const windowName = { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
   const status = `${t.people}: ${rows.length} · ${t[options.direction]} · ${windowName}`;
   return (
@@ -150,6 +156,9 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
               >
                 {t.downloadPng}
               </a>
+              <a id="compose-post" class="button" href={compose}>
+                {t.postOnBluesky}
+              </a>
             </p>
             <p class="share">
               <label for="share-url">{t.share}</label>
@@ -157,6 +166,9 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
             </p>
           </div>
           <CircleActions
+            share={t.shareSheet}
+            shared={t.shared}
+            copyLink={t.copyLink}
             copyImage={t.copyImage}
             copyHandles={t.copyHandles}
             copied={t.copied}
