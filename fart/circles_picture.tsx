@@ -80,8 +80,8 @@ export interface PictureProps<P extends PicturePerson = PicturePerson> {
   inPage?: InPage;
 }
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
-export const FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif";
+const SVG_NS = "http://www.w3.org/2000/svg";
+const FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif";
 /** Space at the edges, and the bands that hold the title, the date and the site's address. */
 export const MARGIN = 12;
 export const TITLE_BAND = 48;
@@ -105,6 +105,7 @@ const CREDIT_FONT = 11;
  */
 export function CirclesPicture<P extends PicturePerson>(props: PictureProps<P>) {
   const { layout, background, border, inPage } = props;
+  // Both colours go into attributes as they are: anything but #rrggbb is refused.
   const ink = inkOn(background);
   rgb(border, "border");
   const { size, center } = layout;
@@ -276,7 +277,7 @@ function Title({ text }: { text: string }) {
 }
 
 /** `&`, `<`, `>`, `"` and `'` as character references. */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -316,7 +317,7 @@ export function placeholderColour(did: string): string {
 }
 
 /** White or near-black text, whichever reads on the background (WCAG luminance). */
-export function inkOn(background: string): string {
+function inkOn(background: string): string {
   return luminance(rgb(background, "background")) > 0.5 ? DARK_INK : LIGHT_INK;
 }
 

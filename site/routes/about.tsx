@@ -14,32 +14,35 @@ export const handler: Handlers<Data> = {
   },
 };
 
-const LOCALES: Record<Lang, string> = { en: "en", pt: "pt-BR" };
-
-/** The settings' figures in words of a language: "14 days", "24 hours, 7 days or 30 days". */
-function figures(lang: Lang) {
-  const locale = LOCALES[lang];
-  const span = (n: number, unit: "hour" | "day") =>
-    new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(n);
+/** The settings' figures in words of a language: "14 days", "24 hours, 7 days, or 30 days". */
+function figures(locale: string) {
+  const unit = (unit: "hour" | "day") =>
+    new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" });
+  const [days, hours] = [unit("day"), unit("hour")];
   const windowName = (name: string) => {
     const [, n, unit] = /^(\d+)([hd])$/.exec(name)!;
-    return span(Number(n), unit === "h" ? "hour" : "day");
+    return (unit === "h" ? hours : days).format(Number(n));
   };
+  const list = new Intl.ListFormat(locale, { type: "disjunction" });
   const numbers = new Intl.NumberFormat(locale);
   return {
-    days: (n: number) => span(n, "day"),
-    hours: (n: number) => span(n, "hour"),
-    /** "24 hours, 7 days, or 30 days"; undefined for none. */
+    days: (n: number) => days.format(n),
+    hours: (n: number) => hours.format(n),
+    /** Undefined for none. */
     windows: (names: string[] | undefined) =>
-      names?.length
-        ? new Intl.ListFormat(locale, { type: "disjunction" }).format(names.map(windowName))
-        : undefined,
+      names?.length ? list.format(names.map(windowName)) : undefined,
     number: (n: number) => numbers.format(n),
   };
 }
 
+/** Made once: a formatter takes longer to make than the page to render. */
+const FIGURES: Record<Lang, ReturnType<typeof figures>> = {
+  en: figures("en"),
+  pt: figures("pt-BR"),
+};
+
 function English({ meta }: Data) {
-  const f = figures("en");
+  const f = FIGURES.en;
   const W = meta?.weights;
   const windows = f.windows(meta?.windows);
   return (
@@ -121,7 +124,7 @@ function English({ meta }: Data) {
 }
 
 function Portuguese({ meta }: Data) {
-  const f = figures("pt");
+  const f = FIGURES.pt;
   const W = meta?.weights;
   const windows = f.windows(meta?.windows);
   return (
