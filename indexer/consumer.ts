@@ -31,11 +31,11 @@ export interface ConsumerOptions {
 
 type Entry = [id: string, fields: string[]];
 
-export const leaseKey = (partition: number) => `idx:{firehose}:lease:${partition}`;
-
 export class StreamConsumer {
   #stopped = false;
   #leases: PartitionLeases;
+  /** The partition of each stream key. */
+  #partitionOf: Map<string, number>;
   #running: Promise<void> | undefined;
   #reader: Redis;
   #wake: (() => void) | undefined;
@@ -59,11 +59,12 @@ export class StreamConsumer {
     // A reply lost to a reconnection leaves entries delivered to us but never seen: after
     // each (re)connection, read our own pending entries first, in order.
     this.#reader.on("ready", () => this.#recover = true);
+    this.#partitionOf = new Map(firehoseKeys.streams(options.partitions).map((s, p) => [s, p]));
     this.#leases = new PartitionLeases(redis, {
       partitions: options.partitions,
       name: options.name,
       leaseMs: options.leaseMs,
-      key: leaseKey,
+      key: storeKeys.lease,
       log,
       onHeld: (n) => metrics.owned.set(undefined, n),
     });
@@ -188,8 +189,7 @@ export class StreamConsumer {
       this.#prefetch = undefined;
     }
     for (const [stream, entries] of res ?? []) {
-      const p = Number(stream.slice(stream.lastIndexOf(":") + 1));
-      await this.#process(p, entries);
+      await this.#process(this.#partitionOf.get(stream)!, entries);
     }
   }
 
@@ -236,7 +236,7 @@ export class StreamConsumer {
       stream,
       group: this.options.group,
       entryIds: entries.map(([id]) => id),
-      lease: { key: leaseKey(p), token: this.options.name },
+      lease: { key: storeKeys.lease(p), token: this.options.name },
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
     // While the last batch applies, the next one is already on its way from Redis.

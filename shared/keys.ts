@@ -1,6 +1,18 @@
 /**
- * Redis key names. Keys that must change together in one atomic step share a hash tag
- * (the part in braces) so that the same code runs on Redis Cluster.
+ * Redis key names of the firehose, the network counters, the top lists and the scheduler
+ * (the interaction store's are in store/layout.ts, the tasker's in tasker/ledger.ts). The
+ * part in braces is the hash tag: keys with the same tag are in the same slot, and on Redis
+ * Cluster a script, MULTI or multi-key command may only use keys of one slot. Here:
+ * - the firehose's streams and cursors: see firehoseKeys;
+ * - the network counters (`stats:{firehose}:*`) and the counters' cursor share `{firehose}`:
+ *   the firehose writes them together in one script, and the scheduler's counters job
+ *   merges them (PFMERGE, MULTI) within that slot;
+ * - a top list (`stats:{g}:top:*`) is written aside and renamed over within `{g}`;
+ * - the scheduler's job locks and statuses (`sched:{g}:*`) take one command at a time.
+ * The interaction store does not keep to one slot: its apply script writes the keys of
+ * many accounts (each its own tag) in one call, which Cluster refuses; store/layout.ts says
+ * which of its scripts would run on Cluster and what would have to change. Every SCAN (the
+ * counters job, the store's roll-up, the sweep, the top lists) walks one node.
  */
 
 /** The firehose's keys: its cursor and its partitioned event streams share one slot. */

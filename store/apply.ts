@@ -4,6 +4,7 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
 import { didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./layout.ts";
+import { defineScript } from "./lua.ts";
 
 export interface ApplyOptions {
   retentionDays: number;
@@ -136,10 +137,8 @@ export class Applier {
 
   constructor(redis: Redis, readonly options: ApplyOptions) {
     this.#redis = redis as ScriptRedis;
-    if (!("applyOps" in redis)) {
-      redis.defineCommand("applyOps", { lua: APPLY_SCRIPT, numberOfKeys: 0 });
-      redis.defineCommand("internDids", { lua: INTERN_SCRIPT, numberOfKeys: 2 });
-    }
+    defineScript(redis, "applyOps", APPLY_SCRIPT);
+    defineScript(redis, "internDids", INTERN_SCRIPT, 2);
   }
 
   /** Ids of the given DIDs, from the cache or interned in Redis. */

@@ -1,66 +1,10 @@
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Buffer } from "node:buffer";
-import { Applier, recordArg, rkeyField } from "./apply.ts";
-import { idOf, OPTED_OUT, profiles, searchHandles, topInteractions, totals } from "./queries.ts";
-import { compactWeek } from "./rollup.ts";
-import { didKey, didOfKey, firstHourCellDay, HOUR_MS, rolledLength, storeKeys } from "./layout.ts";
-import { didOf, generateEvents } from "./testing/generate.ts";
-
-const A = "did:plc:alice", B = "did:plc:bob", C = "did:plc:carol";
-// Keys expire by the real clock, so the events happen now.
-const T0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 30 * 60_000;
-let seq = 0;
-/** A created record of `collection` with the facts the indexer reads. */
-const create = (
-  did: string,
-  collection: string,
-  rkey: string,
-  facts: Record<string, unknown>,
-  time = T0,
-): FirehoseEvent => ({
-  v: 1,
-  kind: "commit",
-  seq: ++seq,
-  time,
-  did,
-  action: "create",
-  collection: collection as "app.bsky.feed.like",
-  rkey,
-  ...facts,
-});
-const like = (did: string, rkey: string, subject: string, time = T0) =>
-  create(did, "app.bsky.feed.like", rkey, { subject }, time);
-const del = (did: string, collection: string, rkey: string, time = T0): FirehoseEvent => ({
-  v: 1,
-  kind: "commit",
-  seq: ++seq,
-  time,
-  did,
-  action: "delete",
-  collection: collection as "app.bsky.feed.like",
-  rkey,
-});
-
-async function withStore(fn: (redis: Redis, applier: Applier) => Promise<void>) {
-  await using server = await startRedisServer();
-  const redis = await connectRedis(server.url, { name: "test" });
-  try {
-    await fn(redis, new Applier(redis, { retentionDays: 30, memoryHours: 48 }));
-  } finally {
-    redis.disconnect();
-  }
-}
-
-const top = (
-  redis: Redis,
-  did: string,
-  direction: "sent" | "received" | "both" | "mutual",
-  windowHours = 24,
-  now = T0,
-) => topInteractions(redis, did, { direction, windowHours, limit: 10, now });
+import { recordArg, rkeyField } from "./apply.ts";
+import { OPTED_OUT, profiles, searchHandles, totals } from "./queries.ts";
+import { HOUR_MS, storeKeys } from "./layout.ts";
+import { A, B, C, create, del, like, nextSeq, T0, top, withStore } from "./testing/fixtures.ts";
 
 Deno.test("apply() counts each interaction once in both directions, whatever the redelivery", async () => {
   await withStore(async (redis, applier) => {
@@ -147,31 +91,6 @@ Deno.test("an update takes back the old targets and counts the new ones, idempot
   });
 });
 
-Deno.test("windows are exact to the hour and directions combine as documented", async () => {
-  await withStore(async (redis, applier) => {
-    await applier.apply([
-      like(A, "old", B, T0 - 5 * HOUR_MS),
-      like(A, "new", B, T0),
-      like(B, "back", A, T0),
-      like(C, "c1", A, T0),
-      create(A, "app.bsky.feed.repost", "r1", { subject: C }),
-    ]);
-    assert.equal((await top(redis, A, "sent", 1))?.find((c) => c.did === B)?.like, 1);
-    assert.equal((await top(redis, A, "sent", 6))?.find((c) => c.did === B)?.like, 2);
-    const both = await top(redis, A, "both", 6);
-    assert.deepEqual(both?.map((c) => [c.did, c.like, c.repost, c.score]), [[B, 3, 0, 3], [
-      C,
-      1,
-      1,
-      3,
-    ]]);
-    const mutual = await top(redis, A, "mutual", 6);
-    // B: sent score 2, received 1 -> 1; C: sent 2 (repost), received 1 -> 1.
-    assert.deepEqual(mutual?.map((c) => [c.did, c.score]), [[B, 1], [C, 1]]);
-    assert.equal(await top(redis, "did:plc:nobody", "sent"), undefined);
-  });
-});
-
 Deno.test("accounts that are deleted, taken down or deactivated disappear, and come back when active", async () => {
   await withStore(async (redis, applier) => {
     await applier.apply([like(A, "l1", B), like(C, "l2", A), like(A, "l3", C)]);
@@ -220,7 +139,7 @@ Deno.test("a posted opt code hides or shows its account, once, and only for the 
     await applier.apply([{
       v: 1,
       kind: "identity",
-      seq: ++seq,
+      seq: nextSeq(),
       time: T0,
       did: A,
       handle: "al.test",
@@ -256,7 +175,7 @@ Deno.test("a posted opt code hides or shows its account, once, and only for the 
     );
     // The account deactivates and comes back: it stays opted out.
     const account = (active: boolean) =>
-      ({ v: 1, kind: "account", seq: ++seq, time: T0, did: A, active }) as FirehoseEvent;
+      ({ v: 1, kind: "account", seq: nextSeq(), time: T0, did: A, active }) as FirehoseEvent;
     await applier.apply([account(false), account(true)]);
     assert.deepEqual(await receivers(), [C]);
     assert.equal((await profiles(redis, [A]))[0].status, OPTED_OUT);
@@ -275,163 +194,6 @@ Deno.test("a posted opt code hides or shows its account, once, and only for the 
     await code("in", A, "CCCCCCCC");
     await applier.apply([post(A, "p5", "out:CCCCCCCC")]);
     assert.deepEqual(await receivers(), [A, C]);
-  });
-});
-
-Deno.test("blocks and follows are kept apart, and circles can leave blocked people out", async () => {
-  await withStore(async (redis, applier) => {
-    const block = create(A, "app.bsky.graph.block", "b1", { subject: C });
-    const follow = create(A, "app.bsky.graph.follow", "f1", { subject: B });
-    await applier.apply([like(A, "l1", C), block, follow]);
-    const [aId, bId, cId] = await Promise.all([A, B, C].map((d) => idOf(redis, d)));
-    // Follows and blocks share one set: blocks as negative ids.
-    assert.deepEqual((await redis.smembers(`g:{${aId}}`)).sort(), [`-${cId}`, `${bId}`].sort());
-    const opts = { direction: "sent" as const, windowHours: 24, limit: 10, now: T0 };
-    assert.deepEqual((await topInteractions(redis, A, opts))?.map((c) => c.did), [C]);
-    assert.deepEqual(await topInteractions(redis, A, { ...opts, excludeBlocked: true }), []);
-    assert.equal((await totals(redis, C, 24, T0))?.received.block, 1);
-    assert.equal((await totals(redis, A, 24, T0))?.sent.block, 1);
-    assert.equal((await totals(redis, A, 24, T0))?.sent.like, 1);
-    await applier.apply([
-      del(A, "app.bsky.graph.block", "b1"),
-      del(A, "app.bsky.graph.follow", "f1"),
-    ]);
-    assert.equal((await totals(redis, C, 24, T0))?.received.block, 0);
-    assert.equal((await topInteractions(redis, A, { ...opts, excludeBlocked: true }))?.length, 1);
-    assert.deepEqual(await redis.smembers(`g:{${aId}}`), []);
-  });
-});
-
-Deno.test("profiles and handles stay current, with a prefix index for typeahead", async () => {
-  await withStore(async (redis, applier) => {
-    await applier.apply([
-      { v: 1, kind: "identity", seq: 1, time: T0, did: A, handle: "alice.test" },
-      {
-        v: 1,
-        kind: "commit",
-        seq: 2,
-        time: T0,
-        did: A,
-        action: "create",
-        collection: "app.bsky.actor.profile",
-        rkey: "self",
-        displayName: "Alice",
-        avatar: "bafkreia",
-      },
-      { v: 1, kind: "identity", seq: 3, time: T0, did: A, handle: "alicia.test" },
-      { v: 1, kind: "identity", seq: 4, time: T0, did: B, handle: "alberto.test" },
-    ]);
-    assert.deepEqual(await profiles(redis, [A, C]), [
-      { did: A, handle: "alicia.test", displayName: "Alice", avatar: "bafkreia" },
-      { did: C },
-    ]);
-    assert.deepEqual(await searchHandles(redis, "al"), [
-      { handle: "alberto.test", did: B },
-      { handle: "alicia.test", did: A },
-    ]);
-    assert.deepEqual(await searchHandles(redis, "alice"), []);
-  });
-});
-
-Deno.test("compactWeek() rolls closed days up, smaller, and changes no whole-day answer", async () => {
-  await withStore(async (redis, applier) => {
-    const nowHour = Math.floor(T0 / HOUR_MS);
-    const dayStart = (back: number) => (Math.floor(nowHour / 24) - back) * 24;
-    // Six days of generated traffic, and a like and its delete in a day that will roll up.
-    const events = [...generateEvents({
-      accounts: 40,
-      events: 4000,
-      seed: 7,
-      start: dayStart(5) * HOUR_MS,
-      spanMs: T0 - dayStart(5) * HOUR_MS,
-    })];
-    const old = dayStart(3) * HOUR_MS + 5 * HOUR_MS;
-    events.push(like(A, "3kaaaaaaaaaa2", B, old), like(A, "3kaaaaaaaaaa3", B, old));
-    events.push(del(A, "app.bsky.feed.like", "3kaaaaaaaaaa2", old));
-    for (let k = 0; k < events.length; k += 500) await applier.apply(events.slice(k, k + 500));
-    // Windows of up to 25 hours (the roll-up leaves days alone until they have been over
-    // for 25 hours), and windows that start at a day's start. Other windows round their
-    // oldest day: store/tests/any_hour_test.ts checks them at every hour of a week.
-    const windows = [1, 5, 24, 25, ...[1, 2, 3, 4, 5].map((b) => nowHour - dayStart(b) + 1)];
-    const dids = [A, B, didOf(0), didOf(1), didOf(7), didOf(39)];
-    const answers = async () => {
-      const out: unknown[] = [];
-      for (const did of dids) {
-        for (const w of windows) {
-          for (const direction of ["sent", "received", "both", "mutual"] as const) {
-            out.push(await top(redis, did, direction, w));
-          }
-          out.push(await totals(redis, did, w, T0));
-        }
-      }
-      return out;
-    };
-    const before = await answers();
-    const weeks = [...new Set([dayStart(5), nowHour].map((h) => Math.floor(h / 168)))];
-    const roll = async () => {
-      let bytes = 0, after = 0;
-      for (const week of weeks) {
-        const r = await compactWeek(redis, week, T0);
-        bytes += r.before;
-        after += r.after;
-      }
-      return [bytes, after];
-    };
-    const [bytes, after] = await roll();
-    assert.ok(after < bytes * 0.7, `rolled up: ${after} < 0.7 * ${bytes}`);
-    assert.deepEqual(await answers(), before);
-    // A window that reaches into a rolled-up day counts it whole when it covers half of it.
-    const fromDay = (b: number) => nowHour - dayStart(b) + 1;
-    for (const did of dids) {
-      assert.deepEqual(
-        await top(redis, did, "both", fromDay(3) - 6),
-        await top(redis, did, "both", fromDay(3)),
-      );
-      assert.deepEqual(
-        await top(redis, did, "both", fromDay(3) - 18),
-        await top(redis, did, "both", fromDay(2)),
-      );
-    }
-    assert.deepEqual(await roll(), [after, after], "a second run changes nothing");
-    const thisWeek = Math.floor(nowHour / 168);
-    const heads = await Promise.all(
-      dids.map(async (d) => await redis.getBuffer(`l:{${await idOf(redis, d)}}:${thisWeek}`)),
-    );
-    assert.ok(
-      heads.some((h) => h && firstHourCellDay(h) >= 0) || nowHour % 168 < 24,
-      "closed hours of the last day are kept apart",
-    );
-    const aId = await idOf(redis, A);
-    const week = Math.floor(old / HOUR_MS / 168);
-    assert.ok(await redis.ttl(`l:{${aId}}:${week}`) > 0, "the roll-up keeps the TTL");
-    // An interaction undone after its day rolled up is taken back, before and after the
-    // next roll-up (its record is older than the record memory here, so replay the pair).
-    const aLog = await redis.getBuffer(`l:{${aId}}:${week}`);
-    assert.ok(aLog && rolledLength(aLog) > 0, "A's log has a rolled-up part");
-    const w3 = nowHour - dayStart(3) + 1;
-    const likesOf = async () => (await top(redis, A, "sent", w3))?.find((c) => c.did === B)?.like;
-    const likes = await likesOf();
-    assert.ok(likes !== undefined && likes >= 1);
-    await applier.apply([
-      like(A, "3kaaaaaaaaaa4", B, T0),
-      del(A, "app.bsky.feed.like", "3kaaaaaaaaaa4", T0),
-    ]);
-    assert.equal(await likesOf(), likes);
-    await roll();
-    assert.equal(await likesOf(), likes);
-    // Two days on, the hours kept apart become days; answers from a day's start, asked at
-    // the roll-up's time, stay the same.
-    const later = T0 + 48 * HOUR_MS;
-    const dayAnswers = () =>
-      Promise.all(dids.map((did) => top(redis, did, "both", fromDay(2) + 48, later)));
-    const kept = await dayAnswers();
-    assert.ok(kept.some((a) => a && a.length > 0));
-    for (const week of weeks) await compactWeek(redis, week, later);
-    assert.deepEqual(await dayAnswers(), kept);
-    for (const d of dids) {
-      const log = await redis.getBuffer(`l:{${await idOf(redis, d)}}:${thisWeek}`);
-      assert.ok(!log || firstHourCellDay(log) === -1, "the hours became days");
-    }
   });
 });
 
@@ -485,25 +247,6 @@ Deno.test("the same record key in two collections makes two records", async () =
       [[0, 1]],
     );
   });
-});
-
-Deno.test("didKey() keeps a did:plc in 16 bytes and gives every DID back", () => {
-  const plc = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
-  const key = didKey(plc);
-  assert.ok(key instanceof Uint8Array && key.length === 16 && key[0] === 0);
-  assert.equal(didOfKey(key), plc);
-  for (const did of ["did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "did:plc:777777777777777777777777"]) {
-    assert.equal(didOfKey(didKey(did) as Uint8Array), did);
-  }
-  assert.notDeepEqual(
-    didKey("did:plc:aaaaaaaaaaaaaaaaaaaaaaab"),
-    didKey("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"),
-  );
-  // Anything else is kept as its text.
-  for (const did of ["did:web:example.com", "did:plc:UPPERCASEisnotbase32xxxx", "did:plc:short"]) {
-    assert.equal(didKey(did), did);
-    assert.equal(didOfKey(new TextEncoder().encode(did)), did);
-  }
 });
 
 Deno.test("every key the applier writes expires, also for events older than the record memory", async () => {

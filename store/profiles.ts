@@ -1,12 +1,96 @@
 /**
- * Profiles checked against the identity network (the scheduler's upkeep) written into the
- * store without ever overriding the firehose: read the profile's version, fetch, then
- * write each part only if the firehose changed nothing in between. The seqs stay as they
- * were, so the next firehose event still overwrites what this wrote.
+ * Profiles and handles: what the store knows of accounts (the apply script keeps it from
+ * the firehose), the handle index, and the scheduler's upkeep's writes.
+ *
+ * The upkeep's profiles, checked against the identity network, never override the
+ * firehose: read the profile's version, fetch, then write each part only if the firehose
+ * changed nothing in between (scripts/write_profile.lua). The seqs stay as they were, so
+ * the next firehose event still overwrites what this wrote.
  */
 import type { Redis } from "@bsky/shared/redis";
-import { idOf } from "./queries.ts";
-import { DAY_MS, HOUR_MS, storeKeys } from "./layout.ts";
+import { didsOf, idOf } from "./ids.ts";
+import { didKey, storeKeys } from "./layout.ts";
+import { defineScript, withKeys } from "./lua.ts";
+import writeProfile from "./scripts/write_profile.lua" with { type: "text" };
+
+/** The status of an account that opted out, whatever the network says of it. */
+export const OPTED_OUT = "opted_out";
+
+/** A profile as the store knows it. */
+export interface Profile {
+  did: string;
+  handle?: string;
+  displayName?: string;
+  avatar?: string;
+  /** "active", the network's reason an account is not (deactivated, takendown…), or OPTED_OUT. */
+  status?: string;
+}
+
+/** Profiles of the given DIDs (fields the store has; missing profiles give the DID only). */
+export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]> {
+  if (dids.length === 0) return [];
+  const ids = await redis.hmget(storeKeys.didToId, ...dids.map(didKey));
+  const pipe = redis.pipeline();
+  for (const id of ids) {
+    pipe.hmget(
+      storeKeys.profile(Number(id ?? -1)),
+      "handle",
+      "name",
+      "avatar",
+      "status",
+      "optout",
+    );
+  }
+  const rows = (await pipe.exec())!;
+  return dids.map((did, k) => {
+    const [handle, name, avatar, status, optout] = (rows[k][1] ?? []) as (string | null)[];
+    const p: Profile = { did };
+    if (handle) p.handle = handle;
+    if (name) p.displayName = name;
+    if (avatar) p.avatar = avatar;
+    if (optout) p.status = OPTED_OUT;
+    else if (status) p.status = status;
+    return p;
+  });
+}
+
+/** The DID whose current handle is `handle` (lowercase) in the store, if any. */
+export async function didOfHandle(redis: Redis, handle: string): Promise<string | undefined> {
+  const [member] = await redis.zrangebylex(
+    storeKeys.handles,
+    `[${handle}\0`,
+    `[${handle}\0\xff`,
+    "LIMIT",
+    0,
+    1,
+  );
+  if (!member) return undefined;
+  return (await didsOf(redis, [member.slice(handle.length + 1)]))[0];
+}
+
+/** Handles starting with `prefix`, for typeahead: [handle, did] pairs, hidden accounts left out. */
+export async function searchHandles(
+  redis: Redis,
+  prefix: string,
+  limit = 10,
+): Promise<{ handle: string; did: string }[]> {
+  const p = prefix.toLowerCase();
+  const members = await redis.zrangebylex(
+    storeKeys.handles,
+    `[${p}`,
+    `[${p}\xff`,
+    "LIMIT",
+    0,
+    limit * 2,
+  );
+  const pairs = members.map((m) => m.split("\0") as [string, string]);
+  if (pairs.length === 0) return [];
+  const hidden = await redis.smismember(storeKeys.hidden, ...pairs.map(([, id]) => id));
+  const shown = pairs.filter((_, k) => hidden[k] === 0).slice(0, limit);
+  if (shown.length === 0) return [];
+  const dids = await didsOf(redis, shown.map(([, id]) => id));
+  return shown.map(([handle], k) => ({ handle, did: dids[k]! }));
+}
 
 /** A stored profile's id and the seqs of the firehose events that last set it. */
 export interface ProfileVersion {
@@ -15,28 +99,7 @@ export interface ProfileVersion {
   pseq: string;
 }
 
-/** ARGV: id, hseq read, the handle ("" to leave it), pseq read, "1" to write name and avatar. */
-const WRITE_SCRIPT = `
-local id = ARGV[1]
-local pk = 'p:{' .. id .. '}'
-local changed = 0
-if ARGV[3] ~= '' and (redis.call('HGET', pk, 'hseq') or '') == ARGV[2] then
-  local old = redis.call('HGET', pk, 'handle')
-  if old ~= ARGV[3] then
-    if old then redis.call('ZREM', 'hx:{g}', old .. '\\0' .. id) end
-    redis.call('ZADD', 'hx:{g}', 0, ARGV[3] .. '\\0' .. id)
-    redis.call('HSET', pk, 'handle', ARGV[3])
-    changed = changed + 1
-  end
-end
-if ARGV[5] == '1' and (redis.call('HGET', pk, 'pseq') or '') == ARGV[4] then
-  if redis.call('HGET', pk, 'name') ~= ARGV[6] or redis.call('HGET', pk, 'avatar') ~= ARGV[7] then
-    redis.call('HSET', pk, 'name', ARGV[6], 'avatar', ARGV[7])
-    changed = changed + 1
-  end
-end
-return changed
-`;
+const WRITE_SCRIPT = withKeys(writeProfile);
 
 /** The version of `did`'s stored profile, before fetching; undefined for an unseen DID. */
 export async function profileVersion(
@@ -58,9 +121,7 @@ export async function writeCheckedProfile(
   seen: ProfileVersion,
   found: { handle: string; profile?: { name: string; avatar: string } },
 ): Promise<number> {
-  if (!("writeCheckedProfile" in redis)) {
-    redis.defineCommand("writeCheckedProfile", { lua: WRITE_SCRIPT, numberOfKeys: 0 });
-  }
+  defineScript(redis, "writeCheckedProfile", WRITE_SCRIPT);
   const r = redis as unknown as { writeCheckedProfile(...a: string[]): Promise<number> };
   return await r.writeCheckedProfile(
     String(seen.id),
@@ -71,55 +132,4 @@ export async function writeCheckedProfile(
     found.profile?.name ?? "",
     found.profile?.avatar ?? "",
   );
-}
-
-/**
- * ARGV: the first and last week within the retention, then ids. A profile is idle when
- * its account has no log in those weeks and no follows or blocks set (which expire with
- * the retention), is active (or was never said not to be) and has not opted out: such a
- * profile and its handle index entry are deleted. The next identity or profile event of
- * the account writes them again. Returns how many were deleted.
- */
-const PRUNE_SCRIPT = `
-local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
-local pruned = 0
-for i = 3, #ARGV do
-  local a = ARGV[i]
-  local pk = 'p:{' .. a .. '}'
-  local f = redis.call('HMGET', pk, 'optout', 'status', 'handle')
-  local idle = not f[1] and (not f[2] or f[2] == 'active')
-    and redis.call('EXISTS', 'g:{' .. a .. '}') == 0
-  if idle then
-    for w = first, last do
-      if redis.call('EXISTS', 'l:{' .. a .. '}:' .. w) == 1 then
-        idle = false
-        break
-      end
-    end
-  end
-  if idle then
-    if f[3] then redis.call('ZREM', 'hx:{g}', f[3] .. '\\0' .. a) end
-    redis.call('DEL', pk)
-    pruned = pruned + 1
-  end
-end
-return pruned
-`;
-
-/**
- * Deletes the profiles (and handle index entries) of the given accounts that are idle
- * through the retention, atomically with respect to the indexer; returns how many.
- */
-export async function pruneIdleProfiles(
-  redis: Redis,
-  ids: number[],
-  { retentionDays, now }: { retentionDays: number; now: number },
-): Promise<number> {
-  if (ids.length === 0) return 0;
-  if (!("pruneIdleProfiles" in redis)) {
-    redis.defineCommand("pruneIdleProfiles", { lua: PRUNE_SCRIPT, numberOfKeys: 0 });
-  }
-  const r = redis as unknown as { pruneIdleProfiles(...a: (string | number)[]): Promise<number> };
-  const week = (t: number) => Math.floor(t / HOUR_MS / 168);
-  return await r.pruneIdleProfiles(week(now - retentionDays * DAY_MS), week(now), ...ids);
 }

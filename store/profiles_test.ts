@@ -3,8 +3,14 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "./apply.ts";
-import { profileVersion, writeCheckedProfile } from "./profiles.ts";
-import { profiles, searchHandles } from "./queries.ts";
+import {
+  didOfHandle,
+  profiles,
+  profileVersion,
+  searchHandles,
+  writeCheckedProfile,
+} from "./profiles.ts";
+import * as fx from "./testing/fixtures.ts";
 
 const A = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
 const identity = (seq: number, handle: string): FirehoseEvent => ({
@@ -59,4 +65,51 @@ Deno.test("checked profiles are written unless the firehose changed them meanwhi
   } finally {
     redis.disconnect();
   }
+});
+
+Deno.test("profiles and handles stay current, with a prefix index for typeahead", async () => {
+  const { A, B, C, T0 } = fx;
+  await fx.withStore(async (redis, applier) => {
+    await applier.apply([
+      { v: 1, kind: "identity", seq: 1, time: T0, did: A, handle: "alice.test" },
+      {
+        v: 1,
+        kind: "commit",
+        seq: 2,
+        time: T0,
+        did: A,
+        action: "create",
+        collection: "app.bsky.actor.profile",
+        rkey: "self",
+        displayName: "Alice",
+        avatar: "bafkreia",
+      },
+      { v: 1, kind: "identity", seq: 3, time: T0, did: A, handle: "alicia.test" },
+      { v: 1, kind: "identity", seq: 4, time: T0, did: B, handle: "alberto.test" },
+    ]);
+    assert.deepEqual(await profiles(redis, [A, C]), [
+      { did: A, handle: "alicia.test", displayName: "Alice", avatar: "bafkreia" },
+      { did: C },
+    ]);
+    assert.deepEqual(await searchHandles(redis, "al"), [
+      { handle: "alberto.test", did: B },
+      { handle: "alicia.test", did: A },
+    ]);
+    assert.deepEqual(await searchHandles(redis, "alice"), []);
+  });
+});
+
+Deno.test("didOfHandle() finds the account a handle is current for, and nothing for a former one", async () => {
+  const { A, B, T0 } = fx;
+  await fx.withStore(async (redis, applier) => {
+    await applier.apply([
+      { v: 1, kind: "identity", seq: 1, time: T0, did: A, handle: "alice.test" },
+      { v: 1, kind: "identity", seq: 2, time: T0, did: B, handle: "alice.test.example" },
+      { v: 1, kind: "identity", seq: 3, time: T0, did: A, handle: "alicia.test" },
+    ]);
+    assert.equal(await didOfHandle(redis, "alicia.test"), A);
+    assert.equal(await didOfHandle(redis, "alice.test.example"), B);
+    assert.equal(await didOfHandle(redis, "alice.test"), undefined, "A's former handle");
+    assert.equal(await didOfHandle(redis, "alic"), undefined, "a prefix is not a handle");
+  });
 });

@@ -1,14 +1,14 @@
 /**
- * The roll-up of the interaction logs (see store.ts): entries of closed hours become
- * counts per counterpart and hour (about 3 bytes instead of 5), and once a day has been
- * over for 25 hours, per counterpart and day (about 2 bytes); entries that cancel out (a
- * create and its delete) go, and so does the growth slack appending leaves. Windows of up
- * to 24 hours stay exact to the hour, also for a reader whose clock is up to an hour behind
- * the roll-up's; longer ones round their oldest day (see scanLog). The new log is
- * made here and swapped in by a script that checks the log still starts with what was
- * read, so it is safe while the indexer appends; running it twice changes nothing. The
- * scheduler runs it every hour for the current and the previous week; logs with nothing
- * to roll up are skipped after reading their first 5 bytes.
+ * The roll-up of the interaction logs (encoded as log.ts says): entries of closed hours
+ * become counts per counterpart and hour (about 3 bytes instead of 5), and once a day has
+ * been over for 25 hours, per counterpart and day (about 2 bytes); entries that cancel out
+ * (a create and its delete) go, and so does the growth slack appending leaves. Windows of
+ * up to 24 hours stay exact to the hour, also for a reader whose clock is up to an hour
+ * behind the roll-up's; longer ones round their oldest day (see scanLog). The new log is
+ * made here and swapped in by a script (scripts/swap_log.lua) that checks the log still
+ * starts with what was read, so it is safe while the indexer appends; running it twice
+ * changes nothing. The scheduler runs it every hour for the current and the previous week;
+ * logs with nothing to roll up are skipped after reading their first 5 bytes.
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
@@ -19,18 +19,14 @@ import {
   HOUR_MS,
   rolledLength,
   rollUpLog,
+  storeKeys,
   WEEK_HOURS,
 } from "./layout.ts";
+import { defineScript, withKeys } from "./lua.ts";
+import swapLog from "./scripts/swap_log.lua" with { type: "text" };
 
-/** Replaces the first ARGV[1] bytes of a log, if their SHA-1 is still ARGV[2], by ARGV[3]. */
-export const SWAP_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-local n = tonumber(ARGV[1])
-if not cur or #cur < n or redis.sha1hex(string.sub(cur, 1, n)) ~= ARGV[2] then return -1 end
-local out = ARGV[3] .. string.sub(cur, n + 1)
-if #out == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], out, 'KEEPTTL') end
-return #out
-`;
+/** The swap of a log's rolled-up start: see scripts/swap_log.lua. */
+const SWAP_SCRIPT = withKeys(swapLog);
 
 type RollRedis = Redis & {
   swapLog(key: string, n: number, sha: string, head: Buffer): Promise<number>;
@@ -63,15 +59,19 @@ export async function compactWeek(
   now: number,
 ): Promise<{ before: number; after: number; keys: number }> {
   const r = redis as RollRedis;
-  if (!("swapLog" in redis)) {
-    redis.defineCommand("swapLog", { lua: SWAP_SCRIPT, numberOfKeys: 1 });
-  }
+  defineScript(redis, "swapLog", SWAP_SCRIPT, 1);
   const lastDayHour = lastRollableHour(week, now);
   const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
   let before = 0, after = 0, keys = 0;
   let cursor = "0";
   do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `l:{*}:${week}`, "COUNT", 1000);
+    const [next, found] = await redis.scan(
+      cursor,
+      "MATCH",
+      storeKeys.log("*", week),
+      "COUNT",
+      1000,
+    );
     cursor = next;
     // The header and length first: most logs of a past week need nothing.
     const heads = redis.pipeline();

@@ -16,8 +16,8 @@ import {
   type TopWindow,
 } from "@bsky/shared/keys";
 import type { Redis } from "@bsky/shared/redis";
-import { CountTable, didsOf, hiddenIds } from "@bsky/store/queries";
-import { HOUR_MS, scanLog, WEEK_HOURS } from "@bsky/store/layout";
+import { CountTable, didsOf, hiddenIds, windowWeeks } from "@bsky/store/queries";
+import { keyPrefix, scanLog, storeKeys } from "@bsky/store/layout";
 
 export const WINDOW_HOURS: Record<TopWindow, number> = { "24h": 24, "7d": 168 };
 /** Metrics in TOP_METRICS order: per interaction type, received then sent; then blocks. */
@@ -25,6 +25,8 @@ const METRICS = TOP_METRICS.length;
 /** How long a snapshot is kept when no newer one replaces it. */
 const SNAPSHOT_TTL_SECONDS = 7 * 86400;
 const GET_BATCH = 1000;
+/** What a log key starts with, before its account's id. */
+const LOG_PREFIX = keyPrefix("log");
 
 /** The column of TOP_METRICS an entry counts in, from the account's side. */
 export function metricIndex(type: number, received: boolean): number {
@@ -33,20 +35,6 @@ export function metricIndex(type: number, received: boolean): number {
 
 /** Totals per account: a row of METRICS columns each. */
 type Totals = CountTable;
-
-/** The weeks a window of `hours` ending in the hour of `now` touches, with their hour range. */
-function weeksOf(hours: number, now: number): { week: number; from: number; to: number }[] {
-  const lastHour = Math.floor(now / HOUR_MS), firstHour = lastHour - hours + 1;
-  const out = [];
-  for (let w = Math.floor(firstHour / WEEK_HOURS); w <= Math.floor(lastHour / WEEK_HOURS); w++) {
-    out.push({
-      week: w,
-      from: Math.max(0, firstHour - w * WEEK_HOURS),
-      to: Math.min(WEEK_HOURS - 1, lastHour - w * WEEK_HOURS),
-    });
-  }
-  return out;
-}
 
 type BufferPipeline = {
   getBuffer(key: string): void;
@@ -68,28 +56,26 @@ export async function windowTotals(
   // Per week, the windows that read it and their hour ranges.
   const plan = new Map<number, { window: TopWindow; from: number; to: number }[]>();
   for (const window of windows) {
-    for (const { week, from, to } of weeksOf(WINDOW_HOURS[window], now)) {
+    for (const { week, from, to } of windowWeeks(WINDOW_HOURS[window], now)) {
       plan.set(week, [...plan.get(week) ?? [], { window, from, to }]);
     }
   }
   let logs = 0, bytes = 0;
   for (const [week, readers] of plan) {
-    const suffix = `:${week}`;
+    const pattern = storeKeys.log("*", week);
     let next: Promise<[string, string[]]> | undefined = redis.scan(
       "0",
       "MATCH",
-      `l:{*}${suffix}`,
+      pattern,
       "COUNT",
       GET_BATCH,
     );
     while (next) {
       const [cursor, found]: [string, string[]] = await next;
-      next = cursor === "0"
-        ? undefined
-        : redis.scan(cursor, "MATCH", `l:{*}${suffix}`, "COUNT", GET_BATCH);
+      next = cursor === "0" ? undefined : redis.scan(cursor, "MATCH", pattern, "COUNT", GET_BATCH);
       const ids: number[] = [], keys: string[] = [];
       for (const key of found) {
-        const id = Number(key.slice(3, key.indexOf("}")));
+        const id = Number(key.slice(LOG_PREFIX.length, key.indexOf("}")));
         if (hidden.has(id)) continue;
         ids.push(id);
         keys.push(key);

@@ -1,0 +1,91 @@
+/**
+ * What the store keeps and for how long, for the retention sweep (the scheduler's `sweep`
+ * job walks every key and asks here about the store's): the TTL each store key should
+ * have, the logs past the retention (deleted whatever their TTL says), and the profiles of
+ * accounts idle through the retention (deleted with their handle index entries by
+ * scripts/prune_profiles.lua, atomically with respect to the indexer). The DID ↔ id
+ * interning is kept: the indexer reads ids outside its apply script, so freeing them here
+ * would race; ids are capped instead (2^28, a clear error past it).
+ */
+import type { Redis } from "@bsky/shared/redis";
+import { DAY_MS, HOUR_MS, type KeyName, keyPrefix, keyValues, WEEK_HOURS } from "./layout.ts";
+import { defineScript, withKeys } from "./lua.ts";
+import pruneProfiles from "./scripts/prune_profiles.lua" with { type: "text" };
+
+export interface RetentionOptions {
+  retentionDays: number;
+  /** The instant the sweep runs at. */
+  now: number;
+}
+
+const WEEK_S = WEEK_HOURS * 3600;
+/** How long a record bucket or a set found without a TTL is given, from now. */
+const RECORDS_TTL_S = 7 * 86400;
+
+/**
+ * When a store key found without a TTL should expire (seconds since the epoch, as its
+ * writer would have set it); "keep" for the store's other keys, which the sweep leaves as
+ * they are (profiles, the handle index, the hidden set, the interning, opt codes, the
+ * record bucket counts, the indexer's lease, parked entries and settings); undefined for a
+ * key that is not the store's.
+ */
+export function storeExpiry(key: string, options: RetentionOptions): number | "keep" | undefined {
+  const nowS = Math.floor(options.now / 1000), retentionS = options.retentionDays * 86400;
+  if (key.startsWith(keyPrefix("log"))) return (weekOf(key) + 1) * WEEK_S + retentionS;
+  if (key.startsWith(keyPrefix("graph"))) return nowS + retentionS;
+  if (key.startsWith(keyPrefix("records"))) return nowS + RECORDS_TTL_S;
+  return KEPT.some((name) => key.startsWith(keyPrefix(name))) ? "keep" : undefined;
+}
+
+/** Store keys the sweep leaves without a TTL. */
+const KEPT: KeyName[] = [
+  "profile",
+  "handles",
+  "hidden",
+  "optCode",
+  "didToId",
+  "idToDid",
+  "nextId",
+  "recordBuckets",
+  "lease",
+  "parked",
+  "settings",
+];
+
+/** The week of a log key (its last part). */
+const weekOf = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
+
+/** Whether `key` is a log of a week wholly past the retention, to delete whatever its TTL. */
+export function isPastRetention(key: string, options: RetentionOptions): boolean {
+  if (!key.startsWith(keyPrefix("log"))) return false;
+  const week = weekOf(key);
+  const nowS = Math.floor(options.now / 1000);
+  return (week + 1) * WEEK_S + options.retentionDays * 86400 <= nowS &&
+    week < Math.floor(options.now / HOUR_MS / WEEK_HOURS);
+}
+
+/** The account id of a profile key (`p:{id}`), or undefined for any other key. */
+export function profileIdOf(key: string): number | undefined {
+  const id = keyValues("profile", key)?.[0];
+  return id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
+}
+
+const PRUNE_SCRIPT = withKeys(pruneProfiles);
+
+/**
+ * Deletes the profiles (and handle index entries) of the given accounts that are idle
+ * through the retention: no log in its weeks, no follows or blocks, active and not opted
+ * out. Returns how many were deleted. The next identity or profile event of an account
+ * writes them again.
+ */
+export async function pruneIdleProfiles(
+  redis: Redis,
+  ids: number[],
+  { retentionDays, now }: RetentionOptions,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  defineScript(redis, "pruneIdleProfiles", PRUNE_SCRIPT);
+  const r = redis as unknown as { pruneIdleProfiles(...a: (string | number)[]): Promise<number> };
+  const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
+  return await r.pruneIdleProfiles(week(now - retentionDays * DAY_MS), week(now), ...ids);
+}

@@ -1,0 +1,284 @@
+-- Applies a batch of store operations and acknowledges their stream entries in one atomic
+-- step (the argument format is described in apply_script.ts). K, the key names, comes
+-- from layout.ts (withKeys).
+local retention = tonumber(ARGV[1])
+local memsecs = tonumber(ARGV[2])
+local memhours = tonumber(ARGV[3])
+local stream, group = ARGV[4], ARGV[5]
+local nids = tonumber(ARGV[6])
+-- Fencing: only the holder of the partition's lease may write (ARGV[7] key, ARGV[8] token).
+if ARGV[7] ~= '' and redis.call('GET', ARGV[7]) ~= ARGV[8] then
+  return {-1, 0, 0, 0, 0}
+end
+
+-- Whether an event at seq is newer than the one that set a profile's part (its seq field):
+-- the profile, handle and account ops keep only the newest.
+local function newer(pk, field, seq)
+  return tonumber(redis.call('HGET', pk, field) or '-1') < seq
+end
+local expiries = {}
+local function expire_at(key, at)
+  local cur = expiries[key]
+  if cur == nil or cur < at then expiries[key] = at end
+end
+
+-- Logs ----------------------------------------------------------------------------------
+
+-- One log entry, 40 bits: the counterpart's id * 4096 + received * 2048 + undo * 1024
+-- + (type - 1) * 168 + hour of the week.
+local function entry(id, received, t, how, sign)
+  local v = id * 4096 + received * 2048 + (sign < 0 and 1024 or 0) + (t - 1) * 168 + how
+  local hi = math.floor(v / 4294967296)
+  return struct.pack('>BI4', hi, v - hi * 4294967296)
+end
+-- Log entries are gathered per key and appended once per key at the end of the batch
+-- (a popular account gets many in one batch; their order in a log does not matter).
+local appends, append_expiry = {}, {}
+local function log_entry(key, e, wat)
+  local parts = appends[key]
+  if parts == nil then
+    parts = {}
+    appends[key] = parts
+    append_expiry[key] = wat
+  end
+  parts[#parts + 1] = e
+end
+local logkeys = {}
+local function log_key(id, week)
+  local byid = logkeys[week]
+  if byid == nil then byid = {}; logkeys[week] = byid end
+  local key = byid[id]
+  if key == nil then key = K.log(id, week); byid[id] = key end
+  return key
+end
+-- Adds (sign 1) or takes back (sign -1) a record's pairs made by account a at an hour:
+-- interactions and blocks in both accounts' logs, follows and blocks in a's set.
+local function apply_pairs(a, hour, pairs, sign)
+  local day = math.floor(hour / 24)
+  local week = math.floor(hour / 168)
+  local how = hour % 168
+  local at = (day + 1) * 86400 + retention
+  local wat = (week + 1) * 604800 + retention
+  local ak = log_key(a, week)
+  for k = 1, #pairs, 4 do
+    local v = struct.unpack('>I4', pairs, k)
+    local t = math.floor(v / 268435456)
+    local s = v - t * 268435456
+    if t <= 6 then
+      local sk = log_key(s, week)
+      log_entry(ak, entry(s, 0, t, how, sign), wat)
+      log_entry(sk, entry(a, 1, t, how, sign), wat)
+    end
+    if t == 6 or t == 7 then
+      -- One set per account: whom it follows as ids, whom it blocks as negative ids.
+      local set, m = K.graph(a), t == 6 and -s or s
+      if sign > 0 then redis.call('SADD', set, m); expire_at(set, at) else redis.call('SREM', set, m) end
+    end
+  end
+end
+
+-- The record memory ------------------------------------------------------------------------
+
+-- Kept in spans of 8 hours (a record lives 48 to 56 hours with the default memory) and
+-- spread over buckets. A span's bucket count is fixed at its first record from the records
+-- of the span before (about 80 a bucket, so each stays a compact listpack); the counts are
+-- kept in K.recordBuckets too.
+local SPAN = 8
+local clock = tonumber(redis.call('TIME')[1])
+local buckets, remembered = {}, {}
+local function buckets_of(span, create)
+  local n = buckets[span]
+  if n then return n end
+  n = tonumber(redis.call('HGET', K.recordBuckets, span))
+  if not n and create then
+    local before = tonumber(redis.call('HGET', K.recordBuckets, 'n' .. (span - 1)) or '0')
+    n = 64
+    while n * 80 < before do n = n * 2 end
+    redis.call('HSET', K.recordBuckets, span, n)
+    redis.call('HDEL', K.recordBuckets, span - 30, 'n' .. (span - 30))
+    -- The span's buckets are made now with their expiry, and an empty field that keeps
+    -- each one alive until then, so that remembering a record needs no EXPIREAT.
+    local at = (span + 1) * SPAN * 3600 + memsecs
+    for b = 0, n - 1 do
+      local key = K.records(b, span)
+      redis.call('HSET', key, '', '')
+      redis.call('EXPIREAT', key, at)
+    end
+  end
+  if n then buckets[span] = n end
+  return n
+end
+local function record_key(span, x, create)
+  local n = buckets_of(span, create)
+  if not n then return nil end
+  return K.records(x % n, span)
+end
+-- The record F, looked for in the spans the record memory covers; returns its key, its
+-- value and the absolute hour it was made at.
+local function find_record(f, x, hour)
+  local span = math.floor(hour / SPAN)
+  for sp = span, span - math.ceil(memhours / SPAN) - 1, -1 do
+    local key = record_key(sp, x, false)
+    if key then
+      local v = redis.call('HGET', key, f)
+      if v then return key, v, sp * SPAN + string.byte(v, 1) end
+    end
+  end
+  return nil, nil, nil
+end
+-- A remembered record: one byte for its hour in the span, then its pairs; "x" once deleted.
+local function take_back(a, v, made)
+  apply_pairs(a, made, string.sub(v, 2), -1)
+end
+-- Remembers a record (only if new when only_new is set); false when it was there already.
+local function remember(f, x, hour, pairs, only_new)
+  local span = math.floor(hour / SPAN)
+  local key = record_key(span, x, true)
+  local value = string.char(hour % SPAN) .. pairs
+  if only_new then
+    if redis.call('HSETNX', key, f, value) == 0 then return false end
+  else
+    redis.call('HSET', key, f, value)
+  end
+  remembered[span] = (remembered[span] or 0) + 1
+  -- A span already past its expiry (an old event replayed) is not kept beyond this batch.
+  local at = (span + 1) * SPAN * 3600 + memsecs
+  if at <= clock then expire_at(key, at) end
+  return true
+end
+-- A record operation's argument: X, H (uint32 BE each), the length of F (a byte), F, then P.
+-- Returns A (F starts with A's id), F, X, H and P.
+local function record_op(arg)
+  local x, hour, flen = struct.unpack('>I4I4B', arg)
+  local f = string.sub(arg, 10, 9 + flen)
+  return struct.unpack('>I4', f) % 268435456, f, x, hour, string.sub(arg, 10 + flen)
+end
+
+-- The operations: each takes its arguments and says what came of it ----------------------
+
+-- c: a record created.
+local function create(arg)
+  local a, f, x, hour, pairs = record_op(arg)
+  if not remember(f, x, hour, pairs, true) then return 'duplicate' end
+  apply_pairs(a, hour, pairs, 1)
+  return 'applied'
+end
+
+-- u: a record updated: what its last version added is taken back, its new pairs added.
+local function update(arg)
+  local a, f, x, hour, pairs = record_op(arg)
+  local key, v, made = find_record(f, x, hour)
+  if v == 'x' then return 'duplicate' end
+  if v then take_back(a, v, made); redis.call('HDEL', key, f) end
+  remember(f, x, hour, pairs, false)
+  apply_pairs(a, hour, pairs, 1)
+  return 'applied'
+end
+
+-- d: a record deleted: what it added is taken back while it is remembered.
+local function delete(arg)
+  local a, f, x, hour = record_op(arg)
+  local key, v, made = find_record(f, x, hour)
+  if not v then return 'unmatched' end
+  if v == 'x' then return 'duplicate' end
+  local outcome = 'late'
+  if hour - made <= memhours then
+    take_back(a, v, made)
+    outcome = 'applied'
+  end
+  -- A tombstone, so that a create delivered again is not counted again.
+  redis.call('HSET', key, f, 'x')
+  return outcome
+end
+
+-- p: a profile: display name and avatar.
+local function profile(a, seq, name, avatar)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'pseq', seq) then return 'duplicate' end
+  redis.call('HSET', pk, 'pseq', seq, 'name', name, 'avatar', avatar)
+  return 'applied'
+end
+
+-- h: an identity: the handle ("" when none is given), kept in the handle index too.
+local function identity(a, seq, handle)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'hseq', seq) then return 'duplicate' end
+  if handle ~= '' then
+    local old = redis.call('HGET', pk, 'handle')
+    if old then redis.call('ZREM', K.handles, old .. '\0' .. a) end
+    redis.call('ZADD', K.handles, 0, handle .. '\0' .. a)
+    redis.call('HSET', pk, 'handle', handle)
+  end
+  redis.call('HSET', pk, 'hseq', seq)
+  return 'applied'
+end
+
+-- s: an account's status: active ("1") or not, and why not.
+local function account(a, seq, active, status)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'aseq', seq) then return 'duplicate' end
+  if active == '1' then
+    -- An account that opted out stays hidden when it comes back.
+    if not redis.call('HGET', pk, 'optout') then redis.call('SREM', K.hidden, a) end
+    redis.call('HSET', pk, 'aseq', seq, 'status', 'active')
+  else
+    redis.call('SADD', K.hidden, a)
+    redis.call('HSET', pk, 'aseq', seq, 'status', status)
+  end
+  return 'applied'
+end
+
+-- o: an opt code posted by a (DID did): a is hidden or shown again when the API handed the
+-- code out for that DID and that action. A code counts once.
+local function opt_code(a, did, posted)
+  local action, code = string.match(posted, '^(%a+):(%w+)$')
+  local ck = K.optCode(code or '')
+  if not code or redis.call('GET', ck) ~= did .. ' ' .. action then return 'unmatched' end
+  local pk = K.profile(a)
+  if action == 'out' then
+    redis.call('HSET', pk, 'optout', '1')
+    redis.call('SADD', K.hidden, a)
+  else
+    redis.call('HDEL', pk, 'optout')
+    local status = redis.call('HGET', pk, 'status')
+    if not status or status == 'active' then redis.call('SREM', K.hidden, a) end
+  end
+  redis.call('SET', ck, 'done ' .. did .. ' ' .. action, 'KEEPTTL')
+  return 'applied'
+end
+
+-- Each operation's letter: how many arguments follow it, and what applies it.
+local OPERATIONS = {
+  c = {1, create},
+  u = {1, update},
+  d = {1, delete},
+  p = {4, profile},
+  h = {3, identity},
+  s = {4, account},
+  o = {3, opt_code},
+}
+
+local outcomes = {applied = 0, duplicate = 0, unmatched = 0, late = 0}
+local i, n = 9 + nids, #ARGV
+while i <= n do
+  local op = OPERATIONS[ARGV[i]]
+  if op == nil then
+    return redis.error_reply('Unknown operation "' .. tostring(ARGV[i]) .. '" at argument ' .. i)
+  end
+  local outcome = op[2](unpack(ARGV, i + 1, i + op[1]))
+  outcomes[outcome] = outcomes[outcome] + 1
+  i = i + 1 + op[1]
+end
+
+for key, parts in pairs(appends) do
+  local data = table.concat(parts)
+  -- A week's expiry never changes: set it only when the append made the key.
+  if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
+end
+for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+for span, count in pairs(remembered) do redis.call('HINCRBY', K.recordBuckets, 'n' .. span, count) end
+if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) end
+return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late}
