@@ -23,7 +23,7 @@ export async function startFart(
   log: Logger = createLogger("fart", { level: config.LOG_LEVEL }),
 ): Promise<FartService> {
   // Callers get a 503 at once while Redis is away, rather than wait for it to come back.
-  const redis = await connectRedis(config.REDIS_URL, {
+  const redis = await connectRedis(config, {
     name: "fart",
     log,
     failFastMs: config.FART_REDIS_TIMEOUT_MS,

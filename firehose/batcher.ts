@@ -10,6 +10,11 @@
  * and nothing lands out of order. Replies are taken in order: the cursor moves with each
  * batch applied, and whatever was not applied goes back in front of the pending events,
  * in order, to be sent again from the durable cursor.
+ *
+ * On Redis Cluster, where each partition is written in its own slot, the network counters
+ * of each batch written go after it, in batch order, one call at a time, so that their
+ * cursor never passes the partitions' (a restart resumes from the smallest cursor, and
+ * counts nothing twice).
  */
 import { errorMessage } from "@bsky/shared/errors";
 import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
@@ -53,6 +58,14 @@ export class Batcher {
   #replies: Promise<void> = Promise.resolve();
   /** Set while the batches in flight are being taken back after a refusal or a failure. */
   #recovering: Promise<void> | undefined;
+  /** Events of the batches being taken back, until they are pending again (or dropped). */
+  #takenBack = 0;
+  /** On Cluster: counters of batches written, not yet sent (merged, in order). */
+  #counts: { to: number; counts: NetworkCounts } | undefined;
+  /** On Cluster: set while counters are being written. */
+  #counting: Promise<void> | undefined;
+  /** On Cluster: the counters' cursor as last stored. */
+  #countedTo: number | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -75,8 +88,10 @@ export class Batcher {
     return Array.from({ length: this.publisher.options.partitions }, () => []);
   }
 
+  /** Loads where to resume: the smallest stored cursor (see Publisher.loadCursor()). */
   async load(): Promise<number | undefined> {
     this.durable = this.seq = this.#sentTo = await this.publisher.loadCursor();
+    this.#countedTo = this.publisher.countedCursor;
     this.metrics.cursor.set(undefined, this.durable ?? 0);
     return this.durable;
   }
@@ -122,7 +137,7 @@ export class Batcher {
 
   /** Events processed and not yet durable: pending, or in a batch in flight. */
   get unwritten(): number {
-    return this.pending + this.#inFlight.reduce((n, b) => n + b.count, 0);
+    return this.pending + this.#takenBack + this.#inFlight.reduce((n, b) => n + b.count, 0);
   }
 
   /** True when something processed is not sent yet (seq is unset after a cursor reset). */
@@ -154,7 +169,9 @@ export class Batcher {
     this.pending = 0;
     this.counts = emptyCounts();
     this.#sentTo = to;
-    batch.reply = this.publisher.publish(batch.chunks, batch.from, to, batch.counts).then(
+    // On Cluster the counters go after the batch (#count()).
+    const counts = this.publisher.perPartition ? undefined : batch.counts;
+    batch.reply = this.publisher.publish(batch.chunks, batch.from, to, counts).then(
       (result) => ({ result }),
       (err) => ({ err }),
     );
@@ -171,6 +188,7 @@ export class Batcher {
     if (result && (result.status === "applied" || result.status === "duplicate")) {
       this.#inFlight.shift();
       this.metrics.batch.observe((performance.now() - batch.started) / 1000);
+      this.#count(batch);
       this.durable = batch.to;
       this.metrics.cursor.set(undefined, this.durable ?? 0);
       this.flushSoon();
@@ -178,7 +196,7 @@ export class Batcher {
     }
     // Refused or failed: every batch behind this one is refused too (its cursor is not
     // there). Wait for their replies, then take back what was not applied.
-    this.#recovering = this.#recover(reply);
+    this.#recovering = this.#recover(reply).finally(() => this.#takenBack = 0);
     await this.#recovering;
     this.#recovering = undefined;
     this.metrics.pending.set(undefined, this.pending);
@@ -188,6 +206,7 @@ export class Batcher {
   async #recover(first: Reply): Promise<void> {
     const batches = this.#inFlight;
     this.#inFlight = [];
+    this.#takenBack = batches.reduce((n, b) => n + b.count, 0);
     const replies = [first, ...await Promise.all(batches.slice(1).map((b) => b.reply))];
     // A later batch applied means the ones before it were applied too (a lost reply).
     let done = -1;
@@ -195,25 +214,14 @@ export class Batcher {
       if (r.result?.status === "applied" || r.result?.status === "duplicate") done = k;
     });
     if (done >= 0) {
+      for (const b of batches.slice(0, done + 1)) this.#count(b);
       this.durable = batches[done].to;
       this.metrics.cursor.set(undefined, this.durable ?? 0);
     }
     const kept = batches.slice(done + 1);
+    this.#takenBack = kept.reduce((n, b) => n + b.count, 0);
     const refusal = replies[done + 1];
-    if (refusal.result?.status === "conflict") {
-      this.metrics.publishConflicts.inc();
-      this.log.error("Stored cursor moved under this process; resuming from it", {
-        expected: this.durable ?? null,
-        stored: refusal.result.current ?? null,
-      });
-      // What is stored is consistent with the streams; trust it over memory. Events
-      // processed meanwhile are dropped too: they will come again from the stored cursor.
-      this.#chunks = this.#empty();
-      this.pending = 0;
-      this.counts = emptyCounts();
-      this.durable = this.seq = this.#sentTo = refusal.result.current ?? this.durable;
-      this.metrics.cursor.set(undefined, this.durable ?? 0);
-      this.onConflict();
+    if (refusal.result?.status === "conflict" && await this.#resume(refusal.result.current)) {
       return;
     }
     // Put what was not applied back in front, in order: order per author must survive.
@@ -223,6 +231,7 @@ export class Batcher {
       mergeCounts(b.counts, this.counts);
       this.counts = b.counts;
     }
+    this.#takenBack = 0;
     this.#sentTo = this.durable;
     if (refusal.result?.status === "full") {
       // Nothing was written: let the subscription pause for consumers.
@@ -230,10 +239,98 @@ export class Batcher {
       await sleep(200, this.signal);
     } else {
       this.log.error("Cannot write a batch to Redis", {
-        err: errorMessage(refusal.err),
+        err: refusal.result
+          ? `a cursor did not fit (${refusal.result.status})`
+          : errorMessage(refusal.err),
         events: kept.reduce((n, b) => n + b.count, 0),
       });
       await sleep(500, this.signal);
+    }
+  }
+
+  /**
+   * A cursor did not fit a batch: reads every cursor again and resumes from the smallest,
+   * where each partition gets what it lacks and skips what it holds. What is stored is
+   * consistent with the streams; it is trusted over memory. Events processed meanwhile are
+   * dropped: they come again from there. False when the cursors cannot be read now (the
+   * batches then go back to be sent again).
+   */
+  async #resume(current: number | undefined): Promise<boolean> {
+    // Counters in flight land first, so that their cursor is read as they leave it.
+    await this.#counting;
+    let stored: number | undefined;
+    try {
+      stored = await this.publisher.loadCursor();
+    } catch (err) {
+      this.log.error("Cannot read the stored cursors", { err: errorMessage(err) });
+      return false;
+    }
+    this.metrics.publishConflicts.inc();
+    this.log.error("Stored cursor moved under this process; resuming from it", {
+      expected: this.durable ?? null,
+      found: current ?? null,
+      stored: stored ?? null,
+    });
+    this.#chunks = this.#empty();
+    this.pending = 0;
+    this.#takenBack = 0;
+    this.counts = emptyCounts();
+    this.#counts = undefined;
+    this.#countedTo = this.publisher.countedCursor;
+    this.durable = this.seq = this.#sentTo = stored;
+    this.metrics.cursor.set(undefined, this.durable ?? 0);
+    this.onConflict();
+    return true;
+  }
+
+  /** On Cluster: queues a written batch's counters behind those of the batches before it. */
+  #count(batch: InFlight): void {
+    if (!this.publisher.perPartition) return;
+    // Counted before a restart (the counters' cursor is past it): not again.
+    if (this.#countedTo !== undefined && batch.to <= this.#countedTo) return;
+    if (this.#counts) {
+      mergeCounts(this.#counts.counts, batch.counts);
+      this.#counts.to = batch.to;
+    } else {
+      this.#counts = { to: batch.to, counts: batch.counts };
+    }
+    this.#counting ??= this.#writeCounts().finally(() => this.#counting = undefined);
+  }
+
+  /** Puts counters that were not written back in front of those queued meanwhile. */
+  #requeue(to: number, counts: NetworkCounts): void {
+    const later = this.#counts as { to: number; counts: NetworkCounts } | undefined;
+    if (later) mergeCounts(counts, later.counts);
+    this.#counts = { to: later?.to ?? to, counts };
+  }
+
+  /** Writes the queued counters, one call at a time, until none are left. */
+  async #writeCounts(): Promise<void> {
+    while (this.#counts) {
+      const { to, counts } = this.#counts;
+      this.#counts = undefined;
+      let result: PublishResult | undefined;
+      try {
+        result = await this.publisher.publishCounts(counts, this.#countedTo, to);
+      } catch (err) {
+        this.#requeue(to, counts);
+        this.log.error("Cannot write the network counters to Redis", { err: errorMessage(err) });
+        if (this.signal.aborted) return;
+        await sleep(500, this.signal);
+        continue;
+      }
+      if (result.status === "conflict") {
+        // Only another writer or lost data moves it: count on top of what is stored.
+        this.metrics.publishConflicts.inc();
+        this.log.error("The network counters' cursor moved under this process", {
+          expected: this.#countedTo ?? null,
+          stored: result.current ?? null,
+        });
+        this.#countedTo = result.current;
+        if (result.current === undefined || result.current < to) this.#requeue(to, counts);
+        continue;
+      }
+      this.#countedTo = to;
     }
   }
 
@@ -261,6 +358,9 @@ export class Batcher {
         break;
       }
     }
+    // On Cluster: the counters of what was written (given up after a failure when stopping:
+    // the counters' cursor then makes the next start read those events again).
+    while (this.#counting) await this.#counting;
   }
 }
 

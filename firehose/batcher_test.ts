@@ -165,11 +165,11 @@ Deno.test("a cursor moved by another writer while batches are in flight: the bat
   await withBatcher(async ({ redis, publisher, batcher, events }) => {
     feed(batcher, 1, 100);
     await batcher.drain();
-    // Once our next batch has landed, another process moves the cursor to 175, before the
+    // Once our next batch has landed, another process moves the cursors to 175, before the
     // batch after it arrives.
     publisher.before.set(publisher.calls + 2, async () => {
       await new Promise((r) => setTimeout(r, 20));
-      await redis.set(publisher.cursorKey, "175");
+      for (const key of publisher.cursorKeys) await redis.set(key, "175");
     });
     feed(batcher, 101, 400);
     await batcher.drain();

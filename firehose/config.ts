@@ -1,4 +1,5 @@
 /** The firehose service's configuration (documented in .env.example). */
+import { z } from "zod";
 import { commonEnv, env, type EnvSource, loadConfig } from "@bsky/shared/config";
 
 export const firehoseEnv = {
@@ -22,6 +23,18 @@ export const firehoseEnv = {
   FIREHOSE_DECODE_WORKER: env.bool(false),
   FIREHOSE_MAX_RECORD_BYTES: env.int(64 * 1024, { min: 1024 }),
   FIREHOSE_METRICS_PORT: env.int(8001, { min: 0, max: 65535 }),
+  /**
+   * Replicas each batch must reach (WAIT) before it counts as written; unset: 1 on Redis
+   * Cluster, 0 on one server.
+   */
+  FIREHOSE_WAIT_REPLICAS: z.string().optional().transform((raw, ctx): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d{1,2}$/.test(raw.trim()) || Number(raw) > 16) {
+      ctx.addIssue({ code: "custom", message: `"${raw}" is not an integer in 0..16` });
+      return z.NEVER;
+    }
+    return Number(raw);
+  }),
 };
 
 export type FirehoseConfig = ReturnType<typeof loadFirehoseConfig>;

@@ -1,7 +1,7 @@
 /** Wires the firehose together: Redis, publisher, subscription and the metrics server. */
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { connectRedis, isCluster, type Redis } from "@bsky/shared/redis";
 import { errorMessage } from "@bsky/shared/errors";
 import { readWatch, WATCH_REFRESH_MS } from "@bsky/shared/watch";
 import type { FirehoseConfig } from "./config.ts";
@@ -35,15 +35,40 @@ export async function startFirehose(
   config: FirehoseConfig,
   log: Logger = createLogger("firehose", { level: config.LOG_LEVEL }),
 ): Promise<FirehoseService> {
-  const redis = await connectRedis(config.REDIS_URL, { name: "firehose", log });
+  const redis = await connectRedis(config, { name: "firehose", log });
   const metrics = firehoseMetrics();
+  const cluster = isCluster(redis);
+  const waitReplicas = config.FIREHOSE_WAIT_REPLICAS ?? (cluster ? 1 : 0);
+  const shortfalls = metrics.registry.counter(
+    "firehose_wait_shortfalls_total",
+    "Writes that fewer replicas than FIREHOSE_WAIT_REPLICAS acknowledged in time",
+  );
   const publisher = new Publisher(redis, {
     partitions: config.FIREHOSE_PARTITIONS,
     maxLen: config.FIREHOSE_STREAM_MAXLEN,
     source: config.FIREHOSE_SOURCE,
     bestEffortGroups: config.FIREHOSE_BEST_EFFORT_GROUPS.split(",").map((g) => g.trim())
       .filter(Boolean),
+    waitReplicas,
+    log,
+    onWaitShortfall: (key, acknowledged) => {
+      shortfalls.inc();
+      log.warn(
+        "A write reached fewer replicas than asked; its node's writes wait no more for a while",
+        {
+          key,
+          acknowledged,
+          asked: waitReplicas,
+        },
+      );
+    },
   });
+  if (cluster) {
+    log.info("Writing to a Redis Cluster", {
+      partitions: config.FIREHOSE_PARTITIONS,
+      waitReplicas,
+    });
+  }
   metrics.registry.gauge(
     "firehose_stream_length",
     "Entries in each event stream",

@@ -22,7 +22,7 @@ export async function startIndexer(
   log: Logger = createLogger("indexer", { level: config.LOG_LEVEL }),
   name = `indexer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
 ): Promise<IndexerService> {
-  const redis = await connectRedis(config.REDIS_URL, { name: "indexer", log });
+  const redis = await connectRedis(config, { name: "indexer", log });
   const metrics = indexerMetrics();
   metrics.registry.gauge(
     "indexer_pending_entries",

@@ -19,7 +19,7 @@ if (!JOB_NAMES.includes(name as JobName)) {
 }
 const config = loadSchedulerConfig();
 const log = createLogger("scheduler", { level: config.LOG_LEVEL });
-const redis = await connectRedis(config.REDIS_URL, { name: "scheduler-run", log });
+const redis = await connectRedis(config, { name: "scheduler-run", log });
 const job = jobsOf(config).find((j) => j.name === name)!;
 const result = await new JobRunner(redis, log).run(
   job.name,

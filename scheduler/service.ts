@@ -30,7 +30,7 @@ export async function startScheduler(
   log: Logger = createLogger("scheduler", { level: config.LOG_LEVEL }),
   options: StartOptions = {},
 ): Promise<SchedulerService> {
-  const redis = await connectRedis(config.REDIS_URL, { name: "scheduler", log });
+  const redis = await connectRedis(config, { name: "scheduler", log });
   const metrics = schedulerMetrics(redis);
   const clock = options.clock ?? systemClock;
   const runner = new JobRunner(redis, log, metrics, clock);

@@ -1,7 +1,8 @@
 /**
  * `deno task start`: every service in its own permission-scoped process, one log stream,
- * clean shutdown on Ctrl-C or SIGTERM. Without REDIS_URL, a local redis-server with its own
- * data folder (.data/redis, AOF on) is started and stopped with the platform. A process that
+ * clean shutdown on Ctrl-C or SIGTERM. Without REDIS_URL (or REDIS_CLUSTER_NODES, a Redis
+ * Cluster's nodes), a local redis-server with its own data folder (.data/redis, AOF on) is
+ * started and stopped with the platform. A process that
  * exits by itself, a service or that redis-server, is started again with backoff
  * (scripts/supervisor.ts); one that crashes 5 times within a minute stops the platform, with
  * exit status 1.
@@ -10,7 +11,7 @@
  * (testdata/demo-pds/capture.bin.gz) replayed from 127.0.0.1 with its event times moved
  * to now. The demo always runs its own throwaway redis-server (DEMO_REDIS_PORT, 6380 by
  * default, no persistence, data folder .data/demo-redis emptied at start and stop), so demo
- * data never mixes with a real run's Redis; REDIS_URL is ignored. The capture's avatars
+ * data never mixes with a real run's Redis; REDIS_URL and REDIS_CLUSTER_NODES are ignored. The capture's avatars
  * (testdata/demo-pds/avatars/) are served from 127.0.0.1 in the CDN's manner, and the
  * directory and handle resolver the API and the scheduler would ask are stood in for there
  * too: the demo never reaches the internet.
@@ -257,6 +258,10 @@ try {
 
 if (demo) {
   if (env.REDIS_URL) say("The demo uses its own Redis; REDIS_URL is ignored", {}, "warn");
+  if (env.REDIS_CLUSTER_NODES?.trim()) {
+    say("The demo uses its own Redis; REDIS_CLUSTER_NODES is ignored", {}, "warn");
+  }
+  env.REDIS_CLUSTER_NODES = "";
   const port = Number(env.DEMO_REDIS_PORT || 6380);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     fail(`Cannot parse DEMO_REDIS_PORT: "${env.DEMO_REDIS_PORT}" is not a port`);
@@ -299,6 +304,11 @@ if (demo) {
     try: `http://127.0.0.1:${env.FART_PORT || 8000}/v1/circles/${
       sidecar.accounts[0].handle
     }.svg?window=24h`,
+  });
+} else if (env.REDIS_CLUSTER_NODES?.trim()) {
+  // Every service uses the cluster (shared/config.ts): no local redis-server.
+  say("Using the Redis Cluster of REDIS_CLUSTER_NODES; no local redis-server", {
+    nodes: env.REDIS_CLUSTER_NODES.split(",").map((n) => n.trim()).filter(Boolean),
   });
 } else if (!env.REDIS_URL) {
   const port = 6379;

@@ -98,6 +98,27 @@ export const env = {
       "an IP address or host name",
     );
   },
+  /**
+   * A comma-separated list of host:port (an IPv6 address in brackets), such as the seed nodes
+   * of a Redis Cluster; unset is the empty list.
+   */
+  hostPorts(max = 64) {
+    return variable<string[]>(
+      (raw) => {
+        const items = raw.split(",").map((s) => s.trim());
+        if (items.length > max) return fail(`has more than ${max} entries`);
+        for (const item of items) {
+          const why = hostPortProblem(item);
+          if (why) {
+            return fail(`is not a list of host:port (such as 10.0.0.1:7000,10.0.0.2:7000): ${why}`);
+          }
+        }
+        return items;
+      },
+      [],
+      "host:port,host:port,...",
+    );
+  },
   oneOf<const T extends readonly string[]>(values: T, fallback?: T[number]) {
     return variable<T[number]>(
       (raw) => {
@@ -119,6 +140,20 @@ function isHost(raw: string): boolean {
   }
 }
 
+/** Why `item` is not host:port (an IPv6 address in brackets), or "" when it is. */
+function hostPortProblem(item: string): string {
+  const shown = JSON.stringify(item.slice(0, 100));
+  const m = /^(\[[^\]]*\]|[^:\[\]]+):(\d{1,5})$/.exec(item);
+  if (!m) return `${shown} is not host:port`;
+  const host = m[1].startsWith("[") ? m[1].slice(1, -1) : m[1];
+  if (!isHost(host) || (m[1].startsWith("[") !== host.includes(":"))) {
+    return `${shown} does not start with an IP address or host name`;
+  }
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `${shown} has no port in 1..65535`;
+  return "";
+}
+
 /** Where services listen unless BIND_HOST says otherwise: this machine only. */
 export const DEFAULT_BIND_HOST = "127.0.0.1";
 
@@ -130,6 +165,8 @@ export const listenEnv = {
 /** The variables every service shares. */
 export const commonEnv = {
   REDIS_URL: env.url("redis://127.0.0.1:6379", ["redis", "rediss"]),
+  /** Seed nodes of a Redis Cluster; when set, every service uses the Cluster, not REDIS_URL. */
+  REDIS_CLUSTER_NODES: env.hostPorts(),
   LOG_LEVEL: env.oneOf(LOG_LEVELS, "info"),
   ...listenEnv,
 };

@@ -15,12 +15,27 @@
  * counters job, the store's roll-up, the sweep, the top lists) walks one node.
  */
 
-/** The firehose's keys: its cursor and its partitioned event streams share one slot. */
+/**
+ * The firehose's keys. Each partition's stream and its cursor (the last relay seq written
+ * into that stream) share a hash tag of their own, `{fh:<partition>}`, so that on Redis
+ * Cluster the partitions spread over the nodes and each is written atomically with its
+ * cursor. The network counters' cursor shares `{firehose}` with networkKeys. On one server
+ * all of them move together, in one script per batch (firehose/publisher.ts).
+ */
 export const firehoseKeys = {
+  /**
+   * Prefix of the network counters' cursor, `${cursor}:${source}`: the last seq whose events
+   * are counted. Before partitions had tags of their own, the one cursor of everything (it
+   * then seeds the partitions' cursors once; see firehose/publisher.ts).
+   */
   cursor: "fh:{firehose}:cursor",
-  stream: (partition: number) => `fh:{firehose}:events:${partition}`,
+  stream: (partition: number) => `fh:{fh:${partition}}:events`,
   streams: (partitions: number) =>
     Array.from({ length: partitions }, (_, i) => firehoseKeys.stream(i)),
+  /** Prefix of a partition's cursor, `${partitionCursor(p)}:${source}`. */
+  partitionCursor: (partition: number) => `fh:{fh:${partition}}:cursor`,
+  /** A partition's stream before partitions had tags of their own (moved once at start). */
+  legacyStream: (partition: number) => `fh:{firehose}:events:${partition}`,
   /**
    * Sorted set of the accounts whose mentions the firehose passes with what a reply needs
    * (WatchedPost), scored by when each registration expires (ms): see shared/watch.ts.

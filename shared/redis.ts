@@ -1,12 +1,30 @@
 /**
  * The Redis connection every service uses: npm:ioredis with reconnection, exponential
- * backoff with jitter, and a clear error when Redis cannot be reached at start.
+ * backoff with jitter, and a clear error when Redis cannot be reached at start. With
+ * REDIS_CLUSTER_NODES set, a Redis Cluster client instead (see connectRedis()).
  */
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { errorMessage, RedisUnavailableError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
-export type { Redis };
+export type { Cluster, Redis };
+
+/** Either client: a single server's or a Redis Cluster's. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Where Redis is: a URL, or a service's configuration, whose REDIS_CLUSTER_NODES (seed nodes
+ * of a Redis Cluster), when it lists any, wins over its REDIS_URL.
+ */
+export type RedisTarget = string | {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: readonly string[];
+};
+
+/** Whether the client talks to a Redis Cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster === true;
+}
 
 export interface RedisOptions {
   /** Shown in Redis' CLIENT LIST and in logs. */
@@ -43,6 +61,51 @@ export function backoffMs(attempt: number, baseMs = 100, capMs = 5000): number {
 /** Longest pause between reconnection attempts of a fail-fast client. */
 const FAIL_FAST_BACKOFF_CAP_MS = 1000;
 
+/** Logs the first error of an outage and its end, once each. */
+function logOutages(client: RedisClient, where: string, options: RedisOptions) {
+  let down = false;
+  client.on("error", (err: Error) => {
+    if (!down) options.log?.warn("Redis connection error", { url: where, err: errorMessage(err) });
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) options.log?.info("Redis connection restored", { url: where });
+    down = false;
+  });
+}
+
+/** "host:port" as ioredis takes a cluster node (brackets off an IPv6 address). */
+function clusterNode(hostPort: string): { host: string; port: number } {
+  const at = hostPort.lastIndexOf(":");
+  return {
+    host: hostPort.slice(0, at).replace(/^\[(.*)\]$/, "$1"),
+    port: Number(hostPort.slice(at + 1)),
+  };
+}
+
+/**
+ * A Redis Cluster client from its seed nodes, with the same behaviour as createRedis():
+ * commands wait while the cluster is away (or fail at once with `failFastMs`), and it
+ * reconnects forever. It follows MOVED and ASK redirections and a failover by itself.
+ */
+export function createCluster(nodes: readonly string[], options: RedisOptions): Cluster {
+  const failFast = options.failFastMs !== undefined;
+  const client = new Cluster(nodes.map(clusterNode), {
+    lazyConnect: true,
+    enableAutoPipelining: false,
+    enableOfflineQueue: !failFast,
+    clusterRetryStrategy: (times) =>
+      failFast ? backoffMs(times, 100, FAIL_FAST_BACKOFF_CAP_MS) : backoffMs(times),
+    redisOptions: {
+      connectionName: options.name,
+      maxRetriesPerRequest: failFast ? 0 : null,
+      ...(failFast ? { commandTimeout: options.failFastMs } : {}),
+    },
+  });
+  logOutages(client, `cluster ${nodes.join(",")}`, options);
+  return client;
+}
+
 /**
  * Creates a client that reconnects forever. Commands issued while disconnected wait in
  * the offline queue and run after reconnection, so callers see slowness, not errors;
@@ -61,15 +124,7 @@ export function createRedis(url: string, options: RedisOptions): Redis {
     retryStrategy: (times) =>
       failFast ? backoffMs(times, 100, FAIL_FAST_BACKOFF_CAP_MS) : backoffMs(times),
   });
-  let down = false;
-  client.on("error", (err: Error) => {
-    if (!down) options.log?.warn("Redis connection error", { url: safe, err: errorMessage(err) });
-    down = true;
-  });
-  client.on("ready", () => {
-    if (down) options.log?.info("Redis connection restored", { url: safe });
-    down = false;
-  });
+  logOutages(client, safe, options);
   return client;
 }
 
@@ -80,6 +135,12 @@ const AWAY_MESSAGES = [
   /^Connection is closed\.$/,
   /^Reached the max retries per request limit/,
   /^LOADING /,
+  // A Redis Cluster between a node's failure and its replica's promotion, or all away.
+  /^CLUSTERDOWN /,
+  /^TRYAGAIN /,
+  /^Too many Cluster redirections/,
+  /^None of startup nodes is available/,
+  /^Failed to refresh slots cache/,
 ];
 
 /**
@@ -105,7 +166,7 @@ export interface ConsumerGroup {
 }
 
 /** The consumer groups of a stream; none when the stream does not exist. */
-export async function consumerGroups(redis: Redis, stream: string): Promise<ConsumerGroup[]> {
+export async function consumerGroups(redis: RedisClient, stream: string): Promise<ConsumerGroup[]> {
   const rows = await redis.xinfo("GROUPS", stream).catch(() => []) as unknown[][];
   return rows.map((row) => {
     const f: Record<string, unknown> = {};
@@ -121,9 +182,23 @@ export async function consumerGroups(redis: Redis, stream: string): Promise<Cons
   });
 }
 
-/** Creates a client and waits until it is ready; throws RedisUnavailableError otherwise. */
-export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
-  const client = createRedis(url, options);
+/**
+ * Creates a client and waits until it is ready; throws RedisUnavailableError otherwise.
+ * Given a configuration whose REDIS_CLUSTER_NODES lists nodes, the client is a Redis
+ * Cluster's (an ioredis Cluster). It is typed as Redis so that every caller compiles as it
+ * is: what it runs is the same for keys of one hash slot; a script, MULTI or multi-key
+ * command over keys of several slots is refused (CROSSSLOT), and keyless commands (SCAN,
+ * KEYS, INFO, DBSIZE, FLUSHALL, TIME) go to one node of the cluster. isCluster() tells.
+ */
+export async function connectRedis(target: RedisTarget, options: RedisOptions): Promise<Redis> {
+  const nodes = typeof target === "string" ? [] : target.REDIS_CLUSTER_NODES ?? [];
+  const url = typeof target === "string" ? target : target.REDIS_URL;
+  const client: RedisClient = nodes.length > 0
+    ? createCluster(nodes, options)
+    : createRedis(url, options);
+  const where = nodes.length > 0
+    ? `the Redis Cluster at ${nodes.join(",")}`
+    : `"${redactUrl(url)}"`;
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   let lastError: unknown;
   const onError = (err: unknown) => lastError = err;
@@ -137,12 +212,12 @@ export async function connectRedis(url: string, options: RedisOptions): Promise<
       }),
     ]);
     await client.ping();
-    return client;
+    return client as Redis;
   } catch (err) {
     client.disconnect();
     const cause = lastError ?? err;
     throw new RedisUnavailableError(
-      `Cannot connect to Redis at "${redactUrl(url)}": ${errorMessage(cause)}`,
+      `Cannot connect to Redis at ${where}: ${errorMessage(cause)}`,
       { cause },
     );
   } finally {
@@ -152,7 +227,7 @@ export async function connectRedis(url: string, options: RedisOptions): Promise<
 }
 
 /** The Redis server's clock, in milliseconds since the epoch. */
-export async function serverTime(redis: Redis): Promise<number> {
+export async function serverTime(redis: RedisClient): Promise<number> {
   const [s, us] = await redis.time();
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }

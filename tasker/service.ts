@@ -39,7 +39,7 @@ export async function startTasker(
   clock: Clock = systemClock,
   name = `tasker-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
 ): Promise<TaskerService> {
-  const redis = await connectRedis(config.REDIS_URL, { name: "tasker", log });
+  const redis = await connectRedis(config, { name: "tasker", log });
   const metrics = taskerMetrics();
   metrics.registry.gauge(
     "tasker_pending_entries",

@@ -1,5 +1,5 @@
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
-import { avatarUrl, initialsOf, placeholderColour } from "./profile.ts";
+import { avatarUrl, initialsOf, placeholderClass } from "./profile.ts";
 
 interface Props {
   p: { did: string; handle?: string | null; displayName?: string | null };
@@ -22,33 +22,19 @@ export function PersonName({ p }: Props) {
 
 interface AvatarProps {
   p: Props["p"] & { avatar?: string | null };
-  size: number;
+  size: 28 | 36;
 }
 
 /**
  * A person's avatar in a list, over their placeholder: two initials on a disc coloured from
- * their DID (drawn as SVG attributes, which the Content-Security-Policy allows, unlike
- * inline styles). Where the avatar cannot be had, the site sends a transparent image, or
- * the image fails: the placeholder shows through, never a blank gap.
+ * their DID (a class of style.css: the Content-Security-Policy allows no inline style).
+ * Where the avatar cannot be had, the site sends a transparent image, or the image fails:
+ * the placeholder shows through, never a blank gap.
  */
 export function Avatar({ p, size }: AvatarProps) {
-  const initials = initialsOf(p);
   return (
-    <span class="avatar" data-initials={initials}>
-      <svg class="avatar-ph" width={size} height={size} viewBox="0 0 40 40" aria-hidden="true">
-        <circle cx="20" cy="20" r="20" fill={placeholderColour(p.did)} />
-        <text
-          x="20"
-          y="20"
-          dy="0.35em"
-          text-anchor="middle"
-          font-size={initials.length > 1 ? 16 : 19}
-          font-weight="600"
-          fill="#ffffff"
-        >
-          {initials}
-        </text>
-      </svg>
+    <span class={`avatar avatar-${size} ${placeholderClass(p.did)}`} aria-hidden="true">
+      {initialsOf(p)}
       {p.avatar && <img src={avatarUrl(p.did)} alt="" width={size} height={size} loading="lazy" />}
     </span>
   );

@@ -33,8 +33,11 @@ export function personLabel(p: { handle: string | null; displayName: string | nu
 }
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-const firstGrapheme = (word: string) =>
-  segmenter.segment(word)[Symbol.iterator]().next().value?.segment ?? "";
+/** Printable ASCII: each character is a grapheme, no segmenter needed (most handles). */
+const ASCII = /^[\x20-\x7e]*$/;
+const graphemesOf = (word: string) =>
+  ASCII.test(word) ? [...word] : [...segmenter.segment(word)].map((s) => s.segment);
+const firstGrapheme = (word: string) => graphemesOf(word)[0] ?? "";
 
 /**
  * Two letters that tell people apart where an avatar is missing: the first letters of the
@@ -51,7 +54,7 @@ export function initialsOf(p: { displayName?: string | null; handle?: string | n
     if (words.length > 1) {
       return (firstGrapheme(words[0]) + firstGrapheme(words[words.length - 1])).toUpperCase();
     }
-    const letters = [...segmenter.segment(words[0])].map((s) => s.segment);
+    const letters = graphemesOf(words[0]);
     const last = letters[letters.length - 1];
     const second = /\d/.test(last) && letters.length > 2 ? last : letters[1] ?? "";
     return (letters[0] + second).toUpperCase();
@@ -59,15 +62,23 @@ export function initialsOf(p: { displayName?: string | null; handle?: string | n
   return "?";
 }
 
+/** Hues of the placeholders' palette: one every 15 degrees. */
+export const PLACEHOLDER_HUES = 24;
+
 /**
- * The placeholder's colour, stable per DID: the hue the circles image gives the person
- * (the same FNV-1a hash of the DID), dark enough that white initials on it keep a contrast
- * of at least 4.5:1.
+ * The placeholder's class, stable per DID: `ph-0` to `ph-23`, the palette's hue nearest
+ * below the one the circles image gives the person (the same FNV-1a hash of the DID). The
+ * colours are in style.css (a class, since the Content-Security-Policy allows no inline
+ * style), each {@linkcode placeholderColourOfHue}.
  */
-export function placeholderColour(did: string): string {
+export function placeholderClass(did: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < did.length; i++) hash = Math.imul(hash ^ did.charCodeAt(i), 0x01000193);
-  const hue = (hash >>> 0) % 360;
+  return `ph-${Math.floor(((hash >>> 0) % 360) / (360 / PLACEHOLDER_HUES))}`;
+}
+
+/** A hue's placeholder colour: dark enough that white initials keep at least 4.5:1. */
+export function placeholderColourOfHue(hue: number): string {
   for (let l = 0.45;; l -= 0.01) {
     const rgb = hsl(hue, 0.55, l);
     if (contrastWithWhite(rgb) >= 4.6 || l <= 0.1) {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { contrastWithWhite, initialsOf, placeholderColour } from "./profile.ts";
+import {
+  contrastWithWhite,
+  initialsOf,
+  PLACEHOLDER_HUES,
+  placeholderClass,
+  placeholderColourOfHue,
+} from "./profile.ts";
 
 Deno.test("initials tell people apart: two letters from the name, else the handle", () => {
   assert.equal(initialsOf({ displayName: "Maya Costa", handle: "maya.test" }), "MC");
@@ -12,14 +18,17 @@ Deno.test("initials tell people apart: two letters from the name, else the handl
   assert.equal(initialsOf({ displayName: "  ", handle: null }), "?");
 });
 
-Deno.test("the placeholder's colour is stable per DID, differs between DIDs, and reads white text", () => {
-  const dids = Array.from({ length: 200 }, (_, i) => `did:plc:${i.toString(36).padStart(24, "a")}`);
-  const colours = dids.map(placeholderColour);
-  assert.equal(placeholderColour(dids[0]), colours[0]);
-  assert.ok(new Set(colours).size > 100, `${new Set(colours).size} colours for 200 DIDs`);
-  for (const c of colours) {
-    assert.match(c, /^#[0-9a-f]{6}$/);
-    const rgb = [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16) / 255);
-    assert.ok(contrastWithWhite(rgb) >= 4.5, `${c}: ${contrastWithWhite(rgb)}`);
+Deno.test("the placeholder's class is stable per DID, spread over the palette, and each colour reads white text", async () => {
+  const dids = Array.from({ length: 500 }, (_, i) => `did:plc:${i.toString(36).padStart(24, "a")}`);
+  const classes = dids.map(placeholderClass);
+  assert.equal(placeholderClass(dids[0]), classes[0]);
+  assert.equal(new Set(classes).size, PLACEHOLDER_HUES, "every colour is used");
+  // The stylesheet holds each hue's colour, as placeholderColourOfHue works it out.
+  const css = await Deno.readTextFile(new URL("../static/style.css", import.meta.url));
+  for (let i = 0; i < PLACEHOLDER_HUES; i++) {
+    const colour = placeholderColourOfHue(i * 360 / PLACEHOLDER_HUES);
+    assert.ok(css.includes(`.ph-${i} {\n  background: ${colour};\n}`), `.ph-${i} is ${colour}`);
+    const rgb = [1, 3, 5].map((k) => parseInt(colour.slice(k, k + 2), 16) / 255);
+    assert.ok(contrastWithWhite(rgb) >= 4.5, `${colour}: ${contrastWithWhite(rgb)}`);
   }
 });

@@ -14,6 +14,8 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** The number of graphemes of `text`: "👍🏽" and "é" (e + accent) are one each. */
 export function graphemes(text: string): number {
+  // Printable ASCII and newlines: one grapheme a character (the usual address and handles).
+  if (/^[\x20-\x7e\n]*$/.test(text)) return text.length;
   let n = 0;
   for (const _ of segmenter.segment(text)) n++;
   return n;

@@ -31,6 +31,7 @@ import { startChain } from "@bsky/indexer/testing/chain";
 import { spawnFart } from "../../fart/testing/spawn.ts";
 import { spawnSite } from "../testing/spawn.ts";
 import { graphemes, POST_GRAPHEMES } from "../components/share.ts";
+import { placeholderClass, placeholderColourOfHue } from "../components/profile.ts";
 
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const CHROMIUM_FLAGS = [
@@ -318,15 +319,23 @@ Deno.test("every page passes axe at both sizes; sharing, placeholders, ranks, li
           );
           await page.goto(`${origin}${circlesPath}`);
           const placeholder = (did: string) =>
-            page.locator(`#people tr[data-did="${did}"] .avatar-ph`).evaluate((svg: Dom) => ({
-              fill: svg.querySelector("circle").getAttribute("fill"),
-              initials: svg.textContent,
-              box: [svg.getBoundingClientRect().width, svg.getBoundingClientRect().height],
+            page.locator(`#people tr[data-did="${did}"] .avatar`).evaluate((el: Dom) => ({
+              classes: el.className.split(" "),
+              initials: el.textContent,
+              colour: (globalThis as Dom).getComputedStyle(el).backgroundColor,
+              box: [el.getBoundingClientRect().width, el.getBoundingClientRect().height],
             }));
           const a = await placeholder(maya.did), b = await placeholder(mira.did);
           assert.deepEqual([a.initials, b.initials], ["MC", "MS"]);
-          assert.notEqual(a.fill, b.fill, "each has the colour of their DID");
           assert.deepEqual(a.box, [28, 28]);
+          // Each disc has the colour of its DID.
+          for (const [p, did] of [[a, maya.did], [b, mira.did]] as const) {
+            const cls = placeholderClass(did);
+            assert.ok(p.classes.includes(cls), `${p.classes} has ${cls}`);
+            const hex = placeholderColourOfHue(Number(cls.slice(3)) * 15);
+            const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ");
+            assert.equal(p.colour, `rgb(${rgb})`);
+          }
           // Bob's picture is missing: his placeholder shows where it would be, not a gap.
           const row = page.locator(`#people tr[data-did="${bob.did}"]`);
           await row.locator("img").scrollIntoViewIfNeeded();
@@ -334,7 +343,7 @@ Deno.test("every page passes axe at both sizes; sharing, placeholders, ranks, li
             assert.ok(await row.locator("img").evaluate((img: Dom) => img.complete))
           );
           const look = await row.evaluate((tr: Dom) => {
-            const ph = tr.querySelector(".avatar-ph").getBoundingClientRect();
+            const ph = tr.querySelector(".avatar").getBoundingClientRect();
             const img = tr.querySelector("img").getBoundingClientRect();
             const bg =
               (globalThis as Dom).getComputedStyle(tr.querySelector("img")).backgroundColor;
@@ -389,7 +398,7 @@ Deno.test("every page passes axe at both sizes; sharing, placeholders, ranks, li
           // The avatar that is there fills its place; the others show their initials.
           assert.equal(await page.locator(".toplist .avatar").count(), 4);
           assert.deepEqual(
-            await page.locator(`.toplist li[data-did="${maya.did}"] .avatar-ph`).textContent(),
+            await page.locator(`.toplist li[data-did="${maya.did}"] .avatar`).textContent(),
             "MC",
           );
         },
