@@ -1,4 +1,4 @@
-/** HTTP plumbing of the API: errors as responses, CORS, ETags, compression. */
+/** HTTP plumbing of the API: errors as responses, query parsing, ETags, compression. */
 import { promisify } from "node:util";
 import { brotliCompress, constants } from "node:zlib";
 import type { z } from "zod";
@@ -94,15 +94,6 @@ function parseFresh<S extends z.ZodType>(url: URL, schema: S): z.output<S> {
   const name = String(issue.path[0] ?? "query");
   throw badParameter(name, raw[name], issue.message.replace(/^Invalid input: /, ""));
 }
-
-export const CORS_HEADERS = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, HEAD, POST, OPTIONS",
-  "access-control-allow-headers": "authorization, if-none-match, content-type",
-  "access-control-expose-headers":
-    "etag, location, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",
-  "access-control-max-age": "86400",
-};
 
 /** The JSON error body every failure has: `{ error, message, ...details }`. */
 export function errorResponse(err: unknown): Response {

@@ -35,7 +35,7 @@ function compile(path: string): { pattern: RegExp; params: string[] } {
 /** Characters of a template besides its parameters: the more, the more specific. */
 const literalLength = (path: string) => path.replace(/\{\w+\}/g, "").length;
 
-/** The route a request goes to, and its path parameters as they came (not decoded). */
+/** The route a request goes to: its path parameters' names, and their values as sent. */
 interface Found {
   route: Route;
   params: string[];
@@ -114,20 +114,17 @@ function answer(ctx: Ctx, { route, params, raw }: Found, services: Services): Pr
 }
 
 /**
- * The handler that answers by the table: the route's middlewares (`middlewares(route)`,
- * decided once a route), then its parameters and its handler.
+ * The handler that answers by the table: the route's middlewares (`middlewares(route)`),
+ * then its parameters and its handler.
  */
 export function dispatcher(
   router: Router,
   middlewares: (route: Route) => readonly Middleware[],
   services: Services,
 ): Handler {
-  const chains = new Map<Route, readonly Middleware[]>();
   return async (ctx) => {
     const found = router.find(ctx.req.method, ctx.url.pathname);
     ctx.route = found.route.name;
-    let chain = chains.get(found.route);
-    if (!chain) chains.set(found.route, chain = middlewares(found.route));
-    return await run(chain, ctx, async () => await answer(ctx, found, services));
+    return await run(middlewares(found.route), ctx, async () => await answer(ctx, found, services));
   };
 }
