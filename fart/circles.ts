@@ -263,7 +263,7 @@ function embedded(
 ): AvatarImage | undefined {
   if (!avatar || !EMBEDDABLE.has(avatar.type)) return undefined;
   return {
-    href: `data:${avatar.type};base64,${base64(avatar.bytes)}`,
+    href: `data:${avatar.type};base64,${avatar.bytes.toBase64()}`,
     // resvg-wasm 2.6 skips WebP, so a WebP avatar shows as the placeholder in PNGs.
     mayFail: avatar.type === "image/webp",
   };
@@ -288,13 +288,4 @@ function ringCounts(options: CircleOptions): number[] {
 function isoDate(date: Date, name: string): string {
   if (Number.isNaN(date.getTime())) throw new RangeError(`Invalid ${name} date: "${date}"`);
   return date.toISOString().slice(0, 10);
-}
-
-function base64(bytes: Uint8Array): string {
-  // String.fromCharCode over chunks: spreading a whole avatar would overflow the call stack.
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
 }

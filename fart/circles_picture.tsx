@@ -8,7 +8,6 @@
  * an account calls itself the SVG stays well-formed XML and its PNG renders.
  * @module
  */
-import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { displayText, firstGrapheme, HANDLE_TEXT, isolate } from "@bsky/shared/display_text";
 
@@ -125,7 +124,9 @@ export function CirclesPicture<P extends PicturePerson>(props: PictureProps<P>) 
       aria-labelledby={inPage?.labelId}
       font-family={FONT_FAMILY}
     >
-      {inPage ? <title id={inPage.labelId}>{props.label}</title> : <Title text={props.label} />}
+      {inPage
+        ? <title id={inPage.labelId}>{props.label}</title>
+        : <title {...chars(props.label)} />}
       <rect width={size} height={size} fill={background} />
       {layout.rings.map((ring, i) => (
         <circle
@@ -139,29 +140,28 @@ export function CirclesPicture<P extends PicturePerson>(props: PictureProps<P>) 
           stroke-width={GUIDE_WIDTH}
         />
       ))}
-      {everyone.map((person, i) => (
-        <Avatar
-          key={person.did}
-          person={person}
-          id={`${prefix}${i}`}
-          image={props.avatar(person)}
-          border={border}
-          ink={ink}
-          titled={!inPage}
-        />
-      ))}
+      {everyone.map((person, i) =>
+        avatar({
+          person,
+          id: `${prefix}${i}`,
+          image: props.avatar(person),
+          border,
+          ink,
+          titled: !inPage,
+        })
+      )}
       {title && (
-        <Text
+        <text
           x={size / 2}
           y={TITLE_BAND / 2 + 8}
           text-anchor="middle"
           font-size={titleFontSize(title, size)}
           fill={ink}
-          text={title}
+          {...chars(title)}
         />
       )}
       {props.credit && (
-        <Text
+        <text
           class="credit"
           x={size - MARGIN}
           y={size - 6}
@@ -169,18 +169,18 @@ export function CirclesPicture<P extends PicturePerson>(props: PictureProps<P>) 
           font-size={CREDIT_FONT}
           fill={ink}
           fill-opacity={0.7}
-          text={props.credit}
+          {...chars(props.credit)}
         />
       )}
       {props.dates && (
-        <Text
+        <text
           x={size / 2}
           y={size - below - DATE_BAND / 2 + 5}
           text-anchor="middle"
           font-size={DATE_FONT}
           fill={ink}
           fill-opacity={0.8}
-          text={props.dates}
+          {...chars(props.dates)}
         />
       )}
     </svg>
@@ -207,34 +207,35 @@ interface AvatarProps {
   titled: boolean;
 }
 
-function Avatar({ person, id, image, border, ink, titled }: AvatarProps) {
+/** One person's avatar: a plain function, not a component, as it is called for everyone. */
+function avatar({ person, id, image, border, ink, titled }: AvatarProps) {
   const { x, y, r, name } = person;
   const disc = { cx: n(x), cy: n(y), r: n(r) };
   // A fixed baseline offset rather than dominant-baseline, which renderers treat differently.
   const placeholder = [
     <circle key="disc" {...disc} fill={placeholderColour(person.did)} />,
-    <Text
+    <text
       key="initial"
       x={n(x)}
       y={n(y + r * 0.32)}
       text-anchor="middle"
       font-size={n(r * 0.9)}
       fill="#ffffff"
-      text={initialOf(person)}
+      {...chars(initialOf(person))}
     />,
   ];
   return (
-    <g data-did={person.did}>
-      {titled && <Title text={personLabel(person)} />}
+    <g key={person.did} data-did={person.did}>
+      {titled && <title {...chars(personLabel(person))} />}
       {name && (
-        <Text
+        <text
           class="avatar-name"
           x={n(x)}
           y={n(name.y)}
           text-anchor="middle"
           font-size={n(name.size)}
           fill={ink}
-          text={name.text}
+          {...chars(name.text)}
         />
       )}
       {image
@@ -262,18 +263,12 @@ function Avatar({ person, id, image, border, ink, titled }: AvatarProps) {
   );
 }
 
-type TextProps = Omit<JSX.SVGAttributes<SVGTextElement>, "children"> & { text: string };
-
 /**
- * A <text> holding `text`, its markup characters written as character references: the same
- * in a page and in an XML document, where "]]>" may not stand in text as Preact leaves it.
+ * Text content written as character references where markup could read it: the same in a
+ * page and in an XML document, where "]]>" may not stand in text as Preact leaves it.
  */
-function Text({ text, ...attributes }: TextProps) {
-  return <text {...attributes} dangerouslySetInnerHTML={{ __html: escapeXml(text) }} />;
-}
-
-function Title({ text }: { text: string }) {
-  return <title dangerouslySetInnerHTML={{ __html: escapeXml(text) }} />;
+function chars(text: string) {
+  return { dangerouslySetInnerHTML: { __html: escapeXml(text) } };
 }
 
 /** `&`, `<`, `>`, `"` and `'` as character references. */
