@@ -8,8 +8,9 @@ import { fartEnv } from "../fart/config.ts";
 import { schedulerEnv } from "../scheduler/config.ts";
 import { siteEnv } from "../site/config.ts";
 import { taskerEnv } from "../tasker/config.ts";
-import { DEFAULT_BIND_HOST } from "../shared/config.ts";
+import { commonEnv, listenEnv } from "../shared/config.ts";
 import { createHash, randomBytes } from "node:crypto";
+import type { z } from "zod";
 
 export interface ServiceSpec {
   name: string;
@@ -51,20 +52,50 @@ export function hostPort(url: string, defaults: Record<string, number> = {}): st
 
 const PORTS = { redis: 6379, rediss: 6379, ws: 80, wss: 443, http: 80, https: 443 };
 
-function redisHost(env: Record<string, string | undefined>): string {
-  return hostPort(env.REDIS_URL || "redis://127.0.0.1:6379", PORTS);
+type Env = Record<string, string | undefined>;
+
+/**
+ * A service's settings as it reads them: each variable through its own definition (the
+ * service's config.ts, where its default is stated), which the flags and the health URL are
+ * made from. A value that does not parse counts as unset here: the service is started with
+ * the default's flags and stops on that value itself, naming the variable. A variable that
+ * is required and unset is undefined.
+ */
+export function settingsOf<S extends Record<string, z.ZodType>>(
+  shape: S,
+  env: Env,
+): z.output<z.ZodObject<S>> {
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(shape)) {
+    const raw = env[name]?.trim() ? env[name] : undefined;
+    const given = raw === undefined ? undefined : schema.safeParse(raw);
+    out[name] = given?.success ? given.data : schema.safeParse(undefined).data;
+  }
+  return out as z.output<z.ZodObject<S>>;
 }
 
 /** The address services listen on (BIND_HOST), as --allow-net and URLs write it. */
-export function listenHost(env: Record<string, string | undefined>): string {
-  const host = env.BIND_HOST?.trim() || DEFAULT_BIND_HOST;
+export function listenHost(env: Env): string {
+  const host = settingsOf(listenEnv, env).BIND_HOST;
   return host.includes(":") ? `[${host}]` : host;
 }
 
 /** Where a client on this machine reaches the services: loopback when they listen on all. */
-export function localHost(env: Record<string, string | undefined>): string {
+export function localHost(env: Env): string {
   const host = listenHost(env);
   return host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host;
+}
+
+/** host:port of each URL, with the scheme's default port when none is given. */
+const hostsOf = (...urls: string[]) => urls.map((url) => hostPort(url, PORTS));
+
+/**
+ * The Redis a service reaches: the nodes REDIS_CLUSTER_NODES lists when it lists any (the
+ * service then uses that Redis Cluster, not REDIS_URL), else REDIS_URL's host.
+ */
+function redisHosts(env: Env): string[] {
+  const c = settingsOf(commonEnv, env);
+  return c.REDIS_CLUSTER_NODES.length > 0 ? [...c.REDIS_CLUSTER_NODES] : hostsOf(c.REDIS_URL);
 }
 
 export const SERVICES: ServiceSpec[] = [
@@ -75,17 +106,17 @@ export const SERVICES: ServiceSpec[] = [
     // The decode worker is loaded at run time, so its code needs read access.
     read: ["firehose", "shared", "node_modules"],
     include: ["firehose/decode_worker.ts"],
-    health: (env) => `http://${localHost(env)}:${env.FIREHOSE_METRICS_PORT || 8001}/healthz`,
+    health: (env) =>
+      `http://${localHost(env)}:${settingsOf(firehoseEnv, env).FIREHOSE_METRICS_PORT}/healthz`,
     net: (env) => {
+      const c = settingsOf(firehoseEnv, env);
       const hosts = [
-        redisHost(env),
-        hostPort(env.FIREHOSE_URL || "wss://bsky.network", PORTS),
-        `${listenHost(env)}:${env.FIREHOSE_METRICS_PORT || 8001}`,
+        ...redisHosts(env),
+        ...hostsOf(c.FIREHOSE_URL),
+        `${listenHost(env)}:${c.FIREHOSE_METRICS_PORT}`,
       ];
-      if (/^(true|1|yes|on)$/i.test(env.FIREHOSE_VERIFY ?? "")) {
-        // Verification resolves DIDs through the PLC directory and did:web hosts.
-        hosts.push(hostPort(env.FIREHOSE_PLC_URL || "https://plc.directory", PORTS));
-      }
+      // Verification resolves DIDs through the PLC directory and did:web hosts.
+      if (c.FIREHOSE_VERIFY) hosts.push(...hostsOf(c.FIREHOSE_PLC_URL));
       return hosts;
     },
   },
@@ -93,8 +124,12 @@ export const SERVICES: ServiceSpec[] = [
     name: "indexer",
     entry: "indexer/main.ts",
     env: Object.keys(indexerEnv),
-    health: (env) => `http://${localHost(env)}:${env.INDEXER_METRICS_PORT || 8002}/healthz`,
-    net: (env) => [redisHost(env), `${listenHost(env)}:${env.INDEXER_METRICS_PORT || 8002}`],
+    health: (env) =>
+      `http://${localHost(env)}:${settingsOf(indexerEnv, env).INDEXER_METRICS_PORT}/healthz`,
+    net: (env) => [
+      ...redisHosts(env),
+      `${listenHost(env)}:${settingsOf(indexerEnv, env).INDEXER_METRICS_PORT}`,
+    ],
   },
   {
     name: "fart",
@@ -106,15 +141,16 @@ export const SERVICES: ServiceSpec[] = [
     ffi: ["node_modules"],
     // The addon's loader reads a process report to choose between its glibc and musl builds.
     sys: ["cpus", "networkInterfaces", "hostname"],
-    health: (env) => `http://${localHost(env)}:${env.FART_PORT || 8000}/healthz`,
-    net: (env) => [
-      redisHost(env),
-      hostPort(env.FART_PLC_URL || "https://plc.directory", PORTS),
-      hostPort(env.FART_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
-      hostPort(env.FART_AVATAR_CDN_URL || "https://cdn.bsky.app", PORTS),
-      `${listenHost(env)}:${env.FART_PORT || 8000}`,
-      `${listenHost(env)}:${env.FART_METRICS_PORT || 8005}`,
-    ],
+    health: (env) => `http://${localHost(env)}:${settingsOf(fartEnv, env).FART_PORT}/healthz`,
+    net: (env) => {
+      const c = settingsOf(fartEnv, env);
+      return [
+        ...redisHosts(env),
+        ...hostsOf(c.FART_PLC_URL, c.FART_HANDLE_RESOLVER_URL, c.FART_AVATAR_CDN_URL),
+        `${listenHost(env)}:${c.FART_PORT}`,
+        `${listenHost(env)}:${c.FART_METRICS_PORT}`,
+      ];
+    },
   },
   {
     name: "site",
@@ -126,23 +162,26 @@ export const SERVICES: ServiceSpec[] = [
     include: ["site/client.ts", "site/routes", "site/islands", "site/static"],
     unstable: ["bundle"],
     // The site has no health endpoint of its own: a page that needs no data.
-    health: (env) => `http://${localHost(env)}:${env.SITE_PORT || 8080}/about`,
-    net: (env) => [
-      hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
-      `${listenHost(env)}:${env.SITE_PORT || 8080}`,
-    ],
+    health: (env) => `http://${localHost(env)}:${settingsOf(siteEnv, env).SITE_PORT}/about`,
+    net: (env) => {
+      const c = settingsOf(siteEnv, env);
+      return [...hostsOf(c.FART_URL), `${listenHost(env)}:${c.SITE_PORT}`];
+    },
   },
   {
     name: "scheduler",
     entry: "scheduler/main.ts",
     env: Object.keys(schedulerEnv),
-    health: (env) => `http://${localHost(env)}:${env.SCHEDULER_METRICS_PORT || 8003}/healthz`,
-    net: (env) => [
-      redisHost(env),
-      hostPort(env.SCHEDULER_PLC_URL || "https://plc.directory", PORTS),
-      hostPort(env.SCHEDULER_HANDLE_RESOLVER_URL || "https://public.api.bsky.app", PORTS),
-      `${listenHost(env)}:${env.SCHEDULER_METRICS_PORT || 8003}`,
-    ],
+    health: (env) =>
+      `http://${localHost(env)}:${settingsOf(schedulerEnv, env).SCHEDULER_METRICS_PORT}/healthz`,
+    net: (env) => {
+      const c = settingsOf(schedulerEnv, env);
+      return [
+        ...redisHosts(env),
+        ...hostsOf(c.SCHEDULER_PLC_URL, c.SCHEDULER_HANDLE_RESOLVER_URL),
+        `${listenHost(env)}:${c.SCHEDULER_METRICS_PORT}`,
+      ];
+    },
     unstable: ["cron"],
   },
   {
@@ -150,14 +189,17 @@ export const SERVICES: ServiceSpec[] = [
     entry: "tasker/main.ts",
     env: Object.keys(taskerEnv),
     needs: ["TASKER_IDENTIFIER"],
-    health: (env) => `http://${localHost(env)}:${env.TASKER_METRICS_PORT || 8004}/healthz`,
+    health: (env) =>
+      `http://${localHost(env)}:${settingsOf(taskerEnv, env).TASKER_METRICS_PORT}/healthz`,
     // The bot's PDS, the API it takes images from, and Redis: nothing else.
-    net: (env) => [
-      redisHost(env),
-      hostPort(env.TASKER_SERVICE_URL || "https://bsky.social", PORTS),
-      hostPort(env.FART_URL || "http://127.0.0.1:8000", PORTS),
-      `${listenHost(env)}:${env.TASKER_METRICS_PORT || 8004}`,
-    ],
+    net: (env) => {
+      const c = settingsOf(taskerEnv, env);
+      return [
+        ...redisHosts(env),
+        ...hostsOf(c.TASKER_SERVICE_URL, c.FART_URL),
+        `${listenHost(env)}:${c.TASKER_METRICS_PORT}`,
+      ];
+    },
   },
 ];
 
