@@ -10,10 +10,7 @@ import {
   type CommitWriteEvent,
   EVENT_VERSION,
   type IdentityEvent,
-  type PostRef,
   type RecordFacts,
-  WATCHED_TEXT_MAX,
-  type WatchedPost,
 } from "@bsky/shared/events";
 import { findOptCode } from "@bsky/shared/optout";
 import { isValidDid, isValidHandle, parseAtUri } from "@bsky/shared/syntax";
@@ -34,7 +31,9 @@ export const DEFAULT_LIMITS: Limits = { maxRecordBytes: 64 * 1024, maxMentions: 
 
 /** The longest display name kept (the lexicon's limit is 64 graphemes, 640 bytes). */
 const MAX_DISPLAY_NAME = 640;
-const POST = "app.bsky.feed.post";
+export const POST = "app.bsky.feed.post";
+/** A CID as a string (base32 CIDv1). */
+export const CID = /^b[a-z2-7]{50,120}$/;
 
 const invalid = (reason: string, message: string) => new InvalidInputError(reason, message);
 
@@ -87,7 +86,7 @@ function blobCid(blob: unknown): string | undefined {
   if (!b) return undefined;
   const ref = obj(b.ref);
   const link = ref?.$link ?? b.cid; // `cid` is the legacy blob shape
-  return typeof link === "string" && /^b[a-z2-7]{50,120}$/.test(link) ? link : undefined;
+  return typeof link === "string" && CID.test(link) ? link : undefined;
 }
 
 function postFacts(record: Record<string, unknown>, limits: Limits): RecordFacts {
@@ -178,66 +177,6 @@ export function recordFacts(
       if (avatar) facts.avatar = avatar;
       return facts;
     }
-  }
-}
-
-const CID = /^b[a-z2-7]{50,120}$/;
-const LANG = /^[A-Za-z0-9-]{1,64}$/;
-
-function postRef(v: unknown): PostRef | undefined {
-  const r = obj(v);
-  const parsed = parseAtUri(r?.uri);
-  if (!parsed || parsed.collection !== POST || !parsed.rkey || !isValidDid(parsed.authority)) {
-    return undefined;
-  }
-  return typeof r!.cid === "string" && CID.test(r!.cid)
-    ? { uri: r!.uri as string, cid: r!.cid }
-    : undefined;
-}
-
-/**
- * What a reply to this post needs, from the whole record: undefined when the record does
- * not allow a well-formed reply (no text, a bad CID, a thread without strong refs).
- */
-export function watchedPost(record: unknown, cid: unknown): WatchedPost | undefined {
-  const r = obj(record);
-  if (!r || typeof r.text !== "string" || typeof cid !== "string" || !CID.test(cid)) {
-    return undefined;
-  }
-  const post: WatchedPost = { cid, text: r.text.slice(0, WATCHED_TEXT_MAX) };
-  if (Array.isArray(r.langs)) {
-    const langs = r.langs.filter((l): l is string => typeof l === "string" && LANG.test(l));
-    if (langs.length > 0) post.langs = langs.slice(0, 3);
-  }
-  if (typeof r.createdAt === "string" && r.createdAt.length <= 64) post.createdAt = r.createdAt;
-  const reply = obj(r.reply);
-  if (reply) {
-    const root = postRef(reply.root), parent = postRef(reply.parent);
-    if (!root || !parent) return undefined;
-    post.root = root;
-    post.parent = parent;
-  }
-  return post;
-}
-
-/**
- * Adds `watched` to the facts of a post that mentions a watched account. Only such posts pay
- * for reading the whole record (`record()`) and the CID (`cid()`); a record that cannot be
- * read whole keeps its other facts.
- */
-export function addWatched(
-  facts: RecordFacts,
-  limits: Limits,
-  record: () => unknown,
-  cid: () => unknown,
-): void {
-  const watch = limits.watch;
-  if (!watch || watch.size === 0 || !facts.mentions?.some((did) => watch.has(did))) return;
-  try {
-    const post = watchedPost(record(), cid());
-    if (post) facts.watched = post;
-  } catch {
-    // Unreadable in full: the facts the indexer needs still stand.
   }
 }
 

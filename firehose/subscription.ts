@@ -1,8 +1,8 @@
 /**
  * The firehose subscription: one WebSocket at a time to the relay (or Jetstream). Frames
- * go in runs, in order, to the frame processor (on this thread, or in a worker so that
- * decoding runs beside the socket and Redis work), and its encoded events are written in
- * batches with their cursor.
+ * go in runs, in order, to the frame processor (pipeline.ts: on this thread, or in a
+ * worker), and its encoded events are written in batches with their cursor. The reconnect
+ * loop, its backoff and stop() are the base's (base_subscription.ts).
  *
  * Nothing is acknowledged upstream, so the only promise to keep is the cursor's: it moves
  * in the same atomic step as the events it covers, and every reconnection resumes from the
@@ -12,27 +12,18 @@
 import { COLLECTIONS } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
 import type { Logger } from "@bsky/shared/log";
-import { backoffMs } from "@bsky/shared/redis";
-import { Batcher, sleep } from "./batcher.ts";
-import type { WorkerRequest } from "./decode_worker.ts";
-import { FrameProcessor, type ProcessResult } from "./frame_processor.ts";
+import { sleep } from "./batcher.ts";
+import { type BaseOptions, BaseSubscription } from "./base_subscription.ts";
+import type { ProcessResult } from "./frame_processor.ts";
 import type { FirehoseMetrics } from "./metrics.ts";
-import type { Limits } from "./normalize.ts";
+import { Pipeline, type PipelineOptions } from "./pipeline.ts";
 import type { Publisher } from "./publisher.ts";
 
-export interface SubscriptionOptions {
-  /** Base URL of the relay or Jetstream (ws:// or wss://), without the XRPC path. */
-  url: string;
-  source: "relay" | "jetstream";
-  batchSize: number;
-  batchMs: number;
-  maxPending: number;
+/** `url` is the relay's or Jetstream's. */
+export interface SubscriptionOptions extends BaseOptions, PipelineOptions {
   stallMs: number;
   /** The streams' cap: the subscription pauses before consumers fall that far behind. */
   maxLen?: number;
-  limits: Limits;
-  /** Decode in a worker thread instead of on the main thread. */
-  worker?: boolean;
 }
 
 /** Pause when consumers are this close to the streams' cap; resume below the second. */
@@ -41,107 +32,26 @@ const PAUSE_AT = 0.8, RESUME_AT = 0.5;
 /** Messages handed to the processor at once; a burst is cut into runs of this size. */
 const RUN = 256;
 
-/** Runs the frame processor on this thread or in a worker, results in order either way. */
-class Pipeline {
-  #worker: Worker | undefined;
-  #inline: FrameProcessor | undefined;
-  #nextId = 0;
-  #waiting = new Map<number, (r: ProcessResult) => void>();
-  /** Messages sent and not yet answered. */
-  inFlight = 0;
-  #idle: (() => void)[] = [];
-
-  constructor(options: SubscriptionOptions, partitions: number) {
-    if (!options.worker) {
-      this.#inline = new FrameProcessor(options.source, options.limits, partitions);
-      return;
-    }
-    this.#worker = new Worker(new URL("./decode_worker.ts", import.meta.url), { type: "module" });
-    this.#worker.onmessage = (e: MessageEvent<{ id: number; result: ProcessResult }>) => {
-      const resolve = this.#waiting.get(e.data.id)!;
-      this.#waiting.delete(e.data.id);
-      resolve(e.data.result);
-    };
-    this.#post({ type: "init", source: options.source, limits: options.limits, partitions });
-  }
-
-  #post(m: WorkerRequest, transfer: Transferable[] = []): void {
-    this.#worker!.postMessage(m, transfer);
-  }
-
-  /** Replaces the watched accounts (Limits.watch) of the worker; inline shares the Limits. */
-  watch(dids: readonly string[]): void {
-    if (this.#worker) this.#post({ type: "watch", dids: [...dids] });
-  }
-
-  /** Sets the seq at and below which messages are replays. */
-  reset(seq: number | undefined): void {
-    if (this.#inline) this.#inline.lastSeq = seq;
-    else this.#post({ type: "reset", seq });
-  }
-
-  async process(frames: (ArrayBuffer | string)[]): Promise<ProcessResult> {
-    this.inFlight += frames.length;
-    try {
-      if (this.#inline) return this.#inline.process(frames);
-      const id = this.#nextId++;
-      const result = new Promise<ProcessResult>((r) => this.#waiting.set(id, r));
-      const transfer = frames.filter((f): f is ArrayBuffer => typeof f !== "string");
-      this.#post({ type: "frames", id, frames }, transfer);
-      return await result;
-    } finally {
-      this.inFlight -= frames.length;
-      if (this.inFlight === 0) this.#idle.splice(0).forEach((r) => r());
-    }
-  }
-
-  /** Resolves once every message sent has its result. */
-  idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
-  }
-
-  close(): void {
-    this.#worker?.terminate();
-  }
-}
-
-export class Subscription {
+export class Subscription extends BaseSubscription<SubscriptionOptions> {
   #socket: WebSocket | undefined;
-  #abort = new AbortController();
-  #running: Promise<void> | undefined;
   #resetCursor = false;
   #closeSocket: ((reason: string) => void) | undefined;
   #pipeline: Pipeline;
   /** Results applied in order: each waits for the one before. */
   #applying: Promise<void> = Promise.resolve();
-  readonly batcher: Batcher;
 
   constructor(
-    readonly options: SubscriptionOptions,
+    options: SubscriptionOptions,
     publisher: Publisher,
-    readonly metrics: FirehoseMetrics,
-    readonly log: Logger,
+    metrics: FirehoseMetrics,
+    log: Logger,
   ) {
-    this.batcher = new Batcher(
-      publisher,
-      metrics,
-      log,
-      options.batchSize,
-      this.#abort.signal,
-      () => this.#socket?.close(1000, "cursor conflict"),
-      () => this.#closeSocket?.("consumer_lag"),
-    );
+    super(options, publisher, metrics, log);
     this.#pipeline = new Pipeline(options, publisher.options.partitions);
   }
 
-  /** Durable cursor as last written. */
-  get cursor(): number | undefined {
-    return this.batcher.durable;
-  }
-
-  /** Replaces the accounts whose mentions carry what a reply needs (shared/watch.ts). */
-  watch(dids: readonly string[]): void {
-    this.options.limits.watch = new Set(dids);
+  override watch(dids: readonly string[]): void {
+    super.watch(dids);
     this.#pipeline.watch(dids);
   }
 
@@ -149,17 +59,37 @@ export class Subscription {
     return this.#socket?.readyState === WebSocket.OPEN;
   }
 
-  /** Loads the cursor and runs until stop(). */
-  start(): Promise<void> {
-    this.#running ??= this.#run();
-    return this.#running;
+  protected announce(cursor: number | undefined): void {
+    this.log.info("Starting firehose subscription", {
+      url: this.options.url,
+      source: this.options.source,
+      cursor: cursor ?? null,
+      worker: this.options.worker === true,
+    });
   }
 
-  /** Closes the socket, writes what is pending and returns when done. */
-  async stop(): Promise<void> {
-    this.#abort.abort();
+  protected disconnect(): void {
     this.#socket?.close(1000, "shutting down");
-    await this.#running;
+  }
+
+  protected onConflict(): void {
+    this.#socket?.close(1000, "cursor conflict");
+  }
+
+  protected override onFull(): void {
+    this.#closeSocket?.("consumer_lag");
+  }
+
+  protected override async beforeConnect(): Promise<void> {
+    if (this.#resetCursor) {
+      this.#resetCursor = false;
+      this.batcher.seq = undefined;
+    }
+    await this.#waitForConsumers();
+  }
+
+  protected override release(): void {
+    this.#pipeline.close();
   }
 
   #url(cursor: number | undefined): string {
@@ -171,42 +101,6 @@ export class Subscription {
     }
     const q = cursor !== undefined ? `?cursor=${cursor}` : "";
     return `${this.options.url}/xrpc/com.atproto.sync.subscribeRepos${q}`;
-  }
-
-  async #run(): Promise<void> {
-    const b = this.batcher;
-    const cursor = await b.load();
-    this.log.info("Starting firehose subscription", {
-      url: this.options.url,
-      source: this.options.source,
-      cursor: cursor ?? null,
-      worker: this.options.worker === true,
-    });
-    b.startTimer(this.options.batchMs);
-    let attempt = 0;
-    try {
-      while (!this.#abort.signal.aborted) {
-        await this.#settle();
-        if (this.#resetCursor) {
-          this.#resetCursor = false;
-          b.seq = undefined;
-        }
-        await this.#waitForConsumers();
-        if (this.#abort.signal.aborted) break;
-        this.#pipeline.reset(b.seq);
-        const received = await this.#connectOnce(b.seq);
-        await this.#settle();
-        if (this.#abort.signal.aborted) break;
-        attempt = received > 0 ? 1 : attempt + 1;
-        const delay = backoffMs(attempt, 250, 30_000);
-        this.log.info("Reconnecting to the firehose", { delayMs: delay, cursor: b.seq ?? null });
-        await sleep(delay, this.#abort.signal);
-      }
-    } finally {
-      b.stopTimer();
-      await this.#settle();
-      this.#pipeline.close();
-    }
   }
 
   /** True when consumers are so far behind that writing more would soon trim unread events. */
@@ -226,21 +120,22 @@ export class Subscription {
     this.log.warn("Consumers are behind; the firehose waits for them", {
       maxLen: this.options.maxLen,
     });
-    while (!this.#abort.signal.aborted && await this.#consumersBehind(RESUME_AT)) {
-      await sleep(500, this.#abort.signal);
+    while (!this.abort.signal.aborted && await this.#consumersBehind(RESUME_AT)) {
+      await sleep(500, this.abort.signal);
     }
     this.log.info("Consumers caught up; the firehose goes on");
   }
 
   /** Waits for every frame received to be processed and every event to be written. */
-  async #settle(): Promise<void> {
+  protected override async settle(): Promise<void> {
     await this.#pipeline.idle();
     await this.#applying;
     await this.batcher.drain();
   }
 
   /** Opens one socket and resolves with the number of frames received once it closes. */
-  #connectOnce(cursor: number | undefined): Promise<number> {
+  protected connectOnce(cursor: number | undefined): Promise<number> {
+    this.#pipeline.reset(cursor);
     const url = this.#url(cursor);
     return new Promise((resolve) => {
       let received = 0;
@@ -314,7 +209,7 @@ export class Subscription {
         this.#closeSocket = undefined;
         send();
         this.metrics.connected.set(undefined, 0);
-        if (!closing && !this.#abort.signal.aborted) {
+        if (!closing && !this.abort.signal.aborted) {
           this.metrics.reconnects.inc({ reason: "closed_by_peer" });
           this.log.warn("Firehose socket closed", { code: ev.code, reason: ev.reason });
         }

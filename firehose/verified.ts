@@ -6,21 +6,18 @@
 import process from "node:process";
 import { InvalidInputError } from "@bsky/shared/errors";
 import { isKeptCollection } from "@bsky/shared/events";
-import type { Logger } from "@bsky/shared/log";
-import { Batcher, sleep } from "./batcher.ts";
+import { sleep } from "./batcher.ts";
+import { type BaseOptions, BaseSubscription } from "./base_subscription.ts";
 import { countIgnored } from "./network_counts.ts";
-import type { FirehoseMetrics } from "./metrics.ts";
 import {
   accountEvent,
-  addWatched,
   deleteEvent,
   identityEvent,
-  type Limits,
   parseTime,
   recordFacts,
   writeEvent,
 } from "./normalize.ts";
-import type { Publisher } from "./publisher.ts";
+import { addWatched } from "./watched_post.ts";
 
 /**
  * npm:@atproto/identity reads process.versions.undici at construction, which Deno does
@@ -31,13 +28,9 @@ export function installIdentityShim(): void {
   versions.undici ??= "6.0.0";
 }
 
-export interface VerifiedOptions {
-  url: string;
+/** `url` is the relay's. */
+export interface VerifiedOptions extends BaseOptions {
   plcUrl: string;
-  batchSize: number;
-  batchMs: number;
-  maxPending: number;
-  limits: Limits;
   /** Skip signature checks (the benchmark's plain consumer, and replays of dead PDSes). */
   unauthenticated?: boolean;
 }
@@ -57,54 +50,32 @@ type SyncEvent = {
 };
 
 /** A subscription through @atproto/sync's Firehose, writing through the same Batcher. */
-export class VerifiedSubscription {
-  #abort = new AbortController();
+export class VerifiedSubscription extends BaseSubscription<VerifiedOptions> {
   #firehose: { start(): Promise<void>; destroy(): Promise<void> } | undefined;
-  #running: Promise<void> | undefined;
-  readonly batcher: Batcher;
-  connected = false;
+  #connected = false;
+  /** Events handled on the current connection. */
+  #received = 0;
 
-  constructor(
-    readonly options: VerifiedOptions,
-    publisher: Publisher,
-    readonly metrics: FirehoseMetrics,
-    readonly log: Logger,
-  ) {
-    this.batcher = new Batcher(
-      publisher,
-      metrics,
-      log,
-      options.batchSize,
-      this.#abort.signal,
-      () => {
-        this.log.error("Restart the verified firehose to resume from the stored cursor");
-      },
-    );
+  get connected(): boolean {
+    return this.#connected;
   }
 
-  get cursor(): number | undefined {
-    return this.batcher.durable;
+  protected announce(): void {
+    this.log.info("Starting verified firehose subscription", { url: this.options.url });
   }
 
-  /** Replaces the accounts whose mentions carry what a reply needs (shared/watch.ts). */
-  watch(dids: readonly string[]): void {
-    this.options.limits.watch = new Set(dids);
-  }
-
-  start(): Promise<void> {
-    this.#running ??= this.#run();
-    return this.#running;
-  }
-
-  async stop(): Promise<void> {
-    this.#abort.abort();
+  protected async disconnect(): Promise<void> {
     await this.#firehose?.destroy();
-    await this.#running;
+  }
+
+  protected onConflict(): void {
+    this.log.error("Restart the verified firehose to resume from the stored cursor");
   }
 
   async #handle(evt: SyncEvent): Promise<void> {
     const b = this.batcher;
     const m = this.metrics;
+    this.#received++;
     m.frames.inc({ type: evt.event });
     if (b.seen(evt.seq) && evt.seq !== b.seq) return;
     const time = parseTime(evt.time);
@@ -149,20 +120,20 @@ export class VerifiedSubscription {
     }
     b.advance(evt.seq);
     // Backpressure for free: @atproto/sync awaits this handler before the next event.
-    while (b.pending >= this.options.maxPending && !this.#abort.signal.aborted) {
+    while (b.pending >= this.options.maxPending && !this.abort.signal.aborted) {
       await b.settle();
       b.flushSoon();
       await sleep(5);
     }
   }
 
-  async #run(): Promise<void> {
+  /** Runs @atproto/sync's Firehose, which reconnects by itself, until stop() destroys it. */
+  protected async connectOnce(): Promise<number> {
     installIdentityShim();
     const { Firehose } = await import("@atproto/sync");
     const { IdResolver } = await import("@atproto/identity");
+    if (this.abort.signal.aborted) return 0;
     const b = this.batcher;
-    await b.load();
-    b.startTimer(this.options.batchMs);
     const firehose = new Firehose({
       service: this.options.url,
       // Deno's own fetch: the process's --allow-net list already confines it to the PLC
@@ -182,14 +153,13 @@ export class VerifiedSubscription {
       },
     });
     this.#firehose = firehose;
-    this.connected = true;
-    this.log.info("Starting verified firehose subscription", { url: this.options.url });
+    this.#received = 0;
+    this.#connected = true;
     try {
       await firehose.start();
     } finally {
-      this.connected = false;
-      b.stopTimer();
-      await b.drain();
+      this.#connected = false;
     }
+    return this.#received;
   }
 }

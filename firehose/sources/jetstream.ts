@@ -8,7 +8,6 @@ import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import {
   accountEvent,
-  addWatched,
   deleteEvent,
   identityEvent,
   type Limits,
@@ -18,6 +17,7 @@ import {
   recordFacts,
   writeEvent,
 } from "../normalize.ts";
+import { addWatched } from "../watched_post.ts";
 import { badMessage, newMessage, type SourceMessage } from "./message.ts";
 
 const encoder = new TextEncoder();

@@ -13,7 +13,6 @@ import {
 } from "../frame.ts";
 import {
   accountEvent,
-  addWatched,
   deleteEvent,
   identityEvent,
   type Limits,
@@ -23,6 +22,7 @@ import {
   splitPath,
   writeEvent,
 } from "../normalize.ts";
+import { addWatched } from "../watched_post.ts";
 import { badMessage, newMessage, type SourceMessage } from "./message.ts";
 
 /** What one frame meant for the subscription, besides the events it added. */

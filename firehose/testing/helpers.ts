@@ -4,8 +4,9 @@ import { createLogger, type Logger } from "@bsky/shared/log";
 import type { Redis } from "@bsky/shared/redis";
 import { loadFirehoseConfig } from "../config.ts";
 import { readCaptureFile } from "../capture.ts";
-import type { NormalizeStats } from "../normalize.ts";
+import { DEFAULT_LIMITS, type NormalizeStats } from "../normalize.ts";
 import { type FirehoseService, startFirehose } from "../service.ts";
+import { normalizeFrame } from "../sources/relay.ts";
 
 export const corpusUrl = new URL("../../testdata/relay-2026-07-04/", import.meta.url);
 
@@ -29,6 +30,14 @@ export function countingStats() {
     ignore: (c) => void (ignored[c] = (ignored[c] ?? 0) + 1),
   };
   return { stats, dropped, ignored };
+}
+
+/** The events of relay frames, normalized one by one as the service does. */
+export function normalizedEvents(frames: Iterable<Uint8Array>): FirehoseEvent[] {
+  const out: FirehoseEvent[] = [];
+  const { stats } = countingStats();
+  for (const f of frames) normalizeFrame(f, out, stats, DEFAULT_LIMITS);
+  return out;
 }
 
 /** A firehose config for tests: defaults plus overrides. */

@@ -8,11 +8,9 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
-import { DEFAULT_LIMITS } from "../normalize.ts";
-import { normalizeFrame } from "../sources/relay.ts";
 import {
   corpusFrames,
-  countingStats,
+  normalizedEvents,
   readStreams,
   startTestFirehose,
   waitFor,
@@ -24,10 +22,7 @@ const BASE = 2 ** 32;
 const root = new URL("../../", import.meta.url).pathname;
 
 function expectedEvents(count: number): FirehoseEvent[] {
-  const out: FirehoseEvent[] = [];
-  const { stats } = countingStats();
-  for (const f of replayedFrames(frames, count)) normalizeFrame(f, out, stats, DEFAULT_LIMITS);
-  return out;
+  return normalizedEvents(replayedFrames(frames, count));
 }
 
 function spawnFirehose(env: Record<string, string>): Deno.ChildProcess {

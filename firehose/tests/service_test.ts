@@ -10,6 +10,7 @@ import { normalizeFrame } from "../sources/relay.ts";
 import {
   corpusFrames,
   countingStats,
+  normalizedEvents,
   readStreams,
   startTestFirehose,
   waitFor,
@@ -35,9 +36,8 @@ for (const worker of [true, false]) {
         log.lines.some((l) => l.msg === "Starting firehose subscription" && l.worker === worker),
       );
       const events = await readStreams(service.redis, firehoseKeys.streams(1));
-      const expected: FirehoseEvent[] = [];
+      const expected = normalizedEvents(frames);
       const { stats } = countingStats();
-      for (const f of frames) normalizeFrame(f, expected, stats, DEFAULT_LIMITS);
       assert.equal(events.length, expected.length);
       assert.ok(events.length > 140);
       // Same events, with the replayed seq in place of the original one.
@@ -113,11 +113,7 @@ Deno.test("the firehose pauses rather than let MAXLEN trim events a consumer has
       if (done && entries.length === 0) break;
       if (entries.length === 0) await new Promise((r) => setTimeout(r, 20));
     }
-    const expected: FirehoseEvent[] = [];
-    const { stats } = countingStats();
-    for (const f of replayedFrames(frames, loops * frames.length)) {
-      normalizeFrame(f, expected, stats, DEFAULT_LIMITS);
-    }
+    const expected = normalizedEvents(replayedFrames(frames, loops * frames.length));
     assert.equal(got.length, expected.length, "no event was trimmed unread");
     assert.deepEqual(got, expected);
   } finally {

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { readCaptureFile } from "./capture.ts";
+import type { ProcessResult } from "./frame_processor.ts";
+import { DEFAULT_LIMITS, type Limits } from "./normalize.ts";
+import { Pipeline } from "./pipeline.ts";
+
+const frames = await readCaptureFile(new URL("./bench/pds_capture.bin.gz", import.meta.url));
+const buffers = () => frames.map((f) => f.slice().buffer as ArrayBuffer);
+/** Mentioned in posts of the capture's second half. */
+const WATCHED = "did:plc:ubk4k27kvebl3zwmysrjy4vm";
+
+/** Two runs at once, then the whole capture again from the first run's seq, watching. */
+async function run(worker: boolean) {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  const p = new Pipeline({ source: "relay", limits, worker }, 2);
+  try {
+    const all = buffers();
+    const results: ProcessResult[] = await Promise.all([
+      p.process(all.slice(0, 1000)),
+      p.process(all.slice(1000, 2000)),
+    ]);
+    await p.idle();
+    p.reset(results[0].seq);
+    // As the subscription does: inline shares its Limits, the worker is told.
+    limits.watch = new Set([WATCHED]);
+    p.watch([WATCHED]);
+    results.push(await p.process(buffers()));
+    assert.equal(p.inFlight, 0);
+    return results;
+  } finally {
+    p.close();
+  }
+}
+
+Deno.test("the decode worker gives the results of decoding inline, in order, with replays skipped and the watch list applied", async () => {
+  const inline = await run(false);
+  assert.deepEqual(inline.map((r) => r.seq), [1000, 2000, frames.length]);
+  // The replay starts after the first run: the second run's events come again, watched.
+  assert.ok(inline[2].count > inline[1].count && inline[1].count > 0);
+  const watched = (r: { chunks: string[] }) => r.chunks.join("\n").includes('"watched"');
+  assert.deepEqual(inline.map(watched), [false, false, true]);
+  assert.deepEqual(await run(true), inline);
+});
