@@ -28,7 +28,16 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { countEvent, emptyCounts } from "@bsky/firehose/network_counts";
 import { Applier } from "@bsky/store/apply";
-import { DAY_MS, HOUR_MS, scanLog, storeKeys, WEEK_HOURS } from "@bsky/store/layout";
+import {
+  DAY_MS,
+  HOUR_MS,
+  KEY_NAMES,
+  type KeyName,
+  keyPrefix,
+  scanLog,
+  storeKeys,
+  WEEK_HOURS,
+} from "@bsky/store/layout";
 import { CountTable, idOf, topInteractions, totals } from "@bsky/store/queries";
 import { rollUpCounters } from "../../scheduler/jobs/counters.ts";
 import { refreshProfiles } from "../../scheduler/jobs/profiles.ts";
@@ -365,28 +374,31 @@ await slow.stop();
 
 // ---------------------------------------------------------------------------------------
 // Memory by key family.
+// The store's families are its key names (KEY_NAMES in store/layout.ts), by their prefixes.
 const families: Family[] = [
-  { name: "logs", prefix: prefixOf(storeKeys.log) },
-  { name: "record memory", prefix: prefixOf(storeKeys.records) },
-  { name: "record buckets", prefix: storeKeys.recordBuckets, exact: true },
-  { name: "follows+blocks", prefix: prefixOf(storeKeys.graph) },
-  { name: "profiles", prefix: prefixOf(storeKeys.profile) },
-  { name: "handle index", prefix: storeKeys.handles, exact: true },
-  { name: "hidden", prefix: storeKeys.hidden, exact: true },
-  { name: "opt codes", prefix: prefixOf((a) => storeKeys.optCode(String(a))) },
-  { name: "did→id", prefix: storeKeys.didToId, exact: true },
-  { name: "id→did", prefix: prefixOf((a) => storeKeys.idToDid(a * 128)) },
-  { name: "next id", prefix: storeKeys.nextId, exact: true },
-  { name: "parked", prefix: storeKeys.parked, exact: true },
+  ...(Object.keys(KEY_NAMES) as KeyName[]).map((name) => ({
+    name,
+    prefix: keyPrefix(name),
+    exact: !KEY_NAMES[name].includes("<"),
+  })),
   { name: "firehose partitions", prefix: prefixOf((a) => firehoseKeys.stream(a)) },
   { name: "firehose cursor", prefix: firehoseKeys.cursor },
   { name: "network counters", prefix: "stats:{firehose}:" },
   { name: "top lists", prefix: "stats:{g}:" },
   { name: "scheduler", prefix: "sched:" },
 ];
+/** Families by what drives them (the rest is constant). */
+const GROUPS = {
+  /** Besides the logs' own keys: an active account's sets, blocks, profile and handle. */
+  account: ["graph", "blocking", "blockedBy", "blockRecords", "profile", "handles"],
+  /** Every account ever seen: the DID ↔ id interning, and the hidden set. */
+  seen: ["didToId", "idToDid", "nextId", "hidden"],
+  records: ["records", "recordBuckets"],
+  streams: ["firehose partitions"],
+};
 const memInfo = await info(probe, "memory");
 const used = Number(memInfo.used_memory);
-const report = await memoryByFamily(probe, families, { strings: ["logs"] });
+const report = await memoryByFamily(probe, families, { strings: ["log"] });
 const fam = (name: string) =>
   report.families.find((f) => f.name === name) ?? { name, keys: 0, bytes: 0, sampled: 0 };
 const nextId = Number(await probe.get(storeKeys.nextId) ?? 0);
@@ -442,14 +454,6 @@ const p99Id = byActivity[Math.floor(byActivity.length * 0.99)];
 const typical = await latency(model.didOf(typicalId), weekHours, QUERIES * 2);
 const active99 = await latency(model.didOf(p99Id), weekHours, QUERIES * 2);
 const busy = await latency(model.didOf(busiest), weekHours, QUERIES);
-// How many people the heaviest account's window holds (distinct counterparts).
-const heavyPeople = (await topInteractions(query, heavyDid, {
-  direction: "both",
-  windowHours: weekHours,
-  limit: 10_000_000,
-  now: NOW,
-}))?.length ?? 0;
-
 /**
  * Where an uncached circles query of `did` spends its time: fetching the window's logs
  * (GET per week), tallying their entries per counterpart (scanLog into CountTables, as the
@@ -463,7 +467,7 @@ async function breakdown(did: string, windowHours: number, n: number) {
     weeks.push(w);
   }
   const fetchMs: number[] = [], tallyMs: number[] = [];
-  let bytes = 0, visits = 0, rows = 0;
+  let bytes = 0, visits = 0, rows = 0, people = 0;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const logs = await Promise.all(weeks.map((w) => query.getBuffer(storeKeys.log(id, w))));
@@ -483,6 +487,7 @@ async function breakdown(did: string, windowHours: number, n: number) {
     tallyMs.push(performance.now() - t1);
     fetchMs.push(t1 - t0);
     rows = tally[0].size + tally[1].size;
+    people = new Set([...tally[0].ids, ...tally[1].ids]).size;
   }
   fetchMs.sort((a, b) => a - b);
   tallyMs.sort((a, b) => a - b);
@@ -492,9 +497,12 @@ async function breakdown(did: string, windowHours: number, n: number) {
     bytes,
     visits,
     rows,
+    people,
   };
 }
 const heavyParts = await breakdown(heavyDid, weekHours, Math.max(5, QUERIES / 5));
+/** Distinct people in the heaviest account's window (sent or received). */
+const heavyPeople = heavyParts.people;
 
 // ---------------------------------------------------------------------------------------
 // Exact sizes: each family deleted in turn (the queries are done), with what is left over.
@@ -512,26 +520,22 @@ const withShare = (name: string) => exact.get(name)?.bytes ?? 0;
 // The model of memory: each family by what drives it, and the whole network from it.
 const st = model.stats;
 const interactions = st.interactions;
-const logs = fam("logs");
+const logs = fam("log");
 const logKeys = logs.keys;
-const logAccounts = report.ids.get("logs") ?? 0;
+const logAccounts = report.ids.get("log") ?? 0;
+const sumOf = (names: string[]) => names.reduce((a, n) => a + withShare(n), 0);
 const perInteraction = (logs.strlen ?? 0) / interactions;
-const perLogKey = (withShare("logs") - (logs.strlen ?? 0)) / logKeys;
-const graph = fam("follows+blocks");
-const profiles = fam("profiles");
-const profileBytes = withShare("profiles") + withShare("handle index");
-const perActive = (logKeys * perLogKey + withShare("follows+blocks") + profileBytes) /
-  logAccounts;
-const internBytes = withShare("did→id") + withShare("id→did") + withShare("next id") +
-  withShare("hidden");
+const perLogKey = (withShare("log") - (logs.strlen ?? 0)) / logKeys;
+const accountBytes = sumOf(GROUPS.account);
+const perActive = (logKeys * perLogKey + accountBytes) / logAccounts;
+const internBytes = sumOf(GROUPS.seen);
 const perSeen = internBytes / nextId;
-const recordBytes = withShare("record memory") + withShare("record buckets");
+const recordBytes = sumOf(GROUPS.records);
 const perRecord = recordBytes / Math.max(1, st.remembered);
-const streamBytes = withShare("firehose partitions");
+const streamBytes = sumOf(GROUPS.streams);
 const perStreamEntry = streamBytes / Math.max(1, streamLength);
-const constantBytes = withShare("network counters") + withShare("top lists") +
-  withShare("scheduler") + withShare("firehose cursor");
-const otherBytes = report.families.filter((f) => f.name.startsWith("other "))
+const grouped = new Set(["log", ...Object.values(GROUPS).flat()]);
+const constantBytes = report.families.filter((f) => !grouped.has(f.name))
   .reduce((a, f) => a + withShare(f.name), 0);
 
 // The whole network's drivers per window.
@@ -545,8 +549,6 @@ const growth = DAYS > 1 ? Math.log(aD / a1) / Math.log(DAYS) : 0.5;
 const networkActive = (days: number) =>
   days <= DAYS ? measuredActive(days) : aD * (days / DAYS) ** growth;
 const keysPerAccount = logKeys / logAccounts;
-const graphPerAccount = graph.keys / logAccounts;
-const profilesPerAccount = profiles.keys / logAccounts;
 function extrapolate(days: number, peak: boolean) {
   // With retention R, a week's logs live until the week ends plus R: up to R + 7 days.
   const held = peak ? days + 7 : days;
@@ -555,9 +557,7 @@ function extrapolate(days: number, peak: boolean) {
   const parts = {
     logEntries: perInteraction * netInteractionsPerDay * held,
     logKeys: perLogKey * active * Math.max(1, weeks),
-    followsBlocks: (withShare("follows+blocks") / Math.max(1, graph.keys)) * graphPerAccount *
-      networkActive(days),
-    profiles: profileBytes / Math.max(1, profiles.keys) * profilesPerAccount * networkActive(days),
+    accountKeys: accountBytes / logAccounts * networkActive(days),
     interning: perSeen * NETWORK.accounts.value,
     recordMemory: perRecord * netRecordsPerDay * (MEMORY_HOURS + 8) / 24,
     streams: perStreamEntry * STREAM_MAXLEN,
@@ -770,10 +770,9 @@ say(
     fmt(streamLength)
   } entries; the cap is ${fmt(STREAM_MAXLEN)})`,
 );
-say(`  constant:                  ${mb(constantBytes)} (counters, top lists, scheduler)`);
-if (otherBytes > 0) say(`  other keys:                ${mb(otherBytes)}`);
+say(`  constant:                  ${mb(constantBytes)} (counters, top lists, scheduler, …)`);
 const modelled = perInteraction * interactions + perActive * logAccounts + perSeen * nextId +
-  recordBytes + streamBytes + constantBytes + otherBytes;
+  recordBytes + streamBytes + constantBytes;
 say(`  sum: ${gb(modelled)} against ${gb(used - memEmpty)} measured`);
 say();
 say(
@@ -866,10 +865,36 @@ say(
   } ms, ${JSON.stringify(daySweep.result)}`,
 );
 const keyScale = (extrapolated["7d"].parts.logKeys / perLogKey) / Math.max(1, logKeys);
+const lastOf = (name: string) => runs.get(name)!.at(-1)!;
+const walk = lastOf("sweep-walk");
+const counterRun = lastOf("counters");
+/** Each job on the whole network (7 d): its duration, and its Redis CPU as a share of a core. */
+const networkJobs = {
+  top: {
+    seconds: median(topRuns.map((r) => r.ms)) * logScale / 1000,
+    core: topRedisPerRun * logScale / 300,
+  },
+  rollup: {
+    seconds: hourlyRollup.ms * keyScale / 1000,
+    core: hourlyRollup.redisMs / 1000 * keyScale / 3600,
+  },
+  sweep: { seconds: walk.ms * keyScale / 1000, core: walk.redisMs / 1000 * keyScale / 86400 },
+  counters: { seconds: counterRun.ms / 1000, core: counterRun.redisMs / 1000 / 60 },
+};
 say(
-  `  on the whole network (7 d), by key count (×${keyScale.toFixed(1)}): top lists about ${
-    fmt(median(topRuns.map((r) => r.ms)) * logScale / 1000)
-  } s, the sweep's walk about ${fmt(runs.get("sweep-walk")!.at(-1)!.ms * keyScale / 1000)} s`,
+  `  on the whole network (7 d; top lists scaled by interactions held ×${
+    logScale.toFixed(0)
+  }, the others by log keys ×${keyScale.toFixed(0)}): ${
+    Object.entries(networkJobs).map(([k, v]) =>
+      `${k} about ${fmt(v.seconds, 1)} s a run, ${pct(v.core)} of Redis's core`
+    ).join("; ")
+  }`,
+);
+const redisCoreTotal = redisNetworkCores +
+  Object.values(networkJobs).reduce((a, v) => a + v.core, 0);
+say(
+  `  Redis's main thread on the whole network: ${pct(redisCoreTotal)} of a core on average ` +
+    `(writes ${pct(redisNetworkCores)}, jobs the rest)`,
 );
 
 console.log(JSON.stringify({
@@ -913,6 +938,8 @@ console.log(JSON.stringify({
     redisPublish: per1M(phase.publish.redis),
     publisher: per1M(phase.publish.cpu),
   },
+  redisCoreOnNetwork: redisCoreTotal,
+  networkJobs,
   applyMaxBlockMs: applyBlock.maxMs,
   applyP99BlockMs: percentile(applyDurations, 0.99),
   applyNoiseMs: applyBlock.noiseMs,

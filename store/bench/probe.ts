@@ -87,7 +87,7 @@ function merge(into: Blocking, b: Blocking): Blocking {
   into.over50 += b.over50;
   into.logged += b.logged;
   into.noiseMs = Math.max(into.noiseMs, b.noiseMs);
-  into.durations.push(...b.durations);
+  for (const d of b.durations) into.durations.push(d);
   into.slowest = [...into.slowest, ...b.slowest].sort((x, y) => y.ms - x.ms).slice(0, 5);
   return into;
 }
