@@ -7,7 +7,9 @@
  * past `from`, and skips the events at or below its cursor (enforced in the script), so a
  * batch resent after a lost reply, or a restart from the smallest cursor, never writes an
  * event into a partition twice. The network counters have a cursor of their own, which only
- * moves from exactly `from` (counts cannot be taken apart).
+ * moves from exactly where it is expected (counts cannot be taken apart by seq: after a
+ * restart from a smaller cursor, batches up to the counters' cursor are not counted again,
+ * and the one that reaches past it is counted whole).
  *
  * On one server (and every key in one call) all of that is one script per batch, refused
  * whole when anything does not fit, as before partitions had slots of their own. On Redis

@@ -113,9 +113,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 1;
   const dir = await Deno.makeTempDir({ prefix: "redis-cluster-" });
-  const nodes = Array.from({ length: masters * (1 + replicas) }, () => ({
-    port: freePort(),
-    bus: freePort(),
+  // Two free ports per node (clients, cluster bus), none twice.
+  const ports = new Set<number>();
+  while (ports.size < 2 * masters * (1 + replicas)) ports.add(freePort());
+  const free = [...ports];
+  const nodes = Array.from({ length: masters * (1 + replicas) }, (_, i) => ({
+    port: free[2 * i],
+    bus: free[2 * i + 1],
     child: undefined as Deno.ChildProcess | undefined,
   }));
   const byPort = (port: number) => {
