@@ -96,6 +96,7 @@ Deno.test("openApiDocument() lists exactly the routes the app serves, each with 
 const QUERIES: Record<string, z.ZodObject> = {
   "/v1/interactions/{actor}": s.interactionsQuery,
   "/v1/circles/{actor}": s.circlesQuery,
+  "/v1/circles/{actor}/changes": s.changesQuery,
   "/v1/circles/{actor}.svg": s.circlesQuery,
   "/v1/circles/{actor}.png": s.circlesQuery,
   "/v1/stats/top": s.topQuery,

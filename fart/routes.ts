@@ -7,6 +7,7 @@ import type { Route } from "./route.ts";
 import { search } from "./routes/actors.ts";
 import { avatar } from "./routes/avatar.ts";
 import { circlesJson, circlesPng, circlesSvg } from "./routes/circles.ts";
+import { changes } from "./routes/changes.ts";
 import { interactions } from "./routes/interactions.ts";
 import { meta } from "./routes/meta.ts";
 import { docs, healthz, index, openapi } from "./routes/open.ts";
@@ -16,6 +17,7 @@ import { jobs, live, top } from "./routes/stats.ts";
 export const API_ROUTES: readonly Route[] = [
   interactions,
   circlesJson,
+  changes,
   circlesSvg,
   circlesPng,
   top,

@@ -3,6 +3,9 @@ import { z } from "zod";
 import { indexerEnv } from "@bsky/indexer/config";
 import { JOB_NAMES, TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
 import { CREDIT } from "./circles.ts";
+import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
+import { parsePeriod } from "@bsky/store/periods";
+import { BOT_DAY_INTERACTIONS } from "@bsky/store/circle_filters";
 
 export const MAX_WINDOW_HOURS = 30 * 24;
 /** The most people /v1/interactions lists (its `limit`). */
@@ -35,18 +38,92 @@ const colour = z.string().regex(/^#?[0-9a-fA-F]{6}$/, "is not a colour such as 1
 const flag = z.enum(["true", "false", "1", "0"], { error: "is not true or false" })
   .transform((v) => v === "true" || v === "1");
 
+/**
+ * A rolling window ("7d": hours or days back from now) as hours, or a calendar period by
+ * its canonical name: an ISO 8601 week (`week:2026-W47`, Monday 00:00 UTC to the next
+ * Monday) or a calendar month in UTC (`month:2026-11`). Whether a period is within the
+ * retention and has started is checked against the clock by the handler (a 400 too).
+ */
+export const spanParam = z.string()
+  .regex(
+    /^(?:\d{1,4}[hd]|week:\d{4}-[Ww]\d{2}|month:\d{4}-\d{2})$/,
+    "is not a window such as 24h or 7d, nor a period such as week:2026-W47 or month:2026-11",
+  )
+  .meta({
+    description:
+      "Hours or days back from now (1h to 30d, 720h), or a period in UTC: an ISO 8601 week, `week:2026-W47` (Monday 00:00 to the next Monday), or a calendar month, `month:2026-11`. A period must have started, and start within the retention (`retentionDays` of /v1/meta); a period still running is counted up to the end of the current hour. Periods start at 00:00 UTC, so their counts are exact",
+  })
+  .transform((w, ctx): number | string => {
+    if (/^\d/.test(w)) {
+      const hours = windowParam.safeParse(w);
+      if (hours.success) return hours.data;
+      ctx.addIssue({ code: "custom", message: "is not between 1h and 30d" });
+      return z.NEVER;
+    }
+    const period = parsePeriod(w);
+    if (!period) {
+      ctx.addIssue({ code: "custom", message: "is not a week of that year or a month" });
+      return z.NEVER;
+    }
+    return period.name;
+  });
+
+/** The most accounts `exclude` may name. */
+export const MAX_EXCLUDE = 25;
+
+/** The filters of the circles, their interactions and their changes. */
+export const filterParams = {
+  exclude: z.string().max(MAX_EXCLUDE * 260, "is too long")
+    .describe(
+      `Accounts to leave out: handles or DIDs, comma-separated, at most ${MAX_EXCLUDE}. A handle this API has never seen has nothing to leave out`,
+    )
+    .transform((list, ctx) => {
+      const names = [
+        ...new Set(
+          list.split(",").map((a) => a.trim().replace(/^@/, "")).filter((a) => a !== "")
+            .map((a) => a.startsWith("did:") ? a : a.toLowerCase()),
+        ),
+      ].sort();
+      const wrong = names.find((a) => !(a.startsWith("did:") ? isValidDid(a) : isValidHandle(a)));
+      if (wrong !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `names ${JSON.stringify(wrong)}, not a handle or DID`,
+        });
+        return z.NEVER;
+      }
+      if (names.length > MAX_EXCLUDE) {
+        ctx.addIssue({ code: "custom", message: `names more than ${MAX_EXCLUDE} accounts` });
+        return z.NEVER;
+      }
+      return names;
+    })
+    .prefault(""),
+  mutuals: z.enum(["all", "only", "none"], { error: "is not all, only or none" }).default("all")
+    .describe(
+      "only: just the accounts that follow the account and that it follows back; none: everyone but them (the follows as they stand now)",
+    ),
+  bots: z.enum(["show", "hide"], { error: "is not show or hide" }).default("show")
+    .describe(
+      `hide: leave out accounts that sent more than ${
+        BOT_DAY_INTERACTIONS.toLocaleString("en")
+      } interactions (to anyone) within one UTC day of the window, a machine's rate; days are counted as the window counts them`,
+    ),
+};
+
 /** The query of an endpoint that takes no parameters: any one is a 400. */
 export const noQuery = z.strictObject({});
 
 export const interactionsQuery = z.strictObject({
   direction: direction.default("both"),
-  window: windowParam.prefault("7d"),
+  window: spanParam.prefault("7d"),
   limit: intParam(1, MAX_LIMIT, 30),
+  ...filterParams,
 });
 
 export const circlesQuery = z.strictObject({
   direction: direction.default("both"),
-  window: windowParam.prefault("30d"),
+  window: spanParam.prefault("30d"),
   rings: intParam(1, 3, 3),
   sizes: z.enum(["8-15-26", "10-20-30"], { error: "is not 8-15-26 or 10-20-30" }).default(
     "8-15-26",
@@ -59,6 +136,17 @@ export const circlesQuery = z.strictObject({
   credit: z.string().regex(CREDIT, "is not a host name").or(z.literal("")).prefault("")
     .describe("The address of the site showing the image, written small at the bottom right"),
   width: z.enum(["600", "1200"], { error: "is not 600 or 1200" }).transform(Number).prefault("600"),
+  ...filterParams,
+});
+
+export const changesQuery = z.strictObject({
+  direction: direction.default("both"),
+  window: spanParam.prefault("7d"),
+  rings: intParam(1, 3, 3),
+  sizes: z.enum(["8-15-26", "10-20-30"], { error: "is not 8-15-26 or 10-20-30" }).default(
+    "8-15-26",
+  ),
+  ...filterParams,
 });
 
 export const topQuery = z.strictObject({
@@ -123,6 +211,37 @@ export const circlesAnswer = z.object({
     ),
   })),
 });
+
+/** What an answer counts: a window or period by name, and its hours. */
+const span = z.object({
+  window: z.string().describe("The window (`7d`) or period (`week:2026-W47`) counted"),
+  from: z.string().describe("Its first hour (ISO 8601, UTC)"),
+  to: z.string().describe("The end of its last hour"),
+});
+
+const ringed = profile.extend({
+  ring: z.number().int().describe("1 is the inner ring"),
+  score: z.number(),
+});
+
+export const changesAnswer = z.object({
+  actor: profile,
+  direction,
+  current: span,
+  previous: span.describe(
+    "The period before: the week or month before a period, the same number of hours before a rolling window",
+  ),
+  joined: z.array(ringed).describe("In the current circles, not in the previous ones"),
+  left: z.array(ringed).describe("In the previous circles (ring and score then), not now"),
+  moved: z.array(profile.extend({
+    from: z.number().int().describe("The ring before"),
+    to: z.number().int().describe("The ring now"),
+    score: z.number().describe("The score now"),
+  })).describe("In both, on another ring"),
+  stayed: z.number().int().describe("How many are on the same ring in both"),
+}).describe(
+  "Who joined the circles, who left and who moved rings, from the previous period of the same kind to this one, with the same options and filters; best first in each list",
+);
 
 export const topAnswer = z.object({
   metric: z.enum(TOP_METRICS),

@@ -31,6 +31,11 @@ export interface TopOptions {
   weights?: Partial<Record<InteractionType, number>>;
   /** Leave out the accounts the actor blocks (for circles). */
   excludeBlocked?: boolean;
+  /**
+   * Leaves out more candidates (store ids, asked in rank order, a chunk at a time) before
+   * the top is cut to `limit`: see circle_filters.ts.
+   */
+  skip?: (ids: readonly number[]) => Promise<readonly boolean[]>;
   /** The instant the window ends in (its hour is the window's last). */
   now: number;
 }
@@ -166,8 +171,10 @@ export async function topInteractions(
       if (err) throw err;
       return v as number[];
     });
-    chunk.forEach((s, k) => {
-      if (top.length < options.limit && flags.every((f) => f[k] === 0)) top.push(s);
+    const open = chunk.filter((_, k) => flags.every((f) => f[k] === 0));
+    const skipped = await options.skip?.(open.map((s) => ids[s]));
+    open.forEach((s, k) => {
+      if (top.length < options.limit && !skipped?.[k]) top.push(s);
     });
   }
   if (top.length === 0) return [];

@@ -3,7 +3,7 @@
  * rings around it, as a JSON layout or as the image. All three take the same query and
  * answer from one cache entry per actor, format and parsed query.
  */
-import { type Profile, profiles, topInteractions, windowRange } from "@bsky/store/queries";
+import { type Profile, profiles, topInteractions } from "@bsky/store/queries";
 import type { z } from "zod";
 import type { Image } from "../avatar.ts";
 import {
@@ -16,14 +16,15 @@ import { canonicalQuery, HttpError, withEtag } from "../http.ts";
 import { type PngPool, PngPoolFull } from "../png_pool.ts";
 import { route, type RouteCtx, type Services } from "../route.ts";
 import * as s from "../schemas.ts";
-import { actorKey, apiProfile, jsonBytes, windowLabel } from "./answers.ts";
+import { keepSeconds, skipOf, type Span, spanOf, withoutDefaultFilters } from "../selection.ts";
+import { actorKey, apiProfile, jsonBytes } from "./answers.ts";
 import { ACTOR_ERRORS } from "./interactions.ts";
 
 type Query = z.output<typeof s.circlesQuery>;
 type Format = "json" | "svg" | "png";
 type Ctx = RouteCtx<Query>;
 
-const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
+export const RING_SIZES = { "8-15-26": [8, 15, 26], "10-20-30": [10, 20, 30] } as const;
 const TYPES: Record<Format, string> = {
   json: "application/json",
   svg: "image/svg+xml",
@@ -44,7 +45,7 @@ interface Placed {
  */
 function cacheKey(ctx: Ctx, format: Format): string {
   const { width: _width, ...layout } = ctx.query;
-  const shape = canonicalQuery(format === "png" ? ctx.query : layout);
+  const shape = canonicalQuery(withoutDefaultFilters(format === "png" ? ctx.query : layout));
   return `c:${actorKey(ctx.params.actor)}:${format}:${shape}`;
 }
 
@@ -52,25 +53,28 @@ function cacheKey(ctx: Ctx, format: Format): string {
  * The account and the people its rings hold, best first, with their profiles, and each
  * one's score (0 for the account).
  */
-async function ranked(
-  { params, query: q, services }: Ctx,
-  now: number,
+export async function ranked(
+  { params, query: q, services }: Pick<Ctx, "params" | "services"> & {
+    query: Pick<Query, "direction" | "rings" | "sizes" | keyof typeof s.filterParams>;
+  },
+  span: Span,
 ): Promise<{ people: Profile[]; scores: number[] }> {
   const actor = await services.identity.actor(params.actor);
   const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
   const items = await topInteractions(services.redis, actor.did, {
     direction: q.direction,
-    windowHours: q.window,
+    windowHours: span.windowHours,
     limit: sizes.reduce((a, b) => a + b, 0),
-    now,
+    now: span.at,
     excludeBlocked: true,
+    skip: await skipOf(services, actor.id, q, span),
   }) ?? [];
   const people = await profiles(services.redis, [actor.did, ...items.map((i) => i.did)]);
   return { people, scores: [0, ...items.map((i) => i.score)] };
 }
 
-function optionsOf(q: Query, title: Profile, now: number): CircleOptions {
-  const { from, to } = windowRange(q.window, now);
+function optionsOf(q: Query, title: Profile, span: Span): CircleOptions {
+  const [from, to] = [new Date(span.from), new Date(span.to)];
   return {
     rings: q.rings as 1 | 2 | 3,
     ringSizes: q.sizes,
@@ -85,10 +89,9 @@ function optionsOf(q: Query, title: Profile, now: number): CircleOptions {
   };
 }
 
-async function place(ctx: Ctx): Promise<Placed> {
-  const now = ctx.services.clock.now();
-  const { people, scores } = await ranked(ctx, now);
-  const options = optionsOf(ctx.query, people[0], now);
+async function place(ctx: Ctx, span: Span): Promise<Placed> {
+  const { people, scores } = await ranked(ctx, span);
+  const options = optionsOf(ctx.query, people[0], span);
   const person = (p: Profile, k: number) => ({
     did: p.did,
     handle: p.handle,
@@ -104,7 +107,7 @@ async function place(ctx: Ctx): Promise<Placed> {
 }
 
 /** The JSON answer: the layout with each person's profile. */
-function layoutAnswer(q: Query, { people, options, layout }: Placed): Uint8Array {
+function layoutAnswer(q: Query, span: Span, { people, options, layout }: Placed): Uint8Array {
   const index = new Map(people.map((p, k) => [p.did, k]));
   const placed = (p: { did: string; x: number; y: number; r: number }, k = index.get(p.did)!) => ({
     ...apiProfile(people[k]),
@@ -114,7 +117,7 @@ function layoutAnswer(q: Query, { people, options, layout }: Placed): Uint8Array
   });
   const answer: z.infer<typeof s.circlesAnswer> = {
     actor: apiProfile(people[0]),
-    window: windowLabel(q.window),
+    window: span.name,
     direction: q.direction,
     from: options.from.toISOString(),
     to: options.to.toISOString(),
@@ -156,12 +159,17 @@ async function drawPng(png: PngPool, svg: () => Promise<string>, width: number) 
 }
 
 /** Each format's answer, made when it is not cached. */
-const MAKE: Record<Format, (ctx: Ctx) => Promise<Uint8Array>> = {
-  json: async (ctx) => layoutAnswer(ctx.query, await place(ctx)),
-  svg: async (ctx) => new TextEncoder().encode(await svgOf(ctx.services, await place(ctx))),
+const MAKE: Record<Format, (ctx: Ctx, span: Span) => Promise<Uint8Array>> = {
+  json: async (ctx, span) => layoutAnswer(ctx.query, span, await place(ctx, span)),
+  svg: async (ctx, span) =>
+    new TextEncoder().encode(await svgOf(ctx.services, await place(ctx, span))),
   // A PNG takes its place among the renders before anything is done for it.
-  png: (ctx) =>
-    drawPng(ctx.services.png, async () => svgOf(ctx.services, await place(ctx)), ctx.query.width),
+  png: (ctx, span) =>
+    drawPng(
+      ctx.services.png,
+      async () => svgOf(ctx.services, await place(ctx, span)),
+      ctx.query.width,
+    ),
 };
 
 function circles(format: Format, operationId: string, summary: string) {
@@ -178,9 +186,11 @@ function circles(format: Format, operationId: string, summary: string) {
     errors: ACTOR_ERRORS,
     etag: true,
     async handler(ctx) {
+      const span = await spanOf(ctx.services, ctx.query.window, ctx.services.clock.now());
+      const seconds = keepSeconds(ctx.services, span);
       const key = cacheKey(ctx, format);
-      const body = await ctx.services.cache.get(key, () => MAKE[format](ctx));
-      return await withEtag(ctx.req, body, TYPES[format], ctx.services.config.FART_CACHE_SECONDS);
+      const body = await ctx.services.cache.get(key, () => MAKE[format](ctx, span), seconds);
+      return await withEtag(ctx.req, body, TYPES[format], seconds);
     },
   });
 }

@@ -1,34 +1,38 @@
 /** GET /v1/interactions/{actor}: whom an account interacts with most. */
-import { profiles, topInteractions, windowRange } from "@bsky/store/queries";
+import { profiles, topInteractions } from "@bsky/store/queries";
 import type { z } from "zod";
-import { withEtag } from "../http.ts";
+import { canonicalQuery, withEtag } from "../http.ts";
 import { route, type RouteCtx } from "../route.ts";
 import * as s from "../schemas.ts";
-import { actorKey, apiProfile, jsonBytes, windowLabel } from "./answers.ts";
+import { keepSeconds, skipOf, type Span, spanOf, withoutDefaultFilters } from "../selection.ts";
+import { actorKey, apiProfile, jsonBytes } from "./answers.ts";
 
 type Query = z.output<typeof s.interactionsQuery>;
 
 /** Errors of the routes that name an account. */
 export const ACTOR_ERRORS = [400, 404, 410, 502];
 
-async function build({ params, services }: RouteCtx<Query>, q: Query): Promise<Uint8Array> {
-  const { identity, redis, clock } = services;
+async function build(
+  { params, services }: RouteCtx<Query>,
+  q: Query,
+  span: Span,
+): Promise<Uint8Array> {
+  const { identity, redis } = services;
   const actor = await identity.actor(params.actor);
-  const now = clock.now();
   const items = await topInteractions(redis, actor.did, {
     direction: q.direction,
-    windowHours: q.window,
+    windowHours: span.windowHours,
     limit: q.limit,
-    now,
+    now: span.at,
+    skip: await skipOf(services, actor.id, q, span),
   }) ?? [];
   const ps = await profiles(redis, [actor.did, ...items.map((i) => i.did)]);
-  const { from, to } = windowRange(q.window, now);
   const answer: z.infer<typeof s.interactionsAnswer> = {
     actor: apiProfile(ps[0]),
-    window: windowLabel(q.window),
+    window: span.name,
     direction: q.direction,
-    from: from.toISOString(),
-    to: to.toISOString(),
+    from: new Date(span.from).toISOString(),
+    to: new Date(span.to).toISOString(),
     items: items.map((c, k) => ({
       ...apiProfile(ps[k + 1]),
       like: c.like,
@@ -54,10 +58,12 @@ export const interactions = route({
   etag: true,
   async handler(ctx) {
     const q = ctx.query;
-    const { cache, config } = ctx.services;
+    const { cache, clock } = ctx.services;
+    const span = await spanOf(ctx.services, q.window, clock.now());
+    const seconds = keepSeconds(ctx.services, span);
     // Keyed by the actor as asked, so that a cached answer needs no resolution at all.
-    const key = `i:${actorKey(ctx.params.actor)}:${q.direction}:${q.window}:${q.limit}`;
-    const body = await cache.get(key, () => build(ctx, q));
-    return await withEtag(ctx.req, body, "application/json", config.FART_CACHE_SECONDS);
+    const key = `i:${actorKey(ctx.params.actor)}:${canonicalQuery(withoutDefaultFilters(q))}`;
+    const body = await cache.get(key, () => build(ctx, q, span), seconds);
+    return await withEtag(ctx.req, body, "application/json", seconds);
   },
 });

@@ -30,7 +30,7 @@ export const NAMED_WINDOWS: readonly string[] = [
 const whole = (v: string | undefined) => v && /^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined;
 
 /** What the indexer keeps, as it last said, else its defaults. */
-async function indexerSettings(redis: Redis) {
+export async function indexerSettings(redis: Redis) {
   const h = await redis.hgetall(storeKeys.settings);
   return {
     retentionDays: whole(h.retentionDays) ?? s.INDEXER_DEFAULTS.retentionDays,
