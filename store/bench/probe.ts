@@ -361,3 +361,47 @@ export async function measureByDeleting(
   }
   return out;
 }
+
+/**
+ * The longest stretch of CPU the server's main thread spent between two polls `everyMs`
+ * apart, per label: a call holds the server for its whole CPU time, and other clients'
+ * commands wait behind it, so the longest stretch bounds the longest call from above
+ * (several short calls between two polls add up). Unlike SLOWLOG's elapsed times it does
+ * not count time the server was preempted by other processes on the machine.
+ */
+export class CpuWatch {
+  #label = "";
+  #running: Promise<void> | undefined;
+  #stop = false;
+  readonly longest = new Map<string, number>();
+
+  constructor(readonly redis: Redis, readonly everyMs = 5) {}
+
+  start(): void {
+    this.#running = (async () => {
+      let last = await redisCpuMs(this.redis);
+      while (!this.#stop) {
+        await new Promise((r) => setTimeout(r, this.everyMs));
+        const label = this.#label;
+        const now = await redisCpuMs(this.redis);
+        if (label && label === this.#label) {
+          this.longest.set(label, Math.max(this.longest.get(label) ?? 0, now - last));
+        }
+        last = now;
+      }
+    })();
+  }
+
+  label(label: string): void {
+    this.#label = label;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await this.#running;
+  }
+
+  get(label: string): number {
+    return this.longest.get(label) ?? 0;
+  }
+}
