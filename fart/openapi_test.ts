@@ -99,6 +99,7 @@ const QUERIES: Record<string, z.ZodObject> = {
   "/v1/circles/{actor}/changes": s.changesQuery,
   "/v1/circles/{actor}.svg": s.circlesQuery,
   "/v1/circles/{actor}.png": s.circlesQuery,
+  "/v1/blocks/{actor}": s.blocksQuery,
   "/v1/stats/top": s.topQuery,
   "/v1/actors/search": s.searchQuery,
   "/v1/optout/{actor}": s.optoutQuery,

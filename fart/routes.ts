@@ -6,6 +6,7 @@
 import type { Route } from "./route.ts";
 import { search } from "./routes/actors.ts";
 import { avatar } from "./routes/avatar.ts";
+import { blocks } from "./routes/blocks.ts";
 import { circlesJson, circlesPng, circlesSvg } from "./routes/circles.ts";
 import { changes } from "./routes/changes.ts";
 import { interactions } from "./routes/interactions.ts";
@@ -20,6 +21,7 @@ export const API_ROUTES: readonly Route[] = [
   changes,
   circlesSvg,
   circlesPng,
+  blocks,
   top,
   jobs,
   live,

@@ -156,6 +156,20 @@ export const topQuery = z.strictObject({
   ),
 });
 
+/** The most accounts a page of /v1/blocks lists (its `limit`). */
+export const MAX_BLOCKS_LIMIT = 100;
+/** A cursor as /v1/blocks gives it: a page's end, opaque to clients. */
+export const BLOCKS_CURSOR = /^[0-9a-z]{1,11}$/;
+
+export const blocksQuery = z.strictObject({
+  direction: z.enum(["blocked-by", "blocking"], { error: "is not blocked-by or blocking" })
+    .default("blocked-by")
+    .describe("blocked-by: who blocks the account; blocking: whom it blocks"),
+  limit: intParam(1, MAX_BLOCKS_LIMIT, 50),
+  cursor: z.string().regex(BLOCKS_CURSOR, "is not a cursor this API gave").or(z.literal(""))
+    .default("").describe("The `cursor` of the page before; empty for the first page"),
+});
+
 export const optoutQuery = z.strictObject({
   action: z.enum(["out", "in"], { error: "is not out or in" }).default("out"),
 });
@@ -249,6 +263,21 @@ export const topAnswer = z.object({
   computedAt: z.string(),
   items: z.array(profile.extend({ count: z.number().int() })),
 });
+
+export const blocksAnswer = z.object({
+  actor: profile,
+  direction: z.enum(["blocked-by", "blocking"]),
+  counts: z.object({
+    blockedBy: z.number().int().describe("Accounts that block it"),
+    blocking: z.number().int().describe("Accounts it blocks"),
+  }).describe("Both directions, whatever the page asks for"),
+  items: z.array(profile.extend({
+    since: z.string().describe("The minute the block was made (ISO 8601, whole minutes, UTC)"),
+  })).describe("Newest block first; a page may hold fewer than `limit` and still have a next"),
+  cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last"),
+}).describe(
+  "Blocks as they stand, of any age. Accounts that are deleted, deactivated, taken down or opted out are left out of the items and of both counts",
+);
 
 export const liveAnswer = z.object({
   now: z.string(),

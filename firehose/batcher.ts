@@ -221,6 +221,8 @@ export class Batcher {
     const kept = batches.slice(done + 1);
     this.#takenBack = kept.reduce((n, b) => n + b.count, 0);
     const refusal = replies[done + 1];
+    // Every batch landed after all (the first one's reply was lost on the way).
+    if (!refusal) return;
     if (refusal.result?.status === "conflict" && await this.#resume(refusal.result.current)) {
       return;
     }

@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
-import { didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./layout.ts";
+import { BLOCK_MINUTE, didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./layout.ts";
 import { defineScript } from "./lua.ts";
 
 export interface ApplyOptions {
@@ -210,6 +210,8 @@ export class Applier {
           break;
         case "app.bsky.graph.block":
           pair("block", e.subject);
+          // The minute in its hour, for the order of blocks as they stand (not a counterpart).
+          if (pairs.length > 0) pairs.push([BLOCK_MINUTE, Math.floor(e.time / 60_000) % 60]);
           break;
         case "app.bsky.graph.follow":
           pair("follow", e.subject);

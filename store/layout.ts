@@ -24,6 +24,20 @@
  *   been remembered for the record memory's hours), so remembering needs no EXPIREAT.
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
+ * - Blocks as they stand, whatever their age (no TTL: a block lasts until its record is
+ *   deleted). `bo:{A}` sorted set of A's block records: member the record key as the
+ *   record memory writes it (a TID as its 8 bytes, see rkeyField), score minute * 2^28 +
+ *   the subject's id, the minute the block was made counted from BLOCK_EPOCH_MS (2^25
+ *   minutes, 63 years, keep a score below 2^53); so one member per block gives whom A
+ *   blocks, newest first, and a delete finds its block at any age. A further record of a
+ *   block A has already (rare) is scored -(subject * 2^20 + hour) instead, below every
+ *   block: deleting either record keeps the block, since the first one's minute.
+ *   `bi:{S}` sorted set of who blocks S: member the blocker's id (decimal), score minute *
+ *   2^28 + that id. Scores are unique in both, so a page's cursor is a score. An account's
+ *   deletion ends its own blocks (out of the others' `bi:`) and drops its `bo:` and `bi:`;
+ *   the blocks others made of it stay in their `bo:` (their records still exist), and
+ *   answers leave hidden accounts out. Memory per block edge, measured with MEMORY USAGE
+ *   by store/bench/bench_blocks.ts: see README.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
  *   `optout` "1" while A has opted out (hidden whatever its status). The retention sweep
  *   (retention.ts) deletes the profiles (and handle index entries) of active accounts
@@ -45,16 +59,18 @@
  * the scripts (scripts/*.lua) get the same table as `K` (see lua.ts).
  *
  * Redis Cluster: the store does not run on one. Its per-account keys carry the account's
- * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`: one slot per account), record buckets their
- * bucket (`r:{b}:*`); the global sets share `{g}`, the interning `{ids}` and the indexer's
- * lease and parked entries `{firehose}`. The scripts do not keep to one slot:
+ * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`, `bo:{A}`, `bi:{A}`: one slot per
+ * account), record buckets their bucket (`r:{b}:*`); the global sets share `{g}`, the
+ * interning `{ids}` and the indexer's lease and parked entries `{firehose}`. The scripts do
+ * not keep to one slot:
  * - the apply script (apply.lua) declares no keys and, in one call, writes the logs of the
- *   batch's accounts and of their counterparts, their sets and profiles, record buckets,
+ *   batch's accounts and of their counterparts, their sets, blocks and profiles, record buckets,
  *   `rb:{g}`, `hx:{g}`, `hidden:{g}` and `oc:{g}:*`, reads the lease and acknowledges the
  *   partition's stream (the firehose's keys): keys of many slots, which Cluster refuses;
  * - the checked-profile write (write_profile.lua) touches `p:{A}` and `hx:{g}`, and the
  *   idle-profile pruning (prune_profiles.lua) the profiles, sets and logs of many accounts
  *   and `hx:{g}`: several slots, refused too;
+ * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`;
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swap (swap_log.lua) to
  *   its one declared log: these two would run (the intern script builds its reverse-map
  *   keys itself, in the slot of the keys it declares);
@@ -84,6 +100,14 @@ export const TYPE_CODE: Record<InteractionType | "block" | "follow", number> = {
   follow: 7,
 };
 
+/**
+ * In a block record's pairs, beside its block (type 6): a pair of this type carries the
+ * minute in the hour it was made (0-59), for the order of blocks as they stand.
+ */
+export const BLOCK_MINUTE = 8;
+/** Blocks as they stand are timed in minutes from this instant (2023-01-01T00:00Z). */
+export const BLOCK_EPOCH_MS = Date.UTC(2023, 0, 1);
+
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
@@ -100,6 +124,8 @@ export const KEY_NAMES = {
   records: "r:{<bucket>}:<span>",
   recordBuckets: "rb:{g}",
   graph: "g:{<id>}",
+  blocking: "bo:{<id>}",
+  blockedBy: "bi:{<id>}",
   profile: "p:{<id>}",
   handles: "hx:{g}",
   hidden: "hidden:{g}",
@@ -140,6 +166,10 @@ export const storeKeys = {
   records: keyOf(KEY_NAMES.records),
   recordBuckets: KEY_NAMES.recordBuckets,
   graph: keyOf(KEY_NAMES.graph),
+  /** An account's block records: whom it blocks, by hour (see the layout above). */
+  blocking: keyOf(KEY_NAMES.blocking),
+  /** Who blocks an account, by hour. */
+  blockedBy: keyOf(KEY_NAMES.blockedBy),
   profile: keyOf(KEY_NAMES.profile),
   handles: KEY_NAMES.handles,
   hidden: KEY_NAMES.hidden,

@@ -1,8 +1,15 @@
 /**
  * The store's reads, in one import: interactions.ts (top interactions, totals), profiles.ts
- * (profiles and handles), ids.ts (the DID ↔ id interning), hidden.ts (hidden accounts) and
- * count_table.ts (tallies without an object per id).
+ * (profiles and handles), ids.ts (the DID ↔ id interning), hidden.ts (hidden accounts),
+ * blocks.ts (blocks as they stand) and count_table.ts (tallies without an object per id).
  */
+export {
+  type BlockCounts,
+  type BlockCursor,
+  type BlockDirection,
+  type BlockPage,
+  blockPage,
+} from "./blocks.ts";
 export { CountTable } from "./count_table.ts";
 export { hiddenAmong, hiddenIds, IdBits } from "./hidden.ts";
 export { didsOf, idOf } from "./ids.ts";

@@ -7,6 +7,7 @@ Deno.test("@bsky/store/queries still exports every read, from the modules that h
     "DEFAULT_WEIGHTS",
     "IdBits",
     "OPTED_OUT",
+    "blockPage",
     "didOfHandle",
     "didsOf",
     "hiddenAmong",

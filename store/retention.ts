@@ -25,9 +25,9 @@ const RECORDS_TTL_S = 7 * 86400;
 /**
  * When a store key found without a TTL should expire (seconds since the epoch, as its
  * writer would have set it); "keep" for the store's other keys, which the sweep leaves as
- * they are (profiles, the handle index, the hidden set, the interning, opt codes, the
- * record bucket counts, the indexer's lease, parked entries and settings); undefined for a
- * key that is not the store's.
+ * they are (profiles, blocks as they stand, the handle index, the hidden set, the interning,
+ * opt codes, the record bucket counts, the indexer's lease, parked entries and settings);
+ * undefined for a key that is not the store's.
  */
 export function storeExpiry(key: string, options: RetentionOptions): number | "keep" | undefined {
   const nowS = Math.floor(options.now / 1000), retentionS = options.retentionDays * 86400;
@@ -40,6 +40,8 @@ export function storeExpiry(key: string, options: RetentionOptions): number | "k
 /** Store keys the sweep leaves without a TTL. */
 const KEPT: KeyName[] = [
   "profile",
+  "blocking",
+  "blockedBy",
   "handles",
   "hidden",
   "optCode",
@@ -74,9 +76,10 @@ const PRUNE_SCRIPT = withKeys(pruneProfiles);
 
 /**
  * Deletes the profiles (and handle index entries) of the given accounts that are idle
- * through the retention: no log in its weeks, no follows or blocks, active and not opted
- * out. Returns how many were deleted. The next identity or profile event of an account
- * writes them again.
+ * through the retention: no log in its weeks, no follows or blocks (a block as it stands,
+ * in either direction, keeps the profile its lists show), active and not opted out.
+ * Returns how many were deleted. The next identity or profile event of an account writes
+ * them again.
  */
 export async function pruneIdleProfiles(
   redis: Redis,

@@ -8,9 +8,12 @@ import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { encodeEvent } from "@bsky/shared/events";
 import { firehoseKeys, partitionOf } from "@bsky/shared/keys";
+import { createLogger } from "@bsky/shared/log";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { chunksOf, Publisher } from "../publisher.ts";
+import { Batcher } from "../batcher.ts";
+import { firehoseMetrics } from "../metrics.ts";
+import { chunksOf, Publisher, type PublishResult } from "../publisher.ts";
 import { readStreams } from "../testing/helpers.ts";
 
 const PARTITIONS = 3;
@@ -156,6 +159,59 @@ Deno.test("the layout where every stream shared one slot moves once: streams ren
       range(1, 60),
     );
   } finally {
+    redis.disconnect();
+  }
+});
+
+/** A publisher whose first call lands in Redis and then fails, as a reply lost on the way. */
+class LosingReplies extends Publisher {
+  calls = 0;
+  override async publish(...args: Parameters<Publisher["publish"]>): Promise<PublishResult> {
+    const call = ++this.calls;
+    if (call === 1) {
+      await super.publish(...args);
+      // The next batch is sent meanwhile, and lands too.
+      await new Promise((r) => setTimeout(r, 30));
+      throw new Error("connection lost");
+    }
+    return await super.publish(...args);
+  }
+}
+
+Deno.test("a batch whose reply was lost while every batch behind it landed: nothing is sent again, nothing is lost", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  const abort = new AbortController();
+  try {
+    const publisher = new LosingReplies(redis, {
+      partitions: PARTITIONS,
+      maxLen: 10_000,
+      source: "relay",
+    });
+    const batcher = new Batcher(
+      publisher,
+      firehoseMetrics(),
+      createLogger("test", { level: "error", write: () => {} }),
+      50,
+      abort.signal,
+      () => {},
+      () => {},
+      4,
+    );
+    await batcher.load();
+    for (let seq = 1; seq <= 100; seq++) {
+      batcher.addEvent(like(seq));
+      batcher.advance(seq);
+    }
+    await batcher.drain();
+    assert.equal(publisher.calls, 2, "both batches were sent once");
+    assert.equal(batcher.durable, 100);
+    assert.deepEqual(
+      seqsOf(await readStreams(redis, publisher.streamKeys)).sort((a, b) => a - b),
+      range(1, 100),
+    );
+  } finally {
+    abort.abort();
     redis.disconnect();
   }
 });

@@ -107,6 +107,9 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
       <h1>
         {t.circlesOf} <span class="handle">{personLabel(circles.actor)}</span>
       </h1>
+      <p class="blocks-link">
+        <a href={`/c/${encodeURIComponent(handle)}/blocks`}>{t.blocksLink}</a>
+      </p>
       <div class="circles-layout">
         <div class="picture">
           <div id="result" data-swap aria-busy="false">

@@ -1,0 +1,287 @@
+import assert from "node:assert/strict";
+import type { CommitWriteEvent, FirehoseEvent } from "@bsky/shared/events";
+import type { Redis } from "@bsky/shared/redis";
+import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
+import { idOf } from "./ids.ts";
+import { HOUR_MS, storeKeys } from "./layout.ts";
+import { pruneIdleProfiles, storeExpiry } from "./retention.ts";
+import { A, B, C, create, del, nextSeq, T0, withStore } from "./testing/fixtures.ts";
+
+const BLOCK = "app.bsky.graph.block";
+const block = (did: string, rkey: string, subject: string, time = T0) =>
+  create(did, BLOCK, rkey, { subject }, time);
+const unblock = (did: string, rkey: string, time = T0) => del(did, BLOCK, rkey, time);
+const account = (did: string, active: boolean, status?: string): FirehoseEvent => ({
+  v: 1,
+  kind: "account",
+  seq: nextSeq(),
+  time: T0,
+  did,
+  active,
+  ...(status ? { status } : {}),
+});
+const S32 = "234567abcdefghijklmnopqrstuvwxyz";
+/** A record key that is a TID, made from a number (every one distinct). */
+const tid = (n: number) => {
+  let s = "";
+  for (let i = 0; i < 11; i++, n = Math.floor(n / 32)) s = S32[n % 32] + s;
+  return `3m${s}`;
+};
+
+/** Every item of every page, following the cursors, and the counts of the first page. */
+async function walk(redis: Redis, did: string, direction: BlockDirection, limit: number) {
+  const seen: { did: string; since: number }[] = [];
+  let cursor: BlockCursor | undefined;
+  let pages = 0;
+  const first = await blockPage(redis, did, { direction, limit });
+  let page = first;
+  for (;;) {
+    pages++;
+    assert.ok(page.items.length <= limit);
+    seen.push(...page.items);
+    if (!page.next) break;
+    cursor = page.next;
+    page = await blockPage(redis, did, { direction, limit, cursor });
+  }
+  return { seen, counts: first.counts, pages };
+}
+
+const dids = (items: { did: string }[]) => items.map((i) => i.did);
+
+/** Whom the account of id `id` blocks, as its set has it (ids, ascending). */
+async function subjects(redis: Redis, id: number): Promise<number[]> {
+  const flat = await redis.zrangebyscore(storeKeys.blocking(id), 0, "+inf", "WITHSCORES");
+  const out: number[] = [];
+  for (let i = 1; i < flat.length; i += 2) out.push(Number(flat[i]) % 2 ** 28);
+  return out.sort((x, y) => x - y);
+}
+
+Deno.test("blocks are kept in both directions, newest first, with the minute each was made", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([
+      block(A, tid(1), B, T0 - 5 * HOUR_MS),
+      block(C, tid(2), B, T0 - 2 * HOUR_MS),
+      block(A, "not-a-tid", C, T0 - HOUR_MS),
+      block(A, tid(3), A), // blocking oneself is no block
+    ]);
+    const minute = (t: number) => Math.floor(t / 60_000) * 60_000;
+    const byB = await blockPage(redis, B, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(byB.items, [
+      { did: C, since: minute(T0 - 2 * HOUR_MS) },
+      { did: A, since: minute(T0 - 5 * HOUR_MS) },
+    ]);
+    assert.deepEqual(byB.counts, { blockedBy: 2, blocking: 0 });
+    assert.equal(byB.next, undefined);
+    const ofA = await blockPage(redis, A, { direction: "blocking", limit: 10 });
+    assert.deepEqual(dids(ofA.items), [C, B]);
+    assert.deepEqual(ofA.counts, { blockedBy: 0, blocking: 2 });
+    // Within one hour, the minute orders them: Dan blocks B a few minutes after Carol.
+    const D = "did:plc:dan";
+    await applier.apply([block(D, tid(4), B, T0 - 2 * HOUR_MS + 7 * 60_000)]);
+    assert.deepEqual(
+      (await blockPage(redis, B, { direction: "blocked-by", limit: 2 })).items,
+      [{ did: D, since: minute(T0 - 2 * HOUR_MS + 7 * 60_000) }, byB.items[0]],
+    );
+    await applier.apply([unblock(D, tid(4))]);
+    // An account never seen has none.
+    assert.deepEqual(
+      await blockPage(redis, "did:plc:nobody", { direction: "blocking", limit: 5 }),
+      {
+        items: [],
+        counts: { blockedBy: 0, blocking: 0 },
+      },
+    );
+    // The same events again change nothing.
+    await applier.apply([block(A, tid(1), B, T0 - 5 * HOUR_MS), block(C, tid(2), B)]);
+    assert.deepEqual(await blockPage(redis, B, { direction: "blocked-by", limit: 10 }), byB);
+  });
+});
+
+Deno.test("a block ends when its record is deleted, at any age: the record memory has long forgotten it", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([block(A, tid(1), B), block(C, "old", B)]);
+    const later = T0 + 30 * 24 * HOUR_MS;
+    const stats = await applier.apply([unblock(A, tid(1), later), unblock(C, "old", later)]);
+    assert.equal(stats.applied, 2, "both found, past the record memory's 48 hours");
+    assert.equal(stats.unmatched, 0);
+    const page = await blockPage(redis, B, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(page, { items: [], counts: { blockedBy: 0, blocking: 0 } });
+    const a = (await idOf(redis, A))!;
+    assert.equal(await redis.exists(storeKeys.blocking(a)), 0);
+    // A delete delivered again, and a delete of a block never seen, end nothing.
+    assert.equal((await applier.apply([unblock(A, tid(1), later)])).applied, 0);
+    assert.equal((await applier.apply([unblock(A, tid(9), later)])).unmatched, 1);
+  });
+});
+
+Deno.test("two records of one block: deleting either keeps it, deleting both ends it", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([block(A, tid(1), B, T0 - 3 * HOUR_MS), block(A, tid(2), B)]);
+    const first = await blockPage(redis, B, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(first.items, [{ did: A, since: T0 - 3 * HOUR_MS }]);
+    assert.deepEqual(first.counts, { blockedBy: 1, blocking: 0 });
+    assert.deepEqual((await blockPage(redis, A, { direction: "blocking", limit: 10 })).counts, {
+      blockedBy: 0,
+      blocking: 1,
+    });
+    await applier.apply([unblock(A, tid(1))]);
+    const kept = await blockPage(redis, B, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(kept.items, first.items, "blocked since the first record, still");
+    await applier.apply([unblock(A, tid(2))]);
+    assert.deepEqual((await blockPage(redis, B, { direction: "blocked-by", limit: 10 })).items, []);
+    const a = (await idOf(redis, A))!;
+    assert.equal(await redis.exists(storeKeys.blocking(a)), 0, "nothing left of them");
+  });
+});
+
+Deno.test("an update that names another subject moves the block; one that names the same keeps its time", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([block(A, tid(1), B, T0 - 2 * HOUR_MS)]);
+    const update = (subject: string, time: number): FirehoseEvent => ({
+      ...(block(A, tid(1), subject, time) as CommitWriteEvent),
+      action: "update",
+    });
+    await applier.apply([update(B, T0)]);
+    assert.deepEqual((await blockPage(redis, B, { direction: "blocked-by", limit: 5 })).items, [
+      { did: A, since: T0 - 2 * HOUR_MS },
+    ]);
+    await applier.apply([update(C, T0)]);
+    assert.deepEqual((await blockPage(redis, B, { direction: "blocked-by", limit: 5 })).items, []);
+    assert.deepEqual(dids((await blockPage(redis, A, { direction: "blocking", limit: 5 })).items), [
+      C,
+    ]);
+    await applier.apply([unblock(A, tid(1), T0 + 100 * HOUR_MS)]);
+    assert.deepEqual((await blockPage(redis, C, { direction: "blocked-by", limit: 5 })).items, []);
+  });
+});
+
+Deno.test("hidden accounts are left out of the pages and the counts, and come back when shown again", async () => {
+  await withStore(async (redis, applier) => {
+    const D = "did:plc:dan", E = "did:plc:eve";
+    await applier.apply([
+      block(A, tid(1), B),
+      block(C, tid(2), B),
+      block(D, tid(3), B),
+      block(B, tid(4), E),
+      block(B, tid(5), C),
+      account(C, false, "deactivated"),
+    ]);
+    // An opted-out account is hidden the same way (the apply script's opt codes set both).
+    const e = (await idOf(redis, E))!;
+    await redis.hset(storeKeys.profile(e), "optout", "1");
+    await redis.sadd(storeKeys.hidden, e);
+    const byB = await blockPage(redis, B, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(dids(byB.items).sort(), [A, D].sort());
+    assert.deepEqual(byB.counts, { blockedBy: 2, blocking: 0 });
+    assert.deepEqual((await blockPage(redis, B, { direction: "blocking", limit: 10 })).items, []);
+    await applier.apply([account(C, true)]);
+    const again = await blockPage(redis, B, { direction: "blocking", limit: 10 });
+    assert.deepEqual(dids(again.items), [C]);
+    assert.deepEqual(again.counts, { blockedBy: 3, blocking: 1 });
+  });
+});
+
+Deno.test("an account's deletion ends its blocks and drops who blocked it; the others' records stand", async () => {
+  await withStore(async (redis, applier) => {
+    await applier.apply([
+      block(A, tid(1), B),
+      block(A, tid(2), C),
+      block(C, tid(3), A),
+      block(B, tid(4), A),
+      block(B, tid(5), C),
+    ]);
+    const a = (await idOf(redis, A))!;
+    await applier.apply([account(A, false, "deleted")]);
+    for (const key of [storeKeys.blocking(a), storeKeys.blockedBy(a)]) {
+      assert.equal(await redis.exists(key), 0, key);
+    }
+    const byC = await blockPage(redis, C, { direction: "blocked-by", limit: 10 });
+    assert.deepEqual(dids(byC.items), [B]);
+    assert.deepEqual(byC.counts, { blockedBy: 1, blocking: 0 }, "A, hidden, counts nowhere");
+    assert.deepEqual(
+      await redis.zrange(storeKeys.blockedBy((await idOf(redis, B))!), "0", "-1"),
+      [],
+    );
+    // B's block of A still stands in B's records: deleting it later is exact.
+    const b = (await idOf(redis, B))!, c = (await idOf(redis, C))!;
+    assert.deepEqual(await subjects(redis, b), [a, c].sort());
+    await applier.apply([unblock(B, tid(4), T0 + 90 * HOUR_MS)]);
+    assert.deepEqual(await subjects(redis, b), [c]);
+    // A deactivation is no deletion: the blocks stay, hidden while it lasts.
+    await applier.apply([account(C, false, "deactivated")]);
+    assert.equal(await redis.zcard(storeKeys.blockedBy(c)), 1);
+  });
+});
+
+Deno.test("paging walks every block once, newest first, also when the cursor's block ends between pages", async () => {
+  await withStore(async (redis, applier) => {
+    const S = "did:plc:target";
+    // 40 blockers over 4 hours: 10 in each hour, so that the hours' ties need ordering.
+    const blockers = Array.from({ length: 40 }, (_, i) => `did:plc:b${String(i).padStart(2, "0")}`);
+    await applier.apply(
+      blockers.map((d, i) => block(d, tid(i), S, T0 - (3 - Math.floor(i / 10)) * HOUR_MS)),
+    );
+    const { seen, counts, pages } = await walk(redis, S, "blocked-by", 7);
+    assert.equal(counts.blockedBy, 40);
+    assert.equal(pages, 6);
+    assert.deepEqual(dids(seen).sort(), [...blockers].sort(), "each once");
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1].since >= seen[i].since);
+    assert.deepEqual(
+      [...new Set(seen.map((s) => s.since))],
+      [0, 1, 2, 3].map((k) => T0 - k * HOUR_MS),
+    );
+
+    // The last item of a page is unblocked before the next page is asked for: the next page
+    // starts where it was, skipping nothing and repeating nothing.
+    const first = await blockPage(redis, S, { direction: "blocked-by", limit: 7 });
+    const gone = first.items[6].did;
+    await applier.apply([unblock(gone, tid(blockers.indexOf(gone)))]);
+    const rest: string[] = [];
+    let page = await blockPage(redis, S, { direction: "blocked-by", limit: 7, cursor: first.next });
+    for (;;) {
+      rest.push(...dids(page.items));
+      if (!page.next) break;
+      page = await blockPage(redis, S, { direction: "blocked-by", limit: 7, cursor: page.next });
+    }
+    assert.deepEqual([...dids(first.items), ...rest], dids(seen));
+    assert.ok(!rest.includes(gone));
+  });
+});
+
+Deno.test("a page looks at a bounded number of entries: a run of hidden accounts gives a short page with a cursor", async () => {
+  await withStore(async (redis, applier) => {
+    const S = "did:plc:target";
+    const blockers = Array.from({ length: 30 }, (_, i) => `did:plc:h${String(i).padStart(2, "0")}`);
+    await applier.apply(blockers.map((d, i) => block(d, tid(i), S, T0 - i * HOUR_MS)));
+    // The 20 newest are hidden.
+    await applier.apply(blockers.slice(0, 20).map((d) => account(d, false, "takendown")));
+    const first = await blockPage(redis, S, { direction: "blocked-by", limit: 5, budget: 8 });
+    assert.deepEqual(first.items, []);
+    assert.ok(first.next, "more to look at");
+    assert.equal(first.counts.blockedBy, 10);
+    const { seen } = await walk(redis, S, "blocked-by", 5);
+    assert.deepEqual(dids(seen), blockers.slice(20));
+  });
+});
+
+Deno.test("blocks as they stand have no TTL and keep the profiles their lists show", async () => {
+  await withStore(async (redis, applier) => {
+    const now = T0;
+    for (const key of [storeKeys.blocking(42), storeKeys.blockedBy(42)]) {
+      assert.equal(storeExpiry(key, { retentionDays: 30, now }), "keep", key);
+    }
+    await applier.apply([block(A, tid(1), B)]);
+    const a = (await idOf(redis, A))!, b = (await idOf(redis, B))!;
+    assert.equal(await redis.ttl(storeKeys.blocking(a)), -1);
+    assert.equal(await redis.ttl(storeKeys.blockedBy(b)), -1);
+    // Long after, with no log and no set left, each still has a block: both profiles stay.
+    for (const id of [a, b]) {
+      await redis.hset(storeKeys.profile(id), { handle: `u${id}.test`, status: "active" });
+      await redis.del(storeKeys.graph(id));
+    }
+    const later = now + 60 * 24 * HOUR_MS;
+    assert.equal(await pruneIdleProfiles(redis, [a, b], { retentionDays: 30, now: later }), 0);
+    await applier.apply([unblock(A, tid(1), later)]);
+    assert.equal(await pruneIdleProfiles(redis, [a, b], { retentionDays: 30, now: later }), 2);
+  });
+});
