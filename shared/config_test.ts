@@ -10,6 +10,7 @@ Deno.test("loadConfig() applies defaults when variables are unset or empty", () 
     REDIS_URL: "redis://127.0.0.1:6379",
     LOG_LEVEL: "info",
     BIND_HOST: "127.0.0.1",
+    REDIS_CLUSTER_NODES: [],
     N: 3,
   });
 });
@@ -69,4 +70,19 @@ Deno.test("loadConfig() reports every bad variable at once, never falling back t
       return true;
     },
   );
+});
+
+Deno.test("REDIS_CLUSTER_NODES takes a list of host:port seed nodes and names itself when it cannot", () => {
+  const nodes = (value: string) => loadConfig(commonEnv, from({ REDIS_CLUSTER_NODES: value }));
+  assert.deepEqual(nodes("10.0.0.1:7000, redis-2.internal:7001").REDIS_CLUSTER_NODES, [
+    "10.0.0.1:7000",
+    "redis-2.internal:7001",
+  ]);
+  for (const bad of ["10.0.0.1", "10.0.0.1:99999", "a b:7000", "10.0.0.1:7000,,"]) {
+    assert.throws(() => nodes(bad), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, bad);
+      assert.match(e.message, /REDIS_CLUSTER_NODES/);
+      return true;
+    });
+  }
 });
