@@ -88,7 +88,7 @@ Deno.test("a silent upstream trips the stall watchdog and an error frame forces 
     FIREHOSE_STALL_SECONDS: "1",
   });
   try {
-    await waitFor("three connections", () => upstream.connections >= 3, 20_000).catch((e) => {
+    await waitFor("three connections", () => cursors.length >= 3, 20_000).catch((e) => {
       console.error(log.lines.map((l) => JSON.stringify(l)).join("\n"));
       throw e;
     });
