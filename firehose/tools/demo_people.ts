@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import { Resvg } from "@resvg/resvg-js";
 import jpeg from "jpeg-js";
-import { FONT_PATH } from "../../fart/png.ts";
+import { FONT_PATH } from "@bsky/fart/png";
 
 /** Side of an avatar, in pixels: the CDN's thumbnail size. */
 export const AVATAR_SIDE = 128;
