@@ -212,7 +212,7 @@ export function decodeRecord(block: Uint8Array): unknown {
  * What normalization reads of each collection's records (see normalize.ts); the rest of
  * a record is stepped over.
  */
-const RECORD_SHAPES: Record<Collection, Shape> = {
+export const RECORD_SHAPES: Record<Collection, Shape> = {
   "app.bsky.feed.like": { $type: 1, subject: { uri: 1 } },
   "app.bsky.feed.repost": { $type: 1, subject: { uri: 1 } },
   "app.bsky.graph.block": { $type: 1, subject: 1 },

@@ -1,5 +1,6 @@
 /** The scheduler's configuration (documented in .env.example). */
 import { commonEnv, env, type EnvSource, loadConfig } from "@bsky/shared/config";
+import { backfillTuningEnv } from "@bsky/backfill/config";
 import { z } from "zod";
 
 /** Five cron fields (minute hour day-of-month month day-of-week), as Deno.cron takes them. */
@@ -16,6 +17,8 @@ function cron(fallback: string) {
 
 export const schedulerEnv = {
   ...commonEnv,
+  /** How the backfill job reads its source and writes (as `deno task backfill`). */
+  ...backfillTuningEnv,
   /** Must match the indexer's: logs older than this are past their retention. */
   INDEXER_RETENTION_DAYS: env.int(30, { min: 1, max: 365 }),
   SCHEDULER_METRICS_PORT: env.int(8003, { min: 0, max: 65535 }),
@@ -44,6 +47,11 @@ export const schedulerEnv = {
   SCHEDULER_ALLOW_PRIVATE_NETWORK: env.bool(false),
   /** true: the sweep also fixes what it finds (sets missing TTLs, deletes expired logs). */
   SCHEDULER_SWEEP_FIX: env.bool(true),
+  /** The relay or PDS whose repositories the backfill job loads; the job is off when unset. */
+  SCHEDULER_BACKFILL_SOURCE_URL: env.url("", ["http", "https"]),
+  SCHEDULER_BACKFILL_CRON: cron("*/10 * * * *"),
+  /** How long one run of the backfill job starts repositories; the next tick goes on. */
+  SCHEDULER_BACKFILL_MINUTES: env.int(9, { min: 1, max: 24 * 60 }),
 };
 
 export type SchedulerConfig = ReturnType<typeof loadSchedulerConfig>;

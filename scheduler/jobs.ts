@@ -1,5 +1,8 @@
 /** The scheduler's jobs: what each runs, on which schedule, and how long its lock lasts. */
+import { runBackfill } from "@bsky/backfill/run";
+import { type Clock, systemClock } from "@bsky/shared/clock";
 import type { JobName } from "@bsky/shared/keys";
+import { createLogger, type Logger } from "@bsky/shared/log";
 import type { Redis } from "@bsky/shared/redis";
 import type { SchedulerConfig } from "./config.ts";
 import { rollUpCounters } from "./jobs/counters.ts";
@@ -21,6 +24,9 @@ export interface Job {
 
 export interface JobOptions {
   fetch?: typeof fetch;
+  /** The backfill job's clock (its pacing and its time budget) and logger. */
+  clock?: Clock;
+  log?: Logger;
 }
 
 export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[] {
@@ -75,5 +81,35 @@ export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[]
           fetch: options.fetch,
         }),
     },
+    ...(config.SCHEDULER_BACKFILL_SOURCE_URL ? [backfillJob(config, options)] : []),
   ];
+}
+
+/**
+ * The backfill (backfill/) as a job: each tick goes on where the last stopped, starting
+ * repositories for SCHEDULER_BACKFILL_MINUTES; once the host is done a tick only tries the
+ * recorded failures whose time has come.
+ */
+function backfillJob(config: SchedulerConfig, options: JobOptions): Job {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ??
+    createLogger("scheduler", { level: config.LOG_LEVEL }).child({ job: "backfill" });
+  return {
+    name: "backfill",
+    description: "Backfill of the repositories of SCHEDULER_BACKFILL_SOURCE_URL, a part each tick",
+    schedule: config.SCHEDULER_BACKFILL_CRON,
+    lockMs: 120_000,
+    run: async (redis, now) => {
+      const summary = await runBackfill({
+        ...config,
+        BACKFILL_SOURCE_URL: config.SCHEDULER_BACKFILL_SOURCE_URL,
+        redis,
+        log,
+        clock,
+        fetch: options.fetch,
+        deadline: now + config.SCHEDULER_BACKFILL_MINUTES * 60_000,
+      });
+      return { ...summary };
+    },
+  };
 }

@@ -20,7 +20,11 @@ if (!JOB_NAMES.includes(name as JobName)) {
 const config = loadSchedulerConfig();
 const log = createLogger("scheduler", { level: config.LOG_LEVEL });
 const redis = await connectRedis(config, { name: "scheduler-run", log });
-const job = jobsOf(config).find((j) => j.name === name)!;
+const job = jobsOf(config).find((j) => j.name === name);
+if (!job) {
+  console.error(`The ${name} job is off: set SCHEDULER_BACKFILL_SOURCE_URL`);
+  Deno.exit(2);
+}
 const result = await new JobRunner(redis, log).run(
   job.name,
   { lockMs: job.lockMs },

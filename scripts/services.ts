@@ -2,6 +2,7 @@
  * How each service is started: its entrypoint and the narrowest permissions that let it
  * run with the given environment. `deno task start`, compose.yaml and the tests use this.
  */
+import { backfillEnv } from "../backfill/config.ts";
 import { firehoseEnv } from "../firehose/config.ts";
 import { indexerEnv } from "../indexer/config.ts";
 import { fartEnv } from "../fart/config.ts";
@@ -179,6 +180,8 @@ export const SERVICES: ServiceSpec[] = [
       return [
         ...redisHosts(env),
         ...hostsOf(c.SCHEDULER_PLC_URL, c.SCHEDULER_HANDLE_RESOLVER_URL),
+        // The backfill job, when on, reads its source host.
+        ...(c.SCHEDULER_BACKFILL_SOURCE_URL ? hostsOf(c.SCHEDULER_BACKFILL_SOURCE_URL) : []),
         `${listenHost(env)}:${c.SCHEDULER_METRICS_PORT}`,
       ];
     },
@@ -202,6 +205,28 @@ export const SERVICES: ServiceSpec[] = [
     },
   },
 ];
+
+/**
+ * The backfill, `deno task backfill` (backfill/launch.ts): a run that ends, so not one of
+ * the services `start` keeps running, but started the same way, with flags as narrow: its
+ * source host, Redis and its metrics port.
+ */
+export const BACKFILL: ServiceSpec = {
+  name: "backfill",
+  entry: "backfill/main.ts",
+  env: Object.keys(backfillEnv),
+  needs: ["BACKFILL_SOURCE_URL"],
+  health: (env) =>
+    `http://${localHost(env)}:${settingsOf(backfillEnv, env).BACKFILL_METRICS_PORT}/healthz`,
+  net: (env) => {
+    const c = settingsOf(backfillEnv, env);
+    return [
+      ...redisHosts(env),
+      ...(c.BACKFILL_SOURCE_URL ? hostsOf(c.BACKFILL_SOURCE_URL) : []),
+      `${listenHost(env)}:${c.BACKFILL_METRICS_PORT}`,
+    ];
+  },
+};
 
 /**
  * Settings that give the site its own API key, for services started together. All the

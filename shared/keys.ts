@@ -112,7 +112,7 @@ export const ACTIVE_KINDS = ["posters", "likers", "all"] as const;
 export type ActiveKind = typeof ACTIVE_KINDS[number];
 
 /** The scheduler's jobs as the API reports them. */
-export const JOB_NAMES = ["top", "counters", "rollup", "sweep", "profiles"] as const;
+export const JOB_NAMES = ["top", "counters", "rollup", "sweep", "profiles", "backfill"] as const;
 export type JobName = typeof JOB_NAMES[number];
 
 /** A job's last run as recorded in `jobKeys.status(job)` (a hash of these fields as strings). */

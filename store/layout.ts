@@ -54,6 +54,14 @@
  *   `idx:{firehose}:parked`: a stream of the entries the indexer could not read.
  * - `settings:{g}` hash: what the indexer keeps (retentionDays, recordMemoryHours), written
  *   when it starts, for the API's /v1/meta.
+ * - The backfill (backfill/): `bf:{g}:live` the instant (ms) the platform started reading the
+ *   live stream; `bf:{g}:active` sorted set of running backfills (a token each, scored by
+ *   when its hold ends, s); `bt:{g}:<hour>` hashes, while a backfill runs, of the records
+ *   (fields as in the record memory) deleted live in that hour that the memory did not
+ *   hold, kept two hours past it; per source host (its host:port, see backfillHostName)
+ *   `bf:{g}:host:<host>` (listRepos cursor, counts, state), `bf:{g}:repos:<host>` (how far
+ *   each repository of the pages in progress is loaded: the last record path, or "done")
+ *   and `bf:{g}:failed:<host>` (repositories that failed: attempts, error, next try).
  *
  * Every key name is spelled once, in KEY_NAMES: storeKeys builds them in TypeScript, and
  * the scripts (scripts/*.lua) get the same table as `K` (see lua.ts).
@@ -136,6 +144,12 @@ export const KEY_NAMES = {
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
+  tombstones: "bt:{g}:<hour>",
+  backfillActive: "bf:{g}:active",
+  backfillLive: "bf:{g}:live",
+  backfillHost: "bf:{g}:host:<host>",
+  backfillRepos: "bf:{g}:repos:<host>",
+  backfillFailed: "bf:{g}:failed:<host>",
 } as const;
 export type KeyName = keyof typeof KEY_NAMES;
 
@@ -183,7 +197,24 @@ export const storeKeys = {
   parked: KEY_NAMES.parked,
   /** What the indexer keeps (retentionDays, recordMemoryHours), written when it starts. */
   settings: KEY_NAMES.settings,
+  /** Live deletes (that hour) of records the memory lacks, while a backfill runs. */
+  tombstones: keyOf(KEY_NAMES.tombstones),
+  /** The running backfills: each run's token, scored by when its hold ends (s). */
+  backfillActive: KEY_NAMES.backfillActive,
+  /** When the platform started reading the live stream (ms): the backfill's boundary. */
+  backfillLive: KEY_NAMES.backfillLive,
+  /** A source host's backfill: its listRepos cursor, counts and state (see backfillHostName). */
+  backfillHost: keyOf(KEY_NAMES.backfillHost),
+  /** How far each repository of the host's pages in progress was loaded. */
+  backfillRepos: keyOf(KEY_NAMES.backfillRepos),
+  /** The host's repositories that failed, with their attempts and when to retry. */
+  backfillFailed: keyOf(KEY_NAMES.backfillFailed),
 };
+
+/** A source host as a key value: its host:port lowercase, any but [a-z0-9.-] as "-". */
+export function backfillHostName(url: string): string {
+  return new URL(url).host.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+}
 
 /** The start of every key of kind `name`: its name up to the first value. */
 export function keyPrefix(name: KeyName): string {
