@@ -1,12 +1,14 @@
 /**
  * Who an account interacts with most, and its totals, from its interaction logs. Cost:
- * one GET per week of the window, then a pass over 5-byte entries with no object per
- * entry.
+ * one read of the window's weeks, then a pass over 5-byte entries with no object per
+ * entry; for a heavy account, a merge of its day digests with the logs' last hours
+ * instead (digest_top.ts), which gives the same answer.
  */
 import type { Redis } from "@bsky/shared/redis";
 import { CountTable } from "./count_table.ts";
 import { hiddenAmong } from "./hidden.ts";
 import { didsOf, idOf } from "./ids.ts";
+import { rankByDigests, type Ranked, readWeekHeads, type WeekHead } from "./digest_top.ts";
 import { HOUR_MS, type InteractionType, scanLog, storeKeys, TYPES, WEEK_HOURS } from "./layout.ts";
 
 export type Direction = "sent" | "received" | "both" | "mutual";
@@ -96,18 +98,27 @@ async function tallies(
   id: number,
   windowHours: number,
   now: number,
+  read?: readonly WeekHead[],
 ): Promise<[Tally, Tally]> {
   const weeks = windowWeeks(windowHours, now);
   const pipe = redis.pipeline() as unknown as {
     callBuffer(...args: string[]): void;
     exec(): Promise<[Error | null, Uint8Array | null][]>;
   };
-  for (const { week } of weeks) pipe.callBuffer("GET", storeKeys.log(id, week));
+  // A log read whole already is not read again.
+  const whole = (k: number) => read && read[k].length === (read[k].prefix?.length ?? 0);
+  weeks.forEach(({ week }, k) => whole(k) || pipe.callBuffer("GET", storeKeys.log(id, week)));
   const replies = await pipe.exec();
   const out: [Tally, Tally] = [newTally(), newTally()];
+  let at = 0;
   weeks.forEach(({ from, to }, k) => {
-    const [err, log] = replies[k];
-    if (err) throw err;
+    let log: Uint8Array | null;
+    if (whole(k)) log = read![k].prefix;
+    else {
+      const [err, got] = replies[at++];
+      if (err) throw err;
+      log = got;
+    }
     if (!log) return;
     // Only the hours of this week inside the window count.
     scanLog(log, from, to, (cp, received, type, by) => out[received ? 1 : 0].add(cp, type - 1, by));
@@ -115,10 +126,35 @@ async function tallies(
   return out;
 }
 
-function score(counts: Int32Array, at: number, w: Float64Array): number {
+function score(counts: Int32Array, at: number, w: readonly number[]): number {
   let s = 0;
   for (let t = 0; t < TYPES.length; t++) s += counts[at + t] * w[t];
   return s;
+}
+
+/**
+ * Which of `ids` may not be shown to `id`: hidden accounts, blocked ones when asked, then
+ * those the caller's `skip` leaves out among the rest.
+ */
+async function excludedAmong(
+  redis: Redis,
+  id: number,
+  ids: number[],
+  excludeBlocked?: boolean,
+  skip?: TopOptions["skip"],
+): Promise<boolean[]> {
+  const members = ids.map(String);
+  const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
+  if (excludeBlocked) pipe.smismember(storeKeys.graph(id), ...members.map((m) => `-${m}`));
+  const flags = (await pipe.exec())!.map(([err, v]) => {
+    if (err) throw err;
+    return v as number[];
+  });
+  const out = ids.map((_, k) => flags.some((f) => f[k] !== 0));
+  if (!skip) return out;
+  const skipped = await skip(ids.filter((_, k) => !out[k]));
+  let j = 0;
+  return out.map((x) => x || skipped[j++]);
 }
 
 /** Ranked counterparts of `did` in the window; undefined when the DID was never seen. */
@@ -130,9 +166,73 @@ export async function topInteractions(
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;
   const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
+  const w = TYPES.map((t) => weights[t]);
+  const weeks = windowWeeks(options.windowHours, options.now);
+  // The first read tells a heavy account's digested weeks; an ordinary account's logs are
+  // whole in it.
+  const read = await readWeekHeads(redis, id, weeks);
+  const ranked = await rankByDigests(redis, id, weeks, read, {
+    ...options,
+    weights: w,
+    excluded: (ids) => excludedAmong(redis, id, ids, options.excludeBlocked, options.skip),
+  }) ?? await rankByScan(redis, id, options, w, read);
+  return await named(redis, ranked);
+}
+
+/**
+ * topInteractions() from the day digests alone: undefined when the DID was never seen or
+ * the digests cannot settle the answer (topInteractions() then scans the logs).
+ */
+export async function topInteractionsByDigests(
+  redis: Redis,
+  did: string,
+  options: TopOptions,
+): Promise<Counterpart[] | undefined> {
+  const id = await idOf(redis, did);
+  if (id === undefined) return undefined;
+  const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
+  const weeks = windowWeeks(options.windowHours, options.now);
+  const ranked = await rankByDigests(redis, id, weeks, await readWeekHeads(redis, id, weeks), {
+    ...options,
+    weights: TYPES.map((t) => weights[t]),
+    excluded: (ids) => excludedAmong(redis, id, ids, options.excludeBlocked, options.skip),
+  });
+  return ranked && await named(redis, ranked);
+}
+
+/** topInteractions() by a scan of every log of the window, whatever the account. */
+export async function topInteractionsByScan(
+  redis: Redis,
+  did: string,
+  options: TopOptions,
+): Promise<Counterpart[] | undefined> {
+  const id = await idOf(redis, did);
+  if (id === undefined) return undefined;
+  const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
+  return await named(redis, await rankByScan(redis, id, options, TYPES.map((t) => weights[t])));
+}
+
+/** Ranked counterparts with their DIDs. */
+async function named(redis: Redis, ranked: Ranked[]): Promise<Counterpart[]> {
+  if (ranked.length === 0) return [];
+  const dids = await didsOf(redis, ranked.map((r) => r.id));
+  return ranked.map((r, k) => {
+    const c: Counterpart = { did: dids[k]!, score: r.score, ...zero() };
+    TYPES.forEach((type, i) => c[type] = r.counts[i]);
+    return c;
+  });
+}
+
+/** The ranking from a scan of the window's logs (those in `read` whole are not read again). */
+async function rankByScan(
+  redis: Redis,
+  id: number,
+  options: TopOptions,
+  w: readonly number[],
+  read?: readonly WeekHead[],
+): Promise<Ranked[]> {
   const { direction, now } = options;
-  const [sent, received] = await tallies(redis, id, options.windowHours, now);
-  const w = Float64Array.from(TYPES, (t) => weights[t]);
+  const [sent, received] = await tallies(redis, id, options.windowHours, now, read);
   // One tally to rank, and for "mutual" the score of each side.
   let tally = direction === "received" ? received : sent;
   let scores: Float64Array;
@@ -162,28 +262,22 @@ export async function topInteractions(
   for (let from = 0; from < order.length && top.length < options.limit;) {
     const chunk = order.slice(from, from + Math.max(options.limit * 2, 32));
     from += chunk.length;
-    const members = chunk.map((s) => String(ids[s]));
-    const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
-    if (options.excludeBlocked) {
-      pipe.smismember(storeKeys.graph(id), ...members.map((m) => `-${m}`));
-    }
-    const flags = (await pipe.exec())!.map(([err, v]) => {
-      if (err) throw err;
-      return v as number[];
-    });
-    const open = chunk.filter((_, k) => flags.every((f) => f[k] === 0));
-    const skipped = await options.skip?.(open.map((s) => ids[s]));
-    open.forEach((s, k) => {
-      if (top.length < options.limit && !skipped?.[k]) top.push(s);
+    const flags = await excludedAmong(
+      redis,
+      id,
+      chunk.map((s) => ids[s]),
+      options.excludeBlocked,
+      options.skip,
+    );
+    chunk.forEach((s, k) => {
+      if (top.length < options.limit && !flags[k]) top.push(s);
     });
   }
-  if (top.length === 0) return [];
-  const dids = await didsOf(redis, top.map((s) => ids[s]));
-  return top.map((s, k) => {
-    const c: Counterpart = { did: dids[k]!, score: scores[s], ...zero() };
-    TYPES.forEach((type, i) => c[type] = tally.counts[s * COLUMNS + i]);
-    return c;
-  });
+  return top.map((s) => ({
+    id: ids[s],
+    score: scores[s],
+    counts: TYPES.map((_, i) => tally.counts[s * COLUMNS + i]),
+  }));
 }
 
 /**

@@ -12,6 +12,14 @@
  *   per-key overhead small. Any window of whole hours from 1 h to the retention is
  *   answered exactly. The roll-up (rollup.ts) drops entries that cancel out and the
  *   strings' growth slack.
+ * - `dg:{A}:<week>` hash: the day digests of a heavy account's log of that week (one that
+ *   holds at least DIGEST_MIN_HELD, 100,000, interactions; no other account has one): for
+ *   each day that is over, what the log's rolled-up part holds of it (its day cells, or its
+ *   hour cells until they become day cells), its counterparts ranked by score (heads) and
+ *   all of them by id in buckets, as digest.ts describes; written by the roll-up in the
+ *   script that swaps the log, and expiring with it; its hash tag is the account's, as its
+ *   log's. The circles of such an account merge them (digest_top.ts) instead of decoding
+ *   the whole log, with the same answers.
  * - `r:{b}:<span>` hashes: the record memory, so deletes subtract exactly what creates
  *   added. Spans are 8 hours; a record made in that span by A with key R is field id(A)
  *   (4 bytes) + R (a TID as its 8-byte value) in bucket b = hash(field) mod the span's
@@ -80,8 +88,8 @@
  *   and `hx:{g}`: several slots, refused too;
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`;
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swap (swap_log.lua) to
- *   its one declared log: these two would run (the intern script builds its reverse-map
- *   keys itself, in the slot of the keys it declares);
+ *   its declared log and digest (one account's slot): these two would run (the intern
+ *   script builds its reverse-map keys itself, in the slot of the keys it declares);
  * - reads are single-key commands, some pipelined: ioredis's Cluster client refuses a
  *   pipeline whose keys are on several nodes, as profiles() sends (a hash per account) and
  *   topInteractions() (the hidden set with the account's own set); and the roll-up, the
@@ -129,6 +137,7 @@ export const ID_BUCKET = 128;
  */
 export const KEY_NAMES = {
   log: "l:{<id>}:<week>",
+  digest: "dg:{<id>}:<week>",
   records: "r:{<bucket>}:<span>",
   recordBuckets: "rb:{g}",
   graph: "g:{<id>}",
@@ -177,6 +186,8 @@ const idBucketKey = keyOf(KEY_NAMES.idToDid);
 /** The store's keys; a `*` in a value makes a SCAN pattern. */
 export const storeKeys = {
   log: keyOf(KEY_NAMES.log),
+  /** A heavy account's day digests of a week (digest.ts). */
+  digest: keyOf(KEY_NAMES.digest),
   records: keyOf(KEY_NAMES.records),
   recordBuckets: KEY_NAMES.recordBuckets,
   graph: keyOf(KEY_NAMES.graph),

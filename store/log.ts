@@ -53,21 +53,38 @@ export function firstHourCellDay(header: Uint8Array): number {
 }
 
 /**
+ * The days of a week (bit d for day d) whose day cells a window of the week's hours [from,
+ * to] counts: those with at least half of their hours (12) inside.
+ */
+export function daysCounted(from: number, to: number): number {
+  let daysIn = 0;
+  for (let d = 0; d < 7; d++) {
+    const hours = Math.min(to, d * 24 + 23) - Math.max(from, d * 24) + 1;
+    if (hours >= 12) daysIn |= 1 << d;
+  }
+  return daysIn;
+}
+
+/**
  * Visits what one week's log holds for the hours of the week in [from, to]: the one place
  * that knows how a log is encoded, for the queries, the roll-up and the scheduler. Entries
  * and hour cells count by their hour; a rolled-up day counts whole when at least half of
  * it (12 hours) is in [from, to], so a window whose oldest day has been rolled up (25 hours
- * after it ended) counts that day whole or not at all.
+ * after it ended) counts that day whole or not at all. A reader that has some of the
+ * rolled-up part from elsewhere (digest_top.ts) says what to leave out: every day cell
+ * (`dayCells` true), the hour cells of some days (`hourCellDays`, a bit per day).
  */
-export function scanLog(log: Uint8Array, from: number, to: number, visit: LogVisitor): void {
+export function scanLog(
+  log: Uint8Array,
+  from: number,
+  to: number,
+  visit: LogVisitor,
+  leave?: { dayCells?: boolean; hourCellDays?: number },
+): void {
   const rolled = rolledLength(log);
   if (rolled > 0) {
-    let daysIn = 0;
-    for (let d = 0; d < 7; d++) {
-      const hours = Math.min(to, d * 24 + 23) - Math.max(from, d * 24) + 1;
-      if (hours >= 12) daysIn |= 1 << d;
-    }
-    scanRolled(log, rolled, daysIn, from, to, visit);
+    const days = leave?.dayCells ? 0 : daysCounted(from, to);
+    scanRolled(log, rolled, days, from, to, visit, leave?.hourCellDays ?? 0);
   }
   for (let p = rolled; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
     // 40 bits: id * 4096 + received * 2048 + undo * 1024 + (type - 1) * 168 + hour.
@@ -87,6 +104,7 @@ function scanRolled(
   from: number,
   to: number,
   visit: LogVisitor,
+  hourCellsLeft = 0,
 ): void {
   let p = ENTRY_BYTES, id = 0;
   while (p < end) {
@@ -117,7 +135,9 @@ function scanRolled(
       if (code >= HOUR_CELL) {
         const x = ((code - HOUR_CELL) << 8) | log[p++];
         const hour = Math.floor(x / 12), r = x % 12;
-        if (hour >= from && hour <= to) visit(id, r >= 6, (r % 6) + 1, count, hour, false);
+        if (hour >= from && hour <= to && !(hourCellsLeft & (1 << Math.floor(hour / 24)))) {
+          visit(id, r >= 6, (r % 6) + 1, count, hour, false);
+        }
       } else {
         const day = Math.floor(code / 12);
         if (daysIn & (1 << day)) {
@@ -129,16 +149,26 @@ function scanRolled(
   }
 }
 
+/** What a roll-up found in a log (rollUpLog's `stats`). */
+export interface RollUpStats {
+  /** Interactions and blocks the log held, deletes counted too (each entry's or cell's count). */
+  held: number;
+  /** Days (bit d for day d) whose counts the roll-up changed: those of entries it took in. */
+  changedDays: number;
+}
+
 /**
  * Rolls up a week's log: entries of hours up to `lastHour` (closed hours) become hour
  * cells, and entries and hour cells of days ending by `lastDayHour` become day cells,
  * added to what the rolled-up part holds; counts that cancel out go. Later entries stay
- * as they are, in order. Returns the new log, or undefined when it would not change.
+ * as they are, in order. Returns the new log, or undefined when it would not change;
+ * fills `stats` when given.
  */
 export function rollUpLog(
   log: Uint8Array,
   lastDayHour: number,
   lastHour: number,
+  stats?: RollUpStats,
 ): Uint8Array | undefined {
   const rolled = rolledLength(log);
   // Counts by counterpart and cell code (day cells 0-83, hour cells HOUR_CODE + x).
@@ -154,6 +184,10 @@ export function rollUpLog(
     let cells = counts.get(id);
     if (!cells) counts.set(id, cells = new Map());
     const r = (received ? 6 : 0) + type - 1;
+    if (stats) {
+      stats.held += Math.abs(by);
+      if (day === undefined) stats.changedDays |= 1 << Math.floor(hour / 24);
+    }
     const code = day || hour <= lastDayHour
       ? Math.floor(hour / 24) * 12 + r
       : HOUR_CODE + hour * 12 + r;
@@ -164,7 +198,10 @@ export function rollUpLog(
   for (let p = rolled; p + ENTRY_BYTES <= log.length; p += ENTRY_BYTES) {
     if (lowBits(log, p) % WEEK_HOURS <= lastHour) {
       scanLog(log.subarray(p, p + ENTRY_BYTES), 0, WEEK_HOURS - 1, add);
-    } else kept.push(p);
+    } else {
+      kept.push(p);
+      if (stats) stats.held++;
+    }
   }
   const body: number[] = [];
   const varint = (n: number) => {

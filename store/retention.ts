@@ -31,7 +31,7 @@ const RECORDS_TTL_S = 7 * 86400;
  */
 export function storeExpiry(key: string, options: RetentionOptions): number | "keep" | undefined {
   const nowS = Math.floor(options.now / 1000), retentionS = options.retentionDays * 86400;
-  if (key.startsWith(keyPrefix("log"))) return (weekOf(key) + 1) * WEEK_S + retentionS;
+  if (isWeekly(key)) return (weekOf(key) + 1) * WEEK_S + retentionS;
   if (key.startsWith(keyPrefix("graph"))) return nowS + retentionS;
   if (key.startsWith(keyPrefix("records"))) return nowS + RECORDS_TTL_S;
   return KEPT.some((name) => key.startsWith(keyPrefix(name))) ? "keep" : undefined;
@@ -54,12 +54,19 @@ const KEPT: KeyName[] = [
   "settings",
 ];
 
-/** The week of a log key (its last part). */
+/** The week of a log or digest key (its last part). */
 const weekOf = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
 
-/** Whether `key` is a log of a week wholly past the retention, to delete whatever its TTL. */
+/** A log, or the day digests of one (which expire with it). */
+const isWeekly = (key: string) =>
+  key.startsWith(keyPrefix("log")) || key.startsWith(keyPrefix("digest"));
+
+/**
+ * Whether `key` is a log (or a log's digests) of a week wholly past the retention, to
+ * delete whatever its TTL.
+ */
 export function isPastRetention(key: string, options: RetentionOptions): boolean {
-  if (!key.startsWith(keyPrefix("log"))) return false;
+  if (!isWeekly(key)) return false;
   const week = weekOf(key);
   const nowS = Math.floor(options.now / 1000);
   return (week + 1) * WEEK_S + options.retentionDays * 86400 <= nowS &&

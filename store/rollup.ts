@@ -13,15 +13,30 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { Redis } from "@bsky/shared/redis";
+import { CountTable } from "./count_table.ts";
+import {
+  buildDay,
+  CODES,
+  decodeIndex,
+  DIGEST_MIN_HELD,
+  digestFields,
+  type DigestIndex,
+  encodeIndex,
+} from "./digest.ts";
+import { DEFAULT_WEIGHTS } from "./interactions.ts";
 import {
   ENTRY_BYTES,
   firstHourCellDay,
   HOUR_MS,
+  keyValues,
   rolledLength,
   rollUpLog,
+  scanLog,
   storeKeys,
+  TYPES,
   WEEK_HOURS,
 } from "./layout.ts";
+import type { RollUpStats } from "./log.ts";
 import { defineScript, withKeys } from "./lua.ts";
 import swapLog from "./scripts/swap_log.lua" with { type: "text" };
 
@@ -29,7 +44,7 @@ import swapLog from "./scripts/swap_log.lua" with { type: "text" };
 const SWAP_SCRIPT = withKeys(swapLog);
 
 type RollRedis = Redis & {
-  swapLog(key: string, n: number, sha: string, head: Buffer): Promise<number>;
+  swapLog(...args: (string | number | Buffer)[]): Promise<number>;
 };
 
 /** Windows of up to this many hours stay exact to the hour. */
@@ -49,6 +64,21 @@ export function lastRollableHour(week: number, now: number): number {
   return days <= 0 ? -1 : days * 24 - 1;
 }
 
+/** Bytes before and after a roll-up, and how many logs there were. */
+export interface RollUpCount {
+  before: number;
+  after: number;
+  keys: number;
+}
+
+/** How the roll-up digests heavy accounts' logs (digest.ts); the defaults in production. */
+export interface DigestOptions {
+  /** Interactions a week's log must hold to be digested (DIGEST_MIN_HELD). */
+  digestMinHeld?: number;
+  /** Bytes of each head (HEAD_BYTES). */
+  headBytes?: number;
+}
+
 /**
  * Rolls up every interaction log of `week` as far as `now` allows; returns the bytes
  * before and after, and how many logs there were.
@@ -57,12 +87,9 @@ export async function compactWeek(
   redis: Redis,
   week: number,
   now: number,
-): Promise<{ before: number; after: number; keys: number }> {
-  const r = redis as RollRedis;
-  defineScript(redis, "swapLog", SWAP_SCRIPT, 1);
-  const lastDayHour = lastRollableHour(week, now);
-  const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
-  let before = 0, after = 0, keys = 0;
+  options: DigestOptions = {},
+): Promise<RollUpCount> {
+  const out: RollUpCount = { before: 0, after: 0, keys: 0 };
   let cursor = "0";
   do {
     const [next, found] = await redis.scan(
@@ -73,59 +100,189 @@ export async function compactWeek(
       1000,
     );
     cursor = next;
-    // The header and length first: most logs of a past week need nothing.
-    const heads = redis.pipeline();
-    for (const key of found) heads.getrangeBuffer(key, 0, ENTRY_BYTES - 1).strlen(key);
-    const h = (await heads.exec())!;
-    const todo: string[] = [];
-    found.forEach((key, k) => {
-      const head = h[2 * k][1] as Buffer, length = h[2 * k + 1][1] as number;
-      if (!head || length === 0) return;
-      keys++;
-      const day = firstHourCellDay(head);
-      const rollable = length > rolledLength(head) || (day >= 0 && day * 24 + 23 <= lastDayHour);
-      if (lastHour >= 0 && rollable) {
-        todo.push(key);
-      } else {
-        before += length;
-        after += length;
-      }
-    });
-    const pipe = redis.pipeline();
-    for (const key of todo) pipe.getBuffer(key);
-    const logs = (await pipe.exec())!;
-    for (let k = 0; k < logs.length; k++) {
-      let log = logs[k][1] as Buffer | null;
-      while (log) {
-        const out = rollUpLog(log, lastDayHour, lastHour);
-        if (!out) {
-          before += log.length;
-          after += log.length;
-          break;
-        }
-        const sha = createHash("sha1").update(log).digest("hex");
-        const len = await r.swapLog(todo[k], log.length, sha, Buffer.from(out));
-        if (len >= 0) {
-          before += log.length;
-          after += len;
-          break;
-        }
-        // Changed in between (only a roll-up elsewhere rewrites a log): read it again.
-        log = await redis.getBuffer(todo[k]);
-      }
-    }
+    await rollUpLogs(redis, found, week, now, options, out);
   } while (cursor !== "0");
-  return { before, after, keys };
+  return out;
+}
+
+/** Logs shorter than this cannot hold DIGEST_MIN_HELD: their digest is not looked for. */
+const minDigestBytes = (held: number) => Math.floor(held / 64);
+/** Logs this long get a digest even when there is nothing to roll up. */
+const DIGEST_CATCH_UP_BYTES = 256 * 1024;
+
+/**
+ * Rolls up the given logs of `week` as far as `now` allows, adding their bytes before and
+ * after, and their number, to `count`. A log that holds at least `digestMinHeld`
+ * interactions, or has a digest already, gets its day digests written with the swap.
+ */
+export async function rollUpLogs(
+  redis: Redis,
+  found: string[],
+  week: number,
+  now: number,
+  options: DigestOptions = {},
+  count: RollUpCount = { before: 0, after: 0, keys: 0 },
+): Promise<RollUpCount> {
+  const r = redis as RollRedis;
+  defineScript(redis, "swapLog", SWAP_SCRIPT, 2);
+  const minHeld = options.digestMinHeld ?? DIGEST_MIN_HELD;
+  const lastDayHour = lastRollableHour(week, now);
+  const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
+  // The header and length first: most logs of a past week need nothing.
+  const heads = redis.pipeline();
+  for (const key of found) heads.getrangeBuffer(key, 0, ENTRY_BYTES - 1).strlen(key);
+  const h = (await heads.exec())!;
+  const todo: string[] = [], large: [string, number][] = [];
+  found.forEach((key, k) => {
+    const head = h[2 * k][1] as Buffer, length = h[2 * k + 1][1] as number;
+    if (!head || length === 0) return;
+    count.keys++;
+    const day = firstHourCellDay(head);
+    const rollable = length > rolledLength(head) || (day >= 0 && day * 24 + 23 <= lastDayHour);
+    if (lastHour >= 0 && rollable) {
+      todo.push(key);
+    } else if (lastHour >= 0 && length >= DIGEST_CATCH_UP_BYTES) {
+      large.push([key, length]);
+    } else {
+      count.before += length;
+      count.after += length;
+    }
+  });
+  // A large log with nothing to roll up gets its digest if it has none (a log rolled up
+  // before digests were written, or before the threshold was lowered).
+  if (large.length) {
+    const has = redis.pipeline();
+    for (const [key] of large) has.hexists(digestKeyOf(key), digestFields.index);
+    (await has.exec())!.forEach(([, exists], k) => {
+      if (exists) {
+        count.before += large[k][1];
+        count.after += large[k][1];
+      } else todo.push(large[k][0]);
+    });
+  }
+  const pipe = redis.pipeline();
+  for (const key of todo) pipe.getBuffer(key);
+  const logs = (await pipe.exec())!;
+  for (let k = 0; k < logs.length; k++) {
+    const key = todo[k], digestKey = digestKeyOf(key);
+    let log = logs[k][1] as Buffer | null;
+    // The digest's index only where one may be (the swap checks it was right).
+    let index: Buffer | null = log && log.length >= minDigestBytes(minHeld)
+      ? await redis.hgetBuffer(digestKey, digestFields.index)
+      : null;
+    while (log) {
+      const stats: RollUpStats = { held: 0, changedDays: 0 };
+      const out = rollUpLog(log, lastDayHour, lastHour, stats);
+      const old = decodeIndex(index);
+      const digest = old !== undefined || stats.held >= minHeld;
+      if (!out && (!digest || old)) {
+        count.before += log.length;
+        count.after += log.length;
+        break;
+      }
+      const next = out ?? log;
+      const update = digest ? digestUpdate(next, old, stats.changedDays, lastHour, options) : [0];
+      const sha = createHash("sha1").update(log).digest("hex");
+      const len = await r.swapLog(
+        key,
+        digestKey,
+        log.length,
+        sha,
+        Buffer.from(next),
+        index ?? "",
+        ...update,
+      );
+      if (len >= 0) {
+        count.before += log.length;
+        count.after += len;
+        break;
+      }
+      // Changed in between (only a roll-up elsewhere rewrites a log): read it again.
+      [log, index] = await Promise.all([
+        redis.getBuffer(key),
+        redis.hgetBuffer(digestKey, digestFields.index),
+      ]);
+    }
+  }
+  return count;
+}
+
+/** The digest key of a log key (same account and week). */
+function digestKeyOf(logKey: string): string {
+  const [id, week] = keyValues("log", logKey)!;
+  return storeKeys.digest(id, week);
+}
+
+/**
+ * The swap's digest arguments for the rolled-up log `log`, whose hours up to `lastHour`
+ * are rolled up: how many fields go, those fields, then the fields written and their
+ * values (the index among them). Every day with counts in the rolled-up part is digested
+ * (the current one as far as its hours are over); days whose counts did not change
+ * (`changedDays`: those of the entries this roll-up took in) keep their fields, also when
+ * their hour cells became day cells.
+ */
+function digestUpdate(
+  log: Uint8Array,
+  old: DigestIndex | undefined,
+  changedDays: number,
+  lastHour: number,
+  options: DigestOptions,
+): (string | number | Buffer)[] {
+  const weights = TYPES.map((t) => DEFAULT_WEIGHTS[t]);
+  const same = old !== undefined && old.weights.every((w, t) => w === weights[t]);
+  // Each day's counts by counterpart, from its day cells or its hour cells.
+  const rows = Array.from({ length: 7 }, () => new CountTable(CODES));
+  let days = 0, hourDays = 0;
+  scanLog(log, 0, WEEK_HOURS - 1, (cp, received, type, by, hour, day) => {
+    const d = Math.floor(hour / 24);
+    // Entries (day undefined) stay the readers' to scan.
+    if (day === undefined) return;
+    days |= 1 << d;
+    if (!day) hourDays |= 1 << d;
+    if (type <= 5) rows[d].add(cp, (received ? 5 : 0) + type - 1, by);
+  });
+  const rebuild = same ? (changedDays & days) | (days ^ old.days) : days | (old?.days ?? 0);
+  const index: DigestIndex = {
+    gen: ((old?.gen ?? 0) + 1) % 2 ** 32,
+    rolled: rolledLength(log),
+    days,
+    hourDays,
+    unusable: same ? old.unusable & ~rebuild : 0,
+    lastHour,
+    weights,
+    buckets: same ? [...old.buckets] : [0, 0, 0, 0, 0, 0, 0],
+  };
+  const gone: string[] = [], set: (string | Buffer)[] = [];
+  for (let d = 0; d < 7; d++) {
+    if (!(rebuild & (1 << d))) continue;
+    if (old && old.days & (1 << d)) {
+      gone.push(digestFields.heads(d));
+      for (let b = 0; b < old.buckets[d]; b++) gone.push(digestFields.bucket(d, b));
+    }
+    index.buckets[d] = 0;
+    if (!(days & (1 << d))) continue;
+    const built = buildDay(rows[d], weights, options.headBytes);
+    if (!built) {
+      index.unusable |= 1 << d;
+      continue;
+    }
+    index.buckets[d] = built.buckets.length;
+    set.push(digestFields.heads(d), Buffer.from(built.heads));
+    built.buckets.forEach((b, k) => set.push(digestFields.bucket(d, k), Buffer.from(b)));
+  }
+  set.push(digestFields.index, Buffer.from(encodeIndex(index)));
+  return [gone.length, ...gone, ...set];
 }
 
 /** Rolls up, as of `now`, every week that can still change: this one and the one before. */
 export async function rollUpWeeks(
   redis: Redis,
   now: number,
-): Promise<Record<string, { keys: number; before: number; after: number }>> {
+  options: DigestOptions = {},
+): Promise<Record<string, RollUpCount>> {
   const week = Math.floor(now / HOUR_MS / WEEK_HOURS);
-  const out: Record<string, { keys: number; before: number; after: number }> = {};
+  const out: Record<string, RollUpCount> = {};
   // The previous week's last days close during the current week's first day.
-  for (const w of [week - 1, week]) out[String(w)] = await compactWeek(redis, w, now);
+  for (const w of [week - 1, week]) out[String(w)] = await compactWeek(redis, w, now, options);
   return out;
 }
