@@ -12,12 +12,25 @@ export const LIVE_WINDOW_MS = 60_000;
 /** Most events looked at per partition; a busier minute is measured over what they span. */
 export const LIVE_SAMPLE = 2000;
 
+/** The most languages the live figures name; the rest are counted in no language's share. */
+export const LIVE_LANGUAGES = 12;
+
+export interface LiveLanguage {
+  lang: string;
+  postsPerSecond: number;
+  /** Of all posts created over the minute, those in this language (0 to 1). */
+  share: number;
+}
+
 export interface LiveFigures {
   eventsPerSecond: number;
   byCollection: Record<string, number>;
   lagSeconds: number | null;
   activeAccounts: number;
   sampledEvents: number;
+  /** Posts created per second over the minute, and the languages they are in, most first. */
+  postsPerSecond: number;
+  postLanguages: LiveLanguage[];
 }
 
 /** The streams' figures at `now` (ms) over `partitions` partitions. */
@@ -34,6 +47,8 @@ export async function liveFigures(
   const replies = (await pipe.exec()) ?? [];
   let newest = 0, rate = 0, sampled = 0;
   const byCollection: Record<string, number> = {};
+  const byLanguage = new Map<string, number>();
+  let posts = 0;
   const accounts = new Set<string>();
   for (let p = 0; p < partitions; p++) {
     const [err, recent] = replies[2 * p];
@@ -59,6 +74,12 @@ export async function liveFigures(
         const e = decodeEvent(f.v, f.e);
         kind = e.kind === "commit" ? e.collection : `#${e.kind}`;
         accounts.add(e.did);
+        if (kind === "app.bsky.feed.post" && e.kind === "commit" && e.action === "create") {
+          posts += 1 / seconds;
+          for (const lang of e.langs ?? []) {
+            byLanguage.set(lang, (byLanguage.get(lang) ?? 0) + 1 / seconds);
+          }
+        }
       } catch { /* counted as malformed */ }
       byCollection[kind] = (byCollection[kind] ?? 0) + 1 / seconds;
     }
@@ -69,5 +90,9 @@ export async function liveFigures(
     lagSeconds: newest ? Math.max(0, (now - newest) / 1000) : null,
     activeAccounts: accounts.size,
     sampledEvents: sampled,
+    postsPerSecond: posts,
+    postLanguages: [...byLanguage].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, LIVE_LANGUAGES)
+      .map(([lang, rate]) => ({ lang, postsPerSecond: rate, share: posts > 0 ? rate / posts : 0 })),
   };
 }

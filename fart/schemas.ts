@@ -1,7 +1,15 @@
 /** The API's parameters and answers as zod schemas: they validate, and /openapi.json is built from them. */
 import { z } from "zod";
 import { indexerEnv } from "@bsky/indexer/config";
-import { JOB_NAMES, TOP_METRICS, TOP_WINDOWS } from "@bsky/shared/keys";
+import {
+  JOB_NAMES,
+  LANGUAGE_LISTS,
+  LANGUAGE_METRIC,
+  LANGUAGE_WINDOWS,
+  TOP_METRICS,
+  TOP_WINDOWS,
+} from "@bsky/shared/keys";
+import { LANG } from "@bsky/shared/langs";
 import { CREDIT } from "./circles.ts";
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
 import { parsePeriod } from "@bsky/store/periods";
@@ -149,11 +157,41 @@ export const changesQuery = z.strictObject({
   ...filterParams,
 });
 
+/** Every metric of /v1/stats/top: the interaction lists, and posts in a language. */
+export const TOP_LIST_METRICS = [...TOP_METRICS, LANGUAGE_METRIC] as const;
+/** Every window of /v1/stats/top: the interaction lists' and the languages' (72h). */
+export const TOP_LIST_WINDOWS = ["24h", "72h", "7d"] as const;
+
 export const topQuery = z.strictObject({
-  metric: z.enum(TOP_METRICS, { error: `is not one of ${TOP_METRICS.join(", ")}` }),
-  window: z.enum(TOP_WINDOWS, { error: `is not one of ${TOP_WINDOWS.join(", ")}` }).default(
-    "24h",
-  ),
+  metric: z.enum(TOP_LIST_METRICS, { error: `is not one of ${TOP_LIST_METRICS.join(", ")}` })
+    .describe(`${LANGUAGE_METRIC}: the accounts that posted most in \`lang\``),
+  window: z.enum(TOP_LIST_WINDOWS, { error: `is not one of ${TOP_LIST_WINDOWS.join(", ")}` })
+    .default("24h").describe(
+      `${TOP_WINDOWS.join(" or ")}; with metric=${LANGUAGE_METRIC}, ${
+        LANGUAGE_WINDOWS.join(" or ")
+      }`,
+    ),
+  lang: z.string().regex(LANG, "is not a language subtag of 2 or 3 lowercase letters, such as pt")
+    .or(z.literal("")).default("").describe(
+      `With metric=${LANGUAGE_METRIC} only, and needed there: the language, as the primary subtag of the posts' langs (en, pt, ja…)`,
+    ),
+}).superRefine((q, ctx) => {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  if (q.metric === LANGUAGE_METRIC) {
+    if (q.lang === "") issue("lang", `is needed with metric=${LANGUAGE_METRIC}`);
+    if (!(LANGUAGE_WINDOWS as readonly string[]).includes(q.window)) {
+      issue(
+        "window",
+        `is not ${LANGUAGE_WINDOWS.join(" or ")} (the windows of metric=${LANGUAGE_METRIC})`,
+      );
+    }
+  } else {
+    if (q.lang !== "") issue("lang", `is only taken with metric=${LANGUAGE_METRIC}`);
+    if (!(TOP_WINDOWS as readonly string[]).includes(q.window)) {
+      issue("window", `is not ${TOP_WINDOWS.join(" or ")} (the windows of metric=${q.metric})`);
+    }
+  }
 });
 
 /** The most accounts a page of /v1/blocks lists (its `limit`). */
@@ -258,10 +296,20 @@ export const changesAnswer = z.object({
 );
 
 export const topAnswer = z.object({
-  metric: z.enum(TOP_METRICS),
-  window: z.enum(TOP_WINDOWS),
+  metric: z.enum(TOP_LIST_METRICS),
+  window: z.enum(TOP_LIST_WINDOWS),
+  lang: z.string().optional().describe(`With metric=${LANGUAGE_METRIC}: the language`),
+  languages: z.array(z.object({
+    lang: z.string(),
+    posts: z.number().int(),
+    posters: z.number().int(),
+  })).optional().describe(
+    `With metric=${LANGUAGE_METRIC}: the languages with a list over the window, most posts first, with their posts and posters (hidden accounts left out)`,
+  ),
   computedAt: z.string(),
-  items: z.array(profile.extend({ count: z.number().int() })),
+  items: z.array(profile.extend({ count: z.number().int() })).describe(
+    `With metric=${LANGUAGE_METRIC}, count is posts in the language (a post in two counts in both); empty for a language without a list (the ${LANGUAGE_LISTS} with the most posts over 72 h have one)`,
+  ),
 });
 
 export const blocksAnswer = z.object({
@@ -291,6 +339,14 @@ export const liveAnswer = z.object({
   indexerBacklog: z.number().describe("Events published and not yet applied"),
   activeAccounts: z.number().describe("Distinct accounts among the newest events"),
   sampledEvents: z.number(),
+  postsPerSecond: z.number().describe("Posts created per second, over the same minute"),
+  postLanguages: z.array(z.object({
+    lang: z.string().describe("A primary language subtag: en, pt, ja…"),
+    postsPerSecond: z.number(),
+    share: z.number().describe("Of all posts created, those in this language, 0 to 1"),
+  })).describe(
+    "The network's posts by the languages they are written in (their langs' primary subtags), over the same minute, most first, at most 12; a post in two languages counts in both, one that names none in no language's share",
+  ),
 });
 
 export const jobsAnswer = z.object({

@@ -220,6 +220,7 @@ export const RECORD_SHAPES: Record<Collection, Shape> = {
   "app.bsky.feed.post": {
     $type: 1,
     text: 1,
+    langs: 1,
     reply: { parent: { uri: 1 }, root: { uri: 1 } },
     embed: { $type: 1, record: { uri: 1, record: { uri: 1 } } },
     facets: [{ features: [{ $type: 1, did: 1 }] }],

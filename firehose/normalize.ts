@@ -12,6 +12,7 @@ import {
   type IdentityEvent,
   type RecordFacts,
 } from "@bsky/shared/events";
+import { postLanguages } from "@bsky/shared/langs";
 import { findOptCode } from "@bsky/shared/optout";
 import { isValidDid, isValidHandle, parseAtUri } from "@bsky/shared/syntax";
 
@@ -93,6 +94,8 @@ function postFacts(record: Record<string, unknown>, limits: Limits): RecordFacts
   const facts: RecordFacts = {};
   if (typeof record.text !== "string") throw invalid("invalid_record", "Post without text");
   facts.chars = graphemeLength(record.text);
+  const langs = postLanguages(record.langs);
+  if (langs) facts.langs = langs;
   const opt = findOptCode(record.text);
   if (opt) facts.opt = opt;
   const reply = obj(record.reply);

@@ -9,6 +9,7 @@ import { rollUpCounters } from "./jobs/counters.ts";
 import { refreshProfiles } from "./jobs/profiles.ts";
 import { rollUpStore } from "./jobs/rollup.ts";
 import { sweep } from "./jobs/sweep.ts";
+import { computeLanguageLists } from "./jobs/language_lists.ts";
 import { computeTopLists } from "./jobs/top_lists.ts";
 import type { JobDetails } from "./runner.ts";
 
@@ -33,10 +34,14 @@ export function jobsOf(config: SchedulerConfig, options: JobOptions = {}): Job[]
   return [
     {
       name: "top",
-      description: "Global top lists over 24 h and 7 d",
+      description:
+        "Global top lists over 24 h and 7 d, and top posters per language over 24 h and 72 h",
       schedule: config.SCHEDULER_TOP_CRON,
       lockMs: 120_000,
-      run: (redis, now) => computeTopLists(redis, { size: config.SCHEDULER_TOP_SIZE, now }),
+      run: async (redis, now) => ({
+        ...await computeTopLists(redis, { size: config.SCHEDULER_TOP_SIZE, now }),
+        ...await computeLanguageLists(redis, { size: config.SCHEDULER_TOP_SIZE, now }),
+      }),
     },
     {
       name: "counters",

@@ -2,6 +2,7 @@
  * The normalized, versioned events the firehose publishes and the indexer consumes.
  * One stream entry holds one event as the fields `v` (the version) and `e` (its JSON).
  */
+import { isPostLanguages } from "./langs.ts";
 
 export const EVENT_VERSION = 1;
 
@@ -45,6 +46,12 @@ export interface RecordFacts {
   mentions?: string[];
   /** Post text length in graphemes. */
   chars?: number;
+  /**
+   * The languages a post is written in: the primary subtags of its record's `langs`,
+   * lowercase, 2 or 3 letters, distinct, at most 3 (shared/langs.ts); absent when none is
+   * valid. Events written before it was kept have none.
+   */
+  langs?: string[];
   /** An opt-out or opt-in code the post's text carries: "out:CODE" or "in:CODE". */
   opt?: string;
   /** Profile display name and avatar blob CID. */
@@ -134,6 +141,7 @@ export function encodeEvent(e: FirehoseEvent): string {
       if (e.quote !== undefined) s += `,"quote":${str(e.quote)}`;
       if (e.mentions !== undefined) s += `,"mentions":[${e.mentions.map(str).join(",")}]`;
       if (e.chars !== undefined) s += `,"chars":${e.chars}`;
+      if (e.langs !== undefined) s += `,"langs":[${e.langs.map(str).join(",")}]`;
       if (e.opt !== undefined) s += `,"opt":${str(e.opt)}`;
       if (e.displayName !== undefined) s += `,"displayName":${str(e.displayName)}`;
       if (e.avatar !== undefined) s += `,"avatar":${str(e.avatar)}`;
@@ -221,6 +229,7 @@ export function decodeEvent(version: string | undefined, json: string | undefine
         throw problem("mentions");
       }
       if (e.chars !== undefined && !isNum(e.chars)) throw problem("chars");
+      if (e.langs !== undefined && !isPostLanguages(e.langs)) throw problem("langs");
       if (e.watched !== undefined && !isWatchedPost(e.watched)) throw problem("watched");
       break;
     case "identity":

@@ -15,6 +15,7 @@ const events: FirehoseEvent[] = [
     quote: "did:plc:q",
     mentions: ["did:plc:m1", "did:plc:m2"],
     chars: 12,
+    langs: ["pt", "en", "kab"],
     opt: "out:ABCDEFGH",
   },
   {
@@ -86,4 +87,26 @@ Deno.test("decodeEvent() names what is wrong with a malformed entry", () => {
   assert.equal(withWatched({ langs: ["en", "pt", "de", "fr"] }), "wrong_type");
   assert.equal(withWatched({ cid: 7 }), "wrong_type");
   assert.equal(withWatched({ parent: { uri: "at://x" } }), "wrong_type");
+});
+
+Deno.test("a post's languages are kept through the codec; events written before them still decode", () => {
+  const post = events[1] as FirehoseEvent & { langs?: string[] };
+  const json = encodeEvent(post);
+  assert.match(json, /"chars":12,"langs":\["pt","en","kab"\],"opt"/);
+  assert.deepEqual(decodeEvent("1", json), post);
+  // An entry of a firehose that did not keep languages yet: no field, the same event less it.
+  const { langs: _, ...older } = post;
+  const olderJson = encodeEvent(older as FirehoseEvent);
+  assert.doesNotMatch(olderJson, /langs/);
+  assert.deepEqual(decodeEvent("1", olderJson), older);
+  // Anything but 1 to 3 distinct lowercase subtags is a malformed entry (parked, not applied).
+  for (
+    const langs of [[], ["EN"], ["pt-BR"], ["en", "en"], ["en", "pt", "de", "fr"], "en", [7]]
+  ) {
+    assert.throws(
+      () => decodeEvent("1", JSON.stringify({ ...post, langs })),
+      (err: unknown) => err instanceof MalformedEventError && /"langs"/.test(err.message),
+      JSON.stringify(langs),
+    );
+  }
 });

@@ -84,8 +84,39 @@ export interface TopSnapshot {
   items: { did: string; count: number }[];
 }
 
+/**
+ * Top posters per language: `metric=posts` with a language (a primary subtag, see
+ * shared/langs.ts) over its own windows. The scheduler writes a list for each of the
+ * LANGUAGE_LISTS languages with the most posts over the longest window, and an index of
+ * them with their totals; both are replaced whole, as the other lists.
+ */
+export const LANGUAGE_METRIC = "posts";
+export const LANGUAGE_WINDOWS = ["24h", "72h"] as const;
+export type LanguageWindow = typeof LANGUAGE_WINDOWS[number];
+export const LANGUAGE_WINDOW_HOURS: Record<LanguageWindow, number> = { "24h": 24, "72h": 72 };
+export const LANGUAGE_LISTS = 100;
+
+/** One language's top posters over a window: `{ lang, window, computedAt, items }`. */
+export interface LanguageSnapshot {
+  lang: string;
+  window: LanguageWindow;
+  computedAt: number;
+  items: { did: string; count: number }[];
+}
+
+/** The languages that have lists, most posts first: posts and posters of each, per window. */
+export interface LanguageIndex {
+  computedAt: number;
+  windows: Record<LanguageWindow, { lang: string; posts: number; posters: number }[]>;
+}
+
 export const statsKeys = {
   top: (window: TopWindow, metric: TopMetric) => `stats:{g}:top:${window}:${metric}`,
+  /** A language's top posters over a window (LanguageSnapshot). */
+  languageTop: (window: LanguageWindow, lang: string) =>
+    `stats:{g}:top:${window}:${LANGUAGE_METRIC}:${lang}`,
+  /** The languages with lists (LanguageIndex). */
+  languages: `stats:{g}:top:${LANGUAGE_METRIC}`,
 };
 
 /**

@@ -84,6 +84,15 @@ const en = {
   backlog: "Indexer backlog",
   activeAccounts: "Active accounts",
   byCollection: "Events per second by collection",
+  postsByLanguage: "Posts by language",
+  postsByLanguageNote:
+    "Posts created over the last minute, by the languages their authors marked; a post in two languages counts in both.",
+  noLanguages: "No posts with a language in the last minute.",
+  postsPerSecond: "Posts per second",
+  w72h: "72 hours",
+  topLanguage: "Posts in",
+  postsLanguage: "Language of the posts",
+  noLanguageList: "Nobody posted in this language in this window.",
   seconds: "s",
   refresh: "Refresh",
   liveChart: "Events per second over the last minutes",
@@ -150,6 +159,7 @@ const en = {
     mentions_sent: "Mentioning most",
     blocked: "Most blocked",
     blockers: "Blocking most",
+    posts: "Posting most, by language",
   } as Record<string, string>,
   ago: (minutes: number) =>
     minutes < 1
@@ -239,6 +249,15 @@ const pt: Dict = {
   backlog: "Fila do indexador",
   activeAccounts: "Contas ativas",
   byCollection: "Eventos por segundo por coleção",
+  postsByLanguage: "Posts por idioma",
+  postsByLanguageNote:
+    "Posts criados no último minuto, pelos idiomas que os autores marcaram; um post em dois idiomas conta nos dois.",
+  noLanguages: "Nenhum post com idioma no último minuto.",
+  postsPerSecond: "Posts por segundo",
+  w72h: "72 horas",
+  topLanguage: "Posts em",
+  postsLanguage: "Idioma dos posts",
+  noLanguageList: "Ninguém postou neste idioma neste período.",
   seconds: "s",
   refresh: "Atualizar",
   liveChart: "Eventos por segundo nos últimos minutos",
@@ -305,6 +324,7 @@ const pt: Dict = {
     mentions_sent: "Que mais mencionam",
     blocked: "Mais bloqueados",
     blockers: "Que mais bloqueiam",
+    posts: "Que mais postam, por idioma",
   },
   ago: (minutes: number) =>
     minutes < 1

@@ -1,9 +1,18 @@
 /** Turns firehose events into store operations and applies them atomically with their acks. */
 import { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
+import { LANG, languageCode } from "@bsky/shared/langs";
 import type { Redis } from "@bsky/shared/redis";
 import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
-import { BLOCK_MINUTE, didKey, HOUR_MS, MAX_ID, storeKeys, TYPE_CODE } from "./layout.ts";
+import {
+  BLOCK_MINUTE,
+  didKey,
+  HOUR_MS,
+  MAX_ID,
+  POST_LANGUAGE,
+  storeKeys,
+  TYPE_CODE,
+} from "./layout.ts";
 import { defineScript } from "./lua.ts";
 
 export interface ApplyOptions {
@@ -220,6 +229,10 @@ export class Applier {
           pair("reply", e.parent);
           pair("quote", e.quote);
           for (const m of e.mentions ?? []) pair("mention", m);
+          // Its languages, counted per hour (not counterparts).
+          for (const lang of e.langs ?? []) {
+            if (LANG.test(lang)) pairs.push([POST_LANGUAGE, languageCode(lang)]);
+          }
           break;
       }
       // A create that counts nothing needs no memory; an update may take counts back.

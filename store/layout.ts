@@ -46,6 +46,15 @@
  *   the blocks others made of it stay in their `bo:` (their records still exist), and
  *   answers leave hidden accounts out. Memory per block edge, measured with MEMORY USAGE
  *   by store/bench/bench_blocks.ts: see README.
+ * - `lp:{g}:<hour>` strings: posts by language and account, one string per hour (absolute),
+ *   6 bytes an entry, one 48-bit big-endian number: (author id * 2^15 + language code) *
+ *   2 + undo, the language code as shared/langs.ts numbers a primary subtag (1-18,252).
+ *   Each language of a post made that hour appends an entry; a delete the record memory
+ *   takes back appends its undo (the post's languages are pairs of type POST_LANGUAGE in
+ *   its record), so a window's posts per account and language are its hours' entries
+ *   summed. One string an hour for the whole network keeps the per-key overhead out of it
+ *   (about 6 bytes a post); its hash tag is `{g}`. Kept like the logs: it expires when its
+ *   hour has been past for the retention.
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
  *   `optout` "1" while A has opted out (hidden whatever its status). The retention sweep
  *   (retention.ts) deletes the profiles (and handle index entries) of active accounts
@@ -123,6 +132,13 @@ export const TYPE_CODE: Record<InteractionType | "block" | "follow", number> = {
 export const BLOCK_MINUTE = 8;
 /** Blocks as they stand are timed in minutes from this instant (2023-01-01T00:00Z). */
 export const BLOCK_EPOCH_MS = Date.UTC(2023, 0, 1);
+/**
+ * In a post record's pairs: a pair of this type carries one of the post's languages (its
+ * languageCode, shared/langs.ts) instead of a counterpart, counted in `lp:{g}:<hour>`.
+ */
+export const POST_LANGUAGE = 9;
+/** Bytes of one entry of `lp:{g}:<hour>`. */
+export const LANGUAGE_ENTRY_BYTES = 6;
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -143,6 +159,7 @@ export const KEY_NAMES = {
   graph: "g:{<id>}",
   blocking: "bo:{<id>}",
   blockedBy: "bi:{<id>}",
+  languagePosts: "lp:{g}:<hour>",
   profile: "p:{<id>}",
   handles: "hx:{g}",
   hidden: "hidden:{g}",
@@ -195,6 +212,8 @@ export const storeKeys = {
   blocking: keyOf(KEY_NAMES.blocking),
   /** Who blocks an account, by hour. */
   blockedBy: keyOf(KEY_NAMES.blockedBy),
+  /** Posts by language and account made in an hour (absolute). */
+  languagePosts: keyOf(KEY_NAMES.languagePosts),
   profile: keyOf(KEY_NAMES.profile),
   handles: KEY_NAMES.handles,
   hidden: KEY_NAMES.hidden,

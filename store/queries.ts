@@ -1,7 +1,8 @@
 /**
  * The store's reads, in one import: interactions.ts (top interactions, totals), profiles.ts
  * (profiles and handles), ids.ts (the DID ↔ id interning), hidden.ts (hidden accounts),
- * blocks.ts (blocks as they stand) and count_table.ts (tallies without an object per id).
+ * blocks.ts (blocks as they stand), languages.ts (posts by language and account) and
+ * count_table.ts (tallies without an object per id).
  */
 export {
   type BlockCounts,
@@ -13,6 +14,13 @@ export {
 export { CountTable } from "./count_table.ts";
 export { hiddenAmong, hiddenIds, IdBits } from "./hidden.ts";
 export { didsOf, idOf } from "./ids.ts";
+export {
+  type LanguageCounts,
+  type LanguageWindows,
+  languageWindows,
+  scanLanguagePosts,
+  trimLanguageHours,
+} from "./languages.ts";
 export {
   type Counterpart,
   type Counts,

@@ -13,10 +13,13 @@ Deno.test("@bsky/store/queries still exports every read, from the modules that h
     "hiddenAmong",
     "hiddenIds",
     "idOf",
+    "languageWindows",
     "profiles",
+    "scanLanguagePosts",
     "searchHandles",
     "topInteractions",
     "totals",
+    "trimLanguageHours",
     "windowRange",
     "windowWeeks",
   ]);

@@ -33,9 +33,15 @@ export function storeExpiry(key: string, options: RetentionOptions): number | "k
   const nowS = Math.floor(options.now / 1000), retentionS = options.retentionDays * 86400;
   if (isWeekly(key)) return (weekOf(key) + 1) * WEEK_S + retentionS;
   if (key.startsWith(keyPrefix("graph"))) return nowS + retentionS;
+  // Posts by language: the hour's end and the retention, as its writer sets it.
+  const lp = key.startsWith(keyPrefix("languagePosts"));
+  if (lp) return (lastNumber(key) + 1) * 3600 + retentionS;
   if (key.startsWith(keyPrefix("records"))) return nowS + RECORDS_TTL_S;
   return KEPT.some((name) => key.startsWith(keyPrefix(name))) ? "keep" : undefined;
 }
+
+/** The last part of a key, as a number: the hour of `lp:{g}:<hour>`. */
+const lastNumber = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
 
 /** Store keys the sweep leaves without a TTL. */
 const KEPT: KeyName[] = [

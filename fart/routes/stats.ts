@@ -1,5 +1,16 @@
 /** GET /v1/stats/top, /v1/stats/live and /v1/stats/jobs: the network and the scheduler. */
-import { firehoseKeys, JOB_NAMES, jobKeys, statsKeys, type TopSnapshot } from "@bsky/shared/keys";
+import {
+  firehoseKeys,
+  JOB_NAMES,
+  jobKeys,
+  LANGUAGE_METRIC,
+  type LanguageIndex,
+  type LanguageSnapshot,
+  type LanguageWindow,
+  statsKeys,
+  type TopSnapshot,
+  type TopWindow,
+} from "@bsky/shared/keys";
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { profiles } from "@bsky/store/queries";
 import type { z } from "zod";
@@ -12,12 +23,47 @@ import { apiProfile, jsonBytes, sendJson } from "./answers.ts";
 /** How long /v1/stats/live answers are kept: it is a live view. */
 const LIVE_SECONDS = 5;
 
+/**
+ * The top posters of a language: its list when the index of the latest run names it, an
+ * empty list when that run gave it none (no posts, or fewer than the languages with
+ * lists), 404 before the scheduler first ran.
+ */
+async function languageTop(
+  { services: { redis } }: RouteCtx,
+  q: z.output<typeof s.topQuery>,
+): Promise<z.infer<typeof s.topAnswer>> {
+  const window = q.window as LanguageWindow;
+  const [rawIndex, rawList] = await redis.mget(
+    statsKeys.languages,
+    statsKeys.languageTop(window, q.lang),
+  );
+  if (!rawIndex) {
+    throw new HttpError(404, `The ${q.window} top posters in ${q.lang} are not computed yet`);
+  }
+  const index = JSON.parse(rawIndex) as LanguageIndex;
+  const listed = index.windows[window]?.some((l) => l.lang === q.lang);
+  const snap = rawList ? JSON.parse(rawList) as LanguageSnapshot : undefined;
+  // A list the latest run did not write again is an older run's: not shown.
+  const items = listed && snap && snap.computedAt === index.computedAt ? snap.items : [];
+  const ps = await profiles(redis, items.map((i) => i.did));
+  return {
+    metric: LANGUAGE_METRIC,
+    window,
+    lang: q.lang,
+    languages: index.windows[window] ?? [],
+    computedAt: new Date(index.computedAt).toISOString(),
+    items: items.flatMap((item, k) =>
+      ps[k].status && ps[k].status !== "active" ? [] : [{ ...apiProfile(ps[k]), count: item.count }]
+    ),
+  };
+}
+
 export const top = route({
   name: "top",
   method: "GET",
   path: "/v1/stats/top",
   operationId: "getTopList",
-  summary: "The latest global top list of a metric",
+  summary: "The latest global top list of a metric, or of posts in a language",
   query: s.topQuery,
   answer: { name: "TopList", schema: s.topAnswer },
   errors: [400, 404],
@@ -25,7 +71,8 @@ export const top = route({
   async handler(ctx) {
     const q = ctx.query;
     const { redis } = ctx.services;
-    const raw = await redis.get(statsKeys.top(q.window, q.metric));
+    if (q.metric === LANGUAGE_METRIC) return await sendJson(ctx, await languageTop(ctx, q));
+    const raw = await redis.get(statsKeys.top(q.window as TopWindow, q.metric));
     if (!raw) {
       throw new HttpError(404, `The ${q.window} top list of ${q.metric} is not computed yet`);
     }
@@ -124,6 +171,8 @@ async function liveAnswer({ redis, clock }: RouteCtx["services"]): Promise<Uint8
     indexerBacklog: await backlogOf(redis, partitions),
     activeAccounts: figures.activeAccounts,
     sampledEvents: figures.sampledEvents,
+    postsPerSecond: figures.postsPerSecond,
+    postLanguages: figures.postLanguages,
   };
   return jsonBytes(answer);
 }

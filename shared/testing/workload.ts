@@ -63,20 +63,34 @@ export async function runWorkload(pdsUrl: string, adminPassword: string): Promis
     return ref;
   };
 
-  const hello = await post(alice, "Olá, mundo! 🐈‍⬛");
-  const bobPost = await post(bob, "bob's first post");
+  // Posts in eleven languages, their tags written as clients do (regions, private use and a
+  // grandfathered tag among them); the events carry each tag's primary subtag, distinct.
+  const hello = await post(alice, "Olá, mundo! 🐈‍⬛", { text: "", langs: ["pt-BR"] }, {
+    langs: ["pt"],
+  });
+  const bobPost = await post(bob, "bob's first post", { text: "", langs: ["en-US", "en"] }, {
+    langs: ["en"],
+  });
   const reply = await post(carol, "nice one", {
     text: "",
     reply: { root: hello, parent: hello },
-  }, { parent: alice.did, root: alice.did });
-  await post(dave, "deep reply", { text: "", reply: { root: hello, parent: reply } }, {
-    parent: carol.did,
-    root: alice.did,
+    langs: ["es", "ca-ES"],
+  }, { parent: alice.did, root: alice.did, langs: ["es", "ca"] });
+  await post(dave, "deep reply", {
+    text: "",
+    reply: { root: hello, parent: reply },
+    langs: ["de-CH"],
+  }, { parent: carol.did, root: alice.did, langs: ["de"] });
+  await post(bob, "quoting alice", { text: "", quote: hello, langs: ["en-AU", "fr"] }, {
+    quote: alice.did,
+    langs: ["en", "fr"],
   });
-  await post(bob, "quoting alice", { text: "", quote: hello }, { quote: alice.did });
-  await post(carol, "quote with a picture", { text: "", quote: bobPost, quoteWithMedia: true }, {
-    quote: bob.did,
-  });
+  await post(carol, "quote with a picture", {
+    text: "",
+    quote: bobPost,
+    quoteWithMedia: true,
+    langs: ["ja", "x-kana", "ko-KR"],
+  }, { quote: bob.did, langs: ["ja", "ko"] });
   const mentionText = `hi @${bob.handle} and @${carol.handle} and again @${bob.handle}`;
   await post(alice, mentionText, {
     text: "",
@@ -85,14 +99,16 @@ export async function runWorkload(pdsUrl: string, adminPassword: string): Promis
       { did: carol.did, handle: carol.handle },
       { did: bob.did, handle: bob.handle },
     ],
-  }, { mentions: [bob.did, carol.did] });
+    langs: ["it", "pt-PT", "nl-BE"],
+  }, { mentions: [bob.did, carol.did], langs: ["it", "pt", "nl"] });
   // One post that is a reply, a quote and a mention at once.
   const all = await post(dave, `@${alice.handle} all at once`, {
     text: "",
     reply: { root: bobPost, parent: bobPost },
     quote: hello,
     mentions: [{ did: alice.did, handle: alice.handle }],
-  }, { parent: bob.did, root: bob.did, quote: alice.did, mentions: [alice.did] });
+    langs: ["uk", "i-klingon"],
+  }, { parent: bob.did, root: bob.did, quote: alice.did, mentions: [alice.did], langs: ["uk"] });
 
   const likes: [Account, RecordRef][] = [];
   for (

@@ -1,11 +1,20 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatLag, type LiveAnswer } from "../components/live.ts";
+import { formatShare, languageName } from "../components/languages.ts";
 
 interface Props {
   initial: LiveAnswer;
   lang: string;
   labels: Record<
-    "eventsPerSecond" | "lag" | "backlog" | "activeAccounts" | "byCollection" | "chart",
+    | "eventsPerSecond"
+    | "lag"
+    | "backlog"
+    | "activeAccounts"
+    | "byCollection"
+    | "chart"
+    | "postsByLanguage"
+    | "postsByLanguageNote"
+    | "noLanguages",
     string
   >;
   /** Collections and event kinds by the names people know them by. */
@@ -106,6 +115,25 @@ export default function LiveChart({ initial, lang, labels: l, names }: Props) {
           </li>
         ))}
       </ul>
+      <h2 id="post-languages">{l.postsByLanguage}</h2>
+      <p class="note">{l.postsByLanguageNote}</p>
+      {(live.postLanguages ?? []).length === 0
+        ? <p class="empty" data-empty="languages">{l.noLanguages}</p>
+        : (
+          <ul class="bars languages" aria-labelledby="post-languages">
+            {live.postLanguages.map(({ lang: code, share }) => (
+              <li key={code} data-lang={code}>
+                <span class="bar-label" title={code}>
+                  {languageName(code, lang)}
+                </span>
+                <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">
+                  <rect width={100 * Math.min(1, share)} height="8" />
+                </svg>
+                <span class="bar-value" data-share={share}>{formatShare(share, lang)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
     </div>
   );
 }

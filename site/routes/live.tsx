@@ -26,6 +26,9 @@ export default function Live({ data, state: { t, lang } }: PageProps<LiveAnswer>
           activeAccounts: t.activeAccounts,
           byCollection: t.byCollection,
           chart: t.liveChart,
+          postsByLanguage: t.postsByLanguage,
+          postsByLanguageNote: t.postsByLanguageNote,
+          noLanguages: t.noLanguages,
         }}
         names={Object.fromEntries(
           Object.entries(COLLECTION_NAMES).map(([nsid, key]) => [nsid, t[key]]),

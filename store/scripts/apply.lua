@@ -51,8 +51,16 @@ local function log_key(id, week)
   if key == nil then key = K.log(id, week); byid[id] = key end
   return key
 end
+-- A post's language in the hour's K.languagePosts, 48 bits: (author id * 2^15 + language
+-- code) * 2 + undo.
+local function language_entry(a, lang, sign)
+  local v = (a * 32768 + lang) * 2 + (sign < 0 and 1 or 0)
+  local hi = math.floor(v / 4294967296)
+  return struct.pack('>HI4', hi, v - hi * 4294967296)
+end
 -- Adds (sign 1) or takes back (sign -1) a record's pairs made by account a at an hour:
--- interactions and blocks in both accounts' logs, follows and blocks in a's set.
+-- interactions and blocks in both accounts' logs, follows and blocks in a's set, a post's
+-- languages in the hour's posts by language.
 local function apply_pairs(a, hour, pairs, sign)
   local day = math.floor(hour / 24)
   local week = math.floor(hour / 168)
@@ -64,7 +72,9 @@ local function apply_pairs(a, hour, pairs, sign)
     local v = struct.unpack('>I4', pairs, k)
     local t = math.floor(v / 268435456)
     local s = v - t * 268435456
-    if t <= 6 then
+    if t == 9 then
+      log_entry(K.languagePosts(hour), language_entry(a, s, sign), (hour + 1) * 3600 + retention)
+    elseif t <= 6 then
       local sk = log_key(s, week)
       log_entry(ak, entry(s, 0, t, how, sign), wat)
       log_entry(sk, entry(a, 1, t, how, sign), wat)

@@ -10,6 +10,8 @@ export interface Truth {
   sent: Map<string, Map<string, Counts>>;
   hidden: Set<string>;
   handles: Map<string, string>;
+  /** language → author → posts in it that still stand (hidden authors included). */
+  languages: Map<string, Map<string, number>>;
 }
 
 function pairsOf(e: TruthEvent): [InteractionType, string][] {
@@ -30,6 +32,7 @@ function pairsOf(e: TruthEvent): [InteractionType, string][] {
 
 export function computeTruth(events: readonly TruthEvent[]): Truth {
   const records = new Map<string, [string, [InteractionType, string][]]>();
+  const posts = new Map<string, [string, string[]]>();
   const hidden = new Set<string>();
   const handles = new Map<string, string>();
   for (const e of events) {
@@ -40,6 +43,9 @@ export function computeTruth(events: readonly TruthEvent[]): Truth {
       const key = `${e.did}/${e.collection}/${e.rkey}`;
       if (e.action === "delete") records.delete(key);
       else records.set(key, [e.did, pairsOf(e)]);
+      if (e.collection !== "app.bsky.feed.post") continue;
+      if (e.action === "delete") posts.delete(key);
+      else posts.set(key, [e.did, e.langs ?? []]);
     }
   }
   const sent = new Map<string, Map<string, Counts>>();
@@ -53,7 +59,15 @@ export function computeTruth(events: readonly TruthEvent[]): Truth {
       counts[type]++;
     }
   }
-  return { sent, hidden, handles };
+  const languages = new Map<string, Map<string, number>>();
+  for (const [author, langs] of posts.values()) {
+    for (const lang of langs) {
+      const byAuthor = languages.get(lang) ?? new Map<string, number>();
+      languages.set(lang, byAuthor);
+      byAuthor.set(author, (byAuthor.get(author) ?? 0) + 1);
+    }
+  }
+  return { sent, hidden, handles, languages };
 }
 
 const score = (c: Counts) => TYPES.reduce((s, t) => s + c[t] * DEFAULT_WEIGHTS[t], 0);
