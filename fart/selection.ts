@@ -110,12 +110,16 @@ export async function previousSpan(services: Services, span: Span, now: number):
 }
 
 /**
- * How long an answer over `span` may be kept: twice the usual when its counts are final,
- * no more, so that an account that opts out still leaves it within minutes.
+ * How long an answer over a final period may be kept at least: longer than the usual 60 s,
+ * and with the site's 30 s still within the two minutes in which an account that opts out
+ * leaves every cached page.
  */
+export const FINAL_SECONDS = 90;
+
+/** How long an answer over `span` may be kept (FART_CACHE_SECONDS unless it is final). */
 export function keepSeconds(services: Services, span: Span): number {
   const usual = services.config.FART_CACHE_SECONDS;
-  return span.final ? Math.min(3600, 2 * usual) : usual;
+  return span.final ? Math.max(usual, FINAL_SECONDS) : usual;
 }
 
 /** The filters of a query, as the API takes them. */

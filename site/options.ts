@@ -7,6 +7,11 @@ import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
 
 export const DIRECTIONS = ["both", "sent", "received", "mutual"] as const;
 export const WINDOWS = ["24h", "7d", "30d"] as const;
+export const MUTUALS = ["all", "only", "none"] as const;
+/** A week or month as the API names it (store/periods.ts): `week:2026-W47`, `month:2026-11`. */
+export const PERIOD = /^(?:week:\d{4}-W\d{2}|month:\d{4}-\d{2})$/;
+/** The most accounts the exclusions keep (as many as the API takes). */
+export const MAX_EXCLUDE = 25;
 
 export interface CircleOptions {
   rings: 1 | 2 | 3;
@@ -18,6 +23,14 @@ export interface CircleOptions {
   date: boolean;
   /** Names written under the avatars. */
   names: boolean;
+  /** A past or running week or month instead of the window, or "". */
+  period: string;
+  /** Accounts left out: handles or DIDs, comma-separated, or "". */
+  exclude: string;
+  /** Only mutual follows, none of them, or all. */
+  mutuals: typeof MUTUALS[number];
+  /** "hide" leaves out accounts that act like bots. */
+  bots: "show" | "hide";
 }
 
 export const DEFAULT_OPTIONS: CircleOptions = {
@@ -28,6 +41,10 @@ export const DEFAULT_OPTIONS: CircleOptions = {
   border: "38bdf8",
   date: true,
   names: false,
+  period: "",
+  exclude: "",
+  mutuals: "all",
+  bots: "show",
 };
 
 /** Colour presets for the picture: a background and a border that read well together. */
@@ -42,6 +59,15 @@ const colour = (raw: string | null, fallback: string) => {
   const c = raw?.replace(/^#/, "").toLowerCase();
   return c && /^[0-9a-f]{6}$/.test(c) ? c : fallback;
 };
+
+/**
+ * The accounts to leave out as typed (commas or spaces between them, with or without @, a
+ * profile URL), kept when they can name an account, at most MAX_EXCLUDE, in one spelling.
+ */
+export function cleanExclude(raw: string | null): string {
+  const names = (raw ?? "").split(/[\s,]+/).map(cleanActor).filter(isActor);
+  return [...new Set(names)].slice(0, MAX_EXCLUDE).join(",");
+}
 
 export function parseOptions(params: URLSearchParams): CircleOptions {
   const d = DEFAULT_OPTIONS;
@@ -59,6 +85,22 @@ export function parseOptions(params: URLSearchParams): CircleOptions {
     // An unchecked box sends nothing, so the form also sends date=0 from a hidden field.
     date: date === null ? d.date : params.getAll("date").includes("1") || date === "true",
     names: names === null ? d.names : params.getAll("names").includes("1") || names === "true",
+    period: PERIOD.test(params.get("period") ?? "") ? params.get("period")! : d.period,
+    exclude: cleanExclude(params.get("exclude")),
+    mutuals: MUTUALS.find((m) => m === params.get("mutuals")) ?? d.mutuals,
+    bots: params.get("bots") === "hide" ? "hide" : d.bots,
+  };
+}
+
+/** What the API's `window` is for these options: the period when one is chosen. */
+export const apiWindow = (o: CircleOptions): string => o.period || o.window;
+
+/** The filters that differ from the API's defaults, as its parameters. */
+export function apiFilters(o: CircleOptions): Record<string, string> {
+  return {
+    ...(o.exclude ? { exclude: o.exclude } : {}),
+    ...(o.mutuals !== "all" ? { mutuals: o.mutuals } : {}),
+    ...(o.bots === "hide" ? { bots: "hide" } : {}),
   };
 }
 
@@ -79,12 +121,13 @@ export function apiCirclesQuery(o: CircleOptions, extra: Record<string, string> 
   return new URLSearchParams({
     rings: String(o.rings),
     direction: o.direction,
-    window: o.window,
+    window: apiWindow(o),
     bg: o.bg,
     border: o.border,
     date: String(o.date),
     // Left out when off, as the API's default, so existing image addresses stay the same.
     ...(o.names ? { names: "true" } : {}),
+    ...apiFilters(o),
     ...extra,
   }).toString();
 }

@@ -44,9 +44,17 @@ export function peopleRows(circles: CirclesAnswer, interactions: InteractionsAns
   );
 }
 
-/** The image's text alternative: whose circles, which ones, and everyone in them by ring. */
-export function altText(circles: CirclesAnswer, options: CircleOptions, t: Dict): string {
-  const windowName = { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
+/**
+ * The image's text alternative: whose circles, which ones, and everyone in them by ring;
+ * `period` names the week or month when one is chosen.
+ */
+export function altText(
+  circles: CirclesAnswer,
+  options: CircleOptions,
+  t: Dict,
+  period?: string,
+): string {
+  const windowName = period ?? { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
   const parts = [
     `${t.circlesOf} ${personLabel(circles.actor)} (${t[options.direction]}, ${windowName}).`,
   ];

@@ -1,12 +1,20 @@
 import { useRef, useState } from "preact/hooks";
 import { type CircleOptions, parseOptions, shareQuery, THEMES } from "../options.ts";
 
+/** A week or month the picker offers: its value in the address and its name. */
+interface Choice {
+  value: string;
+  label: string;
+}
+
 /** How long arrow keys must rest on a choice before the page follows it, in ms. */
 const STEP_WAIT_MS = 700;
 
 interface Props {
   handle: string;
   options: CircleOptions;
+  /** The weeks and months within the retention, newest first. */
+  periods: { weeks: Choice[]; months: Choice[] };
   labels: Record<
     | "options"
     | "rings"
@@ -25,7 +33,19 @@ interface Props {
     | keyof typeof THEMES
     | "showDate"
     | "showNames"
-    | "apply",
+    | "apply"
+    | "period"
+    | "periodNone"
+    | "periodNote"
+    | "weeks"
+    | "months"
+    | "leaveOut"
+    | "excludeLabel"
+    | "mutualFollows"
+    | "mutualsAll"
+    | "mutualsOnly"
+    | "mutualsNone"
+    | "botsHide",
     string
   >;
 }
@@ -35,14 +55,18 @@ interface Props {
  * JavaScript each change fetches the page for the new options and swaps its result in,
  * keeping the address (the share link) in step.
  */
-export default function CircleOptionsForm({ handle, options, labels: l }: Props) {
+export default function CircleOptionsForm({ handle, options, periods, labels: l }: Props) {
   const form = useRef<HTMLFormElement>(null);
   const [busy, setBusy] = useState(false);
   const latest = useRef(0);
   /** Whether the last change came from arrow keys walking a radio group. */
   const stepping = useRef(false);
   const pending = useRef<ReturnType<typeof setTimeout>>();
-  const onChange = () => {
+  const onChange = (e: Event) => {
+    // A window chosen with a period chosen: the window is what is wanted now.
+    if ((e.target as HTMLInputElement).name === "window") {
+      (form.current!.elements.namedItem("period") as HTMLSelectElement).value = "";
+    }
     clearTimeout(pending.current);
     // Arrow keys pass every choice on the way to the one wanted: wait until they rest.
     if (stepping.current) pending.current = setTimeout(apply, STEP_WAIT_MS);
@@ -120,6 +144,54 @@ export default function CircleOptionsForm({ handle, options, labels: l }: Props)
         {radio("window", "24h", l.w24h, options.window === "24h")}
         {radio("window", "7d", l.w7d, options.window === "7d")}
         {radio("window", "30d", l.w30d, options.window === "30d")}
+        <label class="period-pick">
+          {l.period}
+          <select name="period" aria-describedby="period-note">
+            <option value="" selected={!options.period}>{l.periodNone}</option>
+            {([[l.weeks, periods.weeks], [l.months, periods.months]] as const).map((
+              [label, choices],
+            ) =>
+              choices.length > 0 && (
+                <optgroup key={label} label={label}>
+                  {choices.map((c) => (
+                    <option key={c.value} value={c.value} selected={c.value === options.period}>
+                      {c.label}
+                    </option>
+                  ))}
+                </optgroup>
+              )
+            )}
+          </select>
+        </label>
+        <small id="period-note" class="note">{l.periodNote}</small>
+      </fieldset>
+      <fieldset class="leave-out">
+        <legend>{l.leaveOut}</legend>
+        <label class="exclude">
+          {l.excludeLabel}
+          <input
+            type="text"
+            name="exclude"
+            defaultValue={options.exclude.replaceAll(",", ", ")}
+            autoComplete="off"
+            spellcheck={false}
+          />
+        </label>
+        <fieldset>
+          <legend>{l.mutualFollows}</legend>
+          {radio("mutuals", "all", l.mutualsAll, options.mutuals === "all")}
+          {radio("mutuals", "only", l.mutualsOnly, options.mutuals === "only")}
+          {radio("mutuals", "none", l.mutualsNone, options.mutuals === "none")}
+        </fieldset>
+        <label class="choice">
+          <input
+            type="checkbox"
+            name="bots"
+            value="hide"
+            defaultChecked={options.bots === "hide"}
+          />{" "}
+          {l.botsHide}
+        </label>
       </fieldset>
       <fieldset class="colours" aria-label={`${l.background}, ${l.border}`}>
         <label>

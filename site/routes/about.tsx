@@ -1,3 +1,4 @@
+import { BOT_DAY_INTERACTIONS } from "@bsky/store/circle_filters";
 import { apiMeta, type Meta } from "../api.ts";
 import type { Lang } from "../i18n.ts";
 import { Head } from "../server/render.ts";
@@ -92,6 +93,39 @@ function English({ meta }: Data) {
         ranks by the smaller of the two sides, so only two-way interactions rise. The inner ring
         holds the highest scores.
       </p>
+      <h2 id="periods">Weeks and months</h2>
+      <p>
+        Besides the last hours or days, circles can show one week (Monday to Sunday) or one calendar
+        month, in UTC, when it starts within the time interactions are kept; one still running
+        counts up to the current hour. <em>What changed</em>{" "}
+        compares the circles with those of the week or month before, or of as many hours just before
+        the window, with the same options: who joined, who left and who moved to another ring. It
+        needs that earlier period to be kept too.
+      </p>
+      <h2 id="leave-out">Leaving people out</h2>
+      <ul>
+        <li>
+          <strong>Chosen accounts</strong>: up to 25 handles or DIDs.
+        </li>
+        <li>
+          <strong>Mutual follows</strong>: the accounts that follow you and that you follow back, as
+          the follows stand now. Keep only them, or leave them out.
+        </li>
+        <li>
+          <strong>Accounts that act like bots</strong>: an account that sent more than{" "}
+          {f.number(BOT_DAY_INTERACTIONS)}{" "}
+          interactions (likes, reposts, replies, quotes and mentions, to anyone) within one UTC day
+          of the window or period shown, more than one every 86 seconds for a whole day. The
+          firehose data kept here has no labels an account gives itself, so the rate is the rule,
+          and it is counted exactly from the interactions kept. Days count as the window counts
+          them: the days of a week or month whole, and for the last hours or days only the hours
+          inside the window.
+        </li>
+      </ul>
+      <p>
+        People are left out before the rings are filled, so the rings still hold the highest scores
+        among everyone else.
+      </p>
       <h2 id="retention">Data retention</h2>
       <p>
         Interactions are kept for {meta ? f.days(meta.retentionDays) : "a limited time"}{" "}
@@ -173,6 +207,39 @@ function Portuguese({ meta }: Data) {
         as que interagem com você, <em>ambas</em> soma as duas, e <em>mútuas</em>{" "}
         ordena pelo menor dos dois lados, então só as interações de mão dupla sobem. O anel interno
         tem as maiores pontuações.
+      </p>
+      <h2 id="periods">Semanas e meses</h2>
+      <p>
+        Além das últimas horas ou dias, os círculos podem mostrar uma semana (de segunda a domingo)
+        ou um mês do calendário, em UTC, quando começa dentro do tempo em que as interações ficam
+        guardadas; um que ainda não terminou conta até a hora atual. <em>O que mudou</em>{" "}
+        compara os círculos com os da semana ou do mês anterior, ou das mesmas horas logo antes do
+        período, com as mesmas opções: quem entrou, quem saiu e quem mudou de anel. Para isso o
+        período anterior também precisa estar guardado.
+      </p>
+      <h2 id="leave-out">Deixar pessoas de fora</h2>
+      <ul>
+        <li>
+          <strong>Contas escolhidas</strong>: até 25 usuários ou DIDs.
+        </li>
+        <li>
+          <strong>Quem se segue mutuamente</strong>: as contas que seguem você e que você segue de
+          volta, como os follows estão agora. Mantenha só essas, ou deixe-as de fora.
+        </li>
+        <li>
+          <strong>Contas que agem como robôs</strong>: uma conta que enviou mais de{" "}
+          {f.number(BOT_DAY_INTERACTIONS)}{" "}
+          interações (curtidas, reposts, respostas, citações e menções, para quem for) em um mesmo
+          dia UTC do período mostrado, mais de uma a cada 86 segundos por um dia inteiro. Os dados
+          do firehose guardados aqui não trazem os rótulos que uma conta dá a si mesma, então a
+          regra é o ritmo, contado exatamente a partir das interações guardadas. Os dias contam como
+          o período os conta: os de uma semana ou de um mês inteiros, e nas últimas horas ou dias só
+          as horas dentro do período.
+        </li>
+      </ul>
+      <p>
+        As pessoas ficam de fora antes de os anéis serem preenchidos, então os anéis continuam com
+        as maiores pontuações entre todas as outras.
       </p>
       <h2 id="retention">Retenção de dados</h2>
       <p>

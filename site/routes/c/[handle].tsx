@@ -1,8 +1,15 @@
-import { ApiError } from "../../api.ts";
+import { ApiError, apiMeta } from "../../api.ts";
 import CircleActions from "../../islands/CircleActions.tsx";
 import CircleOptionsForm from "../../islands/CircleOptions.tsx";
 import { CircleFigure } from "../../components/CircleFigure.tsx";
 import { PeopleTable } from "../../components/PeopleTable.tsx";
+import { type ChangesAnswer, ChangesView } from "../../components/ChangesView.tsx";
+import {
+  type PeriodChoice,
+  periodChoices,
+  periodLabel,
+  previousKept,
+} from "../../components/periods.ts";
 import {
   altText,
   type CirclesAnswer,
@@ -15,6 +22,8 @@ import { BARE_NAME } from "../../components/find_actor.ts";
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import {
   apiCirclesQuery,
+  apiFilters,
+  apiWindow,
   type CircleOptions,
   cleanActor,
   DEFAULT_OPTIONS,
@@ -31,6 +40,11 @@ interface Data {
   circles: CirclesAnswer;
   interactions: InteractionsAnswer;
   origin: string;
+  /** What changed since the period before; undefined when that one is not kept. */
+  changes?: ChangesAnswer;
+  periods: { weeks: PeriodChoice[]; months: PeriodChoice[] };
+  /** When the page was made: a week or month that has not ended is named as running. */
+  now: number;
 }
 
 /** The circles' options: nothing else is taken. */
@@ -53,27 +67,75 @@ export const handler: Handlers<Data> = {
       return new Response(null, { status: 301, headers: { location: to } });
     }
     const who = encodeURIComponent(actor);
-    const layout =
-      `rings=${options.rings}&direction=${options.direction}&window=${options.window}` +
-      `&date=${options.date}${options.names ? "&names=true" : ""}`;
-    const [circles, interactions] = await Promise.all([
-      ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`, { account: actor }),
-      ctx.api.json<InteractionsAnswer>(
-        `/v1/interactions/${who}?direction=${options.direction}&window=${options.window}&limit=100`,
+    const window = apiWindow(options);
+    const filters = new URLSearchParams(apiFilters(options)).toString();
+    const more = filters ? `&${filters}` : "";
+    const layout = `rings=${options.rings}&direction=${options.direction}&window=${window}` +
+      `&date=${options.date}${options.names ? "&names=true" : ""}${more}`;
+    // The circles first: an account the API does not know costs these two calls only.
+    let answers: [CirclesAnswer, InteractionsAnswer];
+    try {
+      answers = await Promise.all([
+        ctx.api.json<CirclesAnswer>(`/v1/circles/${who}?${layout}`, { account: actor }),
+        ctx.api.json<InteractionsAnswer>(
+          `/v1/interactions/${who}?direction=${options.direction}&window=${window}&limit=100${more}`,
+          { account: actor },
+        ),
+      ]);
+    } catch (err) {
+      // A week or month the API no longer keeps (an old link's), or not begun yet: the same
+      // circles over the window instead.
+      if (!(err instanceof ApiError && err.kind === "bad_request" && options.period)) throw err;
+      const to = `/c/${who}${shareQuery({ ...options, period: "" })}`;
+      return new Response(null, { status: 303, headers: { location: to } });
+    }
+    const [circles, interactions] = answers;
+    // The one moment of this page: which weeks and months are offered and which have ended.
+    const now = Date.now();
+    const retentionDays = (await apiMeta(ctx.api))?.retentionDays ?? 30;
+    // What changed, when the span before is kept too (else there is nothing to compare with).
+    const changes = previousKept(window, now, retentionDays)
+      ? await ctx.api.json<ChangesAnswer>(
+        `/v1/circles/${who}/changes?rings=${options.rings}&direction=${options.direction}` +
+          `&window=${window}${more}`,
         { account: actor },
-      ),
-    ]);
+      ).catch((err) => {
+        // At the edge of what is kept the API may see it otherwise.
+        if (err instanceof ApiError && err.kind === "bad_request") return undefined;
+        throw err;
+      })
+      : undefined;
     const origin = ctx.config.SITE_PUBLIC_URL || ctx.url.origin;
-    return ctx.render({ actor, options, circles, interactions, origin });
+    const periods = periodChoices(now, retentionDays, ctx.state.lang);
+    const offered = [...periods.weeks, ...periods.months].some((p) => p.value === options.period);
+    if (options.period && !offered) {
+      // Older than the picker lists, still kept: offered too, so the form keeps it.
+      const label = periodLabel(options.period, ctx.state.lang, now)!;
+      periods[options.period.startsWith("week") ? "weeks" : "months"].push({
+        value: options.period,
+        label,
+      });
+    }
+    return ctx.render({
+      actor,
+      options,
+      circles,
+      interactions,
+      origin,
+      changes,
+      periods,
+      now,
+    });
   },
 };
 
 export default function CirclesPage({ data, state }: PageProps<Data>) {
   const { t } = state;
-  const { actor, options, circles, interactions, origin } = data;
+  const { actor, options, circles, interactions, origin, changes, periods, now } = data;
   const handle = displayText(circles.actor.handle, HANDLE_TEXT) || actor;
   const rows = peopleRows(circles, interactions);
-  const alt = altText(circles, options, t);
+  const period = options.period ? periodLabel(options.period, state.lang, now) : undefined;
+  const alt = altText(circles, options, t, period);
   const dates = `${interactions.from.slice(0, 10)} – ${interactions.to.slice(0, 10)}`;
   const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
   const png = `/img/${encodeURIComponent(handle)}.png?${
@@ -85,7 +147,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
     .map((p) => displayText(p.handle, HANDLE_TEXT))
     .filter((h) => h !== "");
   const compose = composeHref(circlesPost(title, share, inner));
-  const windowName = { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
+  const windowName = period ?? { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
   const status = `${t.people}: ${rows.length} · ${t[options.direction]} · ${windowName}`;
   return (
     <div class="circles-page">
@@ -120,11 +182,20 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
           </div>
           {/* A short line read out after each change, rather than the whole picture. */}
           <p id="circles-status" class="status-line" role="status" data-swap>{status}</p>
+          <div id="circle-changes" data-swap>
+            <ChangesView
+              changes={changes}
+              window={apiWindow(options)}
+              t={t}
+              lang={state.lang}
+            />
+          </div>
         </div>
         <aside class="side">
           <CircleOptionsForm
             handle={handle}
             options={options}
+            periods={periods}
             labels={{
               options: t.options,
               rings: t.rings,
@@ -147,6 +218,18 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
               showDate: t.showDate,
               showNames: t.showNames,
               apply: t.apply,
+              period: t.period,
+              periodNone: t.periodNone,
+              periodNote: t.periodNote,
+              weeks: t.weeks,
+              months: t.months,
+              leaveOut: t.leaveOut,
+              excludeLabel: t.excludeLabel,
+              mutualFollows: t.mutualFollows,
+              mutualsAll: t.mutualsAll,
+              mutualsOnly: t.mutualsOnly,
+              mutualsNone: t.mutualsNone,
+              botsHide: t.botsHide,
             }}
           />
           <div id="circle-links" class="links" data-swap>
