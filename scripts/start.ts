@@ -73,11 +73,14 @@ function asLogLine(line: string, service: string, level: string): string {
 
 async function forward(stream: ReadableStream<Uint8Array>, service: string, level: string) {
   let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
     const lines = (rest + text).split("\n");
     rest = lines.pop()!;
     for (const line of lines) if (line.trim()) writeLine(asLogLine(line, service, level));
   }
+  rest += decoder.decode();
   if (rest.trim()) writeLine(asLogLine(rest, service, level));
 }
 

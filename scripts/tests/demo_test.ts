@@ -38,11 +38,14 @@ async function processesInSession(sid: number): Promise<number[]> {
 
 async function collect(stream: ReadableStream<Uint8Array>, into: string[]) {
   let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
     const lines = (rest + text).split("\n");
     rest = lines.pop()!;
     into.push(...lines);
   }
+  rest += decoder.decode();
   if (rest) into.push(rest);
 }
 
