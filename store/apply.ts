@@ -40,6 +40,17 @@ export interface AckOptions {
   lease?: { key: string; token: string };
 }
 
+/** The apply script's refusal of ids read at an older epoch of the interning. */
+const IDS_CHANGED = "IDS_CHANGED";
+
+/**
+ * Ids were reclaimed since the batch's ids were read: nothing was written, and the
+ * applier's cached ids are dropped; ids read again (ids()) are right.
+ */
+export class IdsChangedError extends Error {
+  override name = "IdsChangedError";
+}
+
 /** Another process holds the partition now; the batch was not written. */
 export class LeaseLostError extends Error {
   override name = "LeaseLostError";
@@ -143,6 +154,10 @@ function didsOf(e: FirehoseEvent, out: Set<string>): void {
 export class Applier {
   #redis: ScriptRedis;
   #ids = new Map<string, number>();
+  /** The interning's epoch the cached ids were read at (see IdsChangedError). */
+  #epoch: string | undefined;
+  /** What prepared arguments were made of, to make them again after ids changed. */
+  #prepared = new WeakMap<unknown[], [readonly FirehoseEvent[], AckOptions | undefined]>();
 
   constructor(redis: Redis, readonly options: ApplyOptions) {
     this.#redis = redis as ScriptRedis;
@@ -152,9 +167,11 @@ export class Applier {
 
   /** Ids of the given DIDs, from the cache or interned in Redis. */
   async ids(dids: Iterable<string>): Promise<Map<string, number>> {
+    this.#epoch ??= (await this.#redis.get(storeKeys.idEpoch)) ?? "0";
+    const all = [...dids];
     const out = new Map<string, number>();
     const missing: string[] = [];
-    for (const did of dids) {
+    for (const did of all) {
       const id = this.#ids.get(did);
       if (id === undefined) missing.push(did);
       else out.set(did, id);
@@ -166,6 +183,13 @@ export class Applier {
         storeKeys.nextId,
         ...chunk.map(didKey),
       );
+      // Ids were reclaimed since the cache was filled: none of it can be trusted.
+      const epoch = String(ids[chunk.length]);
+      if (this.#epoch !== epoch) {
+        this.#ids.clear();
+        this.#epoch = epoch;
+        return await this.ids(all);
+      }
       chunk.forEach((did, k) => {
         if (ids[k] > MAX_ID) {
           throw new Error(`Cannot intern ${did}: the store's ${MAX_ID} ids are used up`);
@@ -252,7 +276,7 @@ export class Applier {
     for (const e of events) didsOf(e, dids);
     const ids = await this.ids(dids);
     const entryIds = ack?.entryIds ?? [];
-    return [
+    const args = [
       this.options.retentionDays * 86400,
       this.options.memoryHours * 3600,
       this.options.memoryHours,
@@ -262,17 +286,43 @@ export class Applier {
       ack?.lease?.key ?? "",
       ack?.lease?.token ?? "",
       ...entryIds,
+      // The epoch its ids were read at: checked before anything is written.
+      "e",
+      this.#epoch ?? "",
       ...this.ops(events, ids),
     ];
+    this.#prepared.set(args, [events, ack]);
+    return args;
   }
 
-  /** Runs prepared arguments: one atomic apply-and-acknowledge. */
+  /**
+   * Runs prepared arguments: one atomic apply-and-acknowledge. Arguments made of ids read
+   * before ids were reclaimed are made again from their events, with ids read again;
+   * others (not from prepare()) throw IdsChangedError after the cache is emptied.
+   */
   async run(args: (string | number | Uint8Array)[]): Promise<ApplyStats> {
-    const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(...args);
-    if (applied < 0) {
-      throw new LeaseLostError(`Cannot apply a batch of "${args[3]}": the lease is lost`);
+    for (let attempt = 0;; attempt++) {
+      // The epoch check first among the operations (prepare() puts it there).
+      const at = 8 + Number(args[5]);
+      if (args[at] !== "e") {
+        args = [...args.slice(0, at), "e", this.#epoch ?? "", ...args.slice(at)];
+      }
+      try {
+        const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(...args);
+        if (applied < 0) {
+          throw new LeaseLostError(`Cannot apply a batch of "${args[3]}": the lease is lost`);
+        }
+        // The epoch check counts as applied.
+        return { applied: applied - 1, duplicate, unmatched, late };
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.includes(IDS_CHANGED)) throw err;
+        this.#ids.clear();
+        this.#epoch = undefined;
+        const made = this.#prepared.get(args);
+        if (!made || attempt >= 5) throw new IdsChangedError(err.message, { cause: err });
+        args = await this.prepare(...made);
+      }
     }
-    return { applied, duplicate, unmatched, late };
   }
 
   /**

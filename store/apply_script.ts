@@ -15,6 +15,9 @@ import { withKeys } from "./lua.ts";
  * hash of F that picks its bucket). A record operation's argument is one string: X and H
  * (uint32 BE), the length of F (a byte), F, and for creates and updates the pairs P
  * (uint32 BE each: type * 2^28 + subject id).
+ *   e E          the batch's ids were read at epoch E of the interning (first, when given):
+ *                when ids were reclaimed since, the script fails with IDS_CHANGED before
+ *                writing anything (apply.ts reads the ids again); counts as applied
  *   c [X H F P]  record of A created at hour H with pairs P
  *   u [X H F P]  record updated: what its last version added is taken back, P added
  *   d [X H F]    record deleted at hour H: what it added is taken back while remembered
@@ -32,6 +35,7 @@ export const APPLY_SCRIPT: string = withKeys(apply);
 
 /**
  * Interns DIDs (as didKey() gives them): returns each one's id, allocating ids for new
- * DIDs. KEYS: the DID → id map, the id counter.
+ * DIDs (reclaimed ones first), then the interning's epoch. KEYS: the DID → id map, the id
+ * counter.
  */
 export const INTERN_SCRIPT: string = withKeys(intern);

@@ -65,7 +65,13 @@
  * - `ids:{ids}:did` hash, DID → id; `ids:{ids}:r:<id / 128>` hashes, id % 128 → DID;
  *   `ids:{ids}:next`: the DID ↔ id interning. A did:plc is kept as 16 bytes (a zero byte,
  *   then the 120 bits of its 24 base32 letters), any other DID as its text (see didKey);
- *   the reverse map in hashes of 128 ids stays in compact listpacks.
+ *   the reverse map in hashes of 128 ids stays in compact listpacks. Ids of accounts idle
+ *   through the retention go back (retention.ts, in the sweep): `ids:{ids}:pending` and
+ *   `ids:{ids}:retiring` sets hold idle accounts' ids (and their negations, as graph sets
+ *   hold blocks) for one whole sweep, dropped when anything still names them; then their
+ *   mappings go, the ids join the list `ids:{ids}:free` (interning takes them first) and
+ *   the counter `ids:{ids}:epoch` moves on, so that the indexer reads its cached ids again
+ *   (the apply script refuses a batch whose ids were read at an older epoch).
  * - `idx:{firehose}:lease:<partition>` strings: which indexer holds a stream partition
  *   (its name, with a TTL); the apply script writes only while it is the caller's.
  *   `idx:{firehose}:parked`: a stream of the entries the indexer could not read.
@@ -96,6 +102,8 @@
  *   idle-profile pruning (prune_profiles.lua) the profiles, sets and logs of many accounts
  *   and `hx:{g}`: several slots, refused too;
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`;
+ * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts,
+ *   `hidden:{g}` and the `{ids}` keys;
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swap (swap_log.lua) to
  *   its declared log and digest (one account's slot): these two would run (the intern
  *   script builds its reverse-map keys itself, in the slot of the keys it declares);
@@ -167,6 +175,10 @@ export const KEY_NAMES = {
   didToId: "ids:{ids}:did",
   idToDid: "ids:{ids}:r:<bucket>",
   nextId: "ids:{ids}:next",
+  freeIds: "ids:{ids}:free",
+  idEpoch: "ids:{ids}:epoch",
+  retiringIds: "ids:{ids}:retiring",
+  pendingIds: "ids:{ids}:pending",
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
@@ -222,6 +234,14 @@ export const storeKeys = {
   /** The reverse map's hash holding `id`; the field is id % ID_BUCKET. */
   idToDid: (id: number) => idBucketKey(Math.floor(id / ID_BUCKET)),
   nextId: KEY_NAMES.nextId,
+  /** Reclaimed ids, given again oldest first (retention.ts reclaims them). */
+  freeIds: KEY_NAMES.freeIds,
+  /** Moves on whenever ids are reclaimed: ids read at an older epoch may be stale. */
+  idEpoch: KEY_NAMES.idEpoch,
+  /** Ids of idle accounts waiting a sweep before they are reclaimed, and their negations. */
+  retiringIds: KEY_NAMES.retiringIds,
+  /** Idle accounts' ids the running sweep found, to retire when it ends. */
+  pendingIds: KEY_NAMES.pendingIds,
   /** The lease of a stream partition: which indexer may apply its entries. */
   lease: keyOf(KEY_NAMES.lease),
   parked: KEY_NAMES.parked,

@@ -92,8 +92,9 @@ export async function searchHandles(
   return shown.map(([handle], k) => ({ handle, did: dids[k]! }));
 }
 
-/** A stored profile's id and the seqs of the firehose events that last set it. */
+/** A stored profile's DID, id and the seqs of the firehose events that last set it. */
 export interface ProfileVersion {
+  did: string;
   id: number;
   hseq: string;
   pseq: string;
@@ -109,12 +110,13 @@ export async function profileVersion(
   const id = await idOf(redis, did);
   if (id === undefined) return undefined;
   const [hseq, pseq] = await redis.hmget(storeKeys.profile(id), "hseq", "pseq");
-  return { id, hseq: hseq ?? "", pseq: pseq ?? "" };
+  return { did, id, hseq: hseq ?? "", pseq: pseq ?? "" };
 }
 
 /**
  * Writes a checked handle ("" leaves it) and profile (undefined leaves it) unless the
- * firehose changed that part since `seen` was read; returns how many parts changed.
+ * firehose changed that part since `seen` was read, or the DID's id was reclaimed since
+ * (nothing is written then); returns how many parts changed.
  */
 export async function writeCheckedProfile(
   redis: Redis,
@@ -122,7 +124,9 @@ export async function writeCheckedProfile(
   found: { handle: string; profile?: { name: string; avatar: string } },
 ): Promise<number> {
   defineScript(redis, "writeCheckedProfile", WRITE_SCRIPT);
-  const r = redis as unknown as { writeCheckedProfile(...a: string[]): Promise<number> };
+  const r = redis as unknown as {
+    writeCheckedProfile(...a: (string | Uint8Array)[]): Promise<number>;
+  };
   return await r.writeCheckedProfile(
     String(seen.id),
     seen.hseq,
@@ -131,5 +135,6 @@ export async function writeCheckedProfile(
     found.profile ? "1" : "0",
     found.profile?.name ?? "",
     found.profile?.avatar ?? "",
+    didKey(seen.did),
   );
 }

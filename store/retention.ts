@@ -3,9 +3,9 @@
  * job walks every key and asks here about the store's): the TTL each store key should
  * have, the logs past the retention (deleted whatever their TTL says), and the profiles of
  * accounts idle through the retention (deleted with their handle index entries by
- * scripts/prune_profiles.lua, atomically with respect to the indexer). The DID ↔ id
- * interning is kept: the indexer reads ids outside its apply script, so freeing them here
- * would race; ids are capped instead (2^28, a clear error past it).
+ * scripts/prune_profiles.lua, atomically with respect to the indexer), and the ids of
+ * accounts idle through it (reclaim.ts: they wait one whole sweep, then go back, and the
+ * interning's epoch tells the indexer to read its cached ids again).
  */
 import type { Redis } from "@bsky/shared/redis";
 import { DAY_MS, HOUR_MS, type KeyName, keyPrefix, keyValues, WEEK_HOURS } from "./layout.ts";
@@ -54,6 +54,10 @@ const KEPT: KeyName[] = [
   "didToId",
   "idToDid",
   "nextId",
+  "freeIds",
+  "idEpoch",
+  "retiringIds",
+  "pendingIds",
   "recordBuckets",
   "lease",
   "parked",
@@ -84,6 +88,8 @@ export function profileIdOf(key: string): number | undefined {
   const id = keyValues("profile", key)?.[0];
   return id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
 }
+
+export { findIdleIds, idBucketOf, keepNamed, reclaimRetired, retiringIds } from "./reclaim.ts";
 
 const PRUNE_SCRIPT = withKeys(pruneProfiles);
 

@@ -4,12 +4,21 @@
  * TTL their writer would have set; what the store keeps, and what of it goes (logs past
  * the retention, profiles idle through it), is the store's to say (store/retention.ts).
  * This job walks, reports and applies it, and knows the TTLs of the other services' keys.
+ * When fixing, it also reclaims the ids of accounts idle through the retention
+ * (store/reclaim.ts): the walk retires them and checks the graph sets against those the
+ * last sweep retired, and at its end those still idle go back.
  */
 import type { Redis } from "@bsky/shared/redis";
+import { keyPrefix } from "@bsky/store/layout";
 import {
+  findIdleIds,
+  idBucketOf,
   isPastRetention,
+  keepNamed,
   profileIdOf,
   pruneIdleProfiles,
+  reclaimRetired,
+  retiringIds,
   storeExpiry,
 } from "@bsky/store/retention";
 
@@ -17,6 +26,8 @@ export interface SweepOptions {
   retentionDays: number;
   fix: boolean;
   now: number;
+  /** Most ids of idle accounts retired per sweep (reclaimed at the next one). */
+  maxRetiredIds?: number;
 }
 
 /** What a key of the other services without a TTL should expire at (s), or "keep". */
@@ -46,6 +57,10 @@ export async function sweep(redis: Redis, options: SweepOptions) {
   const noTtl: Record<string, number> = {};
   const kept: Record<string, number> = {};
   let scanned = 0, fixed = 0, expiredLogs = 0, idleProfiles = 0;
+  let idleIds = 0, namedIds = 0;
+  const reclaim = { ...options, maxPerSweep: options.maxRetiredIds };
+  // Graph sets are checked only while ids retire.
+  const retiring = options.fix && await retiringIds(redis) > 0;
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "COUNT", 2000);
@@ -55,10 +70,13 @@ export async function sweep(redis: Redis, options: SweepOptions) {
     const ttls = await redis.pipeline(keys.map((k) => ["ttl", k])).exec();
     const fix = redis.pipeline();
     let fixes = 0;
-    const profiles: number[] = [];
+    const profiles: number[] = [], graphs: string[] = [], buckets: number[] = [];
     keys.forEach((key, k) => {
       const profile = profileIdOf(key);
       if (profile !== undefined) profiles.push(profile);
+      if (key.startsWith(keyPrefix("graph"))) graphs.push(key);
+      const bucket = idBucketOf(key);
+      if (bucket !== undefined) buckets.push(bucket);
       const ttl = ttls![k][1] as number;
       // A log of a week past the retention, whatever its TTL says.
       if (isPastRetention(key, options)) {
@@ -81,7 +99,21 @@ export async function sweep(redis: Redis, options: SweepOptions) {
       }
     });
     if (fixes) await fix.exec();
-    if (options.fix) idleProfiles += await pruneIdleProfiles(redis, profiles, options);
+    if (options.fix) {
+      idleProfiles += await pruneIdleProfiles(redis, profiles, options);
+      if (retiring) namedIds += await keepNamed(redis, graphs);
+      idleIds += await findIdleIds(redis, buckets, reclaim);
+    }
   } while (cursor !== "0");
-  return { scanned, noTtl, fixed, expiredLogs, idleProfiles, keptWithoutTtl: kept };
+  const ids = options.fix ? await reclaimRetired(redis, reclaim) : { reclaimed: 0, retiring: 0 };
+  return {
+    scanned,
+    noTtl,
+    fixed,
+    expiredLogs,
+    idleProfiles,
+    keptWithoutTtl: kept,
+    /** Ids the walk found idle; those a graph set named (kept); reclaimed; now retiring. */
+    ids: { idle: idleIds, named: namedIds, reclaimed: ids.reclaimed, retiring: ids.retiring },
+  };
 }

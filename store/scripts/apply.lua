@@ -22,6 +22,16 @@ local function expire_at(key, at)
   if cur == nil or cur < at then expiries[key] = at end
 end
 
+-- e: the interning's epoch the batch's ids were read at (first, before any write): ids
+-- read before some were reclaimed may stand for other accounts now, so the batch is refused
+-- whole and its ids are read again (apply.ts).
+local function ids_epoch(epoch)
+  if (redis.call('GET', K.idEpoch) or '0') ~= epoch then
+    error({err = 'IDS_CHANGED ids were reclaimed since this batch read its ids'})
+  end
+  return 'applied'
+end
+
 -- Logs ----------------------------------------------------------------------------------
 
 -- One log entry, 40 bits: the counterpart's id * 4096 + received * 2048 + undo * 1024
@@ -83,6 +93,8 @@ local function apply_pairs(a, hour, pairs, sign)
       -- One set per account: whom it follows as ids, whom it blocks as negative ids.
       local set, m = K.graph(a), t == 6 and -s or s
       if sign > 0 then redis.call('SADD', set, m); expire_at(set, at) else redis.call('SREM', set, m) end
+      -- A set names s now: its id is not reclaimed (reclaim_ids.lua).
+      if sign > 0 then redis.call('SREM', K.retiringIds, s, -s) end
     end
   end
 end
@@ -434,6 +446,8 @@ local function backfill(w, arg)
     if t == 6 or t == 7 then
       local set = K.graph(a)
       if w ~= '1' then redis.call('SADD', set, t == 6 and -(v % RECORD_ID) or v % RECORD_ID) end
+      -- A set names it now: its id is not reclaimed (reclaim_ids.lua).
+      if w ~= '1' then redis.call('SREM', K.retiringIds, v % RECORD_ID, -(v % RECORD_ID)) end
       expire_at(set, repo.at)
     end
   end
@@ -447,6 +461,7 @@ end
 
 -- Each operation's letter: how many arguments follow it, and what applies it.
 local OPERATIONS = {
+  e = {1, ids_epoch},
   c = {1, create},
   u = {1, update},
   d = {1, delete_live},

@@ -1,10 +1,12 @@
 -- A profile checked against the identity network (profiles.ts), written unless the
 -- firehose changed it since it was read. ARGV: id, the hseq read, the handle ("" to leave
--- it), the pseq read, "1" to write name and avatar, the name, the avatar. Returns how many
--- parts changed.
+-- it), the pseq read, "1" to write name and avatar, the name, the avatar, the DID (as
+-- the interning keeps it). Returns how many parts changed: none when the id no longer
+-- stands for the DID (it was reclaimed).
 local id = ARGV[1]
 local pk = K.profile(id)
 local changed = 0
+if redis.call('HGET', K.didToId, ARGV[8]) ~= id then return 0 end
 if ARGV[3] ~= '' and (redis.call('HGET', pk, 'hseq') or '') == ARGV[2] then
   local old = redis.call('HGET', pk, 'handle')
   if old ~= ARGV[3] then

@@ -1,0 +1,68 @@
+-- The reclaiming of idle accounts' ids (reclaim.ts), one small step a call. ARGV[1] the
+-- step ("find" or "reclaim"), ARGV[2] and ARGV[3] the first and last week of the retention,
+-- then how many kinds of an account's own keys take its id alone, their names (layout.ts),
+-- how many take its id and a week, their names, then the step's own arguments:
+--   find     the most ids the pending set may hold, then buckets of the reverse map: the
+--            ids in them whose account is idle go into the pending set (with their
+--            negations); returns how many.
+--   reclaim  ids: each one still retiring leaves the retiring set, and when its account is
+--            still idle its mappings go and it joins the free ids; the epoch moves on when
+--            any did. Returns how many.
+-- An account is idle when it has none of its own keys (in the retention's weeks for those
+-- by week) and is not hidden.
+local step, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 4
+local single, weekly = {}, {}
+for k = 1, tonumber(ARGV[i]) do single[k] = ARGV[i + k] end
+i = i + 1 + #single
+for k = 1, tonumber(ARGV[i]) do weekly[k] = ARGV[i + k] end
+i = i + 1 + #weekly
+
+local function idle(a)
+  local keys = {}
+  for _, name in ipairs(single) do keys[#keys + 1] = K[name](a) end
+  for _, name in ipairs(weekly) do
+    for w = first, last do keys[#keys + 1] = K[name](a, w) end
+  end
+  return redis.call('EXISTS', unpack(keys)) == 0 and redis.call('SISMEMBER', K.hidden, a) == 0
+end
+
+if step == 'find' then
+  local room = 2 * tonumber(ARGV[i]) - redis.call('SCARD', K.pendingIds)
+  local found = 0
+  for j = i + 1, #ARGV do
+    local b = tonumber(ARGV[j])
+    local bucket = redis.call('HGETALL', K.idToDid(b))
+    for k = 1, #bucket, 2 do
+      if room < 2 then return found end
+      local a = tostring(b * K.ID_BUCKET + tonumber(bucket[k]))
+      if redis.call('HGET', K.didToId, bucket[k + 1]) == a and idle(a) then
+        room = room - redis.call('SADD', K.pendingIds, a, '-' .. a)
+        found = found + 1
+      end
+    end
+  end
+  return found
+end
+
+if step == 'reclaim' then
+  local reclaimed = 0
+  for j = i, #ARGV do
+    local a = ARGV[j]
+    if redis.call('SREM', K.retiringIds, a, '-' .. a) > 0 then
+      local b, f = math.floor(tonumber(a) / K.ID_BUCKET), tonumber(a) % K.ID_BUCKET
+      local did = redis.call('HGET', K.idToDid(b), f)
+      if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
+        redis.call('HDEL', K.didToId, did)
+        redis.call('HDEL', K.idToDid(b), f)
+        redis.call('RPUSH', K.freeIds, a)
+        redis.call('SREM', K.pendingIds, a, '-' .. a)
+        reclaimed = reclaimed + 1
+      end
+    end
+  end
+  if reclaimed > 0 then redis.call('INCR', K.idEpoch) end
+  return reclaimed
+end
+
+return redis.error_reply('Unknown step "' .. tostring(step) .. '"')
