@@ -108,6 +108,23 @@ const model = new NetworkModel({
   rememberedHours: MEMORY_HOURS + 8,
 });
 const daily = networkDaily();
+/** The code measured: the commit, and whether the services' folders had changes on top. */
+const code = await (async () => {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args,
+      cwd: new URL("../..", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output().catch(() => undefined);
+    return out?.success ? new TextDecoder().decode(out.stdout).trim() : "";
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  const changed = (await git("status", "--porcelain", "store", "scheduler", "firehose", "shared"))
+    .split("\n").filter(Boolean).length;
+  return commit ? `${commit}${changed ? ` with ${changed} files changed` : ""}` : "unknown";
+})();
+say(`Code: ${code}`);
 say(
   `Network model at scale 1/${fmt(SCALED)}: ${fmt(model.population)} accounts ` +
     `(${fmt(model.engagedAtStart)} that may be active), ${DAYS} days ending ` +
@@ -417,17 +434,42 @@ const families: Family[] = [
 const GROUPS = {
   /** Besides the logs' own keys: an active account's sets, blocks, profile and handle. */
   account: ["graph", "blocking", "blockedBy", "blockRecords", "profile", "handles"],
-  /** Every account ever seen: the DID ↔ id interning, and the hidden set. */
-  seen: ["didToId", "idToDid", "nextId", "hidden"],
+  /** Every account interned: the DID ↔ id maps, the reclaiming's lists, the hidden set. */
+  seen: [
+    "didToId",
+    "idToDid",
+    "nextId",
+    "freeIds",
+    "idEpoch",
+    "retiringIds",
+    "pendingIds",
+    "hidden",
+  ],
   records: ["records", "recordBuckets"],
   streams: ["firehose partitions"],
+  /** Heavy accounts' day digests (a week's log of 100,000 interactions or more). */
+  heavy: ["digest"],
+  /** Posts by language and hour. */
+  posts: ["languagePosts"],
 };
 const memInfo = await info(probe, "memory");
 const used = Number(memInfo.used_memory);
 const report = await memoryByFamily(probe, families, { strings: ["log"] });
 const fam = (name: string) =>
   report.families.find((f) => f.name === name) ?? { name, keys: 0, bytes: 0, sampled: 0 };
-const nextId = Number(await probe.get(storeKeys.nextId) ?? 0);
+/** A follow set's cost a member, small (an intset) and past 512 members (a hash table). */
+const setCost = await (async () => {
+  const cost = async (n: number) => {
+    const key = `bench:set:${n}`;
+    await probe.sadd(key, ...Array.from({ length: n }, (_, k) => 1_000_000 + k * 37));
+    const bytes = Number(await probe.memory("USAGE", key, "SAMPLES", "0"));
+    await probe.del(key);
+    return bytes / n;
+  };
+  return { small: await cost(200), large: await cost(2000) };
+})();
+/** Accounts interned now (ids of idle accounts may have been reclaimed). */
+const nextId = await probe.hlen(storeKeys.didToId);
 const streamLength = await probe.xlen(stream);
 
 // ---------------------------------------------------------------------------------------
@@ -488,9 +530,9 @@ const typical = await latency(model.didOf(typicalId), weekHours, QUERIES * 2);
 const active99 = await latency(model.didOf(p99Id), weekHours, QUERIES * 2);
 const busy = await latency(model.didOf(busiest), weekHours, QUERIES);
 /**
- * Where an uncached circles query of `did` spends its time: fetching the window's logs
- * (GET per week), tallying their entries per counterpart (scanLog into CountTables, as the
- * query does); the rest (ranking, hidden and blocked checks, DIDs) is the total minus these.
+ * What decoding `did`'s whole window costs (what a circles query does for an account without
+ * day digests): fetching the window's logs (GET per week), and tallying their entries per
+ * counterpart (scanLog into CountTables); also how many people the window holds.
  */
 async function breakdown(did: string, windowHours: number, n: number) {
   const id = (await idOf(query, did))!;
@@ -567,6 +609,10 @@ const recordBytes = sumOf(GROUPS.records);
 const perRecord = recordBytes / Math.max(1, st.remembered);
 const streamBytes = sumOf(GROUPS.streams);
 const perStreamEntry = streamBytes / Math.max(1, streamLength);
+const heavyBytes = sumOf(GROUPS.heavy);
+const postBytes = sumOf(GROUPS.posts);
+const postsHeld = st.posts.all + (st.celebrityLabels["post create"] ?? 0);
+const perPost = postBytes / Math.max(1, postsHeld);
 const grouped = new Set(["log", ...Object.values(GROUPS).flat()]);
 const constantBytes = report.families.filter((f) => !grouped.has(f.name))
   .reduce((a, f) => a + withShare(f.name), 0);
@@ -582,16 +628,39 @@ const growth = DAYS > 1 ? Math.log(aD / a1) / Math.log(DAYS) : 0.5;
 const networkActive = (days: number) =>
   days <= DAYS ? measuredActive(days) : aD * (days / DAYS) ** growth;
 const keysPerAccount = logKeys / logAccounts;
-function extrapolate(days: number, peak: boolean) {
-  // With retention R, a week's logs live until the week ends plus R: up to R + 7 days.
-  const held = peak ? days + 7 : days;
+/** Accounts named by the scaled network's events over `days` days, on the whole network. */
+const seenD = model.seenBaseIn(DAYS) * SCALED, seen1 = model.seenBaseIn(1) * SCALED;
+const seenGrowth = DAYS > 1 ? Math.log(seenD / seen1) / Math.log(DAYS) : 0.5;
+const networkSeen = (days: number) =>
+  Math.min(
+    NETWORK.accounts.value,
+    days <= DAYS ? model.seenBaseIn(days) * SCALED : seenD * (days / DAYS) ** seenGrowth,
+  );
+/** Accounts whose week holds 10^5 interactions or more: the network's top ranks. */
+const heavyOnNetwork = Math.floor(
+  (NETWORK.heaviestPerWeek.value / 1e5) ** (1 / NETWORK.popularityExponent.value),
+);
+const netPostsPerDay = st.posts.all / DAYS * SCALED +
+  (st.celebrityLabels["post create"] ?? 0) / DAYS;
+/**
+ * The whole network's memory with a retention of `days`: "data" holds that many days,
+ * "peak" the logs of whole weeks (a week's log lives until the week ends plus the
+ * retention: up to 7 days more), "long run" the peak with every account of the network
+ * interned (ids kept alive by follow sets that name them, or never reclaimed).
+ */
+function extrapolate(days: number, mode: "data" | "peak" | "long run") {
+  const held = mode === "data" ? days : days + 7;
   const active = networkActive(Math.min(30, held));
   const weeks = Math.min(held / 7 + 1, keysPerAccount * (held / 7 + 1) / (DAYS / 7 + 1));
   const parts = {
     logEntries: perInteraction * netInteractionsPerDay * held,
     logKeys: perLogKey * active * Math.max(1, weeks),
     accountKeys: accountBytes / logAccounts * networkActive(days),
-    interning: perSeen * NETWORK.accounts.value,
+    interning: perSeen *
+      (mode === "long run" ? NETWORK.accounts.value : networkSeen(Math.min(30, held))),
+    heavyDigests: heavyBytes / Math.max(1, model.celebrities.length) * heavyOnNetwork *
+      Math.min(held / 7 + 1, 6) / Math.min(DAYS / 7 + 1, 6),
+    languagePosts: perPost * netPostsPerDay * held,
     recordMemory: perRecord * netRecordsPerDay * (MEMORY_HOURS + 8) / 24,
     streams: perStreamEntry * STREAM_MAXLEN,
     constant: constantBytes,
@@ -599,12 +668,13 @@ function extrapolate(days: number, peak: boolean) {
   return { held, active, parts, total: Object.values(parts).reduce((a, b) => a + b, 0) };
 }
 const windows = { "24h": 1, "7d": 7, "30d": 30 } as const;
-const extrapolated = Object.fromEntries(
-  Object.entries(windows).map(([k, d]) => [k, extrapolate(d, false)]),
-) as Record<keyof typeof windows, ReturnType<typeof extrapolate>>;
-const peak = Object.fromEntries(
-  Object.entries(windows).map(([k, d]) => [k, extrapolate(d, true)]),
-) as Record<keyof typeof windows, ReturnType<typeof extrapolate>>;
+const byWindow = (mode: "data" | "peak" | "long run") =>
+  Object.fromEntries(
+    Object.entries(windows).map(([k, d]) => [k, extrapolate(d, mode)]),
+  ) as Record<keyof typeof windows, ReturnType<typeof extrapolate>>;
+const extrapolated = byWindow("data");
+const peak = byWindow("peak");
+const longRun = byWindow("long run");
 
 // ---------------------------------------------------------------------------------------
 // Checks of the model against the real samples.
@@ -774,6 +844,11 @@ say(
     `deleted: ${mb(leftOver)})`,
 );
 say(
+  `  follow sets: ${setCost.small.toFixed(1)} B a member up to 512 members, ${
+    setCost.large.toFixed(1)
+  } B past that (${fmt(fam("graph").keys)} sets here)`,
+);
+say(
   `  logs: ${fmt(logKeys)} keys of ${fmt(logAccounts)} accounts, ${
     mb(logs.strlen ?? 0)
   } of entries (${perInteraction.toFixed(2)} B per interaction), ${
@@ -789,7 +864,7 @@ say(
   } log keys × ${perLogKey.toFixed(0)} B, follows+blocks, profiles and handles)`,
 );
 say(
-  `  per account ever seen:     ${perSeen.toFixed(1)} B (DID ↔ id interning, hidden set; ${
+  `  per account ever seen:     ${perSeen.toFixed(1)} B (DID ↔ id interning, hidden set; interned: ${
     fmt(nextId)
   } ids)`,
 );
@@ -809,24 +884,31 @@ const modelled = perInteraction * interactions + perActive * logAccounts + perSe
 say(`  sum: ${gb(modelled)} against ${gb(used - memEmpty)} measured`);
 say();
 say(
-  `Whole network (${fmt(NETWORK.accounts.value / 1e6)}M accounts, all interned as a long-running ` +
-    `store has them; ${fmt(netInteractionsPerDay / 1e6, 1)}M interactions/day):`,
+  `Whole network (${fmt(NETWORK.accounts.value / 1e6)}M accounts, ${
+    fmt(netInteractionsPerDay / 1e6, 1)
+  }M interactions/day, ${fmt(networkSeen(DAYS) / 1e6, 1)}M accounts named in ${DAYS} d, ` +
+    `${heavyOnNetwork} heavy accounts):`,
 );
 say(
-  `  ${"window".padEnd(7)} ${"data".padStart(9)} ${
-    "peak".padStart(9)
-  }  (peak: logs live whole weeks, so retention W holds up to W + 7 days)`,
+  `  ${"window".padEnd(7)} ${"data".padStart(9)} ${"peak".padStart(9)} ${
+    "long run".padStart(9)
+  }  (data: the window's days; peak: logs live whole weeks, so retention W holds up to ` +
+    `W + 7 days; long run: the peak with all ${
+      fmt(NETWORK.accounts.value / 1e6)
+    }M accounts interned)`,
 );
 for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
   say(
-    `  ${w.padEnd(7)} ${gb(extrapolated[w].total).padStart(9)} ${gb(peak[w].total).padStart(9)}`,
+    `  ${w.padEnd(7)} ${gb(extrapolated[w].total).padStart(9)} ${gb(peak[w].total).padStart(9)} ${
+      gb(longRun[w].total).padStart(9)
+    }`,
   );
 }
 for (const w of ["7d", "30d"] as const) {
   say(
-    `  ${w} by part: ${
-      Object.entries(extrapolated[w].parts).map(([k, v]) => `${k} ${gb(v)}`).join(", ")
-    } (active accounts ${fmt(extrapolated[w].active)})`,
+    `  ${w} peak by part: ${
+      Object.entries(peak[w].parts).map(([k, v]) => `${k} ${gb(v)}`).join(", ")
+    } (active accounts ${fmt(peak[w].active)})`,
   );
 }
 
@@ -855,12 +937,12 @@ for (
 }
 say(
   `  the heaviest account's ${weekHours / 24} d window holds ${fmt(heavyPeople)} people; ` +
-    `its query: fetching ${mb(heavyParts.bytes)} of logs ${heavyParts.fetchMs.toFixed(1)} ms, ` +
+    `decoding its whole window (what the query does without day digests): fetching ${
+      mb(heavyParts.bytes)
+    } of logs ${heavyParts.fetchMs.toFixed(1)} ms, ` +
     `tallying ${fmt(heavyParts.visits)} entries into ${fmt(heavyParts.rows)} rows ${
       heavyParts.tallyMs.toFixed(1)
-    } ms, the rest (ranking, hidden and blocked checks, DIDs) about ${
-      Math.max(0, heavy.p50 - heavyParts.fetchMs - heavyParts.tallyMs).toFixed(1)
-    } ms (p50s)`,
+    } ms (p50s; ranking them is more)`,
 );
 
 say();
@@ -938,6 +1020,7 @@ console.log(JSON.stringify({
   scale: SCALE,
   days: DAYS,
   seed: SEED,
+  code,
   accounts: nextId,
   population: model.population,
   events: st.events,
@@ -949,6 +1032,12 @@ console.log(JSON.stringify({
   ),
   extrapolatedPeak: Object.fromEntries(
     Object.entries(peak).map(([k, v]) => [k, Math.round(v.total)]),
+  ),
+  extrapolatedLongRun: Object.fromEntries(
+    Object.entries(longRun).map(([k, v]) => [k, Math.round(v.total)]),
+  ),
+  extrapolatedParts: Object.fromEntries(
+    Object.entries(peak).map(([k, v]) => [k, v.parts]),
   ),
   model: {
     perInteraction,

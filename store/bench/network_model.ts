@@ -79,6 +79,11 @@ export const NETWORK = {
   reactivationsPerDay: { value: 1e3, source: "assumed" },
   deletionsPerDay: { value: 1e3, source: "assumed" },
   takedownsPerDay: { value: 300, source: "assumed" },
+  postLanguages: {
+    value: 16 / 17,
+    source: `16 of 17 posts name their languages, 2 of them two (${RELAY}); which languages: ` +
+      "assumed (en 55%, ja 12%, pt 10%, de, es, fr, ko, tr and others)",
+  },
   avatarShare: {
     value: 0.85,
     source: `assumed; 92 of 93 authors of the ${TIMELINE} have one (active accounts)`,
@@ -140,6 +145,24 @@ const HANDLE_LENGTHS = [
   14, 15, 15, 15, 15, 15, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 18, 18,
   18, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 20, 20, 20, 20, 20, 20, 21, 21, 22, 22,
   22, 22, 22, 22, 22, 23, 23, 23, 23, 24, 25, 25, 25, 25, 25, 26, 26, 27, 27
+];
+
+/** Languages posts are written in, by share (assumed; see NETWORK.postLanguages). */
+const LANGUAGES: [string, number][] = [
+  ["en", 0.55],
+  ["ja", 0.12],
+  ["pt", 0.1],
+  ["de", 0.04],
+  ["es", 0.04],
+  ["fr", 0.03],
+  ["ko", 0.02],
+  ["tr", 0.02],
+  ["it", 0.02],
+  ["nl", 0.015],
+  ["ru", 0.015],
+  ["pl", 0.01],
+  ["zh", 0.01],
+  ["uk", 0.01],
 ];
 
 /** Per-day network volumes implied by NETWORK (whole network). */
@@ -377,6 +400,8 @@ export class NetworkModel {
   readonly lastBaseDay: Int16Array;
   /** 1 once an account appeared in any event (its DID is interned). */
   readonly seen: Uint8Array;
+  /** Day (0-based, +1) an account last appeared in an event of the scaled network's traffic. */
+  readonly lastSeenBaseDay: Int16Array;
   /** Interactions sent and received over the window; sent by the scaled network's traffic. */
   readonly sent: Int32Array;
   readonly sentBase: Int32Array;
@@ -453,6 +478,7 @@ export class NetworkModel {
     this.lastActiveDay = new Int16Array(cap);
     this.lastBaseDay = new Int16Array(cap);
     this.seen = new Uint8Array(cap);
+    this.lastSeenBaseDay = new Int16Array(cap);
     this.sent = new Int32Array(cap);
     this.sentBase = new Int32Array(cap);
     this.received = new Int32Array(cap);
@@ -558,6 +584,14 @@ export class NetworkModel {
     const a = baseOnly ? this.lastBaseDay : this.lastActiveDay;
     let n = 0;
     for (let i = 0; i < this.#next; i++) if (a[i] >= from) n++;
+    return n;
+  }
+
+  /** Accounts seen in the scaled network's events of the last `days` days. */
+  seenBaseIn(days: number): number {
+    const from = this.days - days + 1;
+    let n = 0;
+    for (let i = 0; i < this.#next; i++) if (this.lastSeenBaseDay[i] >= from) n++;
     return n;
   }
 
@@ -727,6 +761,14 @@ export class NetworkModel {
     return s;
   }
 
+  #language(): string {
+    let x = this.#rand();
+    for (const [lang, share] of LANGUAGES) {
+      if ((x -= share) < 0) return lang;
+    }
+    return ["fi", "sv", "id", "th", "ar", "fa", "he", "ca"][Math.floor(this.#rand() * 8)];
+  }
+
   #avatar(): string {
     let s = "bafkrei";
     for (let k = 0; k < 52; k++) s += B32[Math.floor(this.#rand() * 32)];
@@ -800,6 +842,11 @@ export class NetworkModel {
     const rand = this.#rand;
     const n = NETWORK;
     const fields: Record<string, unknown> = { chars: Math.floor(rand() * 300) };
+    if (rand() < n.postLanguages.value) {
+      const langs = [this.#language()];
+      if (rand() < 2 / 16) langs.push(this.#language());
+      fields.langs = [...new Set(langs)];
+    }
     const targets: number[] = [];
     let parent = forced?.parent;
     if (!forced && rand() < n.replyShare.value) {
@@ -1082,6 +1129,19 @@ export class NetworkModel {
     else st.celebrityInteractions += k;
     this.seen[this.#idOfDid(e)] = 1;
     if (!base) return;
+    // Every account the event names, as the store interns them.
+    const day = this.#day + 1;
+    const mark = (did: string | undefined) => {
+      if (did !== undefined) this.lastSeenBaseDay[this.#idOf(did)] = day;
+    };
+    mark(e.did);
+    if (e.kind === "commit" && e.action !== "delete") {
+      mark(e.subject);
+      mark(e.parent);
+      mark(e.root);
+      mark(e.quote);
+      e.mentions?.forEach(mark);
+    }
     // Who acts, in windows of 152 events (the relay sample's size) and per day.
     const author = this.#idOfDid(e);
     this.#window.push(author);
@@ -1095,7 +1155,11 @@ export class NetworkModel {
 
   /** The id behind an event's DID (DIDs are made by didOf from ids). */
   #idOfDid(e: FirehoseEvent): number {
-    const s = e.did.slice(8);
+    return this.#idOf(e.did);
+  }
+
+  #idOf(did: string): number {
+    const s = did.slice(8);
     let v = 0;
     for (let i = 0; i < s.length; i++) v = v * 32 + B32.indexOf(s[i]);
     return v;
