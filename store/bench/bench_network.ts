@@ -864,9 +864,9 @@ say(
   } log keys × ${perLogKey.toFixed(0)} B, follows+blocks, profiles and handles)`,
 );
 say(
-  `  per account ever seen:     ${perSeen.toFixed(1)} B (DID ↔ id interning, hidden set; interned: ${
-    fmt(nextId)
-  } ids)`,
+  `  per account ever seen:     ${
+    perSeen.toFixed(1)
+  } B (DID ↔ id interning, hidden set; interned: ${fmt(nextId)} ids)`,
 );
 say(
   `  per remembered record:     ${
