@@ -12,6 +12,7 @@ import {
   type AvatarImage,
   CREDIT_BAND,
   DATE_BAND,
+  dateRange,
   MARGIN,
   type Named,
   personLabel,
@@ -21,13 +22,13 @@ import {
 } from "./circles_picture.tsx";
 
 export {
-  initialOf,
+  dateRange,
   type Named,
   personLabel,
   type PlacedName,
-  placeholderColour,
   titleFontSize,
 } from "./circles_picture.tsx";
+export { initialsOf, placeholderColour } from "./placeholder.ts";
 
 export interface CirclePerson {
   did: string;
@@ -223,8 +224,8 @@ export function nameText(person: Named, chars: number): string {
 /**
  * The SVG document: background, optional title and date range, each avatar clipped to a
  * circle with a border, avatars embedded as data: URIs, a <title> and aria-label listing the
- * people, all text XML-escaped. Missing avatars get a placeholder: a disc coloured from the
- * DID with the first letter of the handle.
+ * people, all text XML-escaped. Missing avatars get a placeholder: two initials on a disc
+ * coloured from the DID.
  */
 export function renderCirclesSvg(
   layout: CircleLayout,
@@ -250,11 +251,6 @@ export const CREDIT = /^[a-z0-9.-]{1,64}(:\d{1,5})?$/;
 function credit(options: CircleOptions): string {
   const host = options.credit ?? "";
   return CREDIT.test(host) ? host : "";
-}
-
-/** "2024-05-01 – 2024-05-31", in UTC so the image is the same wherever it is rendered. */
-export function dateRange(from: Date, to: Date): string {
-  return `${isoDate(from, "from")} – ${isoDate(to, "to")}`;
 }
 
 /** An avatar as a data: URI, if it is a raster image. */
@@ -283,9 +279,4 @@ function ringCounts(options: CircleOptions): number[] {
     throw new RangeError(`Invalid ring count: "${options.rings}" is not 1, 2 or 3`);
   }
   return sizes.slice(0, options.rings);
-}
-
-function isoDate(date: Date, name: string): string {
-  if (Number.isNaN(date.getTime())) throw new RangeError(`Invalid ${name} date: "${date}"`);
-  return date.toISOString().slice(0, 10);
 }

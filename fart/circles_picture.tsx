@@ -9,14 +9,12 @@
  * @module
  */
 import { renderToString } from "preact-render-to-string";
-import { displayText, firstGrapheme, HANDLE_TEXT, isolate } from "@bsky/shared/display_text";
+import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
+import { luminance, rgb } from "./colour.ts";
+import { initialsOf, PLACEHOLDER_INK, placeholderColour } from "./placeholder.ts";
+import { chars, type Named, personLabel } from "./picture_text.ts";
 
-/** Who a label or placeholder is about: the API's and the site's profiles alike. */
-export interface Named {
-  did: string;
-  handle?: string | null;
-  displayName?: string | null;
-}
+export { dateRange, type Named, personLabel } from "./picture_text.ts";
 
 /** The name under an avatar, centred on its x: its text, baseline and font size. */
 export interface PlacedName {
@@ -98,8 +96,8 @@ const CREDIT_FONT = 11;
 
 /**
  * The circles: background, ring guides, each avatar clipped to a circle with a border (a
- * placeholder where there is none: a disc coloured from the DID with the first letter of
- * the handle), the name under it when placed, and the title, date range and address. A
+ * placeholder where there is none: two initials on a disc of the palette's colour for the
+ * DID, fart/placeholder.ts, as the site's lists show them), the name under it when placed, and the title, date range and address. A
  * document of its own also carries its size, namespace and a <title> for each avatar.
  */
 export function CirclesPicture<P extends PicturePerson>(props: PictureProps<P>) {
@@ -212,16 +210,19 @@ function avatar({ person, id, image, border, ink, titled }: AvatarProps) {
   const { x, y, r, name } = person;
   const disc = { cx: n(x), cy: n(y), r: n(r) };
   // A fixed baseline offset rather than dominant-baseline, which renderers treat differently.
+  const initials = initialsOf(person);
+  // Two letters a little smaller than one, to fit the disc.
+  const font = initials.length > 1 ? 0.78 : 0.9;
   const placeholder = [
     <circle key="disc" {...disc} fill={placeholderColour(person.did)} />,
     <text
-      key="initial"
+      key="initials"
       x={n(x)}
-      y={n(y + r * 0.32)}
+      y={n(y + r * font * 0.36)}
       text-anchor="middle"
-      font-size={n(r * 0.9)}
-      fill="#ffffff"
-      {...chars(initialOf(person))}
+      font-size={n(r * font)}
+      fill={PLACEHOLDER_INK}
+      {...chars(initials)}
     />,
   ];
   return (
@@ -264,35 +265,6 @@ function avatar({ person, id, image, border, ink, titled }: AvatarProps) {
 }
 
 /**
- * Text content written as character references where markup could read it: the same in a
- * page and in an XML document, where "]]>" may not stand in text as Preact leaves it.
- */
-function chars(text: string) {
-  return { dangerouslySetInnerHTML: { __html: escapeXml(text) } };
-}
-
-/** `&`, `<`, `>`, `"` and `'` as character references. */
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/**
- * "Name (@handle)", or "@handle", or the DID: for text alternatives. The name is isolated so
- * that a right-to-left one cannot reorder the rest of the label.
- */
-export function personLabel(person: Named): string {
-  const handle = displayText(person.handle, HANDLE_TEXT);
-  const who = handle ? `@${handle}` : person.did;
-  const name = displayText(person.displayName);
-  return name ? `${isolate(name)} (${who})` : who;
-}
-
-/** The placeholder's letter: the handle's first, else the display name's, else "?". */
-export function initialOf(person: Named): string {
-  return firstGrapheme(person.handle) || firstGrapheme(person.displayName) || "?";
-}
-
-/**
  * The title's font size: 22 units, smaller for a long handle so that it fits the width
  * (DejaVu Sans averages about 0.6 em a character), but never below 9.
  */
@@ -301,47 +273,9 @@ export function titleFontSize(title: string, size: number): number {
   return Math.round(Math.max(9, Math.min(22, (size - 2 * MARGIN) / (0.6 * chars))) * 10) / 10;
 }
 
-/** The placeholder's colour: stable per DID, so a person keeps it across images. */
-export function placeholderColour(did: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < did.length; i++) {
-    hash = Math.imul(hash ^ did.charCodeAt(i), 0x01000193);
-  }
-  const hue = (hash >>> 0) % 360;
-  return hslToHex(hue, 0.5, 0.45);
-}
-
 /** White or near-black text, whichever reads on the background (WCAG luminance). */
 function inkOn(background: string): string {
   return luminance(rgb(background, "background")) > 0.5 ? DARK_INK : LIGHT_INK;
-}
-
-function hslToHex(h: number, s: number, l: number): string {
-  const a = s * Math.min(l, 1 - l);
-  const channel = (k: number) => {
-    const t = (k + h / 30) % 12;
-    const v = l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1));
-    return Math.round(v * 255).toString(16).padStart(2, "0");
-  };
-  return `#${channel(0)}${channel(8)}${channel(4)}`;
-}
-
-/** "#rrggbb" as numbers; anything else is refused, as it would go into attributes. */
-function rgb(colour: string, name: string): [number, number, number] {
-  const match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
-  if (!match) {
-    throw new RangeError(`Invalid ${name} colour: "${colour}" is not of the form #rrggbb`);
-  }
-  return [parseInt(match[1], 16), parseInt(match[2], 16), parseInt(match[3], 16)];
-}
-
-/** WCAG relative luminance, 0 (black) to 1 (white). */
-function luminance([r, g, b]: [number, number, number]): number {
-  const lin = (c: number) => {
-    const v = c / 255;
-    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
 /** Two decimals are plenty at 600 units and keep the document small. */

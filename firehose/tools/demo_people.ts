@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { Resvg } from "@resvg/resvg-js";
 import jpeg from "jpeg-js";
+import { hslHex as hsl } from "@bsky/fart/colour";
 import { FONT_PATH } from "@bsky/fart/png";
 
 /** Side of an avatar, in pixels: the CDN's thumbnail size. */
@@ -102,17 +103,6 @@ export function demoPerson(i: number): DemoPerson {
 export function changedHandle(handle: string, n: number): string {
   const base = handle.split(".")[0].replace(/\d+$/, "");
   return `${base.slice(0, 12)}-${HANDLE_SUFFIXES[n % HANDLE_SUFFIXES.length]}`;
-}
-
-/** An HSL colour as #rrggbb (resvg reads hex colours only in gradients' stops). */
-function hsl(h: number, s: number, l: number): string {
-  const a = s * Math.min(l, 1 - l);
-  const channel = (k: number) => {
-    const t = (k + h / 30) % 12;
-    const v = l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1));
-    return Math.round(v * 255).toString(16).padStart(2, "0");
-  };
-  return `#${channel(0)}${channel(8)}${channel(4)}`;
 }
 
 /** The avatar's drawing: two hues and a shape picked from the index, then the initials. */

@@ -20,6 +20,7 @@ import { personLabel } from "../../components/profile.ts";
 import { circlesPost, composeHref } from "../../components/share.ts";
 import { BARE_NAME } from "../../components/find_actor.ts";
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
+import { dateRange } from "@bsky/fart/circles_picture";
 import {
   apiCirclesQuery,
   apiFilters,
@@ -136,7 +137,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
   const rows = peopleRows(circles, interactions);
   const period = options.period ? periodLabel(options.period, state.lang, now) : undefined;
   const alt = altText(circles, options, t, period);
-  const dates = `${interactions.from.slice(0, 10)} – ${interactions.to.slice(0, 10)}`;
+  const dates = dateRange(new Date(interactions.from), new Date(interactions.to));
   const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
   const png = `/img/${encodeURIComponent(handle)}.png?${
     apiCirclesQuery(options, { width: "1200" })
