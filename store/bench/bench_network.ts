@@ -418,22 +418,26 @@ await watch.stop();
 // ---------------------------------------------------------------------------------------
 // Memory by key family.
 // The store's families are its key names (KEY_NAMES in store/layout.ts), by their prefixes.
+const OTHER_FAMILIES = [
+  { name: "firehose partitions", prefix: prefixOf((a) => firehoseKeys.stream(a)) },
+  { name: "firehose cursor", prefix: firehoseKeys.cursor },
+  { name: "network counters", prefix: "stats:{firehose}:" },
+  { name: "top lists", prefix: "stats:{g}:" },
+  { name: "scheduler", prefix: "sched:" },
+] as const;
+type FamilyName = KeyName | typeof OTHER_FAMILIES[number]["name"];
 const families: Family[] = [
   ...(Object.keys(KEY_NAMES) as KeyName[]).map((name) => ({
     name,
     prefix: keyPrefix(name),
     exact: !KEY_NAMES[name].includes("<"),
   })),
-  { name: "firehose partitions", prefix: prefixOf((a) => firehoseKeys.stream(a)) },
-  { name: "firehose cursor", prefix: firehoseKeys.cursor },
-  { name: "network counters", prefix: "stats:{firehose}:" },
-  { name: "top lists", prefix: "stats:{g}:" },
-  { name: "scheduler", prefix: "sched:" },
+  ...OTHER_FAMILIES,
 ];
-/** Families by what drives them (the rest is constant). */
-const GROUPS = {
+/** Families by what drives them (the rest is constant); a name no family has fails to type-check. */
+const GROUPS: Record<string, FamilyName[]> = {
   /** Besides the logs' own keys: an active account's sets, blocks, profile and handle. */
-  account: ["graph", "blocking", "blockedBy", "blockRecords", "profile", "handles"],
+  account: ["graph", "blocking", "blockedBy", "profile", "handles"],
   /** Every account interned: the DID ↔ id maps, the reclaiming's lists, the hidden set. */
   seen: [
     "didToId",
@@ -455,7 +459,7 @@ const GROUPS = {
 const memInfo = await info(probe, "memory");
 const used = Number(memInfo.used_memory);
 const report = await memoryByFamily(probe, families, { strings: ["log"] });
-const fam = (name: string) =>
+const fam = (name: FamilyName) =>
   report.families.find((f) => f.name === name) ?? { name, keys: 0, bytes: 0, sampled: 0 };
 /** A follow set's cost a member, small (an intset) and past 512 members (a hash table). */
 const setCost = await (async () => {
@@ -598,7 +602,7 @@ const interactions = st.interactions;
 const logs = fam("log");
 const logKeys = logs.keys;
 const logAccounts = report.ids.get("log") ?? 0;
-const sumOf = (names: string[]) => names.reduce((a, n) => a + withShare(n), 0);
+const sumOf = (names: FamilyName[]) => names.reduce((a, n) => a + withShare(n), 0);
 const perInteraction = (logs.strlen ?? 0) / interactions;
 const perLogKey = (withShare("log") - (logs.strlen ?? 0)) / logKeys;
 const accountBytes = sumOf(GROUPS.account);
