@@ -29,6 +29,21 @@ export function scanLanguagePosts(
   }
 }
 
+/**
+ * The hours whose strings are still kept at `now`: each expires when its hour has been past
+ * for the retention (the apply script sets it so), the first kept one is `first`.
+ */
+export function keptLanguageHours(
+  now: number,
+  retentionDays: number,
+): { first: number; last: number } {
+  const nowS = Math.floor(now / 1000);
+  return {
+    first: Math.floor((nowS - retentionDays * 86400) / 3600),
+    last: Math.floor(now / HOUR_MS),
+  };
+}
+
 /** Posts per account in one language over one window. */
 export type LanguageCounts = Map<number, number>;
 

@@ -71,7 +71,10 @@
  *   hold blocks) for one whole sweep, dropped when anything still names them; then their
  *   mappings go, the ids join the list `ids:{ids}:free` (interning takes them first) and
  *   the counter `ids:{ids}:epoch` moves on, so that the indexer reads its cached ids again
- *   (the apply script refuses a batch whose ids were read at an older epoch).
+ *   (the apply script refuses a batch whose ids were read at an older epoch). An account whose
+ *   posts by language are still kept is not idle: `ids:{ids}:posters` is a bitmap of the
+ *   ids in the `lp:` strings of the hours still kept (a bit an id, by id), built once a
+ *   sweep (via `ids:{ids}:posters:next`) and dropped when its retiring set is renewed.
  * - `idx:{firehose}:lease:<partition>` strings: which indexer holds a stream partition
  *   (its name, with a TTL); the apply script writes only while it is the caller's.
  *   `idx:{firehose}:parked`: a stream of the entries the indexer could not read.
@@ -179,6 +182,8 @@ export const KEY_NAMES = {
   idEpoch: "ids:{ids}:epoch",
   retiringIds: "ids:{ids}:retiring",
   pendingIds: "ids:{ids}:pending",
+  posterIds: "ids:{ids}:posters",
+  posterIdsNext: "ids:{ids}:posters:next",
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
@@ -242,6 +247,10 @@ export const storeKeys = {
   retiringIds: KEY_NAMES.retiringIds,
   /** Idle accounts' ids the running sweep found, to retire when it ends. */
   pendingIds: KEY_NAMES.pendingIds,
+  /** Ids with posts by language in the hours still kept, a bit each (posters.ts). */
+  posterIds: KEY_NAMES.posterIds,
+  /** Where the next `posterIds` is written before it takes that name. */
+  posterIdsNext: KEY_NAMES.posterIdsNext,
   /** The lease of a stream partition: which indexer may apply its entries. */
   lease: keyOf(KEY_NAMES.lease),
   parked: KEY_NAMES.parked,

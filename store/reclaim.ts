@@ -5,7 +5,8 @@
  *
  * An account is idle when it has none of its own keys left (logs and digests in the
  * retention's weeks, its graph set, profile, blocks: every key kind of layout.ts tagged by
- * its id alone or by its id and a week) and is not hidden. Other accounts' logs never name
+ * its id alone or by its id and a week), no post counted in the posts by language of the
+ * hours still kept (posters.ts: a bitmap the sweep reads them into) and is not hidden. Other accounts' logs never name
  * it then (an interaction is logged in both accounts' logs, for the same weeks), nor does
  * the record memory (whatever it remembers of it was logged, or sits in a graph set). Other
  * accounts' graph sets still may (whom they follow or block, kept while they are active),
@@ -20,13 +21,15 @@
  *    mappings and joins the free list (intern.lua gives those first), and the interning's
  *    epoch moves on: the indexer's cached ids are read again before its next batch is
  *    written (the apply script refuses a batch read at an older epoch), so an id is never
- *    used for the DID it no longer stands for.
+ *    used for the DID it no longer stands for. The bitmap of posting ids goes then, before
+ *    the pending ids retire: the next sweep reads its own, after they went pending.
  *
  * A returning account is interned anew, as any new one; nothing of its past is left.
  */
 import type { Redis } from "@bsky/shared/redis";
 import { HOUR_MS, KEY_NAMES, type KeyName, keyValues, storeKeys, WEEK_HOURS } from "./layout.ts";
 import { defineScript, withKeys } from "./lua.ts";
+import { dropPosters, ensurePosters } from "./posters.ts";
 import reclaimIds from "./scripts/reclaim_ids.lua" with { type: "text" };
 
 export interface ReclaimOptions {
@@ -105,6 +108,8 @@ export async function findIdleIds(
   buckets: readonly number[],
   options: ReclaimOptions,
 ): Promise<number> {
+  if (buckets.length === 0) return 0;
+  await ensurePosters(redis, options);
   let found = 0;
   for (let i = 0; i < buckets.length; i += BUCKETS_PER_CALL) {
     found += await run(redis, "find", options, [
@@ -124,6 +129,7 @@ export async function reclaimRetired(
   options: ReclaimOptions,
 ): Promise<{ reclaimed: number; retiring: number }> {
   let reclaimed = 0, cursor = "0";
+  if (await retiringIds(redis) > 0) await ensurePosters(redis, options);
   do {
     const [next, members] = await redis.sscan(storeKeys.retiringIds, cursor, "COUNT", 1000);
     cursor = next;
@@ -135,6 +141,7 @@ export async function reclaimRetired(
   // Left over: negations whose id had gone (none, unless a step failed). Freed in the
   // background, so that a large set never blocks.
   await redis.unlink(storeKeys.retiringIds);
+  await dropPosters(redis);
   if (await redis.exists(storeKeys.pendingIds)) {
     await redis.rename(storeKeys.pendingIds, storeKeys.retiringIds);
   }

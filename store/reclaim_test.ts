@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { IdsChangedError } from "./apply.ts";
 import { idOf } from "./ids.ts";
-import { storeKeys } from "./layout.ts";
-import { accountKeyKinds, findIdleIds, reclaimRetired } from "./reclaim.ts";
-import { like, T0, withStore } from "./testing/fixtures.ts";
+import { DAY_MS, HOUR_MS, storeKeys } from "./layout.ts";
+import { accountKeyKinds, findIdleIds, reclaimRetired, retiringIds } from "./reclaim.ts";
+import { isPastRetention } from "./retention.ts";
+import { create, like, T0, withStore } from "./testing/fixtures.ts";
 import { didOf } from "./testing/generate.ts";
 
 const options = { retentionDays: 30, now: T0 };
@@ -44,5 +45,45 @@ Deno.test("reclaimed ids are interned again first, and a batch of ids read befor
     await applier.apply([like(a, "3kaaaaaaaaaa4", b)]);
     assert.equal(await idOf(redis, a), ids.get(b));
     assert.notEqual(await idOf(redis, b), ids.get(b), "b is interned anew");
+  });
+});
+
+Deno.test("an account whose only keys left are its posts by language keeps its id until their hours are past the retention", async () => {
+  await withStore(async (redis, applier) => {
+    const post = (did: string, rkey: string, time: number) =>
+      create(did, "app.bsky.feed.post", rkey, { chars: 5, langs: ["en"] }, time);
+    const [a, c, d] = [didOf(1), didOf(2), didOf(3)];
+    await applier.apply([post(a, "3kaaaaaaaaaa2", T0 - 2 * HOUR_MS), like(c, "3kaaaaaaaaaa3", d)]);
+    const ids = await applier.ids([a, c, d]);
+    const bucket = Math.floor(ids.get(a)! / 128);
+    assert.equal(bucket, Math.floor(ids.get(c)! / 128));
+    for (const key of await redis.keys("l:*")) await redis.del(key);
+    // a has nothing but its post, counted in the top posters of its language: it is not
+    // idle. c and d are.
+    assert.equal(await findIdleIds(redis, [bucket], options), 2);
+    assert.deepEqual(await reclaimRetired(redis, options), { reclaimed: 0, retiring: 2 });
+    // c posts while its id retires: it takes its id back at once.
+    await applier.apply([post(c, "3kaaaaaaaaaa4", T0)]);
+    assert.equal(await retiringIds(redis), 1);
+    assert.deepEqual(await reclaimRetired(redis, options), { reclaimed: 1, retiring: 0 });
+    assert.equal(await idOf(redis, d), undefined);
+    assert.equal(await idOf(redis, a), ids.get(a));
+    assert.equal(await idOf(redis, c), ids.get(c));
+    // Retiring whatever the walk found, a poster is still not reclaimed.
+    await redis.sadd(storeKeys.retiringIds, ids.get(a)!, -ids.get(a)!);
+    assert.deepEqual(await reclaimRetired(redis, options), { reclaimed: 0, retiring: 0 });
+    assert.equal(await idOf(redis, a), ids.get(a));
+    // Thirty days on, a's post's hour is past the retention (its string is deleted by the
+    // sweep, whatever its TTL) and its id goes back; c's, an hour later, is still kept.
+    const later = { retentionDays: 30, now: T0 + 30 * DAY_MS };
+    const hourOf = (t: number) => storeKeys.languagePosts(Math.floor(t / HOUR_MS));
+    assert.ok(!isPastRetention(hourOf(T0 - 2 * HOUR_MS), options));
+    assert.ok(isPastRetention(hourOf(T0 - 2 * HOUR_MS), later));
+    assert.ok(!isPastRetention(hourOf(T0), later));
+    assert.equal(await findIdleIds(redis, [bucket], later), 1);
+    await reclaimRetired(redis, later);
+    assert.deepEqual(await reclaimRetired(redis, later), { reclaimed: 1, retiring: 0 });
+    assert.equal(await idOf(redis, a), undefined);
+    assert.equal(await idOf(redis, c), ids.get(c));
   });
 });

@@ -9,6 +9,7 @@
  */
 import type { Redis } from "@bsky/shared/redis";
 import { DAY_MS, HOUR_MS, type KeyName, keyPrefix, keyValues, WEEK_HOURS } from "./layout.ts";
+import { keptLanguageHours } from "./languages.ts";
 import { defineScript, withKeys } from "./lua.ts";
 import pruneProfiles from "./scripts/prune_profiles.lua" with { type: "text" };
 
@@ -58,6 +59,8 @@ const KEPT: KeyName[] = [
   "idEpoch",
   "retiringIds",
   "pendingIds",
+  "posterIds",
+  "posterIdsNext",
   "recordBuckets",
   "lease",
   "parked",
@@ -72,10 +75,13 @@ const isWeekly = (key: string) =>
   key.startsWith(keyPrefix("log")) || key.startsWith(keyPrefix("digest"));
 
 /**
- * Whether `key` is a log (or a log's digests) of a week wholly past the retention, to
- * delete whatever its TTL.
+ * Whether `key` is a log (or a log's digests) of a week wholly past the retention, or the
+ * posts by language of an hour past it, to delete whatever its TTL.
  */
 export function isPastRetention(key: string, options: RetentionOptions): boolean {
+  if (key.startsWith(keyPrefix("languagePosts"))) {
+    return lastNumber(key) < keptLanguageHours(options.now, options.retentionDays).first;
+  }
   if (!isWeekly(key)) return false;
   const week = weekOf(key);
   const nowS = Math.floor(options.now / 1000);

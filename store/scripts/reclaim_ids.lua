@@ -9,7 +9,8 @@
 --            still idle its mappings go and it joins the free ids; the epoch moves on when
 --            any did. Returns how many.
 -- An account is idle when it has none of its own keys (in the retention's weeks for those
--- by week) and is not hidden.
+-- by week), no post in the posts by language still kept (its bit in K.posterIds, which
+-- posters.ts writes before these steps run) and is not hidden.
 local step, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 4
 local single, weekly = {}, {}
@@ -18,13 +19,18 @@ i = i + 1 + #single
 for k = 1, tonumber(ARGV[i]) do weekly[k] = ARGV[i + k] end
 i = i + 1 + #weekly
 
+if redis.call('EXISTS', K.posterIds) == 0 then
+  return redis.error_reply('The ids of posting accounts were not read (posters.ts)')
+end
+
 local function idle(a)
   local keys = {}
   for _, name in ipairs(single) do keys[#keys + 1] = K[name](a) end
   for _, name in ipairs(weekly) do
     for w = first, last do keys[#keys + 1] = K[name](a, w) end
   end
-  return redis.call('EXISTS', unpack(keys)) == 0 and redis.call('SISMEMBER', K.hidden, a) == 0
+  return redis.call('EXISTS', unpack(keys)) == 0 and redis.call('GETBIT', K.posterIds, a) == 0
+    and redis.call('SISMEMBER', K.hidden, a) == 0
 end
 
 if step == 'find' then
