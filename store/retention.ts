@@ -8,7 +8,15 @@
  * interning's epoch tells the indexer to read its cached ids again).
  */
 import type { Redis } from "@bsky/shared/redis";
-import { DAY_MS, HOUR_MS, type KeyName, keyPrefix, keyValues, WEEK_HOURS } from "./layout.ts";
+import {
+  DAY_MS,
+  HOUR_MS,
+  INTERNING_KEYS,
+  type KeyName,
+  keyPrefix,
+  keyValues,
+  WEEK_HOURS,
+} from "./layout.ts";
 import { keptLanguageHours } from "./languages.ts";
 import { defineScript, withKeys } from "./lua.ts";
 import pruneProfiles from "./scripts/prune_profiles.lua" with { type: "text" };
@@ -52,15 +60,7 @@ const KEPT: KeyName[] = [
   "handles",
   "hidden",
   "optCode",
-  "didToId",
-  "idToDid",
-  "nextId",
-  "freeIds",
-  "idEpoch",
-  "retiringIds",
-  "pendingIds",
-  "posterIds",
-  "posterIdsNext",
+  ...INTERNING_KEYS,
   "recordBuckets",
   "lease",
   "parked",

@@ -1,0 +1,167 @@
+/**
+ * The store's key names (the layout is described in layout.ts): each spelled once, in
+ * KEY_NAMES, built by storeKeys in TypeScript and given to the scripts as `K` (lua.ts),
+ * and read back by keyPrefix() and keyValues().
+ */
+
+/** Ids per hash of the reverse map. */
+export const ID_BUCKET = 128;
+
+/**
+ * Every key name of the store and the indexer, spelled once: `<name>` marks a value. The
+ * text between values never holds one (a value is never empty and has no `:`, `{` or `}`).
+ * `idToDid`'s value is the id's bucket, id / ID_BUCKET rounded down.
+ */
+export const KEY_NAMES = {
+  log: "l:{<id>}:<week>",
+  digest: "dg:{<id>}:<week>",
+  records: "r:{<bucket>}:<span>",
+  recordBuckets: "rb:{g}",
+  graph: "g:{<id>}",
+  blocking: "bo:{<id>}",
+  blockedBy: "bi:{<id>}",
+  languagePosts: "lp:{g}:<hour>",
+  profile: "p:{<id>}",
+  handles: "hx:{g}",
+  hidden: "hidden:{g}",
+  optCode: "oc:{g}:<code>",
+  didToId: "ids:{ids}:did",
+  idToDid: "ids:{ids}:r:<bucket>",
+  nextId: "ids:{ids}:next",
+  freeIds: "ids:{ids}:free",
+  idEpoch: "ids:{ids}:epoch",
+  retiringIds: "ids:{ids}:retiring",
+  pendingIds: "ids:{ids}:pending",
+  posterIds: "ids:{ids}:posters",
+  posterIdsNext: "ids:{ids}:posters:next",
+  lease: "idx:{firehose}:lease:<partition>",
+  parked: "idx:{firehose}:parked",
+  settings: "settings:{g}",
+  tombstones: "bt:{g}:<hour>",
+  backfillActive: "bf:{g}:active",
+  backfillLive: "bf:{g}:live",
+  backfillHost: "bf:{g}:host:<host>",
+  backfillRepos: "bf:{g}:repos:<host>",
+  backfillFailed: "bf:{g}:failed:<host>",
+} as const;
+export type KeyName = keyof typeof KEY_NAMES;
+
+/**
+ * The DID ↔ id interning and the reclaiming of its ids: every account interned has its
+ * part of them, active or not.
+ */
+export const INTERNING_KEYS = [
+  "didToId",
+  "idToDid",
+  "nextId",
+  "freeIds",
+  "idEpoch",
+  "retiringIds",
+  "pendingIds",
+  "posterIds",
+  "posterIdsNext",
+] as const satisfies readonly KeyName[];
+
+/** A value in a key template; its name is the first group. */
+export const KEY_VALUE = /<(\w+)>/g;
+
+/** The values a key template takes, in order. */
+type Values<T extends string> = T extends `${string}<${string}>${infer Rest}`
+  ? [string | number, ...Values<Rest>]
+  : [];
+
+/** A function that fills a key template's values in, in order. */
+function keyOf<T extends string>(template: T): (...values: Values<T>) => string {
+  const parts = template.split(/<\w+>/);
+  // Only the template's values count: passed to map(), a key function gets more arguments.
+  return ((...values: (string | number)[]) => {
+    let key = parts[0];
+    for (let i = 1; i < parts.length; i++) key += values[i - 1] + parts[i];
+    return key;
+  }) as (...values: Values<T>) => string;
+}
+
+const idBucketKey = keyOf(KEY_NAMES.idToDid);
+
+/** The store's keys; a `*` in a value makes a SCAN pattern. */
+export const storeKeys = {
+  log: keyOf(KEY_NAMES.log),
+  /** A heavy account's day digests of a week (digest.ts). */
+  digest: keyOf(KEY_NAMES.digest),
+  records: keyOf(KEY_NAMES.records),
+  recordBuckets: KEY_NAMES.recordBuckets,
+  graph: keyOf(KEY_NAMES.graph),
+  /** An account's block records: whom it blocks, by hour (see the layout above). */
+  blocking: keyOf(KEY_NAMES.blocking),
+  /** Who blocks an account, by hour. */
+  blockedBy: keyOf(KEY_NAMES.blockedBy),
+  /** Posts by language and account made in an hour (absolute). */
+  languagePosts: keyOf(KEY_NAMES.languagePosts),
+  profile: keyOf(KEY_NAMES.profile),
+  handles: KEY_NAMES.handles,
+  hidden: KEY_NAMES.hidden,
+  optCode: keyOf(KEY_NAMES.optCode),
+  didToId: KEY_NAMES.didToId,
+  /** The reverse map's hash holding `id`; the field is id % ID_BUCKET. */
+  idToDid: (id: number) => idBucketKey(Math.floor(id / ID_BUCKET)),
+  nextId: KEY_NAMES.nextId,
+  /** Reclaimed ids, given again oldest first (retention.ts reclaims them). */
+  freeIds: KEY_NAMES.freeIds,
+  /** Moves on whenever ids are reclaimed: ids read at an older epoch may be stale. */
+  idEpoch: KEY_NAMES.idEpoch,
+  /** Ids of idle accounts waiting a sweep before they are reclaimed, and their negations. */
+  retiringIds: KEY_NAMES.retiringIds,
+  /** Idle accounts' ids the running sweep found, to retire when it ends. */
+  pendingIds: KEY_NAMES.pendingIds,
+  /** Ids with posts by language in the hours still kept, a bit each (posters.ts). */
+  posterIds: KEY_NAMES.posterIds,
+  /** Where the next `posterIds` is written before it takes that name. */
+  posterIdsNext: KEY_NAMES.posterIdsNext,
+  /** The lease of a stream partition: which indexer may apply its entries. */
+  lease: keyOf(KEY_NAMES.lease),
+  parked: KEY_NAMES.parked,
+  /** What the indexer keeps (retentionDays, recordMemoryHours), written when it starts. */
+  settings: KEY_NAMES.settings,
+  /** Live deletes (that hour) of records the memory lacks, while a backfill runs. */
+  tombstones: keyOf(KEY_NAMES.tombstones),
+  /** The running backfills: each run's token, scored by when its hold ends (s). */
+  backfillActive: KEY_NAMES.backfillActive,
+  /** When the platform started reading the live stream (ms): the backfill's boundary. */
+  backfillLive: KEY_NAMES.backfillLive,
+  /** A source host's backfill: its listRepos cursor, counts and state (see backfillHostName). */
+  backfillHost: keyOf(KEY_NAMES.backfillHost),
+  /** How far each repository of the host's pages in progress was loaded. */
+  backfillRepos: keyOf(KEY_NAMES.backfillRepos),
+  /** The host's repositories that failed, with their attempts and when to retry. */
+  backfillFailed: keyOf(KEY_NAMES.backfillFailed),
+};
+
+/** A source host as a key value: its host:port lowercase, any but [a-z0-9.-] as "-". */
+export function backfillHostName(url: string): string {
+  return new URL(url).host.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+}
+
+/** The start of every key of kind `name`: its name up to the first value. */
+export function keyPrefix(name: KeyName): string {
+  const template: string = KEY_NAMES[name];
+  const at = template.indexOf("<");
+  return at < 0 ? template : template.slice(0, at);
+}
+
+const patterns = new Map<KeyName, RegExp>();
+
+/**
+ * The values of `key` when it is a key of kind `name` (as strings, in order), or
+ * undefined when it is not one.
+ */
+export function keyValues(name: KeyName, key: string): string[] | undefined {
+  let pattern = patterns.get(name);
+  if (!pattern) {
+    const literal = KEY_NAMES[name].split(KEY_VALUE).map((part, k) =>
+      k % 2 ? "([^:{}]+)" : part.replace(/[{}]/g, "\\$&")
+    );
+    pattern = new RegExp(`^${literal.join("")}$`);
+    patterns.set(name, pattern);
+  }
+  return pattern.exec(key)?.slice(1);
+}
