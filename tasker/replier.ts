@@ -15,37 +15,25 @@
  */
 import type { Clock } from "@bsky/shared/clock";
 import { errorMessage } from "@bsky/shared/errors";
-import type { FirehoseEvent, PostRef, WatchedPost } from "@bsky/shared/events";
+import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Logger } from "@bsky/shared/log";
 import type { Redis } from "@bsky/shared/redis";
-import { isValidDid, isValidRecordKey, parseAtUri } from "@bsky/shared/syntax";
 import { OPTED_OUT, profiles } from "@bsky/store/queries";
 import { type ApiClient, ApiError } from "./api.ts";
-import { DEFAULT_OPTIONS, parseCommand, replyLanguage } from "./command.ts";
+import { parseCommand } from "./command.ts";
+import { composeReply } from "./compose.ts";
 import type { CrashPoint } from "./config.ts";
-import { backoff, RetryableError, RetryLaterError, sleep } from "./http.ts";
+import { sleep } from "./http.ts";
 import type { Ledger, Plan } from "./ledger.ts";
+import { type Mention, mentionOf, POST } from "./mention.ts";
 import type { TaskerMetrics } from "./metrics.ts";
 import { type PdsSession, XrpcError } from "./pds.ts";
-import { type Piece, richText } from "./richtext.ts";
+import { postOnce, RkeyTakenError } from "./post_reply.ts";
+import { richText } from "./richtext.ts";
 import { replyRkey } from "./rkey.ts";
-import {
-  altText,
-  circlesReply,
-  cooldownReply,
-  helpReply,
-  noDataReply,
-  siteLink,
-  topNotReadyReply,
-  topReply,
-} from "./texts.ts";
 
-const POST = "app.bsky.feed.post";
-const CID = /^b[a-z2-7]{50,120}$/;
 /** A plan still not posted this long after it was made is given up: the answer would be stale. */
 export const GIVE_UP_MS = 3_600_000;
-/** How long one attempt at posting waits through the PDS's failures before it hands back. */
-const POST_WAIT_MS = 60_000;
 
 export interface ReplierOptions {
   cooldownMs: number;
@@ -54,51 +42,6 @@ export interface ReplierOptions {
   siteUrl: string;
   /** Tests only: hold at this point so that the process can be killed there. */
   crashAt: CrashPoint | "";
-}
-
-/** A mention of the bot, its parts checked. */
-export interface Mention {
-  uri: string;
-  author: string;
-  /** The commit time (ms). */
-  time: number;
-  post: WatchedPost;
-  root: PostRef;
-  parent: PostRef;
-}
-
-/** The record at the reply's key belongs to something else: nothing more is tried. */
-export class RkeyTakenError extends Error {
-  override name = "RkeyTakenError";
-}
-
-function isPostRef(ref: PostRef | undefined): ref is PostRef {
-  const at = parseAtUri(ref?.uri);
-  return !!at && at.collection === POST && !!at.rkey && isValidDid(at.authority) &&
-    CID.test(ref!.cid);
-}
-
-/**
- * The mention an event is, if it is a post of another account that mentions `bot` and
- * carries what a reply needs; "malformed" when its parts do not check; undefined when it
- * is not such a post at all.
- */
-export function mentionOf(
-  e: FirehoseEvent,
-  bot: string,
-): Mention | "self" | "malformed" | undefined {
-  if (e.kind !== "commit" || e.action !== "create" || e.collection !== POST) return undefined;
-  if (!e.watched || !e.mentions?.includes(bot)) return undefined;
-  if (e.did === bot) return "self";
-  if (!isValidDid(e.did) || !isValidRecordKey(e.rkey) || !CID.test(e.watched.cid)) {
-    return "malformed";
-  }
-  const uri = `at://${e.did}/${POST}/${e.rkey}`;
-  // The reply goes under the mention, in the thread the mention is in (or starts).
-  const parent = { uri, cid: e.watched.cid };
-  const root = e.watched.root ?? parent;
-  if (!isPostRef(parent) || !isPostRef(root)) return "malformed";
-  return { uri, author: e.did, time: e.time, post: e.watched, root, parent };
 }
 
 export class Replier {
@@ -192,61 +135,22 @@ export class Replier {
       ms[step] = Math.round(now - mark);
       mark = now;
     };
-    const lang = replyLanguage(m.post.text, m.post.langs);
-    const command = parseCommand(m.post.text);
-    const options = command?.kind === "circles" ? command.options : DEFAULT_OPTIONS;
-    let outcome: string = plan.kind;
-    let pieces: Piece[];
-    let embed: Record<string, unknown> | undefined;
-    switch (plan.kind) {
-      case "cooldown":
-        pieces = [cooldownReply(lang, plan.minutes)];
-        break;
-      case "help":
-        pieces = [helpReply(lang)];
-        break;
-      case "top": {
-        const items = await this.api.top();
-        pieces = [items ? topReply(lang, items) : topNotReadyReply(lang)];
-        break;
-      }
-      case "circles": {
-        const circles = await this.api.circles(m.author, options);
-        if (circles.kind === "hidden") {
-          await this.ledger.done(m.uri, "opted_out");
-          return this.#count("opted_out");
-        }
-        const rings = circles.kind === "ok" ? circles.answer.rings.map((r) => r.people) : [];
-        // Asking is a mention of the bot, an interaction: the bot alone is no data.
-        const others = rings.flat().filter((p) => p.did !== this.pds.did);
-        if (circles.kind !== "ok" || others.length === 0) {
-          outcome = "no_data";
-          pieces = [noDataReply(lang, options.window)];
-          break;
-        }
-        const png = await this.api.circlesPng(m.author, options);
-        lap("api");
-        const image = await this.pds.uploadBlob(png.bytes, "image/png");
-        lap("upload");
-        await this.#hold("after_upload");
-        embed = {
-          $type: "app.bsky.embed.images",
-          images: [{
-            image,
-            alt: altText(lang, circles.answer.actor, options, rings),
-            aspectRatio: { width: png.width, height: png.height },
-          }],
-        };
-        pieces = circlesReply(
-          lang,
-          options,
-          siteLink(this.options.siteUrl, circles.answer.actor, options),
-        );
-        break;
-      }
-      default:
-        throw new TypeError(`Cannot reply: unknown plan "${plan.kind}"`);
+    const composed = await composeReply(
+      {
+        api: this.api,
+        pds: this.pds,
+        siteUrl: this.options.siteUrl,
+        lap,
+        afterUpload: () => this.#hold("after_upload"),
+      },
+      m,
+      plan,
+    );
+    if (composed === "hidden") {
+      await this.ledger.done(m.uri, "opted_out");
+      return this.#count("opted_out");
     }
+    const { outcome, lang, pieces, embed } = composed;
     const { text, facets } = richText(pieces);
     const record: Record<string, unknown> = {
       $type: POST,
@@ -258,7 +162,7 @@ export class Replier {
       ...(embed ? { embed } : {}),
     };
     if (!("api" in ms)) lap("api");
-    const posted = await this.#postOnce(plan.rkey, record, m.uri, !fresh);
+    const posted = await postOnce(this, plan.rkey, record, m.uri, !fresh);
     lap("post");
     if (posted.created) {
       await this.#hold("after_post");
@@ -274,43 +178,5 @@ export class Replier {
       sinceCommitMs: this.clock.now() - m.time,
     });
     return this.#count(outcome);
-  }
-
-  /**
-   * The reply at `rkey`: found if it was made before, created otherwise. The first attempt
-   * of a fresh plan creates at once; should the key exist after all (another tasker got
-   * there), the PDS refuses it and the next attempt finds the reply.
-   */
-  async #postOnce(
-    rkey: string,
-    record: Record<string, unknown>,
-    mention: string,
-    lookFirst: boolean,
-  ): Promise<{ uri: string; created: boolean }> {
-    const deadline = this.clock.now() + POST_WAIT_MS;
-    for (let attempt = 1;; attempt++) {
-      const existing = attempt > 1 || lookFirst ? await this.pds.getRecord(POST, rkey) : undefined;
-      if (existing) {
-        const reply = existing.value.reply as { parent?: { uri?: unknown } } | undefined;
-        if (reply?.parent?.uri !== mention) {
-          throw new RkeyTakenError(`Cannot reply: the record at "${rkey}" answers something else`);
-        }
-        return { uri: existing.uri, created: false };
-      }
-      try {
-        const out = await this.pds.createRecord(POST, rkey, record);
-        return { uri: out.uri, created: true };
-      } catch (err) {
-        if (!(err instanceof RetryableError)) throw err;
-        const at = err.retryAt ?? this.clock.now() + backoff(attempt);
-        if (at > deadline) throw new RetryLaterError(err.message, at, { cause: err });
-        this.log.warn("Cannot create a reply yet; trying again", {
-          mention,
-          err: err.message,
-          inMs: at - this.clock.now(),
-        });
-        await sleep(at - this.clock.now());
-      }
-    }
   }
 }
