@@ -8,9 +8,15 @@
  * its previous holder read but never acknowledged. Any number of indexers can run: they
  * share the partitions, and stand by for each other.
  */
-import { PartitionLeases } from "@bsky/shared/partition_leases";
 import { decodeEvent, type FirehoseEvent, MalformedEventError } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
+import {
+  createGroup,
+  type Entry,
+  entryFields,
+  GroupConsumer,
+  type GroupConsumerOptions,
+} from "@bsky/shared/group_consumer";
 import { firehoseKeys } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs, type Redis } from "@bsky/shared/redis";
@@ -18,118 +24,53 @@ import { type Applier, LeaseLostError } from "@bsky/store/apply";
 import type { IndexerMetrics } from "./metrics.ts";
 import { storeKeys } from "@bsky/store/layout";
 
-export interface ConsumerOptions {
-  partitions: number;
-  group: string;
-  /** This process's name in the group and token in the leases. */
-  name: string;
-  batchSize: number;
-  leaseMs: number;
-  /** How long XREADGROUP waits for new entries. */
-  blockMs?: number;
-}
+export type ConsumerOptions = GroupConsumerOptions;
 
-type Entry = [id: string, fields: string[]];
-
-export class StreamConsumer {
-  #stopped = false;
-  #leases: PartitionLeases;
+export class StreamConsumer extends GroupConsumer {
   /** The partition of each stream key. */
   #partitionOf: Map<string, number>;
-  #running: Promise<void> | undefined;
-  #reader: Redis;
-  #wake: (() => void) | undefined;
-  #recover = true;
   /** The next read, started while the current batch is applied. */
   #prefetch: Promise<[string, Entry[]][] | null> | undefined;
   /** The apply-and-acknowledge in flight; batches are applied one after another. */
   #inflight: Promise<void> | undefined;
 
   constructor(
-    readonly redis: Redis,
+    redis: Redis,
     readonly applier: Applier,
     readonly metrics: IndexerMetrics,
-    readonly log: Logger,
-    readonly options: ConsumerOptions,
+    log: Logger,
+    options: ConsumerOptions,
   ) {
-    // XREADGROUP blocks its connection; reads get a connection of their own.
-    this.#reader = redis.duplicate();
-    // Its errors are the main connection's too, which logs them.
-    this.#reader.on("error", () => {});
-    // A reply lost to a reconnection leaves entries delivered to us but never seen: after
-    // each (re)connection, read our own pending entries first, in order.
-    this.#reader.on("ready", () => this.#recover = true);
-    this.#partitionOf = new Map(firehoseKeys.streams(options.partitions).map((s, p) => [s, p]));
-    this.#leases = new PartitionLeases(redis, {
-      partitions: options.partitions,
-      name: options.name,
-      leaseMs: options.leaseMs,
+    super(redis, log, options, {
       key: storeKeys.lease,
-      log,
       onHeld: (n) => metrics.owned.set(undefined, n),
     });
+    this.#partitionOf = new Map(firehoseKeys.streams(options.partitions).map((s, p) => [s, p]));
   }
 
-  get owned(): number[] {
-    return this.#leases.held;
-  }
-
-  start(): Promise<void> {
-    this.#running ??= this.#run();
-    return this.#running;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
-    this.#reader.disconnect();
-    await this.#running?.catch(() => {});
-    await this.settle().catch(() => {});
-    await this.#leases.releaseAll();
-  }
-
-  async #ensureGroups(): Promise<void> {
+  protected async ensureGroups(): Promise<void> {
     for (let p = 0; p < this.options.partitions; p++) {
-      try {
-        await this.redis.xgroup(
-          "CREATE",
-          firehoseKeys.stream(p),
-          this.options.group,
-          "0",
-          "MKSTREAM",
-        );
-      } catch (err) {
-        if (!errorMessage(err).includes("BUSYGROUP")) throw err;
-      }
+      await createGroup(this.redis, firehoseKeys.stream(p), this.options.group, "0");
     }
   }
 
-  async #run(): Promise<void> {
-    await this.#ensureGroups();
-    let lastLeases = 0;
-    while (!this.#stopped) {
-      try {
-        if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
-          lastLeases = Date.now();
-          const taken = await this.#leases.refresh();
-          if (taken.length) await this.settle();
-          for (const p of taken) await this.#claim(p);
-        }
-        if (this.#leases.size === 0) {
-          await new Promise<void>((r) => {
-            this.#wake = r;
-            setTimeout(r, this.options.leaseMs / 3);
-          });
-          continue;
-        }
-        await this.#readOnce();
-      } catch (err) {
-        if (this.#stopped) break;
-        this.metrics.errors.inc();
-        this.log.error("Indexer loop failed; retrying", { err: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, backoffMs(3)));
-      }
-    }
+  protected async taken(partitions: number[]): Promise<void> {
+    if (partitions.length) await this.settle();
+    for (const p of partitions) await this.#claim(p);
+  }
+
+  protected turn(): Promise<void> {
+    return this.#readOnce();
+  }
+
+  protected async failed(err: unknown): Promise<void> {
+    this.metrics.errors.inc();
+    this.log.error("Indexer loop failed; retrying", { err: errorMessage(err) });
+    await new Promise((r) => setTimeout(r, backoffMs(3)));
+  }
+
+  protected async drain(): Promise<void> {
+    await this.settle().catch(() => {});
   }
 
   /** Applies entries read earlier by whoever held the partition and never acknowledged. */
@@ -152,38 +93,31 @@ export class StreamConsumer {
         await this.#process(p, live);
       }
       cursor = next;
-    } while (cursor !== "0-0" && !this.#stopped);
+    } while (cursor !== "0-0" && !this.stopped);
   }
 
   /** Reads from every owned partition: new entries (">"), or our own pending ones ("0"). */
   #read(from: ">" | "0"): Promise<[string, Entry[]][] | null> {
     const owned = this.owned;
-    const read = this.#reader.xreadgroup(
-      "GROUP",
-      this.options.group,
-      this.options.name,
-      "COUNT",
-      this.options.batchSize,
-      "BLOCK",
-      this.options.blockMs ?? 1000,
-      "STREAMS",
-      ...owned.map((p) => firehoseKeys.stream(p)),
-      ...owned.map(() => from),
-    ) as Promise<[string, Entry[]][] | null>;
+    const read = this.readGroup(
+      owned.map((p) => firehoseKeys.stream(p)),
+      owned.map(() => from),
+      true,
+    );
     read.catch(() => {}); // awaited later; a failure is handled there
     return read;
   }
 
   async #readOnce(): Promise<void> {
     let res: [string, Entry[]][] | null;
-    if (this.#recover) {
+    if (this.recover) {
       // Whatever a read in flight brings is in our pending list too, in order: drop it,
       // let the batch being applied finish, and read the pending list from the start.
       await this.#prefetch?.catch(() => {});
       this.#prefetch = undefined;
       await this.settle();
       res = await this.#read("0");
-      if ((res ?? []).every(([, entries]) => entries.length === 0)) this.#recover = false;
+      if ((res ?? []).every(([, entries]) => entries.length === 0)) this.recover = false;
     } else {
       res = await (this.#prefetch ?? this.#read(">"));
       this.#prefetch = undefined;
@@ -204,8 +138,7 @@ export class StreamConsumer {
     const parked = this.redis.pipeline();
     let parkedCount = 0;
     for (const [id, fields] of entries) {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      const f = entryFields(fields);
       try {
         events.push(decodeEvent(f.v, f.e));
       } catch (err) {
@@ -240,7 +173,7 @@ export class StreamConsumer {
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
     // While the last batch applies, the next one is already on its way from Redis.
-    if (!this.#recover && !this.#prefetch && this.#leases.size > 0 && !this.#stopped) {
+    if (!this.recover && !this.#prefetch && this.leases.size > 0 && !this.stopped) {
       this.#prefetch = this.#read(">");
     }
     // One batch applies while the next is prepared, never more: wait for the last one.
@@ -272,12 +205,12 @@ export class StreamConsumer {
   /** Retries a step until it works; undefined when the partition was lost or we stop. */
   async #retry<T>(p: number, step: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 1;; attempt++) {
-      if (!this.#leases.has(p) || this.#stopped) return undefined;
+      if (!this.leases.has(p) || this.stopped) return undefined;
       try {
         return await step();
       } catch (err) {
         if (err instanceof LeaseLostError) {
-          this.#leases.lost(p);
+          this.leases.lost(p);
           this.log.warn("Lost the lease of a partition while writing", { partition: p });
           return undefined;
         }

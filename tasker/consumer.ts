@@ -15,9 +15,10 @@
  * reply, so a group that fell further behind (a tasker stopped for a while) starts again
  * from that age instead of reading what it would only skip.
  */
-import { PartitionLeases } from "@bsky/shared/partition_leases";
 import { decodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { errorMessage } from "@bsky/shared/errors";
+import { createGroup, type Entry, entryFields, GroupConsumer } from "@bsky/shared/group_consumer";
+import type { GroupConsumerOptions } from "@bsky/shared/group_consumer";
 import { firehoseKeys } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs, type Redis, serverTime } from "@bsky/shared/redis";
@@ -25,36 +26,19 @@ import { backoff, RetryLaterError, sleep } from "./http.ts";
 import { taskerKeys } from "./ledger.ts";
 import type { TaskerMetrics } from "./metrics.ts";
 
-export interface ConsumerOptions {
-  partitions: number;
-  group: string;
-  /** This process's name in the group and token in the leases. */
-  name: string;
-  batchSize: number;
-  leaseMs: number;
+export interface ConsumerOptions extends GroupConsumerOptions {
   /** Events handled at the same time. */
   concurrency: number;
   /** Entries older than this are never read (the group starts after them). */
   maxAgeMs: number;
-  /** How long XREADGROUP waits for new entries. */
-  blockMs?: number;
 }
 
 /** Handles one event; throws to leave it pending and have it read again. */
 export type EventHandler = (event: FirehoseEvent) => Promise<unknown>;
 
-type Entry = [id: string, fields: string[]];
-
 const MARK = '"watched":';
 
-export class MentionConsumer {
-  #stopped = false;
-  #leases: PartitionLeases;
-  #running: Promise<void> | undefined;
-  #reader: Redis;
-  #wake: (() => void) | undefined;
-  /** Read our pending entries (from "0") before new ones. */
-  #recover = true;
+export class MentionConsumer extends GroupConsumer {
   /** When the earliest failed entry is due again (ms). */
   #retryAt = Infinity;
   #attempts = new Map<string, number>();
@@ -62,29 +46,16 @@ export class MentionConsumer {
   #slots: (() => void)[] = [];
 
   constructor(
-    readonly redis: Redis,
+    redis: Redis,
     readonly handle: EventHandler,
     readonly metrics: TaskerMetrics,
-    readonly log: Logger,
-    readonly options: ConsumerOptions,
+    log: Logger,
+    override readonly options: ConsumerOptions,
   ) {
-    // XREADGROUP blocks its connection; reads get a connection of their own.
-    this.#reader = redis.duplicate();
-    this.#reader.on("error", () => {});
-    // A reply lost to a reconnection leaves entries delivered to us but never seen.
-    this.#reader.on("ready", () => this.#recover = true);
-    this.#leases = new PartitionLeases(redis, {
-      partitions: options.partitions,
-      name: options.name,
-      leaseMs: options.leaseMs,
+    super(redis, log, options, {
       key: taskerKeys.lease,
-      log,
       onHeld: (n) => metrics.owned.set(undefined, n),
     });
-  }
-
-  get owned(): number[] {
-    return this.#leases.held;
   }
 
   /** Entries being handled now. */
@@ -92,31 +63,16 @@ export class MentionConsumer {
     return this.#inflight.size;
   }
 
-  start(): Promise<void> {
-    this.#running ??= this.#run();
-    return this.#running;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
-    this.#reader.disconnect();
-    await this.#running?.catch(() => {});
+  protected async drain(): Promise<void> {
     await Promise.allSettled(this.#inflight.values());
-    await this.#leases.releaseAll();
   }
 
   /** Creates the group where missing, and moves it past entries too old to answer. */
-  async #ensureGroups(): Promise<void> {
+  protected async ensureGroups(): Promise<void> {
     const oldest = (await serverTime(this.redis)) - this.options.maxAgeMs;
     for (let p = 0; p < this.options.partitions; p++) {
       const stream = firehoseKeys.stream(p);
-      try {
-        await this.redis.xgroup("CREATE", stream, this.options.group, `${oldest}-0`, "MKSTREAM");
-        continue;
-      } catch (err) {
-        if (!errorMessage(err).includes("BUSYGROUP")) throw err;
-      }
+      if (await createGroup(this.redis, stream, this.options.group, `${oldest}-0`)) continue;
       const groups = await this.redis.xinfo("GROUPS", stream) as unknown[][];
       for (const row of groups) {
         const f: Record<string, unknown> = {};
@@ -131,36 +87,24 @@ export class MentionConsumer {
     }
   }
 
-  async #run(): Promise<void> {
-    await this.#ensureGroups();
-    let lastLeases = 0;
-    while (!this.#stopped) {
-      try {
-        if (Date.now() - lastLeases >= this.options.leaseMs / 3) {
-          lastLeases = Date.now();
-          for (const p of await this.#leases.refresh()) await this.#claim(p);
-        }
-        if (this.#leases.size === 0) {
-          await new Promise<void>((r) => {
-            this.#wake = r;
-            setTimeout(r, this.options.leaseMs / 3);
-          });
-          continue;
-        }
-        if (this.#retryAt <= Date.now()) {
-          this.#retryAt = Infinity;
-          this.#recover = true;
-        }
-        if (this.#recover) {
-          this.#recover = false;
-          await this.#readPending();
-        } else await this.#readNew();
-      } catch (err) {
-        if (this.#stopped) break;
-        this.log.error("Tasker loop failed; retrying", { err: errorMessage(err) });
-        await sleep(backoffMs(3));
-      }
+  protected async taken(partitions: number[]): Promise<void> {
+    for (const p of partitions) await this.#claim(p);
+  }
+
+  protected async turn(): Promise<void> {
+    if (this.#retryAt <= Date.now()) {
+      this.#retryAt = Infinity;
+      this.recover = true;
     }
+    if (this.recover) {
+      this.recover = false;
+      await this.#readPending();
+    } else await this.#readNew();
+  }
+
+  protected async failed(err: unknown): Promise<void> {
+    this.log.error("Tasker loop failed; retrying", { err: errorMessage(err) });
+    await sleep(backoffMs(3));
   }
 
   /** Takes over what the partition's previous holder read and never acknowledged. */
@@ -179,41 +123,14 @@ export class MentionConsumer {
       ) as [string, string[]];
       claimed += entries.length;
       cursor = next;
-    } while (cursor !== "0-0" && !this.#stopped);
+    } while (cursor !== "0-0" && !this.stopped);
     if (claimed > 0) this.log.info("Claimed unacknowledged entries", { partition: p, claimed });
-    this.#recover = true;
-  }
-
-  #readGroup(streams: string[], ids: string[], block: boolean) {
-    const { group, name, batchSize } = this.options;
-    return (block
-      ? this.#reader.xreadgroup(
-        "GROUP",
-        group,
-        name,
-        "COUNT",
-        batchSize,
-        "BLOCK",
-        this.options.blockMs ?? 1000,
-        "STREAMS",
-        ...streams,
-        ...ids,
-      )
-      : this.#reader.xreadgroup(
-        "GROUP",
-        group,
-        name,
-        "COUNT",
-        batchSize,
-        "STREAMS",
-        ...streams,
-        ...ids,
-      )) as Promise<[string, Entry[]][] | null>;
+    this.recover = true;
   }
 
   async #readNew(): Promise<void> {
     const owned = this.owned;
-    const res = await this.#readGroup(
+    const res = await this.readGroup(
       owned.map((p) => firehoseKeys.stream(p)),
       owned.map(() => ">"),
       true,
@@ -226,8 +143,8 @@ export class MentionConsumer {
     for (const p of this.owned) {
       const stream = firehoseKeys.stream(p);
       let after = "0";
-      while (!this.#stopped && this.#leases.has(p)) {
-        const res = await this.#readGroup([stream], [after], false);
+      while (!this.stopped && this.leases.has(p)) {
+        const res = await this.readGroup([stream], [after], false);
         const entries = (res?.[0]?.[1] ?? []).filter((e) => e[1] !== null);
         if (entries.length === 0) break;
         await this.#process(stream, entries);
@@ -243,8 +160,7 @@ export class MentionConsumer {
     for (const [id, fields] of entries) {
       const key = `${stream} ${id}`;
       if (this.#inflight.has(key)) continue;
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      const f = entryFields(fields);
       if (!f.e?.includes(MARK)) {
         skipped.push(id);
         continue;
