@@ -1,6 +1,29 @@
 import apply from "./scripts/apply.lua" with { type: "text" };
+import applyBackfill from "./scripts/apply_backfill.lua" with { type: "text" };
+import applyBlocks from "./scripts/apply_blocks.lua" with { type: "text" };
+import applyLogs from "./scripts/apply_logs.lua" with { type: "text" };
+import applyOperations from "./scripts/apply_operations.lua" with { type: "text" };
+import applyRecords from "./scripts/apply_records.lua" with { type: "text" };
+import applyRun from "./scripts/apply_run.lua" with { type: "text" };
 import intern from "./scripts/intern.lua" with { type: "text" };
 import { withKeys } from "./lua.ts";
+
+/**
+ * The apply script's parts, in the order they make one script (one EVALSHA): its
+ * arguments and shared helpers (apply.lua), the logs, blocks as they stand, the record
+ * memory, the live stream's operations, the backfill's, then the run over the batch. Each
+ * part's locals are seen by the parts after it. Redis's errors name lines of the whole: the
+ * first part's are its own.
+ */
+const APPLY_PARTS = [
+  apply,
+  applyLogs,
+  applyBlocks,
+  applyRecords,
+  applyOperations,
+  applyBackfill,
+  applyRun,
+];
 
 /**
  * The store's write scripts, scripts/apply.lua and scripts/intern.lua, with the key names
@@ -31,7 +54,7 @@ import { withKeys } from "./lua.ts";
  * unknown records and opt codes that match nothing), or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
-export const APPLY_SCRIPT: string = withKeys(apply);
+export const APPLY_SCRIPT: string = withKeys(APPLY_PARTS.join("\n"));
 
 /**
  * Interns DIDs (as didKey() gives them): returns each one's id, allocating ids for new

@@ -2,7 +2,7 @@
  * The store's side of the backfill (backfill/): loads a repository's records, as the
  * firehose's events for them, through the apply script's `m` and `b` operations, so that each
  * counts exactly as a live create would and only when the live stream has not shown it (see
- * scripts/apply.lua, "Backfill"). A repository is loaded in parts, each one call that also
+ * scripts/apply_backfill.lua). A repository is loaded in parts, each one call that also
  * moves the repository's progress mark: a part is wholly loaded or not at all, and a run
  * that stopped anywhere goes on from the mark without counting anything twice.
  */

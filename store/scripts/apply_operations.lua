@@ -1,0 +1,111 @@
+-- The apply script (apply.lua), its part with the live stream's operations: each takes its
+-- arguments and says what came of it.
+
+-- c: a record created.
+local function create(arg)
+  local a, f, x, hour, pairs = record_op(arg)
+  if not remember(f, x, hour, pairs, true) then return 'duplicate' end
+  apply_pairs(a, hour, pairs, 1)
+  block_created(a, f, pairs, hour)
+  return 'applied'
+end
+
+-- u: a record updated: what its last version added is taken back, its new pairs added.
+local function update(arg)
+  local a, f, x, hour, pairs = record_op(arg)
+  local key, v, made = find_record(f, x, hour)
+  if v == 'x' then return 'duplicate' end
+  if v then take_back(a, v, made); redis.call('HDEL', key, f) end
+  remember(f, x, hour, pairs, false)
+  apply_pairs(a, hour, pairs, 1)
+  local r = block_key(f)
+  if r then
+    -- A block that names a new subject ends and another starts; the same subject stays.
+    local s, minute = block_subject(pairs)
+    local was = tonumber(redis.call('ZSCORE', K.blocking(a), r))
+    if not was or s ~= subject_of(was) then
+      block_remove(a, r)
+      if s then block_add(a, r, s, hour, minute) end
+    end
+  end
+  return 'applied'
+end
+
+-- d: a record deleted: what it added is taken back while it is remembered.
+local function delete(arg)
+  local a, f, x, hour = record_op(arg)
+  -- A block ends at any age: its record is kept while it stands.
+  local r = block_key(f)
+  local ended = r and block_remove(a, r)
+  local key, v, made = find_record(f, x, hour)
+  if not v then return ended and 'applied' or 'unmatched' end
+  if v == 'x' then return 'duplicate' end
+  local outcome = 'late'
+  if hour - made <= memhours then
+    take_back(a, v, made)
+    outcome = 'applied'
+  end
+  -- A tombstone, so that a create delivered again is not counted again.
+  redis.call('HSET', key, f, 'x')
+  return outcome
+end
+
+-- p: a profile: display name and avatar.
+local function profile(a, seq, name, avatar)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'pseq', seq) then return 'duplicate' end
+  redis.call('HSET', pk, 'pseq', seq, 'name', name, 'avatar', avatar)
+  return 'applied'
+end
+
+-- h: an identity: the handle ("" when none is given), kept in the handle index too.
+local function identity(a, seq, handle)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'hseq', seq) then return 'duplicate' end
+  if handle ~= '' then
+    local old = redis.call('HGET', pk, 'handle')
+    if old then redis.call('ZREM', K.handles, old .. '\0' .. a) end
+    redis.call('ZADD', K.handles, 0, handle .. '\0' .. a)
+    redis.call('HSET', pk, 'handle', handle)
+  end
+  redis.call('HSET', pk, 'hseq', seq)
+  return 'applied'
+end
+
+-- s: an account's status: active ("1") or not, and why not.
+local function account(a, seq, active, status)
+  local pk = K.profile(a)
+  seq = tonumber(seq)
+  if not newer(pk, 'aseq', seq) then return 'duplicate' end
+  if active == '1' then
+    -- An account that opted out stays hidden when it comes back.
+    if not redis.call('HGET', pk, 'optout') then redis.call('SREM', K.hidden, a) end
+    redis.call('HSET', pk, 'aseq', seq, 'status', 'active')
+  else
+    redis.call('SADD', K.hidden, a)
+    redis.call('HSET', pk, 'aseq', seq, 'status', status)
+    if status == 'deleted' then blocks_of_deleted(a) end
+  end
+  return 'applied'
+end
+
+-- o: an opt code posted by a (DID did): a is hidden or shown again when the API handed the
+-- code out for that DID and that action. A code counts once.
+local function opt_code(a, did, posted)
+  local action, code = string.match(posted, '^(%a+):(%w+)$')
+  local ck = K.optCode(code or '')
+  if not code or redis.call('GET', ck) ~= did .. ' ' .. action then return 'unmatched' end
+  local pk = K.profile(a)
+  if action == 'out' then
+    redis.call('HSET', pk, 'optout', '1')
+    redis.call('SADD', K.hidden, a)
+  else
+    redis.call('HDEL', pk, 'optout')
+    local status = redis.call('HGET', pk, 'status')
+    if not status or status == 'active' then redis.call('SREM', K.hidden, a) end
+  end
+  redis.call('SET', ck, 'done ' .. did .. ' ' .. action, 'KEEPTTL')
+  return 'applied'
+end

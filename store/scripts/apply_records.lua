@@ -1,0 +1,75 @@
+-- The apply script (apply.lua), its part that keeps the record memory.
+
+-- Kept in spans of 8 hours (a record lives 48 to 56 hours with the default memory) and
+-- spread over buckets. A span's bucket count is fixed at its first record from the records
+-- of the span before (about 80 a bucket, so each stays a compact listpack); the counts are
+-- kept in K.recordBuckets too.
+local SPAN = 8
+local buckets, remembered = {}, {}
+local function buckets_of(span, create)
+  local n = buckets[span]
+  if n then return n end
+  n = tonumber(redis.call('HGET', K.recordBuckets, span))
+  if not n and create then
+    local before = tonumber(redis.call('HGET', K.recordBuckets, 'n' .. (span - 1)) or '0')
+    n = 64
+    while n * 80 < before do n = n * 2 end
+    redis.call('HSET', K.recordBuckets, span, n)
+    redis.call('HDEL', K.recordBuckets, span - 30, 'n' .. (span - 30))
+    -- The span's buckets are made now with their expiry, and an empty field that keeps
+    -- each one alive until then, so that remembering a record needs no EXPIREAT.
+    local at = (span + 1) * SPAN * 3600 + memsecs
+    for b = 0, n - 1 do
+      local key = K.records(b, span)
+      redis.call('HSET', key, '', '')
+      redis.call('EXPIREAT', key, at)
+    end
+  end
+  if n then buckets[span] = n end
+  return n
+end
+local function record_key(span, x, create)
+  local n = buckets_of(span, create)
+  if not n then return nil end
+  return K.records(x % n, span)
+end
+-- The record F, looked for in the spans the record memory covers; returns its key, its
+-- value and the absolute hour it was made at.
+local function find_record(f, x, hour)
+  local span = math.floor(hour / SPAN)
+  for sp = span, span - math.ceil(memhours / SPAN) - 1, -1 do
+    local key = record_key(sp, x, false)
+    if key then
+      local v = redis.call('HGET', key, f)
+      if v then return key, v, sp * SPAN + string.byte(v, 1) end
+    end
+  end
+  return nil, nil, nil
+end
+-- A remembered record: one byte for its hour in the span, then its pairs; "x" once deleted.
+local function take_back(a, v, made)
+  apply_pairs(a, made, string.sub(v, 2), -1)
+end
+-- Remembers a record (only if new when only_new is set); false when it was there already.
+local function remember(f, x, hour, pairs, only_new)
+  local span = math.floor(hour / SPAN)
+  local key = record_key(span, x, true)
+  local value = string.char(hour % SPAN) .. pairs
+  if only_new then
+    if redis.call('HSETNX', key, f, value) == 0 then return false end
+  else
+    redis.call('HSET', key, f, value)
+  end
+  remembered[span] = (remembered[span] or 0) + 1
+  -- A span already past its expiry (an old event replayed) is not kept beyond this batch.
+  local at = (span + 1) * SPAN * 3600 + memsecs
+  if at <= clock then expire_at(key, at) end
+  return true
+end
+-- A record operation's argument: X, H (uint32 BE each), the length of F (a byte), F, then P.
+-- Returns A (F starts with A's id), F, X, H and P.
+local function record_op(arg)
+  local x, hour, flen = struct.unpack('>I4I4B', arg)
+  local f = string.sub(arg, 10, 9 + flen)
+  return struct.unpack('>I4', f) % 268435456, f, x, hour, string.sub(arg, 10 + flen)
+end
