@@ -238,6 +238,11 @@ export interface ModelOptions {
   seed?: number;
   /** Hours a record is still remembered by the store at the end (memory hours + a span). */
   rememberedHours?: number;
+  /**
+   * The network's most popular accounts kept whole (NETWORK.celebrities unless given); the
+   * traffic of those left out is in the scaled network, scaled like the rest.
+   */
+  celebrities?: number;
 }
 
 /** A counted label: collection and action, or identity / account. */
@@ -465,7 +470,10 @@ export class NetworkModel {
     this.#rand = random(options.seed ?? 1);
     const n = NETWORK;
     const daily = networkDaily();
-    const celebrities = n.celebrities.value;
+    const celebrities = options.celebrities ?? n.celebrities.value;
+    if (!(Number.isInteger(celebrities) && celebrities >= 0)) {
+      throw new RangeError(`Invalid celebrities: ${celebrities}`);
+    }
     this.population = Math.max(celebrities + 100, Math.round(n.accounts.value * scale));
     const newTotal = Math.ceil(n.newAccountsPerDay.value * scale * days * 1.5) + 10;
     const cap = this.#capacity = this.population + newTotal;
