@@ -11,41 +11,23 @@
  * batch applied, and whatever was not applied goes back in front of the pending events,
  * in order, to be sent again from the durable cursor.
  *
- * On Redis Cluster, where each partition is written in its own slot, the network counters
- * of each batch written go after it, in batch order, one call at a time, so that their
- * cursor never passes the partitions' (a restart resumes from the smallest cursor, and
- * counts nothing twice).
+ * On Redis Cluster the network counters of each batch written go after it (counts_writer.ts).
  */
 import { errorMessage } from "@bsky/shared/errors";
-import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
-import { partitionOf } from "@bsky/shared/keys";
+import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Logger } from "@bsky/shared/log";
 import { eventLabel, type FirehoseMetrics } from "./metrics.ts";
-import {
-  countEvent,
-  emptyCounts,
-  isEmptyCounts,
-  mergeCounts,
-  type NetworkCounts,
-} from "./network_counts.ts";
+import type { NetworkCounts } from "./network_counts.ts";
+import { PendingEvents, type Taken } from "./pending_events.ts";
 import type { Publisher, PublishResult } from "./publisher.ts";
+import { CountsWriter } from "./counts_writer.ts";
+import { sleep } from "./sleep.ts";
 
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
+export { sleep } from "./sleep.ts";
 
 export class Batcher {
-  /** Per partition, chunks of newline-separated event JSON not yet written. */
-  #chunks: string[][];
-  /** Network counters of the events in #chunks, written with them. */
-  counts: NetworkCounts = emptyCounts();
-  /** Events in #chunks. */
-  pending = 0;
+  /** The events processed and not sent yet, by partition, with their counters. */
+  #pending: PendingEvents;
   /** Last seq processed (its events are pending or written). */
   seq: number | undefined;
   /** Last seq written with its events. */
@@ -60,12 +42,8 @@ export class Batcher {
   #recovering: Promise<void> | undefined;
   /** Events of the batches being taken back, until they are pending again (or dropped). */
   #takenBack = 0;
-  /** On Cluster: counters of batches written, not yet sent (merged, in order). */
-  #counts: { to: number; counts: NetworkCounts } | undefined;
-  /** On Cluster: set while counters are being written. */
-  #counting: Promise<void> | undefined;
-  /** On Cluster: the counters' cursor as last stored. */
-  #countedTo: number | undefined;
+  /** On Cluster: the counters of the batches written, written after them. */
+  #counter: CountsWriter;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -81,17 +59,24 @@ export class Batcher {
     /** Batches sent before the first is answered (1: one at a time). */
     readonly maxInFlight = 4,
   ) {
-    this.#chunks = this.#empty();
+    this.#pending = new PendingEvents(publisher.options.partitions);
+    this.#counter = new CountsWriter(publisher, metrics, log, signal);
   }
 
-  #empty(): string[][] {
-    return Array.from({ length: this.publisher.options.partitions }, () => []);
+  /** Events processed and not sent yet. */
+  get pending(): number {
+    return this.#pending.count;
+  }
+
+  /** Network counters of the events not sent yet (written with them). */
+  get counts(): NetworkCounts {
+    return this.#pending.counts;
   }
 
   /** Loads where to resume: the smallest stored cursor (see Publisher.loadCursor()). */
   async load(): Promise<number | undefined> {
     this.durable = this.seq = this.#sentTo = await this.publisher.loadCursor();
-    this.#countedTo = this.publisher.countedCursor;
+    this.#counter.countedTo = this.publisher.countedCursor;
     this.metrics.cursor.set(undefined, this.durable ?? 0);
     return this.durable;
   }
@@ -111,19 +96,12 @@ export class Batcher {
 
   /** Adds encoded events: one chunk per partition, as the frame processor makes them. */
   addChunks(chunks: readonly string[], count: number, counts?: NetworkCounts): void {
-    for (let p = 0; p < chunks.length; p++) if (chunks[p]) this.#chunks[p].push(chunks[p]);
-    this.pending += count;
-    // The processor's counts are its own to give: the first ones are taken as they are.
-    if (counts) {
-      isEmptyCounts(this.counts) ? this.counts = counts : mergeCounts(this.counts, counts);
-    }
+    this.#pending.addChunks(chunks, count, counts);
   }
 
   /** Adds one event (the verified path, which has event objects). */
   addEvent(e: FirehoseEvent): void {
-    this.#chunks[partitionOf(e.did, this.#chunks.length)].push(encodeEvent(e));
-    this.pending++;
-    countEvent(this.counts, e);
+    this.#pending.addEvent(e);
     this.metrics.countEvents(eventLabel(e), 1);
     this.metrics.lag.set(undefined, (Date.now() - e.time) / 1000);
   }
@@ -157,17 +135,12 @@ export class Batcher {
   #send(): void {
     const to = this.seq!;
     const batch: InFlight = {
-      chunks: this.#chunks,
-      count: this.pending,
-      counts: this.counts,
+      ...this.#pending.take(),
       from: this.#sentTo,
       to,
       started: performance.now(),
       reply: undefined as unknown as Promise<Reply>,
     };
-    this.#chunks = this.#empty();
-    this.pending = 0;
-    this.counts = emptyCounts();
     this.#sentTo = to;
     // On Cluster the counters go after the batch (#count()).
     const counts = this.publisher.perPartition ? undefined : batch.counts;
@@ -227,12 +200,7 @@ export class Batcher {
       return;
     }
     // Put what was not applied back in front, in order: order per author must survive.
-    for (const b of kept.reverse()) {
-      this.#chunks = b.chunks.map((c, p) => c.concat(this.#chunks[p]));
-      this.pending += b.count;
-      mergeCounts(b.counts, this.counts);
-      this.counts = b.counts;
-    }
+    for (const b of kept.reverse()) this.#pending.putBack(b);
     this.#takenBack = 0;
     this.#sentTo = this.durable;
     if (refusal.result?.status === "full") {
@@ -259,7 +227,7 @@ export class Batcher {
    */
   async #resume(current: number | undefined): Promise<boolean> {
     // Counters in flight land first, so that their cursor is read as they leave it.
-    await this.#counting;
+    await this.#counter.writing;
     let stored: number | undefined;
     try {
       stored = await this.publisher.loadCursor();
@@ -273,12 +241,9 @@ export class Batcher {
       found: current ?? null,
       stored: stored ?? null,
     });
-    this.#chunks = this.#empty();
-    this.pending = 0;
+    this.#pending.clear();
     this.#takenBack = 0;
-    this.counts = emptyCounts();
-    this.#counts = undefined;
-    this.#countedTo = this.publisher.countedCursor;
+    this.#counter.reset(this.publisher.countedCursor);
     this.durable = this.seq = this.#sentTo = stored;
     this.metrics.cursor.set(undefined, this.durable ?? 0);
     this.onConflict();
@@ -287,53 +252,7 @@ export class Batcher {
 
   /** On Cluster: queues a written batch's counters behind those of the batches before it. */
   #count(batch: InFlight): void {
-    if (!this.publisher.perPartition) return;
-    // Counted before a restart (the counters' cursor is past it): not again.
-    if (this.#countedTo !== undefined && batch.to <= this.#countedTo) return;
-    if (this.#counts) {
-      mergeCounts(this.#counts.counts, batch.counts);
-      this.#counts.to = batch.to;
-    } else {
-      this.#counts = { to: batch.to, counts: batch.counts };
-    }
-    this.#counting ??= this.#writeCounts().finally(() => this.#counting = undefined);
-  }
-
-  /** Puts counters that were not written back in front of those queued meanwhile. */
-  #requeue(to: number, counts: NetworkCounts): void {
-    const later = this.#counts as { to: number; counts: NetworkCounts } | undefined;
-    if (later) mergeCounts(counts, later.counts);
-    this.#counts = { to: later?.to ?? to, counts };
-  }
-
-  /** Writes the queued counters, one call at a time, until none are left. */
-  async #writeCounts(): Promise<void> {
-    while (this.#counts) {
-      const { to, counts } = this.#counts;
-      this.#counts = undefined;
-      let result: PublishResult | undefined;
-      try {
-        result = await this.publisher.publishCounts(counts, this.#countedTo, to);
-      } catch (err) {
-        this.#requeue(to, counts);
-        this.log.error("Cannot write the network counters to Redis", { err: errorMessage(err) });
-        if (this.signal.aborted) return;
-        await sleep(500, this.signal);
-        continue;
-      }
-      if (result.status === "conflict") {
-        // Only another writer or lost data moves it: count on top of what is stored.
-        this.metrics.publishConflicts.inc();
-        this.log.error("The network counters' cursor moved under this process", {
-          expected: this.#countedTo ?? null,
-          stored: result.current ?? null,
-        });
-        this.#countedTo = result.current;
-        if (result.current === undefined || result.current < to) this.#requeue(to, counts);
-        continue;
-      }
-      this.#countedTo = to;
-    }
+    if (this.publisher.perPartition) this.#counter.queue(batch.to, batch.counts);
   }
 
   /** Resolves when every batch sent so far is answered (and recovered, if need be). */
@@ -362,16 +281,13 @@ export class Batcher {
     }
     // On Cluster: the counters of what was written (given up after a failure when stopping:
     // the counters' cursor then makes the next start read those events again).
-    while (this.#counting) await this.#counting;
+    while (this.#counter.writing) await this.#counter.writing;
   }
 }
 
 type Reply = { result?: PublishResult; err?: unknown };
 
-interface InFlight {
-  chunks: string[][];
-  count: number;
-  counts: NetworkCounts;
+interface InFlight extends Taken {
   from: number | undefined;
   to: number;
   started: number;

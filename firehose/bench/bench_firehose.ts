@@ -238,8 +238,21 @@ try {
     for (const consumer of wanted) {
       if (shutdown.signal.aborted) break;
       console.error(`Running ${consumer} (${round}/${repeat})…`);
-      (all[consumer] ??= []).push(await measure(consumer));
+      const m = await measure(consumer);
+      (all[consumer] ??= []).push(m);
+      console.error(`  ${consumer} (${round}/${repeat}): ${Math.round(rateOf(m))} events/s`);
     }
+  }
+  // The service against the raw consumer of the same round: one ratio per round.
+  if (all.service && all.raw) {
+    const ratios = all.service.map((m, k) => rateOf(m) / rateOf(all.raw![k]))
+      .filter((r) => r > 0);
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.error(
+      `service / raw by round: ${ratios.map((r) => r.toFixed(3)).join(", ")}; median ${
+        sorted[Math.floor(sorted.length / 2)]?.toFixed(3)
+      }`,
+    );
   }
   for (const consumer of wanted) {
     const list = (all[consumer] ?? []).sort((a, b) => rateOf(a) - rateOf(b));
