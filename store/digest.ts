@@ -26,6 +26,7 @@
  * 1 (the code received * 5 + type - 1), else 0x80 | the 10-bit mask of the codes that
  * follow (2 bytes), then each count as a varint. Counts are day cells' counts, so above 0.
  */
+import { readVarint, varintEnd } from "./varint.ts";
 
 /** Interactions a week's log must hold (deletes counted too) for the roll-up to digest it. */
 export const DIGEST_MIN_HELD = 100_000;
@@ -174,13 +175,8 @@ export function readRecords(
       const mask = ((b & 0x7f) << 8) | bytes[p++];
       for (let c = 0; c < CODES; c++) {
         if (!(mask & (1 << c))) continue;
-        let n = 0, shift = 1, x: number;
-        do {
-          x = bytes[p++];
-          n += (x & 0x7f) * shift;
-          shift *= 128;
-        } while (x & 0x80);
-        into[c] = n;
+        into[c] = readVarint(bytes, p);
+        p = varintEnd;
       }
     }
     if (p > end) throw new RangeError("A digest record is cut short");

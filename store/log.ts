@@ -3,6 +3,7 @@
  * appended, the rolled-up part the roll-up writes at the start of a log, and the one scan
  * the queries, the roll-up and the scheduler read them with.
  */
+import { readVarint, varintEnd } from "./varint.ts";
 
 /** Bytes of one log entry. */
 export const ENTRY_BYTES = 5;
@@ -108,26 +109,16 @@ function scanRolled(
 ): void {
   let p = ENTRY_BYTES, id = 0;
   while (p < end) {
-    let gap = 0, shift = 1, b: number;
-    do {
-      b = log[p++];
-      gap += (b & 0x7f) * shift;
-      shift *= 128;
-    } while (b & 0x80);
-    id += gap;
+    id += readVarint(log, p);
+    p = varintEnd;
     let more: number;
     do {
       let cell = log[p++];
       more = cell & MORE;
       let count = 1;
       if ((cell & 0x7f) === COUNTED) {
-        let z = 0;
-        shift = 1;
-        do {
-          b = log[p++];
-          z += (b & 0x7f) * shift;
-          shift *= 128;
-        } while (b & 0x80);
+        const z = readVarint(log, p);
+        p = varintEnd;
         count = z % 2 ? -(z + 1) / 2 : z / 2;
         cell = log[p++];
       }
