@@ -3,13 +3,7 @@ import { renderToString } from "preact-render-to-string";
 import { h } from "preact";
 import { parsePeriod, periodWindow } from "@bsky/store/periods";
 import { windowRange } from "@bsky/store/queries";
-import {
-  circleLayout,
-  type CircleOptions,
-  type CirclePerson,
-  dateRange,
-  renderCirclesSvg,
-} from "./circles.ts";
+import { circleLayout, type CirclePerson, dateRange, renderCirclesSvg } from "./circles.ts";
 import { CirclesPicture } from "./circles_picture.tsx";
 import {
   PLACEHOLDER_HUES,
@@ -17,21 +11,9 @@ import {
   PLACEHOLDER_PALETTE,
   placeholderColour,
 } from "./placeholder.ts";
+import { circleOptions as opts } from "./testing/circle_options.ts";
 
 const owner: CirclePerson = { did: "did:plc:owner", displayName: "Alice Liddell", score: 0 };
-
-function opts(overrides: Partial<CircleOptions> = {}): CircleOptions {
-  return {
-    rings: 3,
-    ringSizes: "10-20-30",
-    background: "#102030",
-    border: "#ffcc00",
-    showDate: false,
-    from: new Date("2024-05-01T00:00:00Z"),
-    to: new Date("2024-06-01T00:00:00Z"),
-    ...overrides,
-  };
-}
 
 /** Each person's placeholder in an SVG: its disc's fill and its text's fill and text. */
 function placeholders(svg: string): Map<string, { disc: string; ink: string; text: string }> {

@@ -13,6 +13,7 @@ import {
   renderCirclesSvg,
 } from "./circles.ts";
 import { parseXml, XML_FORBIDDEN } from "./testing/xml.ts";
+import { circleOptions as opts } from "./testing/circle_options.ts";
 import { HOSTILE_NAMES, LONGEST_HANDLE } from "./testing/hostile_names.ts";
 import { withTestApi } from "./testing/api.ts";
 import { startStandInNetwork } from "./testing/stand_in.ts";
@@ -25,19 +26,6 @@ function people(count: number): CirclePerson[] {
     handle: `user${i}.test`,
     score: 1000 - i,
   }));
-}
-
-function opts(overrides: Partial<CircleOptions> = {}): CircleOptions {
-  return {
-    rings: 3,
-    ringSizes: "10-20-30",
-    background: "#102030",
-    border: "#ffcc00",
-    showDate: false,
-    from: new Date("2024-05-01T00:00:00Z"),
-    to: new Date("2024-05-31T00:00:00Z"),
-    ...overrides,
-  };
 }
 
 /** The markup of one person's avatar group. */
@@ -349,7 +337,7 @@ Deno.test("renderCirclesSvg() rejects a colour that is not #rrggbb", () => {
 
 Deno.test("renderCirclesSvg() draws the date range only when showDate is set", () => {
   const range = "2024-05-01 – 2024-05-31";
-  const shown = opts({ showDate: true, to: new Date("2024-06-01T00:00:00Z") });
+  const shown = opts({ showDate: true });
   const svg = renderCirclesSvg(circleLayout(owner, people(3), shown), new Map(), shown);
   assert.ok(svg.includes(`>${range}</text>`));
   const hidden = renderCirclesSvg(circleLayout(owner, people(3), opts()), new Map(), opts());

@@ -33,6 +33,8 @@ import {
   shareQuery,
 } from "../../options.ts";
 import { Head } from "../../server/render.ts";
+import { renderToString } from "preact-render-to-string";
+import { madeOnce } from "../../components/made_once.ts";
 import type { Handlers, PageProps } from "../../server/types.ts";
 
 interface Data {
@@ -131,13 +133,37 @@ export const handler: Handlers<Data> = {
 };
 
 export default function CirclesPage({ data, state }: PageProps<Data>) {
-  const { t } = state;
+  const { t, lang } = state;
   const { actor, options, circles, interactions, origin, changes, periods, now } = data;
   const handle = displayText(circles.actor.handle, HANDLE_TEXT) || actor;
-  const rows = peopleRows(circles, interactions);
-  const period = options.period ? periodLabel(options.period, state.lang, now) : undefined;
-  const alt = altText(circles, options, t, period);
+  const period = options.period ? periodLabel(options.period, lang, now) : undefined;
+  // The figure, the table and the changes made once an answer (components/made_once.ts).
+  const alt = madeOnce(
+    [circles],
+    `alt ${lang} ${period} ${options.window} ${options.direction}`,
+    () => altText(circles, options, t, period),
+  );
   const dates = dateRange(new Date(interactions.from), new Date(interactions.to));
+  const figure = madeOnce(
+    [circles],
+    `figure ${JSON.stringify(options)} ${alt} ${dates}`,
+    () =>
+      renderToString(<CircleFigure circles={circles} options={options} alt={alt} dates={dates} />),
+  );
+  const table = madeOnce(
+    [circles, interactions],
+    `people ${lang}`,
+    () => renderToString(<PeopleTable rows={peopleRows(circles, interactions)} t={t} />),
+  );
+  // One row for each person in the rings, as peopleRows makes them.
+  const count = circles.rings.reduce((n, ring) => n + ring.people.length, 0);
+  const window = apiWindow(options);
+  const changed = changes &&
+    madeOnce(
+      [changes],
+      `changes ${window} ${lang}`,
+      () => renderToString(<ChangesView changes={changes} window={window} t={t} lang={lang} />),
+    );
   const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
   const png = `/img/${encodeURIComponent(handle)}.png?${
     apiCirclesQuery(options, { width: "1200" })
@@ -149,7 +175,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
     .filter((h) => h !== "");
   const compose = composeHref(circlesPost(title, share, inner));
   const windowName = period ?? { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
-  const status = `${t.people}: ${rows.length} · ${t[options.direction]} · ${windowName}`;
+  const status = `${t.people}: ${count} · ${t[options.direction]} · ${windowName}`;
   return (
     <div class="circles-page">
       <Head>
@@ -177,20 +203,17 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
         <div class="picture">
           <div id="result" data-swap aria-busy="false">
             {/* The dates are drawn in the picture when asked for, and only there. */}
-            <figure class="figure">
-              <CircleFigure circles={circles} options={options} alt={alt} dates={dates} />
-            </figure>
+            <figure class="figure" dangerouslySetInnerHTML={{ __html: figure }} />
           </div>
           {/* A short line read out after each change, rather than the whole picture. */}
           <p id="circles-status" class="status-line" role="status" data-swap>{status}</p>
-          <div id="circle-changes" data-swap>
-            <ChangesView
-              changes={changes}
-              window={apiWindow(options)}
-              t={t}
-              lang={state.lang}
-            />
-          </div>
+          {changed
+            ? <div id="circle-changes" data-swap dangerouslySetInnerHTML={{ __html: changed }} />
+            : (
+              <div id="circle-changes" data-swap>
+                <ChangesView changes={changes} window={window} t={t} lang={lang} />
+              </div>
+            )}
         </div>
         <aside class="side">
           <CircleOptionsForm
@@ -265,12 +288,10 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
         <details class="people-details" open>
           <summary>
             <span>
-              {t.people} (<span id="people-count" data-swap>{rows.length}</span>)
+              {t.people} (<span id="people-count" data-swap>{count}</span>)
             </span>
           </summary>
-          <div id="people-body" data-swap>
-            <PeopleTable rows={rows} t={t} />
-          </div>
+          <div id="people-body" data-swap dangerouslySetInnerHTML={{ __html: table }} />
         </details>
       </div>
     </div>
