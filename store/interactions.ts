@@ -89,47 +89,63 @@ function rankDigested(
   return rankByDigests(redis, id, windowWeeks(options.windowHours, options.now), read, q);
 }
 
+/**
+ * What `rank` gives for the id of `did`, with the counterparts' DIDs; undefined when the DID
+ * was never seen or `rank` gives undefined.
+ */
+async function rankedOf(
+  redis: Redis,
+  did: string,
+  rank: (id: number) => Promise<Ranked[] | undefined>,
+): Promise<Counterpart[] | undefined> {
+  const id = await idOf(redis, did);
+  if (id === undefined) return undefined;
+  const ranked = await rank(id);
+  return ranked && await named(redis, ranked);
+}
+
+/** The first read of the window's weeks (readWeekHeads()). */
+const readWindow = (redis: Redis, id: number, options: TopOptions) =>
+  readWeekHeads(redis, id, windowWeeks(options.windowHours, options.now));
+
 /** Ranked counterparts of `did` in the window; undefined when the DID was never seen. */
-export async function topInteractions(
+export function topInteractions(
   redis: Redis,
   did: string,
   options: TopOptions,
 ): Promise<Counterpart[] | undefined> {
-  const id = await idOf(redis, did);
-  if (id === undefined) return undefined;
-  // The first read tells a heavy account's digested weeks; an ordinary account's logs are
-  // whole in it.
-  const read = await readWeekHeads(redis, id, windowWeeks(options.windowHours, options.now));
-  const ranked = await rankDigested(redis, id, options, read) ??
-    await rankByScan(redis, id, options, weightsOf(options), read);
-  return await named(redis, ranked);
+  return rankedOf(redis, did, async (id) => {
+    // The first read tells a heavy account's digested weeks; an ordinary account's logs
+    // are whole in it.
+    const read = await readWindow(redis, id, options);
+    return await rankDigested(redis, id, options, read) ??
+      await rankByScan(redis, id, options, weightsOf(options), read);
+  });
 }
 
 /**
  * topInteractions() from the day digests alone: undefined when the DID was never seen or
  * the digests cannot settle the answer (topInteractions() then scans the logs).
  */
-export async function topInteractionsByDigests(
+export function topInteractionsByDigests(
   redis: Redis,
   did: string,
   options: TopOptions,
 ): Promise<Counterpart[] | undefined> {
-  const id = await idOf(redis, did);
-  if (id === undefined) return undefined;
-  const read = await readWeekHeads(redis, id, windowWeeks(options.windowHours, options.now));
-  const ranked = await rankDigested(redis, id, options, read);
-  return ranked && await named(redis, ranked);
+  return rankedOf(
+    redis,
+    did,
+    async (id) => rankDigested(redis, id, options, await readWindow(redis, id, options)),
+  );
 }
 
 /** topInteractions() by a scan of every log of the window, whatever the account. */
-export async function topInteractionsByScan(
+export function topInteractionsByScan(
   redis: Redis,
   did: string,
   options: TopOptions,
 ): Promise<Counterpart[] | undefined> {
-  const id = await idOf(redis, did);
-  if (id === undefined) return undefined;
-  return await named(redis, await rankByScan(redis, id, options, weightsOf(options)));
+  return rankedOf(redis, did, (id) => rankByScan(redis, id, options, weightsOf(options)));
 }
 
 /** Ranked counterparts with their DIDs. */
