@@ -36,6 +36,7 @@ import { Applier } from "@bsky/store/apply";
 import {
   DAY_MS,
   HOUR_MS,
+  INTERNING_KEYS,
   KEY_NAMES,
   type KeyName,
   keyPrefix,
@@ -448,16 +449,7 @@ const GROUPS: Record<string, FamilyName[]> = {
   /** Besides the logs' own keys: an active account's sets, blocks, profile and handle. */
   account: ["graph", "blocking", "blockedBy", "profile", "handles"],
   /** Every account interned: the DID ↔ id maps, the reclaiming's lists, the hidden set. */
-  seen: [
-    "didToId",
-    "idToDid",
-    "nextId",
-    "freeIds",
-    "idEpoch",
-    "retiringIds",
-    "pendingIds",
-    "hidden",
-  ],
+  seen: [...INTERNING_KEYS, "hidden"],
   records: ["records", "recordBuckets"],
   streams: ["firehose partitions"],
   /** Heavy accounts' day digests (a week's log of 100,000 interactions or more). */
