@@ -107,3 +107,16 @@ export interface Route<S extends z.ZodObject = z.ZodObject> {
 export function route<S extends z.ZodObject>(r: Route<S>): Route {
   return r as unknown as Route;
 }
+
+/** Errors of the routes that name an account. */
+export const ACTOR_ERRORS = [400, 404, 410, 502];
+
+/**
+ * A GET route about one account (a path with `{actor}` or `{did}`): its errors are
+ * ACTOR_ERRORS, and its answers carry an ETag.
+ */
+export function actorRoute<S extends z.ZodObject>(
+  r: Omit<Route<S>, "method" | "errors" | "etag">,
+): Route {
+  return route<S>({ ...r, method: "GET", errors: ACTOR_ERRORS, etag: true });
+}

@@ -21,6 +21,21 @@ export function sendJson(ctx: RouteCtx, answer: unknown): Promise<Response> {
   return withEtag(ctx.req, jsonBytes(answer), "application/json", maxAge);
 }
 
+/**
+ * A JSON answer kept in the answer cache under `key` (built on a miss, kept `seconds`, by
+ * default FART_CACHE_SECONDS), sent with an ETag that clients may keep as long.
+ */
+export async function cachedJson(
+  ctx: RouteCtx,
+  key: string,
+  build: () => Promise<unknown>,
+  seconds?: number,
+): Promise<Response> {
+  const body = await ctx.services.cache.get(key, async () => jsonBytes(await build()), seconds);
+  const maxAge = seconds ?? ctx.services.config.FART_CACHE_SECONDS;
+  return await withEtag(ctx.req, body, "application/json", maxAge);
+}
+
 export function apiProfile(p: Profile): ApiProfile {
   return {
     did: p.did,

@@ -1,20 +1,16 @@
 /** GET /v1/avatar/{did}: an account's avatar through the proxy. */
 import { HttpError, withEtag } from "../http.ts";
-import { route } from "../route.ts";
-import { ACTOR_ERRORS } from "./interactions.ts";
+import { actorRoute } from "../route.ts";
 
 /** How long clients may keep an avatar. */
 const AVATAR_SECONDS = 86400;
 
-export const avatar = route({
+export const avatar = actorRoute({
   name: "avatar",
-  method: "GET",
   path: "/v1/avatar/{did}",
   operationId: "getAvatar",
   summary: "An account's avatar through the proxy (JPEG, PNG or WebP)",
   answer: { type: "image/*" },
-  errors: ACTOR_ERRORS,
-  etag: true,
   async handler(ctx) {
     const { did } = ctx.params;
     const { identity, avatars } = ctx.services;

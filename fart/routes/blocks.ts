@@ -1,11 +1,10 @@
 /** GET /v1/blocks/{actor}: who blocks an account and whom it blocks, a page at a time. */
 import { blockPage, profiles } from "@bsky/store/queries";
 import type { z } from "zod";
-import { badParameter, withEtag } from "../http.ts";
-import { route, type RouteCtx } from "../route.ts";
+import { badParameter } from "../http.ts";
+import { actorRoute, type RouteCtx } from "../route.ts";
 import * as s from "../schemas.ts";
-import { actorKey, apiProfile, jsonBytes } from "./answers.ts";
-import { ACTOR_ERRORS } from "./interactions.ts";
+import { actorKey, apiProfile, cachedJson } from "./answers.ts";
 
 type Query = z.output<typeof s.blocksQuery>;
 
@@ -24,7 +23,10 @@ export function decodeCursor(cursor: string): number {
   return score;
 }
 
-async function build({ params, services }: RouteCtx<Query>, q: Query): Promise<Uint8Array> {
+async function build(
+  { params, services }: RouteCtx<Query>,
+  q: Query,
+): Promise<z.infer<typeof s.blocksAnswer>> {
   const { identity, redis } = services;
   const cursor = q.cursor === "" ? undefined : decodeCursor(q.cursor);
   const actor = await identity.actor(params.actor);
@@ -34,7 +36,7 @@ async function build({ params, services }: RouteCtx<Query>, q: Query): Promise<U
     cursor,
   });
   const ps = await profiles(redis, [actor.did, ...page.items.map((i) => i.did)]);
-  const answer: z.infer<typeof s.blocksAnswer> = {
+  return {
     actor: apiProfile(ps[0]),
     direction: q.direction,
     counts: page.counts,
@@ -44,26 +46,20 @@ async function build({ params, services }: RouteCtx<Query>, q: Query): Promise<U
     })),
     cursor: page.next === undefined ? null : encodeCursor(page.next),
   };
-  return jsonBytes(answer);
 }
 
-export const blocks = route({
+export const blocks = actorRoute({
   name: "blocks",
-  method: "GET",
   path: "/v1/blocks/{actor}",
   operationId: "getBlocks",
   summary: "Who blocks an account, or whom it blocks, newest first, with both counts",
   query: s.blocksQuery,
   answer: { name: "Blocks", schema: s.blocksAnswer },
-  errors: ACTOR_ERRORS,
-  etag: true,
   async handler(ctx) {
-    const q = ctx.query;
-    const { cache, config } = ctx.services;
+    const { direction, limit, cursor } = ctx.query;
     // A wrong cursor is a 400 before anything is looked up or kept.
-    if (q.cursor !== "") decodeCursor(q.cursor);
-    const key = `b:${actorKey(ctx.params.actor)}:${q.direction}:${q.limit}:${q.cursor}`;
-    const body = await cache.get(key, () => build(ctx, q));
-    return await withEtag(ctx.req, body, "application/json", config.FART_CACHE_SECONDS);
+    if (cursor !== "") decodeCursor(cursor);
+    const key = `b:${actorKey(ctx.params.actor)}:${direction}:${limit}:${cursor}`;
+    return await cachedJson(ctx, key, () => build(ctx, ctx.query));
   },
 });

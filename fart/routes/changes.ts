@@ -7,13 +7,12 @@
  */
 import type { Profile } from "@bsky/store/queries";
 import type { z } from "zod";
-import { canonicalQuery, withEtag } from "../http.ts";
-import { route, type RouteCtx } from "../route.ts";
+import { canonicalQuery } from "../http.ts";
+import { actorRoute, type RouteCtx } from "../route.ts";
 import * as s from "../schemas.ts";
 import { keepSeconds, previousSpan, type Span, spanOf } from "../selection.ts";
-import { actorKey, apiProfile, jsonBytes } from "./answers.ts";
+import { actorKey, apiProfile, cachedJson } from "./answers.ts";
 import { ranked, RING_SIZES } from "./circles.ts";
-import { ACTOR_ERRORS } from "./interactions.ts";
 
 type Query = z.output<typeof s.changesQuery>;
 
@@ -53,7 +52,11 @@ export function compareRings(current: readonly Ringed[], previous: readonly Ring
   return { joined, left, moved, stayed };
 }
 
-async function build(ctx: RouteCtx<Query>, current: Span, previous: Span): Promise<Uint8Array> {
+async function build(
+  ctx: RouteCtx<Query>,
+  current: Span,
+  previous: Span,
+): Promise<z.infer<typeof s.changesAnswer>> {
   const q = ctx.query;
   const sizes = RING_SIZES[q.sizes].slice(0, q.rings);
   const [cur, prev] = await Promise.all([ranked(ctx, current), ranked(ctx, previous)]);
@@ -70,7 +73,7 @@ async function build(ctx: RouteCtx<Query>, current: Span, previous: Span): Promi
     from: new Date(span.from).toISOString(),
     to: new Date(span.to).toISOString(),
   });
-  const answer: z.infer<typeof s.changesAnswer> = {
+  return {
     actor: apiProfile(cur.people[0]),
     direction: q.direction,
     current: spanOfAnswer(current),
@@ -83,29 +86,24 @@ async function build(ctx: RouteCtx<Query>, current: Span, previous: Span): Promi
     }),
     stayed,
   };
-  return jsonBytes(answer);
 }
 
-export const changes = route({
+export const changes = actorRoute({
   name: "changes",
-  method: "GET",
   path: "/v1/circles/{actor}/changes",
   operationId: "getCirclesChanges",
   summary:
     "Who joined the circles, who left and who moved rings since the previous period of the same kind",
   query: s.changesQuery,
   answer: { name: "CirclesChanges", schema: s.changesAnswer },
-  errors: ACTOR_ERRORS,
-  etag: true,
   async handler(ctx) {
-    const { cache, clock } = ctx.services;
+    const { clock } = ctx.services;
     const now = clock.now();
     const current = await spanOf(ctx.services, ctx.query.window, now);
     const previous = await previousSpan(ctx.services, current, now);
     // The previous span is older: final whenever the current one is.
     const seconds = keepSeconds(ctx.services, current);
     const key = `ch:${actorKey(ctx.params.actor)}:${canonicalQuery(ctx.query)}`;
-    const body = await cache.get(key, () => build(ctx, current, previous), seconds);
-    return await withEtag(ctx.req, body, "application/json", seconds);
+    return await cachedJson(ctx, key, () => build(ctx, current, previous), seconds);
   },
 });

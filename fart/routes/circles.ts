@@ -14,11 +14,10 @@ import {
 } from "../circles.ts";
 import { canonicalQuery, HttpError, withEtag } from "../http.ts";
 import { type PngPool, PngPoolFull } from "../png_pool.ts";
-import { route, type RouteCtx, type Services } from "../route.ts";
+import { actorRoute, type RouteCtx, type Services } from "../route.ts";
 import * as s from "../schemas.ts";
 import { keepSeconds, skipOf, type Span, spanOf, withoutDefaultFilters } from "../selection.ts";
 import { actorKey, apiProfile, jsonBytes } from "./answers.ts";
-import { ACTOR_ERRORS } from "./interactions.ts";
 
 type Query = z.output<typeof s.circlesQuery>;
 type Format = "json" | "svg" | "png";
@@ -173,9 +172,8 @@ const MAKE: Record<Format, (ctx: Ctx, span: Span) => Promise<Uint8Array>> = {
 };
 
 function circles(format: Format, operationId: string, summary: string) {
-  return route({
+  return actorRoute({
     name: "circles",
-    method: "GET",
     path: `/v1/circles/{actor}${format === "json" ? "" : `.${format}`}`,
     operationId,
     summary,
@@ -183,8 +181,6 @@ function circles(format: Format, operationId: string, summary: string) {
     answer: format === "json"
       ? { name: "Circles", schema: s.circlesAnswer }
       : { type: TYPES[format] },
-    errors: ACTOR_ERRORS,
-    etag: true,
     async handler(ctx) {
       const span = await spanOf(ctx.services, ctx.query.window, ctx.services.clock.now());
       const seconds = keepSeconds(ctx.services, span);

@@ -9,13 +9,22 @@ import { type Profile, profiles } from "@bsky/store/queries";
 import type { z } from "zod";
 import { HttpError } from "../http.ts";
 import { rateHeaders } from "../rate_limit.ts";
-import { route, type Services } from "../route.ts";
+import { type Route, route, type Services } from "../route.ts";
 import * as s from "../schemas.ts";
 
 /** How long an opt code waits to be posted. */
 export const OPT_CODE_SECONDS = 3600;
 
 const OPT_CODE: { name: string; schema: z.ZodType } = { name: "OptCode", schema: s.optoutAnswer };
+
+/** A route of `method` and `path` whose answer is an opt code and its state. */
+function optCodeRoute<S extends z.ZodObject>(
+  method: Route["method"],
+  path: string,
+  r: Omit<Route<S>, "method" | "path" | "answer">,
+): Route {
+  return route<S>({ ...r, method, path, answer: OPT_CODE });
+}
 
 function optAnswer(
   status: number,
@@ -65,15 +74,12 @@ async function storeCode({ redis }: Services, did: string, action: OptAction): P
   return code;
 }
 
-export const optout = route({
+export const optout = optCodeRoute("POST", "/v1/optout/{actor}", {
   name: "optout",
-  method: "POST",
-  path: "/v1/optout/{actor}",
   operationId: "requestOptCode",
   summary:
     "A one-time code that hides the account from every answer (action=out), or shows it again (in), once the account posts it; codes last an hour",
   query: s.optoutQuery,
-  answer: OPT_CODE,
   errors: [400, 404, 502],
   async handler({ ip, params, query, services }) {
     const { config, identity, redis, clock } = services;
@@ -95,13 +101,10 @@ export const optout = route({
   },
 });
 
-export const optcode = route({
+export const optcode = optCodeRoute("GET", "/v1/optout/codes/{code}", {
   name: "optcode",
-  method: "GET",
-  path: "/v1/optout/codes/{code}",
   operationId: "getOptCode",
   summary: "Whether an opt code was posted yet",
-  answer: OPT_CODE,
   errors: [400, 404],
   async handler({ params: { code }, services: { redis, clock } }) {
     const key = storeKeys.optCode(code);

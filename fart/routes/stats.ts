@@ -14,11 +14,11 @@ import {
 import { consumerGroups, type Redis } from "@bsky/shared/redis";
 import { profiles } from "@bsky/store/queries";
 import type { z } from "zod";
-import { HttpError, withEtag } from "../http.ts";
+import { HttpError } from "../http.ts";
 import { liveFigures } from "../live.ts";
 import { route, type RouteCtx } from "../route.ts";
 import * as s from "../schemas.ts";
-import { apiProfile, jsonBytes, sendJson } from "./answers.ts";
+import { apiProfile, cachedJson, sendJson } from "./answers.ts";
 
 /** How long /v1/stats/live answers are kept: it is a live view. */
 const LIVE_SECONDS = 5;
@@ -159,11 +159,13 @@ async function backlogOf(redis: Redis, partitions: number): Promise<number> {
   return backlog;
 }
 
-async function liveAnswer({ redis, clock }: RouteCtx["services"]): Promise<Uint8Array> {
+async function liveAnswer(
+  { redis, clock }: RouteCtx["services"],
+): Promise<z.infer<typeof s.liveAnswer>> {
   const partitions = await partitionsOf(redis);
   const now = clock.now();
   const figures = await liveFigures(redis, partitions, now);
-  const answer: z.infer<typeof s.liveAnswer> = {
+  return {
     now: new Date(now).toISOString(),
     eventsPerSecond: figures.eventsPerSecond,
     byCollection: figures.byCollection,
@@ -174,7 +176,6 @@ async function liveAnswer({ redis, clock }: RouteCtx["services"]): Promise<Uint8
     postsPerSecond: figures.postsPerSecond,
     postLanguages: figures.postLanguages,
   };
-  return jsonBytes(answer);
 }
 
 export const live = route({
@@ -187,11 +188,6 @@ export const live = route({
   errors: [],
   etag: true,
   async handler(ctx) {
-    const body = await ctx.services.cache.get(
-      "live",
-      () => liveAnswer(ctx.services),
-      LIVE_SECONDS,
-    );
-    return await withEtag(ctx.req, body, "application/json", LIVE_SECONDS);
+    return await cachedJson(ctx, "live", () => liveAnswer(ctx.services), LIVE_SECONDS);
   },
 });
