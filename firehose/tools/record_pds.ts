@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { decodeFirst } from "@atcute/cbor";
 import { startPds } from "../../shared/testing/pds.ts";
 import { type Account, PdsClient, type RecordRef } from "../../shared/testing/pds_client.ts";
+import { seededRandom } from "../../shared/testing/seeded_random.ts";
 import { avatarJpeg, changedHandle, type DemoPerson, demoPerson } from "./demo_people.ts";
 
 const { values: args } = parseArgs({
@@ -55,15 +56,8 @@ function positiveInt(name: string, raw: string, min: number): number {
   return n;
 }
 
-// Seeded PRNG (mulberry32), so a given seed asks for the same workload.
-let state = seed >>> 0;
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+// Seeded, so a given seed asks for the same workload.
+const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 
 /** Samples ranks 0..n-1 with weight 1/(rank+1)^s: a few accounts get most attention. */
