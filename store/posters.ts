@@ -38,7 +38,7 @@ export async function readPosters(redis: Redis, options: PostersOptions): Promis
     (_, k) => storeKeys.languagePosts(first + k),
   );
   const lengths = (await redis.pipeline(keys.map((key) => ["strlen", key])).exec())!;
-  let bits = new Uint8Array(0);
+  let bits = new Uint8Array(0), used = 0;
   const mark = (id: number) => {
     if (id > MAX_ID) return;
     const at = id >>> 3;
@@ -48,6 +48,7 @@ export async function readPosters(redis: Redis, options: PostersOptions): Promis
       bits = grown;
     }
     bits[at] |= 0x80 >>> (id & 7);
+    if (at >= used) used = at + 1;
   };
   for (const [k, [err, length]] of lengths.entries()) {
     if (err) throw err;
@@ -56,7 +57,7 @@ export async function readPosters(redis: Redis, options: PostersOptions): Promis
       scanLanguagePosts(await redis.getrangeBuffer(keys[k], at, end), mark);
     }
   }
-  return bits;
+  return bits.subarray(0, used);
 }
 
 /** Writes the bitmap of posting ids at `now` (readPosters) as `ids:{ids}:posters`. */
