@@ -1,4 +1,5 @@
 /** The API's answers behind the circles page, and what the page builds from them. */
+import { interactionCounts } from "@bsky/shared/interaction_counts";
 import type { Dict } from "../i18n.ts";
 import type { CircleOptions } from "../options.ts";
 import type { z } from "zod";
@@ -33,12 +34,7 @@ export function peopleRows(circles: CirclesAnswer, interactions: InteractionsAns
         displayName,
         avatar,
         ring: i + 1,
-        like: c.like,
-        repost: c.repost,
-        reply: c.reply,
-        quote: c.quote,
-        mention: c.mention,
-        score: c.score,
+        ...interactionCounts(c),
       };
     })
   );
