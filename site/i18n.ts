@@ -396,6 +396,19 @@ const pt: Dict = {
 
 export const DICTS: Record<Lang, Dict> = { en, pt };
 
+/**
+ * Texts of the dictionary under the names a component takes them by: `{ prop: "key" }`
+ * gives `{ prop: t.key }`, in the same order.
+ */
+export function textsAs<M extends Record<string, keyof Dict>>(
+  t: Dict,
+  names: M,
+): { [P in keyof M]: Dict[M[P]] } {
+  const out: Record<string, unknown> = {};
+  for (const [prop, key] of Object.entries(names)) out[prop] = t[key];
+  return out as { [P in keyof M]: Dict[M[P]] };
+}
+
 const isLang = (v: string | null | undefined): v is Lang => LANGS.includes(v as Lang);
 
 /** The language of a request, and whether ?lang= asked for it (then it goes in a cookie). */

@@ -42,6 +42,37 @@ const FIGURES: Record<Lang, ReturnType<typeof figures>> = {
   pt: figures("pt-BR"),
 };
 
+/** The kinds of interaction, each as a list item: "a **like** of a post by S;". */
+function Kinds({ kinds }: { kinds: [before: string, kind: string, after: string][] }) {
+  return (
+    <ul>
+      {kinds.map(([before, kind, after]) => (
+        <li key={kind}>
+          {before} <strong>{kind}</strong> {after}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+type Kind = keyof Meta["weights"];
+
+/** The points of each kind of interaction, in the order the score's text gives them. */
+function Weights(
+  { weights, f, names }: {
+    weights: Meta["weights"];
+    f: ReturnType<typeof figures>;
+    names: Record<Kind, string>;
+  },
+) {
+  const order: Kind[] = ["like", "repost", "mention", "reply", "quote"];
+  return (
+    <ul class="weights">
+      {order.map((kind) => <li key={kind}>{names[kind]}: {f.number(weights[kind])}</li>)}
+    </ul>
+  );
+}
+
 function English({ meta }: Data) {
   const f = FIGURES.en;
   const W = meta?.weights;
@@ -54,23 +85,15 @@ function English({ meta }: Data) {
         Everything comes from the public firehose of the Bluesky network. When account A does one of
         these to account S (and A is not S), it counts as an interaction from A to S:
       </p>
-      <ul>
-        <li>
-          a <strong>like</strong> of a post by S;
-        </li>
-        <li>
-          a <strong>repost</strong> of a post by S;
-        </li>
-        <li>
-          a <strong>reply</strong> to a post by S;
-        </li>
-        <li>
-          a <strong>quote</strong> of a post by S (with or without media);
-        </li>
-        <li>
-          a <strong>mention</strong> of S in a post (once per post).
-        </li>
-      </ul>
+      <Kinds
+        kinds={[
+          ["a", "like", "of a post by S;"],
+          ["a", "repost", "of a post by S;"],
+          ["a", "reply", "to a post by S;"],
+          ["a", "quote", "of a post by S (with or without media);"],
+          ["a", "mention", "of S in a post (once per post)."],
+        ]}
+      />
       <p>
         One post can be a reply, a quote and a mention at once: each counts. Deleting a like or a
         post takes its interactions back. Blocks are never shown as interactions, and someone you
@@ -79,13 +102,17 @@ function English({ meta }: Data) {
       <h2 id="score">How the score works</h2>
       <p>Each interaction adds points; writing something counts more than a tap{W ? ":" : "."}</p>
       {W && (
-        <ul class="weights">
-          <li>like: {f.number(W.like)}</li>
-          <li>repost: {f.number(W.repost)}</li>
-          <li>mention: {f.number(W.mention)}</li>
-          <li>reply: {f.number(W.reply)}</li>
-          <li>quote: {f.number(W.quote)}</li>
-        </ul>
+        <Weights
+          weights={W}
+          f={f}
+          names={{
+            like: "like",
+            repost: "repost",
+            mention: "mention",
+            reply: "reply",
+            quote: "quote",
+          }}
+        />
       )}
       <p>
         <em>Sent</em> ranks the accounts you interact with, <em>received</em>{" "}
@@ -169,23 +196,15 @@ function Portuguese({ meta }: Data) {
         Tudo vem do firehose público da rede Bluesky. Quando a conta A faz uma destas coisas com a
         conta S (e A não é S), conta como uma interação de A para S:
       </p>
-      <ul>
-        <li>
-          uma <strong>curtida</strong> em um post de S;
-        </li>
-        <li>
-          um <strong>repost</strong> de um post de S;
-        </li>
-        <li>
-          uma <strong>resposta</strong> a um post de S;
-        </li>
-        <li>
-          uma <strong>citação</strong> de um post de S (com ou sem mídia);
-        </li>
-        <li>
-          uma <strong>menção</strong> a S em um post (uma vez por post).
-        </li>
-      </ul>
+      <Kinds
+        kinds={[
+          ["uma", "curtida", "em um post de S;"],
+          ["um", "repost", "de um post de S;"],
+          ["uma", "resposta", "a um post de S;"],
+          ["uma", "citação", "de um post de S (com ou sem mídia);"],
+          ["uma", "menção", "a S em um post (uma vez por post)."],
+        ]}
+      />
       <p>
         Um post pode ser resposta, citação e menção ao mesmo tempo: cada uma conta. Apagar uma
         curtida ou um post desfaz as interações dele. Bloqueios nunca aparecem como interações, e
@@ -194,13 +213,17 @@ function Portuguese({ meta }: Data) {
       <h2 id="score">Como a pontuação funciona</h2>
       <p>Cada interação soma pontos; escrever vale mais que um toque{W ? ":" : "."}</p>
       {W && (
-        <ul class="weights">
-          <li>curtida: {f.number(W.like)}</li>
-          <li>repost: {f.number(W.repost)}</li>
-          <li>menção: {f.number(W.mention)}</li>
-          <li>resposta: {f.number(W.reply)}</li>
-          <li>citação: {f.number(W.quote)}</li>
-        </ul>
+        <Weights
+          weights={W}
+          f={f}
+          names={{
+            like: "curtida",
+            repost: "repost",
+            mention: "menção",
+            reply: "resposta",
+            quote: "citação",
+          }}
+        />
       )}
       <p>
         <em>Enviadas</em> ordena as contas com quem você interage, <em>recebidas</em>{" "}

@@ -1,7 +1,21 @@
 import LiveChart from "../islands/LiveChart.tsx";
 import { COLLECTION_NAMES, type LiveAnswer } from "../components/live.ts";
+import { textsAs } from "../i18n.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
+
+/** The live chart's texts by the names the chart takes them by. */
+const LIVE_TEXTS = {
+  eventsPerSecond: "eventsPerSecond",
+  lag: "lag",
+  backlog: "backlog",
+  activeAccounts: "activeAccounts",
+  byCollection: "byCollection",
+  chart: "liveChart",
+  postsByLanguage: "postsByLanguage",
+  postsByLanguageNote: "postsByLanguageNote",
+  noLanguages: "noLanguages",
+} as const;
 
 export const handler: Handlers<LiveAnswer> = {
   async GET(_req, ctx) {
@@ -19,17 +33,7 @@ export default function Live({ data, state: { t, lang } }: PageProps<LiveAnswer>
       <LiveChart
         initial={data}
         lang={lang}
-        labels={{
-          eventsPerSecond: t.eventsPerSecond,
-          lag: t.lag,
-          backlog: t.backlog,
-          activeAccounts: t.activeAccounts,
-          byCollection: t.byCollection,
-          chart: t.liveChart,
-          postsByLanguage: t.postsByLanguage,
-          postsByLanguageNote: t.postsByLanguageNote,
-          noLanguages: t.noLanguages,
-        }}
+        labels={textsAs(t, LIVE_TEXTS)}
         names={Object.fromEntries(
           Object.entries(COLLECTION_NAMES).map(([nsid, key]) => [nsid, t[key]]),
         )}

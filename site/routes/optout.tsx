@@ -3,6 +3,7 @@ import type * as api from "@bsky/fart/schemas";
 import { ApiError } from "../api.ts";
 import OptOutCode from "../islands/OptOutCode.tsx";
 import { composeHref } from "../components/share.ts";
+import { textsAs } from "../i18n.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
 
@@ -106,6 +107,22 @@ export const handler: Handlers<Data> = {
   },
 };
 
+/** The code's texts by the names the code's island takes them by. */
+const CODE_TEXTS = {
+  postThis: "optPostThis",
+  expires: "optExpires",
+  waiting: "optWaiting",
+  doneOut: "optDoneOut",
+  doneIn: "optDoneIn",
+  expired: "optExpired",
+  check: "optCheck",
+  autoCheck: "optAutoCheck",
+  copy: "optCopy",
+  copied: "copied",
+  copyFailed: "copyFailed",
+  postOnBluesky: "postOnBluesky",
+} as const;
+
 export default function OptOut({ data, state: { t } }: PageProps<Data>) {
   const { answer, problem } = data;
   const problemText: Record<Problem, string> = {
@@ -130,24 +147,11 @@ export default function OptOut({ data, state: { t } }: PageProps<Data>) {
             <OptOutCode
               code={answer.code}
               phrase={answer.text}
+              compose={composeHref(answer.text)}
               state={answer.state}
               action={answer.action}
               expiresAt={answer.expiresAt}
-              compose={composeHref(answer.text)}
-              labels={{
-                postThis: t.optPostThis,
-                expires: t.optExpires,
-                waiting: t.optWaiting,
-                doneOut: t.optDoneOut,
-                doneIn: t.optDoneIn,
-                expired: t.optExpired,
-                check: t.optCheck,
-                autoCheck: t.optAutoCheck,
-                copy: t.optCopy,
-                copied: t.copied,
-                copyFailed: t.copyFailed,
-                postOnBluesky: t.postOnBluesky,
-              }}
+              labels={textsAs(t, CODE_TEXTS)}
             />
           </>
         )
