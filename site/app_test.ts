@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { decode } from "fast-png";
-import { statsKeys } from "@bsky/shared/keys";
 import { ALICE, BOB, CAROL, EVE, pageScripts, RED_PNG, withStack } from "./testing/stack.ts";
+import { writeLikesReceivedTop } from "./testing/top_list.ts";
 import { HOSTILE_NAMES } from "@bsky/fart/testing/hostile_names";
 import { parseXml, XML_FORBIDDEN } from "@bsky/fart/testing/xml";
 import { created, nextSeq } from "@bsky/shared/testing/events";
@@ -376,14 +376,10 @@ Deno.test("/top shows the latest list with when it was computed, and says when t
     assert.equal(none.status, 200);
     assert.match(none.html, /data-empty="top"/);
     const computedAt = Date.now() - 5 * 60_000;
-    await redis.set(
-      statsKeys.top("24h", "likes_received"),
-      JSON.stringify({
-        metric: "likes_received",
-        window: "24h",
-        computedAt,
-        items: [{ did: BOB, count: 2 }, { did: ALICE, count: 1 }],
-      }),
+    await writeLikesReceivedTop(
+      redis,
+      [{ did: BOB, count: 2 }, { did: ALICE, count: 1 }],
+      computedAt,
     );
     const top = await text(await get("/top"));
     assert.deepEqual(

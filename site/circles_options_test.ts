@@ -5,40 +5,22 @@
  */
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { created, nextSeq } from "@bsky/shared/testing/events";
+import { nextSeq } from "@bsky/shared/testing/events";
 import { Applier } from "@bsky/store/apply";
 import { HOUR_MS } from "@bsky/store/layout";
-import { periodAt, previousPeriod } from "@bsky/store/periods";
-import { tidOf } from "@bsky/store/testing/generate";
-import { ALICE, BOB, CAROL, EVE, withStack } from "./testing/stack.ts";
+import { periodAt } from "@bsky/store/periods";
+import { ALICE, withStack } from "./testing/stack.ts";
+import { BOT, pastWeeks } from "./testing/past_weeks.ts";
 import { cleanExclude, parseOptions } from "./options.ts";
 
 const NOW = Date.now();
-const BOT = "did:plc:gggggggggggggggggggggggg";
 /** Last week, and the one before it. */
-const LAST = previousPeriod(periodAt("week", NOW));
-const BEFORE = previousPeriod(LAST);
+const { last: LAST, before: BEFORE, events: PAST_WEEKS } = pastWeeks(NOW);
 
-let rk = 0;
-const like = (did: string, subject: string, at: number) =>
-  created(did, "app.bsky.feed.like", tidOf(rk++), { subject }, at);
-const tuesday = (p: { start: number }) => p.start + 36 * HOUR_MS;
-
-/**
- * The week before last: Alice likes Bob twice and Eve once. Last week: Alice likes Carol
- * three times and Eve once, and the bot likes Alice 1,100 times within one afternoon. Alice
- * and Eve follow each other.
- */
+/** The bot's handle, and the two past weeks (site/testing/past_weeks.ts). */
 const PAST: FirehoseEvent[] = [
   { v: 1, kind: "identity", seq: nextSeq(), time: NOW, did: BOT, handle: "bot.test" },
-  like(ALICE, BOB, tuesday(BEFORE)),
-  like(ALICE, BOB, tuesday(BEFORE) + 60_000),
-  like(ALICE, EVE, tuesday(BEFORE) + 120_000),
-  ...[0, 1, 2].map((k) => like(ALICE, CAROL, tuesday(LAST) + k * 60_000)),
-  like(ALICE, EVE, tuesday(LAST) + 5 * 60_000),
-  ...Array.from({ length: 1100 }, (_, k) => like(BOT, ALICE, tuesday(LAST) + k * 30_000)),
-  created(ALICE, "app.bsky.graph.follow", "3kfollow22222", { subject: EVE }, tuesday(BEFORE)),
-  created(EVE, "app.bsky.graph.follow", "3kfollow22223", { subject: ALICE }, tuesday(BEFORE)),
+  ...PAST_WEEKS,
 ];
 
 const html = async (res: Response) => ({ status: res.status, text: await res.text() });

@@ -7,169 +7,95 @@
  * circles page links to them. Screenshots land in site/tests/artifacts/.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import { chromium, type Page } from "playwright-core";
-import { freePort } from "@bsky/shared/testing/redis_server";
 import { runWorkload } from "@bsky/shared/testing/workload";
 import { settled } from "@bsky/shared/testing/settled";
-import { startChain } from "@bsky/indexer/testing/chain";
-import { spawnFart } from "../../fart/testing/spawn.ts";
-import { spawnSite } from "../testing/spawn.ts";
-
-const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const SIZES = [
-  { name: "desktop", width: 1280, height: 800 },
-  { name: "phone", width: 390, height: 844 },
-] as const;
-
-// Callbacks run in the page; the tests are type-checked without the DOM's types.
-// deno-lint-ignore no-explicit-any
-type Dom = any;
-
-/** axe-core's violations on the page as it is now, each with where it is. */
-async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
-  if (!await page.evaluate(() => "axe" in globalThis)) await page.evaluate(axe.source);
-  return await page.evaluate(async () => {
-    const result = await (globalThis as Dom).axe.run((globalThis as Dom).document, {
-      resultTypes: ["violations"],
-    });
-    return result.violations.map((v: Dom) => ({
-      id: v.id,
-      nodes: v.nodes.map((n: Dom) => `${n.target.join(" ")}: ${n.failureSummary}`),
-    }));
-  });
-}
-
-/** Whether anything on the page runs wider than the window (a sideways scroll). */
-const overflows = (page: Page) =>
-  page.evaluate(() => {
-    const { document, innerWidth } = globalThis as Dom;
-    return document.documentElement.scrollWidth > innerWidth;
-  });
+import {
+  axeViolations,
+  type Dom,
+  overflows,
+  screenshotAt,
+  SIZES,
+  startChainBrowserStack,
+} from "../testing/browser.ts";
 
 Deno.test("the blocks pages pass axe at both sizes, fit the screen and list the PDS's blocks, in Chromium over the real stack", async (t) => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  await using chain = await startChain();
-  const { pds, redisServer } = chain;
-  const apiPort = freePort(), sitePort = freePort();
-  const api = await spawnFart({
-    REDIS_URL: redisServer.url,
-    FART_PORT: String(apiPort),
-    FART_CACHE_SECONDS: "1",
-    FART_PLC_URL: pds.plcUrl,
-    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_AVATAR_CDN_URL: pds.pdsUrl,
-    FART_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const site = await spawnSite({
-    SITE_PORT: String(sitePort),
-    FART_URL: `http://127.0.0.1:${apiPort}`,
-    SITE_CACHE_SECONDS: "0",
-    SITE_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const origin = `http://127.0.0.1:${sitePort}`;
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS,
-  });
-  try {
-    // The workload: Dave blocks Carol. Then Bob and Alice block her too, and Alice unblocks.
-    const { accounts } = await runWorkload(pds.pdsUrl, pds.adminPassword);
-    const { alice, bob, carol, dave } = accounts;
-    await bob.putProfile({ displayName: "Robert", avatar: true });
-    await bob.block(carol.did);
-    const undone = await alice.block(carol.did);
-    await alice.deleteRecord(undone.uri);
-    await settled(async () => {
-      const body = await fetch(`${apiUrl}/v1/blocks/${carol.did}`).then((r) => r.json());
-      // Newest first (both may fall in one minute: then by the store's ids).
-      assert.deepEqual(
-        body.items.map((i: { did: string }) => i.did).sort(),
-        [
-          bob.did,
-          dave.did,
-        ].sort(),
+  await using stack = await startChainBrowserStack();
+  const { pds, origin, apiUrl, browser } = stack;
+  // The workload: Dave blocks Carol. Then Bob and Alice block her too, and Alice unblocks.
+  const { accounts } = await runWorkload(pds.pdsUrl, pds.adminPassword);
+  const { alice, bob, carol, dave } = accounts;
+  await bob.putProfile({ displayName: "Robert", avatar: true });
+  await bob.block(carol.did);
+  const undone = await alice.block(carol.did);
+  await alice.deleteRecord(undone.uri);
+  await settled(async () => {
+    const body = await fetch(`${apiUrl}/v1/blocks/${carol.did}`).then((r) => r.json());
+    // Newest first (both may fall in one minute: then by the store's ids).
+    assert.deepEqual(
+      body.items.map((i: { did: string }) => i.did).sort(),
+      [
+        bob.did,
+        dave.did,
+      ].sort(),
+    );
+    assert.ok(body.items[0].since >= body.items[1].since);
+    assert.deepEqual(body.counts, { blockedBy: 2, blocking: 0 });
+    const robert = await fetch(`${apiUrl}/v1/blocks/${bob.did}?direction=blocking`)
+      .then((r) => r.json());
+    assert.equal(robert.actor.displayName, "Robert");
+  }, 30_000);
+
+  for (const size of SIZES) {
+    const { width, height } = size;
+    const context = await browser.newContext({ viewport: { width, height }, locale: "en-US" });
+    const page = await context.newPage();
+
+    await t.step(`${size.name}: axe finds nothing and nothing overflows`, async () => {
+      const pages: [string, string][] = [
+        ["blocks_by", `/c/${carol.handle}/blocks`],
+        ["blocks_of", `/c/${dave.handle}/blocks?direction=blocking`],
+        ["blocks_none", `/c/${alice.handle}/blocks?direction=blocking`],
+        ["blocks_pt", `/c/${carol.handle}/blocks?lang=pt`],
+      ];
+      for (const [name, path] of pages) {
+        const res = await page.goto(`${origin}${path}`);
+        assert.equal(res!.status(), 200, path);
+        assert.match(res!.headers()["content-security-policy"], /script-src 'self'/, path);
+        assert.deepEqual(await axeViolations(page), [], `${path} at ${width}×${height}`);
+        assert.equal(await overflows(page), false, `${path} fits ${width}px`);
+        await screenshotAt(page, name, { width, height });
+      }
+    });
+
+    await t.step(`${size.name}: from the circles page to the blocks and back`, async () => {
+      // In English again: the Portuguese page before set the language's cookie.
+      await page.goto(`${origin}/c/${carol.handle}?lang=en`);
+      await page.getByRole("link", { name: "Who blocks this account, and whom it blocks" })
+        .click();
+      await page.waitForURL(`${origin}/c/${carol.handle}/blocks`);
+      const rows = page.locator(".block-list li");
+      const order = await rows.evaluateAll((li: Dom[]) => li.map((l) => l.dataset.did));
+      assert.deepEqual([...order].sort(), [bob.did, dave.did].sort());
+      // Bob's row: his name above his handle, when he blocked her, a link to his circles.
+      const row = page.locator(`.block-list li[data-did="${bob.did}"]`);
+      assert.equal(await row.locator(".name").textContent(), "Robert");
+      assert.equal(await row.locator(".handle").textContent(), `@${bob.handle}`);
+      const since = (await row.locator("time").getAttribute("datetime"))!;
+      assert.ok(Date.now() - Date.parse(since) < 2 * 3_600_000, since);
+      assert.equal(await row.locator("a").getAttribute("href"), `/c/${bob.handle}`);
+      assert.equal(
+        await page.locator('[aria-current="page"]', { hasText: "Blocked by" }).textContent(),
+        "Blocked by (2)",
       );
-      assert.ok(body.items[0].since >= body.items[1].since);
-      assert.deepEqual(body.counts, { blockedBy: 2, blocking: 0 });
-      const robert = await fetch(`${apiUrl}/v1/blocks/${bob.did}?direction=blocking`)
-        .then((r) => r.json());
-      assert.equal(robert.actor.displayName, "Robert");
-    }, 30_000);
-
-    for (const size of SIZES) {
-      const { width, height } = size;
-      const context = await browser.newContext({ viewport: { width, height }, locale: "en-US" });
-      const page = await context.newPage();
-
-      await t.step(`${size.name}: axe finds nothing and nothing overflows`, async () => {
-        const pages: [string, string][] = [
-          ["blocks_by", `/c/${carol.handle}/blocks`],
-          ["blocks_of", `/c/${dave.handle}/blocks?direction=blocking`],
-          ["blocks_none", `/c/${alice.handle}/blocks?direction=blocking`],
-          ["blocks_pt", `/c/${carol.handle}/blocks?lang=pt`],
-        ];
-        for (const [name, path] of pages) {
-          const res = await page.goto(`${origin}${path}`);
-          assert.equal(res!.status(), 200, path);
-          assert.match(res!.headers()["content-security-policy"], /script-src 'self'/, path);
-          assert.deepEqual(await axeViolations(page), [], `${path} at ${width}×${height}`);
-          assert.equal(await overflows(page), false, `${path} fits ${width}px`);
-          await page.screenshot({
-            path: `${ARTIFACTS}${name}_${width}x${height}.png`,
-            fullPage: true,
-          });
-        }
-      });
-
-      await t.step(`${size.name}: from the circles page to the blocks and back`, async () => {
-        // In English again: the Portuguese page before set the language's cookie.
-        await page.goto(`${origin}/c/${carol.handle}?lang=en`);
-        await page.getByRole("link", { name: "Who blocks this account, and whom it blocks" })
-          .click();
-        await page.waitForURL(`${origin}/c/${carol.handle}/blocks`);
-        const rows = page.locator(".block-list li");
-        const order = await rows.evaluateAll((li: Dom[]) => li.map((l) => l.dataset.did));
-        assert.deepEqual([...order].sort(), [bob.did, dave.did].sort());
-        // Bob's row: his name above his handle, when he blocked her, a link to his circles.
-        const row = page.locator(`.block-list li[data-did="${bob.did}"]`);
-        assert.equal(await row.locator(".name").textContent(), "Robert");
-        assert.equal(await row.locator(".handle").textContent(), `@${bob.handle}`);
-        const since = (await row.locator("time").getAttribute("datetime"))!;
-        assert.ok(Date.now() - Date.parse(since) < 2 * 3_600_000, since);
-        assert.equal(await row.locator("a").getAttribute("href"), `/c/${bob.handle}`);
-        assert.equal(
-          await page.locator('[aria-current="page"]', { hasText: "Blocked by" }).textContent(),
-          "Blocked by (2)",
-        );
-        await page.getByRole("link", { name: "Blocking (0)" }).click();
-        await page.waitForURL(/direction=blocking/);
-        assert.equal(
-          (await page.locator('[data-empty="blocks"]').textContent())!.trim(),
-          "This account blocks nobody.",
-        );
-        await page.getByRole("link", { name: "Back to the circles" }).click();
-        await page.waitForURL(`${origin}/c/${carol.handle}`);
-      });
-      await context.close();
-    }
-  } finally {
-    await browser.close();
-    for (const child of [site, api]) {
-      child.kill("SIGTERM");
-      await child.status;
-    }
+      await page.getByRole("link", { name: "Blocking (0)" }).click();
+      await page.waitForURL(/direction=blocking/);
+      assert.equal(
+        (await page.locator('[data-empty="blocks"]').textContent())!.trim(),
+        "This account blocks nobody.",
+      );
+      await page.getByRole("link", { name: "Back to the circles" }).click();
+      await page.waitForURL(`${origin}/c/${carol.handle}`);
+    });
+    await context.close();
   }
 });

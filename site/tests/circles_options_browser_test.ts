@@ -6,55 +6,26 @@
  * nothing in any state; screenshots go to site/tests/artifacts/ (git ignores it).
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { connectRedis } from "@bsky/shared/redis";
-import { created, nextSeq } from "@bsky/shared/testing/events";
-import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
+import { nextSeq } from "@bsky/shared/testing/events";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/store/apply";
-import { HOUR_MS } from "@bsky/store/layout";
-import { periodAt, previousPeriod } from "@bsky/store/periods";
-import { tidOf } from "@bsky/store/testing/generate";
-import { spawnFart } from "../../fart/testing/spawn.ts";
-import { spawnSite } from "../testing/spawn.ts";
+import {
+  axeViolations,
+  type Dom,
+  hydrated,
+  screenshotAt,
+  SIZES,
+  startBrowserStack,
+} from "../testing/browser.ts";
+import { BOT, pastWeeks } from "../testing/past_weeks.ts";
+import { ALICE, BOB, CAROL, EVE } from "../testing/stack.ts";
 
-const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const SIZES = [
-  { name: "desktop", width: 1280, height: 800 },
-  { name: "phone", width: 390, height: 844 },
-] as const;
+const { last: LAST, before: BEFORE, events: PAST_WEEKS } = pastWeeks(Date.now());
 
-// Callbacks run in the page; the tests are type-checked without the DOM's types.
-// deno-lint-ignore no-explicit-any
-type Dom = any;
-
-const NOW = Date.now();
-const LAST = previousPeriod(periodAt("week", NOW));
-const BEFORE = previousPeriod(LAST);
-const [ALICE, BOB, CAROL, EVE, BOT] = ["a", "b", "c", "e", "g"].map((c) =>
-  `did:plc:${c.repeat(24)}`
-);
-
-let rk = 0;
-const like = (did: string, subject: string, at: number) =>
-  created(did, "app.bsky.feed.like", tidOf(rk++), { subject }, at);
-const tuesday = (p: { start: number }) => p.start + 36 * HOUR_MS;
-
-/**
- * The week before last, Alice likes Bob twice and Eve once; last week, Carol three times
- * and Eve once, and a bot likes Alice 1,100 times within one afternoon. Alice and Eve
- * follow each other.
- */
+/** Everyone's handle, and the two past weeks (site/testing/past_weeks.ts). */
 const EVENTS: FirehoseEvent[] = [
   ...[[ALICE, "alice"], [BOB, "bob"], [CAROL, "carol"], [EVE, "eve"], [BOT, "bot"]].map((
     [did, name],
@@ -68,34 +39,8 @@ const EVENTS: FirehoseEvent[] = [
       handle: `${name}.test`,
     }) as FirehoseEvent
   ),
-  like(ALICE, BOB, tuesday(BEFORE)),
-  like(ALICE, BOB, tuesday(BEFORE) + 60_000),
-  like(ALICE, EVE, tuesday(BEFORE) + 120_000),
-  ...[0, 1, 2].map((k) => like(ALICE, CAROL, tuesday(LAST) + k * 60_000)),
-  like(ALICE, EVE, tuesday(LAST) + 5 * 60_000),
-  ...Array.from({ length: 1100 }, (_, k) => like(BOT, ALICE, tuesday(LAST) + k * 30_000)),
-  created(ALICE, "app.bsky.graph.follow", "3kfollow22222", { subject: EVE }, tuesday(BEFORE)),
-  created(EVE, "app.bsky.graph.follow", "3kfollow22223", { subject: ALICE }, tuesday(BEFORE)),
+  ...PAST_WEEKS,
 ];
-
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!await page.evaluate(() => "axe" in globalThis)) await page.evaluate(axe.source);
-  return await page.evaluate(async () => {
-    const result = await (globalThis as Dom).axe.run((globalThis as Dom).document, {
-      resultTypes: ["violations"],
-    });
-    return result.violations.map((v: Dom) =>
-      `${v.id}: ${v.nodes.map((n: Dom) => n.target.join(" ")).join(", ")}`
-    );
-  });
-}
-
-async function hydrated(page: Page) {
-  await page.waitForFunction(() =>
-    (globalThis as Dom).document.querySelectorAll("[data-island]:not([data-hydrated])").length ===
-      0
-  );
-}
 
 /** The people table's handles, in order. */
 const tableHandles = (page: Page) =>
@@ -120,37 +65,17 @@ const widerThanScreen = (page: Page): Promise<string[]> =>
   });
 
 Deno.test("the week picker, exclusions and what changed work in Chromium at both sizes, with and without JavaScript, and axe finds nothing", async (t) => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
   await using redisServer = await startRedisServer();
   const redis = await connectRedis(redisServer.url, { name: "circles-options-test" });
   await new Applier(redis, { retentionDays: 30, memoryHours: 48 }).apply(EVENTS);
   redis.disconnect();
-  const apiPort = freePort(), sitePort = freePort();
-  const api = await spawnFart({
-    REDIS_URL: redisServer.url,
-    FART_PORT: String(apiPort),
-    FART_CACHE_SECONDS: "1",
-    FART_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const site = await spawnSite({
-    SITE_PORT: String(sitePort),
-    FART_URL: `http://127.0.0.1:${apiPort}`,
-    SITE_CACHE_SECONDS: "0",
-    SITE_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const origin = `http://127.0.0.1:${sitePort}`;
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS,
-  });
+  const stack = await startBrowserStack({ redisUrl: redisServer.url });
+  const { origin, browser } = stack;
   const week = Number(LAST.name.slice(-2));
   try {
     for (const size of SIZES) {
       const { width, height } = size;
-      const shot = (page: Page, name: string) =>
-        page.screenshot({ path: `${ARTIFACTS}${name}_${width}x${height}.png`, fullPage: true });
+      const shot = (page: Page, name: string) => screenshotAt(page, name, size);
 
       await t.step(
         `${size.name}: a week chosen in the picker shows its circles and what changed, in place`,
@@ -282,10 +207,6 @@ Deno.test("the week picker, exclusions and what changed work in Chromium at both
       });
     }
   } finally {
-    await browser.close();
-    for (const child of [site, api]) {
-      child.kill("SIGTERM");
-      await child.status;
-    }
+    await stack.close();
   }
 });

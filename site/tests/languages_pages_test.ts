@@ -8,86 +8,24 @@
  * up to date as it polls. Screenshots land in site/tests/artifacts/.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import { chromium, type Page } from "playwright-core";
-import { freePort } from "@bsky/shared/testing/redis_server";
 import { runWorkload } from "@bsky/shared/testing/workload";
 import { connectRedis } from "@bsky/shared/redis";
 import { computeTruth } from "@bsky/store/testing/truth";
 import { computeLanguageLists } from "../../scheduler/jobs/language_lists.ts";
 import { settled } from "@bsky/shared/testing/settled";
-import { startChain } from "@bsky/indexer/testing/chain";
-import { spawnFart } from "../../fart/testing/spawn.ts";
-import { spawnSite } from "../testing/spawn.ts";
-
-const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const SIZES = [
-  { name: "desktop", width: 1280, height: 800 },
-  { name: "phone", width: 390, height: 844 },
-] as const;
-
-// Callbacks run in the page; the tests are type-checked without the DOM's types.
-// deno-lint-ignore no-explicit-any
-type Dom = any;
-
-/** axe-core's violations on the page as it is now, each with where it is. */
-async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
-  if (!await page.evaluate(() => "axe" in globalThis)) await page.evaluate(axe.source);
-  return await page.evaluate(async () => {
-    const result = await (globalThis as Dom).axe.run((globalThis as Dom).document, {
-      resultTypes: ["violations"],
-    });
-    return result.violations.map((v: Dom) => ({
-      id: v.id,
-      nodes: v.nodes.map((n: Dom) => `${n.target.join(" ")}: ${n.failureSummary}`),
-    }));
-  });
-}
-
-/** Whether anything on the page runs wider than the window (a sideways scroll). */
-const overflows = (page: Page) =>
-  page.evaluate(() => {
-    const { document, innerWidth } = globalThis as Dom;
-    return document.documentElement.scrollWidth > innerWidth;
-  });
+import {
+  axeViolations,
+  type Dom,
+  hydrated,
+  overflows,
+  screenshotAt,
+  SIZES,
+  startChainBrowserStack,
+} from "../testing/browser.ts";
 
 Deno.test("the pages of posts by language pass axe at both sizes, fit the screen and show the workload's languages, in Chromium over the real stack", async (t) => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  await using chain = await startChain();
-  const { pds, redisServer } = chain;
-  const apiPort = freePort(), sitePort = freePort();
-  const api = await spawnFart({
-    REDIS_URL: redisServer.url,
-    FART_PORT: String(apiPort),
-    FART_CACHE_SECONDS: "1",
-    FART_PLC_URL: pds.plcUrl,
-    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_AVATAR_CDN_URL: pds.pdsUrl,
-    FART_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const site = await spawnSite({
-    SITE_PORT: String(sitePort),
-    FART_URL: `http://127.0.0.1:${apiPort}`,
-    SITE_CACHE_SECONDS: "0",
-    SITE_RATE_PER_IP: "100000",
-    LOG_LEVEL: "error",
-  });
-  const origin = `http://127.0.0.1:${sitePort}`;
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS,
-  });
+  await using stack = await startChainBrowserStack();
+  const { pds, redisServer, origin, apiUrl, browser } = stack;
   const redis = await connectRedis(redisServer.url, { name: "languages-test" });
   try {
     const { truth: events, accounts } = await runWorkload(pds.pdsUrl, pds.adminPassword);
@@ -137,16 +75,10 @@ Deno.test("the pages of posts by language pass axe at both sizes, fit the screen
           const res = await page.goto(`${origin}${path}`);
           assert.equal(res!.status(), 200, path);
           assert.match(res!.headers()["content-security-policy"], /script-src 'self'/, path);
-          await page.waitForFunction(() =>
-            (globalThis as Dom).document.querySelectorAll("[data-island]:not([data-hydrated])")
-              .length === 0
-          );
+          await hydrated(page);
           assert.deepEqual(await axeViolations(page), [], `${path} at ${width}×${height}`);
           assert.equal(await overflows(page), false, `${path} fits ${width}px`);
-          await page.screenshot({
-            path: `${ARTIFACTS}${name}_${width}x${height}.png`,
-            fullPage: true,
-          });
+          await screenshotAt(page, name, { width, height });
         }
       });
 
@@ -222,10 +154,5 @@ Deno.test("the pages of posts by language pass axe at both sizes, fit the screen
     }
   } finally {
     redis.disconnect();
-    await browser.close();
-    for (const child of [site, api]) {
-      child.kill("SIGTERM");
-      await child.status;
-    }
   }
 });
