@@ -39,20 +39,22 @@ export async function liveFigures(
   partitions: number,
   now: number,
 ): Promise<LiveFigures> {
-  const pipe = redis.pipeline();
-  for (let p = 0; p < partitions; p++) {
-    pipe.xrevrange(firehoseKeys.stream(p), "+", String(now - LIVE_WINDOW_MS), "COUNT", LIVE_SAMPLE);
-    pipe.xrevrange(firehoseKeys.stream(p), "+", "-", "COUNT", 1);
-  }
-  const replies = (await pipe.exec()) ?? [];
+  // A pipeline per partition, all at once: the partitions' streams are in slots of their own,
+  // on several nodes of a Redis Cluster, and a Cluster pipeline goes to one node.
+  const replies = await Promise.all(Array.from({ length: partitions }, async (_, p) => {
+    const stream = firehoseKeys.stream(p);
+    return (await redis.pipeline()
+      .xrevrange(stream, "+", String(now - LIVE_WINDOW_MS), "COUNT", LIVE_SAMPLE)
+      .xrevrange(stream, "+", "-", "COUNT", 1)
+      .exec()) ?? [];
+  }));
   let newest = 0, rate = 0, sampled = 0;
   const byCollection: Record<string, number> = {};
   const byLanguage = new Map<string, number>();
   let posts = 0;
   const accounts = new Set<string>();
   for (let p = 0; p < partitions; p++) {
-    const [err, recent] = replies[2 * p];
-    const [lastErr, last] = replies[2 * p + 1];
+    const [[err, recent], [lastErr, last]] = replies[p];
     if (err || lastErr) throw err ?? lastErr;
     const entries = recent as [string, string[]][];
     for (const [id] of last as [string, string[]][]) {
