@@ -231,3 +231,43 @@ export async function serverTime(redis: RedisClient): Promise<number> {
   const [s, us] = await redis.time();
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
+
+/** What scanKeys() asks SCAN for: keys matching a pattern, about `count` a page. */
+export interface ScanOptions {
+  match?: string;
+  /** SCAN's COUNT hint; 1000 unless given. */
+  count?: number;
+}
+
+/**
+ * Every key (matching `match`), a page at a time: one SCAN walk of the server or, on a Redis
+ * Cluster, where SCAN walks the node it is sent to, one of each master in turn. A page comes
+ * from one node, so a pipeline over its keys goes to one node too, as a Cluster pipeline must.
+ * The next page is asked for while the caller handles this one. As with SCAN, a key there
+ * throughout the walk is found at least once, and may be found twice; empty pages are skipped.
+ */
+export async function* scanKeys(
+  redis: RedisClient,
+  options: ScanOptions = {},
+): AsyncGenerator<string[], void, undefined> {
+  const count = options.count ?? 1000;
+  const { match } = options;
+  const nodes: Redis[] = isCluster(redis) ? redis.nodes("master") : [redis];
+  for (const node of nodes) {
+    const page = (cursor: string) =>
+      match === undefined
+        ? node.scan(cursor, "COUNT", count)
+        : node.scan(cursor, "MATCH", match, "COUNT", count);
+    let next: Promise<[string, string[]]> | undefined = page("0");
+    try {
+      while (next) {
+        const [cursor, keys]: [string, string[]] = await next;
+        next = cursor === "0" ? undefined : page(cursor);
+        if (keys.length > 0) yield keys;
+      }
+    } finally {
+      // A caller that stops early leaves a page asked for: its failure is nobody's.
+      next?.catch(() => {});
+    }
+  }
+}

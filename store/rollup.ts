@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import type { Redis } from "@bsky/shared/redis";
+import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { CountTable } from "./count_table.ts";
 import {
   buildDay,
@@ -90,18 +90,9 @@ export async function compactWeek(
   options: DigestOptions = {},
 ): Promise<RollUpCount> {
   const out: RollUpCount = { before: 0, after: 0, keys: 0 };
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(
-      cursor,
-      "MATCH",
-      storeKeys.log("*", week),
-      "COUNT",
-      1000,
-    );
-    cursor = next;
+  for await (const found of scanKeys(redis, { match: storeKeys.log("*", week) })) {
     await rollUpLogs(redis, found, week, now, options, out);
-  } while (cursor !== "0");
+  }
   return out;
 }
 

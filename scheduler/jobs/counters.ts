@@ -5,7 +5,7 @@
  * after 30 days. Every key it writes expires; running it twice gives the same keys.
  */
 import { ACTIVE_KINDS, networkKeys } from "@bsky/shared/keys";
-import type { Redis } from "@bsky/shared/redis";
+import { type Redis, scanKeys } from "@bsky/shared/redis";
 
 const MINUTE_MS = 60_000, HOUR_MS = 3_600_000, DAY_MS = 86_400_000;
 export const MINUTE_HOURS = 48;
@@ -76,15 +76,12 @@ export async function rollUpCounters(redis: Redis, now: number) {
 
 /** Bytes of Redis memory the network counters take (MEMORY USAGE of each key). */
 export async function countersMemory(redis: Redis): Promise<{ keys: number; bytes: number }> {
-  let keys = 0, bytes = 0, cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", "stats:{firehose}:*", "COUNT", 1000);
-    cursor = next;
-    if (found.length === 0) continue;
+  let keys = 0, bytes = 0;
+  for await (const found of scanKeys(redis, { match: "stats:{firehose}:*" })) {
     const res = await redis.pipeline(found.map((k) => ["memory", "USAGE", k, "SAMPLES", "0"]))
       .exec();
     keys += found.length;
     for (const [, v] of res!) bytes += Number(v ?? 0);
-  } while (cursor !== "0");
+  }
   return { keys, bytes };
 }

@@ -8,7 +8,7 @@
  * (store/reclaim.ts): the walk retires them and checks the graph sets against those the
  * last sweep retired, and at its end those still idle go back.
  */
-import type { Redis } from "@bsky/shared/redis";
+import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { keyPrefix } from "@bsky/store/layout";
 import {
   findIdleIds,
@@ -61,11 +61,7 @@ export async function sweep(redis: Redis, options: SweepOptions) {
   const reclaim = { ...options, maxPerSweep: options.maxRetiredIds };
   // Graph sets are checked only while ids retire.
   const retiring = options.fix && await retiringIds(redis) > 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "COUNT", 2000);
-    cursor = next;
-    if (keys.length === 0) continue;
+  for await (const keys of scanKeys(redis, { count: 2000 })) {
     scanned += keys.length;
     const ttls = await redis.pipeline(keys.map((k) => ["ttl", k])).exec();
     const fix = redis.pipeline();
@@ -104,7 +100,7 @@ export async function sweep(redis: Redis, options: SweepOptions) {
       if (retiring) namedIds += await keepNamed(redis, graphs);
       idleIds += await findIdleIds(redis, buckets, reclaim);
     }
-  } while (cursor !== "0");
+  }
   const ids = options.fix ? await reclaimRetired(redis, reclaim) : { reclaimed: 0, retiring: 0 };
   return {
     scanned,

@@ -15,7 +15,7 @@ import {
   type TopSnapshot,
   type TopWindow,
 } from "@bsky/shared/keys";
-import type { Redis } from "@bsky/shared/redis";
+import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { CountTable, didsOf, hiddenIds, windowWeeks } from "@bsky/store/queries";
 import { keyPrefix, scanLog, storeKeys } from "@bsky/store/layout";
 
@@ -43,8 +43,8 @@ type BufferPipeline = {
 
 /**
  * Sums every account's logs over each window, hidden accounts left out both as accounts and
- * as counterparts. Keys come from SCAN and their logs from pipelined GETs, the next SCAN
- * page overlapping the current GETs.
+ * as counterparts. Keys come from SCAN (of every master on a cluster) and their logs from
+ * pipelined GETs, the next SCAN page overlapping the current GETs.
  */
 export async function windowTotals(
   redis: Redis,
@@ -63,16 +63,7 @@ export async function windowTotals(
   let logs = 0, bytes = 0;
   for (const [week, readers] of plan) {
     const pattern = storeKeys.log("*", week);
-    let next: Promise<[string, string[]]> | undefined = redis.scan(
-      "0",
-      "MATCH",
-      pattern,
-      "COUNT",
-      GET_BATCH,
-    );
-    while (next) {
-      const [cursor, found]: [string, string[]] = await next;
-      next = cursor === "0" ? undefined : redis.scan(cursor, "MATCH", pattern, "COUNT", GET_BATCH);
+    for await (const found of scanKeys(redis, { match: pattern, count: GET_BATCH })) {
       const ids: number[] = [], keys: string[] = [];
       for (const key of found) {
         const id = Number(key.slice(LOG_PREFIX.length, key.indexOf("}")));
