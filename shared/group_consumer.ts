@@ -10,7 +10,7 @@
 import { errorMessage } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { PartitionLeases } from "./partition_leases.ts";
-import type { Redis } from "./redis.ts";
+import { isCluster, type Redis } from "./redis.ts";
 
 export interface GroupConsumerOptions {
   partitions: number;
@@ -133,14 +133,52 @@ export abstract class GroupConsumer {
     }
   }
 
-  /** XREADGROUP of `streams` from `ids`, blocking up to `blockMs` when `block`. */
+  /**
+   * XREADGROUP of `streams` from `ids`, blocking up to `blockMs` when `block`: one call, or
+   * on a Redis Cluster (where one call cannot span the slots of several partitions) one per
+   * stream, as readEach() says. Either way, the streams that have entries (every stream read
+   * from "0"), in the order given; null when none has.
+   */
   protected readGroup(
     streams: string[],
     ids: string[],
     block: boolean,
   ): Promise<[string, Entry[]][] | null> {
+    const blockMs = block ? this.options.blockMs ?? 1000 : undefined;
+    if (streams.length > 1 && isCluster(this.reader)) return this.#readEach(streams, ids, blockMs);
+    return this.#xreadgroup(streams, ids, blockMs);
+  }
+
+  /**
+   * A read of each stream at once, without blocking; when none brings anything and `blockMs`
+   * is given, another, each stream blocking for its share of `blockMs` (reads of streams on
+   * one node wait behind each other on its connection), so that a turn still takes about
+   * `blockMs` at most and the leases are renewed in time. Every read is waited for: one left
+   * behind would deliver entries that nobody sees.
+   */
+  async #readEach(
+    streams: string[],
+    ids: string[],
+    blockMs: number | undefined,
+  ): Promise<[string, Entry[]][] | null> {
+    const each = (ms: number | undefined) =>
+      Promise.all(streams.map((stream, i) => this.#xreadgroup([stream], [ids[i]], ms)));
+    let replies = await each(undefined);
+    const empty = replies.every((r) => (r ?? []).every(([, entries]) => entries.length === 0));
+    if (empty && blockMs !== undefined) {
+      replies = await each(Math.max(1, Math.floor(blockMs / streams.length)));
+    }
+    const out = replies.flatMap((r) => r ?? []);
+    return out.length > 0 ? out : null;
+  }
+
+  #xreadgroup(
+    streams: string[],
+    ids: string[],
+    blockMs: number | undefined,
+  ): Promise<[string, Entry[]][] | null> {
     const { group, name, batchSize } = this.options;
-    return (block
+    return (blockMs !== undefined
       ? this.reader.xreadgroup(
         "GROUP",
         group,
@@ -148,7 +186,7 @@ export abstract class GroupConsumer {
         "COUNT",
         batchSize,
         "BLOCK",
-        this.options.blockMs ?? 1000,
+        blockMs,
         "STREAMS",
         ...streams,
         ...ids,
