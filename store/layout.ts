@@ -112,13 +112,12 @@
  *   script builds its reverse-map keys itself, in the slot of the keys it declares);
  * - reads are single-key commands, some pipelined: ioredis's Cluster client refuses a
  *   pipeline whose keys are on several nodes, as profiles() sends (a hash per account) and
- *   topInteractions() (the hidden set with the account's own set); and the roll-up, the
- *   sweep and the top lists SCAN, which walks one node.
+ *   topInteractions() (the hidden set with the account's own set); the roll-up, the sweep
+ *   and the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
  * Running on Cluster would take: the record memory tagged by author, so that a record and
  * its author's log, set and profile share a slot; the counterpart's log entry written by a
  * second call to its own slot, idempotent by itself; the batch acknowledged after all of
- * them (no longer one atomic step with the writes); the `{g}` sets written apart; and a
- * SCAN on every master.
+ * them (no longer one atomic step with the writes); and the `{g}` sets written apart.
  */
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
