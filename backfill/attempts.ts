@@ -11,10 +11,9 @@ import { StaleProgressError } from "@bsky/store/backfill";
 import { loadRepo } from "./load.ts";
 import type { Failure } from "./progress.ts";
 import { RepoError } from "./repo.ts";
-import type { BackfillOptions, Run } from "./run.ts";
+import type { BackfillOptions, RepoOutcome, RunState as Run } from "./state.ts";
 import { type ListedRepo, RepoGoneError, sleep, SourceError } from "./source.ts";
 
-export type RepoOutcome = "loaded" | "gone" | "inactive" | "skipped" | "failed";
 /** A repository left where its mark says when the run was stopped: its page stays open. */
 export type Outcome = RepoOutcome | "stopped";
 

@@ -8,7 +8,7 @@ import { EVENT_VERSION } from "@bsky/shared/events";
 import { DAY_MS } from "@bsky/store/layout";
 import { recordEvent } from "./records.ts";
 import { readRepo } from "./repo.ts";
-import type { Run } from "./run.ts";
+import type { RunState as Run } from "./state.ts";
 import { type ListedRepo, SourceError } from "./source.ts";
 
 /** A repository read longer ago than this is read again rather than loaded (tombstones last 2 h). */

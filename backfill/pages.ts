@@ -5,7 +5,7 @@
  */
 import { errorMessage } from "@bsky/shared/errors";
 import { backfillRepo, backoff } from "./attempts.ts";
-import type { Run } from "./run.ts";
+import type { RunState as Run } from "./state.ts";
 import { type ListedRepo, sleep, SourceError } from "./source.ts";
 
 /** Pages listed ahead of the one in progress. */

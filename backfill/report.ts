@@ -2,7 +2,7 @@
  * A backfill run's progress: a log line every BACKFILL_LOG_SECONDS and the rate gauges,
  * over the last minute (since the run started when it is younger), with the time left.
  */
-import type { Run } from "./run.ts";
+import type { RunState as Run } from "./state.ts";
 
 export class ProgressReport {
   #history: [number, number, number][] = [];
