@@ -1,4 +1,4 @@
-import apply from "./scripts/apply.lua" with { type: "text" };
+import applyHead from "./scripts/apply.lua" with { type: "text" };
 import applyBackfill from "./scripts/apply_backfill.lua" with { type: "text" };
 import applyBlocks from "./scripts/apply_blocks.lua" with { type: "text" };
 import applyLogs from "./scripts/apply_logs.lua" with { type: "text" };
@@ -16,7 +16,7 @@ import { withKeys } from "./lua.ts";
  * first part's are its own.
  */
 const APPLY_PARTS = [
-  apply,
+  applyHead,
   applyLogs,
   applyBlocks,
   applyRecords,

@@ -7,7 +7,7 @@ import type { Redis } from "@bsky/shared/redis";
 import { type Candidates, COLUMNS, EXACT, HEAD, topBy } from "./digest_candidates.ts";
 import { CODES, readRecords } from "./digest.ts";
 import { type Day, readBuckets } from "./digest_reads.ts";
-import type { DigestDirection, DigestQuery, Ranked } from "./digest_top.ts";
+import type { DigestDirection, DigestQuery, Ranked } from "./ranking.ts";
 
 /**
  * What the merges did in this process (for metrics and tests): answers settled from the

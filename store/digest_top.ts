@@ -37,31 +37,13 @@ import {
   type WeekHead,
 } from "./digest_reads.ts";
 import { mergeCounts, settle } from "./digest_settle.ts";
+import type { DigestQuery, Ranked } from "./ranking.ts";
 import { firstHourCellDay, rolledLength, scanLog, storeKeys } from "./layout.ts";
 import { daysCounted } from "./log.ts";
 
 export { mergeCounts } from "./digest_settle.ts";
+export type { DigestDirection, DigestQuery, Ranked } from "./ranking.ts";
 export { PREFIX_BYTES, readWeekHeads, type WeekHead } from "./digest_reads.ts";
-
-export type DigestDirection = "sent" | "received" | "both" | "mutual";
-
-/** A ranked counterpart: its id, score and its counts of the direction asked. */
-export interface Ranked {
-  id: number;
-  score: number;
-  counts: number[];
-}
-
-export interface DigestQuery {
-  direction: DigestDirection;
-  windowHours: number;
-  limit: number;
-  /** Weights of the five types, in TYPES order. */
-  weights: readonly number[];
-  now: number;
-  /** Which of the ids may not be shown (hidden, or blocked when asked). */
-  excluded: (ids: number[]) => Promise<boolean[]>;
-}
 
 const TRIES = 3;
 

@@ -7,20 +7,14 @@
 import type { Redis } from "@bsky/shared/redis";
 import { hiddenAmong } from "./hidden.ts";
 import { didsOf, idOf } from "./ids.ts";
-import {
-  type DigestQuery,
-  rankByDigests,
-  type Ranked,
-  readWeekHeads,
-  type WeekHead,
-} from "./digest_top.ts";
+import { rankByDigests, readWeekHeads, type WeekHead } from "./digest_top.ts";
 import { COLUMNS, excludedAmong, rankByScan, tallies, type Tally } from "./interactions_scan.ts";
 import { type InteractionType, TYPES } from "./layout.ts";
+import type { DigestQuery, Ranked, TopOptions } from "./ranking.ts";
 import { windowWeeks } from "./windows.ts";
 
 export { windowRange, windowWeeks } from "./windows.ts";
-
-export type Direction = "sent" | "received" | "both" | "mutual";
+export type { Direction, TopOptions } from "./ranking.ts";
 
 /**
  * Default weights: a reply or a quote takes writing and says more about a relationship
@@ -33,23 +27,6 @@ export const DEFAULT_WEIGHTS: Readonly<Record<InteractionType, number>> = {
   quote: 3,
   mention: 2,
 };
-
-export interface TopOptions {
-  direction: Direction;
-  /** Whole hours back from the current hour, 1 to the retention. */
-  windowHours: number;
-  limit: number;
-  weights?: Partial<Record<InteractionType, number>>;
-  /** Leave out the accounts the actor blocks (for circles). */
-  excludeBlocked?: boolean;
-  /**
-   * Leaves out more candidates (store ids, asked in rank order, a chunk at a time) before
-   * the top is cut to `limit`: see circle_filters.ts.
-   */
-  skip?: (ids: readonly number[]) => Promise<readonly boolean[]>;
-  /** The instant the window ends in (its hour is the window's last). */
-  now: number;
-}
 
 export type Counts = Record<InteractionType, number>;
 

@@ -4,8 +4,8 @@
  */
 import type { Redis } from "@bsky/shared/redis";
 import { CountTable } from "./count_table.ts";
-import type { Ranked, WeekHead } from "./digest_top.ts";
-import type { TopOptions } from "./interactions.ts";
+import type { WeekHead } from "./digest_reads.ts";
+import type { Ranked, TopOptions } from "./ranking.ts";
 import { scanLog, storeKeys, TYPES } from "./layout.ts";
 import { windowWeeks } from "./windows.ts";
 
