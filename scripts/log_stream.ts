@@ -29,15 +29,21 @@ function asLogLine(line: string, service: string, level: string): string {
   return JSON.stringify({ time: new Date().toISOString(), level, service, msg: line });
 }
 
-export async function forward(stream: ReadableStream<Uint8Array>, service: string, level: string) {
+/** Calls `fn` with each line of a byte stream as it arrives (the last one even unended). */
+export async function eachLine(stream: ReadableStream<Uint8Array>, fn: (line: string) => void) {
   let rest = "";
   const decoder = new TextDecoder();
   for await (const chunk of stream) {
-    const text = decoder.decode(chunk, { stream: true });
-    const lines = (rest + text).split("\n");
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
     rest = lines.pop()!;
-    for (const line of lines) if (line.trim()) writeLine(asLogLine(line, service, level));
+    for (const line of lines) fn(line);
   }
   rest += decoder.decode();
-  if (rest.trim()) writeLine(asLogLine(rest, service, level));
+  if (rest) fn(rest);
+}
+
+export function forward(stream: ReadableStream<Uint8Array>, service: string, level: string) {
+  return eachLine(stream, (line) => {
+    if (line.trim()) writeLine(asLogLine(line, service, level));
+  });
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { freePort } from "@bsky/shared/testing/redis_server";
 import { SERVICES } from "../services.ts";
+import { eachLine } from "../log_stream.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const CAPTURE = `${root}testdata/demo-pds/capture.bin.gz`;
@@ -36,17 +37,8 @@ async function processesInSession(sid: number): Promise<number[]> {
   return pids;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, into: string[]) {
-  let rest = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    const text = decoder.decode(chunk, { stream: true });
-    const lines = (rest + text).split("\n");
-    rest = lines.pop()!;
-    into.push(...lines);
-  }
-  rest += decoder.decode();
-  if (rest) into.push(rest);
+function collect(stream: ReadableStream<Uint8Array>, into: string[]) {
+  return eachLine(stream, (line) => into.push(line));
 }
 
 Deno.test("deno task demo serves the capture's interactions as recent ones and stops cleanly on Ctrl-C", async () => {
