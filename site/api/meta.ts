@@ -41,6 +41,18 @@ export async function apiMeta(api: Pick<Api, "json">): Promise<Meta | undefined>
     if (err instanceof ApiError) return undefined;
     throw err;
   }
+  if (typeof answer !== "object" || answer === null) return checked(answer);
+  // A kept answer is the same object on every call until it expires: checked once.
+  if (parsedAnswers.has(answer)) return parsedAnswers.get(answer);
+  const meta = checked(answer);
+  parsedAnswers.set(answer, meta);
+  return meta;
+}
+
+/** Answers already checked, by the answer object the client keeps (dropped with it). */
+const parsedAnswers = new WeakMap<object, Meta | undefined>();
+
+function checked(answer: unknown): Meta | undefined {
   const parsed = metaAnswer.safeParse(answer);
   return parsed.success ? parsed.data : undefined;
 }

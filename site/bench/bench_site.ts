@@ -10,9 +10,9 @@ import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { statsKeys } from "@bsky/shared/keys";
 import { Applier } from "@bsky/store/apply";
 import { ALICE, BOB, pageScripts, withStack } from "../testing/stack.ts";
+import { writeLikesReceivedTop } from "../testing/top_list.ts";
 
 const args = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "1000" } } });
 const RUNS = Number(args.values.runs);
@@ -49,15 +49,7 @@ const pct = (sorted: number[], p: number) =>
 
 await withStack(async ({ get, redis }) => {
   await new Applier(redis, { retentionDays: 30, memoryHours: 48 }).apply(extra);
-  await redis.set(
-    statsKeys.top("24h", "likes_received"),
-    JSON.stringify({
-      metric: "likes_received",
-      window: "24h",
-      computedAt: Date.now(),
-      items: [{ did: BOB, count: 2 }],
-    }),
-  );
+  await writeLikesReceivedTop(redis, [{ did: BOB, count: 2 }], Date.now());
   const pages = [
     "/",
     "/c/alice.test",

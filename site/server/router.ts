@@ -21,6 +21,36 @@ interface Route {
   dynamic: number;
 }
 
+/**
+ * The routes a path may match, by the path's first segment, in the manifest's order: the
+ * routes whose first segment is that text, with those whose first segment is a parameter.
+ * Only these are tested against the pattern.
+ */
+class RouteTable {
+  readonly #byFirst = new Map<string, Route[]>();
+  readonly #anyFirst: Route[];
+
+  constructor(routes: Route[]) {
+    const first = (r: Route) => firstSegment(r.path);
+    const isParam = (r: Route) => first(r).startsWith(":");
+    this.#anyFirst = routes.filter(isParam);
+    for (const name of new Set(routes.filter((r) => !isParam(r)).map(first))) {
+      this.#byFirst.set(name, routes.filter((r) => isParam(r) || first(r) === name));
+    }
+  }
+
+  /** The routes worth testing for a pathname, in the order they are tried. */
+  candidates(pathname: string): Route[] {
+    return this.#byFirst.get(firstSegment(pathname)) ?? this.#anyFirst;
+  }
+}
+
+/** The text between a path's first slash and its second (or its end). */
+function firstSegment(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+}
+
 export interface Manifest {
   routes: Route[];
   app: ComponentType<AppProps>;
@@ -108,6 +138,19 @@ const SECURITY_HEADERS = {
   "referrer-policy": "strict-origin-when-cross-origin",
 };
 
+/** What every HTML answer says besides its own headers; these win over a page's own. */
+const HTML_HEADERS: [string, string][] = [
+  ["content-type", "text/html; charset=utf-8"],
+  ...Object.entries(SECURITY_HEADERS),
+  ["vary", "accept-language, cookie"],
+];
+
+/** The headers of a page given no headers of its own. */
+const PLAIN_PAGE_HEADERS: [string, string][] = [...HTML_HEADERS, ["cache-control", "no-cache"]];
+
+/** Answers rendered here, which have their HTML headers already. */
+const pageAnswers = new WeakSet<Response>();
+
 export interface RouterDeps {
   manifest: Manifest;
   assets: Assets;
@@ -129,10 +172,15 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     const props: PageProps<unknown> = { data, url, params, state };
     const App = manifest.app;
     const rendered = renderCollecting(h(App, { Component: () => h(Page, props), url, state }));
-    const headers = new Headers(init?.headers);
-    headers.set("content-type", "text/html; charset=utf-8");
-    if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
-    return new Response(documentHtml(state, rendered, assets), { ...init, headers });
+    let headers: Headers | [string, string][] = PLAIN_PAGE_HEADERS;
+    if (init?.headers) {
+      headers = new Headers(init.headers);
+      for (const [k, v] of HTML_HEADERS) headers.set(k, v);
+      if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
+    }
+    const res = new Response(documentHtml(state, rendered, assets), { ...init, headers });
+    pageAnswers.add(res);
+    return res;
   };
 
   /** The error page for a request the site cannot read (malformed path or query). */
@@ -150,7 +198,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     state: State,
     base: Pick<RouteContext, "api" | "config">,
   ): Promise<Response> {
-    for (const r of manifest.routes) {
+    for (const r of table.candidates(url.pathname)) {
       const match = r.pattern.exec({ pathname: url.pathname });
       if (!match) continue;
       const known = r.module.query;
@@ -184,6 +232,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     return page(manifest.notFound, url, {}, state)(undefined, { status: 404 });
   }
 
+  const table = new RouteTable(manifest.routes);
   const { config } = context;
   const trustedProxies = config.SITE_TRUST_PROXY ? config.SITE_TRUSTED_PROXIES : 0;
 
@@ -247,7 +296,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
       }
       res = page(manifest.error, url, {}, state)(data, { status: data.status, headers });
     }
-    if (res.headers.get("content-type")?.startsWith("text/html")) {
+    if (!pageAnswers.has(res) && res.headers.get("content-type")?.startsWith("text/html")) {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.headers.set(k, v);
       res.headers.set("vary", "accept-language, cookie");
     }
