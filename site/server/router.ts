@@ -145,8 +145,12 @@ const HTML_HEADERS: [string, string][] = [
   ["vary", "accept-language, cookie"],
 ];
 
-/** The headers of a page given no headers of its own. */
-const PLAIN_PAGE_HEADERS: [string, string][] = [...HTML_HEADERS, ["cache-control", "no-cache"]];
+/**
+ * The headers a page given none of its own starts with; the others are set on the answer
+ * made. A Response made with more headers than its type costs Deno much more to make (about
+ * 0.1 ms for a page, mostly in garbage collection) than one given them afterwards.
+ */
+const PAGE_TYPE: [string, string][] = [HTML_HEADERS[0]];
 
 /** Answers rendered here, which have their HTML headers already. */
 const pageAnswers = new WeakSet<Response>();
@@ -172,13 +176,12 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
     const props: PageProps<unknown> = { data, url, params, state };
     const App = manifest.app;
     const rendered = renderCollecting(h(App, { Component: () => h(Page, props), url, state }));
-    let headers: Headers | [string, string][] = PLAIN_PAGE_HEADERS;
-    if (init?.headers) {
-      headers = new Headers(init.headers);
-      for (const [k, v] of HTML_HEADERS) headers.set(k, v);
-      if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
-    }
-    const res = new Response(documentHtml(state, rendered, assets), { ...init, headers });
+    const res = new Response(documentHtml(state, rendered, assets), {
+      ...init,
+      headers: init?.headers ?? PAGE_TYPE,
+    });
+    for (const [k, v] of HTML_HEADERS) res.headers.set(k, v);
+    if (!res.headers.has("cache-control")) res.headers.set("cache-control", "no-cache");
     pageAnswers.add(res);
     return res;
   };
