@@ -5,6 +5,7 @@
  */
 import { type ComponentChildren, type ComponentType, h, options, type VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
+import { BoundedMap, stringBytes } from "@bsky/shared/bounded_map";
 
 // deno-lint-ignore no-explicit-any
 type AnyNode = VNode<any>;
@@ -29,18 +30,50 @@ interface MarkerProps {
   props: Record<string, unknown>;
 }
 
+/**
+ * Islands' markup by their name and props as JSON: the browser makes an island again from
+ * those props alone, so the server's markup is the same for the same JSON. Bounded in entries
+ * and bytes, so that many props (handles, options) cannot grow memory.
+ */
+const islandMarkup = new BoundedMap<string, string>({
+  maxEntries: 512,
+  maxBytes: 4 << 20,
+  sizeOf: (key, html) => stringBytes(key) + stringBytes(html),
+});
+
 /** Wraps an island: its markup, plus its name and props for hydration. */
 function IslandMarker({ name, island, props }: MarkerProps): AnyNode {
   current?.islands.add(name);
   if ("children" in props) throw new TypeError(`Island ${name} cannot take children`);
-  creatingIsland = true;
-  const inner = h(island, props);
-  creatingIsland = false;
-  return h(
-    "div",
-    { class: "island", "data-island": name, "data-props": JSON.stringify(props) },
-    inner,
-  );
+  const json = JSON.stringify(props);
+  const key = `${name} ${json}`;
+  let html = islandMarkup.get(key);
+  if (html === undefined) {
+    creatingIsland = true;
+    const inner = h(island, props);
+    creatingIsland = false;
+    const outer = current;
+    const own: Collector = { head: [], islands: new Set() };
+    current = own;
+    try {
+      html = renderToString(inner);
+    } finally {
+      current = outer;
+    }
+    if (own.head.length > 0 || own.islands.size > 0) {
+      // What puts something in the head or holds islands of its own is made every time.
+      outer?.head.push(...own.head);
+      for (const nested of own.islands) outer?.islands.add(nested);
+    } else {
+      islandMarkup.set(key, html);
+    }
+  }
+  return h("div", {
+    class: "island",
+    "data-island": name,
+    "data-props": json,
+    dangerouslySetInnerHTML: { __html: html },
+  });
 }
 
 const previousVnode = options.vnode;
