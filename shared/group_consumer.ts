@@ -10,7 +10,8 @@
 import { errorMessage } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { PartitionLeases } from "./partition_leases.ts";
-import { isCluster, type Redis } from "./redis.ts";
+import { masterOf } from "./cluster.ts";
+import { type Cluster, isCluster, type Redis } from "./redis.ts";
 
 export interface GroupConsumerOptions {
   partitions: number;
@@ -70,6 +71,11 @@ export abstract class GroupConsumer {
     // A reply lost to a reconnection leaves entries delivered to us but never seen: after
     // each (re)connection, read our own pending entries first, in order.
     this.reader.on("ready", () => this.recover = true);
+    // A Cluster client is "ready" once: a node's connection lost and found again, or a node
+    // gone or added, is said by these.
+    for (const event of ["+node", "-node", "node error"]) {
+      this.reader.on(event, () => this.recover = true);
+    }
     this.leases = new PartitionLeases(redis, {
       partitions: options.partitions,
       name: options.name,
@@ -145,28 +151,45 @@ export abstract class GroupConsumer {
     block: boolean,
   ): Promise<[string, Entry[]][] | null> {
     const blockMs = block ? this.options.blockMs ?? 1000 : undefined;
-    if (streams.length > 1 && isCluster(this.reader)) return this.#readEach(streams, ids, blockMs);
+    const reader: Redis | Cluster = this.reader;
+    if (streams.length > 1 && isCluster(reader)) {
+      return this.#readEach(reader, streams, ids, blockMs);
+    }
     return this.#xreadgroup(streams, ids, blockMs);
   }
 
   /**
    * A read of each stream at once, without blocking; when none brings anything and `blockMs`
-   * is given, another, each stream blocking for its share of `blockMs` (reads of streams on
-   * one node wait behind each other on its connection), so that a turn still takes about
-   * `blockMs` at most and the leases are renewed in time. Every read is waited for: one left
-   * behind would deliver entries that nobody sees.
+   * is given, another, each stream blocking for its share of `blockMs` among the streams of
+   * its master (reads of one node's streams wait behind each other on its connection), so
+   * that a turn still takes about `blockMs` at most and the leases are renewed in time.
+   * Every read is waited for, and when one fails the turn fails with our pending entries to
+   * be read first next time: the reads that did not fail delivered entries nobody saw.
    */
   async #readEach(
+    cluster: Cluster,
     streams: string[],
     ids: string[],
     blockMs: number | undefined,
   ): Promise<[string, Entry[]][] | null> {
-    const each = (ms: number | undefined) =>
-      Promise.all(streams.map((stream, i) => this.#xreadgroup([stream], [ids[i]], ms)));
-    let replies = await each(undefined);
+    const each = async (ms: (i: number) => number | undefined) => {
+      const settled = await Promise.allSettled(
+        streams.map((stream, i) => this.#xreadgroup([stream], [ids[i]], ms(i))),
+      );
+      const failure = settled.find((r) => r.status === "rejected");
+      if (failure) {
+        this.recover = true;
+        throw failure.reason;
+      }
+      return settled.map((r) => (r as PromiseFulfilledResult<[string, Entry[]][] | null>).value);
+    };
+    let replies = await each(() => undefined);
     const empty = replies.every((r) => (r ?? []).every(([, entries]) => entries.length === 0));
     if (empty && blockMs !== undefined) {
-      replies = await each(Math.max(1, Math.floor(blockMs / streams.length)));
+      const masters = streams.map((stream) => masterOf(cluster, stream));
+      const onMaster = new Map<string | undefined, number>();
+      for (const m of masters) onMaster.set(m, (onMaster.get(m) ?? 0) + 1);
+      replies = await each((i) => Math.max(1, Math.floor(blockMs / onMaster.get(masters[i])!)));
     }
     const out = replies.flatMap((r) => r ?? []);
     return out.length > 0 ? out : null;

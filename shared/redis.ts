@@ -4,6 +4,7 @@
  * REDIS_CLUSTER_NODES set, a Redis Cluster client instead (see connectRedis()).
  */
 import { Cluster, Redis } from "ioredis";
+import { ClusterUnsettledError, slotOwners } from "./cluster.ts";
 import { errorMessage, RedisUnavailableError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
@@ -245,6 +246,10 @@ export interface ScanOptions {
  * from one node, so a pipeline over its keys goes to one node too, as a Cluster pipeline must.
  * The next page is asked for while the caller handles this one. As with SCAN, a key there
  * throughout the walk is found at least once, and may be found twice; empty pages are skipped.
+ * On a Cluster the walk needs the slots to stand still: it throws ClusterUnsettledError
+ * (cluster.ts) before it starts when a slot is migrating or the masters it reaches do not
+ * serve every slot, and at its end when a slot moved meanwhile, since keys may then have
+ * been missed; the caller tries again later.
  */
 export async function* scanKeys(
   redis: RedisClient,
@@ -252,6 +257,7 @@ export async function* scanKeys(
 ): AsyncGenerator<string[], void, undefined> {
   const count = options.count ?? 1000;
   const { match } = options;
+  const owners = isCluster(redis) ? await slotOwners(redis) : undefined;
   const nodes: Redis[] = isCluster(redis) ? redis.nodes("master") : [redis];
   for (const node of nodes) {
     const page = (cursor: string) =>
@@ -269,5 +275,8 @@ export async function* scanKeys(
       // A caller that stops early leaves a page asked for: its failure is nobody's.
       next?.catch(() => {});
     }
+  }
+  if (owners !== undefined && isCluster(redis) && await slotOwners(redis) !== owners) {
+    throw new ClusterUnsettledError("slots moved during the walk of every master");
   }
 }

@@ -59,7 +59,7 @@ Deno.test("on a Redis Cluster the indexer reads every partition's stream, on sev
     group: GROUP,
     name: "indexer-1",
     batchSize: 50,
-    leaseMs: 3000,
+    leaseMs: 6000,
     blockMs: 400,
   });
   try {
@@ -70,7 +70,7 @@ Deno.test("on a Redis Cluster the indexer reads every partition's stream, on sev
     for (let i = 0; i < 40; i++) await publish((i * 3) % PARTITIONS);
     await eventually(() => assert.deepEqual(applied, published), 30_000);
     // Idle for two leases: the blocking reads leave time to renew them.
-    await new Promise((r) => setTimeout(r, 6000));
+    await new Promise((r) => setTimeout(r, 12_000));
     assert.deepEqual(consumer.owned, [0, 1, 2, 3], "every lease kept while reads block");
     await publish(2);
     await eventually(() => assert.deepEqual(applied, published), 30_000);

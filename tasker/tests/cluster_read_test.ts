@@ -59,7 +59,7 @@ Deno.test("on a Redis Cluster the tasker reads every partition's stream, on seve
     group: GROUP,
     name: "tasker-1",
     batchSize: 20,
-    leaseMs: 3000,
+    leaseMs: 6000,
     blockMs: 400,
     concurrency: 4,
     maxAgeMs: 3_600_000,
@@ -73,7 +73,7 @@ Deno.test("on a Redis Cluster the tasker reads every partition's stream, on seve
     assert.equal(handled.length, mentions.length, "each mention handled once");
     assert.ok(!failOnce, "a mention failed once and was read again");
     // Idle for two leases: the blocking reads leave time to renew them.
-    await new Promise((r) => setTimeout(r, 6000));
+    await new Promise((r) => setTimeout(r, 12_000));
     assert.deepEqual(consumer.owned, [0, 1, 2, 3], "every lease kept while reads block");
     await publish(3, true);
     await eventually(() => assert.deepEqual(sorted(handled), sorted(mentions)), 30_000);
