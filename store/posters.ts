@@ -24,6 +24,8 @@ import { LANGUAGE_ENTRY_BYTES, MAX_ID, storeKeys } from "./layout.ts";
 
 /** Bytes of an hour's string read per call (whole entries), and of the bitmap written per call. */
 const READ_BYTES = LANGUAGE_ENTRY_BYTES * 65_536, WRITE_BYTES = 1 << 20;
+/** Hours past the current one read as well: what a post's time can be ahead of the clock. */
+const AHEAD_HOURS = 24;
 
 export interface PostersOptions {
   retentionDays: number;
@@ -32,7 +34,9 @@ export interface PostersOptions {
 
 /** Ids with an entry in the posts by language of the hours kept at `now`, as a bitmap. */
 export async function readPosters(redis: Redis, options: PostersOptions): Promise<Uint8Array> {
-  const { first, last } = keptLanguageHours(options.now, options.retentionDays);
+  const { first, last: current } = keptLanguageHours(options.now, options.retentionDays);
+  // Posts stamped ahead of the clock (a relay's or PDS's clock ahead of ours) count too.
+  const last = current + AHEAD_HOURS;
   const keys = Array.from(
     { length: last - first + 1 },
     (_, k) => storeKeys.languagePosts(first + k),
@@ -67,6 +71,9 @@ export async function writePosters(redis: Redis, options: PostersOptions): Promi
   await redis.unlink(next);
   // One byte at least: the key's existence says the sweep read the strings.
   const whole = bits.length > 0 ? bits : new Uint8Array(1);
+  // Its last byte first: the string is made at its whole length once, not grown call by call.
+  const end = whole.length - 1;
+  await redis.setrange(next, end, Buffer.from(whole.buffer, whole.byteOffset + end, 1));
   for (let at = 0; at < whole.length; at += WRITE_BYTES) {
     const part = whole.subarray(at, at + WRITE_BYTES);
     await redis.setrange(next, at, Buffer.from(part.buffer, part.byteOffset, part.length));

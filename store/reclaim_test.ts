@@ -87,3 +87,29 @@ Deno.test("an account whose only keys left are its posts by language keeps its i
     assert.equal(await idOf(redis, c), ids.get(c));
   });
 });
+
+Deno.test("a post takes its author out of the ids waiting to retire, and posts stamped ahead of the clock keep their authors' ids", async () => {
+  await withStore(async (redis, applier) => {
+    const post = (did: string, rkey: string, time: number) =>
+      create(did, "app.bsky.feed.post", rkey, { chars: 5, langs: ["pt"] }, time);
+    const [a, b, c] = [didOf(1), didOf(2), didOf(3)];
+    // c's post is stamped three hours ahead of the sweep's clock.
+    await applier.apply([
+      like(a, "3kaaaaaaaaaa2", b),
+      like(c, "3kaaaaaaaaaa3", b),
+      post(c, "3kaaaaaaaaaa5", T0 + 3 * HOUR_MS),
+    ]);
+    const ids = await applier.ids([a, b, c]);
+    const bucket = Math.floor(ids.get(a)! / 128);
+    for (const key of await redis.keys("l:*")) await redis.del(key);
+    assert.equal(await findIdleIds(redis, [bucket], options), 2, "a and b; c has posted");
+    // a posts while its id waits for the next sweep: it waits no more.
+    await applier.apply([post(a, "3kaaaaaaaaaa4", T0)]);
+    assert.equal(await redis.sismember(storeKeys.pendingIds, ids.get(a)!), 0);
+    assert.deepEqual(await reclaimRetired(redis, options), { reclaimed: 0, retiring: 1 });
+    assert.deepEqual(await reclaimRetired(redis, options), { reclaimed: 1, retiring: 0 });
+    assert.equal(await idOf(redis, a), ids.get(a));
+    assert.equal(await idOf(redis, c), ids.get(c), "a post ahead of the clock keeps the id");
+    assert.equal(await idOf(redis, b), undefined);
+  });
+});

@@ -50,8 +50,9 @@ local function apply_pairs(a, hour, pairs, sign)
     local s = v - t * 268435456
     if t == 9 then
       log_entry(K.languagePosts(hour), language_entry(a, s, sign), (hour + 1) * 3600 + retention)
-      -- The posts by language name a now: its id is not reclaimed (posters.ts).
-      if sign > 0 then redis.call('SREM', K.retiringIds, a, -a) end
+      -- The posts by language name a now: its id is not reclaimed (posters.ts), whether it
+      -- waits for the next sweep or retires in this one.
+      if sign > 0 then redis.call('SREM', K.pendingIds, a, -a); redis.call('SREM', K.retiringIds, a, -a) end
     elseif t <= 6 then
       local sk = log_key(s, week)
       log_entry(ak, entry(s, 0, t, how, sign), wat)
