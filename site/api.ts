@@ -13,7 +13,6 @@ import { KeptImages } from "./api/images.ts";
 import type { VisitorLimiter } from "./visitor_limit.ts";
 
 export { ApiError, type ApiErrorKind } from "./api/errors.ts";
-export { apiMeta, type Meta } from "./api/meta.ts";
 
 export interface ApiClientOptions {
   baseUrl: string;

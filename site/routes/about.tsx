@@ -1,5 +1,5 @@
 import { BOT_DAY_INTERACTIONS } from "@bsky/store/circle_filters";
-import { apiMeta, type Meta } from "../api.ts";
+import { apiMeta, type Meta } from "../api/meta.ts";
 import type { Lang } from "../i18n.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";

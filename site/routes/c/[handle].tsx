@@ -1,4 +1,5 @@
-import { ApiError, apiMeta } from "../../api.ts";
+import { ApiError } from "../../api.ts";
+import { apiMeta } from "../../api/meta.ts";
 import CircleActions from "../../islands/CircleActions.tsx";
 import CircleOptionsForm from "../../islands/CircleOptions.tsx";
 import { CircleFigure } from "../../components/CircleFigure.tsx";
