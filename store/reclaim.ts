@@ -42,7 +42,7 @@ export interface ReclaimOptions {
 /** Ids a sweep retires at most, by default. */
 export const MAX_RETIRED_PER_SWEEP = 100_000;
 /** Reverse-map buckets (of 128 ids) looked at per call, and ids reclaimed per call. */
-const BUCKETS_PER_CALL = 2, IDS_PER_CALL = 256;
+const BUCKETS_PER_CALL = 1, IDS_PER_CALL = 128;
 
 const SCRIPT = withKeys(reclaimIds);
 type ReclaimRedis = Redis & { reclaimIds(...args: (string | number)[]): Promise<number> };
