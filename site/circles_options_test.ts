@@ -11,7 +11,13 @@ import { HOUR_MS } from "@bsky/store/layout";
 import { periodAt } from "@bsky/store/periods";
 import { ALICE, withStack } from "./testing/stack.ts";
 import { BOT, pastWeeks } from "./testing/past_weeks.ts";
-import { cleanExclude, parseOptions } from "./options.ts";
+import {
+  borderContrast,
+  cleanExclude,
+  MIN_BORDER_CONTRAST,
+  parseOptions,
+  THEMES,
+} from "./options.ts";
 
 const NOW = Date.now();
 /** Last week, and the one before it. */
@@ -161,5 +167,30 @@ Deno.test("/about states the bot rule and the periods in both languages", async 
     const pt = await html(await get("/about?lang=pt"));
     assert.match(pt.text, /mais de\s+1\.000\s+interações/);
     assert.match(pt.text, /<h2 id="periods">Semanas e meses<\/h2>/);
+  });
+});
+
+Deno.test("the themes' borders read well on their backgrounds, and the page says when chosen colours are hard to tell apart", async () => {
+  for (const [name, { bg, border }] of Object.entries(THEMES)) {
+    assert.ok(borderContrast(bg, border) >= MIN_BORDER_CONTRAST, name);
+  }
+  assert.ok(Math.abs(borderContrast("000000", "ffffff") - 21) < 1e-9);
+  assert.equal(borderContrast("123456", "123456"), 1);
+  await withStack(async ({ get, redis }) => {
+    await new Applier(redis, { retentionDays: 30, memoryHours: 48 }).apply(PAST);
+    const note = (text: string) =>
+      text.match(/<p class="contrast-note" role="status">([^<]*)<\/p>/)?.[1];
+    const plain = await get("/c/alice.test").then(html);
+    assert.equal(note(plain.text), "", "the default colours need no note");
+    const faint = await get("/c/alice.test?bg=ffffff&border=eeeeee").then(html);
+    assert.equal(faint.status, 200);
+    assert.match(note(faint.text)!, /hard to tell apart \(1\.2:1; 3:1 or more reads well\)/);
+    const pt = await get("/c/alice.test?bg=ffffff&border=eeeeee&lang=pt").then(html);
+    assert.match(note(pt.text)!, /mal se distinguem \(1\.2:1/);
+    for (const name of ["contrast", "navy"] as const) {
+      const { bg, border } = THEMES[name];
+      const themed = await get(`/c/alice.test?bg=${bg}&border=${border}`).then(html);
+      assert.equal(note(themed.text), "", name);
+    }
   });
 });

@@ -3,6 +3,7 @@
  * A value that is missing or not valid takes its default, so an old or edited link still
  * shows a page.
  */
+import { contrast, rgb } from "@bsky/fart/colour";
 import { isValidDid, isValidHandle } from "@bsky/shared/syntax";
 
 export const DIRECTIONS = ["both", "sent", "received", "mutual"] as const;
@@ -53,7 +54,17 @@ export const THEMES = {
   day: { bg: "ffffff", border: "0550ae" },
   sky: { bg: "1185fe", border: "ffffff" },
   dusk: { bg: "2e1065", border: "fbbf24" },
+  contrast: { bg: "000000", border: "ffff00" },
+  navy: { bg: "14213d", border: "fca311" },
 } as const;
+
+/** Below this contrast between the border and the background (WCAG's for graphics) the page says so. */
+export const MIN_BORDER_CONTRAST = 3;
+
+/** The contrast between a picture's border and background ("rrggbb" each), 1 to 21. */
+export function borderContrast(bg: string, border: string): number {
+  return contrast(rgb(`#${bg}`, "background"), rgb(`#${border}`, "border"));
+}
 
 const colour = (raw: string | null, fallback: string) => {
   const c = raw?.replace(/^#/, "").toLowerCase();

@@ -1,5 +1,12 @@
 import { useRef, useState } from "preact/hooks";
-import { type CircleOptions, parseOptions, shareQuery, THEMES } from "../options.ts";
+import {
+  borderContrast,
+  type CircleOptions,
+  MIN_BORDER_CONTRAST,
+  parseOptions,
+  shareQuery,
+  THEMES,
+} from "../options.ts";
 
 /** A week or month the picker offers: its value in the address and its name. */
 interface Choice {
@@ -45,7 +52,8 @@ interface Props {
     | "mutualsAll"
     | "mutualsOnly"
     | "mutualsNone"
-    | "botsHide",
+    | "botsHide"
+    | "lowContrast",
     string
   >;
 }
@@ -62,7 +70,16 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
   /** Whether the last change came from arrow keys walking a radio group. */
   const stepping = useRef(false);
   const pending = useRef<ReturnType<typeof setTimeout>>();
+  const [colours, setColours] = useState({ bg: options.bg, border: options.border });
+  /** The colour fields as they stand now, for the contrast note. */
+  const noteColours = () => {
+    const value = (n: string) =>
+      (form.current!.elements.namedItem(n) as HTMLInputElement).value.replace(/^#/, "");
+    setColours({ bg: value("bg"), border: value("border") });
+  };
+  const ratio = borderContrast(colours.bg, colours.border);
   const onChange = (e: Event) => {
+    noteColours();
     // A window chosen with a period chosen: the window is what is wanted now.
     if ((e.target as HTMLInputElement).name === "window") {
       (form.current!.elements.namedItem("period") as HTMLSelectElement).value = "";
@@ -201,6 +218,9 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
           <input type="color" name="border" defaultValue={`#${options.border}`} /> {l.border}
         </label>
       </fieldset>
+      <p class="contrast-note" role="status">
+        {ratio < MIN_BORDER_CONTRAST ? l.lowContrast.replace("{ratio}", ratio.toFixed(1)) : ""}
+      </p>
       <div class="themes" role="group" aria-label={l.themes}>
         {(Object.keys(THEMES) as (keyof typeof THEMES)[]).map((name) => {
           const { bg, border } = THEMES[name];
@@ -217,6 +237,7 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
                   form.current!.elements.namedItem(n) as HTMLInputElement;
                 field("bg").value = `#${bg}`;
                 field("border").value = `#${border}`;
+                noteColours();
                 clearTimeout(pending.current);
                 apply();
               }}

@@ -321,6 +321,18 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
   await applied(page, "bg=ffffff");
   assert.match(page.url(), /border=0550ae/);
   assert.equal(await page.locator("svg.circles > rect").getAttribute("fill"), "#ffffff");
+  // A border chosen too close to the background is said, and a preset that reads well clears it.
+  assert.equal(await page.locator(".contrast-note").textContent(), "");
+  await page.locator('input[name="border"]').fill("#eeeeee");
+  await applied(page, "border=eeeeee");
+  assert.match(
+    (await page.locator(".contrast-note").textContent())!,
+    /hard to tell apart \(1\.2:1/,
+  );
+  await page.locator(".theme", { hasText: "High contrast" }).click();
+  await applied(page, "bg=000000");
+  assert.match(page.url(), /border=ffff00/);
+  assert.equal(await page.locator(".contrast-note").textContent(), "");
 
   // Names under the avatars: one for each person in the picture.
   await page.locator('input[name="names"][type="checkbox"]').check();
