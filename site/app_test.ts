@@ -121,7 +121,7 @@ Deno.test("the circles page shows the API's circles, the people table, alt text 
     assert.match(page.html, /<image href="\/avatar\/did%3Aplc%3Abbbb/);
     assert.match(
       page.html,
-      /<meta property="og:image" content="http:\/\/site.test\/img\/alice.test.png\?rings=3&amp;direction=both&amp;window=30d&amp;bg=0f172a&amp;border=38bdf8&amp;date=true&amp;width=1200"/,
+      /<meta property="og:image" content="http:\/\/site.test\/img\/alice.test.png\?width=1200"/,
     );
     assert.match(
       page.html,
@@ -206,9 +206,31 @@ Deno.test("options come from the URL: the API is asked for them, the form and sh
     assert.match(page.html, /<rect width="600" height="600" fill="#ffffff">/);
     const off = await text(await get("/c/alice.test?date=0"));
     assert.doesNotMatch(off.html, /<input type="checkbox" name="date" value="1" checked/);
-    const odd = await get("/c/@Alice.test?rings=9&window=1y");
-    assert.equal(odd.status, 301);
-    assert.equal(odd.headers.get("location"), "/c/alice.test");
+    // A value no option can be is said, naming it, rather than drawn as something else.
+    const odd = await text(await get("/c/@Alice.test?rings=9&window=1y&bg=%23ffffff"));
+    assert.equal(odd.status, 400);
+    assert.match(odd.html, /<p>Not valid: rings, window\.<\/p>/);
+    for (
+      const query of [
+        "bg=zzz",
+        "border=%3Cscript%3E",
+        "names=maybe",
+        "period=2020-01",
+        "exclude=Ben%20Carter",
+      ]
+    ) {
+      const bad = await text(await get(`/c/alice.test?${query}`));
+      assert.equal(bad.status, 400, query);
+      assert.match(bad.html, new RegExp(`Not valid: ${query.split("=")[0]}\\.`), query);
+      assert.doesNotMatch(bad.html, /<script>/);
+    }
+    const image = await get("/img/alice.test.png?width=999999");
+    assert.equal(image.status, 400);
+    await image.body?.cancel();
+    // What the form sends (colours with #, the date's hidden field and box, empty choices) is fine.
+    const form = await get("/c/@Alice.test?bg=%230f172a&date=0&date=1&period=&exclude=&names=0");
+    assert.equal(form.status, 301);
+    assert.equal(form.headers.get("location"), "/c/alice.test");
   });
 });
 

@@ -146,7 +146,7 @@ Deno.test("exclusions, mutual follows and bots leave people out of the picture, 
       "&amp;",
       "&",
     );
-    assert.match(png, new RegExp(`window=${LAST.name.replace(":", "%3A")}`));
+    assert.match(png, new RegExp(`period=${LAST.name.replace(":", "%3A")}`));
     assert.match(png, /mutuals=none&bots=hide/);
     const image = await get(png);
     assert.equal(image.status, 200);

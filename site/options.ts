@@ -80,6 +80,30 @@ export function cleanExclude(raw: string | null): string {
   return [...new Set(names)].slice(0, MAX_EXCLUDE).join(",");
 }
 
+/**
+ * The options given in the address with a value none can be (an empty value is no choice):
+ * the page answers 400 naming them rather than draw other circles than were asked for.
+ * parseOptions() takes what is valid of the rest.
+ */
+export function invalidOptions(params: URLSearchParams): string[] {
+  const bad = new Set<string>();
+  const oneOf = (name: string, ok: (v: string) => boolean) => {
+    for (const v of params.getAll(name)) if (v !== "" && !ok(v)) bad.add(name);
+  };
+  oneOf("rings", (v) => v === "1" || v === "2" || v === "3");
+  oneOf("direction", (v) => (DIRECTIONS as readonly string[]).includes(v));
+  oneOf("window", (v) => (WINDOWS as readonly string[]).includes(v));
+  oneOf("bg", (v) => /^#?[0-9a-fA-F]{6}$/.test(v));
+  oneOf("border", (v) => /^#?[0-9a-fA-F]{6}$/.test(v));
+  oneOf("date", (v) => ["0", "1", "true", "false"].includes(v));
+  oneOf("names", (v) => ["0", "1", "true", "false"].includes(v));
+  oneOf("period", (v) => PERIOD.test(v));
+  oneOf("mutuals", (v) => (MUTUALS as readonly string[]).includes(v));
+  oneOf("bots", (v) => v === "hide" || v === "show");
+  oneOf("exclude", (v) => v.split(/[\s,]+/).filter(Boolean).every((a) => isActor(cleanActor(a))));
+  return [...bad];
+}
+
 export function parseOptions(params: URLSearchParams): CircleOptions {
   const d = DEFAULT_OPTIONS;
   const rings = Number(params.get("rings"));

@@ -6,15 +6,18 @@ export class ApiError extends Error {
   override name = "ApiError";
   /** When to ask again, in seconds (the API's Retry-After), for an answer of 503 or 429. */
   readonly retryAfter?: string;
+  /** The address's parameters that are not valid (names the site defines), for the page. */
+  readonly fields?: string[];
   constructor(
     readonly kind: ApiErrorKind,
     /** The status the site answers with. */
     readonly status: number,
     message: string,
-    options?: ErrorOptions & { retryAfter?: string },
+    options?: ErrorOptions & { retryAfter?: string; fields?: string[] },
   ) {
     super(message, options);
     this.retryAfter = options?.retryAfter;
+    this.fields = options?.fields;
   }
 }
 

@@ -2,6 +2,7 @@ import { useRef, useState } from "preact/hooks";
 import {
   borderContrast,
   type CircleOptions,
+  invalidOptions,
   MIN_BORDER_CONTRAST,
   parseOptions,
   shareQuery,
@@ -92,7 +93,14 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
 
   const apply = async () => {
     const data = new URLSearchParams(new FormData(form.current!) as unknown as string[][]);
-    const url = `/c/${encodeURIComponent(handle)}${shareQuery(parseOptions(data))}`;
+    const page = `/c/${encodeURIComponent(handle)}`;
+    // What cannot be an option (an exclusion that names nobody) goes to the page as typed,
+    // which says what is not valid.
+    if (invalidOptions(data).length > 0) {
+      location.href = `${page}?${data}`;
+      return;
+    }
+    const url = `${page}${shareQuery(parseOptions(data))}`;
     const mine = ++latest.current;
     setBusy(true);
     const result = document.getElementById("result");

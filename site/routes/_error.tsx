@@ -25,6 +25,9 @@ export default function ErrorPage({ data, state: { t } }: PageProps<ErrorData>) 
       </Head>
       <h1>{t[title] as string}</h1>
       <p>{t[text] as string}</p>
+      {data.fields?.length
+        ? <p>{t.badFields.replace("{fields}", data.fields.join(", "))}</p>
+        : null}
       <p>
         <a href="/">{t.backHome}</a>
       </p>

@@ -27,6 +27,8 @@ const DOWN_RETRY_AFTER_SECONDS = 5;
 export interface ErrorData {
   status: number;
   kind: ApiError["kind"] | "internal" | "not_page";
+  /** The address's parameters that are not valid, named on the page. */
+  fields?: string[];
 }
 
 const SECURITY_HEADERS = {
@@ -186,7 +188,7 @@ export function createRouter({ manifest, assets, log, context }: RouterDeps) {
       }
     } catch (err) {
       const data: ErrorData = err instanceof ApiError
-        ? { status: err.status, kind: err.kind }
+        ? { status: err.status, kind: err.kind, ...(err.fields ? { fields: err.fields } : {}) }
         : { status: 500, kind: "internal" };
       if (!(err instanceof ApiError) || err.kind === "down") {
         log.error("Request failed", { url: req.url, err });

@@ -23,12 +23,12 @@ import { BARE_NAME } from "../../components/find_actor.ts";
 import { displayText, HANDLE_TEXT } from "@bsky/shared/display_text";
 import { dateRange } from "@bsky/fart/circles_picture";
 import {
-  apiCirclesQuery,
   apiFilters,
   apiWindow,
   type CircleOptions,
   cleanActor,
   DEFAULT_OPTIONS,
+  invalidOptions,
   isActor,
   parseOptions,
   shareQuery,
@@ -64,6 +64,10 @@ export const handler: Handlers<Data> = {
       return new Response(null, { status: 303, headers: { location: to } });
     }
     if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
+    const bad = invalidOptions(ctx.url.searchParams);
+    if (bad.length) {
+      throw new ApiError("bad_request", 400, `Not valid: ${bad.join(", ")}`, { fields: bad });
+    }
     const options = parseOptions(ctx.url.searchParams);
     if (actor !== ctx.params.handle) {
       // One address per circles page: "@Alice.bsky.social" and "alice.bsky.social" alike.
@@ -166,9 +170,10 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
       () => renderToString(<ChangesView changes={changes} window={window} t={t} lang={lang} />),
     );
   const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
-  const png = `/img/${encodeURIComponent(handle)}.png?${
-    apiCirclesQuery(options, { width: "1200" })
-  }`;
+  // In the page's own terms (a week or a month as `period`), which /img turns into the API's.
+  const pngQuery = new URLSearchParams(shareQuery(options));
+  pngQuery.set("width", "1200");
+  const png = `/img/${encodeURIComponent(handle)}.png?${pngQuery}`;
   const title = `${t.circlesOf} @${handle}`;
   // A new post on Bluesky with the page's link and the inner ring's handles, to tag them.
   const inner = (circles.rings[0]?.people ?? [])

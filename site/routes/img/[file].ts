@@ -4,6 +4,7 @@ import {
   apiCirclesQuery,
   cleanActor,
   DEFAULT_OPTIONS,
+  invalidOptions,
   isActor,
   parseOptions,
 } from "../../options.ts";
@@ -22,6 +23,14 @@ export const handler: Handlers = {
     if (!m) return new Response("Not found", { status: 404 });
     const actor = cleanActor(m[1]);
     if (!isActor(actor)) throw new ApiError("bad_request", 400, `Not a handle or DID: "${actor}"`);
+    const width = ctx.url.searchParams.get("width");
+    const bad = [
+      ...invalidOptions(ctx.url.searchParams),
+      ...(width && width !== "600" && width !== "1200" ? ["width"] : []),
+    ];
+    if (bad.length) {
+      throw new ApiError("bad_request", 400, `Not valid: ${bad.join(", ")}`, { fields: bad });
+    }
     const options = parseOptions(ctx.url.searchParams);
     const extra: Record<string, string> = {};
     if (m[2] === "png") {
