@@ -152,6 +152,10 @@ Deno.test("exclusions, mutual follows and bots leave people out of the picture, 
     assert.equal(image.status, 200);
     assert.equal(image.headers.get("content-type"), "image/png");
     await image.body?.cancel();
+    // The picture the API draws is the chosen week's, with the same choices.
+    const drawn = apiCalls.filter((c) => c.includes(".png?")).at(-1)!;
+    assert.match(drawn, new RegExp(`window=${LAST.name.replace(":", "%3A")}`));
+    assert.match(drawn, /mutuals=none&bots=hide/);
   });
 });
 
