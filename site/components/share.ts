@@ -29,17 +29,20 @@ export function composeHref(text: string): string {
 /**
  * A post about a circles page: the lead line, the page's address, then as many of the
  * @handles as fit within `limit` graphemes, in their order. The address is never cut (a cut
- * link leads nowhere): when even lead and address pass the limit, the lead goes, and an
- * address past the limit on its own is given alone.
+ * link leads nowhere): when lead and address pass the limit, the page's plain address
+ * (`plain`, without its options) stands for it; when even that does not fit beside the lead,
+ * the lead goes, and the shorter address is given alone.
  */
 export function circlesPost(
   lead: string,
   url: string,
   handles: readonly string[],
   limit = POST_GRAPHEMES,
+  plain = url,
 ): string {
+  if (graphemes(`${lead}\n${url}`) > limit) url = plain;
   let text = `${lead}\n${url}`;
-  if (graphemes(text) > limit) return url;
+  if (graphemes(text) > limit) return graphemes(url) <= limit ? url : plain;
   let used = graphemes(text);
   let first = true;
   for (const handle of handles) {

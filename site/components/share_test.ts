@@ -35,4 +35,12 @@ Deno.test("a circles post keeps the address whole and adds the handles that fit"
   // An address too long for a lead beside it is given alone, never cut.
   const long = `https://x.test/c/${"a".repeat(290)}`;
   assert.equal(circlesPost("Circles", long, ["b.test"]), long);
+  // An address with many options gives way to the page's plain one, so the post stays within.
+  const plain = "https://x.test/c/ana.test";
+  const optioned = `${plain}?exclude=${
+    Array.from({ length: 20 }, (_, i) => `friend${i}.example.com`)
+  }`;
+  const short = circlesPost("Circles of @ana.test", optioned, ["b.test"], POST_GRAPHEMES, plain);
+  assert.equal(short, `Circles of @ana.test\n${plain}\n@b.test`);
+  assert.ok(graphemes(circlesPost("x".repeat(299), optioned, [], POST_GRAPHEMES, plain)) <= 300);
 });

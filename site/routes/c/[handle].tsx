@@ -179,7 +179,9 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
   const inner = (circles.rings[0]?.people ?? [])
     .map((p) => displayText(p.handle, HANDLE_TEXT))
     .filter((h) => h !== "");
-  const compose = composeHref(circlesPost(title, share, inner));
+  const compose = composeHref(
+    circlesPost(title, share, inner, undefined, `${origin}/c/${encodeURIComponent(handle)}`),
+  );
   const windowName = period ?? { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
   const status = `${t.people}: ${count} · ${t[options.direction]} · ${windowName}`;
   return (
