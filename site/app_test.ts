@@ -644,3 +644,31 @@ Deno.test("POST /optout takes forms only from the site's own pages: another orig
     assert.equal(res.status, 303);
   }, { siteEnv: { SITE_PUBLIC_URL: "https://circles.example" } });
 });
+
+Deno.test("search and the top lists refuse what cannot be asked: control characters, unknown metrics, windows and languages, naming them", async () => {
+  await withStack(async ({ get, apiCalls }) => {
+    for (
+      const [path, field] of [
+        ["/search?q=%00%01ma", "q"],
+        ["/top?metric=nope", "metric"],
+        ["/top?window=1y", "window"],
+        ["/top?metric=posts&language=%3Cscript%3E", "language"],
+      ]
+    ) {
+      const res = await text(await get(path));
+      assert.equal(res.status, 400, path);
+      assert.match(res.html, new RegExp(`<p>Not valid: ${field}\\.</p>`), path);
+      assert.doesNotMatch(res.html, /<script>/, path);
+    }
+    const typeahead = await get("/api/search?q=%00");
+    assert.equal(typeahead.status, 400);
+    assert.match(await typeahead.text(), /control character/);
+    assert.deepEqual(
+      apiCalls.filter((c) => !c.startsWith("/v1/meta")),
+      [],
+      "nothing asked of the API",
+    );
+    // What the pages link to still answers.
+    assert.equal((await text(await get("/top?metric=posts&window=72h&language=pt"))).status, 200);
+  });
+});

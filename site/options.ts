@@ -80,6 +80,9 @@ export function cleanExclude(raw: string | null): string {
   return [...new Set(names)].slice(0, MAX_EXCLUDE).join(",");
 }
 
+/** Control characters: no handle, name or choice has them, so an address that does is refused. */
+export const CONTROL = /\p{Cc}/u;
+
 /**
  * The options given in the address with a value none can be (an empty value is no choice):
  * the page answers 400 naming them rather than draw other circles than were asked for.

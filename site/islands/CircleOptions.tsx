@@ -237,6 +237,7 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
               key={name}
               class="theme"
               data-theme={name}
+              aria-current={colours.bg === bg && colours.border === border ? "true" : undefined}
               href={`/c/${encodeURIComponent(handle)}${shareQuery({ ...options, bg, border })}`}
               onClick={(e) => {
                 // With JavaScript the preset fills the colour fields; without, the link loads it.

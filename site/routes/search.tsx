@@ -1,4 +1,6 @@
+import { ApiError } from "../api.ts";
 import { SearchBox } from "../components/SearchBox.tsx";
+import { CONTROL } from "../options.ts";
 import { findActor, type Found } from "../components/find_actor.ts";
 import { PersonName } from "../components/PersonName.tsx";
 import { Head } from "../server/render.ts";
@@ -14,7 +16,11 @@ type Data = Extract<Found, { choose: unknown }>;
 
 export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
-    const found = await findActor(ctx.api, ctx.url.searchParams.get("q") ?? "");
+    const q = ctx.url.searchParams.get("q") ?? "";
+    if (CONTROL.test(q)) {
+      throw new ApiError("bad_request", 400, "A control character in q", { fields: ["q"] });
+    }
+    const found = await findActor(ctx.api, q);
     if ("go" in found) {
       const to = `/c/${encodeURIComponent(found.go)}`;
       return new Response(null, { status: 303, headers: { location: to } });

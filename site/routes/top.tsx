@@ -37,6 +37,18 @@ const METRICS: readonly Metric[] = [...TOP_METRICS, LANGUAGE_METRIC];
 export const handler: Handlers<Data> = {
   async GET(_req, ctx) {
     const q = ctx.url.searchParams;
+    const given = (name: string) => q.get(name) !== null && q.get(name) !== "";
+    const bad = [
+      ...(given("metric") && !METRICS.some((m) => m === q.get("metric")) ? ["metric"] : []),
+      ...(given("window") &&
+          ![...TOP_WINDOWS, ...LANGUAGE_WINDOWS].some((w) => w === q.get("window"))
+        ? ["window"]
+        : []),
+      ...(given("language") && !LANG.test(q.get("language")!) ? ["language"] : []),
+    ];
+    if (bad.length) {
+      throw new ApiError("bad_request", 400, `Not valid: ${bad.join(", ")}`, { fields: bad });
+    }
     const metric = METRICS.find((m) => m === q.get("metric")) ?? "likes_received";
     const posts = metric === LANGUAGE_METRIC;
     const windows: readonly Window[] = posts ? LANGUAGE_WINDOWS : TOP_WINDOWS;

@@ -332,6 +332,11 @@ Deno.test("a visitor searches a handle, tunes the circles, downloads the PNG, in
   await page.locator(".theme", { hasText: "High contrast" }).click();
   await applied(page, "bg=000000");
   assert.match(page.url(), /border=ffff00/);
+  assert.equal(
+    await page.locator('.theme[aria-current="true"]').textContent(),
+    "High contrast",
+    "the chosen preset is marked",
+  );
   assert.equal(await page.locator(".contrast-note").textContent(), "");
 
   // Names under the avatars: one for each person in the picture.
