@@ -54,12 +54,15 @@ Deno.test("/top shows the top posters of a language, over 24 or 72 hours, with t
     // Without a language, the page's own: English here, Portuguese for a Portuguese reader.
     const en = await text(await get("/top?metric=posts"));
     assert.deepEqual(listed(en.html), [[CAROL, 9]]);
+    // A window the language lists do not have falls back to theirs.
     const ptReader = await text(
-      await get("/top?metric=posts&language=xx-bad&window=7d", {
-        headers: { "accept-language": "pt-BR" },
-      }),
+      await get("/top?metric=posts&window=7d", { headers: { "accept-language": "pt-BR" } }),
     );
     assert.match(ptReader.html, /<h2>Posts em Português · 24 horas<\/h2>/);
+    // What cannot be a language tag is said, naming it.
+    const bad = await text(await get("/top?metric=posts&language=xx-bad"));
+    assert.equal(bad.status, 400);
+    assert.match(bad.html, /<p>Not valid: language\.<\/p>/);
     // A language without a list: said so, the language still offered.
     const ja = await text(await get("/top?metric=posts&language=ja"));
     assert.match(ja.html, /data-empty="language"/);
