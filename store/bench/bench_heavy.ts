@@ -20,7 +20,6 @@ import { parseArgs } from "node:util";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "../apply.ts";
-import { CountTable } from "../count_table.ts";
 import { idOf } from "../ids.ts";
 import { DIGEST_MIN_HELD, HEAD_BYTES } from "../digest.ts";
 import {
@@ -29,11 +28,12 @@ import {
   topInteractionsByDigests,
   topInteractionsByScan,
 } from "../interactions.ts";
-import { HOUR_MS, scanLog, storeKeys, WEEK_HOURS } from "../layout.ts";
+import { HOUR_MS, storeKeys, WEEK_HOURS } from "../layout.ts";
 import { rollUpLogs } from "../rollup.ts";
 import { didOf } from "../testing/generate.ts";
 import { heavyEvents } from "../testing/heavy.ts";
 import { percentile } from "./probe.ts";
+import { scanParts } from "./scan_parts.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -137,42 +137,14 @@ async function latency(
 }
 
 /** Where the plain scan spends its time: the logs' GET, then scanLog into tallies. */
-async function scanParts(windowHours: number) {
-  const lastHour = Math.floor(NOW / HOUR_MS), firstHour = lastHour - windowHours + 1;
-  const weeks: number[] = [];
-  for (let w = Math.floor(firstHour / WEEK_HOURS); w <= Math.floor(lastHour / WEEK_HOURS); w++) {
-    weeks.push(w);
-  }
-  const fetch: number[] = [], tally: number[] = [];
-  let bytes = 0, visits = 0, people = 0;
-  for (let i = 0; i < Math.max(5, QUERIES / 4); i++) {
-    const a = performance.now();
-    const logs = await Promise.all(weeks.map((w) => redis.getBuffer(storeKeys.log(heavyId, w))));
-    const b = performance.now();
-    const t = [new CountTable(6), new CountTable(6)];
-    bytes = visits = 0;
-    logs.forEach((log, k) => {
-      if (!log) return;
-      bytes += log.length;
-      const from = Math.max(0, firstHour - weeks[k] * WEEK_HOURS);
-      const to = Math.min(WEEK_HOURS - 1, lastHour - weeks[k] * WEEK_HOURS);
-      scanLog(log, from, to, (cp, received, type, by) => {
-        visits++;
-        t[received ? 1 : 0].add(cp, type - 1, by);
-      });
-    });
-    tally.push(performance.now() - b);
-    fetch.push(b - a);
-    people = new Set([...t[0].ids, ...t[1].ids]).size;
-  }
-  fetch.sort((a, b) => a - b);
-  tally.sort((a, b) => a - b);
+async function heavyScanParts(windowHours: number) {
+  const p = await scanParts(redis, heavyId, windowHours, NOW, Math.max(5, QUERIES / 4));
   return {
-    fetchMs: percentile(fetch, 0.5),
-    tallyMs: percentile(tally, 0.5),
-    bytes,
-    visits,
-    people,
+    fetchMs: p.fetchMs,
+    tallyMs: p.tallyMs,
+    bytes: p.bytes,
+    visits: p.visits,
+    people: p.people,
   };
 }
 
@@ -202,7 +174,7 @@ for (const [label, windowHours] of [["24h", 24], ["7d", 168], ["30d", 720]] as c
       } ms; plain scan p50 ${scan.p50.toFixed(1)} ms, p99 ${scan.p99.toFixed(1)} ms`,
     );
   }
-  const parts = await scanParts(windowHours);
+  const parts = await heavyScanParts(windowHours);
   results[`${label}:scanParts`] = parts;
   say(
     `  the plain scan's ${(parts.bytes / 1e6).toFixed(2)} MB of logs: fetching ${

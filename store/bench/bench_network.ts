@@ -40,11 +40,10 @@ import {
   KEY_NAMES,
   type KeyName,
   keyPrefix,
-  scanLog,
   storeKeys,
-  WEEK_HOURS,
 } from "@bsky/store/layout";
-import { CountTable, idOf, topInteractions, totals } from "@bsky/store/queries";
+import { idOf, topInteractions, totals } from "@bsky/store/queries";
+import { scanParts } from "./scan_parts.ts";
 import { rollUpCounters } from "../../scheduler/jobs/counters.ts";
 import { refreshProfiles } from "../../scheduler/jobs/profiles.ts";
 import { rollUpStore } from "../../scheduler/jobs/rollup.ts";
@@ -534,53 +533,14 @@ const p99Id = byActivity[Math.floor(byActivity.length * 0.99)];
 const typical = await latency(model.didOf(typicalId), weekHours, QUERIES * 2);
 const active99 = await latency(model.didOf(p99Id), weekHours, QUERIES * 2);
 const busy = await latency(model.didOf(busiest), weekHours, QUERIES);
-/**
- * What decoding `did`'s whole window costs (what a circles query does for an account without
- * day digests): fetching the window's logs (GET per week), and tallying their entries per
- * counterpart (scanLog into CountTables); also how many people the window holds.
- */
-async function breakdown(did: string, windowHours: number, n: number) {
-  const id = (await idOf(query, did))!;
-  const lastHour = Math.floor(NOW / HOUR_MS), firstHour = lastHour - windowHours + 1;
-  const weeks: number[] = [];
-  for (let w = Math.floor(firstHour / WEEK_HOURS); w <= Math.floor(lastHour / WEEK_HOURS); w++) {
-    weeks.push(w);
-  }
-  const fetchMs: number[] = [], tallyMs: number[] = [];
-  let bytes = 0, visits = 0, rows = 0, people = 0;
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const logs = await Promise.all(weeks.map((w) => query.getBuffer(storeKeys.log(id, w))));
-    const t1 = performance.now();
-    const tally = [new CountTable(6), new CountTable(6)];
-    bytes = visits = 0;
-    logs.forEach((log, k) => {
-      if (!log) return;
-      bytes += log.length;
-      const from = Math.max(0, firstHour - weeks[k] * WEEK_HOURS);
-      const to = Math.min(WEEK_HOURS - 1, lastHour - weeks[k] * WEEK_HOURS);
-      scanLog(log, from, to, (cp, received, type, by) => {
-        visits++;
-        tally[received ? 1 : 0].add(cp, type - 1, by);
-      });
-    });
-    tallyMs.push(performance.now() - t1);
-    fetchMs.push(t1 - t0);
-    rows = tally[0].size + tally[1].size;
-    people = new Set([...tally[0].ids, ...tally[1].ids]).size;
-  }
-  fetchMs.sort((a, b) => a - b);
-  tallyMs.sort((a, b) => a - b);
-  return {
-    fetchMs: percentile(fetchMs, 0.5),
-    tallyMs: percentile(tallyMs, 0.5),
-    bytes,
-    visits,
-    rows,
-    people,
-  };
-}
-const heavyParts = await breakdown(heavyDid, weekHours, Math.max(5, QUERIES / 5));
+// What decoding the heaviest account's whole window costs, as a scan without digests would.
+const heavyParts = await scanParts(
+  query,
+  (await idOf(query, heavyDid))!,
+  weekHours,
+  NOW,
+  Math.max(5, QUERIES / 5),
+);
 /** Distinct people in the heaviest account's window (sent or received). */
 const heavyPeople = heavyParts.people;
 
