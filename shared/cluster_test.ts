@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ClusterUnsettledError, keySlot, masterOf, slotOwners } from "./cluster.ts";
 import { type Entry, GroupConsumer } from "./group_consumer.ts";
 import { createLogger } from "./log.ts";
-import { type Cluster, connectRedis, isCluster, scanKeys } from "./redis.ts";
+import { type Cluster, isCluster, scanKeys } from "./redis.ts";
 import { startRedisCluster } from "./testing/redis_cluster.ts";
 
 Deno.test("keySlot() is Redis Cluster's hash slot: CRC16 of the hash tag or the key, modulo 16384", () => {
@@ -42,10 +42,7 @@ class Reader extends GroupConsumer {
 
 Deno.test("on a Redis Cluster: slots as the servers compute them, walks refused while a slot migrates, and a failed partition's read makes the others' entries read again", async () => {
   await using cluster = await startRedisCluster();
-  const redis = await connectRedis({
-    REDIS_URL: "redis://127.0.0.1:1",
-    REDIS_CLUSTER_NODES: cluster.nodes.split(","),
-  }, { name: "test" });
+  const redis = await cluster.connect();
   try {
     assert.ok(isCluster(redis));
     const c = redis as Cluster;

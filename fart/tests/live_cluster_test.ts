@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { encodeEvent, EVENT_VERSION } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
-import { connectRedis } from "@bsky/shared/redis";
 import { created } from "@bsky/shared/testing/events";
 import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { LIVE_WINDOW_MS, liveFigures } from "../live.ts";
@@ -15,10 +14,7 @@ const PARTITIONS = 4;
 
 Deno.test("liveFigures() on a Redis Cluster counts the events of every partition, on several masters", async () => {
   await using cluster = await startRedisCluster();
-  const redis = await connectRedis({
-    REDIS_URL: "redis://127.0.0.1:1",
-    REDIS_CLUSTER_NODES: cluster.nodes.split(","),
-  }, { name: "test" });
+  const redis = await cluster.connect();
   try {
     const streams = firehoseKeys.streams(PARTITIONS);
     const masters = new Set(await Promise.all(streams.map((s) => cluster.masterOf(s))));

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys, networkKeys, partitionOf } from "@bsky/shared/keys";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { type RedisCluster, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
+import type { Redis } from "@bsky/shared/redis";
+import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { serviceArgs, SERVICES } from "../../scripts/services.ts";
 import { DEFAULT_LIMITS } from "../normalize.ts";
 import { normalizeFrame } from "../sources/relay.ts";
@@ -42,14 +42,6 @@ function expectedEvents(count: number): FirehoseEvent[] {
 
 const inPartition = (events: FirehoseEvent[], p: number) =>
   events.filter((e) => partitionOf(e.did, PARTITIONS) === p);
-
-async function clusterClient(cluster: RedisCluster): Promise<Redis> {
-  const config = {
-    REDIS_URL: "redis://127.0.0.1:1",
-    REDIS_CLUSTER_NODES: cluster.nodes.split(","),
-  };
-  return await connectRedis(config, { name: "test" });
-}
 
 /** Every cursor (the partitions', then the counters'), 0 when missing. */
 async function cursors(redis: Redis): Promise<number[]> {
@@ -101,7 +93,7 @@ function spawnFirehose(env: Record<string, string>): Deno.ChildProcess {
 
 Deno.test("on a Redis Cluster the partitions spread over the masters; a firehose killed with SIGKILL mid-run and started again leaves each event in its partition exactly once", async () => {
   await using cluster = await startRedisCluster();
-  const redis = await clusterClient(cluster);
+  const redis = await cluster.connect();
   const loops = 40; // 6,000 frames
   const total = loops * frames.length;
   await using replay = startReplayServer({ frames, loops, chunk: 16 });
@@ -156,7 +148,7 @@ Deno.test("on a Redis Cluster the partitions spread over the masters; a firehose
 
 Deno.test("a master killed with SIGKILL under the running firehose: its replica takes over, and every partition still holds each event exactly once", async () => {
   await using cluster = await startRedisCluster();
-  const redis = await clusterClient(cluster);
+  const redis = await cluster.connect();
   const loops = 40;
   const total = loops * frames.length;
   await using replay = startReplayServer({ frames, loops, chunk: 8 });

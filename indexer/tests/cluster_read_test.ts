@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis } from "@bsky/shared/redis";
 import { created } from "@bsky/shared/testing/events";
 import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { settled } from "@bsky/shared/testing/settled";
@@ -27,10 +26,7 @@ const quiet = createLogger("test", { level: "error", write: () => {} });
 
 Deno.test("on a Redis Cluster the indexer reads every partition's stream, on several masters, each entry once and in order", async () => {
   await using cluster = await startRedisCluster();
-  const redis = await connectRedis({
-    REDIS_URL: "redis://127.0.0.1:1",
-    REDIS_CLUSTER_NODES: cluster.nodes.split(","),
-  }, { name: "test" });
+  const redis = await cluster.connect();
   const streams = firehoseKeys.streams(PARTITIONS);
   const masters = new Set(await Promise.all(streams.map((s) => cluster.masterOf(s))));
   assert.ok(masters.size >= 2, `the partitions are on ${masters.size} masters`);

@@ -4,6 +4,7 @@
  * (client and cluster bus) with its data folder in one temporary folder, AOF on. Also kills
  * a master and waits for its replica to take over, and moves slots between masters.
  */
+import { connectRedis, type Redis } from "../redis.ts";
 import { freePort } from "./redis_server.ts";
 
 export interface RedisClusterOptions {
@@ -39,6 +40,8 @@ export interface RedisCluster extends AsyncDisposable {
   topology(): Promise<ClusterNodeInfo[]>;
   /** The port of the master that serves the slot of `key`. */
   masterOf(key: string): Promise<number>;
+  /** A client of the cluster, as connectRedis() gives the services with these seed nodes. */
+  connect(): Promise<Redis>;
   /**
    * Kills a master with SIGKILL and waits until one of its replicas serves its slots and
    * every live node says cluster_state:ok; resolves with that replica's port.
@@ -251,6 +254,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     dir,
     cli,
     topology,
+    connect: () =>
+      connectRedis({
+        REDIS_URL: "redis://127.0.0.1:1",
+        REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`),
+      }, { name: "test" }),
     async masterOf(key: string) {
       const slot = Number((await cli(alive()[0].port, "CLUSTER", "KEYSLOT", key)).trim());
       const master = (await topology()).find((n) =>
