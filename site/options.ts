@@ -66,10 +66,11 @@ export function borderContrast(bg: string, border: string): number {
   return contrast(rgb(`#${bg}`, "background"), rgb(`#${border}`, "border"));
 }
 
-const colour = (raw: string | null, fallback: string) => {
-  const c = raw?.replace(/^#/, "").toLowerCase();
-  return c && /^[0-9a-f]{6}$/.test(c) ? c : fallback;
-};
+/** A colour as the address may give it: six hex digits, with or without "#". */
+const COLOUR = /^#?[0-9a-fA-F]{6}$/;
+
+const colour = (raw: string | null, fallback: string) =>
+  raw && COLOUR.test(raw) ? raw.replace(/^#/, "").toLowerCase() : fallback;
 
 /**
  * The accounts to leave out as typed (commas or spaces between them, with or without @, a
@@ -96,8 +97,8 @@ export function invalidOptions(params: URLSearchParams): string[] {
   oneOf("rings", (v) => v === "1" || v === "2" || v === "3");
   oneOf("direction", (v) => (DIRECTIONS as readonly string[]).includes(v));
   oneOf("window", (v) => (WINDOWS as readonly string[]).includes(v));
-  oneOf("bg", (v) => /^#?[0-9a-fA-F]{6}$/.test(v));
-  oneOf("border", (v) => /^#?[0-9a-fA-F]{6}$/.test(v));
+  oneOf("bg", (v) => COLOUR.test(v));
+  oneOf("border", (v) => COLOUR.test(v));
   oneOf("date", (v) => ["0", "1", "true", "false"].includes(v));
   oneOf("names", (v) => ["0", "1", "true", "false"].includes(v));
   oneOf("period", (v) => PERIOD.test(v));
