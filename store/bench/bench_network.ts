@@ -44,11 +44,11 @@ import {
 } from "@bsky/store/layout";
 import { idOf, topInteractions, totals } from "@bsky/store/queries";
 import { scanParts } from "./scan_parts.ts";
-import { rollUpCounters } from "../../scheduler/jobs/counters.ts";
-import { refreshProfiles } from "../../scheduler/jobs/profiles.ts";
-import { rollUpStore } from "../../scheduler/jobs/rollup.ts";
-import { sweep } from "../../scheduler/jobs/sweep.ts";
-import { computeTopLists } from "../../scheduler/jobs/top_lists.ts";
+import { rollUpCounters } from "@bsky/scheduler/jobs/counters";
+import { refreshProfiles } from "@bsky/scheduler/jobs/profiles";
+import { rollUpStore } from "@bsky/scheduler/jobs/rollup";
+import { sweep } from "@bsky/scheduler/jobs/sweep";
+import { computeTopLists } from "@bsky/scheduler/jobs/top_lists";
 import {
   activeShare,
   jetstreamMix,

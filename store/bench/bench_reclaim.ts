@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { sweep } from "../../scheduler/jobs/sweep.ts";
+import { sweep } from "@bsky/scheduler/jobs/sweep";
 import { Applier } from "../apply.ts";
 import { HOUR_MS, storeKeys, WEEK_HOURS } from "../layout.ts";
 import { didOf } from "../testing/generate.ts";
