@@ -99,8 +99,15 @@ export class AnswerCache {
       }
       if (Date.now() > deadline) break;
     }
-    this.misses++;
     try {
+      // Another process may have set it and let go of the lock between our first read and
+      // our taking it: its answer, not a second computation.
+      const done = await this.redis.getBuffer(k);
+      if (done) {
+        this.hits++;
+        return this.#keep(key, done, ttlSeconds * 1000 - POLL_MS);
+      }
+      this.misses++;
       const value = await compute();
       await this.redis.set(
         k,
