@@ -25,8 +25,8 @@ const encoder = new TextEncoder();
  * stands between the first `{` and the next `}`, when not empty) or else of the whole key,
  * modulo 16384.
  */
-export function keySlot(key: string): number {
-  let bytes = encoder.encode(key);
+export function keySlot(key: string | Uint8Array): number {
+  let bytes = typeof key === "string" ? encoder.encode(key) : key;
   const open = bytes.indexOf(0x7b);
   if (open >= 0) {
     const close = bytes.indexOf(0x7d, open + 1);
