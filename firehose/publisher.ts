@@ -35,7 +35,7 @@ export type { PublishResult } from "./publish_script.ts";
 
 export interface PublisherOptions {
   partitions: number;
-  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
+  /** Approximate cap on each stream's length (XTRIM MAXLEN ~ after each batch). */
   maxLen: number;
   /** Which source's cursors this publisher owns ("relay" or "jetstream"). */
   source: string;
@@ -100,7 +100,7 @@ export class Publisher {
 
   /**
    * The most entries any consumer group has yet to consume (unread, or delivered and not
-   * acknowledged) in any stream: what XADD MAXLEN would trim if it grew past the cap.
+   * acknowledged) in any stream: what the cap would trim if it grew past it.
    */
   async consumerLag(): Promise<number> {
     let worst = 0;

@@ -89,6 +89,12 @@ Deno.test("Publisher refuses a batch that would trim what a group has not read, 
       cursor = to;
     }
     assert.equal(await publisher.consumerLag(), 0);
+    // The cap holds: 1,800 events written, at most the cap plus one node of 100 entries kept
+    // (a trim drops whole nodes), the newest of them.
+    const kept = await redis.xlen(firehoseKeys.stream(0));
+    assert.ok(kept >= 1000 && kept <= 1100, `${kept} entries kept with a cap of 1,000`);
+    const [[, newest]] = await redis.xrevrange(firehoseKeys.stream(0), "+", "-", "COUNT", 1);
+    assert.equal(JSON.parse(newest[3]).seq, 1800);
     // The indexer's group, as far behind, does.
     await redis.xgroup("CREATE", firehoseKeys.stream(0), "indexer", "0", "MKSTREAM");
     assert.ok(await publisher.consumerLag() >= 900);

@@ -113,7 +113,7 @@ export class Subscription extends BaseSubscription<SubscriptionOptions> {
 
   /**
    * Holds the subscription while consumers are behind: the cursor keeps our place, so
-   * pausing loses nothing, where writing on would let XADD MAXLEN trim unread events.
+   * pausing loses nothing, where writing on would let the cap trim unread events.
    */
   async #waitForConsumers(): Promise<void> {
     if (!await this.#consumersBehind(PAUSE_AT)) return;

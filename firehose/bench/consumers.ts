@@ -204,8 +204,14 @@ export async function runAtprotoSync(
 export async function runService(
   { url, redisUrl, workload, timeoutMs }: RunOptions,
 ): Promise<ConsumerResult> {
-  const log = memoryLogger();
-  const cpu0 = cpuNow();
+  // Measured from its socket's open, as the raw consumer is: the start-up before it (Redis,
+  // scripts, cursors) is a figure of its own.
+  let opened: { at: number; cpu: ReturnType<typeof cpuNow> } | undefined;
+  const log = memoryLogger((line) => {
+    if (opened === undefined && line.msg === "Connected to the firehose") {
+      opened = { at: performance.now(), cpu: cpuNow() };
+    }
+  });
   const t0 = performance.now();
   const service = await startFirehose(
     testConfig({
@@ -223,8 +229,11 @@ export async function runService(
     }
   })();
   await deadline("the service's durable cursor", timeoutMs, Promise.race([reached, service.done]));
-  const elapsedMs = performance.now() - t0;
-  const cpu = cpuSince(cpu0);
+  if (opened === undefined) {
+    throw new Error("The service reached the last seq without opening a socket");
+  }
+  const elapsedMs = performance.now() - opened.at;
+  const cpu = cpuSince(opened.cpu);
   const m = service.metrics;
   let written = 0;
   for (const line of (await m.registry.render()).split("\n")) {
@@ -244,6 +253,7 @@ export async function runService(
     ...cpu,
     complete: true,
     details: {
+      startupMs: Math.round(opened.at - t0),
       batches: m.batch.count,
       reconnects: reconnects || "none",
       warnings: warnings.length,

@@ -130,8 +130,9 @@ export function formatReport(
   lines.push("");
   lines.push(
     "Notes:",
-    "- throughput = workload events / seconds from socket open (service: from startFirehose," +
-      " sync: from start()) to the last event handled (service: durable cursor = last seq)",
+    "- throughput = workload events / seconds from socket open (sync: from start()) to the last" +
+      " event handled (service: durable cursor = last seq); the service's start-up before its" +
+      " socket opens (Redis, scripts, cursors) is shown apart",
     "- CPU = the consumer process only (process.cpuUsage); replay server and redis-server are" +
       " separate processes, shown apart; CPU % is of one core",
     "- others CPU % = the machine's busy CPU (/proc/stat) minus consumer, replay and Redis:" +
@@ -153,7 +154,15 @@ export function formatReport(
   if (service?.result) {
     const d = service.result.details;
     lines.push(
-      `- service: ${d.batches} batches, reconnects: ${d.reconnects}, ` +
+      `- service: start-up ${d.startupMs} ms before its socket opened (from startFirehose: ` +
+        `${
+          fmt(
+            Math.round(
+              service.result.events / ((service.result.elapsedMs + Number(d.startupMs)) / 1000),
+            ),
+          )
+        } events/s), ` +
+        `${d.batches} batches, reconnects: ${d.reconnects}, ` +
         `${d.warnings} warnings${d.firstWarning ? ` (first: ${d.firstWarning})` : ""}`,
     );
   }

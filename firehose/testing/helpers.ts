@@ -15,9 +15,18 @@ export function corpusFrames(): Promise<Uint8Array[]> {
 }
 
 /** A logger that keeps its lines in memory. */
-export function memoryLogger(): Logger & { lines: Record<string, unknown>[] } {
+export function memoryLogger(
+  onLine?: (line: Record<string, unknown>) => void,
+): Logger & { lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger("test", { level: "debug", write: (l) => lines.push(JSON.parse(l)) });
+  const log = createLogger("test", {
+    level: "debug",
+    write: (l) => {
+      const line = JSON.parse(l);
+      lines.push(line);
+      onLine?.(line);
+    },
+  });
   return Object.assign(log, { lines });
 }
 
