@@ -3,6 +3,7 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { checkServerSettings } from "@bsky/shared/redis_settings";
 import { Applier } from "@bsky/store/apply";
 import { storeKeys } from "@bsky/store/layout";
 import type { IndexerConfig } from "./config.ts";
@@ -23,6 +24,7 @@ export async function startIndexer(
   name = `indexer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
 ): Promise<IndexerService> {
   const redis = await connectRedis(config, { name: "indexer", log });
+  await checkServerSettings(redis, log);
   const metrics = indexerMetrics();
   metrics.registry.gauge(
     "indexer_pending_entries",

@@ -3,6 +3,7 @@
  * reading them, and run the image's entrypoint for real with each container's environment.
  */
 import assert from "node:assert/strict";
+import { serverArgs } from "@bsky/shared/redis_settings";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES, type ServiceSpec } from "./services.ts";
 import { parseCompose, type Yaml } from "./testing/compose_file.ts";
@@ -148,6 +149,9 @@ Deno.test("compose.yaml runs Redis with AOF persistence on a volume", () => {
     "yes",
   ]);
   assert.deepEqual(redis.volumes, ["redis-data:/data"]);
+  // With the settings every redis-server of the platform runs with.
+  const command = (redis.command as string[]).join(" ");
+  for (const arg of serverArgs().join(" ").split(" --")) assert.ok(command.includes(arg), arg);
 });
 
 /** The command line of a process, from /proc. */

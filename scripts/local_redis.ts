@@ -3,6 +3,7 @@
  * way the tests' tools are, scripts/ensure_tools.sh), started on 127.0.0.1 in a session of
  * its own with its data folder, and waited for until it answers PING.
  */
+import { serverArgs } from "@bsky/shared/redis_settings";
 import { forward, say } from "./log_stream.ts";
 
 /** Stops the starter with an error line. */
@@ -103,7 +104,7 @@ export async function startRedis(
   try {
     child = new Deno.Command("setsid", {
       args: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir]
-        .concat(persistence, ["--save", "", "--loglevel", "warning"]),
+        .concat(persistence, ["--save", "", "--loglevel", "warning"], serverArgs()),
       stdout: "piped",
       stderr: "piped",
     }).spawn();

@@ -5,6 +5,7 @@
  * a master and waits for its replica to take over, and moves slots between masters.
  */
 import { connectRedis, type Redis } from "../redis.ts";
+import { serverArgs } from "../redis_settings.ts";
 import { freePort } from "./redis_server.ts";
 
 export interface RedisClusterOptions {
@@ -158,6 +159,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       "",
       "--daemonize",
       "no",
+      ...serverArgs(),
       "--loglevel",
       "warning",
       ...(options.extraArgs ?? []),

@@ -2,6 +2,8 @@
  * Starts a real redis-server on a free loopback port for tests and benchmarks.
  * Each instance has its own data folder, removed on stop.
  */
+import { serverArgs } from "../redis_settings.ts";
+
 export interface RedisServerOptions {
   /** Turn on AOF persistence (appendfsync everysec unless said otherwise). */
   appendOnly?: boolean;
@@ -72,6 +74,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     "no",
     "--loglevel",
     "warning",
+    ...serverArgs(),
     ...(options.extraArgs ?? []),
   ];
   const start = async () => {
