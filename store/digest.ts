@@ -3,7 +3,8 @@
  * of a week's log holds for each day, in a form a reader can take the best counterparts
  * from without decoding the whole log: a day's day cells once it is rolled up, the sum of
  * its hour cells before (for the current day, those of its hours over at the roll-up). The roll-up (rollup.ts) writes them, in the same
- * script that swaps the log's rolled-up part in, for the logs that hold at least
+ * script that swaps the log's rolled-up part in (for a large log, staged apart and renamed
+ * into place by that script), for the logs that hold at least
  * DIGEST_MIN_HELD interactions (and keeps them up to date for the rest of the week once it
  * has); the circles' read (digest_top.ts) merges them exactly. Ordinary accounts never
  * have one.

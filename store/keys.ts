@@ -15,6 +15,10 @@ export const ID_BUCKET = 128;
 export const KEY_NAMES = {
   log: "l:{<id>}:<week>",
   digest: "dg:{<id>}:<week>",
+  rollUpLock: "ru:{<id>}:<week>:lock",
+  logStaging: "ru:{<id>}:<week>:log:<run>",
+  digestStaging: "ru:{<id>}:<week>:dg:<run>",
+  digestRetired: "ru:{<id>}:<week>:old:<run>",
   records: "r:{<bucket>}:<span>",
   recordBuckets: "rb:{g}",
   graph: "g:{<id>}",
@@ -88,6 +92,15 @@ export const storeKeys = {
   log: keyOf(KEY_NAMES.log),
   /** A heavy account's day digests of a week (digest.ts). */
   digest: keyOf(KEY_NAMES.digest),
+  /**
+   * A roll-up of a large log in steps (rollup.ts): the token of the run under way, taken
+   * before the log is read; its staged log and digest, in the account's slot, expiring;
+   * and where the digest it replaced waits to be unlinked.
+   */
+  rollUpLock: keyOf(KEY_NAMES.rollUpLock),
+  logStaging: keyOf(KEY_NAMES.logStaging),
+  digestStaging: keyOf(KEY_NAMES.digestStaging),
+  digestRetired: keyOf(KEY_NAMES.digestRetired),
   records: keyOf(KEY_NAMES.records),
   recordBuckets: KEY_NAMES.recordBuckets,
   graph: keyOf(KEY_NAMES.graph),

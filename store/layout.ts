@@ -17,9 +17,14 @@
  *   each day that is over, what the log's rolled-up part holds of it (its day cells, or its
  *   hour cells until they become day cells), its counterparts ranked by score (heads) and
  *   all of them by id in buckets, as digest.ts describes; written by the roll-up in the
- *   script that swaps the log, and expiring with it; its hash tag is the account's, as its
+ *   script that swaps the log (for a large log, staged in `ru:{A}:<week>:dg:<run>` and
+ *   renamed into place by it), and expiring with it; its hash tag is the account's, as its
  *   log's. The circles of such an account merge them (digest_top.ts) instead of decoding
  *   the whole log, with the same answers.
+ * - `ru:{A}:<week>:lock`, `ru:{A}:<week>:log:<run>`, `ru:{A}:<week>:dg:<run>` and
+ *   `ru:{A}:<week>:old:<run>`: a roll-up of a large log in steps (rollup.ts) under way, its
+ *   token, staged log and digest, and the digest it replaced until it is unlinked; all
+ *   expire within minutes, so a run that stops leaves nothing for long.
  * - `r:{b}:<span>` hashes: the record memory, so deletes subtract exactly what creates
  *   added. Spans are 8 hours; a record made in that span by A with key R is field id(A)
  *   (4 bytes) + R (a TID as its 8-byte value) in bucket b = hash(field) mod the span's
@@ -107,13 +112,15 @@
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`;
  * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts,
  *   `hidden:{g}` and the `{ids}` keys;
- * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swap (swap_log.lua) to
- *   its declared log and digest (one account's slot): these two would run (the intern
- *   script builds its reverse-map keys itself, in the slot of the keys it declares);
- * - reads are single-key commands, some pipelined: ioredis's Cluster client refuses a
- *   pipeline whose keys are on several nodes, as profiles() sends (a hash per account) and
- *   topInteractions() (the hidden set with the account's own set); the roll-up, the sweep
- *   and the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
+ * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swaps (swap_log.lua,
+ *   swap_staged.lua) to their declared log, digest, lock and staged keys (one account's
+ *   slot): these would run (the intern script builds its reverse-map keys itself, in the
+ *   slot of the keys it declares);
+ * - reads are single-key commands, some pipelined: a pipeline over keys of several slots
+ *   (profiles(), a hash per account; topInteractions(), the hidden set with the account's
+ *   own set, and its filters, many accounts' sets and logs) goes through crossSlotPipeline
+ *   (shared/pipeline.ts), a pipeline per master on a Cluster; the roll-up, the sweep and
+ *   the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
  * Running on Cluster would take: the record memory tagged by author, so that a record and
  * its author's log, set and profile share a slot; the counterpart's log entry written by a
  * second call to its own slot, idempotent by itself; the batch acknowledged after all of

@@ -7,12 +7,15 @@
  * behind the roll-up's; longer ones round their oldest day (see scanLog). The new log is
  * made here and swapped in by a script (scripts/swap_log.lua) that checks the log still
  * starts with what was read, so it is safe while the indexer appends; running it twice
- * changes nothing. The scheduler runs it every hour for the current and the previous week;
+ * changes nothing. A log of STEP_BYTES or more (a heavy account's, with a digest of many
+ * fields) is swapped in steps instead, none of which holds Redis long: staged under a
+ * lock, then renamed into place by one short script (swapLogInSteps). The scheduler runs it every hour for the current and the previous week;
  * logs with nothing to roll up are skipped after reading their first 5 bytes.
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
+import { TokenLock } from "@bsky/shared/token_lock";
 import { CountTable } from "./count_table.ts";
 import {
   buildDay,
@@ -39,12 +42,16 @@ import {
 import type { RollUpStats } from "./log.ts";
 import { defineScript, withKeys } from "./lua.ts";
 import swapLog from "./scripts/swap_log.lua" with { type: "text" };
+import swapStaged from "./scripts/swap_staged.lua" with { type: "text" };
 
 /** The swap of a log's rolled-up start: see scripts/swap_log.lua. */
 const SWAP_SCRIPT = withKeys(swapLog);
+/** The last step of a swap in steps: see scripts/swap_staged.lua. */
+const SWAP_STAGED_SCRIPT = withKeys(swapStaged);
 
 type RollRedis = Redis & {
   swapLog(...args: (string | number | Buffer)[]): Promise<number>;
+  swapStaged(...args: (string | number | Buffer)[]): Promise<number>;
 };
 
 /** Windows of up to this many hours stay exact to the hour. */
@@ -77,6 +84,12 @@ export interface DigestOptions {
   digestMinHeld?: number;
   /** Bytes of each head (HEAD_BYTES). */
   headBytes?: number;
+  /** Bytes of a log from which it is rolled up in steps (STEP_BYTES). */
+  stepBytes?: number;
+  /** How long the lock and staged keys of a roll-up in steps live (STAGING_TTL_MS). */
+  stagingTtlMs?: number;
+  /** Called with the log's key before the last step of a roll-up in steps (for tests). */
+  beforeSwap?: (key: string) => Promise<void>;
 }
 
 /**
@@ -115,8 +128,8 @@ export async function rollUpLogs(
   count: RollUpCount = { before: 0, after: 0, keys: 0 },
 ): Promise<RollUpCount> {
   const r = redis as RollRedis;
-  defineScript(redis, "swapLog", SWAP_SCRIPT, 2);
-  const minHeld = options.digestMinHeld ?? DIGEST_MIN_HELD;
+  defineScript(redis, "swapLog", SWAP_SCRIPT, 3);
+  defineScript(redis, "swapStaged", SWAP_STAGED_SCRIPT, 6);
   const lastDayHour = lastRollableHour(week, now);
   const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
   // The header and length first: most logs of a past week need nothing.
@@ -151,51 +164,220 @@ export async function rollUpLogs(
       } else todo.push(large[k][0]);
     });
   }
+  // Large logs are rolled up in steps, each under a lock taken before the log is read.
+  const stepBytes = options.stepBytes ?? STEP_BYTES;
+  const locks = new Map<string, TokenLock>();
+  const lengths = new Map<string, number>();
+  found.forEach((key, k) => lengths.set(key, (h[2 * k + 1][1] as number) ?? 0));
+  for (const key of todo) {
+    if ((lengths.get(key) ?? 0) < stepBytes) continue;
+    const lock = new TokenLock(redis, lockKeyOf(key));
+    if (await lock.acquire(options.stagingTtlMs ?? STAGING_TTL_MS)) locks.set(key, lock);
+  }
   const pipe = redis.pipeline();
   for (const key of todo) pipe.getBuffer(key);
   const logs = (await pipe.exec())!;
   for (let k = 0; k < logs.length; k++) {
-    const key = todo[k], digestKey = digestKeyOf(key);
-    let log = logs[k][1] as Buffer | null;
-    // The digest's index only where one may be (the swap checks it was right).
-    let index: Buffer | null = log && log.length >= minDigestBytes(minHeld)
-      ? await redis.hgetBuffer(digestKey, digestFields.index)
-      : null;
-    while (log) {
-      const stats: RollUpStats = { held: 0, changedDays: 0 };
-      const out = rollUpLog(log, lastDayHour, lastHour, stats);
-      const old = decodeIndex(index);
-      const digest = old !== undefined || stats.held >= minHeld;
-      if (!out && (!digest || old)) {
-        count.before += log.length;
-        count.after += log.length;
-        break;
-      }
-      const next = out ?? log;
-      const update = digest ? digestUpdate(next, old, stats.changedDays, lastHour, options) : [0];
+    const key = todo[k], lock = locks.get(key);
+    const large = (lengths.get(key) ?? 0) >= stepBytes;
+    try {
+      // Another run holds this large log: it is left to that run.
+      if (large && !lock) throw new Skip();
+      await rollUpOne(
+        r,
+        key,
+        logs[k][1] as Buffer | null,
+        lastDayHour,
+        lastHour,
+        options,
+        count,
+        lock,
+      );
+    } catch (e) {
+      if (!(e instanceof Skip)) throw e;
+      const length = lengths.get(key) ?? 0;
+      count.before += length;
+      count.after += length;
+    } finally {
+      await lock?.release();
+    }
+  }
+  return count;
+}
+
+/** A log left as it is, to a roll-up under way elsewhere. */
+class Skip extends Error {}
+
+/** Bytes of a log from which it is rolled up in steps (swapLogInSteps). */
+export const STEP_BYTES = 128 * 1024;
+/** How long a step's lock and staged keys live (a run that stops lets go by then). */
+export const STAGING_TTL_MS = 10 * 60_000;
+/** Fields, and bytes of them, written to a staged digest or read from a digest per call. */
+const FIELDS_PER_CALL = 512, BYTES_PER_CALL = 256 * 1024;
+/** Bytes of the log's start and of its end as read that the swap checks. */
+const CHECK_BYTES = 64;
+/** Times a roll-up reads a log again when the log or its digest changed in between. */
+const ATTEMPTS = 5;
+
+/** Rolls up one log read as `log` (see rollUpLogs); in steps when it holds `lock`. */
+async function rollUpOne(
+  r: RollRedis,
+  key: string,
+  log: Buffer | null,
+  lastDayHour: number,
+  lastHour: number,
+  options: DigestOptions,
+  count: RollUpCount,
+  lock: TokenLock | undefined,
+): Promise<void> {
+  const minHeld = options.digestMinHeld ?? DIGEST_MIN_HELD;
+  const digestKey = digestKeyOf(key);
+  // The digest's index only where one may be (the swap checks it was right).
+  let index: Buffer | null = log && log.length >= minDigestBytes(minHeld)
+    ? await r.hgetBuffer(digestKey, digestFields.index)
+    : null;
+  for (let attempt = 0; log; attempt++) {
+    if (attempt === ATTEMPTS) throw new Skip();
+    const stats: RollUpStats = { held: 0, changedDays: 0 };
+    const out = rollUpLog(log, lastDayHour, lastHour, stats);
+    const old = decodeIndex(index);
+    const digest = old !== undefined || stats.held >= minHeld;
+    if (!out && (!digest || old)) {
+      count.before += log.length;
+      count.after += log.length;
+      return;
+    }
+    const next = out ?? log;
+    const update = digest
+      ? digestUpdate(next, old, stats.changedDays, lastHour, options)
+      : undefined;
+    let len: number;
+    if (lock) {
+      len = await swapLogInSteps(r, key, log, out, index, update, lock, options);
+    } else {
       const sha = createHash("sha1").update(log).digest("hex");
-      const len = await r.swapLog(
+      const args = update ? [update.gone.length, ...update.gone, ...update.set] : [0];
+      len = await r.swapLog(
         key,
         digestKey,
+        lockKeyOf(key),
         log.length,
         sha,
         Buffer.from(next),
         index ?? "",
-        ...update,
+        ...args,
       );
-      if (len >= 0) {
-        count.before += log.length;
-        count.after += len;
-        break;
-      }
-      // Changed in between (only a roll-up elsewhere rewrites a log): read it again.
-      [log, index] = await Promise.all([
-        redis.getBuffer(key),
-        redis.hgetBuffer(digestKey, digestFields.index),
-      ]);
     }
+    if (len >= 0) {
+      count.before += log.length;
+      count.after += len;
+      return;
+    }
+    if (len === -2) throw new Skip();
+    // Changed in between: read it again.
+    [log, index] = await Promise.all([
+      r.getBuffer(key),
+      r.hgetBuffer(digestKey, digestFields.index),
+    ]);
   }
-  return count;
+}
+
+/**
+ * The swap of a large log in steps, each call of bounded work while the run holds the
+ * log's lock: the rolled-up log (`out`, if any) is staged whole in one SET (Redis keeps
+ * the argument it read as the value); the new digest is staged field by field in calls of
+ * FIELDS_PER_CALL fields or BYTES_PER_CALL bytes at most, those of the old one that stay
+ * read from it and written again the same way; then one script (scripts/swap_staged.lua)
+ * checks the log and digest are as read and renames the staged keys into place, after
+ * appending to the staged log what the indexer appended since. Readers see the old log and
+ * digest or the new ones, never a mix. The old digest is unlinked last (freed apart from
+ * the event loop). Returns the log's new length, -1 when it changed, -2 when the lock
+ * was lost.
+ */
+async function swapLogInSteps(
+  r: RollRedis,
+  key: string,
+  log: Buffer,
+  out: Uint8Array | undefined,
+  index: Buffer | null,
+  update: DigestUpdate | undefined,
+  lock: TokenLock,
+  options: DigestOptions,
+): Promise<number> {
+  const [id, week] = keyValues("log", key)!;
+  const run = lock.token;
+  const stagedLog = storeKeys.logStaging(id, week, run);
+  const stagedDigest = storeKeys.digestStaging(id, week, run);
+  const retired = storeKeys.digestRetired(id, week, run);
+  const ttl = options.stagingTtlMs ?? STAGING_TTL_MS;
+  try {
+    if (out) await r.set(stagedLog, Buffer.from(out), "PX", ttl);
+    let fields = -1;
+    if (update) {
+      fields = 0;
+      const write = async (pairs: (string | Buffer)[]) => {
+        const [[err, added]] = (await r.multi().hset(stagedDigest, ...pairs)
+          .pexpire(stagedDigest, ttl).exec())!;
+        if (err) throw err;
+        fields += added as number;
+      };
+      // The old digest's fields that stay, read and written again in bounded calls.
+      for (const names of chunks(update.kept, () => 64)) {
+        const values = await r.hmgetBuffer(digestKeyOf(key), ...names);
+        const pairs: (string | Buffer)[] = [];
+        values.forEach((v, k) => v && pairs.push(names[k], v));
+        // A field gone missing: the digest changed (its index tells, at the swap).
+        if (pairs.length) await write(pairs);
+      }
+      const set: [string, Buffer][] = [];
+      for (let k = 0; k < update.set.length; k += 2) {
+        set.push([update.set[k] as string, update.set[k + 1] as Buffer]);
+      }
+      for (const part of chunks(set, ([, v]) => v.length)) await write(part.flat());
+    }
+    if (options.beforeSwap) await options.beforeSwap(key);
+    const head = log.subarray(0, Math.min(CHECK_BYTES, log.length));
+    const end = log.subarray(Math.max(0, log.length - CHECK_BYTES));
+    return await r.swapStaged(
+      key,
+      digestKeyOf(key),
+      lock.key,
+      stagedLog,
+      stagedDigest,
+      retired,
+      run,
+      log.length,
+      head,
+      end,
+      index ?? "",
+      out ? 1 : 0,
+      fields,
+    );
+  } finally {
+    await r.unlink(stagedLog, stagedDigest, retired);
+  }
+}
+
+/** Splits `items` into runs of at most FIELDS_PER_CALL items and BYTES_PER_CALL bytes. */
+function* chunks<T>(items: T[], bytes: (item: T) => number): Generator<T[]> {
+  let part: T[] = [], size = 0;
+  for (const item of items) {
+    const b = bytes(item);
+    if (part.length && (part.length === FIELDS_PER_CALL || size + b > BYTES_PER_CALL)) {
+      yield part;
+      part = [];
+      size = 0;
+    }
+    part.push(item);
+    size += b;
+  }
+  if (part.length) yield part;
+}
+
+/** The lock key of a log key: its roll-up in steps under way. */
+function lockKeyOf(logKey: string): string {
+  const [id, week] = keyValues("log", logKey)!;
+  return storeKeys.rollUpLock(id, week);
 }
 
 /** The digest key of a log key (same account and week). */
@@ -205,9 +387,9 @@ function digestKeyOf(logKey: string): string {
 }
 
 /**
- * The swap's digest arguments for the rolled-up log `log`, whose hours up to `lastHour`
- * are rolled up: how many fields go, those fields, then the fields written and their
- * values (the index among them). Every day with counts in the rolled-up part is digested
+ * The digest's update for the rolled-up log `log`, whose hours up to `lastHour` are
+ * rolled up: the fields that go, the fields written and their values (the index among
+ * them), and the old fields that stay. Every day with counts in the rolled-up part is digested
  * (the current one as far as its hours are over); days whose counts did not change
  * (`changedDays`: those of the entries this roll-up took in) keep their fields, also when
  * their hour cells became day cells.
@@ -218,7 +400,7 @@ function digestUpdate(
   changedDays: number,
   lastHour: number,
   options: DigestOptions,
-): (string | number | Buffer)[] {
+): DigestUpdate {
   const weights = TYPES.map((t) => DEFAULT_WEIGHTS[t]);
   const same = old !== undefined && old.weights.every((w, t) => w === weights[t]);
   // Each day's counts by counterpart, from its day cells or its hour cells.
@@ -243,9 +425,15 @@ function digestUpdate(
     weights,
     buckets: same ? [...old.buckets] : [0, 0, 0, 0, 0, 0, 0],
   };
-  const gone: string[] = [], set: (string | Buffer)[] = [];
+  const gone: string[] = [], set: (string | Buffer)[] = [], kept: string[] = [];
   for (let d = 0; d < 7; d++) {
-    if (!(rebuild & (1 << d))) continue;
+    if (!(rebuild & (1 << d))) {
+      if (old && old.days & (1 << d)) {
+        kept.push(digestFields.heads(d));
+        for (let b = 0; b < old.buckets[d]; b++) kept.push(digestFields.bucket(d, b));
+      }
+      continue;
+    }
     if (old && old.days & (1 << d)) {
       gone.push(digestFields.heads(d));
       for (let b = 0; b < old.buckets[d]; b++) gone.push(digestFields.bucket(d, b));
@@ -262,7 +450,17 @@ function digestUpdate(
     built.buckets.forEach((b, k) => set.push(digestFields.bucket(d, k), Buffer.from(b)));
   }
   set.push(digestFields.index, Buffer.from(encodeIndex(index)));
-  return [gone.length, ...gone, ...set];
+  return { gone, set, kept };
+}
+
+/**
+ * A digest's update: the fields that go, the field / value pairs written (the index
+ * among them) and the fields of the old digest that stay as they are.
+ */
+interface DigestUpdate {
+  gone: string[];
+  set: (string | Buffer)[];
+  kept: string[];
 }
 
 /** Rolls up, as of `now`, every week that can still change: this one and the one before. */

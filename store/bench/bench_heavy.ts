@@ -10,7 +10,10 @@
  *   and the rest (ranking, hidden and blocked checks, DIDs);
  * - the heavy account's bytes in Redis (MEMORY USAGE): its logs and its digests;
  *
- * and ends with one JSON line. With `--data <dir>`, the store is saved there after the
+ * and ends with one JSON line. It also tells the longest a single Redis call of the heavy
+ * account's roll-ups held the server (SLOWLOG, every call logged while they run): of the
+ * hourly ones, and of one more at the end, a day and two hours after `--now`, that rolls
+ * every day left into day cells. With `--data <dir>`, the store is saved there after the
  * apply (dump.rdb) and loaded from there by later runs of the same parameters, which then
  * only measure.
  *
@@ -64,11 +67,40 @@ await using server = await startRedisServer({
   extraArgs: values.data ? ["--dir", values.data, "--dbfilename", "dump.rdb"] : [],
 });
 const redis = await connectRedis(server.url, { name: "bench-heavy" });
+// Every call is logged while a roll-up runs (the log is emptied before each).
+await redis.config("SET", "slowlog-log-slower-than", "0");
+await redis.config("SET", "slowlog-max-len", "1000000");
 const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
 const HEAVY = 0;
 const start = NOW - DAYS * 24 * HOUR_MS;
 const t0 = performance.now();
 let events = 0, rollMs = 0;
+
+/** The longest single call of a roll-up: its µs and command, from SLOWLOG. */
+interface LongestCall {
+  us: number;
+  call: string;
+  calls: number;
+}
+async function measured(work: () => Promise<unknown>): Promise<LongestCall> {
+  await redis.slowlog("RESET");
+  await work();
+  const entries = await redis.call("SLOWLOG", "GET", "-1") as unknown[][];
+  const out: LongestCall = { us: 0, call: "", calls: 0 };
+  for (const entry of entries) {
+    const args = ((entry[3] as unknown[]) ?? []).map(String);
+    if (args[0]?.toLowerCase() === "slowlog") continue;
+    out.calls++;
+    const us = Number(entry[2]);
+    if (us > out.us) {
+      out.us = us;
+      out.call = args.slice(0, 3).map((a) => a.length > 30 ? `${a.slice(0, 30)}…` : a).join(" ");
+    }
+  }
+  return out;
+}
+const longest = (a: LongestCall, b: LongestCall) => b.us > a.us ? b : a;
+let hourlyLongest: LongestCall = { us: 0, call: "", calls: 0 };
 let hour = Math.floor(start / HOUR_MS);
 let heavyId = saved ? (await idOf(redis, didOf(HEAVY)))! : -1;
 if (saved) say(`Loaded the store from ${values.data}`);
@@ -94,13 +126,17 @@ for (
   const at = hour * HOUR_MS + 20 * 60_000;
   const week = Math.floor(hour / WEEK_HOURS);
   const r0 = performance.now();
-  for (const w of [week - 1, week]) {
-    await rollUpLogs(redis, [storeKeys.log(heavyId, w)], w, at, {
-      digestMinHeld: Number(values["digest-min"]),
-      headBytes: Number(values["head-bytes"]),
-    });
-  }
+  const calls = await measured(async () => {
+    for (const w of [week - 1, week]) await rollUp(w, at);
+  });
+  hourlyLongest = longest(hourlyLongest, calls);
   rollMs += performance.now() - r0;
+}
+function rollUp(week: number, at: number) {
+  return rollUpLogs(redis, [storeKeys.log(heavyId, week)], week, at, {
+    digestMinHeld: Number(values["digest-min"]),
+    headBytes: Number(values["head-bytes"]),
+  });
 }
 if (values.data && !saved) {
   await redis.save();
@@ -110,6 +146,40 @@ say(
   `Applied ${events.toLocaleString("en-US")} events in ${
     ((performance.now() - t0) / 1000).toFixed(1)
   } s; the heavy account's hourly roll-ups took ${(rollMs / 1000).toFixed(1)} s in all`,
+);
+
+say(
+  `The longest Redis call of the hourly roll-ups: ${
+    (hourlyLongest.us / 1000).toFixed(2)
+  } ms (${hourlyLongest.call})`,
+);
+// One more roll-up, a day and two hours on: every day left goes into day cells. Measured
+// on a copy of the heavy account's logs, so that the windows below are those applied.
+const LATER = NOW + 26 * HOUR_MS;
+const finalCalls: LongestCall = { us: 0, call: "", calls: 0 };
+for (
+  const w of new Set([
+    Math.floor(start / HOUR_MS / WEEK_HOURS),
+    Math.floor(NOW / HOUR_MS / WEEK_HOURS),
+  ])
+) {
+  const key = storeKeys.log(heavyId, w), copy = storeKeys.log(heavyId, `${w}c`);
+  await redis.copy(key, copy, "REPLACE");
+  await redis.copy(storeKeys.digest(heavyId, w), storeKeys.digest(heavyId, `${w}c`), "REPLACE");
+  const calls = await measured(() =>
+    rollUpLogs(redis, [copy], w, LATER, {
+      digestMinHeld: Number(values["digest-min"]),
+      headBytes: Number(values["head-bytes"]),
+    })
+  );
+  if (calls.us > finalCalls.us) [finalCalls.us, finalCalls.call] = [calls.us, calls.call];
+  finalCalls.calls += calls.calls;
+  await redis.del(copy, storeKeys.digest(heavyId, `${w}c`));
+}
+say(
+  `The longest Redis call of one roll-up a day later (${finalCalls.calls} calls): ${
+    (finalCalls.us / 1000).toFixed(2)
+  } ms (${finalCalls.call})`,
 );
 
 const did = didOf(HEAVY);
@@ -201,5 +271,13 @@ for (const key of keys) {
 say(`The heavy account's keys (MEMORY USAGE, bytes by family): ${JSON.stringify(memory)}`);
 redis.disconnect();
 console.log(
-  JSON.stringify({ received: RECEIVED, fans: FANS, days: DAYS, now: NOW, results, memory }),
+  JSON.stringify({
+    received: RECEIVED,
+    fans: FANS,
+    days: DAYS,
+    now: NOW,
+    results,
+    memory,
+    longestRollUpCallUs: { hourly: hourlyLongest.us, later: finalCalls.us },
+  }),
 );

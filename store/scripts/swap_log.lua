@@ -2,8 +2,10 @@
 -- their SHA-1 is still ARGV[2] and the index of its digest KEYS[2] is still ARGV[4] (""
 -- for none), by ARGV[3], keeping the log's TTL. Then the digest's fields: ARGV[5] of them
 -- go (those that follow), and the field / value pairs after them are written, the digest
--- expiring with the log. Returns the new length, or -1 when the log or its digest changed
--- since they were read.
+-- expiring with the log. Returns the new length, -1 when the log or its digest changed
+-- since they were read, or -2 when a roll-up in steps holds the log (KEYS[3], its lock:
+-- see swap_staged.lua) and the swap is left to it.
+if redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
 local cur = redis.call('GET', KEYS[1])
 local n = tonumber(ARGV[1])
 if not cur or #cur < n or redis.sha1hex(string.sub(cur, 1, n)) ~= ARGV[2] then return -1 end
