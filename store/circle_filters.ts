@@ -14,6 +14,7 @@
  * circleFilter() makes the `skip` that topInteractions() takes: it is asked about candidates
  * in rank order until the top is full, so the top N stays exact after filtering.
  */
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import { windowWeeks } from "./interactions.ts";
 import { scanLog, storeKeys, TYPES } from "./layout.ts";
@@ -50,7 +51,8 @@ export async function mutualFollows(
   ids: readonly number[],
 ): Promise<boolean[]> {
   if (ids.length === 0) return [];
-  const pipe = redis.pipeline().smismember(storeKeys.graph(actor), ...ids.map(String));
+  // The actor's set and each account's: a slot each.
+  const pipe = crossSlotPipeline(redis).smismember(storeKeys.graph(actor), ...ids.map(String));
   for (const id of ids) pipe.sismember(storeKeys.graph(id), String(actor));
   const replies = (await pipe.exec())!.map(([err, v]) => {
     if (err) throw err;
@@ -74,7 +76,8 @@ export async function busiestDays(
   const out: number[] = [];
   for (let at = 0; at < ids.length; at += BOT_BATCH) {
     const batch = ids.slice(at, at + BOT_BATCH);
-    const pipe = redis.pipeline() as unknown as {
+    // Logs of many accounts: a slot each.
+    const pipe = crossSlotPipeline(redis) as unknown as {
       callBuffer(...args: string[]): void;
       exec(): Promise<[Error | null, Uint8Array | null][]>;
     };

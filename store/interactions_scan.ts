@@ -2,6 +2,7 @@
  * Who an account interacts with most by a scan of its window's logs: a pass over 5-byte
  * entries with no object per entry, then the best candidates that may be shown.
  */
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import { CountTable } from "./count_table.ts";
 import type { WeekHead } from "./digest_reads.ts";
@@ -68,7 +69,8 @@ export async function excludedAmong(
   skip?: TopOptions["skip"],
 ): Promise<boolean[]> {
   const members = ids.map(String);
-  const pipe = redis.pipeline().smismember(storeKeys.hidden, ...members);
+  // The hidden set and the account's own set: two slots.
+  const pipe = crossSlotPipeline(redis).smismember(storeKeys.hidden, ...members);
   if (excludeBlocked) pipe.smismember(storeKeys.graph(id), ...members.map((m) => `-${m}`));
   const flags = (await pipe.exec())!.map(([err, v]) => {
     if (err) throw err;

@@ -7,6 +7,7 @@
  * changed nothing in between (scripts/write_profile.lua). The seqs stay as they were, so
  * the next firehose event still overwrites what this wrote.
  */
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import { didsOf, idOf } from "./ids.ts";
 import { didKey, storeKeys } from "./layout.ts";
@@ -30,7 +31,8 @@ export interface Profile {
 export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]> {
   if (dids.length === 0) return [];
   const ids = await redis.hmget(storeKeys.didToId, ...dids.map(didKey));
-  const pipe = redis.pipeline();
+  // A profile per account, each in its account's slot.
+  const pipe = crossSlotPipeline(redis);
   for (const id of ids) {
     pipe.hmget(
       storeKeys.profile(Number(id ?? -1)),
@@ -43,7 +45,9 @@ export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]>
   }
   const rows = (await pipe.exec())!;
   return dids.map((did, k) => {
-    const [handle, name, avatar, status, optout] = (rows[k][1] ?? []) as (string | null)[];
+    const [err, row] = rows[k];
+    if (err) throw err;
+    const [handle, name, avatar, status, optout] = (row ?? []) as (string | null)[];
     const p: Profile = { did };
     if (handle) p.handle = handle;
     if (name) p.displayName = name;

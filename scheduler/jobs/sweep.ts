@@ -8,6 +8,7 @@
  * (store/reclaim.ts): the walk retires them and checks the graph sets against those the
  * last sweep retired, and at its end those still idle go back.
  */
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { keyPrefix } from "@bsky/store/layout";
 import {
@@ -63,8 +64,10 @@ export async function sweep(redis: Redis, options: SweepOptions) {
   const retiring = options.fix && await retiringIds(redis) > 0;
   for await (const keys of scanKeys(redis, { count: 2000 })) {
     scanned += keys.length;
-    const ttls = await redis.pipeline(keys.map((k) => ["ttl", k])).exec();
-    const fix = redis.pipeline();
+    // A page's keys are of many slots: on a cluster, of one node's when it was scanned,
+    // wherever they are when read or fixed.
+    const ttls = await crossSlotPipeline(redis, keys.map((k) => ["ttl", k])).exec();
+    const fix = crossSlotPipeline(redis);
     let fixes = 0;
     const profiles: number[] = [], graphs: string[] = [], buckets: number[] = [];
     keys.forEach((key, k) => {
@@ -73,7 +76,8 @@ export async function sweep(redis: Redis, options: SweepOptions) {
       if (key.startsWith(keyPrefix("graph"))) graphs.push(key);
       const bucket = idBucketOf(key);
       if (bucket !== undefined) buckets.push(bucket);
-      const ttl = ttls![k][1] as number;
+      const [err, ttl] = ttls![k] as [Error | null, number];
+      if (err) throw err;
       // A log of a week past the retention, whatever its TTL says.
       if (isPastRetention(key, options)) {
         expiredLogs++;

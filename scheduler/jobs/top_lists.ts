@@ -15,6 +15,7 @@ import {
   type TopSnapshot,
   type TopWindow,
 } from "@bsky/shared/keys";
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { CountTable, didsOf, hiddenIds, windowWeeks } from "@bsky/store/queries";
 import { keyPrefix, scanLog, storeKeys } from "@bsky/store/layout";
@@ -72,7 +73,9 @@ export async function windowTotals(
         keys.push(key);
       }
       if (keys.length === 0) continue;
-      const pipe = redis.pipeline() as unknown as BufferPipeline;
+      // A page's logs are of many accounts: on a cluster, of one node's slots when it was
+      // scanned, wherever they are when read.
+      const pipe = crossSlotPipeline(redis) as unknown as BufferPipeline;
       for (const key of keys) pipe.getBuffer(key);
       const replies = await pipe.exec();
       for (let k = 0; k < keys.length; k++) {
