@@ -3,6 +3,7 @@ import type * as api from "@bsky/fart/schemas";
 import type { Dict, Lang } from "../i18n.ts";
 import { Avatar, PersonName } from "./PersonName.tsx";
 import { periodLabel } from "./periods.ts";
+import { circlesPath } from "./paths.ts";
 
 export type ChangesAnswer = z.infer<typeof api.changesAnswer>;
 
@@ -29,7 +30,7 @@ function People({ people, note }: { people: Person[]; note: (p: Person) => strin
       {people.map((p) => (
         <li key={p.did} data-did={p.did}>
           <Avatar p={p} size={28} />
-          <a href={`/c/${encodeURIComponent(p.handle ?? p.did)}`}>
+          <a href={circlesPath(p.handle ?? p.did)}>
             <PersonName p={p} />
           </a>
           <span class="ring-note">{note(p)}</span>

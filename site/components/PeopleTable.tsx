@@ -1,6 +1,7 @@
 import type { Dict } from "../i18n.ts";
 import type { PersonRow } from "./circles.ts";
 import { Avatar, PersonName } from "./PersonName.tsx";
+import { circlesPath } from "./paths.ts";
 
 /** Everyone in the image with what they did, in the image's order. */
 export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
@@ -28,7 +29,7 @@ export function PeopleTable({ rows, t }: { rows: PersonRow[]; t: Dict }) {
               <td>{i + 1}</td>
               <th scope="row" class="who">
                 <Avatar p={r} size={28} />
-                <a href={`/c/${encodeURIComponent(r.handle ?? r.did)}`}>
+                <a href={circlesPath(r.handle ?? r.did)}>
                   <PersonName p={r} />
                 </a>
               </th>

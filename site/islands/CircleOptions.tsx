@@ -8,6 +8,7 @@ import {
   shareQuery,
   THEMES,
 } from "../options.ts";
+import { circlesPath } from "../components/paths.ts";
 
 /** A week or month the picker offers: its value in the address and its name. */
 interface Choice {
@@ -93,7 +94,7 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
 
   const apply = async () => {
     const data = new URLSearchParams(new FormData(form.current!) as unknown as string[][]);
-    const page = `/c/${encodeURIComponent(handle)}`;
+    const page = circlesPath(handle);
     // What cannot be an option (an exclusion that names nobody) goes to the page as typed,
     // which says what is not valid.
     if (invalidOptions(data).length > 0) {
@@ -138,7 +139,7 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
       ref={form}
       class="options"
       method="get"
-      action={`/c/${encodeURIComponent(handle)}`}
+      action={circlesPath(handle)}
       onChange={onChange}
       onKeyDown={(e) => {
         stepping.current = e.key.startsWith("Arrow");
@@ -238,7 +239,7 @@ export default function CircleOptionsForm({ handle, options, periods, labels: l 
               class="theme"
               data-theme={name}
               aria-current={colours.bg === bg && colours.border === border ? "true" : undefined}
-              href={`/c/${encodeURIComponent(handle)}${shareQuery({ ...options, bg, border })}`}
+              href={`${circlesPath(handle)}${shareQuery({ ...options, bg, border })}`}
               onClick={(e) => {
                 // With JavaScript the preset fills the colour fields; without, the link loads it.
                 e.preventDefault();

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { circlesPath } from "../components/paths.ts";
 
 interface Found {
   handle: string;
@@ -57,7 +58,7 @@ export default function HandleSearch(
   }, [q]);
 
   const go = (item: Found) => {
-    location.href = `/c/${encodeURIComponent(item.handle)}`;
+    location.href = circlesPath(item.handle);
   };
   const onKey = (e: KeyboardEvent) => {
     if (!open || items.length === 0) return;

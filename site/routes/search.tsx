@@ -5,6 +5,7 @@ import { findActor, type Found } from "../components/find_actor.ts";
 import { PersonName } from "../components/PersonName.tsx";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
+import { circlesPath } from "../components/paths.ts";
 
 /**
  * The search form's target, with or without JavaScript: straight to the circles of the
@@ -22,7 +23,7 @@ export const handler: Handlers<Data> = {
     }
     const found = await findActor(ctx.api, q);
     if ("go" in found) {
-      const to = `/c/${encodeURIComponent(found.go)}`;
+      const to = circlesPath(found.go);
       return new Response(null, { status: 303, headers: { location: to } });
     }
     if (!found.term) return new Response(null, { status: 303, headers: { location: "/" } });
@@ -44,7 +45,7 @@ export default function SearchPage({ data, state: { t } }: PageProps<Data>) {
         <ul class="people-list" data-results={choose.length}>
           {choose.map((p) => (
             <li key={p.did}>
-              <a href={`/c/${encodeURIComponent(p.handle)}`} class="who">
+              <a href={circlesPath(p.handle)} class="who">
                 {p.avatar
                   ? <img src={p.avatar} alt="" width={32} height={32} />
                   : <span class="avatar-none" aria-hidden="true" />}

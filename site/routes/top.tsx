@@ -14,6 +14,7 @@ import { languageName } from "../components/languages.ts";
 import type { Dict } from "../i18n.ts";
 import { Head } from "../server/render.ts";
 import type { Handlers, PageProps } from "../server/types.ts";
+import { circlesPath } from "../components/paths.ts";
 
 type TopAnswer = z.infer<typeof api.topAnswer>;
 type Metric = TopMetric | typeof LANGUAGE_METRIC;
@@ -155,7 +156,7 @@ export default function Top({ data, state: { t, lang: ui } }: PageProps<Data>) {
                 <li key={item.did} data-did={item.did}>
                   <span class="rank" aria-hidden="true">{i + 1}</span>
                   <Avatar p={item} size={36} />
-                  <a href={`/c/${encodeURIComponent(item.handle ?? item.did)}`}>
+                  <a href={circlesPath(item.handle ?? item.did)}>
                     <PersonName p={item} />
                   </a>
                   <span class="count" data-count={item.count}>{item.count.toLocaleString()}</span>

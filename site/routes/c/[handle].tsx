@@ -37,6 +37,7 @@ import { Head } from "../../server/render.ts";
 import { renderToString } from "preact-render-to-string";
 import { madeOnce } from "../../components/made_once.ts";
 import type { Handlers, PageProps } from "../../server/types.ts";
+import { circlesPath } from "../../components/paths.ts";
 
 interface Data {
   actor: string;
@@ -71,7 +72,7 @@ export const handler: Handlers<Data> = {
     const options = parseOptions(ctx.url.searchParams);
     if (actor !== ctx.params.handle) {
       // One address per circles page: "@Alice.bsky.social" and "alice.bsky.social" alike.
-      const to = `/c/${encodeURIComponent(actor)}${shareQuery(options)}`;
+      const to = `${circlesPath(actor)}${shareQuery(options)}`;
       return new Response(null, { status: 301, headers: { location: to } });
     }
     const who = encodeURIComponent(actor);
@@ -94,7 +95,7 @@ export const handler: Handlers<Data> = {
       // A week or month the API no longer keeps (an old link's), or not begun yet: the same
       // circles over the window instead.
       if (!(err instanceof ApiError && err.kind === "bad_request" && options.period)) throw err;
-      const to = `/c/${who}${shareQuery({ ...options, period: "" })}`;
+      const to = `${circlesPath(actor)}${shareQuery({ ...options, period: "" })}`;
       return new Response(null, { status: 303, headers: { location: to } });
     }
     const [circles, interactions] = answers;
@@ -169,7 +170,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
       `changes ${window} ${lang}`,
       () => renderToString(<ChangesView changes={changes} window={window} t={t} lang={lang} />),
     );
-  const share = `${origin}/c/${encodeURIComponent(handle)}${shareQuery(options)}`;
+  const share = `${origin}${circlesPath(handle)}${shareQuery(options)}`;
   // In the page's own terms (a week or a month as `period`), which /img turns into the API's.
   const pngQuery = new URLSearchParams(shareQuery(options));
   pngQuery.set("width", "1200");
@@ -180,7 +181,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
     .map((p) => displayText(p.handle, HANDLE_TEXT))
     .filter((h) => h !== "");
   const compose = composeHref(
-    circlesPost(title, share, inner, undefined, `${origin}/c/${encodeURIComponent(handle)}`),
+    circlesPost(title, share, inner, undefined, `${origin}${circlesPath(handle)}`),
   );
   const windowName = period ?? { "24h": t.w24h, "7d": t.w7d, "30d": t.w30d }[options.window];
   const status = `${t.people}: ${count} · ${t[options.direction]} · ${windowName}`;
@@ -205,7 +206,7 @@ export default function CirclesPage({ data, state }: PageProps<Data>) {
         {t.circlesOf} <span class="handle">{personLabel(circles.actor)}</span>
       </h1>
       <p class="blocks-link">
-        <a href={`/c/${encodeURIComponent(handle)}/blocks`}>{t.blocksLink}</a>
+        <a href={`${circlesPath(handle)}/blocks`}>{t.blocksLink}</a>
       </p>
       <div class="circles-layout">
         <div class="picture">

@@ -7,6 +7,7 @@ import { personLabel } from "../../../components/profile.ts";
 import { cleanActor, isActor } from "../../../options.ts";
 import { Head } from "../../../server/render.ts";
 import type { Handlers, PageProps } from "../../../server/types.ts";
+import { circlesPath } from "../../../components/paths.ts";
 
 type BlocksAnswer = z.infer<typeof api.blocksAnswer>;
 type Direction = BlocksAnswer["direction"];
@@ -38,7 +39,7 @@ export const handler: Handlers<Data> = {
       throw new ApiError("bad_request", 400, "Not a direction or a page of blocks");
     }
     if (actor !== ctx.params.handle) {
-      const to = `/c/${encodeURIComponent(actor)}/blocks${ctx.url.search}`;
+      const to = `${circlesPath(actor)}/blocks${ctx.url.search}`;
       return new Response(null, { status: 301, headers: { location: to } });
     }
     const blocks = await ctx.api.json<BlocksAnswer>(
@@ -56,7 +57,7 @@ const minuteOf = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
 export default function BlocksPage({ data, state: { t } }: PageProps<Data>) {
   const { actor, direction, blocks, paged } = data;
   const handle = displayText(blocks.actor.handle, HANDLE_TEXT) || actor;
-  const base = `/c/${encodeURIComponent(handle)}/blocks`;
+  const base = `${circlesPath(handle)}/blocks`;
   const href = (d: Direction, cursor?: string | null) =>
     `${base}?direction=${d}${cursor ? `&cursor=${cursor}` : ""}`;
   const tabs: [Direction, string, number][] = [
@@ -74,7 +75,7 @@ export default function BlocksPage({ data, state: { t } }: PageProps<Data>) {
         {t.blocksOf} <span class="handle">{personLabel(blocks.actor)}</span>
       </h1>
       <p>
-        <a href={`/c/${encodeURIComponent(handle)}`}>{t.backToCircles}</a>
+        <a href={circlesPath(handle)}>{t.backToCircles}</a>
       </p>
       <nav class="tabs" aria-label={t.blocksDirection}>
         <ul>
@@ -99,7 +100,7 @@ export default function BlocksPage({ data, state: { t } }: PageProps<Data>) {
             {blocks.items.map((p) => (
               <li key={p.did} data-did={p.did}>
                 <Avatar p={p} size={36} />
-                <a href={`/c/${encodeURIComponent(p.handle ?? p.did)}`}>
+                <a href={circlesPath(p.handle ?? p.did)}>
                   <PersonName p={p} />
                 </a>
                 <span class="count">
