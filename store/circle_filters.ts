@@ -17,10 +17,10 @@
 import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import { windowWeeks } from "./interactions.ts";
+import { BOT_DAY_INTERACTIONS } from "./circle_limits.ts";
 import { scanLog, storeKeys, TYPES } from "./layout.ts";
 
-/** More interactions than this sent within one UTC day marks an account as acting like a bot. */
-export const BOT_DAY_INTERACTIONS = 1000;
+export { BOT_DAY_INTERACTIONS };
 
 /** Logs read at once when looking for bots: a busy account's log can take megabytes. */
 const BOT_BATCH = 16;

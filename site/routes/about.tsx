@@ -1,4 +1,4 @@
-import { BOT_DAY_INTERACTIONS } from "@bsky/store/circle_filters";
+import { BOT_DAY_INTERACTIONS } from "@bsky/store/circle_limits";
 import { apiMeta, type Meta } from "../api/meta.ts";
 import type { Lang } from "../i18n.ts";
 import { Head } from "../server/render.ts";
