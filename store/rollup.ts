@@ -86,6 +86,8 @@ export interface DigestOptions {
   headBytes?: number;
   /** Bytes of a log from which it is rolled up in steps (STEP_BYTES). */
   stepBytes?: number;
+  /** Bytes of a log read per call in a roll-up in steps (READ_BYTES). */
+  readBytes?: number;
   /** How long the lock and staged keys of a roll-up in steps live (STAGING_TTL_MS). */
   stagingTtlMs?: number;
   /** Called with the log's key before the last step of a roll-up in steps (for tests). */
@@ -166,27 +168,29 @@ export async function rollUpLogs(
   }
   // Large logs are rolled up in steps, each under a lock taken before the log is read.
   const stepBytes = options.stepBytes ?? STEP_BYTES;
-  const locks = new Map<string, TokenLock>();
   const lengths = new Map<string, number>();
   found.forEach((key, k) => lengths.set(key, (h[2 * k + 1][1] as number) ?? 0));
-  for (const key of todo) {
-    if ((lengths.get(key) ?? 0) < stepBytes) continue;
-    const lock = new TokenLock(redis, lockKeyOf(key));
-    if (await lock.acquire(options.stagingTtlMs ?? STAGING_TTL_MS)) locks.set(key, lock);
-  }
+  const inSteps = (key: string) => (lengths.get(key) ?? 0) >= stepBytes;
+  // The others are read whole, in one pipeline.
   const pipe = redis.pipeline();
-  for (const key of todo) pipe.getBuffer(key);
-  const logs = (await pipe.exec())!;
-  for (let k = 0; k < logs.length; k++) {
-    const key = todo[k], lock = locks.get(key);
-    const large = (lengths.get(key) ?? 0) >= stepBytes;
+  for (const key of todo) if (!inSteps(key)) pipe.getBuffer(key);
+  const read = (await pipe.exec())!.map(([, log]) => log as Buffer | null).reverse();
+  for (const key of todo) {
+    const log = inSteps(key) ? null : read.pop() ?? null;
+    let lock: TokenLock | undefined;
     try {
-      // Another run holds this large log: it is left to that run.
-      if (large && !lock) throw new Skip();
+      if (inSteps(key)) {
+        lock = new TokenLock(redis, lockKeyOf(key));
+        // Another run holds this large log: it is left to that run.
+        if (!await lock.acquire(options.stagingTtlMs ?? STAGING_TTL_MS)) {
+          lock = undefined;
+          throw new Skip();
+        }
+      }
       await rollUpOne(
         r,
         key,
-        logs[k][1] as Buffer | null,
+        lock ? await readLog(r, key, options) : log,
         lastDayHour,
         lastHour,
         options,
@@ -213,7 +217,9 @@ export const STEP_BYTES = 128 * 1024;
 /** How long a step's lock and staged keys live (a run that stops lets go by then). */
 export const STAGING_TTL_MS = 10 * 60_000;
 /** Fields, and bytes of them, written to a staged digest or read from a digest per call. */
-const FIELDS_PER_CALL = 512, BYTES_PER_CALL = 256 * 1024;
+const FIELDS_PER_CALL = 256, BYTES_PER_CALL = 128 * 1024;
+/** Bytes of a locked log read per call. */
+const READ_BYTES = 256 * 1024;
 /** Bytes of the log's start and of its end as read that the swap checks. */
 const CHECK_BYTES = 64;
 /** Times a roll-up reads a log again when the log or its digest changed in between. */
@@ -276,10 +282,26 @@ async function rollUpOne(
     if (len === -2) throw new Skip();
     // Changed in between: read it again.
     [log, index] = await Promise.all([
-      r.getBuffer(key),
+      lock ? readLog(r, key, options) : r.getBuffer(key),
       r.hgetBuffer(digestKey, digestFields.index),
     ]);
   }
+}
+
+/**
+ * A log read in parts of READ_BYTES (`readBytes`), for a run that holds its lock: only appends change it
+ * meanwhile, so the parts make up the log as it stood when the last was read. Null when
+ * there is no log.
+ */
+async function readLog(r: RollRedis, key: string, options: DigestOptions) {
+  const parts: Buffer[] = [], bytes = options.readBytes ?? READ_BYTES;
+  for (let at = 0;; at += bytes) {
+    const part = await r.getrangeBuffer(key, at, at + bytes - 1);
+    parts.push(part);
+    if (part.length < bytes) break;
+  }
+  const log = Buffer.concat(parts);
+  return log.length ? log : null;
 }
 
 /**

@@ -27,7 +27,8 @@ const START = (Math.floor(Date.now() / WEEK_MS) + 2) * WEEK_MS;
 const WEEK = Math.floor(START / WEEK_MS);
 const HOURS = 72;
 const DIGEST = { digestMinHeld: 400, headBytes: 120 };
-const STEPS: DigestOptions = { ...DIGEST, stepBytes: 0 };
+/** In steps, the log read in parts of an odd size (not a whole number of entries). */
+const STEPS: DigestOptions = { ...DIGEST, stepBytes: 0, readBytes: 999 };
 const ONE_CALL: DigestOptions = { ...DIGEST, stepBytes: Infinity };
 const HEAVY = 0;
 
