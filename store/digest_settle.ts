@@ -4,10 +4,10 @@
  * the digests' buckets, and the answer is ranked on exact counts.
  */
 import type { Redis } from "@bsky/shared/redis";
-import { type Candidates, COLUMNS, EXACT, HEAD, topBy } from "./digest_candidates.ts";
+import { type Candidates, COLUMNS, EXACT, HEAD } from "./digest_candidates.ts";
 import { CODES, readRecords } from "./digest.ts";
 import { type Day, readBuckets } from "./digest_reads.ts";
-import type { DigestDirection, DigestQuery, Ranked } from "./ranking.ts";
+import { type DigestDirection, type DigestQuery, type Ranked, topBy } from "./ranking.ts";
 
 /**
  * What the merges did in this process (for metrics and tests): answers settled from the

@@ -6,7 +6,7 @@ import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import { CountTable } from "./count_table.ts";
 import type { WeekHead } from "./digest_reads.ts";
-import type { Ranked, TopOptions } from "./ranking.ts";
+import { type Ranked, topBy, type TopOptions } from "./ranking.ts";
 import { scanLog, storeKeys, TYPES } from "./layout.ts";
 import { windowWeeks } from "./windows.ts";
 
@@ -112,15 +112,17 @@ export async function rankByScan(
     scores = new Float64Array(tally.size);
     for (let s = 0; s < tally.size; s++) scores[s] = score(tally.counts, s * COLUMNS, w);
   }
-  const order: number[] = [];
-  for (let s = 0; s < tally.size; s++) if (scores[s] > 0) order.push(s);
   const ids = tally.ids;
-  order.sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
   // Hidden accounts (and, when asked, blocked ones) never appear. They are rare, so look
-  // at the best candidates first and further down only when some were left out.
+  // at the best candidates first and further down only when some were left out. Only the
+  // best are put in order (a heap), not every counterpart: sorting the 150,000 of a busy
+  // account takes longer than the rest of the query.
+  const page = Math.max(options.limit * 2, 32);
+  let m = page;
+  let order = topBy(scores, ids, m);
   const top: number[] = [];
   for (let from = 0; from < order.length && top.length < options.limit;) {
-    const chunk = order.slice(from, from + Math.max(options.limit * 2, 32));
+    const chunk = order.slice(from, from + page);
     from += chunk.length;
     const flags = await excludedAmong(
       redis,
@@ -132,6 +134,11 @@ export async function rankByScan(
     chunk.forEach((s, k) => {
       if (top.length < options.limit && !flags[k]) top.push(s);
     });
+    // The best m are used up and some may be below: the best 4m, in the same order.
+    if (from === order.length && order.length === m && top.length < options.limit) {
+      m *= 4;
+      order = topBy(scores, ids, m);
+    }
   }
   return top.map((s) => ({
     id: ids[s],

@@ -82,3 +82,38 @@ Deno.test("windowRange() and windowWeeks() give the whole hours a window counts,
     Array(4).fill([0, WEEK_HOURS - 1]),
   );
 });
+
+Deno.test("a scan's top stays exact when the best candidates are left out past its first pages", async () => {
+  await withStore(async (redis, applier) => {
+    // 300 people liked by A 1 to 7 times each: many ties, broken by the smaller id.
+    const people = Array.from({ length: 300 }, (_, k) => `did:plc:p${k}`);
+    const likes = people.flatMap((p, k) =>
+      Array.from({ length: (k % 7) + 1 }, (_, n) => like(A, `l${k}x${n}`, p))
+    );
+    for (let at = 0; at < likes.length; at += 500) await applier.apply(likes.slice(at, at + 500));
+    const ids = await Promise.all(people.map((p) => idOf(redis, p)));
+    const byId = new Map(ids.map((id, k) => [id!, people[k]]));
+    // Every person in rank order: most likes first, then the smaller id.
+    const ranked = people.map((p, k) => ({ p, id: ids[k]!, n: (k % 7) + 1 }))
+      .sort((a, b) => b.n - a.n || a.id - b.id);
+    const opts = { direction: "sent" as const, windowHours: 24, limit: 20, now: T0 };
+    assert.deepEqual(
+      (await topInteractions(redis, A, opts))?.map((c) => c.did),
+      ranked.slice(0, 20).map((r) => r.p),
+    );
+    // Leave out the best 230: past the first 32 candidates and the next 128, into the 512.
+    const left = new Set(ranked.slice(0, 230).map((r) => r.id));
+    const asked: number[] = [];
+    const skip = (cs: readonly number[]) => {
+      asked.push(...cs);
+      return Promise.resolve(cs.map((c) => left.has(c)));
+    };
+    const top = await topInteractions(redis, A, { ...opts, skip });
+    assert.deepEqual(top?.map((c) => c.did), ranked.slice(230, 250).map((r) => r.p));
+    // Asked in rank order, each candidate once.
+    assert.deepEqual(
+      asked.map((id) => byId.get(id)),
+      ranked.slice(0, asked.length).map((r) => r.p),
+    );
+  });
+});

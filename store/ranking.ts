@@ -43,3 +43,38 @@ export interface DigestQuery {
   /** Which of the ids may not be shown (hidden, or blocked when asked). */
   excluded: (ids: number[]) => Promise<boolean[]>;
 }
+
+/** Indices of the m largest values (ties by smaller id), best first. */
+export function topBy(values: Float64Array, ids: number[], m: number): number[] {
+  const better = (a: number, b: number) =>
+    values[a] > values[b] || (values[a] === values[b] && ids[a] < ids[b]);
+  // A min-heap of the best m so far: its root is the worst of them.
+  const heap: number[] = [];
+  const down = (i: number) => {
+    while (true) {
+      const l = 2 * i + 1, r = l + 1;
+      let worst = i;
+      if (l < heap.length && better(heap[worst], heap[l])) worst = l;
+      if (r < heap.length && better(heap[worst], heap[r])) worst = r;
+      if (worst === i) return;
+      [heap[i], heap[worst]] = [heap[worst], heap[i]];
+      i = worst;
+    }
+  };
+  for (let c = 0; c < values.length; c++) {
+    if (!(values[c] > 0)) continue;
+    if (heap.length < m) {
+      heap.push(c);
+      for (let i = heap.length - 1; i > 0;) {
+        const p = (i - 1) >> 1;
+        if (!better(heap[p], heap[i])) break;
+        [heap[p], heap[i]] = [heap[i], heap[p]];
+        i = p;
+      }
+    } else if (better(c, heap[0])) {
+      heap[0] = c;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => (better(a, b) ? -1 : 1));
+}
