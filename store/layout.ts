@@ -121,10 +121,21 @@
  *   own set, and its filters, many accounts' sets and logs) goes through crossSlotPipeline
  *   (shared/pipeline.ts), a pipeline per master on a Cluster; the roll-up, the sweep and
  *   the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
- * Running on Cluster would take: the record memory tagged by author, so that a record and
- * its author's log, set and profile share a slot; the counterpart's log entry written by a
- * second call to its own slot, idempotent by itself; the batch acknowledged after all of
- * them (no longer one atomic step with the writes); and the `{g}` sets written apart.
+ * Running the apply script on Cluster would take:
+ * - a batch split by slot: each operation's writes grouped by the slot they land in (the
+ *   author's log entry, sets, profile and remembered record; each counterpart's log entry),
+ *   one call a slot, every key it touches declared, so that Redis checks the slots before
+ *   the script runs (a script that reaches a key of a moving slot midway stops with part of
+ *   its writes done);
+ * - exactly once per slot: a watermark per slot and partition (the last stream entry applied
+ *   there from that partition) kept in the slot itself under a hash tag chosen to fall in it,
+ *   read and moved by the same call, so that a batch redelivered after a crash between two
+ *   calls skips the slots it reached; the keys move with their slot on a reshard;
+ * - the record memory tagged by author, and a delete's counterparts read from it before the
+ *   writes; the author's call keeps a deleted record's pairs with the entry that deleted it,
+ *   so that a redelivered delete still finds the counterparts whose slots it had not reached;
+ * - the `{g}` and `{ids}` writes as calls of their own, and the acknowledgement after every
+ *   call of the batch and a replica's `WAIT`, no longer one atomic step with the writes.
  */
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
