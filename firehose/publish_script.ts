@@ -76,17 +76,25 @@ if tonumber(maxlen) > 0 then
   end
 end
 for _, w in ipairs(writes) do
-  local key, skip = KEYS[w[1] + 1], w[3]
+  local key, skip, added = KEYS[w[1] + 1], w[3], 0
   for e in string.gmatch(w[2], '[^\\n]+') do
     if skip then
       local seq = tonumber(string.match(e, '^{"v":%d+,"kind":"%a+","seq":(%d+)') or
         string.match(e, '"seq":(%d+)'))
       if seq == nil or seq > skip then skip = nil end
     end
-    if not skip then redis.call('XADD', key, '*', 'v', version, 'e', e) end
+    if not skip then
+      redis.call('XADD', key, '*', 'v', version, 'e', e)
+      added = added + 1
+    end
   end
-  -- One trim a batch: the cap is approximate (whole nodes), as it is on each XADD.
-  if tonumber(maxlen) > 0 then redis.call('XTRIM', key, 'MAXLEN', '~', maxlen) end
+  -- One trim a batch, of a stream this batch added to (and so checked above): the cap is
+  -- approximate (whole nodes), as it would be on each XADD. A trim removes at most twice
+  -- what was added and at least 10,000 (XADD's own bound), so a stream over the cap comes
+  -- back to it in bounded steps.
+  if added > 0 and tonumber(maxlen) > 0 then
+    redis.call('XTRIM', key, 'MAXLEN', '~', maxlen, 'LIMIT', math.max(10000, 2 * added))
+  end
   redis.call('SET', KEYS[w[1]], to)
 end
 -- The network counters of these events commit with them (see network_counts.ts).

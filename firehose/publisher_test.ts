@@ -108,3 +108,46 @@ Deno.test("Publisher refuses a batch that would trim what a group has not read, 
     redis.disconnect();
   }
 });
+
+Deno.test("Publisher trims only streams a batch adds to, and keeps a stream at its cap however large the batches", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const publisher = new Publisher(redis, { partitions: 2, maxLen: 15_000, source: "relay" });
+    // Two authors, one in each partition.
+    const authors = [0, 1].map((p) =>
+      Array.from({ length: 50 }, (_, k) => `did:plc:a${k}`).find((d) => partitionOf(d, 2) === p)!
+    );
+    // Partition 1's stream is over the cap (the cap was lowered) and its group has read
+    // nothing of it: a batch that brings partition 1 nothing must not trim it.
+    for (let k = 0; k < 16_000; k++) {
+      await redis.xadd(
+        firehoseKeys.stream(1),
+        "*",
+        "v",
+        "1",
+        "e",
+        JSON.stringify(like(k, authors[1])),
+      );
+    }
+    await redis.xgroup("CREATE", firehoseKeys.stream(1), "indexer", "0");
+    const only0 = (from: number, n: number) =>
+      chunksOf(Array.from({ length: n }, (_, k) => like(from + k, authors[0])), 2);
+    assert.deepEqual(await publisher.publish(only0(1, 10), undefined, 10), { status: "applied" });
+    assert.equal(await redis.xlen(firehoseKeys.stream(1)), 16_000, "nothing unread trimmed");
+    // Batches of 12,000, each trimmed back to the cap (a trim's default bound is 10,000
+    // entries, so without a larger one the stream would grow by the rest each time).
+    let cursor = 10;
+    for (let b = 0; b < 5; b++) {
+      const n = 12_000;
+      assert.deepEqual(await publisher.publish(only0(cursor + 1, n), cursor, cursor + n), {
+        status: "applied",
+      });
+      cursor += n;
+      const kept = await redis.xlen(firehoseKeys.stream(0));
+      assert.ok(kept <= 15_100, `${kept} entries kept with a cap of 15,000`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+});

@@ -37,7 +37,8 @@ export async function settingsOff(redis: RedisClient): Promise<string[]> {
   for (const node of nodes) {
     for (const [name, wanted] of Object.entries(SERVER_SETTINGS)) {
       const reply = await node.config("GET", name).catch(() => undefined) as string[] | undefined;
-      if (reply === undefined) return [];
+      // Refused on this node (a managed Redis): nothing to say of it.
+      if (reply === undefined) break;
       const value = reply[1];
       if (value !== undefined && value !== wanted) off.add(`${name}=${value}`);
     }

@@ -18,3 +18,14 @@ Deno.test("the test server runs with the platform's settings, and settingsOff() 
     redis.disconnect();
   }
 });
+
+Deno.test("settingsOff() says nothing of a server that refuses CONFIG, as a managed Redis may", async () => {
+  await using server = await startRedisServer({ extraArgs: ["--rename-command", "CONFIG", ""] });
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    await assert.rejects(redis.config("GET", "lazyfree-lazy-expire"));
+    assert.deepEqual(await settingsOff(redis), []);
+  } finally {
+    redis.disconnect();
+  }
+});

@@ -101,7 +101,7 @@ Deno.test("a scan's top stays exact when the best candidates are left out past i
       (await topInteractions(redis, A, opts))?.map((c) => c.did),
       ranked.slice(0, 20).map((r) => r.p),
     );
-    // Leave out the best 230: past the first 32 candidates and the next 128, into the 512.
+    // Leave out the best 230: past the first 40 candidates (2 × limit) and the next 160, into the 640.
     const left = new Set(ranked.slice(0, 230).map((r) => r.id));
     const asked: number[] = [];
     const skip = (cs: readonly number[]) => {

@@ -346,10 +346,11 @@ async function swapLogInSteps(
       // The old digest's fields that stay, read and written again in bounded calls.
       for (const names of chunks(update.kept, () => 64)) {
         const values = await r.hmgetBuffer(digestKeyOf(key), ...names);
-        const pairs: (string | Buffer)[] = [];
-        values.forEach((v, k) => v && pairs.push(names[k], v));
-        // A field gone missing: the digest changed (its index tells, at the swap).
-        if (pairs.length) await write(pairs);
+        const pairs: [string, Buffer][] = [];
+        values.forEach((v, k) => v && pairs.push([names[k], v]));
+        // A field gone missing: the digest changed (its index tells, at the swap). A day's
+        // heads can be tens of KiB: written within the calls' byte bound too.
+        for (const part of chunks(pairs, ([, v]) => v.length)) await write(part.flat());
       }
       const set: [string, Buffer][] = [];
       for (let k = 0; k < update.set.length; k += 2) {

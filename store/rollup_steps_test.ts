@@ -220,7 +220,8 @@ Deno.test("a run stopped before its swap leaves keys that expire; a later run ro
   const { steps, reference } = await twoStores(60);
   await using _a = steps;
   await using _b = reference;
-  const hour = 60, ttl = 400;
+  // Long enough for the checks below to run while the lock holds, on a loaded machine too.
+  const hour = 60, ttl = 3000;
   for (const s of [steps, reference]) await s.applier.apply(HOURLY[hour]);
   const applied = await state(steps.redis);
   let staged!: () => void, wake!: () => void;
