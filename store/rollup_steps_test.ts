@@ -271,8 +271,10 @@ Deno.test("the swap in steps refuses a log rewritten since it was read", async (
   await rollAt(steps.redis, hour, {
     ...STEPS,
     beforeSwap: async (key) => {
-      // Whatever rewrites the log meanwhile (here: its last two entries swapped, which
-      // keeps its length and meaning), the swap sees it and the roll-up reads it again.
+      // A rewrite of the bytes the swap checks (its last two entries swapped, which keeps
+      // the log's length and meaning): the swap sees it and the roll-up reads it again. The
+      // swap checks the length and the first and last bytes only: under the lock nothing
+      // but the indexer's appends may change the log.
       if (hooked++) return;
       const log = (await steps.redis.getBuffer(key))!;
       const n = log.length, last = log.subarray(n - 5), before = log.subarray(n - 10, n - 5);
