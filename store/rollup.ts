@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
+import { crossSlotPipeline } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { TokenLock } from "@bsky/shared/token_lock";
 import { CountTable } from "./count_table.ts";
@@ -134,10 +135,11 @@ export async function rollUpLogs(
   defineScript(redis, "swapStaged", SWAP_STAGED_SCRIPT, 6);
   const lastDayHour = lastRollableHour(week, now);
   const lastHour = Math.min(WEEK_HOURS - 1, Math.floor(now / HOUR_MS) - week * WEEK_HOURS - 1);
-  // The header and length first: most logs of a past week need nothing.
-  const heads = redis.pipeline();
+  // The header and length first: most logs of a past week need nothing. The logs are of
+  // many accounts: a slot each (crossSlotPipeline), and a failed read fails the run.
+  const heads = crossSlotPipeline(redis);
   for (const key of found) heads.getrangeBuffer(key, 0, ENTRY_BYTES - 1).strlen(key);
-  const h = (await heads.exec())!;
+  const h = repliesOf(await heads.exec());
   const todo: string[] = [], large: [string, number][] = [];
   found.forEach((key, k) => {
     const head = h[2 * k][1] as Buffer, length = h[2 * k + 1][1] as number;
@@ -157,9 +159,9 @@ export async function rollUpLogs(
   // A large log with nothing to roll up gets its digest if it has none (a log rolled up
   // before digests were written, or before the threshold was lowered).
   if (large.length) {
-    const has = redis.pipeline();
+    const has = crossSlotPipeline(redis);
     for (const [key] of large) has.hexists(digestKeyOf(key), digestFields.index);
-    (await has.exec())!.forEach(([, exists], k) => {
+    repliesOf(await has.exec()).forEach(([, exists], k) => {
       if (exists) {
         count.before += large[k][1];
         count.after += large[k][1];
@@ -172,9 +174,9 @@ export async function rollUpLogs(
   found.forEach((key, k) => lengths.set(key, (h[2 * k + 1][1] as number) ?? 0));
   const inSteps = (key: string) => (lengths.get(key) ?? 0) >= stepBytes;
   // The others are read whole, in one pipeline.
-  const pipe = redis.pipeline();
+  const pipe = crossSlotPipeline(redis);
   for (const key of todo) if (!inSteps(key)) pipe.getBuffer(key);
-  const read = (await pipe.exec())!.map(([, log]) => log as Buffer | null).reverse();
+  const read = repliesOf(await pipe.exec()).map(([, log]) => log as Buffer | null).reverse();
   for (const key of todo) {
     const log = inSteps(key) ? null : read.pop() ?? null;
     let lock: TokenLock | undefined;
@@ -497,4 +499,10 @@ export async function rollUpWeeks(
   // The previous week's last days close during the current week's first day.
   for (const w of [week - 1, week]) out[String(w)] = await compactWeek(redis, w, now, options);
   return out;
+}
+
+/** A pipeline's replies, or the first of their errors. */
+function repliesOf(replies: [Error | null, unknown][] | null): [null, unknown][] {
+  for (const [err] of replies ?? []) if (err) throw err;
+  return (replies ?? []) as [null, unknown][];
 }
