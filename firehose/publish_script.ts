@@ -89,9 +89,9 @@ for _, w in ipairs(writes) do
     end
   end
   -- One trim a batch, of a stream this batch added to (and so checked above): the cap is
-  -- approximate (whole nodes), as it would be on each XADD. A trim removes at most twice
-  -- what was added and at least 10,000 (XADD's own bound), so a stream over the cap comes
-  -- back to it in bounded steps.
+  -- approximate (whole nodes), as it would be on each XADD. A trim removes at most 10,000
+  -- entries (XADD's own bound) or twice what was added, whichever is more: it keeps up with
+  -- any batch, and a stream far over the cap comes back to it in bounded steps.
   if added > 0 and tonumber(maxlen) > 0 then
     redis.call('XTRIM', key, 'MAXLEN', '~', maxlen, 'LIMIT', math.max(10000, 2 * added))
   end
