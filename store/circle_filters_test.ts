@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "./apply.ts";
 import {
   busiestDays,
   circleFilter,
@@ -16,9 +15,8 @@ import {
 } from "./circle_filters.ts";
 import { idOf } from "./ids.ts";
 import { topInteractions } from "./interactions.ts";
-import { DAY_MS, HOUR_MS, WEEK_HOURS } from "./layout.ts";
+import { DAY_MS, HOUR_MS } from "./layout.ts";
 import { periodAt, periodWindow, previousPeriod } from "./periods.ts";
-import { compactWeek } from "./rollup.ts";
 import {
   circleWorld,
   type Direction,
@@ -26,6 +24,7 @@ import {
   truthTop,
   type World,
 } from "./testing/circle_world.ts";
+import { storeWorld } from "./testing/world_store.ts";
 
 /** Keys expire on the real clock, so the world ends now. */
 const NOW = Date.now();
@@ -36,16 +35,7 @@ async function withWorld(fn: (redis: Redis, world: World) => Promise<void>) {
   const redis = await connectRedis(server.url, { name: "test" });
   try {
     const world = circleWorld({ start: START, end: NOW - HOUR_MS });
-    // The record memory's keys expire on the real clock, and the world's creates are weeks
-    // old: remembered for the whole world, a delete applied in a later batch than its create
-    // still takes it back, as it does when events arrive as they happen.
-    const applier = new Applier(redis, { retentionDays: 40, memoryHours: 40 * 24 });
-    for (let k = 0; k < world.events.length; k += 2000) {
-      await applier.apply(world.events.slice(k, k + 2000));
-    }
-    // Rolled up as the scheduler's hourly job leaves every week: days and hours both.
-    const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
-    for (let w = week(START); w <= week(NOW); w++) await compactWeek(redis, w, NOW);
+    await storeWorld(redis, world, { start: START, now: NOW, retentionDays: 40 });
     await fn(redis, world);
   } finally {
     redis.disconnect();

@@ -6,29 +6,21 @@
  * on both.
  */
 import assert from "node:assert/strict";
-import type { Buffer } from "node:buffer";
-import { connectRedis, type Redis, scanKeys } from "@bsky/shared/redis";
-import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "./apply.ts";
 import { busiestDays, circleFilter, mutualFollows } from "./circle_filters.ts";
 import { didsOf, idOf } from "./ids.ts";
 import { topInteractions } from "./interactions.ts";
 import { excludedAmong } from "./interactions_scan.ts";
-import { DAY_MS, HOUR_MS, storeKeys, WEEK_HOURS } from "./layout.ts";
+import { DAY_MS, HOUR_MS, storeKeys } from "./layout.ts";
 import { didOfHandle, profiles, searchHandles } from "./profiles.ts";
-import { compactWeek } from "./rollup.ts";
 import { circleWorld, type Direction } from "./testing/circle_world.ts";
+import { storeWorld } from "./testing/world_store.ts";
 
 /** Keys expire on the real clock, so the world ends now. */
 const NOW = Date.now();
 const START = NOW - 21 * DAY_MS;
-
-async function allKeys(redis: Redis): Promise<string[]> {
-  const keys = new Set<string>();
-  for await (const page of scanKeys(redis, { count: 500 })) page.forEach((k) => keys.add(k));
-  return [...keys].sort();
-}
 
 Deno.test("on a Redis Cluster the reads over many accounts answer as on one server", async () => {
   await using server = await startRedisServer();
@@ -37,19 +29,10 @@ Deno.test("on a Redis Cluster the reads over many accounts answer as on one serv
   const many = await cluster.connect();
   try {
     const world = circleWorld({ start: START, end: NOW - HOUR_MS });
-    const applier = new Applier(one, { retentionDays: 40, memoryHours: 40 * 24 });
-    for (let k = 0; k < world.events.length; k += 2000) {
-      await applier.apply(world.events.slice(k, k + 2000));
-    }
-    const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
-    for (let w = week(START); w <= week(NOW); w++) await compactWeek(one, w, NOW);
+    await storeWorld(one, world, { start: START, now: NOW, retentionDays: 40 });
 
     // The same keys, values and TTLs on the cluster.
-    const keys = await allKeys(one);
-    for (const key of keys) {
-      const [dump, ttl] = await Promise.all([one.dumpBuffer(key), one.pttl(key)]);
-      await many.restore(key, Math.max(0, ttl), dump as Buffer, "REPLACE");
-    }
+    await copyInto(one, many);
     const ids = await Promise.all(world.dids.map(async (d) => (await idOf(one, d))!));
     assert.ok(ids.every((id) => id !== undefined));
     const masters = new Set<number>();

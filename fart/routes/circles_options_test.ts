@@ -9,10 +9,8 @@ import type { Clock } from "@bsky/shared/clock";
 import { createLogger } from "@bsky/shared/log";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
-import { Applier } from "@bsky/store/apply";
-import { HOUR_MS, storeKeys, WEEK_HOURS } from "@bsky/store/layout";
+import { HOUR_MS, storeKeys } from "@bsky/store/layout";
 import { periodAt, periodWindow, previousPeriod } from "@bsky/store/periods";
-import { compactWeek } from "@bsky/store/rollup";
 import {
   circleWorld,
   type Direction,
@@ -20,6 +18,7 @@ import {
   truthTop,
   type World,
 } from "@bsky/store/testing/circle_world";
+import { storeWorld } from "@bsky/store/testing/world_store";
 import { createApp } from "../app.ts";
 import { loadFartConfig } from "../config.ts";
 import { openApiDocument } from "../openapi.ts";
@@ -56,18 +55,7 @@ async function withWorldApi(fn: (ctx: Ctx) => Promise<void>) {
   };
   try {
     const world = circleWorld({ start: START, end: NOW - HOUR_MS });
-    // The record memory's keys expire on the real clock, and the world's creates are weeks
-    // old: remembered for the whole world, a delete applied in a later batch than its create
-    // still takes it back, as it does when events arrive as they happen.
-    const applier = new Applier(redis, {
-      retentionDays: RETENTION_DAYS,
-      memoryHours: RETENTION_DAYS * 24,
-    });
-    for (let k = 0; k < world.events.length; k += 2000) {
-      await applier.apply(world.events.slice(k, k + 2000));
-    }
-    const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
-    for (let w = week(START); w <= week(NOW); w++) await compactWeek(redis, w, NOW);
+    await storeWorld(redis, world, { start: START, now: NOW, retentionDays: RETENTION_DAYS });
     // What the indexer writes when it starts.
     await redis.hset(storeKeys.settings, { retentionDays: RETENTION_DAYS, recordMemoryHours: 48 });
     await fn({

@@ -6,10 +6,9 @@
  * the counters' memory and the roll-up as on the one server.
  */
 import assert from "node:assert/strict";
-import type { Buffer } from "node:buffer";
 import { networkKeys, TOP_METRICS, type TopWindow } from "@bsky/shared/keys";
-import { connectRedis, type Redis, scanKeys } from "@bsky/shared/redis";
-import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { allKeys, copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { storeKeys } from "@bsky/store/layout";
 import { compactWeek } from "@bsky/store/rollup";
@@ -19,14 +18,6 @@ import { windowTotals } from "../jobs/top_lists.ts";
 import { fill } from "../testing/top_lists_check.ts";
 
 const HOUR = 3_600_000;
-
-async function allKeys(redis: Redis, match?: string): Promise<string[]> {
-  const keys = new Set<string>();
-  for await (const page of scanKeys(redis, { match, count: 100 })) {
-    for (const k of page) keys.add(k);
-  }
-  return [...keys].sort();
-}
 
 /** Each window's totals as id → counts, whatever order the logs were read in. */
 async function totalsOf(redis: Redis, now: number) {
@@ -57,11 +48,7 @@ Deno.test("on a Redis Cluster the scheduler's jobs walk the keys of every master
     await one.set(storeKeys.log(800_100, week - 10), "abcde", "EX", 86400 * 365);
 
     // The same keys, values and TTLs on the cluster.
-    const keys = await allKeys(one);
-    for (const key of keys) {
-      const [dump, ttl] = await Promise.all([one.dumpBuffer(key), one.pttl(key)]);
-      await many.restore(key, Math.max(0, ttl), dump as Buffer, "REPLACE");
-    }
+    const keys = await copyInto(one, many);
     const masters = (await cluster.topology()).filter((n) => n.role === "master");
     const sizes = await Promise.all(
       masters.map(async (n) => Number(await cluster.cli(n.port, "DBSIZE"))),

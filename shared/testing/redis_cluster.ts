@@ -4,7 +4,8 @@
  * (client and cluster bus) with its data folder in one temporary folder, AOF on. Also kills
  * a master and waits for its replica to take over, and moves slots between masters.
  */
-import { connectRedis, type Redis } from "../redis.ts";
+import type { Buffer } from "node:buffer";
+import { connectRedis, type Redis, type RedisClient, scanKeys } from "../redis.ts";
 import { serverArgs } from "../redis_settings.ts";
 import { freePort } from "./redis_server.ts";
 
@@ -111,6 +112,29 @@ function parseNodes(text: string): ClusterNodeInfo[] {
       failed: /\bfail\b/.test(flags) || flags.includes("fail?") || flags.includes("noaddr"),
     };
   });
+}
+
+/** Every key of a server or cluster (matching `match`), each once, sorted. */
+export async function allKeys(redis: RedisClient, match?: string): Promise<string[]> {
+  const keys = new Set<string>();
+  for await (const page of scanKeys(redis, { match, count: 500 })) {
+    for (const k of page) keys.add(k);
+  }
+  return [...keys].sort();
+}
+
+/**
+ * Copies every key of one server into a cluster with its value and TTL (DUMP and RESTORE),
+ * each into its own slot: a store written on one server, laid out as a cluster holds it.
+ * Returns the keys copied.
+ */
+export async function copyInto(from: Redis, to: RedisClient): Promise<string[]> {
+  const keys = await allKeys(from);
+  for (const key of keys) {
+    const [dump, ttl] = await Promise.all([from.dumpBuffer(key), from.pttl(key)]);
+    await to.restore(key, Math.max(0, ttl), dump as Buffer, "REPLACE");
+  }
+  return keys;
 }
 
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
