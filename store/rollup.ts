@@ -218,7 +218,10 @@ class Skip extends Error {}
 export const STEP_BYTES = 128 * 1024;
 /** How long a step's lock and staged keys live (a run that stops lets go by then). */
 export const STAGING_TTL_MS = 10 * 60_000;
-/** Fields, and bytes of them, written to a staged digest or read from a digest per call. */
+/**
+ * Fields, and bytes of them, written to a staged digest per call; a read of kept fields asks
+ * for at most FIELDS_PER_CALL of them, whatever their size.
+ */
 const FIELDS_PER_CALL = 256, BYTES_PER_CALL = 128 * 1024;
 /** Bytes of a locked log read per call. */
 const READ_BYTES = 256 * 1024;

@@ -98,7 +98,10 @@ export async function sweep(redis: Redis, options: SweepOptions) {
         fixed++;
       }
     });
-    if (fixes) await fix.exec();
+    if (fixes) {
+      // A fix that failed fails the sweep, as a read that failed does.
+      for (const [err] of (await fix.exec()) ?? []) if (err) throw err;
+    }
     if (options.fix) {
       idleProfiles += await pruneIdleProfiles(redis, profiles, options);
       if (retiring) namedIds += await keepNamed(redis, graphs);

@@ -216,3 +216,26 @@ Deno.test("the sweep finds keys planted without a TTL, logs past the retention a
     redis.disconnect();
   }
 });
+
+Deno.test("a sweep whose fix Redis refuses fails with Redis's error instead of reporting it done", async () => {
+  await using server = await startRedisServer();
+  const admin = await connectRedis(server.url, { name: "test" });
+  // A user that may do anything but set an expiry.
+  await admin.acl("SETUSER", "sweeper", "on", "nopass", "~*", "&*", "+@all", "-expireat");
+  const url = new URL(server.url);
+  url.username = "sweeper";
+  url.password = "any";
+  const redis = await connectRedis(url.href, { name: "test" });
+  try {
+    const now = Date.now();
+    const week = Math.floor(now / HOUR / 168);
+    await admin.set(storeKeys.log(424_242, week), "abcde");
+    const report = await sweep(redis, { retentionDays: 30, fix: false, now });
+    assert.deepEqual(report.noTtl, { "l:{id}:<n>": 1 }, "reading is allowed");
+    await assert.rejects(sweep(redis, { retentionDays: 30, fix: true, now }), /NOPERM|expireat/i);
+    assert.equal(await admin.ttl(storeKeys.log(424_242, week)), -1, "nothing was fixed");
+  } finally {
+    redis.disconnect();
+    admin.disconnect();
+  }
+});
