@@ -93,6 +93,8 @@ export interface DigestOptions {
   stagingTtlMs?: number;
   /** Called with the log's key before the last step of a roll-up in steps (for tests). */
   beforeSwap?: (key: string) => Promise<void>;
+  /** Called with the log's key before each write of a roll-up in steps (for tests). */
+  beforeStep?: (key: string) => Promise<void>;
 }
 
 /**
@@ -337,12 +339,26 @@ async function swapLogInSteps(
   const stagedDigest = storeKeys.digestStaging(id, week, run);
   const retired = storeKeys.digestRetired(id, week, run);
   const ttl = options.stagingTtlMs ?? STAGING_TTL_MS;
+  // A run slower than the lock's life keeps it, and its staged keys, alive from step to
+  // step (the first step renews it: reading and rolling up the log took some of its life);
+  // one stopped between two steps lets them expire, and finds the lock gone if it wakes.
+  let renewed = -Infinity;
+  const step = async () => {
+    if (options.beforeStep) await options.beforeStep(key);
+    if (performance.now() - renewed < ttl / 3) return;
+    if (!await lock.renew(ttl)) throw new LockLost();
+    await r.pexpire(stagedLog, ttl);
+    await r.pexpire(stagedDigest, ttl);
+    renewed = performance.now();
+  };
   try {
+    await step();
     if (out) await r.set(stagedLog, Buffer.from(out), "PX", ttl);
     let fields = -1;
     if (update) {
       fields = 0;
       const write = async (pairs: (string | Buffer)[]) => {
+        await step();
         const [[err, added]] = (await r.multi().hset(stagedDigest, ...pairs)
           .pexpire(stagedDigest, ttl).exec())!;
         if (err) throw err;
@@ -364,6 +380,7 @@ async function swapLogInSteps(
       for (const part of chunks(set, ([, v]) => v.length)) await write(part.flat());
     }
     if (options.beforeSwap) await options.beforeSwap(key);
+    await step();
     const head = log.subarray(0, Math.min(CHECK_BYTES, log.length));
     const end = log.subarray(Math.max(0, log.length - CHECK_BYTES));
     return await r.swapStaged(
@@ -381,10 +398,16 @@ async function swapLogInSteps(
       out ? 1 : 0,
       fields,
     );
+  } catch (e) {
+    if (e instanceof LockLost) return -2;
+    throw e;
   } finally {
     await r.unlink(stagedLog, stagedDigest, retired);
   }
 }
+
+/** The lock of a roll-up in steps ran out, or another run holds it now. */
+class LockLost extends Error {}
 
 /** Splits `items` into runs of at most FIELDS_PER_CALL items and BYTES_PER_CALL bytes. */
 function* chunks<T>(items: T[], bytes: (item: T) => number): Generator<T[]> {

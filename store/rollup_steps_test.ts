@@ -5,7 +5,7 @@
  * steps is kept, readers during the steps see the old log and digest, a second roll-up of
  * the same log leaves it to the first, and a run that stops before its swap leaves staged
  * keys that expire, after which the next run rolls the log up and the stopped one, if it
- * wakes, changes nothing.
+ * wakes, changes nothing, while a run that is only slow keeps its lock from step to step.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -259,6 +259,32 @@ Deno.test("a run stopped before its swap leaves keys that expire; a later run ro
   assert.equal(count.after, count.before, "the stopped run counts the log as it read it");
   assert.deepEqual(await state(steps.redis), rolled);
   assert.deepEqual(await leftOver(steps.redis), []);
+});
+
+Deno.test("a roll-up in steps slower than its lock's life renews the lock from step to step and completes", async () => {
+  const { steps, reference } = await twoStores(60);
+  await using _a = steps;
+  await using _b = reference;
+  const hour = 60, ttl = 1500;
+  for (const s of [steps, reference]) await s.applier.apply(HOURLY[hour]);
+  const applied = await state(steps.redis);
+  let stepsTaken = 0;
+  const started = performance.now();
+  await rollAt(steps.redis, hour, {
+    ...STEPS,
+    stagingTtlMs: ttl,
+    beforeStep: async () => {
+      stepsTaken++;
+      await new Promise((r) => setTimeout(r, 600));
+    },
+  });
+  assert.ok(stepsTaken >= 3, `${stepsTaken} steps`);
+  assert.ok(performance.now() - started > ttl, "the run outlived its lock's first life");
+  await rollAt(reference.redis, hour, ONE_CALL);
+  const rolled = await state(reference.redis);
+  assert.notDeepEqual(rolled, applied, "the hour had a roll-up to do");
+  assert.deepEqual(await state(steps.redis), rolled);
+  assert.deepEqual(await leftOver(steps.redis), [], "no lock or staged key is left");
 });
 
 Deno.test("the swap in steps refuses a log rewritten since it was read", async () => {
