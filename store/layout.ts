@@ -109,7 +109,8 @@
  * - the checked-profile write (write_profile.lua) touches `p:{A}` and `hx:{g}`, and the
  *   idle-profile pruning (prune_profiles.lua) the profiles, sets and logs of many accounts
  *   and `hx:{g}`: several slots, refused too;
- * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`;
+ * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`
+ *   (on a Cluster, blocks.ts reads the same page in calls of one slot each instead);
  * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts,
  *   `hidden:{g}` and the `{ids}` keys;
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swaps (swap_log.lua,
