@@ -339,17 +339,18 @@ async function swapLogInSteps(
   const stagedDigest = storeKeys.digestStaging(id, week, run);
   const retired = storeKeys.digestRetired(id, week, run);
   const ttl = options.stagingTtlMs ?? STAGING_TTL_MS;
-  // A run slower than the lock's life keeps it, and its staged keys, alive from step to
-  // step (the first step renews it: reading and rolling up the log took some of its life);
-  // one stopped between two steps lets them expire, and finds the lock gone if it wakes.
-  let renewed = -Infinity;
+  // A run slower than the lock's life keeps it, and its staged keys, alive: each step
+  // renews them (the first, too: reading and rolling up the log took some of the lock's
+  // life). A run stopped between two steps lets them expire, and finds the lock gone if it
+  // wakes.
   const step = async () => {
     if (options.beforeStep) await options.beforeStep(key);
-    if (performance.now() - renewed < ttl / 3) return;
-    if (!await lock.renew(ttl)) throw new LockLost();
-    await r.pexpire(stagedLog, ttl);
-    await r.pexpire(stagedDigest, ttl);
-    renewed = performance.now();
+    const [renewed] = await Promise.all([
+      lock.renew(ttl),
+      r.pexpire(stagedLog, ttl),
+      r.pexpire(stagedDigest, ttl),
+    ]);
+    if (!renewed) throw new LockLost();
   };
   try {
     await step();
