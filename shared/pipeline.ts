@@ -33,6 +33,12 @@ export type AnyPipeline = ReturnType<Redis["pipeline"]>;
 /** A reply as a pipeline gives it: the command's error, or null and its result. */
 export type PipelineReply = [error: Error | null, result: unknown];
 
+/** A pipeline's replies, all of them results: the first command's error is thrown instead. */
+export function repliesOf(replies: PipelineReply[] | null): [null, unknown][] {
+  for (const [err] of replies ?? []) if (err) throw err;
+  return (replies ?? []) as [null, unknown][];
+}
+
 interface Call {
   /** The pipeline method called: a command, its Buffer variant, or call/callBuffer. */
   method: string;

@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { crossSlotPipeline } from "@bsky/shared/pipeline";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { TokenLock } from "@bsky/shared/token_lock";
 import { CountTable } from "./count_table.ts";
@@ -526,10 +526,4 @@ export async function rollUpWeeks(
   // The previous week's last days close during the current week's first day.
   for (const w of [week - 1, week]) out[String(w)] = await compactWeek(redis, w, now, options);
   return out;
-}
-
-/** A pipeline's replies, or the first of their errors. */
-function repliesOf(replies: [Error | null, unknown][] | null): [null, unknown][] {
-  for (const [err] of replies ?? []) if (err) throw err;
-  return (replies ?? []) as [null, unknown][];
 }

@@ -15,6 +15,7 @@ import {
   type LanguageSnapshot,
   statsKeys,
 } from "@bsky/shared/keys";
+import { repliesOf } from "@bsky/shared/pipeline";
 import type { Redis } from "@bsky/shared/redis";
 import {
   didsOf,
@@ -89,7 +90,7 @@ export async function computeLanguageLists(redis: Redis, options: LanguageListsO
   }
   pipe.set(`${statsKeys.languages}:next`, JSON.stringify(index), "EX", SNAPSHOT_TTL_SECONDS);
   pipe.rename(`${statsKeys.languages}:next`, statsKeys.languages);
-  for (const [err] of (await pipe.exec())!) if (err) throw err;
+  repliesOf(await pipe.exec());
   // The hours just closed no longer grow: their strings can give back APPEND's slack.
   const freed = await trimLanguageHours(redis, now);
   return {

@@ -8,7 +8,7 @@
  * (store/reclaim.ts): the walk retires them and checks the graph sets against those the
  * last sweep retired, and at its end those still idle go back.
  */
-import { crossSlotPipeline } from "@bsky/shared/pipeline";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { keyPrefix } from "@bsky/store/layout";
 import {
@@ -98,10 +98,8 @@ export async function sweep(redis: Redis, options: SweepOptions) {
         fixed++;
       }
     });
-    if (fixes) {
-      // A fix that failed fails the sweep, as a read that failed does.
-      for (const [err] of (await fix.exec()) ?? []) if (err) throw err;
-    }
+    // A fix that failed fails the sweep, as a read that failed does.
+    if (fixes) repliesOf(await fix.exec());
     if (options.fix) {
       idleProfiles += await pruneIdleProfiles(redis, profiles, options);
       if (retiring) namedIds += await keepNamed(redis, graphs);

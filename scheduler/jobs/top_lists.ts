@@ -15,7 +15,7 @@ import {
   type TopSnapshot,
   type TopWindow,
 } from "@bsky/shared/keys";
-import { crossSlotPipeline } from "@bsky/shared/pipeline";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { type Redis, scanKeys } from "@bsky/shared/redis";
 import { CountTable, didsOf, hiddenIds, windowWeeks } from "@bsky/store/queries";
 import { keyPrefix, scanLog, storeKeys } from "@bsky/store/layout";
@@ -161,7 +161,7 @@ export async function computeTopLists(redis: Redis, options: TopListsOptions) {
     pipe.set(`${key}:next`, JSON.stringify(s), "EX", SNAPSHOT_TTL_SECONDS);
     pipe.rename(`${key}:next`, key);
   }
-  for (const [err] of (await pipe.exec())!) if (err) throw err;
+  repliesOf(await pipe.exec());
   return {
     logs,
     bytes,
