@@ -6,33 +6,15 @@
  * block included.
  */
 import assert from "node:assert/strict";
-import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
 import { copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { type BlockCursor, type BlockDirection, type BlockPage, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
-import { create, nextSeq, T0, withStore } from "./testing/fixtures.ts";
+import { account, block, T0, withStore } from "./testing/fixtures.ts";
+import { tidOf as tid } from "./testing/generate.ts";
 
-const BLOCK = "app.bsky.graph.block";
-const S32 = "234567abcdefghijklmnopqrstuvwxyz";
-/** A record key that is a TID, made from a number (every one distinct). */
-const tid = (n: number) => {
-  let s = "";
-  for (let i = 0; i < 11; i++, n = Math.floor(n / 32)) s = S32[n % 32] + s;
-  return `3m${s}`;
-};
-const block = (did: string, n: number, subject: string, time: number) =>
-  create(did, BLOCK, tid(n), { subject }, time);
-const hide = (did: string): FirehoseEvent => ({
-  v: 1,
-  kind: "account",
-  seq: nextSeq(),
-  time: T0,
-  did,
-  active: false,
-  status: "takendown",
-});
+const hide = (did: string) => account(did, false, "takendown");
 const did = (name: string, i: number) => `did:plc:${name}${String(i).padStart(3, "0")}`;
 
 /** Every page of an account's blocks in one direction, following the cursors. */
@@ -60,12 +42,12 @@ Deno.test("on a Redis Cluster a page of blocks, its cursor and its counts are as
     const blocked = Array.from({ length: 35 }, (_, i) => did("of", i));
     // Two accounts interned first give the target an id whose slot is on another master than
     // the hidden set's (asserted below).
-    await applier.apply([block(did("x", 0), 300, did("x", 1), T0)]);
+    await applier.apply([block(did("x", 0), tid(300), did("x", 1), T0)]);
     await applier.apply([
-      ...blockers.map((d, i) => block(d, i, target, T0 - i * HOUR_MS)),
-      ...blocked.map((d, i) => block(target, 100 + i, d, T0 - i * 7 * 60_000)),
+      ...blockers.map((d, i) => block(d, tid(i), target, T0 - i * HOUR_MS)),
+      ...blocked.map((d, i) => block(target, tid(100 + i), d, T0 - i * 7 * 60_000)),
       // A further record of a block the target has already: not a block of its own.
-      block(target, 200, blocked[3], T0 - HOUR_MS),
+      block(target, tid(200), blocked[3], T0 - HOUR_MS),
     ]);
     // Runs of hidden accounts in both directions, longer than a page's budget.
     await applier.apply([

@@ -5,28 +5,8 @@ import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { pruneIdleProfiles, storeExpiry } from "./retention.ts";
-import { A, B, C, create, del, nextSeq, T0, withStore } from "./testing/fixtures.ts";
-
-const BLOCK = "app.bsky.graph.block";
-const block = (did: string, rkey: string, subject: string, time = T0) =>
-  create(did, BLOCK, rkey, { subject }, time);
-const unblock = (did: string, rkey: string, time = T0) => del(did, BLOCK, rkey, time);
-const account = (did: string, active: boolean, status?: string): FirehoseEvent => ({
-  v: 1,
-  kind: "account",
-  seq: nextSeq(),
-  time: T0,
-  did,
-  active,
-  ...(status ? { status } : {}),
-});
-const S32 = "234567abcdefghijklmnopqrstuvwxyz";
-/** A record key that is a TID, made from a number (every one distinct). */
-const tid = (n: number) => {
-  let s = "";
-  for (let i = 0; i < 11; i++, n = Math.floor(n / 32)) s = S32[n % 32] + s;
-  return `3m${s}`;
-};
+import { A, account, B, block, C, T0, unblock, withStore } from "./testing/fixtures.ts";
+import { tidOf as tid } from "./testing/generate.ts";
 
 /** Every item of every page, following the cursors, and the counts of the first page. */
 async function walk(redis: Redis, did: string, direction: BlockDirection, limit: number) {

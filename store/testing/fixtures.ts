@@ -47,6 +47,22 @@ export const del = (did: string, collection: string, rkey: string, time = T0): F
   rkey,
 });
 
+const BLOCK = "app.bsky.graph.block";
+export const block = (did: string, rkey: string, subject: string, time = T0) =>
+  create(did, BLOCK, rkey, { subject }, time);
+export const unblock = (did: string, rkey: string, time = T0) => del(did, BLOCK, rkey, time);
+
+/** An #account event: the account active, or not and why. */
+export const account = (did: string, active: boolean, status?: string): FirehoseEvent => ({
+  v: 1,
+  kind: "account",
+  seq: ++seq,
+  time: T0,
+  did,
+  active,
+  ...(status ? { status } : {}),
+});
+
 /** Runs `fn` with a connection to a fresh redis-server and an applier writing to it. */
 export async function withStore(fn: (redis: Redis, applier: Applier) => Promise<void>) {
   await using server = await startRedisServer();
