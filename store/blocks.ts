@@ -124,8 +124,7 @@ async function pageAcrossSlots(
       "WITHSCORES",
     );
     if (got.length === 0) break;
-    const scores = got.filter((_, i) => i % 2 === 1);
-    const hidden = await redis.smismember(storeKeys.hidden, ...scores.map((x) => Number(x) % ID));
+    const [scores, hidden] = await hiddenOf(redis, got);
     for (let k = 0; k < scores.length; k++) {
       if (items.length >= 2 * limit || looked >= budget) {
         left = true;
@@ -166,10 +165,15 @@ async function shownAmong(redis: RedisClient, key: string): Promise<number> {
       "WITHSCORES",
     );
     if (got.length === 0) return shown;
-    const scores = got.filter((_, i) => i % 2 === 1);
-    const hidden = await redis.smismember(storeKeys.hidden, ...scores.map((x) => Number(x) % ID));
+    const [scores, hidden] = await hiddenOf(redis, got);
     shown += hidden.filter((h) => !h).length;
     if (scores.length < COUNT_CHUNK) return shown;
     min = `(${scores[scores.length - 1]}`;
   }
+}
+
+/** The scores of a block set's entries (member, score, …) and whether each one's account is hidden. */
+async function hiddenOf(redis: RedisClient, entries: string[]): Promise<[string[], number[]]> {
+  const scores = entries.filter((_, i) => i % 2 === 1);
+  return [scores, await redis.smismember(storeKeys.hidden, ...scores.map((x) => Number(x) % ID))];
 }
