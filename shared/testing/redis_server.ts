@@ -29,11 +29,32 @@ export interface RedisServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/**
+ * Where freePort() looks: below the ephemeral ports (32768 and up on Linux, 49152 and up
+ * elsewhere), which the system also gives to outgoing connections. A port asked of the system
+ * could be taken by a client's connection before the server it was meant for listens on it.
+ */
+export const FREE_PORTS = { from: 20_000, to: 32_768 };
+/** The ports this process has handed out: none is handed out twice. */
+const handedOut = new Set<number>();
+
+/** A port free to listen on (127.0.0.1), from FREE_PORTS, never one handed out before. */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  const span = FREE_PORTS.to - FREE_PORTS.from;
+  const start = Math.floor(Math.random() * span);
+  for (let k = 0; k < span; k++) {
+    const port = FREE_PORTS.from + (start + k) % span;
+    if (handedOut.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (err) {
+      if (err instanceof Deno.errors.AddrInUse) continue;
+      throw err;
+    }
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`No free port from ${FREE_PORTS.from} to ${FREE_PORTS.to - 1}`);
 }
 
 async function ping(port: number): Promise<boolean> {
