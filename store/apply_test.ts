@@ -265,3 +265,41 @@ Deno.test("every key the applier writes expires, also for events older than the 
     }
   });
 });
+
+Deno.test("opening a span makes only the buckets its records land in, whatever its bucket count", async () => {
+  await withStore(async (redis, applier) => {
+    const span = Math.floor(T0 / HOUR_MS / 8);
+    // The span before held what a span of the whole network holds: 131,072 buckets now.
+    await redis.hset(storeKeys.recordBuckets, `n${span - 1}`, 6_500_000);
+    await applier.apply([like(A, "3kcccccccccc2", B), like(C, "3kcccccccccc3", B)]);
+    assert.equal(await redis.hget(storeKeys.recordBuckets, String(span)), "131072");
+    const buckets = await redis.keys("r:*");
+    assert.equal(buckets.length, 2, "a bucket for each record, none made ahead");
+    for (const key of buckets) {
+      assert.equal(await redis.hlen(key), 1, `${key} holds its record only`);
+      const ttl = await redis.ttl(key);
+      assert.ok(ttl > 48 * 3600 && ttl <= 56 * 3600, `${key} expires with its span (${ttl} s)`);
+    }
+  });
+});
+
+Deno.test("a bucket emptied by an update and made again still expires", async () => {
+  await withStore(async (redis, applier) => {
+    const post = {
+      v: 1 as const,
+      kind: "commit" as const,
+      did: A,
+      rkey: "3kdddddddddd2",
+      chars: 3,
+    };
+    const made = { ...post, collection: "app.bsky.feed.post" as const, time: T0 };
+    await applier.apply([{ ...made, seq: nextSeq(), action: "create", mentions: [B] }]);
+    const [key] = await redis.keys("r:*");
+    // The update takes the record out of its bucket (its only field) and puts it back.
+    await applier.apply([{ ...made, seq: nextSeq(), action: "update", mentions: [C] }]);
+    assert.deepEqual(await redis.keys("r:*"), [key]);
+    assert.equal(await redis.hlen(key), 1);
+    assert.ok(await redis.ttl(key) > 0, "the bucket made again expires");
+    assert.deepEqual((await top(redis, A, "sent"))?.map((c) => [c.did, c.mention]), [[C, 1]]);
+  });
+});

@@ -32,9 +32,10 @@
  *   each: type * 2^28 + subject id), or "x" once deleted. Bucketing keeps a few thousand
  *   small hashes (compact listpacks) instead of a key per author and day; a span's bucket
  *   count is fixed at its first record from the records of the span before (`rb:{g}`
- *   holds both), so buckets stay near 80 records. A span's buckets are made at that
- *   moment, each with an empty field and its expiry (when the last of its records has
- *   been remembered for the record memory's hours), so remembering needs no EXPIREAT.
+ *   holds both), so buckets stay near 80 records. A bucket is made by its first record,
+ *   with its expiry (when the last of the span's records has been remembered for the
+ *   record memory's hours): opening a span costs one field however many buckets it has
+ *   (131,072 on the whole network), not a key per bucket in one call.
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
  * - Blocks as they stand, whatever their age (no TTL: a block lasts until its record is

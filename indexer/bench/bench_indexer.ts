@@ -20,7 +20,8 @@ import { loadIndexerConfig } from "../config.ts";
 import { topInteractions, totals } from "@bsky/store/queries";
 import { compactWeek } from "@bsky/store/rollup";
 import { startIndexer } from "../service.ts";
-import { DAY_MS } from "@bsky/store/layout";
+import { DAY_MS, HOUR_MS, storeKeys } from "@bsky/store/layout";
+import { Applier } from "@bsky/store/apply";
 import { didOf, generateEvents } from "@bsky/store/testing/generate";
 
 const { values } = parseArgs({
@@ -267,6 +268,39 @@ const ceiling = rb
   ).map((l) => l.trim()).join("; ")
   : "redis-benchmark not installed";
 
+// 6. The apply call that opens a span of the record memory whose span before held what a
+// span of the whole network holds (about 6.5 million records in 8 hours, bench:network at
+// a tenth), against one that writes into a span already open. Redis's own time per call,
+// from its slow log.
+const SPAN_RECORDS = 6_500_000;
+const applier = new Applier(redis, { retentionDays: 7, memoryHours: 48 });
+const futureSpan = Math.floor(now / HOUR_MS / 8) + 2;
+await redis.hset(storeKeys.recordBuckets, `n${futureSpan - 1}`, SPAN_RECORDS);
+const slowest = async (events: FirehoseEvent[]) => {
+  await redis.config("SET", "slowlog-log-slower-than", "0");
+  await redis.slowlog("RESET");
+  await applier.apply(events);
+  const log = await redis.slowlog("GET", 128) as [number, number, number, string[]][];
+  await redis.config("SET", "slowlog-log-slower-than", "10000");
+  return Math.max(
+    ...log.filter((e) => e[3][0] === "evalsha" || e[3][0] === "eval").map((e) => e[2]),
+  ) / 1000;
+};
+const spanLike = (n: number): FirehoseEvent => ({
+  v: 1,
+  kind: "commit",
+  seq: n,
+  time: (futureSpan * 8 + 1) * HOUR_MS,
+  did: didOf(n),
+  action: "create",
+  collection: "app.bsky.feed.like",
+  rkey: `3kspan${String(n).padStart(7, "a")}`,
+  subject: didOf(n + 1),
+});
+const openingMs = await slowest([spanLike(1)]);
+const openBuckets = Number(await redis.hget(storeKeys.recordBuckets, String(futureSpan)));
+const openMs = await slowest([spanLike(3)]);
+
 say("");
 say(
   `interactions/s applied (one indexer process): ${fmt(total / seconds)}  (${
@@ -307,6 +341,12 @@ for (const [label, q] of [["the busiest account", busiest], ["an account", typic
   );
 }
 say(`redis-benchmark -P 64 on the same server: ${ceiling}`);
+say(
+  `Opening a span of the record memory (${fmt(openBuckets)} buckets, as on the whole network): ` +
+    `${openingMs.toFixed(2)} ms of Redis for the call; into a span already open: ${
+      openMs.toFixed(2)
+    } ms`,
+);
 console.log(JSON.stringify({
   bench: "indexer",
   events: EVENTS,
@@ -317,5 +357,6 @@ console.log(JSON.stringify({
   bytesPerInteraction: storeBytes / total,
   jsonBytesPerInteraction: jsonPer,
   topInteractionsMs: { busiest, typical },
+  spanOpening: { buckets: openBuckets, callMs: openingMs, openSpanCallMs: openMs },
 }));
 redis.disconnect();

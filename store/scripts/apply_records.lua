@@ -3,7 +3,9 @@
 -- Kept in spans of 8 hours (a record lives 48 to 56 hours with the default memory) and
 -- spread over buckets. A span's bucket count is fixed at its first record from the records
 -- of the span before (about 80 a bucket, so each stays a compact listpack); the counts are
--- kept in K.recordBuckets too.
+-- kept in K.recordBuckets too. A bucket is made by its first record, with its expiry (when
+-- the last of its records has been remembered for the record memory's hours): opening a
+-- span writes one field, whatever its bucket count (131,072 on the whole network).
 local SPAN = 8
 local buckets, remembered = {}, {}
 local function buckets_of(span, create)
@@ -16,14 +18,6 @@ local function buckets_of(span, create)
     while n * 80 < before do n = n * 2 end
     redis.call('HSET', K.recordBuckets, span, n)
     redis.call('HDEL', K.recordBuckets, span - 30, 'n' .. (span - 30))
-    -- The span's buckets are made now with their expiry, and an empty field that keeps
-    -- each one alive until then, so that remembering a record needs no EXPIREAT.
-    local at = (span + 1) * SPAN * 3600 + memsecs
-    for b = 0, n - 1 do
-      local key = K.records(b, span)
-      redis.call('HSET', key, '', '')
-      redis.call('EXPIREAT', key, at)
-    end
   end
   if n then buckets[span] = n end
   return n
@@ -61,9 +55,10 @@ local function remember(f, x, hour, pairs, only_new)
     redis.call('HSET', key, f, value)
   end
   remembered[span] = (remembered[span] or 0) + 1
-  -- A span already past its expiry (an old event replayed) is not kept beyond this batch.
-  local at = (span + 1) * SPAN * 3600 + memsecs
-  if at <= clock then expire_at(key, at) end
+  -- The bucket's first record made it (or made it again: an update's HDEL may have emptied
+  -- it): it expires when the span's records have been remembered long enough, or at the end
+  -- of this batch for a span already past that (an old event replayed).
+  if redis.call('HLEN', key) == 1 then expire_at(key, (span + 1) * SPAN * 3600 + memsecs) end
   return true
 end
 -- A record operation's argument: X, H (uint32 BE each), the length of F (a byte), F, then P.
