@@ -48,6 +48,9 @@ export async function startIndexer(
     retentionDays: config.INDEXER_RETENTION_DAYS,
     memoryHours: config.INDEXER_RECORD_MEMORY_HOURS,
   });
+  // Blocks of deleted accounts that a stop left unended (the applier ends them after each
+  // batch that leaves some).
+  if (await redis.scard(storeKeys.blocksEnding) > 0) await applier.endBlocks();
   const consumer = new StreamConsumer(redis, applier, metrics, log, {
     partitions: config.FIREHOSE_PARTITIONS,
     group: config.INDEXER_GROUP,

@@ -2,7 +2,7 @@
 import type { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import type { Redis } from "@bsky/shared/redis";
-import { APPLY_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
+import { APPLY_SCRIPT, END_BLOCKS_SCRIPT, INTERN_SCRIPT } from "./apply_script.ts";
 import { didKey, MAX_ID, storeKeys } from "./layout.ts";
 import { defineScript } from "./lua.ts";
 import { eventDids, eventOps } from "./operations.ts";
@@ -53,7 +53,11 @@ export class LeaseLostError extends Error {
 type ScriptRedis = Redis & {
   applyOps(...args: (string | number | Uint8Array)[]): Promise<number[]>;
   internDids(...args: (string | Buffer)[]): Promise<number[]>;
+  endBlocks(step: number): Promise<number>;
 };
+
+/** Blocks of a deleted account ended in one call (end_blocks.lua). */
+const ENDING_STEP = 1000;
 
 export class Applier {
   #redis: ScriptRedis;
@@ -67,6 +71,16 @@ export class Applier {
     this.#redis = redis as ScriptRedis;
     defineScript(redis, "applyOps", APPLY_SCRIPT);
     defineScript(redis, "internDids", INTERN_SCRIPT, 2);
+    defineScript(redis, "endBlocks", END_BLOCKS_SCRIPT);
+  }
+
+  /**
+   * Ends the blocks that deletions of accounts with many blocks left, a call of at most
+   * ENDING_STEP blocks at a time (the apply script ends that many itself); run() does this
+   * after a batch that left some, and the indexer when it starts (what a stop left).
+   */
+  async endBlocks(): Promise<void> {
+    while (await this.#redis.endBlocks(ENDING_STEP) > 0);
   }
 
   /** Ids of the given DIDs, from the cache or interned in Redis. */
@@ -154,10 +168,13 @@ export class Applier {
         args = [...args.slice(0, at), "e", this.#epoch ?? "", ...args.slice(at)];
       }
       try {
-        const [applied, duplicate, unmatched, late] = await this.#redis.applyOps(...args);
+        const [applied, duplicate, unmatched, late, ending] = await this.#redis.applyOps(
+          ...args,
+        );
         if (applied < 0) {
           throw new LeaseLostError(`Cannot apply a batch of "${args[3]}": the lease is lost`);
         }
+        if (ending > 0) await this.endBlocks();
         // The epoch check counts as applied.
         return { applied: applied - 1, duplicate, unmatched, late };
       } catch (err) {

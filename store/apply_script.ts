@@ -5,6 +5,7 @@ import applyLogs from "./scripts/apply_logs.lua" with { type: "text" };
 import applyOperations from "./scripts/apply_operations.lua" with { type: "text" };
 import applyRecords from "./scripts/apply_records.lua" with { type: "text" };
 import applyRun from "./scripts/apply_run.lua" with { type: "text" };
+import endBlocks from "./scripts/end_blocks.lua" with { type: "text" };
 import intern from "./scripts/intern.lua" with { type: "text" };
 import { withKeys } from "./lua.ts";
 
@@ -50,11 +51,19 @@ const APPLY_PARTS = [
  *   o A D C      A (DID D) posted opt code C ("out:CODE" or "in:CODE"): A is hidden or
  *                shown again when the API handed the code out for D and that action
  * Types 1-5 are interactions and 6 blocks (logged in both accounts' logs per week and
- * hour), 7 follows. Returns {applied, duplicate, unmatched, late} (unmatched: deletes of
- * unknown records and opt codes that match nothing), or {-1, …} when this
+ * hour), 7 follows. Returns {applied, duplicate, unmatched, late, ending} (unmatched:
+ * deletes of unknown records and opt codes that match nothing; ending: deleted accounts
+ * whose blocks are not all ended yet, see END_BLOCKS_SCRIPT), or {-1, …} when this
  * process no longer holds the partition's lease (nothing is written then).
  */
 export const APPLY_SCRIPT: string = withKeys(APPLY_PARTS.join("\n"));
+
+/**
+ * Ends up to ARGV[1] blocks of a deleted account whose deletion had more to end than one
+ * call ends (scripts/end_blocks.lua, after the apply script's blocks part); returns how
+ * many such accounts are left.
+ */
+export const END_BLOCKS_SCRIPT: string = withKeys([applyBlocks, endBlocks].join("\n"));
 
 /**
  * Interns DIDs (as didKey() gives them): returns each one's id, allocating ids for new

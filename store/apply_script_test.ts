@@ -34,7 +34,7 @@ Deno.test("the apply script writes and acknowledges only while the caller holds 
     assert.equal((await redis.xpending("s:{t}", "g"))[0], 1, "nothing acknowledged");
     await redis.set(storeKeys.lease(0), "me");
     const held = await redis.eval(APPLY_SCRIPT, 0, ...args(profile, { ids: [id!], token: "me" }));
-    assert.deepEqual(held, [1, 0, 0, 0]);
+    assert.deepEqual(held, [1, 0, 0, 0, 0]);
     assert.equal(await redis.hget(storeKeys.profile(5), "name"), "Name");
     assert.equal((await redis.xpending("s:{t}", "g"))[0], 0, "acknowledged with the writes");
   });
@@ -55,7 +55,7 @@ Deno.test("the apply script counts each operation's outcome and refuses an unkno
       ["d", like("3kaaaaaaaaaa2")], // applied
       ["d", like("3kaaaaaaaaaa2")], // duplicate: deleted already
     ].flat();
-    assert.deepEqual(await redis.eval(APPLY_SCRIPT, 0, ...args(ops)), [4, 3, 2, 0]);
+    assert.deepEqual(await redis.eval(APPLY_SCRIPT, 0, ...args(ops)), [4, 3, 2, 0, 0]);
     assert.equal(await redis.hget(storeKeys.profile(7), "handle"), "seven.test");
     assert.equal(await redis.sismember(storeKeys.hidden, "7"), 1);
     await assert.rejects(

@@ -29,7 +29,7 @@ async function walk(redis: Redis, did: string, direction: BlockDirection, limit:
 const dids = (items: { did: string }[]) => items.map((i) => i.did);
 
 /** Whom the account of id `id` blocks, as its set has it (ids, ascending). */
-async function subjects(redis: Redis, id: number): Promise<number[]> {
+async function subjectIds(redis: Redis, id: number): Promise<number[]> {
   const flat = await redis.zrangebyscore(storeKeys.blocking(id), 0, "+inf", "WITHSCORES");
   const out: number[] = [];
   for (let i = 1; i < flat.length; i += 2) out.push(Number(flat[i]) % 2 ** 28);
@@ -184,9 +184,9 @@ Deno.test("an account's deletion ends its blocks and drops who blocked it; the o
     );
     // B's block of A still stands in B's records: deleting it later is exact.
     const b = (await idOf(redis, B))!, c = (await idOf(redis, C))!;
-    assert.deepEqual(await subjects(redis, b), [a, c].sort());
+    assert.deepEqual(await subjectIds(redis, b), [a, c].sort());
     await applier.apply([unblock(B, tid(4), T0 + 90 * HOUR_MS)]);
-    assert.deepEqual(await subjects(redis, b), [c]);
+    assert.deepEqual(await subjectIds(redis, b), [c]);
     // A deactivation is no deletion: the blocks stay, hidden while it lasts.
     await applier.apply([account(C, false, "deactivated")]);
     assert.equal(await redis.zcard(storeKeys.blockedBy(c)), 1);
@@ -263,5 +263,65 @@ Deno.test("blocks as they stand have no TTL and keep the profiles their lists sh
     assert.equal(await pruneIdleProfiles(redis, [a, b], { retentionDays: 30, now: later }), 0);
     await applier.apply([unblock(A, tid(1), later)]);
     assert.equal(await pruneIdleProfiles(redis, [a, b], { retentionDays: 30, now: later }), 2);
+  });
+});
+
+Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, and all of them", async () => {
+  await withStore(async (redis, applier) => {
+    const subjects = Array.from(
+      { length: 2_500 },
+      (_, i) => `did:plc:s${String(i).padStart(5, "0")}`,
+    );
+    for (let i = 0; i < subjects.length; i += 500) {
+      await applier.apply(subjects.slice(i, i + 500).map((s, k) => block(A, tid(i + k), s)));
+    }
+    await applier.apply([block(B, tid(9_000), A)]);
+    const a = (await idOf(redis, A))!;
+    const blockedByA = async () => {
+      let n = 0;
+      for (const s of subjects) {
+        const id = (await idOf(redis, s))!;
+        if (await redis.zscore(storeKeys.blockedBy(id), String(a)) !== null) n++;
+      }
+      return n;
+    };
+    assert.equal(await blockedByA(), 2_500);
+    // The apply call alone, as a stop right after it would leave things.
+    const args = await applier.prepare([account(A, false, "deleted")]);
+    const reply = await (redis as unknown as {
+      applyOps(...args: unknown[]): Promise<number[]>;
+    }).applyOps(...args);
+    assert.equal(reply[4], 1, "one account has blocks left to end");
+    assert.equal(await blockedByA(), 1_500, "the call ended 1,000");
+    assert.deepEqual(await redis.smembers(storeKeys.blocksEnding), [String(a)]);
+    assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0, "who blocked A is dropped at once");
+    // Meanwhile A is hidden: the blocks not yet ended show nowhere.
+    const last = subjects[subjects.length - 1];
+    assert.deepEqual(await blockPage(redis, last, { direction: "blocked-by", limit: 10 }), {
+      items: [],
+      counts: { blockedBy: 0, blocking: 0 },
+    });
+    // What the indexer does when it starts again.
+    await applier.endBlocks();
+    assert.equal(await blockedByA(), 0);
+    assert.equal(await redis.exists(storeKeys.blocking(a), storeKeys.blocksEnding), 0);
+    // B's block of A stands in B's records.
+    assert.deepEqual(await subjectIds(redis, (await idOf(redis, B))!), [a]);
+    // Through apply(), the whole deletion is done when it returns.
+    const C2 = "did:plc:carl";
+    for (let i = 0; i < 1_200; i += 600) {
+      await applier.apply(
+        subjects.slice(i, i + 600).map((s, k) => block(C2, tid(10_000 + i + k), s)),
+      );
+    }
+    await applier.apply([account(C2, false, "deleted")]);
+    const c2 = (await idOf(redis, C2))!;
+    assert.equal(await redis.exists(storeKeys.blocking(c2), storeKeys.blocksEnding), 0);
+    for (const s of subjects.slice(0, 1_200)) {
+      assert.equal(
+        await redis.zscore(storeKeys.blockedBy((await idOf(redis, s))!), String(c2)),
+        null,
+      );
+    }
   });
 });

@@ -24,6 +24,7 @@ export const KEY_NAMES = {
   graph: "g:{<id>}",
   blocking: "bo:{<id>}",
   blockedBy: "bi:{<id>}",
+  blocksEnding: "be:{g}",
   languagePosts: "lp:{g}:<hour>",
   profile: "p:{<id>}",
   handles: "hx:{g}",
@@ -108,6 +109,8 @@ export const storeKeys = {
   blocking: keyOf(KEY_NAMES.blocking),
   /** Who blocks an account, by hour. */
   blockedBy: keyOf(KEY_NAMES.blockedBy),
+  /** Deleted accounts whose blocks are not all ended yet (end_blocks.lua). */
+  blocksEnding: KEY_NAMES.blocksEnding,
   /** Posts by language and account made in an hour (absolute). */
   languagePosts: keyOf(KEY_NAMES.languagePosts),
   profile: keyOf(KEY_NAMES.profile),

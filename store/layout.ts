@@ -50,7 +50,10 @@
  *   2^28 + that id. Scores are unique in both, so a page's cursor is a score. An account's
  *   deletion ends its own blocks (out of the others' `bi:`) and drops its `bo:` and `bi:`;
  *   the blocks others made of it stay in their `bo:` (their records still exist), and
- *   answers leave hidden accounts out. Memory per block edge, measured with MEMORY USAGE
+ *   answers leave hidden accounts out. A deletion ends at most 1,000 blocks in the apply
+ *   call; an account with more waits in the set `be:{g}` while the applier's next calls
+ *   (end_blocks.lua) end the rest, 1,000 a call, so that no call holds Redis for the
+ *   seconds a million blocks would take. Memory per block edge, measured with MEMORY USAGE
  *   by store/bench/bench_blocks.ts: see README.
  * - `lp:{g}:<hour>` strings: posts by language and account, one string per hour (absolute),
  *   6 bytes an entry, one 48-bit big-endian number: (author id * 2^15 + language code) *
@@ -110,6 +113,8 @@
  * - the checked-profile write (write_profile.lua) touches `p:{A}` and `hx:{g}`, and the
  *   idle-profile pruning (prune_profiles.lua) the profiles, sets and logs of many accounts
  *   and `hx:{g}`: several slots, refused too;
+ * - the ending of a deleted account's blocks (end_blocks.lua) writes its `bo:`, the
+ *   others' `bi:` and `be:{g}`, as the apply script does;
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`
  *   (on a Cluster, blocks.ts reads the same page in calls of one slot each instead);
  * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts,

@@ -57,6 +57,7 @@ const KEPT: KeyName[] = [
   "profile",
   "blocking",
   "blockedBy",
+  "blocksEnding",
   "handles",
   "hidden",
   "optCode",

@@ -15,7 +15,9 @@ import { Applier } from "@bsky/store/apply";
 import { loadIndexerConfig } from "../config.ts";
 import { topInteractions } from "@bsky/store/queries";
 import { startIndexer } from "../service.ts";
-import { didOf, generateEvents, recentStart } from "@bsky/store/testing/generate";
+import { didOf, generateEvents, recentStart, tidOf } from "@bsky/store/testing/generate";
+import { A, account, block } from "@bsky/store/testing/fixtures";
+import { storeKeys } from "@bsky/store/layout";
 
 const ACCOUNTS = 300;
 const quiet = createLogger("test", { level: "error", write: () => {} });
@@ -225,6 +227,38 @@ Deno.test("malformed entries are parked and counted, and the partition goes on",
       now: Date.now(),
     });
     assert.ok(sample !== undefined, "the good entries after the bad ones were applied");
+  } finally {
+    await service.stop();
+    redis.disconnect();
+  }
+});
+
+Deno.test("a deleted account's blocks that a stop left unended are ended when the indexer starts", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  const applier = new Applier(redis, { retentionDays: 7, memoryHours: 48 });
+  const subjects = Array.from({ length: 1_500 }, (_, i) => `did:plc:s${i}`);
+  await applier.apply(subjects.map((s, i) => block(A, tidOf(i), s)));
+  // The deletion's apply call alone, as a stop right after it leaves it: 500 blocks to end.
+  const args = await applier.prepare([account(A, false, "deleted")]);
+  await (redis as unknown as { applyOps(...a: unknown[]): Promise<number[]> }).applyOps(...args);
+  const a = String((await applier.ids([A])).get(A));
+  const ids = await applier.ids(subjects);
+  const blockedByA = async () => {
+    let n = 0;
+    for (const id of ids.values()) {
+      if (await redis.zscore(storeKeys.blockedBy(id), a) !== null) n++;
+    }
+    return n;
+  };
+  assert.equal(await blockedByA(), 500);
+  const service = await startIndexer(
+    loadIndexerConfig((n) => env(server, { FIREHOSE_PARTITIONS: "1" })[n]),
+    quiet,
+  );
+  try {
+    assert.equal(await blockedByA(), 0);
+    assert.equal(await redis.exists(storeKeys.blocksEnding, storeKeys.blocking(Number(a))), 0);
   } finally {
     await service.stop();
     redis.disconnect();

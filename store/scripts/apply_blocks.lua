@@ -61,12 +61,34 @@ local function block_remove(a, r)
   return true
 end
 -- A deleted: its records are gone, so its blocks end; who blocked it is dropped with it
--- (their records stand: their lists keep it, and answers leave hidden accounts out).
-local function blocks_of_deleted(a)
+-- (their records stand: their lists keep it, and answers leave hidden accounts out). At
+-- most ENDING_STEP of its blocks end in one call: an account with more stays in
+-- K.blocksEnding, and end_blocks.lua ends the rest in steps of that size, so that deleting
+-- an account with a million blocks does not hold Redis for seconds (its blocks are hidden
+-- with it meanwhile).
+local ENDING_STEP = 1000
+-- Ends up to `limit` of A's blocks; returns whether none is left.
+local function end_blocks(a, limit)
   local out = K.blocking(a)
-  local scores = redis.call('ZRANGEBYSCORE', out, 0, '+inf', 'WITHSCORES')
-  for i = 2, #scores, 2 do redis.call('ZREM', K.blockedBy(tonumber(scores[i]) % ID), a) end
-  redis.call('UNLINK', out, K.blockedBy(a))
+  local scores = redis.call('ZRANGEBYSCORE', out, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  local ended = {}
+  for i = 1, #scores, 2 do
+    redis.call('ZREM', K.blockedBy(tonumber(scores[i + 1]) % ID), a)
+    ended[#ended + 1] = scores[i]
+  end
+  if #ended < limit then
+    redis.call('UNLINK', out)
+    redis.call('SREM', K.blocksEnding, a)
+    return true
+  end
+  redis.call('ZREM', out, unpack(ended))
+  redis.call('SADD', K.blocksEnding, a)
+  return false
+end
+local blocks_ending = 0
+local function blocks_of_deleted(a)
+  redis.call('UNLINK', K.blockedBy(a))
+  if not end_blocks(a, ENDING_STEP) then blocks_ending = blocks_ending + 1 end
 end
 -- A record of A's with field F and its pairs, made at an hour: when a block, A blocks its
 -- subject from then.

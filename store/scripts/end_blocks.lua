@@ -1,0 +1,7 @@
+-- Ends the blocks of a deleted account that its deletion left (apply_blocks.lua puts it in
+-- K.blocksEnding when it has more than one call's worth), at most ARGV[1] of them; follows
+-- apply_blocks.lua in one script (apply_script.ts). Returns how many accounts still have
+-- blocks to end.
+local a = redis.call('SRANDMEMBER', K.blocksEnding)
+if a then end_blocks(a, tonumber(ARGV[1])) end
+return redis.call('SCARD', K.blocksEnding)
