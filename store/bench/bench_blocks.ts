@@ -5,9 +5,11 @@
  * into a local redis-server, then MEMORY USAGE (every element sampled) of each `bo:` and
  * `bi:` key. Prints bytes per edge by key family, apart for keys small enough to
  * be kept compact (listpacks) and for the large ones (skiplists, hash tables), and what a
- * network of `--network` edges of the same shape would take.
+ * network of `--network` edges of the same shape would take. Then deletes an account that
+ * blocks `--deleted` accounts and prints how long its longest Redis call took.
  *
  *   deno run --allow-all store/bench/bench_blocks.ts [--edges 300000] [--top 100000]
+ *     [--deleted 1000000]
  */
 import { parseArgs } from "node:util";
 import { connectRedis } from "@bsky/shared/redis";
@@ -17,6 +19,7 @@ import { Applier } from "../apply.ts";
 import { blockPage } from "../blocks.ts";
 import { idOf } from "../ids.ts";
 import { HOUR_MS, keyPrefix, storeKeys } from "../layout.ts";
+import { scriptTime } from "./slow_log.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,9 +27,11 @@ const { values } = parseArgs({
     top: { type: "string", default: "100000" },
     network: { type: "string", default: "50000000" },
     seed: { type: "string", default: "7" },
+    deleted: { type: "string", default: "1000000" },
   },
 });
 const EDGES = Number(values.edges), TOP = Number(values.top), NETWORK = Number(values.network);
+const DELETED = Number(values.deleted);
 
 /** A small seeded generator (mulberry32), so that runs compare. */
 let state = Number(values.seed) >>> 0;
@@ -185,6 +190,58 @@ try {
       (bytesTop / page.counts.blockedBy).toFixed(1)
     } B/entry); a page of 50 with both counts in ${ms.toFixed(1)} ms`,
   );
+
+  // An account that blocks DELETED others is deleted: Redis's own time for its calls.
+  const blocker = did(10_000_000);
+  for (let k = 0; k < DELETED; k += 2000) {
+    await applier.apply(
+      Array.from({ length: Math.min(2000, DELETED - k) }, (_, i): FirehoseEvent => ({
+        v: 1,
+        kind: "commit",
+        seq: EDGES + k + i + 1,
+        time: start,
+        did: blocker,
+        action: "create",
+        collection: "app.bsky.graph.block",
+        rkey: tid(k + i, start + Math.floor((k + i) / 1024)),
+        subject: did(20_000_000 + k + i),
+      })),
+    );
+  }
+  const d0 = performance.now();
+  const deletion = await scriptTime(redis, () =>
+    applier.apply([{
+      v: 1,
+      kind: "account",
+      seq: EDGES + DELETED + 1,
+      time: start + HOUR_MS,
+      did: blocker,
+      active: false,
+      status: "deleted",
+    }]));
+  const deleteMs = performance.now() - d0;
+  const { longestMs, totalMs: redisMs } = deletion;
+  console.log(
+    `deleting an account that blocks ${DELETED.toLocaleString("en")}: longest Redis call ${
+      longestMs.toFixed(1)
+    } ms, ${deletion.calls} calls, ${redisMs.toFixed(0)} ms of Redis in all, ${
+      deleteMs.toFixed(0)
+    } ms until apply() returned`,
+  );
+  console.log(JSON.stringify({
+    bench: "blocks",
+    edges: EDGES,
+    bytesPerEdge: perEdge(total),
+    networkGiB: (perEdge(total) * NETWORK) / 2 ** 30,
+    topPageMs: ms,
+    deletion: {
+      blocks: DELETED,
+      longestCallMs: longestMs,
+      calls: deletion.calls,
+      redisMs,
+      deleteMs,
+    },
+  }));
 } finally {
   redis.disconnect();
   await server[Symbol.asyncDispose]();

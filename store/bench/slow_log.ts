@@ -158,3 +158,43 @@ export class SlowLog {
     return out;
   }
 }
+
+/** What Redis spent on scripts while a piece of work ran (scriptTime()). */
+export interface ScriptTime {
+  calls: number;
+  /** All the calls' time, ms (INFO commandstats). */
+  totalMs: number;
+  /**
+   * The longest call, ms: from SLOWLOG for calls of 1 ms or more; a single shorter call's
+   * own time; 1 (a bound) when several calls were all shorter.
+   */
+  longestMs: number;
+}
+
+/**
+ * Runs `work` and returns what Redis spent on script calls (EVAL, EVALSHA) meanwhile. Resets
+ * the server's command statistics and slow log. The slow log keeps calls of 1 ms or more
+ * only: Redis 7 logs the commands a script calls too, and logging every one of them would
+ * slow the script it measures.
+ */
+export async function scriptTime(redis: Redis, work: () => Promise<unknown>): Promise<ScriptTime> {
+  const [threshold] = (await redis.config("GET", "slowlog-log-slower-than") as string[]).slice(1);
+  await redis.config("SET", "slowlog-log-slower-than", "1000");
+  await redis.config("RESETSTAT");
+  await redis.slowlog("RESET");
+  try {
+    await work();
+    const stats = await redis.info("commandstats");
+    let calls = 0, usec = 0;
+    for (const m of stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+),usec=(\d+)/gm)) {
+      calls += Number(m[1]);
+      usec += Number(m[2]);
+    }
+    const log = await redis.slowlog("GET", -1) as [number, number, number, string[]][];
+    const logged = log.filter((e) => /^eval(sha)?$/i.test(e[3][0])).map((e) => e[2]);
+    const longest = logged.length ? Math.max(...logged) : calls === 1 ? usec : Math.min(1000, usec);
+    return { calls, totalMs: usec / 1000, longestMs: longest / 1000 };
+  } finally {
+    await redis.config("SET", "slowlog-log-slower-than", threshold);
+  }
+}
