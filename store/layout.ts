@@ -129,20 +129,33 @@
  *   (shared/pipeline.ts), a pipeline per master on a Cluster; the roll-up, the sweep and
  *   the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
  * Running the apply script on Cluster would take:
- * - a batch split by slot: each operation's writes grouped by the slot they land in (the
- *   author's log entry, sets, profile and remembered record; each counterpart's log entry),
- *   one call a slot, every key it touches declared, so that Redis checks the slots before
- *   the script runs (a script that reaches a key of a moving slot midway stops with part of
- *   its writes done);
- * - exactly once per slot: a watermark per slot and partition (the last stream entry applied
- *   there from that partition) kept in the slot itself under a hash tag chosen to fall in it,
- *   read and moved by the same call, so that a batch redelivered after a crash between two
- *   calls skips the slots it reached; the keys move with their slot on a reshard;
- * - the record memory tagged by author, and a delete's counterparts read from it before the
- *   writes; the author's call keeps a deleted record's pairs with the entry that deleted it,
- *   so that a redelivered delete still finds the counterparts whose slots it had not reached;
- * - the `{g}` and `{ids}` writes as calls of their own, and the acknowledgement after every
- *   call of the batch and a replica's `WAIT`, no longer one atomic step with the writes.
+ * - one writer per author: a partition holds all of an author's events and one indexer at a
+ *   time applies a partition, so what an operation decides from (its author's remembered
+ *   records, profile seqs, `bo:`, `g:`, and its own member in `bi:{S}`, `hx:{g}` and
+ *   `hidden:{g}`) is changed by no one else between the reading and the writing;
+ * - a batch in two rounds: first one call per author slot (the record memory tagged by
+ *   author, so that it is in that slot) decides its authors' operations, writes what lands
+ *   in that slot and returns what lands elsewhere (each counterpart's log entry, `bi:{S}`,
+ *   and the `{g}` and `{ids}` writes); then one call per slot writes what the first round
+ *   returned for it. Every key a call touches is declared, so that Redis checks the slots
+ *   before the script runs (a script that reaches a key of a moving slot midway stops with
+ *   part of its writes done);
+ * - exactly once per slot: a watermark per slot and partition (the last batch applied there
+ *   from that partition) kept in the slot itself under a hash tag chosen to fall in it, read
+ *   and moved by the same call, so that a batch redelivered after a stop between two calls
+ *   skips the slots it reached; the first round's call keeps what it returned beside its
+ *   watermark, and returns that again when its batch comes back, so that the second round
+ *   is the same whoever finishes it; the keys move with their slot on a reshard;
+ * - whether A blocks S already read from A's slot (today the script asks `bi:{S}`);
+ * - the `{g}` writes shared by partitions made order-free: a span's bucket count set only
+ *   when none is (HSETNX), the posts by language appended;
+ * - no ids reclaimed while a batch is under way: a call cannot read the epoch in `{ids}`, so
+ *   the reclaim waits for the batches in flight, whose first-round results name the epoch
+ *   their ids were read at;
+ * - the lease checked where a batch starts and where it is acknowledged (the partition's
+ *   tag), the watermarks keeping the calls of a writer that lost it from applying twice,
+ *   and the acknowledgement after every call of the batch and a replica's `WAIT`, no longer
+ *   one atomic step with the writes.
  */
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
