@@ -50,7 +50,7 @@ export async function startIndexer(
   });
   // Blocks of deleted accounts that a stop left unended (the applier ends them after each
   // batch that leaves some).
-  if (await redis.scard(storeKeys.blocksEnding) > 0) await applier.endBlocks();
+  if (await redis.zcard(storeKeys.blocksEnding) > 0) await applier.endBlocks();
   const consumer = new StreamConsumer(redis, applier, metrics, log, {
     partitions: config.FIREHOSE_PARTITIONS,
     group: config.INDEXER_GROUP,

@@ -77,7 +77,8 @@ export class Applier {
   /**
    * Ends the blocks that deletions of accounts with many blocks left, a call of at most
    * ENDING_STEP blocks at a time (the apply script ends that many itself); run() does this
-   * after a batch that left some, and the indexer when it starts (what a stop left).
+   * after any batch while some are left (so a failure here leaves them to the next batch,
+   * or to the same one tried again), and the indexer when it starts.
    */
   async endBlocks(): Promise<void> {
     while (await this.#redis.endBlocks(ENDING_STEP) > 0);

@@ -5,7 +5,7 @@ import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { pruneIdleProfiles, storeExpiry } from "./retention.ts";
-import { A, account, B, block, C, T0, unblock, withStore } from "./testing/fixtures.ts";
+import { A, account, B, block, C, like, T0, unblock, withStore } from "./testing/fixtures.ts";
 import { tidOf as tid } from "./testing/generate.ts";
 
 /** Every item of every page, following the cursors, and the counts of the first page. */
@@ -293,7 +293,7 @@ Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, 
     }).applyOps(...args);
     assert.equal(reply[4], 1, "one account has blocks left to end");
     assert.equal(await blockedByA(), 1_500, "the call ended 1,000");
-    assert.deepEqual(await redis.smembers(storeKeys.blocksEnding), [String(a)]);
+    assert.deepEqual(await redis.zrange(storeKeys.blocksEnding, "0", "-1"), [String(a)]);
     assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0, "who blocked A is dropped at once");
     // Meanwhile A is hidden: the blocks not yet ended show nowhere.
     const last = subjects[subjects.length - 1];
@@ -301,10 +301,18 @@ Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, 
       items: [],
       counts: { blockedBy: 0, blocking: 0 },
     });
-    // What the indexer does when it starts again.
-    await applier.endBlocks();
+    // A block made after the deletion (the account back) is not one of those ending.
+    const later = "did:plc:later";
+    await applier.apply([block(A, tid(8_000), later, T0 + HOUR_MS)]);
+    // Any batch's apply tells the applier that blocks are left to end: it ends them all.
+    await applier.apply([like(C, "3keeeeeeeeee2", B)]);
     assert.equal(await blockedByA(), 0);
-    assert.equal(await redis.exists(storeKeys.blocking(a), storeKeys.blocksEnding), 0);
+    assert.equal(await redis.exists(storeKeys.blocksEnding), 0);
+    assert.deepEqual(await subjectIds(redis, a), [(await idOf(redis, later))!]);
+    assert.ok(
+      await redis.zscore(storeKeys.blockedBy((await idOf(redis, later))!), String(a)) !== null,
+      "the later block stands",
+    );
     // B's block of A stands in B's records.
     assert.deepEqual(await subjectIds(redis, (await idOf(redis, B))!), [a]);
     // Through apply(), the whole deletion is done when it returns.
@@ -320,6 +328,26 @@ Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, 
     for (const s of subjects.slice(0, 1_200)) {
       assert.equal(
         await redis.zscore(storeKeys.blockedBy((await idOf(redis, s))!), String(c2)),
+        null,
+      );
+    }
+  });
+});
+
+Deno.test("an account with exactly 1,000 blocks is done with them in its deletion's call", async () => {
+  await withStore(async (redis, applier) => {
+    const subjects = Array.from({ length: 1_000 }, (_, i) => `did:plc:x${i}`);
+    await applier.apply(subjects.map((s, i) => block(A, tid(i), s)));
+    const args = await applier.prepare([account(A, false, "deleted")]);
+    const reply = await (redis as unknown as {
+      applyOps(...args: unknown[]): Promise<number[]>;
+    }).applyOps(...args);
+    assert.equal(reply[4], 0, "no account has blocks left to end");
+    const a = (await idOf(redis, A))!;
+    assert.equal(await redis.exists(storeKeys.blocking(a), storeKeys.blocksEnding), 0);
+    for (const s of subjects) {
+      assert.equal(
+        await redis.zscore(storeKeys.blockedBy((await idOf(redis, s))!), String(a)),
         null,
       );
     }

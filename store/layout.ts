@@ -51,9 +51,10 @@
  *   deletion ends its own blocks (out of the others' `bi:`) and drops its `bo:` and `bi:`;
  *   the blocks others made of it stay in their `bo:` (their records still exist), and
  *   answers leave hidden accounts out. A deletion ends at most 1,000 blocks in the apply
- *   call; an account with more waits in the set `be:{g}` while the applier's next calls
- *   (end_blocks.lua) end the rest, 1,000 a call, so that no call holds Redis for the
- *   seconds a million blocks would take. Memory per block edge, measured with MEMORY USAGE
+ *   call; an account with more waits in the sorted set `be:{g}`, scored by the last of its
+ *   blocks at its deletion, while the applier's next calls (end_blocks.lua) end the rest,
+ *   1,000 a call, so that no call holds Redis for the seconds a million blocks would take;
+ *   a block made after the deletion stands. Memory per block edge, measured with MEMORY USAGE
  *   by store/bench/bench_blocks.ts: see README.
  * - `lp:{g}:<hour>` strings: posts by language and account, one string per hour (absolute),
  *   6 bytes an entry, one 48-bit big-endian number: (author id * 2^15 + language code) *

@@ -34,8 +34,9 @@ const RECORDS_TTL_S = 7 * 86400;
 /**
  * When a store key found without a TTL should expire (seconds since the epoch, as its
  * writer would have set it); "keep" for the store's other keys, which the sweep leaves as
- * they are (profiles, blocks as they stand, the handle index, the hidden set, the interning,
- * opt codes, the record bucket counts, the indexer's lease, parked entries and settings);
+ * they are (profiles, blocks as they stand and the deleted accounts whose blocks are still
+ * ending, the handle index, the hidden set, the interning, opt codes, the record bucket
+ * counts, the indexer's lease, parked entries and settings);
  * undefined for a key that is not the store's.
  */
 export function storeExpiry(key: string, options: RetentionOptions): number | "keep" | undefined {

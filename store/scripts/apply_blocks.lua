@@ -62,33 +62,42 @@ local function block_remove(a, r)
 end
 -- A deleted: its records are gone, so its blocks end; who blocked it is dropped with it
 -- (their records stand: their lists keep it, and answers leave hidden accounts out). At
--- most ENDING_STEP of its blocks end in one call: an account with more stays in
--- K.blocksEnding, and end_blocks.lua ends the rest in steps of that size, so that deleting
--- an account with a million blocks does not hold Redis for seconds (its blocks are hidden
--- with it meanwhile).
+-- most ENDING_STEP of its blocks end in one call: an account with more waits in
+-- K.blocksEnding, scored by the last of its blocks at its deletion, and end_blocks.lua ends
+-- the rest in steps of that size, so that deleting an account with a million blocks does
+-- not hold Redis for seconds (its blocks are hidden with it meanwhile). A block made after
+-- the deletion stands.
 local ENDING_STEP = 1000
--- Ends up to `limit` of A's blocks; returns whether none is left.
-local function end_blocks(a, limit)
+-- Ends up to `limit` of A's blocks scored up to `last` (a score as Redis gave it); returns
+-- whether none is left.
+local function end_blocks(a, last, limit)
   local out = K.blocking(a)
-  local scores = redis.call('ZRANGEBYSCORE', out, 0, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  local scores = redis.call('ZRANGEBYSCORE', out, 0, last, 'WITHSCORES', 'LIMIT', 0, limit)
   local ended = {}
   for i = 1, #scores, 2 do
     redis.call('ZREM', K.blockedBy(tonumber(scores[i + 1]) % ID), a)
     ended[#ended + 1] = scores[i]
   end
-  if #ended < limit then
-    redis.call('UNLINK', out)
-    redis.call('SREM', K.blocksEnding, a)
-    return true
+  if #ended > 0 then redis.call('ZREM', out, unpack(ended)) end
+  if redis.call('ZCOUNT', out, 0, last) > 0 then
+    redis.call('ZADD', K.blocksEnding, last, a)
+    return false
   end
-  redis.call('ZREM', out, unpack(ended))
-  redis.call('SADD', K.blocksEnding, a)
-  return false
+  -- The further records of the blocks ended go too; the list with them, unless newer
+  -- blocks are in it.
+  if redis.call('ZCOUNT', out, 0, '+inf') == 0 then
+    redis.call('UNLINK', out)
+  else
+    redis.call('ZREMRANGEBYSCORE', out, '-inf', '(0')
+  end
+  redis.call('ZREM', K.blocksEnding, a)
+  return true
 end
-local blocks_ending = 0
 local function blocks_of_deleted(a)
   redis.call('UNLINK', K.blockedBy(a))
-  if not end_blocks(a, ENDING_STEP) then blocks_ending = blocks_ending + 1 end
+  local last = redis.call('ZRANGE', K.blocking(a), -1, -1, 'WITHSCORES')[2]
+  if last == nil or tonumber(last) < 0 then last = '0' end
+  end_blocks(a, last, ENDING_STEP)
 end
 -- A record of A's with field F and its pairs, made at an hour: when a block, A blocks its
 -- subject from then.

@@ -34,4 +34,7 @@ end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
 for span, count in pairs(remembered) do redis.call('HINCRBY', K.recordBuckets, 'n' .. span, count) end
 if nids > 0 then redis.call('XACK', stream, group, unpack(ARGV, 9, 8 + nids)) end
-return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late, blocks_ending}
+-- Last: how many deleted accounts have blocks left to end (end_blocks.lua), whichever batch
+-- left them.
+return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late,
+  redis.call('ZCARD', K.blocksEnding)}
