@@ -173,7 +173,9 @@ export class Batcher {
     await this.#recovering;
     this.#recovering = undefined;
     this.metrics.pending.set(undefined, this.pending);
-    if (this.pending >= this.batchSize) this.flushSoon();
+    // When stopping, drain() decides whether to try again: a write that keeps failing (a
+    // slot stuck mid-migration) must not keep the stop waiting.
+    if (this.pending >= this.batchSize && !this.signal.aborted) this.flushSoon();
   }
 
   async #recover(first: Reply): Promise<void> {

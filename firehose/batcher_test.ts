@@ -71,6 +71,7 @@ async function withBatcher(
       publisher: WatchedPublisher;
       batcher: Batcher;
       events: { conflicts: number; full: number };
+      abort: AbortController;
     },
   ) => Promise<void>,
   maxLen = 100_000,
@@ -96,7 +97,7 @@ async function withBatcher(
       4,
     );
     await batcher.load();
-    await fn({ redis, publisher, batcher, events });
+    await fn({ redis, publisher, batcher, events, abort });
   } finally {
     abort.abort();
     redis.disconnect();
@@ -227,4 +228,19 @@ Deno.test("consumers too far behind: no batch lands past what they can keep, and
     assertInOrder(read);
     assert.equal(await publisher.loadCursor(), 900);
   }, 150);
+});
+
+Deno.test("stopping while every write fails (a slot stuck mid-migration): drain() gives up, and nothing is tried after it", async () => {
+  await withBatcher(async ({ publisher, batcher, abort }) => {
+    for (let call = 1; call <= 10_000; call++) publisher.lose.add(call);
+    feed(batcher, 1, 1000);
+    await new Promise((r) => setTimeout(r, 50)); // the first writes fail
+    abort.abort();
+    await batcher.drain();
+    const calls = publisher.calls;
+    // Longer than the wait between two tries (500 ms): a write retried on its own shows.
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.equal(publisher.calls, calls, "no write is tried once drain() returned");
+    assert.equal(await publisher.loadCursor(), undefined, "nothing counts as written");
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * The firehose on a real local Redis Cluster (3 masters, 3 replicas): its partitions spread
  * over the masters, each written atomically with its own cursor. Killed with SIGKILL mid-run
- * and started again, or with a master killed under it (its replica takes over), every
+ * and started again, with a master killed under it (its replica takes over), or with slots
+ * moved to another master under it (and stopped while one is split between two), every
  * partition holds each event exactly once, in order, and the network counters count each
  * event once.
  */
@@ -190,6 +191,93 @@ Deno.test("a master killed with SIGKILL under the running firehose: its replica 
       const [[id]] = await redis.xrevrange(streams[p], "+", "-", "COUNT", 1);
       assert.ok(Number(id.split("-")[0]) > killedAt, `partition ${p} written after the kill`);
     }
+    const all = expectedEvents(total);
+    await assertExactlyOnce(redis, all);
+    assert.deepEqual(await countedEvents(redis, all), tally(all), "each event counted once");
+  } finally {
+    await service.stop();
+    redis.disconnect();
+  }
+});
+
+Deno.test("slots moved to another master under the running firehose (redis-cli --cluster reshard), and a stop while a slot is split: every partition still holds each event exactly once", async () => {
+  await using cluster = await startRedisCluster();
+  const redis = await cluster.connect();
+  const loops = 120;
+  const total = loops * frames.length;
+  await using replay = startReplayServer({ frames, loops, chunk: 8 });
+  const env = {
+    REDIS_CLUSTER_NODES: cluster.nodes,
+    FIREHOSE_PARTITIONS: String(PARTITIONS),
+    FIREHOSE_BATCH_SIZE: "50",
+    FIREHOSE_BATCH_MS: "5",
+  };
+  let { service, log } = await startTestFirehose("redis://127.0.0.1:1", replay.url, env);
+  const written = () => (service.subscription.cursor ?? BASE) - BASE;
+  try {
+    // The partition whose slot comes first among its master's moves, with the slots before
+    // it (a reshard takes a master's slots from its first).
+    const masters = (await cluster.topology()).filter((n) => n.role === "master");
+    const moves = await Promise.all(streams.map(async (stream, p) => {
+      const slot = Number(
+        (await cluster.cli(cluster.ports[0], "CLUSTER", "KEYSLOT", stream)).trim(),
+      );
+      const from = masters.find((m) => m.ranges.some(([a, b]) => a <= slot && slot <= b))!;
+      const [first] = from.ranges.find(([a, b]) => a <= slot && slot <= b)!;
+      return { p, from, slots: slot - first + 1 };
+    }));
+    const move = moves.sort((a, b) => a.slots - b.slots)[0];
+    const to = masters.find((m) => m.id !== move.from.id)!;
+    await waitFor("a tenth written", () => written() >= total / 10, 120_000);
+    assert.ok(written() < total / 2, "the slots move while batches are being written");
+    await cluster.reshard(move.from.port, to.port, move.slots);
+    assert.equal(await cluster.masterOf(streams[move.p]), to.port, "the partition moved");
+    assert.ok(written() < total, "the slots moved while batches were being written");
+
+    // Another partition's slot moves key by key: for a while its stream is on the new master
+    // and its cursor still on the old one, and its writes are refused (TRYAGAIN). Stopped
+    // then, the firehose stops, with what it could not write after its durable cursors.
+    const other = moves.find((m) => m.p !== move.p)!;
+    const cursorKey = cursorKeys[other.p];
+    const from = await cluster.masterOf(streams[other.p]);
+    const dest = masters.find((m) => m.port !== from)!;
+    const slot = Number((await cluster.cli(from, "CLUSTER", "KEYSLOT", cursorKey)).trim());
+    const fromId = (await cluster.cli(from, "CLUSTER", "MYID")).trim();
+    await cluster.cli(dest.port, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", fromId);
+    await cluster.cli(from, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
+    const migrate = (key: string) =>
+      cluster.cli(from, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
+    await migrate(streams[other.p]);
+    try {
+      await waitFor(
+        "a write refused while the slot is split",
+        () =>
+          log.lines.some((l) =>
+            l.msg === "Cannot write a batch to Redis" && /TRYAGAIN/.test(String(l.err))
+          ),
+        60_000,
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        service.stop(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("stop() did not return in 30 s")), 30_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      assert.ok(written() < total, "stopped with events not written");
+    } finally {
+      await migrate(cursorKey);
+      for (const m of masters) {
+        await cluster.cli(m.port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
+      }
+    }
+    assert.equal(await cluster.masterOf(streams[other.p]), dest.port, "the second partition moved");
+
+    // Started again, it goes on from its cursors.
+    ({ service, log } = await startTestFirehose("redis://127.0.0.1:1", replay.url, env));
+    await waitFor("every cursor to reach the last frame", async () => {
+      return (await cursors(redis)).every((c) => c === total);
+    }, 180_000);
     const all = expectedEvents(total);
     await assertExactlyOnce(redis, all);
     assert.deepEqual(await countedEvents(redis, all), tally(all), "each event counted once");
