@@ -273,7 +273,9 @@ export class Batcher {
     while (this.#inFlight.length > 0 || this.#recovering || this.#behind()) {
       this.flushSoon();
       await this.settle();
-      if (this.signal.aborted && this.#behind() && this.pending > 0) {
+      // Still behind once every batch sent is answered: a write failed or was refused (a
+      // batch of no events too: it carries the cursors).
+      if (this.signal.aborted && this.#behind()) {
         this.log.error("Stopping with events not written; they will be read again", {
           events: this.pending,
           cursor: this.durable ?? null,

@@ -39,6 +39,8 @@ class WatchedPublisher extends Publisher {
   outcomes: string[] = [];
   /** Call numbers (1-based) that fail without reaching Redis, as a lost request would. */
   lose = new Set<number>();
+  /** Every call fails so, while set. */
+  failing = false;
   /** Runs before the call of that number is sent. */
   before = new Map<number, () => Promise<void>>();
 
@@ -50,7 +52,7 @@ class WatchedPublisher extends Publisher {
     this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
     try {
       await this.before.get(call)?.();
-      if (this.lose.has(call)) {
+      if (this.failing || this.lose.has(call)) {
         await new Promise((r) => setTimeout(r, 5));
         this.outcomes[call - 1] = "lost";
         throw new Error("connection lost");
@@ -230,17 +232,46 @@ Deno.test("consumers too far behind: no batch lands past what they can keep, and
   }, 150);
 });
 
-Deno.test("stopping while every write fails (a slot stuck mid-migration): drain() gives up, and nothing is tried after it", async () => {
-  await withBatcher(async ({ publisher, batcher, abort }) => {
-    for (let call = 1; call <= 10_000; call++) publisher.lose.add(call);
-    feed(batcher, 1, 1000);
-    await new Promise((r) => setTimeout(r, 50)); // the first writes fail
-    abort.abort();
-    await batcher.drain();
-    const calls = publisher.calls;
-    // Longer than the wait between two tries (500 ms): a write retried on its own shows.
-    await new Promise((r) => setTimeout(r, 1_200));
-    assert.equal(publisher.calls, calls, "no write is tried once drain() returned");
-    assert.equal(await publisher.loadCursor(), undefined, "nothing counts as written");
+/** Rejects when `work` takes longer than `ms`: a hang fails the test instead of stalling it. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not return in ${ms} ms`)), ms);
   });
-});
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (
+  const [what, fill] of [
+    ["events", (b: Batcher) => feed(b, 1, 1000)],
+    ["only a cursor (frames that kept no event)", (b: Batcher) => {
+      b.advance(1000);
+      b.flushSoon(); // as the batch timer would
+    }],
+  ] as const
+) {
+  Deno.test(`stopping while every write fails (a slot stuck mid-migration), with ${what} unwritten: drain() gives up, and nothing is tried after it`, async () => {
+    await withBatcher(async ({ publisher, batcher, abort }) => {
+      publisher.failing = true;
+      fill(batcher);
+      await within(
+        5_000,
+        "the first failed write",
+        (async () => {
+          while (!publisher.outcomes.includes("lost")) await new Promise((r) => setTimeout(r, 5));
+        })(),
+      );
+      abort.abort();
+      await within(3_000, "drain()", batcher.drain());
+      const calls = publisher.calls;
+      // Longer than the wait between two tries (500 ms): a write retried on its own shows.
+      await new Promise((r) => setTimeout(r, 1_200));
+      assert.equal(publisher.calls, calls, "no write is tried once drain() returned");
+      assert.equal(await publisher.loadCursor(), undefined, "nothing counts as written");
+    });
+  });
+}

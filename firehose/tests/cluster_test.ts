@@ -203,7 +203,7 @@ Deno.test("a master killed with SIGKILL under the running firehose: its replica 
 Deno.test("slots moved to another master under the running firehose (redis-cli --cluster reshard), and a stop while a slot is split: every partition still holds each event exactly once", async () => {
   await using cluster = await startRedisCluster();
   const redis = await cluster.connect();
-  const loops = 120;
+  const loops = 240; // 36,000 frames: writing goes on through both moves
   const total = loops * frames.length;
   await using replay = startReplayServer({ frames, loops, chunk: 8 });
   const env = {
@@ -247,6 +247,7 @@ Deno.test("slots moved to another master under the running firehose (redis-cli -
     await cluster.cli(from, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
     const migrate = (key: string) =>
       cluster.cli(from, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
+    assert.ok(written() < total * 0.9, "the slot splits while batches are being written");
     await migrate(streams[other.p]);
     try {
       await waitFor(
@@ -267,8 +268,10 @@ Deno.test("slots moved to another master under the running firehose (redis-cli -
       assert.ok(written() < total, "stopped with events not written");
     } finally {
       await migrate(cursorKey);
-      for (const m of masters) {
-        await cluster.cli(m.port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
+      // The new owner first, then the old one, then the others.
+      const order = [dest.port, from, ...masters.map((m) => m.port)];
+      for (const port of new Set(order)) {
+        await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
       }
     }
     assert.equal(await cluster.masterOf(streams[other.p]), dest.port, "the second partition moved");
