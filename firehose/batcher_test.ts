@@ -13,7 +13,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Batcher } from "./batcher.ts";
 import { firehoseMetrics } from "./metrics.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
-import { readStreams } from "./testing/helpers.ts";
+import { deadline, readStreams, waitFor } from "./testing/helpers.ts";
 
 const PARTITIONS = 3;
 const quiet = createLogger("test", { level: "error", write: () => {} });
@@ -232,19 +232,6 @@ Deno.test("consumers too far behind: no batch lands past what they can keep, and
   }, 150);
 });
 
-/** Rejects when `work` takes longer than `ms`: a hang fails the test instead of stalling it. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not return in ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 for (
   const [what, fill] of [
     ["events", (b: Batcher) => feed(b, 1, 1000)],
@@ -258,15 +245,9 @@ for (
     await withBatcher(async ({ publisher, batcher, abort }) => {
       publisher.failing = true;
       fill(batcher);
-      await within(
-        5_000,
-        "the first failed write",
-        (async () => {
-          while (!publisher.outcomes.includes("lost")) await new Promise((r) => setTimeout(r, 5));
-        })(),
-      );
+      await waitFor("the first failed write", () => publisher.outcomes.includes("lost"), 5_000);
       abort.abort();
-      await within(3_000, "drain()", batcher.drain());
+      await deadline("drain()", 3_000, batcher.drain());
       const calls = publisher.calls;
       // Longer than the wait between two tries (500 ms): a write retried on its own shows.
       await new Promise((r) => setTimeout(r, 1_200));

@@ -5,7 +5,18 @@ import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { pruneIdleProfiles, storeExpiry } from "./retention.ts";
-import { A, account, B, block, C, like, T0, unblock, withStore } from "./testing/fixtures.ts";
+import {
+  A,
+  account,
+  applyCallOnly,
+  B,
+  block,
+  C,
+  like,
+  T0,
+  unblock,
+  withStore,
+} from "./testing/fixtures.ts";
 import { tidOf as tid } from "./testing/generate.ts";
 
 /** Every item of every page, following the cursors, and the counts of the first page. */
@@ -287,10 +298,7 @@ Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, 
     };
     assert.equal(await blockedByA(), 2_500);
     // The apply call alone, as a stop right after it would leave things.
-    const args = await applier.prepare([account(A, false, "deleted")]);
-    const reply = await (redis as unknown as {
-      applyOps(...args: unknown[]): Promise<number[]>;
-    }).applyOps(...args);
+    const reply = await applyCallOnly(redis, applier, [account(A, false, "deleted")]);
     assert.equal(reply[4], 1, "one account has blocks left to end");
     assert.equal(await blockedByA(), 1_500, "the call ended 1,000");
     assert.deepEqual(await redis.zrange(storeKeys.blocksEnding, "0", "-1"), [String(a)]);
@@ -338,10 +346,7 @@ Deno.test("an account with exactly 1,000 blocks is done with them in its deletio
   await withStore(async (redis, applier) => {
     const subjects = Array.from({ length: 1_000 }, (_, i) => `did:plc:x${i}`);
     await applier.apply(subjects.map((s, i) => block(A, tid(i), s)));
-    const args = await applier.prepare([account(A, false, "deleted")]);
-    const reply = await (redis as unknown as {
-      applyOps(...args: unknown[]): Promise<number[]>;
-    }).applyOps(...args);
+    const reply = await applyCallOnly(redis, applier, [account(A, false, "deleted")]);
     assert.equal(reply[4], 0, "no account has blocks left to end");
     const a = (await idOf(redis, A))!;
     assert.equal(await redis.exists(storeKeys.blocking(a), storeKeys.blocksEnding), 0);

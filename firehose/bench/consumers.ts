@@ -4,7 +4,7 @@
  */
 import type { IdResolver } from "@atproto/identity";
 import { startFirehose } from "../service.ts";
-import { memoryLogger, testConfig } from "../testing/helpers.ts";
+import { deadline, memoryLogger, testConfig } from "../testing/helpers.ts";
 import { installIdentityShim } from "../verified.ts";
 import { ownCpuMs, systemBusyMs } from "./cpu.ts";
 import { decodeWork, type Workload } from "./workload.ts";
@@ -48,16 +48,6 @@ function cpuNow() {
 function cpuSince(start: ReturnType<typeof cpuNow>) {
   const now = cpuNow();
   return { cpuMs: now.own - start.own, systemBusyMs: now.system - start.system };
-}
-
-function deadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** 1. The ceiling: the same decoding in a tight loop, no I/O. */

@@ -92,6 +92,17 @@ export async function readStreams(redis: Redis, keys: string[]): Promise<Firehos
   return out;
 }
 
+/** `work`, or a rejection once `ms` passed without it: a hang fails instead of stalling. */
+export function deadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Polls until `check` returns true or the timeout passes. */
 export async function waitFor(
   what: string,

@@ -16,7 +16,7 @@ import { loadIndexerConfig } from "../config.ts";
 import { topInteractions } from "@bsky/store/queries";
 import { startIndexer } from "../service.ts";
 import { didOf, generateEvents, recentStart, tidOf } from "@bsky/store/testing/generate";
-import { A, account, block } from "@bsky/store/testing/fixtures";
+import { A, account, applyCallOnly, block } from "@bsky/store/testing/fixtures";
 import { storeKeys } from "@bsky/store/layout";
 
 const ACCOUNTS = 300;
@@ -240,8 +240,7 @@ Deno.test("a deleted account's blocks that a stop left unended are ended when th
   const subjects = Array.from({ length: 1_500 }, (_, i) => `did:plc:s${i}`);
   await applier.apply(subjects.map((s, i) => block(A, tidOf(i), s)));
   // The deletion's apply call alone, as a stop right after it leaves it: 500 blocks to end.
-  const args = await applier.prepare([account(A, false, "deleted")]);
-  await (redis as unknown as { applyOps(...a: unknown[]): Promise<number[]> }).applyOps(...args);
+  await applyCallOnly(redis, applier, [account(A, false, "deleted")]);
   const a = String((await applier.ids([A])).get(A));
   const ids = await applier.ids(subjects);
   const blockedByA = async () => {

@@ -74,6 +74,20 @@ export async function withStore(fn: (redis: Redis, applier: Applier) => Promise<
   }
 }
 
+/**
+ * The apply script's own reply for `events`, without what Applier.run() does after it (the
+ * ending of blocks left): the store as a stop right after the call would leave it.
+ */
+export async function applyCallOnly(
+  redis: Redis,
+  applier: Applier,
+  events: FirehoseEvent[],
+): Promise<number[]> {
+  const args = await applier.prepare(events);
+  return await (redis as unknown as { applyOps(...a: unknown[]): Promise<number[]> })
+    .applyOps(...args);
+}
+
 /** The top 10 counterparts of `did` in one direction. */
 export const top = (
   redis: Redis,
