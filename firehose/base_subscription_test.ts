@@ -4,6 +4,7 @@ import { firehoseKeys } from "@bsky/shared/keys";
 import { connectRedis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { type BaseOptions, BaseSubscription } from "./base_subscription.ts";
+import { encodeChunk } from "./chunk.ts";
 import { firehoseMetrics } from "./metrics.ts";
 import { DEFAULT_LIMITS } from "./normalize.ts";
 import { Publisher } from "./publisher.ts";
@@ -58,7 +59,7 @@ Deno.test("a subscription connects from the cursor, writes what a connection bro
     const sub = new Scripted(options, publisher, firehoseMetrics(), log);
     sub.steps = [
       () => {
-        sub.batcher.addChunks([encodeEvent(like)], 1);
+        sub.batcher.addChunks([encodeChunk([encodeEvent(like)])], 1);
         sub.batcher.advance(10);
         return 1;
       },

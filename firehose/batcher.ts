@@ -21,6 +21,7 @@ import type { NetworkCounts } from "./network_counts.ts";
 import { PendingEvents, type Taken } from "./pending_events.ts";
 import type { Publisher, PublishResult } from "./publisher.ts";
 import { CountsWriter } from "./counts_writer.ts";
+import type { Chunk } from "./chunk.ts";
 import { sleep } from "./sleep.ts";
 
 export { sleep } from "./sleep.ts";
@@ -95,7 +96,7 @@ export class Batcher {
   }
 
   /** Adds encoded events: one chunk per partition, as the frame processor makes them. */
-  addChunks(chunks: readonly string[], count: number, counts?: NetworkCounts): void {
+  addChunks(chunks: readonly Chunk[], count: number, counts?: NetworkCounts): void {
     this.#pending.addChunks(chunks, count, counts);
   }
 

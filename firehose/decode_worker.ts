@@ -26,8 +26,11 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     case "watch":
       processor!.limits.watch = new Set(m.dids);
       break;
-    case "frames":
-      self.postMessage({ id: m.id, result: processor!.process(m.frames) });
+    case "frames": {
+      // The chunks' bytes move to the main thread rather than being copied.
+      const result = processor!.process(m.frames);
+      self.postMessage({ id: m.id, result }, result.chunks.map((c) => c.buffer));
       break;
+    }
   }
 };

@@ -5,6 +5,7 @@
  * and synchronous, so it runs the same on the main thread or in the decode worker.
  */
 import { encodeEvent } from "@bsky/shared/events";
+import { type Chunk, encodeChunk } from "./chunk.ts";
 import { partitionOf } from "@bsky/shared/keys";
 import { eventLabel } from "./metrics.ts";
 import {
@@ -24,8 +25,8 @@ export type { Notice } from "./sources/message.ts";
 export interface ProcessResult {
   /** Seq (or Jetstream cursor) of the last message processed; undefined when none was new. */
   seq: number | undefined;
-  /** Per partition, the new events' JSON lines joined with "\n" ("" when none). */
-  chunks: string[];
+  /** Per partition, the new events' JSON lines as one chunk (empty when none). */
+  chunks: Chunk[];
   count: number;
   /** Events by "kind collection". */
   events: Record<string, number>;
@@ -98,7 +99,7 @@ export class FrameProcessor {
       }
       result.count += m.events.length;
     }
-    result.chunks = lines.map((l) => l.join("\n"));
+    result.chunks = lines.map(encodeChunk);
     return result;
   }
 }

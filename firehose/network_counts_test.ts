@@ -102,19 +102,24 @@ for (const [name, url] of Object.entries(CAPTURES)) {
       const half = Math.floor(buffers.length / 2);
       const a = first.process(buffers.slice(0, half / 2));
       assert.equal(
-        (await publisher.publish(a.chunks.map((c) => c ? [c] : []), undefined, a.seq!, a.counts))
+        (await publisher.publish(
+          a.chunks.map((c) => c.length ? [c] : []),
+          undefined,
+          a.seq!,
+          a.counts,
+        ))
           .status,
         "applied",
       );
       const b = first.process(buffers.slice(half / 2, half));
-      const batch = [b.chunks.map((c) => c ? [c] : []), a.seq, b.seq!, b.counts] as const;
+      const batch = [b.chunks.map((c) => c.length ? [c] : []), a.seq, b.seq!, b.counts] as const;
       assert.equal((await publisher.publish(...batch)).status, "applied");
       assert.equal((await publisher.publish(...batch)).status, "duplicate");
       // The next process resumes from the cursor; the relay replays from the start.
       const second = new FrameProcessor("relay", DEFAULT_LIMITS, 2);
       second.lastSeq = await publisher.loadCursor();
       const c = second.process(buffers);
-      await publisher.publish(c.chunks.map((x) => x ? [x] : []), b.seq, c.seq!, c.counts);
+      await publisher.publish(c.chunks.map((x) => x.length ? [x] : []), b.seq, c.seq!, c.counts);
       await stored(redis, want);
     } finally {
       redis.disconnect();

@@ -4,6 +4,7 @@
  */
 import { encodeEvent, type FirehoseEvent } from "@bsky/shared/events";
 import { partitionOf } from "@bsky/shared/keys";
+import { type Chunk, encodeChunk } from "./chunk.ts";
 import {
   countEvent,
   emptyCounts,
@@ -14,14 +15,14 @@ import {
 
 /** What a batch sends: the events taken, by partition, and their counters. */
 export interface Taken {
-  chunks: string[][];
+  chunks: Chunk[][];
   count: number;
   counts: NetworkCounts;
 }
 
 export class PendingEvents implements Taken {
   /** Per partition, chunks of newline-separated event JSON. */
-  chunks: string[][];
+  chunks: Chunk[][];
   /** Network counters of the events in chunks, written with them. */
   counts: NetworkCounts = emptyCounts();
   /** Events in chunks. */
@@ -31,13 +32,13 @@ export class PendingEvents implements Taken {
     this.chunks = this.#empty();
   }
 
-  #empty(): string[][] {
+  #empty(): Chunk[][] {
     return Array.from({ length: this.partitions }, () => []);
   }
 
   /** Adds encoded events: one chunk per partition, as the frame processor makes them. */
-  addChunks(chunks: readonly string[], count: number, counts?: NetworkCounts): void {
-    for (let p = 0; p < chunks.length; p++) if (chunks[p]) this.chunks[p].push(chunks[p]);
+  addChunks(chunks: readonly Chunk[], count: number, counts?: NetworkCounts): void {
+    for (let p = 0; p < chunks.length; p++) if (chunks[p].length) this.chunks[p].push(chunks[p]);
     this.count += count;
     // The processor's counts are its own to give: the first ones are taken as they are.
     if (counts) {
@@ -47,7 +48,7 @@ export class PendingEvents implements Taken {
 
   /** Adds one event. */
   addEvent(e: FirehoseEvent): void {
-    this.chunks[partitionOf(e.did, this.chunks.length)].push(encodeEvent(e));
+    this.chunks[partitionOf(e.did, this.chunks.length)].push(encodeChunk([encodeEvent(e)]));
     this.count++;
     countEvent(this.counts, e);
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readCaptureFile } from "./capture.ts";
+import { chunkLines } from "./chunk.ts";
 import type { ProcessResult } from "./frame_processor.ts";
 import { DEFAULT_LIMITS, type Limits } from "./normalize.ts";
 import { Pipeline } from "./pipeline.ts";
@@ -37,7 +38,8 @@ Deno.test("the decode worker gives the results of decoding inline, in order, wit
   assert.deepEqual(inline.map((r) => r.seq), [1000, 2000, frames.length]);
   // The replay starts after the first run: the second run's events come again, watched.
   assert.ok(inline[2].count > inline[1].count && inline[1].count > 0);
-  const watched = (r: { chunks: string[] }) => r.chunks.join("\n").includes('"watched"');
+  const watched = (r: ProcessResult) =>
+    r.chunks.flatMap(chunkLines).some((line) => line.includes('"watched"'));
   assert.deepEqual(inline.map(watched), [false, false, true]);
   assert.deepEqual(await run(true), inline);
 });

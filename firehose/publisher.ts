@@ -30,6 +30,10 @@ import {
   type Reply,
   toResult,
 } from "./publish_script.ts";
+import { type Chunk, encodeChunk, joinChunks } from "./chunk.ts";
+
+/** A script argument: events travel as bytes (chunk.ts). */
+type Arg = string | number | Uint8Array;
 
 export type { PublishResult } from "./publish_script.ts";
 
@@ -59,7 +63,7 @@ export interface PublisherOptions {
 const WAIT_BACKOFF_CALLS = 100;
 
 type Scripted = RedisClient & {
-  publishBatch(...args: (string | number)[]): Promise<Reply>;
+  publishBatch(...args: Arg[]): Promise<Reply>;
   migrateLayout(...args: (string | number)[]): Promise<number>;
 };
 
@@ -177,12 +181,12 @@ export class Publisher {
 
   /**
    * Publishes events and moves the cursors from `from` to `to`. `chunks` holds, per
-   * partition, chunks of event JSON lines (see encodeEvent), joined by newlines, in seq
+   * partition, chunks of event JSON lines (see encodeEvent and chunk.ts), in seq
    * order; `counts` are the network counters of those events, written with them on one
    * server (on Cluster, the batcher writes them afterwards with publishCounts()).
    */
   async publish(
-    chunks: readonly (readonly string[])[],
+    chunks: readonly (readonly Chunk[])[],
     from: number | undefined,
     to: number,
     counts?: NetworkCounts,
@@ -205,7 +209,7 @@ export class Publisher {
         : from;
       const withCounts = countsFrom === undefined || to > countsFrom;
       const keys: string[] = withCounts ? [this.cursorKey] : [];
-      const args: (string | number)[] = [
+      const args: Arg[] = [
         ...head,
         withCounts ? (counts && !isEmptyCounts(counts) ? encodeCounts(counts) : "") : "-",
         countsFrom === undefined ? "" : String(countsFrom),
@@ -213,7 +217,7 @@ export class Publisher {
       // Few large arguments are much cheaper to send than one pair per event.
       for (let p = 0; p < this.streamKeys.length; p++) {
         keys.push(this.partitionCursorKeys[p], this.streamKeys[p]);
-        args.push(fresh(p), chunks[p]?.join("\n") ?? "");
+        args.push(fresh(p), joinChunks(chunks[p]));
       }
       return toResult(await this.#call(keys, args));
     }
@@ -223,7 +227,7 @@ export class Publisher {
       if (floor !== undefined && to <= floor) continue; // it holds this whole batch already
       calls.push(this.#call(
         [this.partitionCursorKeys[p], this.streamKeys[p]],
-        [...head, "-", "", fresh(p), chunks[p]?.join("\n") ?? ""],
+        [...head, "-", "", fresh(p), joinChunks(chunks[p])],
       ));
     }
     // Every call is answered before the batch is: a resend never overtakes a call in flight.
@@ -261,7 +265,7 @@ export class Publisher {
   }
 
   /** One script call, followed on the same connection by WAIT when replicas are asked for. */
-  async #call(keys: string[], args: (string | number)[]): Promise<Reply> {
+  async #call(keys: string[], args: Arg[]): Promise<Reply> {
     const replicas = this.options.waitReplicas ?? 0;
     const target = keys[keys.length - 1];
     const skips = this.#waitSkips.get(target) ?? 0;
@@ -270,7 +274,7 @@ export class Publisher {
       return await this.#redis.publishBatch(keys.length, ...keys, ...args);
     }
     const pipe = this.#redis.pipeline() as ReturnType<RedisClient["pipeline"]> & {
-      publishBatch(...args: (string | number)[]): unknown;
+      publishBatch(...args: Arg[]): unknown;
     };
     pipe.publishBatch(keys.length, ...keys, ...args);
     pipe.wait(replicas, this.options.waitTimeoutMs ?? 500);
@@ -293,8 +297,8 @@ export class Publisher {
 }
 
 /** The chunks publish() takes, for a list of events (tests and tools). */
-export function chunksOf(events: readonly FirehoseEvent[], partitions: number): string[][] {
-  const chunks: string[][] = Array.from({ length: partitions }, () => []);
-  for (const e of events) chunks[partitionOf(e.did, partitions)].push(encodeEvent(e));
-  return chunks;
+export function chunksOf(events: readonly FirehoseEvent[], partitions: number): Chunk[][] {
+  const lines: string[][] = Array.from({ length: partitions }, () => []);
+  for (const e of events) lines[partitionOf(e.did, partitions)].push(encodeEvent(e));
+  return lines.map((l) => l.length ? [encodeChunk(l)] : []);
 }
