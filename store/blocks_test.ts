@@ -4,7 +4,7 @@ import type { Redis } from "@bsky/shared/redis";
 import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
-import { pruneIdleProfiles, storeExpiry } from "./retention.ts";
+import { pruneIdleProfiles, pruneProfilesOnce, storeExpiry } from "./retention.ts";
 import {
   A,
   account,
@@ -172,7 +172,7 @@ Deno.test("hidden accounts are left out of the pages and the counts, and come ba
   });
 });
 
-Deno.test("an account's deletion ends its blocks and drops who blocked it; the others' records stand", async () => {
+Deno.test("an account's deletion ends its blocks and keeps who blocks it; the others' records stand", async () => {
   await withStore(async (redis, applier) => {
     await applier.apply([
       block(A, tid(1), B),
@@ -183,9 +183,13 @@ Deno.test("an account's deletion ends its blocks and drops who blocked it; the o
     ]);
     const a = (await idOf(redis, A))!;
     await applier.apply([account(A, false, "deleted")]);
-    for (const key of [storeKeys.blocking(a), storeKeys.blockedBy(a)]) {
-      assert.equal(await redis.exists(key), 0, key);
-    }
+    assert.equal(await redis.exists(storeKeys.blocking(a)), 0, "A's blocks ended");
+    // Who blocks A stays, for the sweep to take A out of their lists (prune_profiles.lua).
+    const blockers = await redis.zrange(storeKeys.blockedBy(a), "0", "-1");
+    assert.deepEqual(
+      blockers.sort(),
+      [await idOf(redis, B), await idOf(redis, C)].map(String).sort(),
+    );
     const byC = await blockPage(redis, C, { direction: "blocked-by", limit: 10 });
     assert.deepEqual(dids(byC.items), [B]);
     assert.deepEqual(byC.counts, { blockedBy: 1, blocking: 0 }, "A, hidden, counts nowhere");
@@ -255,6 +259,96 @@ Deno.test("a page looks at a bounded number of entries: a run of hidden accounts
   });
 });
 
+/** The store long after T0: logs and graph sets (expiring by Redis's clock) as if expired. */
+async function monthsLater(redis: Redis, ids: number[]) {
+  for (const id of ids) await redis.del(storeKeys.graph(id));
+  return { retentionDays: 30, now: T0 + 60 * 24 * HOUR_MS };
+}
+
+Deno.test("a deleted account idle through the retention leaves its blockers' lists, then its profile, handle and hidden mark go", async () => {
+  await withStore(async (redis, applier) => {
+    const D = "did:plc:dan", E = "did:plc:eve";
+    const identity = (did: string, handle: string): FirehoseEvent => ({
+      v: 1,
+      kind: "identity",
+      seq: 1,
+      time: T0,
+      did,
+      handle,
+    });
+    await applier.apply([
+      identity(A, "alice.test"),
+      identity(E, "eve.test"),
+      block(B, tid(1), A),
+      block(B, tid(2), A), // a further record of B's block of A
+      block(C, tid(3), A, T0 + 60_000),
+      block(C, tid(4), D),
+      block(A, tid(5), D),
+      block(E, tid(6), D),
+      account(E, false, "deactivated"),
+    ]);
+    const [a, b, c, d, e] = await Promise.all(
+      [A, B, C, D, E].map(async (x) => (await idOf(redis, x))!),
+    );
+    await applier.apply([account(A, false, "deleted")]);
+    // Recently deleted: its logs are within the retention, nothing goes.
+    assert.equal(await pruneIdleProfiles(redis, [a], { retentionDays: 30, now: T0 }), 0);
+    assert.equal(await redis.exists(storeKeys.profile(a)), 1);
+    const later = await monthsLater(redis, [a, b, c, d, e]);
+    // One blocker a call: B first (the lowest score), then C.
+    const first = await pruneProfilesOnce(redis, [a], later, 1);
+    assert.deepEqual(first, { pruned: 0, unfinished: [a] });
+    assert.deepEqual(await subjectIds(redis, b), [], "B's block of A, both records, gone");
+    assert.equal(await redis.exists(storeKeys.blocking(b)), 0);
+    assert.deepEqual(await subjectIds(redis, c), [a, d].sort((x, y) => x - y), "C not yet");
+    assert.equal(await redis.sismember(storeKeys.hidden, a), 1, "hidden until done");
+    // The rest, and the profile with it; the deactivated account stays as it is.
+    assert.equal(await pruneIdleProfiles(redis, [a, e], later), 1);
+    assert.deepEqual(await subjectIds(redis, c), [d], "C's other block stands");
+    assert.equal(await redis.exists(storeKeys.blockedBy(a), storeKeys.profile(a)), 0);
+    assert.equal(await redis.sismember(storeKeys.hidden, a), 0);
+    assert.deepEqual(await redis.smembers(storeKeys.goneIds), [String(a)]);
+    assert.deepEqual(await redis.zrange(storeKeys.handles, "0", "-1"), [`eve.test\0${e}`]);
+    assert.equal(await redis.hget(storeKeys.profile(e), "status"), "deactivated");
+    // D is still blocked by C and E: nothing else moved.
+    assert.deepEqual(
+      (await redis.zrange(storeKeys.blockedBy(d), "0", "-1")).sort(),
+      [String(c), String(e)].sort(),
+    );
+    // Running again finds nothing; an account that says it is back leaves the gone ids.
+    assert.equal(await pruneIdleProfiles(redis, [a, e], later), 0);
+    await applier.apply([account(A, true)]);
+    assert.equal(await redis.exists(storeKeys.goneIds), 0);
+  });
+});
+
+Deno.test("a deleted account blocked by thousands leaves their lists 1,000 a call, and all of them", async () => {
+  await withStore(async (redis, applier) => {
+    const blockers = Array.from(
+      { length: 2_500 },
+      (_, i) => `did:plc:b${String(i).padStart(5, "0")}`,
+    );
+    for (let i = 0; i < blockers.length; i += 500) {
+      await applier.apply(blockers.slice(i, i + 500).map((x, k) => block(x, tid(i + k), A)));
+    }
+    await applier.apply([account(A, false, "deleted")]);
+    const a = (await idOf(redis, A))!;
+    const ids = await Promise.all(blockers.map(async (x) => (await idOf(redis, x))!));
+    const later = await monthsLater(redis, [a, ...ids]);
+    const stillBlocking = async () => {
+      let n = 0;
+      for (const id of ids) n += await redis.exists(storeKeys.blocking(id));
+      return n;
+    };
+    assert.deepEqual(await pruneProfilesOnce(redis, [a], later), { pruned: 0, unfinished: [a] });
+    assert.equal(await stillBlocking(), 1_500, "one call took A out of 1,000 lists");
+    assert.equal(await redis.zcard(storeKeys.blockedBy(a)), 1_500);
+    assert.equal(await pruneIdleProfiles(redis, [a], later), 1);
+    assert.equal(await stillBlocking(), 0);
+    assert.equal(await redis.exists(storeKeys.blockedBy(a), storeKeys.profile(a)), 0);
+  });
+});
+
 Deno.test("blocks as they stand have no TTL and keep the profiles their lists show", async () => {
   await withStore(async (redis, applier) => {
     const now = T0;
@@ -302,7 +396,11 @@ Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, 
     assert.equal(reply[4], 1, "one account has blocks left to end");
     assert.equal(await blockedByA(), 1_500, "the call ended 1,000");
     assert.deepEqual(await redis.zrange(storeKeys.blocksEnding, "0", "-1"), [String(a)]);
-    assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0, "who blocked A is dropped at once");
+    assert.deepEqual(
+      await redis.zrange(storeKeys.blockedBy(a), "0", "-1"),
+      [String(await idOf(redis, B))],
+      "who blocks A stays",
+    );
     // Meanwhile A is hidden: the blocks not yet ended show nowhere.
     const last = subjects[subjects.length - 1];
     assert.deepEqual(await blockPage(redis, last, { direction: "blocked-by", limit: 10 }), {

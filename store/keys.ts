@@ -37,6 +37,7 @@ export const KEY_NAMES = {
   idEpoch: "ids:{ids}:epoch",
   retiringIds: "ids:{ids}:retiring",
   pendingIds: "ids:{ids}:pending",
+  goneIds: "ids:{ids}:gone",
   posterIds: "ids:{ids}:posters",
   posterIdsNext: "ids:{ids}:posters:next",
   lease: "idx:{firehose}:lease:<partition>",
@@ -63,6 +64,7 @@ export const INTERNING_KEYS = [
   "idEpoch",
   "retiringIds",
   "pendingIds",
+  "goneIds",
   "posterIds",
   "posterIdsNext",
 ] as const satisfies readonly KeyName[];
@@ -129,6 +131,11 @@ export const storeKeys = {
   retiringIds: KEY_NAMES.retiringIds,
   /** Idle accounts' ids the running sweep found, to retire when it ends. */
   pendingIds: KEY_NAMES.pendingIds,
+  /**
+   * Deleted accounts the sweep let go (their profile and blocks gone) whose ids wait to
+   * be reclaimed: graph sets that still name them drop them rather than keep the id.
+   */
+  goneIds: KEY_NAMES.goneIds,
   /** Ids with posts by language in the hours still kept, a bit each (posters.ts). */
   posterIds: KEY_NAMES.posterIds,
   /** Where the next `posterIds` is written before it takes that name. */

@@ -48,9 +48,11 @@
  *   block: deleting either record keeps the block, since the first one's minute.
  *   `bi:{S}` sorted set of who blocks S: member the blocker's id (decimal), score minute *
  *   2^28 + that id. Scores are unique in both, so a page's cursor is a score. An account's
- *   deletion ends its own blocks (out of the others' `bi:`) and drops its `bo:` and `bi:`;
- *   the blocks others made of it stay in their `bo:` (their records still exist), and
- *   answers leave hidden accounts out. A deletion ends at most 1,000 blocks in the apply
+ *   deletion ends its own blocks (out of the others' `bi:`) and drops its `bo:`; the blocks
+ *   others made of it stay in their `bo:` (their records still exist) and in its `bi:`, and
+ *   answers leave hidden accounts out, until the retention sweep lets the deleted account go
+ *   (see `p:{A}`): its `bi:` then gives each blocker's entry of it by its exact score, and
+ *   those go, 1,000 a call. A deletion ends at most 1,000 blocks in the apply
  *   call; an account with more waits in the sorted set `be:{g}`, scored by the last of its
  *   blocks at its deletion, while the applier's next calls (end_blocks.lua) end the rest,
  *   1,000 a call, so that no call holds Redis for the seconds a million blocks would take;
@@ -68,7 +70,9 @@
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
  *   `optout` "1" while A has opted out (hidden whatever its status). The retention sweep
  *   (retention.ts) deletes the profiles (and handle index entries) of active accounts
- *   idle through the retention.
+ *   idle through the retention that nobody blocks, and lets deleted accounts idle through it
+ *   go: out of their blockers' `bo:`, then profile, handle entry and hidden mark, and into
+ *   `ids:{ids}:gone` for their ids to go back even while follows name them.
  * - `oc:{g}:<code>` strings: opt codes the API handed out, "<did> <out|in>" until the
  *   account posts the code, then "done <did> <out|in>"; they expire after an hour.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
@@ -81,7 +85,10 @@
  *   hold blocks) for one whole sweep, dropped when anything still names them; then their
  *   mappings go, the ids join the list `ids:{ids}:free` (interning takes them first) and
  *   the counter `ids:{ids}:epoch` moves on, so that the indexer reads its cached ids again
- *   (the apply script refuses a batch whose ids were read at an older epoch). An account whose
+ *   (the apply script refuses a batch whose ids were read at an older epoch).
+ *   `ids:{ids}:gone` holds the ids of deleted accounts the sweep let go: a graph set that
+ *   names one drops it instead of keeping the id (an #account event other than a deletion
+ *   takes it out). An account whose
  *   posts by language are still kept is not idle: `ids:{ids}:posters` is a bitmap of the
  *   ids in the `lp:` strings of the hours still kept (a bit an id, by id), built once a
  *   sweep (via `ids:{ids}:posters:next`) and dropped when its retiring set is renewed.

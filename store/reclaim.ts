@@ -15,8 +15,10 @@
  * 1. while the sweep walks the keyspace, idle accounts found in the reverse map's buckets
  *    go into a pending set; when the walk ends they become the retiring set;
  * 2. during the next sweep's walk, every graph set is intersected with the retiring set:
- *    an id a set names is dropped from it (it stays); so is one that a new follow or block
- *    names meanwhile (the apply script drops it when it adds to a graph set);
+ *    an id a set names is dropped from it (it stays), unless it is a deleted account the
+ *    sweep let go (retention.ts; `ids:{ids}:gone`), which the set drops instead; an id that
+ *    a new follow or block names meanwhile stays too (the apply script drops it when it adds
+ *    to a graph set);
  * 3. when that walk ends, each id still retiring whose account is still idle loses its
  *    mappings and joins the free list (intern.lua gives those first), and the interning's
  *    epoch moves on: the indexer's cached ids are read again before its next batch is
@@ -86,20 +88,36 @@ export async function retiringIds(redis: Redis): Promise<number> {
 
 /**
  * Keeps every retiring id that one of the given graph sets names (follows, or blocks as
- * negative ids); returns how many were kept.
+ * negative ids), unless it is a deleted account the sweep let go (K.goneIds): the set drops
+ * that one instead, since nobody can follow or block an account that is gone. Returns how
+ * many were kept.
  */
 export async function keepNamed(redis: Redis, graphKeys: readonly string[]): Promise<number> {
   if (graphKeys.length === 0) return 0;
   const pipe = redis.pipeline();
   for (const key of graphKeys) pipe.sinter(key, storeKeys.retiringIds);
-  const named = new Set<string>();
-  for (const [err, members] of (await pipe.exec())!) {
+  /** Each id named, with the sets and members naming it. */
+  const named = new Map<string, [string, string][]>();
+  (await pipe.exec())!.forEach(([err, members], k) => {
     if (err) throw err;
-    for (const m of members as string[]) named.add(m.replace(/^-/, ""));
-  }
+    for (const m of members as string[]) {
+      const id = m.replace(/^-/, "");
+      const at = named.get(id) ?? [];
+      at.push([graphKeys[k], m]);
+      named.set(id, at);
+    }
+  });
   if (named.size === 0) return 0;
-  await redis.srem(storeKeys.retiringIds, ...[...named].flatMap((a) => [a, `-${a}`]));
-  return named.size;
+  const ids = [...named.keys()];
+  const gone = await redis.smismember(storeKeys.goneIds, ...ids);
+  const kept = ids.filter((_, k) => gone[k] === 0);
+  const drop = redis.pipeline();
+  ids.forEach((id, k) => {
+    if (gone[k]) { for (const [key, member] of named.get(id)!) drop.srem(key, member); }
+  });
+  if (kept.length > 0) drop.srem(storeKeys.retiringIds, ...kept.flatMap((a) => [a, `-${a}`]));
+  for (const [err] of (await drop.exec())!) if (err) throw err;
+  return kept.length;
 }
 
 /** Finds idle accounts in the given reverse-map buckets: their ids go pending. */

@@ -101,21 +101,63 @@ export { findIdleIds, idBucketOf, keepNamed, reclaimRetired, retiringIds } from 
 
 const PRUNE_SCRIPT = withKeys(pruneProfiles);
 
+/** Blocks of deleted accounts taken out of their blockers' lists per call, at most. */
+export const UNBLOCK_STEP = 1000;
+
+/** What one call of the pruning did (see pruneProfilesOnce()). */
+export interface PruneStep {
+  /** Profiles deleted. */
+  pruned: number;
+  /** Deleted accounts whose blockers' lists the step did not cover: to be called again. */
+  unfinished: number[];
+}
+
+/**
+ * One call of the pruning (scripts/prune_profiles.lua) over `ids`, taking at most `step`
+ * blocks of deleted accounts out of their blockers' lists.
+ */
+export async function pruneProfilesOnce(
+  redis: Redis,
+  ids: readonly number[],
+  { retentionDays, now }: RetentionOptions,
+  step = UNBLOCK_STEP,
+): Promise<PruneStep> {
+  if (ids.length === 0) return { pruned: 0, unfinished: [] };
+  defineScript(redis, "pruneIdleProfiles", PRUNE_SCRIPT);
+  const r = redis as unknown as {
+    pruneIdleProfiles(...a: (string | number)[]): Promise<(string | number)[]>;
+  };
+  const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
+  const [pruned, ...unfinished] = await r.pruneIdleProfiles(
+    week(now - retentionDays * DAY_MS),
+    week(now),
+    step,
+    ...ids,
+  );
+  return { pruned: Number(pruned), unfinished: unfinished.map(Number) };
+}
+
 /**
  * Deletes the profiles (and handle index entries) of the given accounts that are idle
- * through the retention: no log in its weeks, no follows or blocks (a block as it stands,
- * in either direction, keeps the profile its lists show), active and not opted out.
- * Returns how many were deleted. The next identity or profile event of an account writes
- * them again.
+ * through the retention (no log in its weeks, no follows or blocks of their own, not opted
+ * out): of active ones that nobody blocks (a block as it stands keeps the profile its
+ * lists show), and of deleted ones, which also leave their blockers' lists, their hidden
+ * mark and, at the next sweep, their id (scripts/prune_profiles.lua). Blockers' lists are
+ * taken in steps of UNBLOCK_STEP a call, so that a deleted account blocked by a million
+ * never holds Redis for long. Deactivated, taken-down and suspended accounts are kept: they
+ * may come back. Returns how many profiles were deleted. The next identity or profile event
+ * of an account writes them again.
  */
 export async function pruneIdleProfiles(
   redis: Redis,
   ids: number[],
-  { retentionDays, now }: RetentionOptions,
+  options: RetentionOptions,
 ): Promise<number> {
-  if (ids.length === 0) return 0;
-  defineScript(redis, "pruneIdleProfiles", PRUNE_SCRIPT);
-  const r = redis as unknown as { pruneIdleProfiles(...a: (string | number)[]): Promise<number> };
-  const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
-  return await r.pruneIdleProfiles(week(now - retentionDays * DAY_MS), week(now), ...ids);
+  let pruned = 0;
+  for (let left: readonly number[] = ids; left.length > 0;) {
+    const step = await pruneProfilesOnce(redis, left, options);
+    pruned += step.pruned;
+    left = step.unfinished;
+  }
+  return pruned;
 }

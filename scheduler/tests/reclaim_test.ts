@@ -138,3 +138,62 @@ Deno.test("the sweep reclaims idle accounts' ids after a sweep's wait, and nobod
     redis.disconnect();
   }
 });
+
+Deno.test("a deleted account idle through the retention gives its id back: follows and blocks of it go, nobody else's", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "reclaim" });
+  try {
+    const [S, F, B, X, Y] = [21, 22, 23, 24, 25].map(didOf);
+    const block = (did: string, subject: string, time: number) =>
+      commit(did, "app.bsky.graph.block", time, { subject });
+    const applier = new Applier(redis, { retentionDays: 30, memoryHours: 48 });
+    await applier.apply([
+      { v: 1, kind: "identity", seq: ++seq, time: OLD, did: S, handle: "s.test" },
+      like(S, X, OLD),
+      follow(F, S, OLD),
+      follow(F, Y, OLD),
+      block(B, S, OLD),
+      block(B, Y, OLD),
+      { v: 1, kind: "account", seq: ++seq, time: OLD, did: S, active: false, status: "deleted" },
+      // F and B are active within the retention: their sets stay.
+      like(F, X, BASE - DAY_MS),
+      like(B, X, BASE - DAY_MS),
+    ]);
+    const [s, f, b, y] = await Promise.all([S, F, B, Y].map(async (d) => (await idOf(redis, d))!));
+    assert.deepEqual(
+      (await redis.smembers(storeKeys.graph(f))).sort(),
+      [String(s), String(y)].sort(),
+    );
+    assert.equal(await redis.sismember(storeKeys.hidden, s), 1);
+    const options = { retentionDays: 30, fix: true };
+    let reclaimedAt = 0;
+    for (let n = 1; n <= 4 && !reclaimedAt; n++) {
+      await sweep(redis, { ...options, now: BASE + n * 60_000 });
+      if (await idOf(redis, S) === undefined) reclaimedAt = n;
+    }
+    assert.ok(reclaimedAt >= 2, `S's id went back after a sweep's wait (at ${reclaimedAt})`);
+    assert.deepEqual(await redis.smembers(storeKeys.graph(f)), [String(y)], "F's follow of S went");
+    assert.deepEqual(await redis.smembers(storeKeys.graph(b)), [String(-y)], "B's block of S went");
+    const blocking = await redis.zrange(storeKeys.blocking(b), "0", "-1", "WITHSCORES");
+    assert.deepEqual(
+      blocking.filter((_, k) => k % 2).map((score) => Number(score) % 2 ** 28),
+      [y],
+      "B's list lost S and kept Y",
+    );
+    assert.equal(await redis.exists(storeKeys.profile(s), storeKeys.blockedBy(s)), 0);
+    assert.equal(await redis.exists(storeKeys.goneIds), 0, "reclaimed: no longer waiting");
+    assert.equal(await redis.sismember(storeKeys.hidden, s), 0);
+    assert.deepEqual(await redis.zrange(storeKeys.handles, "0", "-1"), []);
+    for (const [d, id] of [[F, f], [B, b], [Y, y]] as const) {
+      assert.equal(await idOf(redis, d), id, `${d} keeps its id`);
+    }
+    // The id goes to the next new account, which inherits nothing of S.
+    await applier.apply([like(X, Y, BASE + HOUR_MS)]);
+    const fresh = "did:plc:" + "n".repeat(24);
+    await applier.apply([follow(fresh, Y, BASE + HOUR_MS)]);
+    assert.equal(await idOf(redis, fresh), s);
+    assert.deepEqual(await redis.smembers(storeKeys.graph(f)), [String(y)]);
+  } finally {
+    redis.disconnect();
+  }
+});

@@ -6,7 +6,9 @@
  * `bi:` key. Prints bytes per edge by key family, apart for keys small enough to
  * be kept compact (listpacks) and for the large ones (skiplists, hash tables), and what a
  * network of `--network` edges of the same shape would take. Then deletes an account that
- * blocks `--deleted` accounts and prints how long its longest Redis call took.
+ * blocks `--deleted` accounts and prints how long its longest Redis call took, and lets the
+ * most blocked account go once deleted and idle through the retention (the sweep's pruning:
+ * every blocker's list loses it) and prints the same.
  *
  *   deno run --allow-all store/bench/bench_blocks.ts [--edges 300000] [--top 100000]
  *     [--deleted 1000000]
@@ -18,7 +20,8 @@ import type { FirehoseEvent } from "@bsky/shared/events";
 import { Applier } from "../apply.ts";
 import { blockPage } from "../blocks.ts";
 import { idOf } from "../ids.ts";
-import { HOUR_MS, keyPrefix, storeKeys } from "../layout.ts";
+import { DAY_MS, HOUR_MS, keyPrefix, storeKeys } from "../layout.ts";
+import { pruneIdleProfiles, UNBLOCK_STEP } from "../retention.ts";
 import { scriptTime } from "./slow_log.ts";
 
 const { values } = parseArgs({
@@ -228,6 +231,38 @@ try {
       deleteMs.toFixed(0)
     } ms until apply() returned`,
   );
+
+  // The most blocked account, deleted, then idle through the retention: the sweep lets it go.
+  await applier.apply([{
+    v: 1,
+    kind: "account",
+    seq: EDGES + DELETED + 2,
+    time: start + HOUR_MS,
+    did: target,
+    active: false,
+    status: "deleted",
+  }]);
+  const blockers = await redis.zcard(storeKeys.blockedBy(id));
+  // Its own follows and blocks set expires with the retention (by Redis's clock, not this one).
+  await redis.del(storeKeys.graph(id));
+  const g0 = performance.now();
+  let pruned = 0;
+  const letGo = await scriptTime(redis, async () => {
+    pruned = await pruneIdleProfiles(redis, [id], { retentionDays: 30, now: start + 60 * DAY_MS });
+  });
+  const letGoMs = performance.now() - g0;
+  if (pruned !== 1 || await redis.exists(storeKeys.blockedBy(id), storeKeys.profile(id)) !== 0) {
+    throw new Error("The deleted account was not let go");
+  }
+  console.log(
+    `letting a deleted account blocked by ${
+      blockers.toLocaleString("en")
+    } go (${UNBLOCK_STEP} blockers a call): longest Redis call ${
+      letGo.longestMs.toFixed(1)
+    } ms, ${letGo.calls} calls, ${letGo.totalMs.toFixed(0)} ms of Redis in all, ${
+      letGoMs.toFixed(0)
+    } ms in all`,
+  );
   console.log(JSON.stringify({
     bench: "blocks",
     edges: EDGES,
@@ -240,6 +275,13 @@ try {
       calls: deletion.calls,
       redisMs,
       deleteMs,
+    },
+    letGo: {
+      blockers,
+      longestCallMs: letGo.longestMs,
+      calls: letGo.calls,
+      redisMs: letGo.totalMs,
+      ms: letGoMs,
     },
   }));
 } finally {

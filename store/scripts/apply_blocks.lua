@@ -60,8 +60,9 @@ local function block_remove(a, r)
   end
   return true
 end
--- A deleted: its records are gone, so its blocks end; who blocked it is dropped with it
--- (their records stand: their lists keep it, and answers leave hidden accounts out). At
+-- A deleted: its records are gone, so its blocks end. Who blocks it stays (their records
+-- stand: their lists keep it, and answers leave hidden accounts out) until the retention
+-- sweep lets the account go (prune_profiles.lua) and takes it out of their lists. At
 -- most ENDING_STEP of its blocks end in one call: an account with more waits in
 -- K.blocksEnding, scored by the last of its blocks at its deletion, and end_blocks.lua ends
 -- the rest in steps of that size, so that deleting an account with a million blocks does
@@ -94,7 +95,6 @@ local function end_blocks(a, last, limit)
   return true
 end
 local function blocks_of_deleted(a)
-  redis.call('UNLINK', K.blockedBy(a))
   local last = redis.call('ZRANGE', K.blocking(a), -1, -1, 'WITHSCORES')[2]
   if last == nil or tonumber(last) < 0 then last = '0' end
   end_blocks(a, last, ENDING_STEP)

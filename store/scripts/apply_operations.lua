@@ -88,6 +88,8 @@ local function account(a, seq, active, status)
     redis.call('HSET', pk, 'aseq', seq, 'status', status)
     if status == 'deleted' then blocks_of_deleted(a) end
   end
+  -- Back (or not deleted after all) after the sweep let it go: its follows count again.
+  if active == '1' or status ~= 'deleted' then redis.call('SREM', K.goneIds, a) end
   return 'applied'
 end
 

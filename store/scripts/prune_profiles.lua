@@ -1,29 +1,77 @@
--- Deletes the profiles of idle accounts (retention.ts). ARGV: the first and last week
--- within the retention, then ids. An account is idle when it has no log in those weeks
--- and no follows or blocks set (which expire with the retention) nor blocks as they stand
--- (either direction: the block lists show its profile), is active (or was never said not
--- to be) and has not opted out: its profile and its handle index entry go.
--- Returns how many were deleted.
-local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
-local pruned = 0
-for i = 3, #ARGV do
+-- Deletes the profiles of idle accounts, and lets deleted accounts go (retention.ts).
+-- ARGV: the first and last week within the retention, the most blocks of deleted accounts
+-- this call may take out of their blockers' lists, then ids.
+-- An account is idle when it has no log in those weeks and no follows or blocks set (which
+-- expire with the retention) nor blocks of its own as they stand, and has not opted out.
+-- - Idle and active (or never said not to be), and blocked by nobody (the block lists show
+--   its profile): its profile and its handle index entry go.
+-- - Idle and deleted, its own blocks all ended (not in K.blocksEnding): who blocks it loses
+--   it from their lists (the scores in K.blockedBy give each block's exact score in theirs,
+--   and further records of the same block are scored by the subject), the budget a call;
+--   once nobody does, its profile, handle index entry and hidden mark go, and it joins
+--   K.goneIds, so that the reclaim gives its id back rather than keep it for the follows
+--   that still name it. Deleted accounts do not come back (an #account event that says
+--   otherwise takes it out of K.goneIds).
+-- Other accounts that are not active (deactivated, taken down, suspended) may come back
+-- with what they had: they are kept.
+-- Returns how many profiles were deleted, then the ids of deleted accounts whose blockers'
+-- lists the budget did not cover (to be called again).
+local ID, EXTRA = 268435456, 1048576 -- as in apply_blocks.lua
+local first, last, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local pruned, unfinished = 0, {}
+
+local function idle(a)
+  if redis.call('EXISTS', K.graph(a), K.blocking(a)) > 0 then return false end
+  for w = first, last do
+    if redis.call('EXISTS', K.log(a, w)) == 1 then return false end
+  end
+  return true
+end
+
+local function drop(a, pk, handle)
+  if handle then redis.call('ZREM', K.handles, handle .. '\0' .. a) end
+  pruned = pruned + redis.call('DEL', pk)
+end
+
+-- Takes deleted account A out of the lists of up to `budget` of its blockers; returns
+-- whether none is left.
+local function unblock_deleted(a)
+  local by = K.blockedBy(a)
+  if budget > 0 then
+    local entries = redis.call('ZRANGE', by, 0, budget - 1, 'WITHSCORES')
+    local done = {}
+    local s = tonumber(a)
+    for k = 1, #entries, 2 do
+      local b = entries[k]
+      local at = math.floor(tonumber(entries[k + 1]) / ID) * ID + s
+      local out = K.blocking(b)
+      redis.call('ZREMRANGEBYSCORE', out, at, at)
+      redis.call('ZREMRANGEBYSCORE', out, -(s * EXTRA + EXTRA - 1), -(s * EXTRA))
+      done[#done + 1] = b
+    end
+    if #done > 0 then redis.call('ZREM', by, unpack(done)) end
+    budget = budget - #done
+  end
+  return redis.call('EXISTS', by) == 0
+end
+
+for i = 4, #ARGV do
   local a = ARGV[i]
   local pk = K.profile(a)
   local f = redis.call('HMGET', pk, 'optout', 'status', 'handle')
-  local idle = not f[1] and (not f[2] or f[2] == 'active')
-    and redis.call('EXISTS', K.graph(a), K.blocking(a), K.blockedBy(a)) == 0
-  if idle then
-    for w = first, last do
-      if redis.call('EXISTS', K.log(a, w)) == 1 then
-        idle = false
-        break
+  local status = f[2]
+  if not f[1] and (not status or status == 'active' or status == 'deleted') and idle(a) then
+    if status ~= 'deleted' then
+      if redis.call('EXISTS', K.blockedBy(a)) == 0 then drop(a, pk, f[3]) end
+    elseif not redis.call('ZSCORE', K.blocksEnding, a) then
+      if unblock_deleted(a) then
+        drop(a, pk, f[3])
+        redis.call('SREM', K.hidden, a)
+        redis.call('SADD', K.goneIds, a)
+      else
+        unfinished[#unfinished + 1] = a
       end
     end
   end
-  if idle then
-    if f[3] then redis.call('ZREM', K.handles, f[3] .. '\0' .. a) end
-    redis.call('DEL', pk)
-    pruned = pruned + 1
-  end
 end
-return pruned
+return {pruned, unpack(unfinished)}

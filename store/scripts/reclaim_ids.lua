@@ -63,6 +63,7 @@ if step == 'reclaim' then
         redis.call('HDEL', K.idToDid(b), f)
         redis.call('RPUSH', K.freeIds, a)
         redis.call('SREM', K.pendingIds, a, '-' .. a)
+        redis.call('SREM', K.goneIds, a)
         reclaimed = reclaimed + 1
       end
     end
