@@ -13,6 +13,7 @@ import {
   block,
   C,
   like,
+  nextSeq,
   T0,
   unblock,
   withStore,
@@ -265,13 +266,13 @@ async function monthsLater(redis: Redis, ids: number[]) {
   return { retentionDays: 30, now: T0 + 60 * 24 * HOUR_MS };
 }
 
-Deno.test("a deleted account idle through the retention leaves its blockers' lists, then its profile, handle and hidden mark go", async () => {
+Deno.test("a deleted account idle past the retention leaves its blockers' lists, then its handle and profile go but for a mark of the deletion", async () => {
   await withStore(async (redis, applier) => {
-    const D = "did:plc:dan", E = "did:plc:eve";
+    const D = "did:plc:dan", E = "did:plc:eve", F = "did:plc:fay", G = "did:plc:gus";
     const identity = (did: string, handle: string): FirehoseEvent => ({
       v: 1,
       kind: "identity",
-      seq: 1,
+      seq: nextSeq(),
       time: T0,
       did,
       handle,
@@ -285,40 +286,56 @@ Deno.test("a deleted account idle through the retention leaves its blockers' lis
       block(C, tid(4), D),
       block(A, tid(5), D),
       block(E, tid(6), D),
+      block(D, tid(7), F),
+      block(D, tid(8), G),
       account(E, false, "deactivated"),
     ]);
-    const [a, b, c, d, e] = await Promise.all(
-      [A, B, C, D, E].map(async (x) => (await idOf(redis, x))!),
+    const [a, b, c, d, e, f, g] = await Promise.all(
+      [A, B, C, D, E, F, G].map(async (x) => (await idOf(redis, x))!),
     );
-    await applier.apply([account(A, false, "deleted")]);
+    await applier.apply([account(A, false, "deleted"), account(F, false, "deleted")]);
+    // F was deleted before the deletion's hour was kept (and who blocks it with it): kept.
+    await redis.hdel(storeKeys.profile(f), "dhour");
+    const later = await monthsLater(redis, [a, b, c, d, e, f, g]);
+    // G, deleted within the retention, though idle: kept until the retention has passed.
+    await applier.apply([{ ...account(G, false, "deleted"), time: later.now - 24 * HOUR_MS }]);
     // Recently deleted: its logs are within the retention, nothing goes.
     assert.equal(await pruneIdleProfiles(redis, [a], { retentionDays: 30, now: T0 }), 0);
-    assert.equal(await redis.exists(storeKeys.profile(a)), 1);
-    const later = await monthsLater(redis, [a, b, c, d, e]);
+    assert.equal(await redis.hget(storeKeys.profile(a), "status"), "deleted");
     // One blocker a call: B first (the lowest score), then C.
     const first = await pruneProfilesOnce(redis, [a], later, 1);
     assert.deepEqual(first, { pruned: 0, unfinished: [a] });
     assert.deepEqual(await subjectIds(redis, b), [], "B's block of A, both records, gone");
     assert.equal(await redis.exists(storeKeys.blocking(b)), 0);
     assert.deepEqual(await subjectIds(redis, c), [a, d].sort((x, y) => x - y), "C not yet");
-    assert.equal(await redis.sismember(storeKeys.hidden, a), 1, "hidden until done");
-    // The rest, and the profile with it; the deactivated account stays as it is.
-    assert.equal(await pruneIdleProfiles(redis, [a, e], later), 1);
+    // The rest; the deactivated account and the two other deleted ones stay as they are.
+    assert.equal(await pruneIdleProfiles(redis, [a, e, f, g], later), 1);
     assert.deepEqual(await subjectIds(redis, c), [d], "C's other block stands");
-    assert.equal(await redis.exists(storeKeys.blockedBy(a), storeKeys.profile(a)), 0);
-    assert.equal(await redis.sismember(storeKeys.hidden, a), 0);
+    assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0);
+    const mark = await redis.hgetall(storeKeys.profile(a));
+    assert.deepEqual(Object.keys(mark).sort(), ["aseq", "dhour", "status"]);
+    assert.equal(mark.status, "deleted");
+    assert.equal(await redis.sismember(storeKeys.hidden, a), 1, "hidden until its id goes");
     assert.deepEqual(await redis.smembers(storeKeys.goneIds), [String(a)]);
     assert.deepEqual(await redis.zrange(storeKeys.handles, "0", "-1"), [`eve.test\0${e}`]);
     assert.equal(await redis.hget(storeKeys.profile(e), "status"), "deactivated");
+    assert.deepEqual(await subjectIds(redis, d), [f, g].sort((x, y) => x - y), "F and G kept");
     // D is still blocked by C and E: nothing else moved.
     assert.deepEqual(
       (await redis.zrange(storeKeys.blockedBy(d), "0", "-1")).sort(),
       [String(c), String(e)].sort(),
     );
-    // Running again finds nothing; an account that says it is back leaves the gone ids.
-    assert.equal(await pruneIdleProfiles(redis, [a, e], later), 0);
+    // Running again finds nothing; a block of A that comes late goes at the next run.
+    assert.equal(await pruneIdleProfiles(redis, [a, e, f, g], later), 0);
+    await applier.apply([block(B, tid(9), A, T0 + 2 * HOUR_MS)]);
+    assert.deepEqual(await subjectIds(redis, b), [a]);
+    await redis.del(storeKeys.graph(b));
+    assert.equal(await pruneIdleProfiles(redis, [a], later), 0, "let go already");
+    assert.deepEqual(await subjectIds(redis, b), [], "the late block went too");
+    // An account that says it is back is no longer waiting to go, nor deleted.
     await applier.apply([account(A, true)]);
     assert.equal(await redis.exists(storeKeys.goneIds), 0);
+    assert.equal(await redis.hget(storeKeys.profile(a), "dhour"), null);
   });
 });
 
@@ -345,7 +362,8 @@ Deno.test("a deleted account blocked by thousands leaves their lists 1,000 a cal
     assert.equal(await redis.zcard(storeKeys.blockedBy(a)), 1_500);
     assert.equal(await pruneIdleProfiles(redis, [a], later), 1);
     assert.equal(await stillBlocking(), 0);
-    assert.equal(await redis.exists(storeKeys.blockedBy(a), storeKeys.profile(a)), 0);
+    assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0);
+    assert.equal(await redis.sismember(storeKeys.goneIds, String(a)), 1);
   });
 });
 

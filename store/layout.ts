@@ -70,9 +70,11 @@
  * - `p:{A}` hash: handle, name, avatar, status and the seq of the event that set each;
  *   `optout` "1" while A has opted out (hidden whatever its status). The retention sweep
  *   (retention.ts) deletes the profiles (and handle index entries) of active accounts
- *   idle through the retention that nobody blocks, and lets deleted accounts idle through it
- *   go: out of their blockers' `bo:`, then profile, handle entry and hidden mark, and into
- *   `ids:{ids}:gone` for their ids to go back even while follows name them.
+ *   idle through the retention that nobody blocks, and lets deleted accounts go once idle
+ *   and deleted before the retention (`dhour`, the deletion's hour, which a deletion keeps
+ *   in the profile): out of their blockers' `bo:`, then the profile becomes a mark of the
+ *   deletion (status, aseq, dhour; still hidden), the handle entry goes, and the account
+ *   joins `ids:{ids}:gone`, for its id to go back a sweep later even while follows name it.
  * - `oc:{g}:<code>` strings: opt codes the API handed out, "<did> <out|in>" until the
  *   account posts the code, then "done <did> <out|in>"; they expire after an hour.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
@@ -87,8 +89,9 @@
  *   the counter `ids:{ids}:epoch` moves on, so that the indexer reads its cached ids again
  *   (the apply script refuses a batch whose ids were read at an older epoch).
  *   `ids:{ids}:gone` holds the ids of deleted accounts the sweep let go: a graph set that
- *   names one drops it instead of keeping the id (an #account event other than a deletion
- *   takes it out). An account whose
+ *   names one drops it instead of keeping the id, and the reclaim takes it with only the
+ *   mark of its deletion left, mark and hidden entry going with the id (an #account event
+ *   other than a deletion takes it out of the set). An account whose
  *   posts by language are still kept is not idle: `ids:{ids}:posters` is a bitmap of the
  *   ids in the `lp:` strings of the hours still kept (a bit an id, by id), built once a
  *   sweep (via `ids:{ids}:posters:next`) and dropped when its retiring set is renewed.

@@ -36,7 +36,7 @@ export function eventOps(
       continue;
     }
     if (e.kind === "account") {
-      ops.push("s", a, e.seq, e.active ? "1" : "0", e.status ?? "");
+      ops.push("s", a, e.seq, e.active ? "1" : "0", e.status ?? "", hour);
       continue;
     }
     if (e.collection === "app.bsky.actor.profile") {

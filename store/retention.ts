@@ -132,21 +132,23 @@ export async function pruneProfilesOnce(
     week(now - retentionDays * DAY_MS),
     week(now),
     step,
+    Math.floor((now - retentionDays * DAY_MS) / HOUR_MS),
     ...ids,
   );
   return { pruned: Number(pruned), unfinished: unfinished.map(Number) };
 }
 
 /**
- * Deletes the profiles (and handle index entries) of the given accounts that are idle
- * through the retention (no log in its weeks, no follows or blocks of their own, not opted
- * out): of active ones that nobody blocks (a block as it stands keeps the profile its
- * lists show), and of deleted ones, which also leave their blockers' lists, their hidden
- * mark and, at the next sweep, their id (scripts/prune_profiles.lua). Blockers' lists are
- * taken in steps of UNBLOCK_STEP a call, so that a deleted account blocked by a million
- * never holds Redis for long. Deactivated, taken-down and suspended accounts are kept: they
- * may come back. Returns how many profiles were deleted. The next identity or profile event
- * of an account writes them again.
+ * Deletes the profiles (and handle index entries) of the given active accounts idle through
+ * the retention (no log in its weeks, no follows or blocks of their own, not opted out) that
+ * nobody blocks (a block as it stands keeps the profile its lists show); the next identity
+ * or profile event of an account writes them again. Lets deleted accounts go once idle and
+ * deleted before the retention: they leave their blockers' lists, their profile becomes a
+ * mark that they were deleted, and their id goes back at the next sweep, mark and all
+ * (scripts/prune_profiles.lua, reclaim.ts). Blockers' lists are taken in steps of
+ * UNBLOCK_STEP a call, so that a deleted account blocked by a million never holds Redis for
+ * long. Deactivated, taken-down and suspended accounts are kept: they may come back.
+ * Returns how many profiles were deleted or accounts let go.
  */
 export async function pruneIdleProfiles(
   redis: Redis,

@@ -139,7 +139,7 @@ Deno.test("the sweep reclaims idle accounts' ids after a sweep's wait, and nobod
   }
 });
 
-Deno.test("a deleted account idle through the retention gives its id back: follows and blocks of it go, nobody else's", async () => {
+Deno.test("a deleted account idle past the retention gives its id back a sweep after it is let go: follows and blocks of it go, nobody else's", async () => {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "reclaim" });
   try {
@@ -166,12 +166,20 @@ Deno.test("a deleted account idle through the retention gives its id back: follo
     );
     assert.equal(await redis.sismember(storeKeys.hidden, s), 1);
     const options = { retentionDays: 30, fix: true };
-    let reclaimedAt = 0;
+    let reclaimedAt = 0, seenWaiting = false;
     for (let n = 1; n <= 4 && !reclaimedAt; n++) {
       await sweep(redis, { ...options, now: BASE + n * 60_000 });
       if (await idOf(redis, S) === undefined) reclaimedAt = n;
+      else if (await redis.sismember(storeKeys.goneIds, String(s))) {
+        // Let go, its id not back yet: still hidden, its profile a mark of the deletion.
+        seenWaiting = true;
+        assert.equal(await redis.sismember(storeKeys.hidden, s), 1);
+        assert.equal(await redis.hget(storeKeys.profile(s), "status"), "deleted");
+        assert.equal(await redis.hget(storeKeys.profile(s), "handle"), null);
+      }
     }
     assert.ok(reclaimedAt >= 2, `S's id went back after a sweep's wait (at ${reclaimedAt})`);
+    assert.ok(seenWaiting, "let go a sweep before its id went back");
     assert.deepEqual(await redis.smembers(storeKeys.graph(f)), [String(y)], "F's follow of S went");
     assert.deepEqual(await redis.smembers(storeKeys.graph(b)), [String(-y)], "B's block of S went");
     const blocking = await redis.zrange(storeKeys.blocking(b), "0", "-1", "WITHSCORES");

@@ -251,7 +251,10 @@ try {
     pruned = await pruneIdleProfiles(redis, [id], { retentionDays: 30, now: start + 60 * DAY_MS });
   });
   const letGoMs = performance.now() - g0;
-  if (pruned !== 1 || await redis.exists(storeKeys.blockedBy(id), storeKeys.profile(id)) !== 0) {
+  if (
+    pruned !== 1 || await redis.exists(storeKeys.blockedBy(id)) !== 0 ||
+    !await redis.sismember(storeKeys.goneIds, String(id))
+  ) {
     throw new Error("The deleted account was not let go");
   }
   console.log(

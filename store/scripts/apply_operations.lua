@@ -74,8 +74,10 @@ local function identity(a, seq, handle)
   return 'applied'
 end
 
--- s: an account's status: active ("1") or not, and why not.
-local function account(a, seq, active, status)
+-- s: an account's status: active ("1") or not, and why not, at an hour. A deletion's hour
+-- is kept (`dhour`): the sweep lets a deleted account go once the retention has passed it
+-- (prune_profiles.lua).
+local function account(a, seq, active, status, hour)
   local pk = K.profile(a)
   seq = tonumber(seq)
   if not newer(pk, 'aseq', seq) then return 'duplicate' end
@@ -86,10 +88,17 @@ local function account(a, seq, active, status)
   else
     redis.call('SADD', K.hidden, a)
     redis.call('HSET', pk, 'aseq', seq, 'status', status)
-    if status == 'deleted' then blocks_of_deleted(a) end
   end
-  -- Back (or not deleted after all) after the sweep let it go: its follows count again.
-  if active == '1' or status ~= 'deleted' then redis.call('SREM', K.goneIds, a) end
+  if active ~= '1' and status == 'deleted' then
+    redis.call('HSET', pk, 'dhour', hour)
+    blocks_of_deleted(a)
+  else
+    -- Not deleted (any more): the sweep no longer lets it go. What letting it go already
+    -- took (its blockers' entries, follows of it) stays gone: a deletion is final on the
+    -- network, and this is the rare account that says otherwise.
+    redis.call('HDEL', pk, 'dhour')
+    redis.call('SREM', K.goneIds, a)
+  end
   return 'applied'
 end
 

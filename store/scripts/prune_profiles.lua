@@ -1,23 +1,28 @@
 -- Deletes the profiles of idle accounts, and lets deleted accounts go (retention.ts).
 -- ARGV: the first and last week within the retention, the most blocks of deleted accounts
--- this call may take out of their blockers' lists, then ids.
+-- this call may take out of their blockers' lists, the first hour within the retention,
+-- then ids.
 -- An account is idle when it has no log in those weeks and no follows or blocks set (which
 -- expire with the retention) nor blocks of its own as they stand, and has not opted out.
 -- - Idle and active (or never said not to be), and blocked by nobody (the block lists show
 --   its profile): its profile and its handle index entry go.
--- - Idle and deleted, its own blocks all ended (not in K.blocksEnding): who blocks it loses
---   it from their lists (the scores in K.blockedBy give each block's exact score in theirs,
---   and further records of the same block are scored by the subject), the budget a call;
---   once nobody does, its profile, handle index entry and hidden mark go, and it joins
---   K.goneIds, so that the reclaim gives its id back rather than keep it for the follows
---   that still name it. Deleted accounts do not come back (an #account event that says
---   otherwise takes it out of K.goneIds).
+-- - Idle and deleted before the retention's first hour (`dhour`, which deletions have kept
+--   since who blocks a deleted account is kept too), its own blocks all ended (not in
+--   K.blocksEnding): who blocks it loses it from their lists (the scores in K.blockedBy give
+--   each block's exact score in theirs, and further records of the same block are scored by
+--   the subject), the budget a call; once nobody does, its profile gives way to a mark that
+--   it was deleted (status, dhour, aseq: still hidden, still a 410), its handle index entry
+--   goes, and it joins K.goneIds: the reclaim gives its id back a sweep later, rather than
+--   keep it for the follows that still name it, and drops the mark then. A block of it
+--   made meanwhile (a late event, a backfill) is taken out again at the next sweep.
 -- Other accounts that are not active (deactivated, taken down, suspended) may come back
--- with what they had: they are kept.
--- Returns how many profiles were deleted, then the ids of deleted accounts whose blockers'
--- lists the budget did not cover (to be called again).
+-- with what they had: they are kept; so are accounts deleted before `dhour` was kept (who
+-- blocks them was dropped with them, so their blockers' lists cannot be found).
+-- Returns how many profiles were deleted or accounts let go, then the ids of deleted
+-- accounts whose blockers' lists the budget did not cover (to be called again).
 local ID, EXTRA = 268435456, 1048576 -- as in apply_blocks.lua
 local first, last, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local since = tonumber(ARGV[4])
 local pruned, unfinished = 0, {}
 
 local function idle(a)
@@ -31,6 +36,17 @@ end
 local function drop(a, pk, handle)
   if handle then redis.call('ZREM', K.handles, handle .. '\0' .. a) end
   pruned = pruned + redis.call('DEL', pk)
+end
+
+-- Deleted account A, out of every blocker's list: its profile becomes the mark that it was
+-- deleted, and it waits in K.goneIds for its id to go back.
+local function let_go(a, pk, handle)
+  if handle then redis.call('ZREM', K.handles, handle .. '\0' .. a) end
+  local kept = redis.call('HMGET', pk, 'aseq', 'dhour')
+  redis.call('DEL', pk)
+  redis.call('HSET', pk, 'status', 'deleted', 'aseq', kept[1] or '0', 'dhour', kept[2])
+  redis.call('SADD', K.hidden, a)
+  pruned = pruned + redis.call('SADD', K.goneIds, a)
 end
 
 -- Takes deleted account A out of the lists of up to `budget` of its blockers; returns
@@ -55,23 +71,18 @@ local function unblock_deleted(a)
   return redis.call('EXISTS', by) == 0
 end
 
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local a = ARGV[i]
   local pk = K.profile(a)
-  local f = redis.call('HMGET', pk, 'optout', 'status', 'handle')
+  local f = redis.call('HMGET', pk, 'optout', 'status', 'handle', 'dhour')
   local status = f[2]
-  if not f[1] and (not status or status == 'active' or status == 'deleted') and idle(a) then
-    if status ~= 'deleted' then
-      if redis.call('EXISTS', K.blockedBy(a)) == 0 then drop(a, pk, f[3]) end
-    elseif not redis.call('ZSCORE', K.blocksEnding, a) then
-      if unblock_deleted(a) then
-        drop(a, pk, f[3])
-        redis.call('SREM', K.hidden, a)
-        redis.call('SADD', K.goneIds, a)
-      else
-        unfinished[#unfinished + 1] = a
-      end
-    end
+  if f[1] or not idle(a) then
+    -- opted out, or not idle: kept
+  elseif not status or status == 'active' then
+    if redis.call('EXISTS', K.blockedBy(a)) == 0 then drop(a, pk, f[3]) end
+  elseif status == 'deleted' and tonumber(f[4] or 'x') and tonumber(f[4]) < since
+    and not redis.call('ZSCORE', K.blocksEnding, a) then
+    if unblock_deleted(a) then let_go(a, pk, f[3]) else unfinished[#unfinished + 1] = a end
   end
 end
 return {pruned, unpack(unfinished)}

@@ -10,7 +10,10 @@
 --            any did. Returns how many.
 -- An account is idle when it has none of its own keys (in the retention's weeks for those
 -- by week), no post in the posts by language still kept (its bit in K.posterIds, which
--- posters.ts writes before these steps run) and is not hidden.
+-- posters.ts writes before these steps run) and is not hidden; or when it is a deleted
+-- account the sweep let go (K.goneIds, prune_profiles.lua), with only the mark of its
+-- deletion as its profile and none of its other keys: the mark and its hidden entry go
+-- with its id.
 local step, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 4
 local single, weekly = {}, {}
@@ -23,14 +26,29 @@ if redis.call('EXISTS', K.posterIds) == 0 then
   return redis.error_reply('The ids of posting accounts were not read (posters.ts)')
 end
 
+-- The fields of the mark a deleted account's profile becomes when the sweep lets it go.
+local MARK = {status = true, aseq = true, dhour = true}
+-- Whether A is a deleted account let go whose profile is still only that mark.
+local function gone(a)
+  if redis.call('SISMEMBER', K.goneIds, a) == 0 then return false end
+  local p = redis.call('HGETALL', K.profile(a))
+  for k = 1, #p, 2 do
+    if not MARK[p[k]] or (p[k] == 'status' and p[k + 1] ~= 'deleted') then return false end
+  end
+  return true
+end
+
 local function idle(a)
+  local marked = gone(a)
   local keys = {}
-  for _, name in ipairs(single) do keys[#keys + 1] = K[name](a) end
+  for _, name in ipairs(single) do
+    if not (marked and name == 'profile') then keys[#keys + 1] = K[name](a) end
+  end
   for _, name in ipairs(weekly) do
     for w = first, last do keys[#keys + 1] = K[name](a, w) end
   end
   return redis.call('EXISTS', unpack(keys)) == 0 and redis.call('GETBIT', K.posterIds, a) == 0
-    and redis.call('SISMEMBER', K.hidden, a) == 0
+    and (marked or redis.call('SISMEMBER', K.hidden, a) == 0)
 end
 
 if step == 'find' then
@@ -63,7 +81,10 @@ if step == 'reclaim' then
         redis.call('HDEL', K.idToDid(b), f)
         redis.call('RPUSH', K.freeIds, a)
         redis.call('SREM', K.pendingIds, a, '-' .. a)
-        redis.call('SREM', K.goneIds, a)
+        if redis.call('SREM', K.goneIds, a) == 1 then
+          redis.call('DEL', K.profile(a))
+          redis.call('SREM', K.hidden, a)
+        end
         reclaimed = reclaimed + 1
       end
     end
