@@ -50,7 +50,7 @@ Deno.test("the apply script counts each operation's outcome and refuses an unkno
       ["d", recordArg(7, "app.bsky.feed.like", "3kaaaaaaaaaa3", 490_000)], // unmatched
       ["h", 7, 1, "seven.test"], // applied
       ["h", 7, 1, "other.test"], // duplicate: not newer
-      ["s", 7, 2, "0", "deactivated"], // applied
+      ["s", 7, 2, "0", "deactivated", 490_000], // applied
       ["o", 7, "did:plc:seven", "out:NOCODE12"], // unmatched
       ["d", like("3kaaaaaaaaaa2")], // applied
       ["d", like("3kaaaaaaaaaa2")], // duplicate: deleted already
