@@ -1,8 +1,9 @@
 /**
  * A chunk: events' JSON lines (see encodeEvent), joined by newlines, as UTF-8 bytes. The
- * frame processor encodes each run's lines once; they wait for Redis as bytes, which the
- * garbage collector never copies (large strings held across a batch are copied by every
- * young-generation collection until promoted), and are written as they are.
+ * frame processor encodes each run's lines once; they wait for Redis as bytes (outside the
+ * garbage-collected heap), and a batch's chunks are copied into one Buffer per partition,
+ * which the Redis client sends without encoding it again (it still copies it into the
+ * command it writes).
  */
 import { Buffer } from "node:buffer";
 

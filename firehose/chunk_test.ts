@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { chunkLines, encodeChunk, joinChunks } from "./chunk.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -17,4 +18,10 @@ Deno.test("joinChunks() puts one newline between chunks, in order, and nothing a
   assert.equal(text(joinChunks([b])), '"\u00e9"');
   assert.equal(joinChunks([]).length, 0);
   assert.equal(joinChunks(undefined).length, 0);
+  // A view into a larger buffer gives only its own bytes; an empty chunk an empty line.
+  const view = encodeChunk(["xx", "yy"]).subarray(3);
+  assert.equal(view.byteOffset, 3);
+  assert.equal(text(joinChunks([view, a])), "yy\n1\n2");
+  assert.equal(text(joinChunks([a, encodeChunk([]), c])), "1\n2\n\n3");
+  assert.ok(Buffer.isBuffer(joinChunks([a])), "a Buffer, which the Redis client sends as bytes");
 });

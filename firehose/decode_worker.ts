@@ -27,9 +27,11 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
       processor!.limits.watch = new Set(m.dids);
       break;
     case "frames": {
-      // The chunks' bytes move to the main thread rather than being copied.
+      // The chunks' bytes move to the main thread rather than being copied. Each chunk has
+      // a buffer of its own (TextEncoder makes a new one every time), whole.
       const result = processor!.process(m.frames);
-      self.postMessage({ id: m.id, result }, result.chunks.map((c) => c.buffer));
+      const moved = result.chunks.filter((c) => c.byteLength > 0).map((c) => c.buffer);
+      self.postMessage({ id: m.id, result }, moved);
       break;
     }
   }

@@ -30,10 +30,14 @@ import {
   type Reply,
   toResult,
 } from "./publish_script.ts";
+import { Buffer } from "node:buffer";
 import { type Chunk, encodeChunk, joinChunks } from "./chunk.ts";
 
-/** A script argument: events travel as bytes (chunk.ts). */
-type Arg = string | number | Uint8Array;
+/**
+ * A script argument: events travel as bytes (chunk.ts), always as a Buffer, which ioredis
+ * sends as it is (any other Uint8Array it would turn into text).
+ */
+type Arg = string | number | Buffer;
 
 export type { PublishResult } from "./publish_script.ts";
 
