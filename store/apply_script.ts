@@ -47,7 +47,8 @@ const APPLY_PARTS = [
  *   d [X H F]    record deleted at hour H: what it added is taken back while remembered
  *   p A S N V    profile of A at seq S: display name N, avatar CID V ("" = none)
  *   h A S H      identity of A at seq S: handle H ("" = none given)
- *   s A S T Z    account of A at seq S: active T ("1"/"0"), status Z
+ *   s A S T Z H  account of A at seq S: active T ("1"/"0"), status Z, at hour H (a first
+ *                deletion keeps its hour)
  *   o A D C      A (DID D) posted opt code C ("out:CODE" or "in:CODE"): A is hidden or
  *                shown again when the API handed the code out for D and that action
  * Types 1-5 are interactions and 6 blocks (logged in both accounts' logs per week and

@@ -4,6 +4,7 @@ import type { Redis } from "@bsky/shared/redis";
 import { type BlockCursor, type BlockDirection, blockPage } from "./blocks.ts";
 import { idOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
+import { writeCheckedProfile } from "./profiles.ts";
 import { pruneIdleProfiles, pruneProfilesOnce, storeExpiry } from "./retention.ts";
 import {
   A,
@@ -313,10 +314,25 @@ Deno.test("a deleted account idle past the retention leaves its blockers' lists,
     assert.deepEqual(await subjectIds(redis, c), [d], "C's other block stands");
     assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0);
     const mark = await redis.hgetall(storeKeys.profile(a));
-    assert.deepEqual(Object.keys(mark).sort(), ["aseq", "dhour", "status"]);
+    assert.deepEqual(Object.keys(mark).sort(), ["aseq", "dhour", "hseq", "pseq", "status"]);
     assert.equal(mark.status, "deleted");
+    // A late identity event is still known as older; the upkeep writes nothing over it.
+    await applier.apply([{ ...identity(A, "late.test"), seq: Number(mark.hseq) - 1 }]);
+    assert.equal(await redis.hget(storeKeys.profile(a), "handle"), null);
+    const seen = { did: A, id: a, hseq: mark.hseq, pseq: mark.pseq };
+    assert.equal(
+      await writeCheckedProfile(redis, seen, {
+        handle: "x.test",
+        profile: { name: "", avatar: "" },
+      }),
+      0,
+    );
+    assert.deepEqual(await redis.hgetall(storeKeys.profile(a)), mark);
     assert.equal(await redis.sismember(storeKeys.hidden, a), 1, "hidden until its id goes");
-    assert.deepEqual(await redis.smembers(storeKeys.goneIds), [String(a)]);
+    assert.deepEqual(await redis.zrange(storeKeys.goneIds, "0", "-1", "WITHSCORES"), [
+      String(a),
+      "0",
+    ]);
     assert.deepEqual(await redis.zrange(storeKeys.handles, "0", "-1"), [`eve.test\0${e}`]);
     assert.equal(await redis.hget(storeKeys.profile(e), "status"), "deactivated");
     assert.deepEqual(await subjectIds(redis, d), [f, g].sort((x, y) => x - y), "F and G kept");
@@ -325,6 +341,13 @@ Deno.test("a deleted account idle past the retention leaves its blockers' lists,
       (await redis.zrange(storeKeys.blockedBy(d), "0", "-1")).sort(),
       [String(c), String(e)].sort(),
     );
+    // A deletion said again keeps the first one's hour, and gives none to F's.
+    await applier.apply([
+      { ...account(A, false, "deleted"), time: later.now },
+      { ...account(F, false, "deleted"), time: later.now },
+    ]);
+    assert.equal(await redis.hget(storeKeys.profile(a), "dhour"), mark.dhour);
+    assert.equal(await redis.hget(storeKeys.profile(f), "dhour"), null);
     // Running again finds nothing; a block of A that comes late goes at the next run.
     assert.equal(await pruneIdleProfiles(redis, [a, e, f, g], later), 0);
     await applier.apply([block(B, tid(9), A, T0 + 2 * HOUR_MS)]);
@@ -363,7 +386,7 @@ Deno.test("a deleted account blocked by thousands leaves their lists 1,000 a cal
     assert.equal(await pruneIdleProfiles(redis, [a], later), 1);
     assert.equal(await stillBlocking(), 0);
     assert.equal(await redis.exists(storeKeys.blockedBy(a)), 0);
-    assert.equal(await redis.sismember(storeKeys.goneIds, String(a)), 1);
+    assert.equal(await redis.zscore(storeKeys.goneIds, String(a)), "0");
   });
 });
 

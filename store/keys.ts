@@ -132,8 +132,9 @@ export const storeKeys = {
   /** Idle accounts' ids the running sweep found, to retire when it ends. */
   pendingIds: KEY_NAMES.pendingIds,
   /**
-   * Deleted accounts the sweep let go (their profile and blocks gone) whose ids wait to
-   * be reclaimed: graph sets that still name them drop them rather than keep the id.
+   * Deleted accounts the sweep let go (out of their blockers' lists, their profile a mark
+   * of the deletion) whose ids wait to be reclaimed, scored by the hour a graph set last
+   * named them: graph sets that still name them drop them rather than keep the id.
    */
   goneIds: KEY_NAMES.goneIds,
   /** Ids with posts by language in the hours still kept, a bit each (posters.ts). */

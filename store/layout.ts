@@ -73,8 +73,8 @@
  *   idle through the retention that nobody blocks, and lets deleted accounts go once idle
  *   and deleted before the retention (`dhour`, the deletion's hour, which a deletion keeps
  *   in the profile): out of their blockers' `bo:`, then the profile becomes a mark of the
- *   deletion (status, aseq, dhour; still hidden), the handle entry goes, and the account
- *   joins `ids:{ids}:gone`, for its id to go back a sweep later even while follows name it.
+ *   deletion (status, dhour and the seqs; still hidden), the handle entry goes, and the account
+ *   joins `ids:{ids}:gone`, for its id to go back even while follows name it (see there).
  * - `oc:{g}:<code>` strings: opt codes the API handed out, "<did> <out|in>" until the
  *   account posts the code, then "done <did> <out|in>"; they expire after an hour.
  * - `hx:{g}` sorted set of "handle\0id" for prefix search; `hidden:{g}`: ids not to show.
@@ -88,10 +88,12 @@
  *   mappings go, the ids join the list `ids:{ids}:free` (interning takes them first) and
  *   the counter `ids:{ids}:epoch` moves on, so that the indexer reads its cached ids again
  *   (the apply script refuses a batch whose ids were read at an older epoch).
- *   `ids:{ids}:gone` holds the ids of deleted accounts the sweep let go: a graph set that
- *   names one drops it instead of keeping the id, and the reclaim takes it with only the
- *   mark of its deletion left, mark and hidden entry going with the id (an #account event
- *   other than a deletion takes it out of the set). An account whose
+ *   `ids:{ids}:gone` holds the ids of deleted accounts the sweep let go, scored by the
+ *   hour a graph set last named one (0 for none): a graph set that names one drops it
+ *   instead of keeping the id, and the reclaim takes it once none has within the retention
+ *   (so that no remembered follow or block record names it) and only the mark of its
+ *   deletion is left, mark and hidden entry going with the id (an #account event other
+ *   than a deletion takes it out of the set). An account whose
  *   posts by language are still kept is not idle: `ids:{ids}:posters` is a bitmap of the
  *   ids in the `lp:` strings of the hours still kept (a bit an id, by id), built once a
  *   sweep (via `ids:{ids}:posters:next`) and dropped when its retiring set is renewed.
@@ -121,15 +123,16 @@
  *   batch's accounts and of their counterparts, their sets, blocks and profiles, record buckets,
  *   `rb:{g}`, `hx:{g}`, `hidden:{g}` and `oc:{g}:*`, reads the lease and acknowledges the
  *   partition's stream (the firehose's keys): keys of many slots, which Cluster refuses;
- * - the checked-profile write (write_profile.lua) touches `p:{A}` and `hx:{g}`, and the
- *   idle-profile pruning (prune_profiles.lua) the profiles, sets and logs of many accounts
- *   and `hx:{g}`: several slots, refused too;
+ * - the checked-profile write (write_profile.lua) touches `p:{A}`, `hx:{g}` and reads
+ *   `{ids}`, and the idle-profile pruning (prune_profiles.lua) the profiles, sets, logs and
+ *   `bi:` of many accounts, their blockers' `bo:`, `hx:{g}`, `hidden:{g}`, `be:{g}` and
+ *   `ids:{ids}:gone`: several slots, refused too;
  * - the ending of a deleted account's blocks (end_blocks.lua) writes its `bo:`, the
  *   others' `bi:` and `be:{g}`, as the apply script does;
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`
  *   (on a Cluster, blocks.ts reads the same page in calls of one slot each instead);
- * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts,
- *   `hidden:{g}` and the `{ids}` keys;
+ * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts and
+ *   deletes the profiles of deleted ones, with `hidden:{g}` and the `{ids}` keys;
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swaps (swap_log.lua,
  *   swap_staged.lua) to their declared log, digest, lock and staged keys (one account's
  *   slot): these would run (the intern script builds its reverse-map keys itself, in the

@@ -6,11 +6,14 @@
  * An account is idle when it has none of its own keys left (logs and digests in the
  * retention's weeks, its graph set, profile, blocks: every key kind of layout.ts tagged by
  * its id alone or by its id and a week), no post counted in the posts by language of the
- * hours still kept (posters.ts: a bitmap the sweep reads them into) and is not hidden. Other accounts' logs never name
- * it then (an interaction is logged in both accounts' logs, for the same weeks), nor does
- * the record memory (whatever it remembers of it was logged, or sits in a graph set). Other
- * accounts' graph sets still may (whom they follow or block, kept while they are active),
- * so an idle account's id waits one whole sweep first:
+ * hours still kept (posters.ts: a bitmap the sweep reads them into) and is not hidden, or is
+ * a deleted account the sweep let go (retention.ts) with only the mark of its deletion left
+ * and no graph set naming it within the retention. Other accounts' logs never name it then
+ * (an interaction is logged in both accounts' logs, for the same weeks), nor does the
+ * record memory (whatever it remembers of it was logged, or sits in a graph set, or for an
+ * account let go, was made more than a retention before: longer than the memory keeps
+ * anything). Other accounts' graph sets still may (whom they follow or block, kept while
+ * they are active), so an idle account's id waits one whole sweep first:
  *
  * 1. while the sweep walks the keyspace, idle accounts found in the reverse map's buckets
  *    go into a pending set; when the walk ends they become the retiring set;
@@ -63,10 +66,12 @@ function run(redis: Redis, step: string, options: ReclaimOptions, rest: (string 
   defineScript(redis, "reclaimIds", SCRIPT);
   const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
   const { single, weekly } = accountKeyKinds();
+  const since = options.now - options.retentionDays * 24 * HOUR_MS;
   return (redis as ReclaimRedis).reclaimIds(
     step,
-    week(options.now - options.retentionDays * 24 * HOUR_MS),
+    week(since),
     week(options.now),
+    Math.floor(since / HOUR_MS),
     single.length,
     ...single,
     weekly.length,
@@ -89,10 +94,15 @@ export async function retiringIds(redis: Redis): Promise<number> {
 /**
  * Keeps every retiring id that one of the given graph sets names (follows, or blocks as
  * negative ids), unless it is a deleted account the sweep let go (K.goneIds): the set drops
- * that one instead, since nobody can follow or block an account that is gone. Returns how
- * many were kept.
+ * that one instead, since nobody can follow or block an account that is gone, and its id
+ * waits a retention from now (its score in K.goneIds), so that no follow or block record
+ * the record memory still holds names it when it goes. Returns how many were kept.
  */
-export async function keepNamed(redis: Redis, graphKeys: readonly string[]): Promise<number> {
+export async function keepNamed(
+  redis: Redis,
+  graphKeys: readonly string[],
+  { now }: { now: number },
+): Promise<number> {
   if (graphKeys.length === 0) return 0;
   const pipe = redis.pipeline();
   for (const key of graphKeys) pipe.sinter(key, storeKeys.retiringIds);
@@ -109,11 +119,14 @@ export async function keepNamed(redis: Redis, graphKeys: readonly string[]): Pro
   });
   if (named.size === 0) return 0;
   const ids = [...named.keys()];
-  const gone = await redis.smismember(storeKeys.goneIds, ...ids);
-  const kept = ids.filter((_, k) => gone[k] === 0);
+  const gone = await redis.zmscore(storeKeys.goneIds, ...ids);
+  const kept = ids.filter((_, k) => gone[k] === null);
   const drop = redis.pipeline();
+  const hour = Math.floor(now / HOUR_MS);
   ids.forEach((id, k) => {
-    if (gone[k]) { for (const [key, member] of named.get(id)!) drop.srem(key, member); }
+    if (gone[k] === null) return;
+    for (const [key, member] of named.get(id)!) drop.srem(key, member);
+    drop.zadd(storeKeys.goneIds, "XX", hour, id);
   });
   if (kept.length > 0) drop.srem(storeKeys.retiringIds, ...kept.flatMap((a) => [a, `-${a}`]));
   for (const [err] of (await drop.exec())!) if (err) throw err;

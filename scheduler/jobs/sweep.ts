@@ -102,7 +102,7 @@ export async function sweep(redis: Redis, options: SweepOptions) {
     if (fixes) repliesOf(await fix.exec());
     if (options.fix) {
       idleProfiles += await pruneIdleProfiles(redis, profiles, options);
-      if (retiring) namedIds += await keepNamed(redis, graphs);
+      if (retiring) namedIds += await keepNamed(redis, graphs, options);
       idleIds += await findIdleIds(redis, buckets, reclaim);
     }
   }

@@ -253,7 +253,7 @@ try {
   const letGoMs = performance.now() - g0;
   if (
     pruned !== 1 || await redis.exists(storeKeys.blockedBy(id)) !== 0 ||
-    !await redis.sismember(storeKeys.goneIds, String(id))
+    await redis.zscore(storeKeys.goneIds, String(id)) === null
   ) {
     throw new Error("The deleted account was not let go");
   }

@@ -81,6 +81,7 @@ local function account(a, seq, active, status, hour)
   local pk = K.profile(a)
   seq = tonumber(seq)
   if not newer(pk, 'aseq', seq) then return 'duplicate' end
+  local was = redis.call('HGET', pk, 'status')
   if active == '1' then
     -- An account that opted out stays hidden when it comes back.
     if not redis.call('HGET', pk, 'optout') then redis.call('SREM', K.hidden, a) end
@@ -90,14 +91,16 @@ local function account(a, seq, active, status, hour)
     redis.call('HSET', pk, 'aseq', seq, 'status', status)
   end
   if active ~= '1' and status == 'deleted' then
-    redis.call('HSET', pk, 'dhour', hour)
+    -- The first deletion's hour; a deletion said again keeps it, and one made before the
+    -- hour was kept (who blocks it dropped with it) gets none.
+    if was ~= 'deleted' then redis.call('HSET', pk, 'dhour', hour) end
     blocks_of_deleted(a)
   else
     -- Not deleted (any more): the sweep no longer lets it go. What letting it go already
     -- took (its blockers' entries, follows of it) stays gone: a deletion is final on the
     -- network, and this is the rare account that says otherwise.
     redis.call('HDEL', pk, 'dhour')
-    redis.call('SREM', K.goneIds, a)
+    redis.call('ZREM', K.goneIds, a)
   end
   return 'applied'
 end

@@ -11,9 +11,10 @@
 --   K.blocksEnding): who blocks it loses it from their lists (the scores in K.blockedBy give
 --   each block's exact score in theirs, and further records of the same block are scored by
 --   the subject), the budget a call; once nobody does, its profile gives way to a mark that
---   it was deleted (status, dhour, aseq: still hidden, still a 410), its handle index entry
---   goes, and it joins K.goneIds: the reclaim gives its id back a sweep later, rather than
---   keep it for the follows that still name it, and drops the mark then. A block of it
+--   it was deleted (status, dhour and the seqs: still hidden, still a 410), its handle index
+--   entry goes, and it joins K.goneIds: the reclaim gives its id back rather than keep it
+--   for the follows that still name it (a retention after the last one was dropped, so that
+--   no remembered record names it then; reclaim.ts), and drops the mark then. A block of it
 --   made meanwhile (a late event, a backfill) is taken out again at the next sweep.
 -- Other accounts that are not active (deactivated, taken down, suspended) may come back
 -- with what they had: they are kept; so are accounts deleted before `dhour` was kept (who
@@ -42,11 +43,14 @@ end
 -- deleted, and it waits in K.goneIds for its id to go back.
 local function let_go(a, pk, handle)
   if handle then redis.call('ZREM', K.handles, handle .. '\0' .. a) end
-  local kept = redis.call('HMGET', pk, 'aseq', 'dhour')
+  -- The seqs stay, so that a late identity or profile event is still known as older.
+  local kept = redis.call('HMGET', pk, 'aseq', 'dhour', 'hseq', 'pseq')
   redis.call('DEL', pk)
-  redis.call('HSET', pk, 'status', 'deleted', 'aseq', kept[1] or '0', 'dhour', kept[2])
+  redis.call('HSET', pk, 'status', 'deleted', 'aseq', kept[1] or '0', 'dhour', kept[2],
+    'hseq', kept[3] or '0', 'pseq', kept[4] or '0')
   redis.call('SADD', K.hidden, a)
-  pruned = pruned + redis.call('SADD', K.goneIds, a)
+  -- Scored by the hour a graph set last named it: none yet (reclaim.ts).
+  pruned = pruned + redis.call('ZADD', K.goneIds, 'NX', 0, a)
 end
 
 -- Takes deleted account A out of the lists of up to `budget` of its blockers; returns

@@ -1,6 +1,6 @@
 -- The reclaiming of idle accounts' ids (reclaim.ts), one small step a call. ARGV[1] the
 -- step ("find" or "reclaim"), ARGV[2] and ARGV[3] the first and last week of the retention,
--- then how many kinds of an account's own keys take its id alone, their names (layout.ts),
+-- ARGV[4] its first hour, then how many kinds of an account's own keys take its id alone, their names (layout.ts),
 -- how many take its id and a week, their names, then the step's own arguments:
 --   find     the most ids the pending set may hold, then buckets of the reverse map: the
 --            ids in them whose account is idle go into the pending set (with their
@@ -11,11 +11,12 @@
 -- An account is idle when it has none of its own keys (in the retention's weeks for those
 -- by week), no post in the posts by language still kept (its bit in K.posterIds, which
 -- posters.ts writes before these steps run) and is not hidden; or when it is a deleted
--- account the sweep let go (K.goneIds, prune_profiles.lua), with only the mark of its
--- deletion as its profile and none of its other keys: the mark and its hidden entry go
--- with its id.
+-- account the sweep let go (K.goneIds, prune_profiles.lua) that no graph set has named
+-- within the retention, with only the mark of its deletion as its profile and none of its
+-- other keys: the mark and its hidden entry go with its id.
 local step, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 4
+local since = tonumber(ARGV[4])
+local i = 5
 local single, weekly = {}, {}
 for k = 1, tonumber(ARGV[i]) do single[k] = ARGV[i + k] end
 i = i + 1 + #single
@@ -27,10 +28,12 @@ if redis.call('EXISTS', K.posterIds) == 0 then
 end
 
 -- The fields of the mark a deleted account's profile becomes when the sweep lets it go.
-local MARK = {status = true, aseq = true, dhour = true}
--- Whether A is a deleted account let go whose profile is still only that mark.
+local MARK = {status = true, aseq = true, dhour = true, hseq = true, pseq = true}
+-- Whether A is a deleted account let go, not named by a graph set within the retention,
+-- whose profile is still only that mark.
 local function gone(a)
-  if redis.call('SISMEMBER', K.goneIds, a) == 0 then return false end
+  local named = tonumber(redis.call('ZSCORE', K.goneIds, a))
+  if not named or named >= since then return false end
   local p = redis.call('HGETALL', K.profile(a))
   for k = 1, #p, 2 do
     if not MARK[p[k]] or (p[k] == 'status' and p[k + 1] ~= 'deleted') then return false end
@@ -81,7 +84,7 @@ if step == 'reclaim' then
         redis.call('HDEL', K.idToDid(b), f)
         redis.call('RPUSH', K.freeIds, a)
         redis.call('SREM', K.pendingIds, a, '-' .. a)
-        if redis.call('SREM', K.goneIds, a) == 1 then
+        if redis.call('ZREM', K.goneIds, a) == 1 then
           redis.call('DEL', K.profile(a))
           redis.call('SREM', K.hidden, a)
         end

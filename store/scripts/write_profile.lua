@@ -2,11 +2,13 @@
 -- firehose changed it since it was read. ARGV: id, the hseq read, the handle ("" to leave
 -- it), the pseq read, "1" to write name and avatar, the name, the avatar, the DID (as
 -- the interning keeps it). Returns how many parts changed: none when the id no longer
--- stands for the DID (it was reclaimed).
+-- stands for the DID (it was reclaimed) or the account was let go (deleted, K.goneIds).
 local id = ARGV[1]
 local pk = K.profile(id)
 local changed = 0
 if redis.call('HGET', K.didToId, ARGV[8]) ~= id then return 0 end
+-- A deleted account the sweep let go keeps only the mark of its deletion.
+if redis.call('ZSCORE', K.goneIds, id) then return 0 end
 if ARGV[3] ~= '' and (redis.call('HGET', pk, 'hseq') or '') == ARGV[2] then
   local old = redis.call('HGET', pk, 'handle')
   if old ~= ARGV[3] then
