@@ -30,7 +30,7 @@ import {
   type Reply,
   toResult,
 } from "./publish_script.ts";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { type Chunk, encodeChunk, joinChunks } from "./chunk.ts";
 
 /**
