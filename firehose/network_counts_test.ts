@@ -4,6 +4,7 @@ import { networkKeys } from "@bsky/shared/keys";
 import { connectRedis, type Redis } from "@bsky/shared/redis";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { readCaptureFile } from "./capture.ts";
+import type { Chunk } from "./chunk.ts";
 import { decodeFrame } from "./frame.ts";
 import { FrameProcessor } from "./frame_processor.ts";
 import { DEFAULT_LIMITS, parseTime, splitPath } from "./normalize.ts";
@@ -95,6 +96,8 @@ for (const [name, url] of Object.entries(CAPTURES)) {
     const redis = await connectRedis(server.url, { name: "test" });
     try {
       const publisher = new Publisher(redis, { partitions: 2, maxLen: 100_000, source: "relay" });
+      // One processor result as a batch: each partition's chunk, if it has events.
+      const batchOf = (chunks: Chunk[]) => chunks.map((c) => c.length ? [c] : []);
       const buffers = frames.map((f) => f.slice().buffer as ArrayBuffer);
       // A first process writes the first half in two batches, the second one twice (a resend
       // after a lost reply), then dies.
@@ -102,24 +105,18 @@ for (const [name, url] of Object.entries(CAPTURES)) {
       const half = Math.floor(buffers.length / 2);
       const a = first.process(buffers.slice(0, half / 2));
       assert.equal(
-        (await publisher.publish(
-          a.chunks.map((c) => c.length ? [c] : []),
-          undefined,
-          a.seq!,
-          a.counts,
-        ))
-          .status,
+        (await publisher.publish(batchOf(a.chunks), undefined, a.seq!, a.counts)).status,
         "applied",
       );
       const b = first.process(buffers.slice(half / 2, half));
-      const batch = [b.chunks.map((c) => c.length ? [c] : []), a.seq, b.seq!, b.counts] as const;
+      const batch = [batchOf(b.chunks), a.seq, b.seq!, b.counts] as const;
       assert.equal((await publisher.publish(...batch)).status, "applied");
       assert.equal((await publisher.publish(...batch)).status, "duplicate");
       // The next process resumes from the cursor; the relay replays from the start.
       const second = new FrameProcessor("relay", DEFAULT_LIMITS, 2);
       second.lastSeq = await publisher.loadCursor();
       const c = second.process(buffers);
-      await publisher.publish(c.chunks.map((x) => x.length ? [x] : []), b.seq, c.seq!, c.counts);
+      await publisher.publish(batchOf(c.chunks), b.seq, c.seq!, c.counts);
       await stored(redis, want);
     } finally {
       redis.disconnect();

@@ -14,12 +14,12 @@ import {
   block,
   C,
   like,
-  nextSeq,
   T0,
   unblock,
   withStore,
 } from "./testing/fixtures.ts";
 import { tidOf as tid } from "./testing/generate.ts";
+import { identity as identityAt } from "@bsky/shared/testing/events";
 
 /** Every item of every page, following the cursors, and the counts of the first page. */
 async function walk(redis: Redis, did: string, direction: BlockDirection, limit: number) {
@@ -40,6 +40,10 @@ async function walk(redis: Redis, did: string, direction: BlockDirection, limit:
 }
 
 const dids = (items: { did: string }[]) => items.map((i) => i.did);
+
+/** `n` DIDs: did:plc:<letter>00000 and on. */
+const numberedDids = (letter: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `did:plc:${letter}${String(i).padStart(5, "0")}`);
 
 /** Whom the account of id `id` blocks, as its set has it (ids, ascending). */
 async function subjectIds(redis: Redis, id: number): Promise<number[]> {
@@ -270,14 +274,7 @@ async function monthsLater(redis: Redis, ids: number[]) {
 Deno.test("a deleted account idle past the retention leaves its blockers' lists, then its handle and profile go but for a mark of the deletion", async () => {
   await withStore(async (redis, applier) => {
     const D = "did:plc:dan", E = "did:plc:eve", F = "did:plc:fay", G = "did:plc:gus";
-    const identity = (did: string, handle: string): FirehoseEvent => ({
-      v: 1,
-      kind: "identity",
-      seq: nextSeq(),
-      time: T0,
-      did,
-      handle,
-    });
+    const identity = (did: string, handle: string) => identityAt(did, handle, T0);
     await applier.apply([
       identity(A, "alice.test"),
       identity(E, "eve.test"),
@@ -364,10 +361,7 @@ Deno.test("a deleted account idle past the retention leaves its blockers' lists,
 
 Deno.test("a deleted account blocked by thousands leaves their lists 1,000 a call, and all of them", async () => {
   await withStore(async (redis, applier) => {
-    const blockers = Array.from(
-      { length: 2_500 },
-      (_, i) => `did:plc:b${String(i).padStart(5, "0")}`,
-    );
+    const blockers = numberedDids("b", 2_500);
     for (let i = 0; i < blockers.length; i += 500) {
       await applier.apply(blockers.slice(i, i + 500).map((x, k) => block(x, tid(i + k), A)));
     }
@@ -414,10 +408,7 @@ Deno.test("blocks as they stand have no TTL and keep the profiles their lists sh
 
 Deno.test("deleting an account with thousands of blocks ends them 1,000 a call, and all of them", async () => {
   await withStore(async (redis, applier) => {
-    const subjects = Array.from(
-      { length: 2_500 },
-      (_, i) => `did:plc:s${String(i).padStart(5, "0")}`,
-    );
+    const subjects = numberedDids("s", 2_500);
     for (let i = 0; i < subjects.length; i += 500) {
       await applier.apply(subjects.slice(i, i + 500).map((s, k) => block(A, tid(i + k), s)));
     }

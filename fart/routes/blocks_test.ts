@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { created, nextSeq } from "@bsky/shared/testing/events";
+import { created, identity as identityAt, nextSeq } from "@bsky/shared/testing/events";
 import { HOUR_MS, storeKeys } from "@bsky/store/layout";
 import { idOf } from "@bsky/store/queries";
 import { openApiDocument } from "../openapi.ts";
@@ -15,14 +15,7 @@ const D = "did:plc:dddddddddddddddddddddddd";
 const E = "did:plc:eeeeeeeeeeeeeeeeeeeeeeee";
 const T0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 10 * HOUR_MS;
 
-const identity = (did: string, handle: string): FirehoseEvent => ({
-  v: 1,
-  kind: "identity",
-  seq: nextSeq(),
-  time: T0,
-  did,
-  handle,
-});
+const identity = (did: string, handle: string) => identityAt(did, handle, T0);
 const block = (did: string, rkey: string, subject: string, hoursIn: number) =>
   created(did, "app.bsky.graph.block", rkey, { subject }, T0 + hoursIn * HOUR_MS);
 const iso = (hoursIn: number) => new Date(T0 + hoursIn * HOUR_MS).toISOString();

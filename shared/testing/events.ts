@@ -28,3 +28,8 @@ export function created(
     ...facts,
   } as FirehoseEvent;
 }
+
+/** An #identity event: `did` has `handle` from `time`. */
+export function identity(did: string, handle: string, time: number): FirehoseEvent {
+  return { v: 1, kind: "identity", seq: nextSeq(), time, did, handle };
+}
