@@ -37,6 +37,37 @@ export function keySlot(key: string | Uint8Array): number {
   return crc % SLOTS;
 }
 
+/** Letters of the slot tags: hash tags, key values (no `:`, `{` or `}`) and plain text. */
+const TAG_LETTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+let slotTags: string[] | undefined;
+
+/**
+ * A short hash tag (lowercase letters and digits) whose keys fall in `slot`: a key named
+ * with `{<tag>}` lives in that slot, so a script can keep something of its own there. The
+ * same tag every time: the shortest found by counting up in base 36.
+ */
+export function slotTag(slot: number): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) {
+    throw new RangeError(`No hash slot ${slot}: slots are 0 to ${SLOTS - 1}`);
+  }
+  if (!slotTags) {
+    const tags: string[] = new Array(SLOTS);
+    let left = SLOTS;
+    // Every slot has a tag of at most 4 letters (36^4 = 1,679,616 tried at most).
+    for (let n = 0; left > 0; n++) {
+      let tag = "";
+      for (let k = n; tag === "" || k > 0; k = Math.floor(k / 36)) tag = TAG_LETTERS[k % 36] + tag;
+      const s = keySlot(tag);
+      if (tags[s] === undefined) {
+        tags[s] = tag;
+        left--;
+      }
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot];
+}
+
 /** The master ("host:port") that serves a key as the client last learnt; undefined before it knows. */
 export function masterOf(cluster: Cluster, key: string): string | undefined {
   return cluster.slots[keySlot(key)]?.[0];

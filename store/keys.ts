@@ -43,6 +43,7 @@ export const KEY_NAMES = {
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
+  slotWatermarks: "sw:{<tag>}",
   tombstones: "bt:{g}:<hour>",
   backfillActive: "bf:{g}:active",
   backfillLive: "bf:{g}:live",
@@ -146,6 +147,11 @@ export const storeKeys = {
   parked: KEY_NAMES.parked,
   /** What the indexer keeps (retentionDays, recordMemoryHours), written when it starts. */
   settings: KEY_NAMES.settings,
+  /**
+   * A hash slot's watermarks: per stream partition, its last entry whose writes the slot
+   * holds (slot_writes.ts); `tag` is the slot's own hash tag (slotTag()).
+   */
+  slotWatermarks: keyOf(KEY_NAMES.slotWatermarks),
   /** Live deletes (that hour) of records the memory lacks, while a backfill runs. */
   tombstones: keyOf(KEY_NAMES.tombstones),
   /** The running backfills: each run's token, scored by when its hold ends (s). */

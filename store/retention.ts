@@ -67,6 +67,7 @@ const KEPT: KeyName[] = [
   "lease",
   "parked",
   "settings",
+  "slotWatermarks",
 ];
 
 /** The week of a log or digest key (its last part). */

@@ -1,0 +1,180 @@
+/**
+ * Writes by slot (slot_writes.ts) on one redis-server: each slot applies an entry's writes
+ * once, whether the batch comes again whole, after a stop between two slots' calls, or cut
+ * at other entries; partitions keep their own watermarks; entry ids compare as numbers.
+ */
+import assert from "node:assert/strict";
+import { keySlot, slotTag } from "@bsky/shared/cluster";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { storeKeys } from "./keys.ts";
+import { type EntryWrites, type SlotWrite, writeBySlot } from "./slot_writes.ts";
+
+async function withRedis(fn: (redis: Redis) => Promise<void>): Promise<void> {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const FAR = 4_000_000_000;
+
+/** Entry i of a batch: an append to two accounts' logs, a member of a sorted set and of a set. */
+function entry(i: number, ms = 1000): EntryWrites {
+  const a = i % 7, b = 100 + (i % 5);
+  return {
+    id: `${ms + i}-0`,
+    writes: [
+      { op: "append", key: storeKeys.log(a, 1), data: `<${i}>`, expireAt: FAR },
+      { op: "append", key: storeKeys.log(b, 1), data: new TextEncoder().encode(`[${i}]`) },
+      { op: "zadd", key: storeKeys.blockedBy(b), score: i, member: String(a) },
+      { op: "hincrby", key: storeKeys.recordBuckets, field: "n", by: 1 },
+      ...(i % 3 === 0 ? [{ op: "sadd", key: storeKeys.hidden, member: String(i) } as const] : []),
+    ],
+  };
+}
+
+/** Every key the writes of `entries` touch, with what each holds. */
+async function contents(redis: Redis, entries: readonly EntryWrites[]) {
+  const keys = [...new Set(entries.flatMap((e) => e.writes.map((w) => w.key)))].sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const type = await redis.type(key);
+    out[key] = type === "string"
+      ? await redis.get(key)
+      : type === "zset"
+      ? await redis.zrange(key, "0", "-1", "WITHSCORES")
+      : type === "set"
+      ? (await redis.smembers(key)).sort()
+      : type === "hash"
+      ? await redis.hgetall(key)
+      : type;
+  }
+  return out;
+}
+
+/** Only the writes that land in `slots`: what a batch stopped after those slots' calls left. */
+const onlySlots = (entries: readonly EntryWrites[], slots: Set<number>): EntryWrites[] =>
+  entries.map((e) => ({ id: e.id, writes: e.writes.filter((w) => slots.has(keySlot(w.key))) }));
+
+Deno.test("each slot applies an entry's writes once, whole batch again or stopped between slots", async () => {
+  const batch = Array.from({ length: 40 }, (_, i) => entry(i));
+  const last = batch.at(-1)!.id;
+  let expected: Record<string, unknown> = {};
+  await withRedis(async (once) => {
+    const r = await writeBySlot(once, "3", batch, last);
+    const writes = batch.reduce((n, e) => n + e.writes.length, 0);
+    assert.deepEqual(r, { calls: r.calls, applied: writes, skipped: 0 });
+    expected = await contents(once, batch);
+    assert.equal(expected[storeKeys.log(0, 1)], "<0><7><14><21><28><35>", "appends in entry order");
+    assert.equal(expected[storeKeys.log(100, 1)], "[0][5][10][15][20][25][30][35]");
+    assert.deepEqual(expected[storeKeys.recordBuckets], { n: "40" });
+
+    // The whole batch again: nothing changes.
+    const again = await writeBySlot(once, "3", batch, last);
+    assert.deepEqual(again, { calls: r.calls, applied: 0, skipped: writes });
+    assert.deepEqual(await contents(once, batch), expected);
+  });
+
+  await withRedis(async (redis) => {
+    // A stop after some slots' calls, then the batch again, twice over.
+    const slots = [...new Set(batch.flatMap((e) => e.writes.map((w) => keySlot(w.key))))];
+    assert.ok(slots.length >= 10, `${slots.length} slots`);
+    await writeBySlot(
+      redis,
+      "3",
+      onlySlots(batch, new Set(slots.filter((_, k) => k % 3 === 0))),
+      last,
+    );
+    await writeBySlot(
+      redis,
+      "3",
+      onlySlots(batch, new Set(slots.filter((_, k) => k % 2 === 0))),
+      last,
+    );
+    const r = await writeBySlot(redis, "3", batch, last);
+    assert.ok(r.applied > 0 && r.skipped > 0, JSON.stringify(r));
+    assert.deepEqual(await contents(redis, batch), expected);
+  });
+});
+
+Deno.test("a batch cut at other entries applies each entry once in each slot", async () => {
+  const all = Array.from({ length: 30 }, (_, i) => entry(i));
+  await withRedis(async (once) => {
+    await writeBySlot(once, "0", all, all.at(-1)!.id);
+    const expected = await contents(once, all);
+    await withRedis(async (redis) => {
+      // Entries 0-11, then 5-19 (the first batch again with more), then 15-29, then 0-29.
+      for (const [from, to] of [[0, 12], [5, 20], [15, 30], [0, 30]]) {
+        const part = all.slice(from, to);
+        await writeBySlot(redis, "0", part, part.at(-1)!.id);
+      }
+      assert.deepEqual(await contents(redis, all), expected);
+    });
+  });
+});
+
+Deno.test("partitions keep their own watermarks, and entry ids compare as numbers", async () => {
+  await withRedis(async (redis) => {
+    const key = storeKeys.log(1, 1);
+    const write = (data: string): SlotWrite[] => [{ op: "append", key, data }];
+    // "999-9" sorts after "1000-0" as text, not as a stream id.
+    await writeBySlot(redis, "p1", [{ id: "999-9", writes: write("a") }], "999-9");
+    await writeBySlot(redis, "p1", [{ id: "1000-0", writes: write("b") }], "1000-0");
+    await writeBySlot(redis, "p1", [{ id: "1000-0", writes: write("b") }], "1000-0");
+    // Another partition's entries, with older ids, are its own.
+    await writeBySlot(redis, "p2", [{ id: "5-0", writes: write("c") }], "5-0");
+    // Same ms, higher seq: fresh.
+    await writeBySlot(redis, "p1", [{ id: "1000-1", writes: write("d") }], "1000-1");
+    assert.equal(await redis.get(key), "abcd");
+    const watermarks = storeKeys.slotWatermarks(slotTag(keySlot(key)));
+    assert.equal(keySlot(watermarks), keySlot(key), "the watermarks are in the key's slot");
+    assert.deepEqual(await redis.hgetall(watermarks), { p1: "1000-1", p2: "5-0" });
+  });
+});
+
+Deno.test("an append sets the expiry only when it makes the key; other writes; bad ids refused", async () => {
+  await withRedis(async (redis) => {
+    const made = storeKeys.log(1, 1), kept = storeKeys.log(2, 1);
+    await redis.set(kept, "x", "EX", 1000);
+    await writeBySlot(redis, "0", [{
+      id: "1-0",
+      writes: [
+        { op: "append", key: made, data: "a", expireAt: FAR },
+        { op: "append", key: kept, data: "b", expireAt: FAR },
+        { op: "sadd", key: storeKeys.hidden, member: "7" },
+        { op: "sadd", key: storeKeys.hidden, member: "8" },
+        { op: "zadd", key: storeKeys.handles, score: 0, member: "a\x007" },
+      ],
+    }, {
+      id: "2-0",
+      writes: [
+        { op: "srem", key: storeKeys.hidden, member: "7" },
+        { op: "zrem", key: storeKeys.handles, member: "a\x007" },
+        { op: "append", key: made, data: "c", expireAt: FAR + 5 },
+      ],
+    }], "2-0");
+    assert.equal(await redis.expiretime(made), FAR);
+    assert.ok((await redis.ttl(kept)) <= 1000, "the key's own TTL stays");
+    assert.equal(await redis.get(kept), "xb");
+    assert.equal(await redis.get(made), "ac");
+    assert.deepEqual(await redis.smembers(storeKeys.hidden), ["8"]);
+    assert.equal(await redis.zcard(storeKeys.handles), 0);
+
+    const before = await redis.dbsize();
+    await assert.rejects(
+      writeBySlot(
+        redis,
+        "0",
+        [{ id: "3", writes: [{ op: "sadd", key: made, member: "1" }] }],
+        "3-0",
+      ),
+      /Not a stream entry id: "3"/,
+    );
+    await assert.rejects(writeBySlot(redis, "0", [], "x-1"), /Not a stream entry id/);
+    assert.equal(await redis.dbsize(), before, "nothing written");
+  });
+});
