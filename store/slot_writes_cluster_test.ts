@@ -1,0 +1,172 @@
+/**
+ * Writes by slot (slot_writes.ts) on a real local Redis Cluster (3 masters, 3 replicas):
+ * two partitions write batches to the logs and sorted sets of 300 accounts (slots on every
+ * master) and to one shared hash, stopping between slots' calls and sending batches again
+ * cut at other entries, while slots move to another master (redis-cli --cluster reshard)
+ * and while one slot is split key by key (its watermarks moved, its logs not yet: refused
+ * until the move ends). At the end every key holds each entry's writes exactly once, in
+ * order.
+ */
+import assert from "node:assert/strict";
+import { keySlot, slotTag } from "@bsky/shared/cluster";
+import type { Redis } from "@bsky/shared/redis";
+import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
+import { storeKeys } from "./keys.ts";
+import { type EntryWrites, writeBySlot } from "./slot_writes.ts";
+
+const ACCOUNTS = 300;
+const BATCHES = 150;
+const PER_BATCH = 30;
+const FAR = 4_000_000_000;
+
+/** Partition p's entry i: its own week's log of two accounts, a block, a count. */
+function entry(p: number, i: number): EntryWrites {
+  const a = 1 + (i * 7 + p) % ACCOUNTS, b = 1 + (i * 13 + 5) % ACCOUNTS;
+  return {
+    id: `${1_700_000_000_000 + i}-${p}`,
+    writes: [
+      { op: "append", key: storeKeys.log(a, p), data: `<${i}>`, expireAt: FAR },
+      { op: "append", key: storeKeys.log(b, p), data: `[${i}]`, expireAt: FAR },
+      { op: "zadd", key: storeKeys.blockedBy(b), score: i, member: `${p}:${a}:${i}` },
+      { op: "hincrby", key: storeKeys.recordBuckets, field: `p${p}`, by: 1 },
+    ],
+  };
+}
+
+/** What the keys hold once every entry is applied once (worked out here, not by the writer). */
+function expected(entries: EntryWrites[][]): Map<string, string | string[]> {
+  const out = new Map<string, string | string[]>();
+  for (const e of entries.flat()) {
+    for (const w of e.writes) {
+      if (w.op === "append") out.set(w.key, `${out.get(w.key) ?? ""}${w.data}`);
+      if (w.op === "zadd") out.set(w.key, [...(out.get(w.key) ?? []), w.member].sort());
+    }
+  }
+  return out;
+}
+
+async function actual(
+  redis: Redis,
+  keys: Iterable<string>,
+): Promise<Map<string, string | string[]>> {
+  const out = new Map<string, string | string[]>();
+  for (const key of keys) {
+    out.set(
+      key,
+      key.startsWith("l:") ? (await redis.get(key))! : (await redis.zrange(key, "0", "-1")).sort(),
+    );
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("on a Redis Cluster, writes by slot apply each entry once through stops, resends and moving slots", async () => {
+  await using cluster = await startRedisCluster();
+  const redis = await cluster.connect();
+  try {
+    const all = [0, 1].map((p) =>
+      Array.from({ length: BATCHES * PER_BATCH }, (_, i) => entry(p, i))
+    );
+    const keys = new Set(all.flat().flatMap((e) => e.writes.map((w) => w.key)));
+    const masters = (await cluster.topology()).filter((n) => n.role === "master");
+    const used = new Set([...keys].map((k) => keySlot(k)));
+    const ownerOf = (slot: number) =>
+      masters.find((m) => m.ranges.some(([a, b]) => a <= slot && slot <= b))!;
+    assert.equal(new Set([...used].map((s) => ownerOf(s).port)).size, 3, "slots on every master");
+
+    let refused = 0;
+    let stops = 0;
+    /** Sends `batch` until it lands; a failed call leaves the others' writes, as a stop does. */
+    const send = async (p: number, batch: EntryWrites[]) => {
+      for (;;) {
+        try {
+          return await writeBySlot(redis, String(p), batch, batch.at(-1)!.id);
+        } catch (err) {
+          assert.ok(err instanceof AggregateError, String(err));
+          refused++;
+          await sleep(50);
+        }
+      }
+    };
+    const progress = [0, 0];
+    const writer = async (p: number) => {
+      for (let k = 0; k < BATCHES; k++) {
+        const batch = all[p].slice(k * PER_BATCH, (k + 1) * PER_BATCH);
+        if (k % 3 === 1) {
+          // Stopped after some slots' calls: only their writes landed. The batch is read
+          // again with the next one's entries (cut elsewhere), or alone at the end.
+          const slots = new Set([...used].filter((s) => (s + k) % 4 === 0));
+          await send(
+            p,
+            batch.map((e) => ({
+              id: e.id,
+              writes: e.writes.filter((w) => slots.has(keySlot(w.key))),
+            })),
+          );
+          stops++;
+          const more = all[p].slice(k * PER_BATCH, (k + 2) * PER_BATCH - 7);
+          await send(p, more);
+        }
+        await send(p, batch);
+        progress[p] = k + 1;
+        // Paced, so that the slots move while batches are being written.
+        await sleep(20);
+      }
+    };
+    const writing = Promise.all([writer(0), writer(1)]);
+
+    // Slots move under the writes: a master's first slots up to a used one.
+    while (progress[0] < 5) await sleep(10);
+    const from = masters[0];
+    const [first] = from.ranges[0];
+    const moved = Math.min(...[...used].filter((s) => s >= first && s <= from.ranges[0][1])) -
+      first + 1;
+    await cluster.reshard(from.port, masters[1].port, moved);
+    assert.ok(progress[0] < BATCHES, "the slots moved while batches were being written");
+
+    // A used slot splits key by key: its watermarks move first, its other keys stay behind
+    // for a while, and its calls are refused (TRYAGAIN) until the move ends.
+    const slot = [...used].find((s) => ownerOf(s).port === masters[2].port)!;
+    const src = masters[2].port, dest = masters[0];
+    const srcId = (await cluster.cli(src, "CLUSTER", "MYID")).trim();
+    await cluster.cli(dest.port, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", srcId);
+    await cluster.cli(src, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
+    const migrate = (key: string) =>
+      cluster.cli(src, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
+    const watermarks = storeKeys.slotWatermarks(slotTag(slot));
+    await migrate(watermarks);
+    const before = refused;
+    const deadline = Date.now() + 30_000;
+    while (refused === before && Date.now() < deadline) await sleep(20);
+    assert.ok(refused > before, "a call to the split slot was refused");
+    assert.ok(progress[0] < BATCHES && progress[1] < BATCHES, "split while batches are written");
+    for (const key of keys) if (keySlot(key) === slot) await migrate(key);
+    for (const port of new Set([dest.port, src, ...masters.map((m) => m.port)])) {
+      await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
+    }
+    assert.equal(await cluster.masterOf(watermarks), dest.port, "the watermarks moved");
+    await writing;
+
+    assert.ok(stops >= 2 * 50, `${stops} stops`);
+    const want = expected(all);
+    assert.deepEqual(await actual(redis, want.keys()), want);
+    assert.deepEqual(await redis.hgetall(storeKeys.recordBuckets), {
+      p0: String(BATCHES * PER_BATCH),
+      p1: String(BATCHES * PER_BATCH),
+    });
+    for (const key of keys) {
+      if (key.startsWith("l:")) assert.equal(await redis.expiretime(key), FAR, key);
+    }
+    // The split slot's watermarks: for each partition, at or past its last entry that
+    // writes there (the end of the last batch that did).
+    const marks = await redis.hgetall(storeKeys.slotWatermarks(slotTag(slot)));
+    const ms = (id: string) => Number(id.split("-")[0]);
+    for (const p of [0, 1]) {
+      const lastHere = all[p].findLast((e) => e.writes.some((w) => keySlot(w.key) === slot))!;
+      assert.ok(ms(marks[p]) >= ms(lastHere.id) && ms(marks[p]) <= ms(all[p].at(-1)!.id), marks[p]);
+    }
+  } finally {
+    redis.disconnect();
+  }
+});
