@@ -100,6 +100,9 @@
  * - `idx:{firehose}:lease:<partition>` strings: which indexer holds a stream partition
  *   (its name, with a TTL); the apply script writes only while it is the caller's.
  *   `idx:{firehose}:parked`: a stream of the entries the indexer could not read.
+ * - `sw:{<tag>}` hash: a hash slot's watermarks for writes by slot (slot_writes.ts): per
+ *   stream partition, the last entry whose writes the slot holds; `tag` is one of the slot's
+ *   own hash tags (slotTag() in shared/cluster.ts), so the hash moves with the slot.
  * - `settings:{g}` hash: what the indexer keeps (retentionDays, recordMemoryHours), written
  *   when it starts, for the API's /v1/meta.
  * - The backfill (backfill/): `bf:{g}:live` the instant (ms) the platform started reading the
@@ -157,9 +160,10 @@
  * - exactly once per slot: a watermark per slot and partition (the last batch applied there
  *   from that partition) kept in the slot itself under a hash tag chosen to fall in it, read
  *   and moved by the same call, so that a batch redelivered after a stop between two calls
- *   skips the slots it reached; the first round's call keeps what it returned beside its
- *   watermark, and returns that again when its batch comes back, so that the second round
- *   is the same whoever finishes it; the keys move with their slot on a reshard;
+ *   skips the slots it reached (the second round's calls are built: slot_writes.ts, with
+ *   `sw:{<tag>}`, tested on a real cluster); the first round's call keeps what it returned
+ *   beside its watermark, and returns that again when its batch comes back, so that the
+ *   second round is the same whoever finishes it; the keys move with their slot on a reshard;
  * - whether A blocks S already read from A's slot (today the script asks `bi:{S}`);
  * - the `{g}` writes shared by partitions made order-free: a span's bucket count set only
  *   when none is (HSETNX), the posts by language appended;

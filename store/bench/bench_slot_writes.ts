@@ -1,0 +1,184 @@
+/**
+ * What writes by slot (slot_writes.ts) cost: batches of 1,000 likes (each an append to the
+ * liker's log and one to the liked account's, 5 bytes each; likers drawn evenly, liked
+ * accounts heavy-tailed, from 100,000 accounts) written one batch at a time, as an applier
+ * does, into a local Redis Cluster of 3 masters and 3 replicas and into one redis-server;
+ * beside them, on that one server, the same appends as a plain pipeline (no watermark, not
+ * exactly once): the floor. Runs are interleaved; medians are reported. Prints entries/s,
+ * calls per entry, Redis CPU per entry (every master's, INFO cpu) and batch times, then one
+ * JSON line.
+ *
+ *   deno run -A store/bench/bench_slot_writes.ts [--entries 100000] [--repeat 3]
+ */
+import { Buffer } from "node:buffer";
+import { parseArgs } from "node:util";
+import { connectRedis, type RedisClient } from "@bsky/shared/redis";
+import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { storeKeys } from "../keys.ts";
+import { type EntryWrites, writeBySlot } from "../slot_writes.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    entries: { type: "string", default: "100000" },
+    repeat: { type: "string", default: "3" },
+  },
+});
+const ENTRIES = Number(values.entries), REPEAT = Number(values.repeat);
+const BATCH = 1000, ACCOUNTS = 100_000;
+if (!(ENTRIES >= BATCH) || !(REPEAT >= 1)) {
+  console.error("--entries must be at least 1,000 and --repeat at least 1");
+  Deno.exit(2);
+}
+
+/** A small deterministic generator, so that every run writes the same batches. */
+let state = 12345;
+const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const FAR = 4_000_000_000;
+const batches: EntryWrites[][] = [];
+for (let b = 0; b < ENTRIES / BATCH; b++) {
+  const batch: EntryWrites[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    const liker = 1 + Math.floor(random() * ACCOUNTS);
+    // Heavy-tailed: account k is liked about 1/k as often.
+    const liked = Math.max(1, Math.floor(ACCOUNTS ** random()));
+    const data = new Uint8Array(5);
+    new DataView(data.buffer).setUint32(1, liked);
+    batch.push({
+      id: `${1_700_000_000_000 + b}-${i}`,
+      writes: [
+        { op: "append", key: storeKeys.log(liker, 1), data, expireAt: FAR },
+        { op: "append", key: storeKeys.log(liked, 1), data, expireAt: FAR },
+      ],
+    });
+  }
+  batches.push(batch);
+}
+
+await using cluster = await startRedisCluster();
+await using single = await startRedisServer();
+const masterPorts = async () =>
+  (await cluster.topology()).filter((n) => n.role === "master").map((n) => n.port);
+
+/** Seconds of CPU the masters (or the one server) used so far. */
+async function cpu(ports: number[]): Promise<number> {
+  let s = 0;
+  for (const port of ports) {
+    const info = await cluster.cli(port, "INFO", "cpu");
+    s += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) +
+      Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
+  }
+  return s;
+}
+
+interface Run {
+  entriesPerSecond: number;
+  callsPerEntry: number;
+  redisCpuUsPerEntry: number;
+  batchP50Ms: number;
+  batchP99Ms: number;
+}
+
+type Mode = "cluster" | "one server" | "one server, plain pipeline";
+
+async function run(mode: Mode): Promise<Run> {
+  const onCluster = mode === "cluster";
+  const ports = onCluster ? await masterPorts() : [single.port];
+  // Empty (a master's replica follows it).
+  for (const port of ports) await cluster.cli(port, "FLUSHALL");
+  const redis: RedisClient = onCluster
+    ? await cluster.connect()
+    : await connectRedis(single.url, { name: "bench" });
+  try {
+    const times: number[] = [];
+    let calls = 0;
+    const cpuBefore = await cpu(ports);
+    const t0 = performance.now();
+    for (const batch of batches) {
+      const t = performance.now();
+      if (mode === "one server, plain pipeline") {
+        const pipe = redis.pipeline();
+        for (const e of batch) {
+          for (const w of e.writes) {
+            if (w.op === "append") pipe.append(w.key, Buffer.from(w.data as Uint8Array));
+          }
+        }
+        await pipe.exec();
+        calls += 1;
+      } else {
+        calls += (await writeBySlot(redis, "0", batch, batch.at(-1)!.id)).calls;
+      }
+      times.push(performance.now() - t);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuUsed = (await cpu(ports)) - cpuBefore;
+    times.sort((a, b) => a - b);
+    return {
+      entriesPerSecond: Math.round(ENTRIES / seconds),
+      callsPerEntry: calls / ENTRIES,
+      redisCpuUsPerEntry: (cpuUsed * 1e6) / ENTRIES,
+      batchP50Ms: times[Math.floor(times.length / 2)],
+      batchP99Ms: times[Math.floor(times.length * 0.99)],
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const MODES: Mode[] = ["one server, plain pipeline", "one server", "cluster"];
+const runs: Record<Mode, Run[]> = {
+  "one server, plain pipeline": [],
+  "one server": [],
+  cluster: [],
+};
+for (let r = 1; r <= REPEAT; r++) {
+  for (const mode of MODES) {
+    const result = await run(mode);
+    runs[mode].push(result);
+    console.error(`${mode} (${r}/${REPEAT}): ${JSON.stringify(result)}`);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = Object.fromEntries(MODES.map((mode) => [mode, {
+  entriesPerSecond: median(runs[mode].map((x) => x.entriesPerSecond)),
+  callsPerEntry: median(runs[mode].map((x) => x.callsPerEntry)),
+  redisCpuUsPerEntry: median(runs[mode].map((x) => x.redisCpuUsPerEntry)),
+  batchP50Ms: median(runs[mode].map((x) => x.batchP50Ms)),
+  batchP99Ms: median(runs[mode].map((x) => x.batchP99Ms)),
+}])) as Record<Mode, Run>;
+
+console.log(
+  `\n${ENTRIES.toLocaleString("en")} likes (2 appends each) in batches of 1,000, ` +
+    `one batch at a time, ${REPEAT} interleaved runs, medians; 2-core machines share ` +
+    "every node's CPU\n",
+);
+console.log(
+  "| writes | entries/s | calls/entry | Redis CPU µs/entry (all masters) | batch p50 ms | p99 ms |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+for (const mode of MODES) {
+  const s = summary[mode];
+  console.log(
+    `| ${mode} | ${s.entriesPerSecond.toLocaleString("en")} | ${s.callsPerEntry.toFixed(3)} | ${
+      s.redisCpuUsPerEntry.toFixed(1)
+    } | ${s.batchP50Ms.toFixed(1)} | ${s.batchP99Ms.toFixed(1)} |`,
+  );
+}
+const floor = summary["one server, plain pipeline"];
+console.log(
+  `\nwrites by slot ÷ plain pipeline, one server: ${
+    (summary["one server"].entriesPerSecond / floor.entriesPerSecond).toFixed(2)
+  } of the rate; cluster ÷ one server: ${
+    (summary.cluster.entriesPerSecond / summary["one server"].entriesPerSecond).toFixed(2)
+  }`,
+);
+console.log(
+  JSON.stringify({
+    bench: "slot_writes",
+    entries: ENTRIES,
+    batch: BATCH,
+    repeat: REPEAT,
+    ...summary,
+  }),
+);
