@@ -176,5 +176,19 @@ Deno.test("an append sets the expiry only when it makes the key; other writes; b
     );
     await assert.rejects(writeBySlot(redis, "0", [], "x-1"), /Not a stream entry id/);
     assert.equal(await redis.dbsize(), before, "nothing written");
+
+    // The script checks a whole call before it writes: a bad write after a good one leaves
+    // nothing (the command is the one writeBySlot() defined above).
+    const set = storeKeys.graph(9), marks = storeKeys.slotWatermarks(slotTag(keySlot(set)));
+    const script = redis as unknown as { slotWrites(...a: (string | number)[]): Promise<unknown> };
+    await assert.rejects(
+      script.slotWrites(2, marks, set, "0", "9-0", "9-0", 2, "s", 2, "m", "", "?", 2, "m", ""),
+      /Unknown write "\?"/,
+    );
+    await assert.rejects(
+      script.slotWrites(2, marks, set, "0", "9-0", "9-0", 1, "s", 2, "m", "", "9-1", 5, "s", 2),
+      /Bad write count/,
+    );
+    assert.equal(await redis.exists(set, marks), 0, "nothing written");
   });
 });

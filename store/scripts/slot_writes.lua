@@ -29,13 +29,18 @@ local mark = redis.call('HGET', KEYS[1], partition)
 local mark_ms, mark_seq = -1, -1
 if mark then mark_ms, mark_seq = id_of(mark) end
 
+local CALLS = {z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HINCRBY'}
+-- Everything is read and checked before the first write: an error stops the call with
+-- nothing written, so that sending the batch again stays exact.
 local applied, skipped = 0, 0
--- A key's appends are made one APPEND, in order, at the end.
+local writes = {}
+-- A key's appends are made one APPEND, in order, after the other writes.
 local appends, append_order, expire = {}, {}, {}
 local i, n = 3, #ARGV
 while i <= n do
   local e_ms, e_seq = id_of(ARGV[i])
   local count = tonumber(ARGV[i + 1])
+  if not count or i + 1 + 4 * count > n then error('Bad write count at argument ' .. (i + 1)) end
   local fresh = after(e_ms, e_seq, mark_ms, mark_seq)
   i = i + 2
   for _ = 1, count do
@@ -43,6 +48,7 @@ while i <= n do
     if key == nil or key == KEYS[1] then
       error('Write ' .. op .. ' names no key of this call (argument ' .. (i + 1) .. ')')
     end
+    if op ~= 'a' and not CALLS[op] then error('Unknown write "' .. tostring(op) .. '"') end
     if not fresh then
       skipped = skipped + 1
     else
@@ -56,17 +62,17 @@ while i <= n do
         parts[#parts + 1] = x
         -- The first append that names an expiry would have made the key.
         if y ~= '' and not expire[key] then expire[key] = y end
-      elseif op == 'z' then redis.call('ZADD', key, x, y)
-      elseif op == 'r' then redis.call('ZREM', key, x)
-      elseif op == 's' then redis.call('SADD', key, x)
-      elseif op == 't' then redis.call('SREM', key, x)
-      elseif op == 'h' then redis.call('HINCRBY', key, x, y)
-      else error('Unknown write "' .. tostring(op) .. '"') end
+      elseif op == 'r' or op == 's' or op == 't' then
+        writes[#writes + 1] = {CALLS[op], key, x}
+      else
+        writes[#writes + 1] = {CALLS[op], key, x, y}
+      end
       applied = applied + 1
     end
     i = i + 4
   end
 end
+for _, w in ipairs(writes) do redis.call(unpack(w)) end
 for _, key in ipairs(append_order) do
   local data = table.concat(appends[key])
   if redis.call('APPEND', key, data) == #data and expire[key] then
