@@ -193,23 +193,38 @@ for (const spec of SERVICES) {
       stderr: "piped",
     }).spawn();
     const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
+    let running = true;
+    const status = child.status.finally(() => running = false);
+    /** Stops the service (when it still runs): its exit code and what it printed. */
+    const stop = async () => {
+      if (running) child.kill("SIGTERM");
+      const [{ code }, [stdout, stderr]] = await Promise.all([status, output]);
+      return { code, printed: `${stdout}\n${stderr}` };
+    };
     try {
       // Where the compose healthcheck asks: the service answers once it is up.
       const deadline = Date.now() + 30_000;
       let answered = false;
-      while (!answered && Date.now() < deadline) {
+      while (!answered && running && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
         answered = await fetch(spec.health(env)).then(async (r) => (await r.body?.cancel(), true))
           .catch(() => false);
       }
-      assert.ok(answered, `${spec.name} answers at ${spec.health(env)}`);
+      if (!answered) {
+        const exited = !running;
+        const { code, printed } = await stop();
+        assert.fail(
+          `${spec.name} does not answer at ${spec.health(env)}: ${
+            exited ? `it exited with code ${code}` : "not within 30 s"
+          }\n${printed}`,
+        );
+      }
       // The shell gave its place to the service, so the container's signals reach it.
       assert.deepEqual(await cmdline(child.pid), ["deno", ...serviceArgs(spec, env)]);
     } finally {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      const [stdout, stderr] = await output;
-      assert.equal(status.code, 0, `${spec.name} stops cleanly on SIGTERM:\n${stdout}\n${stderr}`);
+      const wasRunning = running;
+      const { code, printed } = await stop();
+      if (wasRunning) assert.equal(code, 0, `${spec.name} stops cleanly on SIGTERM:\n${printed}`);
     }
   });
 }

@@ -78,22 +78,35 @@ async function withService(
     cwd: root,
     env: { ...inherited, ...env },
     clearEnv: true,
-    stdout: "null",
-    stderr: "inherit",
+    stdout: "piped",
+    stderr: "piped",
   }).spawn();
+  const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
+  let running = true;
+  const status = child.status.finally(() => running = false);
   try {
     const url = spec.health(env);
     const deadline = Date.now() + 60_000;
     let answered = false;
-    while (!answered && Date.now() < deadline) {
+    while (!answered && running && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       answered = await fetch(url).then(async (r) => (await r.body?.cancel(), true), () => false);
     }
-    assert.ok(answered, `${spec.name} answers at ${url}`);
+    if (!answered) {
+      // What the service said, when it stopped by itself or never answered.
+      const exited = !running;
+      if (running) child.kill("SIGTERM");
+      const [{ code }, [stdout, stderr]] = await Promise.all([status, output]);
+      assert.fail(
+        `${spec.name} does not answer at ${url}: ${
+          exited ? `it exited with code ${code}` : "not within 60 s"
+        }\n${stdout}\n${stderr}`,
+      );
+    }
     await fn(Number(new URL(url).port));
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
+    if (running) child.kill("SIGTERM");
+    await Promise.all([status, output]);
   }
 }
 
