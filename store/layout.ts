@@ -153,14 +153,15 @@
  * - a batch in two rounds: first one call per author slot (the record memory tagged by
  *   author, so that it is in that slot) decides its authors' operations, writes what lands
  *   in that slot and returns what lands elsewhere (each counterpart's log entry, `bi:{S}`,
- *   and the `{g}` and `{ids}` writes); then one call per slot writes what the first round
- *   returned for it. Every key a call touches is declared, so that Redis checks the slots
- *   before the script runs (a script that reaches a key of a moving slot midway stops with
- *   part of its writes done);
+ *   and the `{g}` and `{ids}` writes); then one call per master writes what the first
+ *   round returned for its slots. A call over many slots declares no keys and runs with the
+ *   script flag `allow-cross-slot-keys`; its node refuses a key of a slot it does not serve
+ *   (moved, or moving and no longer holding the key) at the command that names it, so the
+ *   call reads every key before its first write (a call stopped midway keeps what it wrote);
  * - exactly once per slot: a watermark per slot and partition (the last batch applied there
  *   from that partition) kept in the slot itself under a hash tag chosen to fall in it, read
  *   and moved by the same call, so that a batch redelivered after a stop between two calls
- *   skips the slots it reached (the second round's calls are built: slot_writes.ts, with
+ *   skips the slots it reached (the second round is built this way: slot_writes.ts, with
  *   `sw:{<tag>}`, tested on a real cluster); the first round's call keeps what it returned
  *   beside its watermark, and returns that again when its batch comes back, so that the
  *   second round is the same whoever finishes it; the keys move with their slot on a reshard;

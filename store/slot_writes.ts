@@ -1,13 +1,18 @@
 /**
  * Writes of a batch of stream entries that land in many hash slots, each applied exactly
- * once, for a Redis Cluster where no call may touch keys of two slots: one call per slot
- * (scripts/slot_writes.lua), all sent at once, each atomic on its node. A slot keeps, per
- * stream partition, a watermark: the last entry whose writes it holds (`sw:{<tag>}`, the
- * tag one of that slot's own, so it moves with the slot on a reshard). A batch sent again
- * after a stop between two calls, or cut at other entries, skips in each slot the entries
- * already applied there. This holds as long as one writer at a time sends a partition's
- * entries, in order (the indexer's lease), and a batch sent again carries the same writes
- * for the same entries.
+ * once, for a Redis Cluster where a call may only touch keys its node serves: one call per
+ * master (scripts/slot_writes.lua; one call in all on a single server), all sent at once,
+ * each atomic on its node. A slot keeps, per stream partition, a watermark: the last entry
+ * whose writes it holds (`sw:{<tag>}`, the tag one of that slot's own, so it moves with the
+ * slot on a reshard). A batch sent again after a stop between two calls, or cut at other
+ * entries, skips in each slot the entries already applied there. This holds as long as one
+ * writer at a time sends a partition's entries, in order (the indexer's lease), and an
+ * entry sent again carries the same writes.
+ *
+ * A call reads every key it writes, and every watermark, before its first write: a node
+ * refuses a key of a slot it does not serve (moved, or moving and no longer holding that
+ * key), so a call that reaches one stops with nothing written, and the batch is sent again
+ * once the client knows where the slot went.
  *
  * This is the second round of the apply on a Cluster as store/layout.ts lays it out: the
  * writes that land outside the slot where an operation is decided (counterparts' logs,
@@ -16,13 +21,15 @@
  */
 import { Buffer } from "node:buffer";
 import { keySlot, slotTag } from "@bsky/shared/cluster";
-import type { RedisClient } from "@bsky/shared/redis";
+import { errorMessage } from "@bsky/shared/errors";
+import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { storeKeys } from "./keys.ts";
+import { defineScript } from "./lua.ts";
 import slotWritesLua from "./scripts/slot_writes.lua" with { type: "text" };
 
 /** One write, to one key. */
 export type SlotWrite =
-  /** APPEND; `expireAt` (s) is set when the append makes the key. */
+  /** APPEND; `expireAt` (whole seconds) is set when the key is made, by its first append. */
   | { op: "append"; key: string; data: Uint8Array | string; expireAt?: number }
   | { op: "zadd"; key: string; score: number; member: string }
   | { op: "zrem"; key: string; member: string }
@@ -39,8 +46,10 @@ export interface EntryWrites {
 
 /** What the calls of writeBySlot() did. */
 export interface SlotWriteResult {
-  /** Calls made: one per slot the batch writes to. */
+  /** Calls made: one per node the batch writes to. */
   calls: number;
+  /** Slots written to. */
+  slots: number;
   applied: number;
   /** Writes of entries a slot held already. */
   skipped: number;
@@ -57,10 +66,13 @@ const OP_CODE: Record<SlotWrite["op"], string> = {
 
 type Arg = string | number | Buffer;
 
-/** The two arguments of a write, as the script reads them. */
+/** The two arguments of a write, as the script reads them; throws on a bad number. */
 function argsOf(w: SlotWrite): [Arg, Arg] {
   switch (w.op) {
     case "append":
+      if (w.expireAt !== undefined && !(Number.isSafeInteger(w.expireAt) && w.expireAt > 0)) {
+        throw new RangeError(`Not an expiry (whole seconds): ${w.expireAt}`);
+      }
       return [
         typeof w.data === "string"
           ? w.data
@@ -68,28 +80,51 @@ function argsOf(w: SlotWrite): [Arg, Arg] {
         w.expireAt ?? "",
       ];
     case "zadd":
+      if (!Number.isFinite(w.score)) throw new RangeError(`Not a score: ${w.score}`);
       return [w.score, w.member];
     case "hincrby":
+      if (!Number.isSafeInteger(w.by)) throw new RangeError(`Not an increment: ${w.by}`);
       return [w.field, w.by];
     default:
       return [w.member, ""];
   }
 }
 
-const STREAM_ID = /^\d+-\d+$/;
+/** A stream entry id as Redis gives them: decimal parts without leading zeros. */
+const STREAM_ID = /^(0|[1-9]\d*)-(0|[1-9]\d*)$/;
 
-/** One slot's call: its keys (the watermarks first) and its arguments after the first two. */
-interface SlotCall {
+/** Whether stream id `a` comes after `b` (parts compared as numbers of any size). */
+function after(a: string, b: string): boolean {
+  const [am, as] = a.split("-"), [bm, bs] = b.split("-");
+  const greater = (x: string, y: string) => x.length !== y.length ? x.length > y.length : x > y;
+  return am !== bm ? greater(am, bm) : greater(as, bs);
+}
+
+/** One slot's part of a call: its keys and its entries' writes. */
+interface SlotPart {
+  watermarks: string;
   keys: string[];
   index: Map<string, number>;
-  args: Arg[];
+  /** Per entry with writes here: its id, then its writes' arguments. */
+  entries: { id: string; args: Arg[]; count: number }[];
+}
+
+type Runner = { slotWrites(args: Arg[]): Promise<[number, number]> };
+
+/** The client that runs a call for `slot`, and its name ("" on a single server). */
+function nodeFor(redis: RedisClient, slot: number): { name: string; client: Redis | undefined } {
+  if (!isCluster(redis)) return { name: "", client: redis };
+  const name = redis.slots[slot]?.[0] ?? "";
+  const client = redis.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === name);
+  return { name, client };
 }
 
 /**
  * Applies the writes of `entries` (a partition's entries in order, ending at `last`), one
- * call per slot; every write of an entry at or below a slot's watermark for the partition
- * is skipped there, and each slot's watermark moves to `last`. Throws on any call that
- * failed (the others stand): send the batch again.
+ * call per node; in each slot, every write of an entry at or below the slot's watermark
+ * for the partition is skipped, and the watermark moves to `last`. Throws on any call that
+ * failed (the others stand; on a Cluster the client then reads the slots' masters again):
+ * send the batch again.
  */
 export async function writeBySlot(
   redis: RedisClient,
@@ -98,43 +133,87 @@ export async function writeBySlot(
   last: string,
 ): Promise<SlotWriteResult> {
   if (!STREAM_ID.test(last)) throw new TypeError(`Not a stream entry id: "${last}"`);
-  const calls = new Map<number, SlotCall>();
+  const slots = new Map<number, SlotPart>();
+  let previous: string | undefined;
   for (const entry of entries) {
     if (!STREAM_ID.test(entry.id)) throw new TypeError(`Not a stream entry id: "${entry.id}"`);
-    // Per slot, where this entry's count of writes goes.
-    const counts = new Map<number, number>();
+    if ((previous !== undefined && !after(entry.id, previous)) || after(entry.id, last)) {
+      throw new RangeError(
+        `Entries must come in order, up to the batch's last (${last}): ${entry.id} does not`,
+      );
+    }
+    previous = entry.id;
     for (const w of entry.writes) {
+      const args = argsOf(w);
+      // An empty append writes nothing.
+      if (w.op === "append" && w.data.length === 0) continue;
       const slot = keySlot(w.key);
-      let call = calls.get(slot);
-      if (!call) {
-        const watermarks = storeKeys.slotWatermarks(slotTag(slot));
-        call = { keys: [watermarks], index: new Map([[watermarks, 1]]), args: [] };
-        calls.set(slot, call);
+      let part = slots.get(slot);
+      if (!part) {
+        part = {
+          watermarks: storeKeys.slotWatermarks(slotTag(slot)),
+          keys: [],
+          index: new Map(),
+          entries: [],
+        };
+        slots.set(slot, part);
       }
-      let at = counts.get(slot);
-      if (at === undefined) {
-        call.args.push(entry.id, 0);
-        at = call.args.length - 1;
-        counts.set(slot, at);
+      let here = part.entries.at(-1);
+      if (here?.id !== entry.id) {
+        here = { id: entry.id, args: [], count: 0 };
+        part.entries.push(here);
       }
-      call.args[at] = (call.args[at] as number) + 1;
-      let k = call.index.get(w.key);
+      let k = part.index.get(w.key);
       if (k === undefined) {
-        call.keys.push(w.key);
-        k = call.keys.length;
-        call.index.set(w.key, k);
+        part.keys.push(w.key);
+        k = part.keys.length;
+        part.index.set(w.key, k);
       }
-      call.args.push(OP_CODE[w.op], k, ...argsOf(w));
+      here.args.push(OP_CODE[w.op], k, ...args);
+      here.count++;
     }
   }
-  if (!("slotWrites" in redis)) redis.defineCommand("slotWrites", { lua: slotWritesLua });
-  const run = (redis as unknown as {
-    slotWrites(n: number, ...a: Arg[]): Promise<[number, number]>;
-  }).slotWrites.bind(redis);
-  const replies = await Promise.allSettled(
-    [...calls.values()].map((c) => run(c.keys.length, ...c.keys, partition, last, ...c.args)),
-  );
-  const result: SlotWriteResult = { calls: calls.size, applied: 0, skipped: 0 };
+
+  // The ids of the entries with writes, and the batch's last: the calls name entries by
+  // their number in this list.
+  const ids: string[] = [];
+  const numbers = new Map<string, number>();
+  for (const part of slots.values()) {
+    for (const e of part.entries) {
+      if (!numbers.has(e.id)) numbers.set(e.id, 0);
+    }
+  }
+  for (const entry of entries) {
+    if (numbers.has(entry.id)) {
+      ids.push(entry.id);
+      numbers.set(entry.id, ids.length);
+    }
+  }
+  if (ids.at(-1) !== last) ids.push(last);
+
+  // One call per node, its slots one after another.
+  const calls = new Map<string, { client: Redis | undefined; args: Arg[]; slots: number }>();
+  for (const [slot, part] of slots) {
+    const { name, client } = nodeFor(redis, slot);
+    let call = calls.get(name);
+    if (!call) {
+      call = { client, args: [partition, ids.length, ...ids], slots: 0 };
+      calls.set(name, call);
+    }
+    call.slots++;
+    call.args.push(part.watermarks, part.keys.length, ...part.keys, part.entries.length);
+    for (const e of part.entries) call.args.push(numbers.get(e.id)!, e.count, ...e.args);
+  }
+  const replies = await Promise.allSettled([...calls].map(([name, call]) => {
+    if (!call.client) {
+      return Promise.reject(
+        new Error(`No connection to the master of ${call.slots} slots (${name || "unknown"})`),
+      );
+    }
+    defineScript(call.client, "slotWrites", slotWritesLua);
+    return (call.client as unknown as Runner).slotWrites(call.args);
+  }));
+  const result: SlotWriteResult = { calls: calls.size, slots: slots.size, applied: 0, skipped: 0 };
   const failed: unknown[] = [];
   for (const r of replies) {
     if (r.status === "rejected") failed.push(r.reason);
@@ -144,9 +223,13 @@ export async function writeBySlot(
     }
   }
   if (failed.length > 0) {
+    // A slot moved, or a master failed over: where the slots are is read again.
+    if (isCluster(redis)) await new Promise<void>((r) => redis.refreshSlotsCache(() => r()));
     throw new AggregateError(
       failed,
-      `${failed.length} of ${calls.size} slots' writes failed; the batch must be sent again`,
+      `${failed.length} of ${calls.size} nodes' writes failed (${
+        errorMessage(failed[0])
+      }); the batch must be sent again`,
     );
   }
   return result;

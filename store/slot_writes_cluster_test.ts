@@ -1,11 +1,11 @@
 /**
  * Writes by slot (slot_writes.ts) on a real local Redis Cluster (3 masters, 3 replicas):
  * two partitions write batches to the logs and sorted sets of 300 accounts (slots on every
- * master) and to one shared hash, stopping between slots' calls and sending batches again
- * cut at other entries, while slots move to another master (redis-cli --cluster reshard)
- * and while one slot is split key by key (its watermarks moved, its logs not yet: refused
- * until the move ends). At the end every key holds each entry's writes exactly once, in
- * order.
+ * master) and to one shared hash, one call per master, stopping with only some slots'
+ * writes landed and sending batches again cut at other entries, while slots move to
+ * another master (redis-cli --cluster reshard) and while one slot is split key by key (its
+ * watermarks moved, its logs not yet: its master's calls refused, nothing written, until
+ * the move ends). At the end every key holds each entry's writes exactly once, in order.
  */
 import assert from "node:assert/strict";
 import { keySlot, slotTag } from "@bsky/shared/cluster";
@@ -29,6 +29,8 @@ function entry(p: number, i: number): EntryWrites {
       { op: "append", key: storeKeys.log(b, p), data: `[${i}]`, expireAt: FAR },
       { op: "zadd", key: storeKeys.blockedBy(b), score: i, member: `${p}:${a}:${i}` },
       { op: "hincrby", key: storeKeys.recordBuckets, field: `p${p}`, by: 1 },
+      // In the same slot as the count ({g}), written after it in a call.
+      { op: "append", key: storeKeys.languagePosts(1000 + p), data: `(${i})` },
     ],
   };
 }
@@ -53,7 +55,7 @@ async function actual(
   for (const key of keys) {
     out.set(
       key,
-      key.startsWith("l:") ? (await redis.get(key))! : (await redis.zrange(key, "0", "-1")).sort(),
+      /^lp?:/.test(key) ? (await redis.get(key))! : (await redis.zrange(key, "0", "-1")).sort(),
     );
   }
   return out;
@@ -77,16 +79,25 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
 
     let refused = 0;
     let stops = 0;
-    /** Sends `batch` until it lands; a failed call leaves the others' writes, as a stop does. */
+    /** Set once the slots have moved; set too when the test fails, to stop the writers. */
+    let moved = false, failed = false;
+    /**
+     * Sends `batch` until it lands: a refused call (an AggregateError) leaves the other
+     * nodes' writes, as a stop does; anything else ends the test.
+     */
     const send = async (p: number, batch: EntryWrites[]) => {
       for (;;) {
+        let r;
         try {
-          return await writeBySlot(redis, String(p), batch, batch.at(-1)!.id);
+          r = await writeBySlot(redis, String(p), batch, batch.at(-1)!.id);
         } catch (err) {
-          assert.ok(err instanceof AggregateError, String(err));
+          if (!(err instanceof AggregateError) || failed) throw err;
           refused++;
           await sleep(50);
+          continue;
         }
+        assert.ok(r.calls <= 3, `${r.calls} calls: one per master at most`);
+        return r;
       }
     };
     const progress = [0, 0];
@@ -110,43 +121,72 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
         }
         await send(p, batch);
         progress[p] = k + 1;
-        // Paced, so that the slots move while batches are being written.
+        // Paced, and held near the end until the slots have moved, so that they move while
+        // batches are being written.
         await sleep(20);
+        while (k === BATCHES - 10 && !moved && !failed) await sleep(20);
       }
     };
-    const writing = Promise.all([writer(0), writer(1)]);
+    // The slot split key by key below: the shared one ({g}), where each call counts before
+    // it appends.
+    const slot = keySlot(storeKeys.recordBuckets);
+    // A writer's failure stops the test where it waits next, and is thrown at the end.
+    const writing = Promise.all([writer(0), writer(1)]).then(() => undefined, (err) => {
+      failed = true;
+      return err as Error;
+    });
+    const unlessFailed = () => {
+      if (failed) throw new Error("A writer failed (thrown below)");
+    };
+    try {
+      // Slots move under the writes: a master's first slots up to a used one.
+      while (progress[0] < 5) {
+        unlessFailed();
+        await sleep(10);
+      }
+      const from = masters[0];
+      const [first] = from.ranges[0];
+      const count = Math.min(...[...used].filter((s) => s >= first && s <= from.ranges[0][1])) -
+        first + 1;
+      await cluster.reshard(from.port, masters[1].port, count);
+      assert.ok(progress[0] < BATCHES, "the slots moved while batches were being written");
 
-    // Slots move under the writes: a master's first slots up to a used one.
-    while (progress[0] < 5) await sleep(10);
-    const from = masters[0];
-    const [first] = from.ranges[0];
-    const moved = Math.min(...[...used].filter((s) => s >= first && s <= from.ranges[0][1])) -
-      first + 1;
-    await cluster.reshard(from.port, masters[1].port, moved);
-    assert.ok(progress[0] < BATCHES, "the slots moved while batches were being written");
-
-    // A used slot splits key by key: its watermarks move first, its other keys stay behind
-    // for a while, and its calls are refused (TRYAGAIN) until the move ends.
-    const slot = [...used].find((s) => ownerOf(s).port === masters[2].port)!;
-    const src = masters[2].port, dest = masters[0];
-    const srcId = (await cluster.cli(src, "CLUSTER", "MYID")).trim();
-    await cluster.cli(dest.port, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", srcId);
-    await cluster.cli(src, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
-    const migrate = (key: string) =>
-      cluster.cli(src, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
-    const watermarks = storeKeys.slotWatermarks(slotTag(slot));
-    await migrate(watermarks);
-    const before = refused;
-    const deadline = Date.now() + 30_000;
-    while (refused === before && Date.now() < deadline) await sleep(20);
-    assert.ok(refused > before, "a call to the split slot was refused");
-    assert.ok(progress[0] < BATCHES && progress[1] < BATCHES, "split while batches are written");
-    for (const key of keys) if (keySlot(key) === slot) await migrate(key);
-    for (const port of new Set([dest.port, src, ...masters.map((m) => m.port)])) {
-      await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
+      // The shared slot splits key by key: its appended strings move first, its count and
+      // watermarks stay behind for a while, and its master refuses the calls that name the
+      // keys it no longer holds (nothing of such a call is written, the count included)
+      // until the move ends.
+      const src = await cluster.masterOf(storeKeys.recordBuckets);
+      const dest = masters.find((m) => m.port !== src)!;
+      const srcId = (await cluster.cli(src, "CLUSTER", "MYID")).trim();
+      await cluster.cli(dest.port, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", srcId);
+      await cluster.cli(src, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
+      const migrate = (key: string) =>
+        cluster.cli(src, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
+      const watermarks = storeKeys.slotWatermarks(slotTag(slot));
+      const before = refused;
+      for (const key of keys) {
+        if (keySlot(key) === slot && key !== storeKeys.recordBuckets) await migrate(key);
+      }
+      const deadline = Date.now() + 30_000;
+      while (refused === before && Date.now() < deadline) {
+        unlessFailed();
+        await sleep(20);
+      }
+      assert.ok(refused > before, "a call to the split slot was refused");
+      assert.ok(progress[0] < BATCHES && progress[1] < BATCHES, "split while batches are written");
+      await migrate(storeKeys.recordBuckets);
+      await migrate(watermarks);
+      for (const port of new Set([dest.port, src, ...masters.map((m) => m.port)])) {
+        await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
+      }
+      assert.equal(await cluster.masterOf(watermarks), dest.port, "the watermarks moved");
+    } catch (err) {
+      failed = true;
+      throw (await writing) ?? err;
     }
-    assert.equal(await cluster.masterOf(watermarks), dest.port, "the watermarks moved");
-    await writing;
+    moved = true;
+    const writerError = await writing;
+    if (writerError) throw writerError;
 
     assert.ok(stops >= 2 * 50, `${stops} stops`);
     const want = expected(all);

@@ -1,7 +1,8 @@
 /**
  * Writes by slot (slot_writes.ts) on one redis-server: each slot applies an entry's writes
- * once, whether the batch comes again whole, after a stop between two slots' calls, or cut
- * at other entries; partitions keep their own watermarks; entry ids compare as numbers.
+ * once, whether the batch comes again whole, after a stop that left only some slots'
+ * writes, or cut at other entries; partitions keep their own watermarks; entry ids compare
+ * as numbers; a call is checked whole before its first write.
  */
 import assert from "node:assert/strict";
 import { keySlot, slotTag } from "@bsky/shared/cluster";
@@ -56,7 +57,10 @@ async function contents(redis: Redis, entries: readonly EntryWrites[]) {
   return out;
 }
 
-/** Only the writes that land in `slots`: what a batch stopped after those slots' calls left. */
+/**
+ * Only the writes that land in `slots`: what a batch stopped after those slots' calls left
+ * (on a Cluster, those of the nodes that serve them).
+ */
 const onlySlots = (entries: readonly EntryWrites[], slots: Set<number>): EntryWrites[] =>
   entries.map((e) => ({ id: e.id, writes: e.writes.filter((w) => slots.has(keySlot(w.key))) }));
 
@@ -67,7 +71,8 @@ Deno.test("each slot applies an entry's writes once, whole batch again or stoppe
   await withRedis(async (once) => {
     const r = await writeBySlot(once, "3", batch, last);
     const writes = batch.reduce((n, e) => n + e.writes.length, 0);
-    assert.deepEqual(r, { calls: r.calls, applied: writes, skipped: 0 });
+    assert.equal(r.calls, 1, "one call on a single server");
+    assert.deepEqual(r, { calls: 1, slots: r.slots, applied: writes, skipped: 0 });
     expected = await contents(once, batch);
     assert.equal(expected[storeKeys.log(0, 1)], "<0><7><14><21><28><35>", "appends in entry order");
     assert.equal(expected[storeKeys.log(100, 1)], "[0][5][10][15][20][25][30][35]");
@@ -75,7 +80,7 @@ Deno.test("each slot applies an entry's writes once, whole batch again or stoppe
 
     // The whole batch again: nothing changes.
     const again = await writeBySlot(once, "3", batch, last);
-    assert.deepEqual(again, { calls: r.calls, applied: 0, skipped: writes });
+    assert.deepEqual(again, { calls: 1, slots: r.slots, applied: 0, skipped: writes });
     assert.deepEqual(await contents(once, batch), expected);
   });
 
@@ -107,8 +112,9 @@ Deno.test("a batch cut at other entries applies each entry once in each slot", a
     await writeBySlot(once, "0", all, all.at(-1)!.id);
     const expected = await contents(once, all);
     await withRedis(async (redis) => {
-      // Entries 0-11, then 5-19 (the first batch again with more), then 15-29, then 0-29.
-      for (const [from, to] of [[0, 12], [5, 20], [15, 30], [0, 30]]) {
+      // Entries 0-11, then 5-19 (the first batch again with more), then 15-29, then 0-29,
+      // then 0-19 and 0-11 (a batch that ends before the watermarks), then 12-29.
+      for (const [from, to] of [[0, 12], [5, 20], [15, 30], [0, 30], [0, 20], [0, 12], [12, 30]]) {
         const part = all.slice(from, to);
         await writeBySlot(redis, "0", part, part.at(-1)!.id);
       }
@@ -130,9 +136,27 @@ Deno.test("partitions keep their own watermarks, and entry ids compare as number
     // Same ms, higher seq: fresh.
     await writeBySlot(redis, "p1", [{ id: "1000-1", writes: write("d") }], "1000-1");
     assert.equal(await redis.get(key), "abcd");
+    // Past 2^53, where doubles would call the two times equal.
+    await writeBySlot(
+      redis,
+      "p3",
+      [{ id: "9007199254740992-5", writes: write("e") }],
+      "9007199254740992-5",
+    );
+    await writeBySlot(
+      redis,
+      "p3",
+      [{ id: "9007199254740993-0", writes: write("f") }],
+      "9007199254740993-0",
+    );
+    assert.equal(await redis.get(key), "abcdef");
     const watermarks = storeKeys.slotWatermarks(slotTag(keySlot(key)));
     assert.equal(keySlot(watermarks), keySlot(key), "the watermarks are in the key's slot");
-    assert.deepEqual(await redis.hgetall(watermarks), { p1: "1000-1", p2: "5-0" });
+    assert.deepEqual(await redis.hgetall(watermarks), {
+      p1: "1000-1",
+      p2: "5-0",
+      p3: "9007199254740993-0",
+    });
   });
 });
 
@@ -157,12 +181,28 @@ Deno.test("an append sets the expiry only when it makes the key; other writes; b
         { op: "append", key: made, data: "c", expireAt: FAR + 5 },
       ],
     }], "2-0");
-    assert.equal(await redis.expiretime(made), FAR);
+    assert.equal(await redis.expiretime(made), FAR, "the first append's expiry");
     assert.ok((await redis.ttl(kept)) <= 1000, "the key's own TTL stays");
     assert.equal(await redis.get(kept), "xb");
     assert.equal(await redis.get(made), "ac");
     assert.deepEqual(await redis.smembers(storeKeys.hidden), ["8"]);
     assert.equal(await redis.zcard(storeKeys.handles), 0);
+
+    // The expiry comes from a key's first append in a call, none when it gives none; an
+    // empty append writes nothing.
+    const plain = storeKeys.log(3, 1), empty = storeKeys.log(4, 1);
+    await writeBySlot(redis, "0", [{
+      id: "2-1",
+      writes: [
+        { op: "append", key: plain, data: "p" },
+        { op: "append", key: plain, data: "q", expireAt: FAR },
+        { op: "append", key: empty, data: "", expireAt: FAR },
+        { op: "append", key: empty, data: new Uint8Array(0) },
+      ],
+    }], "2-1");
+    assert.equal(await redis.get(plain), "pq");
+    assert.equal(await redis.ttl(plain), -1);
+    assert.equal(await redis.exists(empty), 0);
 
     const before = await redis.dbsize();
     await assert.rejects(
@@ -178,17 +218,51 @@ Deno.test("an append sets the expiry only when it makes the key; other writes; b
     assert.equal(await redis.dbsize(), before, "nothing written");
 
     // The script checks a whole call before it writes: a bad write after a good one leaves
-    // nothing (the command is the one writeBySlot() defined above).
+    // nothing (the command is the one writeBySlot() defined above). ARGV: the partition,
+    // the batch's entry ids, then the slot's watermarks, its keys, and its entries (by
+    // number) with their writes.
     const set = storeKeys.graph(9), marks = storeKeys.slotWatermarks(slotTag(keySlot(set)));
-    const script = redis as unknown as { slotWrites(...a: (string | number)[]): Promise<unknown> };
-    await assert.rejects(
-      script.slotWrites(2, marks, set, "0", "9-0", "9-0", 2, "s", 2, "m", "", "?", 2, "m", ""),
-      /Unknown write "\?"/,
-    );
-    await assert.rejects(
-      script.slotWrites(2, marks, set, "0", "9-0", "9-0", 1, "s", 2, "m", "", "9-1", 5, "s", 2),
-      /Bad write count/,
-    );
+    const script = redis as unknown as { slotWrites(a: (string | number)[]): Promise<unknown> };
+    const call = (ids: string[], ...writes: (string | number)[]) =>
+      script.slotWrites(["0", ids.length, ...ids, marks, 1, set, ...writes]);
+    const good = [1, 1, "s", 1, "m", ""];
+    for (
+      const [ids, writes, error] of [
+        [["9-0", "9-1"], [2, ...good, 2, 1, "?", 1, "m", ""], /Unknown write "\?"/],
+        [["9-0"], [1, 1, 2, "s", 1, "m", ""], /The writes end early/],
+        [["9-0", "9-1"], [2, ...good, 2, 1, "z", 1, "nan", "m"], /Not a score/],
+        [["9-0", "9-1"], [2, ...good, 2, 1, "h", 1, "f", "1.5"], /Not an increment/],
+        [["9-0", "9-1"], [2, ...good, 2, 1, "a", 1, "x", "soon"], /Not an expiry/],
+        [["9-0", "9-1"], [2, 2, 1, "s", 1, "m", "", ...good], /Entry number 1 is out of order/],
+        [["9-0"], [1, 2, 1, "s", 1, "m", ""], /Entry number 2 is out of order/],
+        [["9-1", "9-0"], [1, ...good], /Entry 9-0 is out of order/],
+        [["09-0"], [1, ...good], /Not a stream entry id/],
+        [["9-0"], [1, 1, 1, "s", 2, "m", ""], /names no key/],
+      ] as [string[], (string | number)[], RegExp][]
+    ) {
+      await assert.rejects(call(ids, ...writes), error);
+    }
+    // The same checks in TypeScript, before anything is sent.
+    const one = (id: string, w: SlotWrite) => [{ id, writes: [w] }];
+    for (
+      const [entries, last, error] of [
+        [
+          [
+            ...one("2-0", { op: "sadd", key: set, member: "m" }),
+            ...one("1-0", { op: "sadd", key: set, member: "m" }),
+          ],
+          "2-0",
+          /must come in order/,
+        ],
+        [one("3-0", { op: "sadd", key: set, member: "m" }), "2-0", /must come in order/],
+        [one("1-0", { op: "zadd", key: set, score: NaN, member: "m" }), "1-0", /Not a score/],
+        [one("1-0", { op: "hincrby", key: set, field: "f", by: 0.5 }), "1-0", /Not an increment/],
+        [one("1-0", { op: "append", key: set, data: "x", expireAt: 1.5 }), "1-0", /Not an expiry/],
+        [one("01-0", { op: "sadd", key: set, member: "m" }), "1-0", /Not a stream entry id/],
+      ] as [EntryWrites[], string, RegExp][]
+    ) {
+      await assert.rejects(writeBySlot(redis, "0", entries, last), error);
+    }
     assert.equal(await redis.exists(set, marks), 0, "nothing written");
   });
 });

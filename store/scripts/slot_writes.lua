@@ -1,85 +1,174 @@
--- The writes of one batch of a stream partition that land in one hash slot, applied once
--- (slot_writes.ts). KEYS[1]: the slot's watermarks (a hash: field the partition, value
--- the id of the last entry of that partition whose writes this slot holds); then the keys
--- written, all in that slot. ARGV: the partition, the id of the batch's last entry, then
--- per entry: its id, its number of writes, and per write: its op, its key's index in
--- KEYS, and two arguments.
--- An entry at or below the watermark was applied here already (the batch came again after
--- a stop, whole or cut elsewhere): its writes are skipped. The watermark then moves to the
--- batch's last entry: every write of the batch that lands in this slot is in this call.
--- Ops: 'a' APPEND (first argument the bytes, second the EXPIREAT given to the key when the
--- call's appends make it, '' for none: the first one given counts; a key's appends are
--- joined into one APPEND), 'z' ZADD (score, member), 'r' ZREM (member), 's' SADD
--- (member), 't' SREM (member), 'h' HINCRBY (field, by).
+#!lua flags=allow-cross-slot-keys
+-- The writes of one batch of a stream partition that land in the hash slots one node
+-- serves, each slot applying them once (slot_writes.ts). The script declares no keys: a
+-- Redis Cluster node lets a script touch keys of several of its slots only so (and with
+-- this flag), and refuses, with an error, any key of a slot it does not serve (one that
+-- moved, or is moving and no longer holds that key). So everything is read and checked
+-- before the first write: every key, every argument, every watermark. An error then stops
+-- the call with nothing written, and the batch is sent again.
+-- ARGV: the partition, the number of the batch's entries and their ids in order (the
+-- last one the batch's last), then per slot: its watermarks' key (a hash in that slot:
+-- field the partition, value the id of the last entry of that partition whose writes the
+-- slot holds), its number of keys and the keys (all in that slot), its number of entries,
+-- and per entry: its number among the batch's entries (from 1), its number of writes, and
+-- per write: its op, its key's number among the slot's keys, and two arguments.
+-- In each slot, an entry at or below the watermark was applied there already (the batch
+-- came again after a stop, whole or cut elsewhere): its writes are skipped. The watermark
+-- then moves to the batch's last entry: every write of the batch that lands in the slot is
+-- in this call.
+-- Ops: 'a' APPEND (the bytes, and the EXPIREAT given to the key when the call's appends to
+-- it make it, from the first of them, '' for none; a key's appends are joined into one
+-- APPEND), 'z' ZADD (score, member), 'r' ZREM (member), 's' SADD (member), 't' SREM
+-- (member), 'h' HINCRBY (field, by).
 -- Returns how many writes were applied and how many skipped.
 
--- Stream entry ids ("<ms>-<seq>") compared as numbers.
+-- Stream entry ids ("<ms>-<seq>", decimal without leading zeros) compared as numbers of
+-- any size: by length, then as text.
 local function id_of(text)
-  local ms, seq = string.match(text, '^(%d+)%-(%d+)$')
-  if not ms then error('Not a stream entry id: "' .. tostring(text) .. '"') end
-  return tonumber(ms), tonumber(seq)
+  local ms, seq = string.match(text or '', '^(%d+)%-(%d+)$')
+  if not ms or (#ms > 1 and ms:sub(1, 1) == '0') or (#seq > 1 and seq:sub(1, 1) == '0') then
+    error('Not a stream entry id: "' .. tostring(text) .. '"')
+  end
+  return {ms, seq}
 end
-local function after(a_ms, a_seq, b_ms, b_seq)
-  return a_ms > b_ms or (a_ms == b_ms and a_seq > b_seq)
+local function greater(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
 end
-
-local partition, last = ARGV[1], ARGV[2]
-local last_ms, last_seq = id_of(last)
-local mark = redis.call('HGET', KEYS[1], partition)
-local mark_ms, mark_seq = -1, -1
-if mark then mark_ms, mark_seq = id_of(mark) end
+local function after(a, b)
+  if a[1] ~= b[1] then return greater(a[1], b[1]) end
+  return greater(a[2], b[2])
+end
 
 local CALLS = {z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HINCRBY'}
--- Everything is read and checked before the first write: an error stops the call with
--- nothing written, so that sending the batch again stays exact.
-local applied, skipped = 0, 0
-local writes = {}
--- A key's appends are made one APPEND, in order, after the other writes.
-local appends, append_order, expire = {}, {}, {}
-local i, n = 3, #ARGV
+local partition = ARGV[1]
+local n = #ARGV
+local function count_at(i)
+  local c = tonumber(ARGV[i])
+  if not c or c < 0 or c % 1 ~= 0 then error('Not a count at argument ' .. i) end
+  return c
+end
+local function need(i)
+  if i > n then error('The writes end early (argument ' .. i .. ')') end
+end
+
+-- The batch's entries, in order.
+local nentries = count_at(2)
+if nentries < 1 then error('A batch without entries') end
+need(2 + nentries)
+local ids = {}
+for e = 1, nentries do
+  ids[e] = id_of(ARGV[2 + e])
+  if e > 1 and not after(ids[e], ids[e - 1]) then
+    error('Entry ' .. ARGV[2 + e] .. ' is out of order')
+  end
+end
+local last = ARGV[2 + nentries]
+-- How many of the batch's entries are at or below a watermark.
+local function applied_below(mark)
+  if not mark then return 0 end
+  local m = id_of(mark)
+  local lo, hi = 0, nentries
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if after(ids[mid], m) then hi = mid - 1 else lo = mid end
+  end
+  return lo
+end
+
+-- Read and checked, slot by slot: nothing is written yet. A slot's writes are kept flat,
+-- four values each (op, key, two arguments).
+local slots = {}
+local checked_expiry = {}
+local i = 3 + nentries
 while i <= n do
-  local e_ms, e_seq = id_of(ARGV[i])
-  local count = tonumber(ARGV[i + 1])
-  if not count or i + 1 + 4 * count > n then error('Bad write count at argument ' .. (i + 1)) end
-  local fresh = after(e_ms, e_seq, mark_ms, mark_seq)
-  i = i + 2
-  for _ = 1, count do
-    local op, key, x, y = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
-    if key == nil or key == KEYS[1] then
-      error('Write ' .. op .. ' names no key of this call (argument ' .. (i + 1) .. ')')
-    end
-    if op ~= 'a' and not CALLS[op] then error('Unknown write "' .. tostring(op) .. '"') end
-    if not fresh then
-      skipped = skipped + 1
-    else
-      if op == 'a' then
-        local parts = appends[key]
-        if not parts then
-          parts = {}
-          appends[key] = parts
-          append_order[#append_order + 1] = key
-        end
-        parts[#parts + 1] = x
-        -- The first append that names an expiry would have made the key.
-        if y ~= '' and not expire[key] then expire[key] = y end
-      elseif op == 'r' or op == 's' or op == 't' then
-        writes[#writes + 1] = {CALLS[op], key, x}
-      else
-        writes[#writes + 1] = {CALLS[op], key, x, y}
+  need(i + 1)
+  local slot = {marks = ARGV[i], keys = {}, writes = {}, skipped = 0}
+  local nkeys = count_at(i + 1)
+  need(i + 1 + nkeys)
+  for k = 1, nkeys do slot.keys[k] = ARGV[i + 1 + k] end
+  i = i + 2 + nkeys
+  -- A key of a slot this node does not serve stops the call here.
+  local mark = redis.call('HGET', slot.marks, partition)
+  slot.mark = mark
+  local done = applied_below(mark)
+  for _, key in ipairs(slot.keys) do redis.call('EXISTS', key) end
+  need(i)
+  local entries = count_at(i)
+  i = i + 1
+  local previous = 0
+  local writes = slot.writes
+  for _ = 1, entries do
+    need(i + 1)
+    local e = count_at(i)
+    if e <= previous or e > nentries then error('Entry number ' .. ARGV[i] .. ' is out of order') end
+    previous = e
+    local fresh = e > done
+    local count = count_at(i + 1)
+    i = i + 2
+    need(i + 4 * count - 1)
+    for _ = 1, count do
+      local op, key, x, y = ARGV[i], slot.keys[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+      if key == nil then
+        error('Write ' .. op .. ' names no key of its slot (argument ' .. (i + 1) .. ')')
       end
-      applied = applied + 1
+      if op == 'a' then
+        if y ~= '' and not checked_expiry[y] then
+          if not string.match(y, '^%d+$') then error('Not an expiry: "' .. y .. '"') end
+          checked_expiry[y] = true
+        end
+      elseif op == 'z' then
+        local score = tonumber(x)
+        if not score or score ~= score then error('Not a score: "' .. x .. '"') end
+      elseif op == 'h' then
+        if not string.match(y, '^%-?%d+$') then error('Not an increment: "' .. y .. '"') end
+      elseif not CALLS[op] then
+        error('Unknown write "' .. tostring(op) .. '"')
+      end
+      if fresh then
+        local w = #writes
+        writes[w + 1], writes[w + 2], writes[w + 3], writes[w + 4] = op, key, x, y
+      else
+        slot.skipped = slot.skipped + 1
+      end
+      i = i + 4
     end
-    i = i + 4
   end
+  slots[#slots + 1] = slot
 end
-for _, w in ipairs(writes) do redis.call(unpack(w)) end
-for _, key in ipairs(append_order) do
-  local data = table.concat(appends[key])
-  if redis.call('APPEND', key, data) == #data and expire[key] then
-    redis.call('EXPIREAT', key, expire[key])
+
+local applied, skipped = 0, 0
+for _, slot in ipairs(slots) do
+  -- A key's appends are made one APPEND, in order, after the slot's other writes.
+  local appends, order, expire = {}, {}, {}
+  local writes = slot.writes
+  for w = 1, #writes, 4 do
+    local op, key, x, y = writes[w], writes[w + 1], writes[w + 2], writes[w + 3]
+    if op == 'a' then
+      local parts = appends[key]
+      if not parts then
+        parts = {}
+        appends[key] = parts
+        order[#order + 1] = key
+        expire[key] = y
+      end
+      parts[#parts + 1] = x
+    elseif op == 'z' or op == 'h' then
+      redis.call(CALLS[op], key, x, y)
+    else
+      redis.call(CALLS[op], key, x)
+    end
   end
-end
-if after(last_ms, last_seq, mark_ms, mark_seq) then
-  redis.call('HSET', KEYS[1], partition, last)
+  for _, key in ipairs(order) do
+    local data = table.concat(appends[key])
+    if #data > 0 and redis.call('APPEND', key, data) == #data and expire[key] ~= '' then
+      redis.call('EXPIREAT', key, expire[key])
+    end
+  end
+  if not slot.mark or after(ids[nentries], id_of(slot.mark)) then
+    redis.call('HSET', slot.marks, partition, last)
+  end
+  applied = applied + #writes / 4
+  skipped = skipped + slot.skipped
 end
 return {applied, skipped}
