@@ -156,8 +156,9 @@
  *   and the `{g}` and `{ids}` writes); then one call per master writes what the first
  *   round returned for its slots. A call over many slots declares no keys and runs with the
  *   script flag `allow-cross-slot-keys`; its node refuses a key of a slot it does not serve
- *   (moved, or moving and no longer holding the key) at the command that names it, so the
- *   call reads every key before its first write (a call stopped midway keeps what it wrote);
+ *   (moved, or moving and not held there) at the command that names it, so the call reads
+ *   every key before its first write and writes no key it emptied (a call stopped midway
+ *   keeps what it wrote);
  * - exactly once per slot: a watermark per slot and partition (the last batch applied there
  *   from that partition) kept in the slot itself under a hash tag chosen to fall in it, read
  *   and moved by the same call, so that a batch redelivered after a stop between two calls

@@ -9,10 +9,13 @@
  * writer at a time sends a partition's entries, in order (the indexer's lease), and an
  * entry sent again carries the same writes.
  *
- * A call reads every key it writes, and every watermark, before its first write: a node
- * refuses a key of a slot it does not serve (moved, or moving and no longer holding that
- * key), so a call that reaches one stops with nothing written, and the batch is sent again
- * once the client knows where the slot went.
+ * A call reads every key it writes, and every watermark, before its first write, and
+ * writes a set's members so that no key it empties is written again: a node refuses a key
+ * of a slot it does not serve (moved, or moving and not held there: moved already, or not
+ * made yet), so a call that reaches one stops with nothing written, and the batch is sent
+ * again once the client knows where the slot went. A call that would make a key in a slot
+ * being moved waits so for the move to end. Within a call, a set's or sorted set's member
+ * gets its last write only.
  *
  * This is the second round of the apply on a Cluster as store/layout.ts lays it out: the
  * writes that land outside the slot where an operation is decided (counterparts' logs,

@@ -1,11 +1,13 @@
 /**
  * Writes by slot (slot_writes.ts) on a real local Redis Cluster (3 masters, 3 replicas):
  * two partitions write batches to the logs and sorted sets of 300 accounts (slots on every
- * master) and to one shared hash, one call per master, stopping with only some slots'
- * writes landed and sending batches again cut at other entries, while slots move to
- * another master (redis-cli --cluster reshard) and while one slot is split key by key (its
- * watermarks moved, its logs not yet: its master's calls refused, nothing written, until
- * the move ends). At the end every key holds each entry's writes exactly once, in order.
+ * master) and to a shared slot (a count, strings, sorted sets emptied and filled again by
+ * each entry), one call per master, stopping with only some slots' writes landed and
+ * sending batches again cut at other entries, while slots move to another master
+ * (redis-cli --cluster reshard) and while the shared slot is split key by key (its strings
+ * moved, its count, sets and watermarks not yet: its master's calls refused, nothing
+ * written, until the move ends). At the end every key holds each entry's writes exactly
+ * once, in order.
  */
 import assert from "node:assert/strict";
 import { keySlot, slotTag } from "@bsky/shared/cluster";
@@ -18,6 +20,8 @@ const ACCOUNTS = 300;
 const BATCHES = 150;
 const PER_BATCH = 30;
 const FAR = 4_000_000_000;
+/** Per partition, a sorted set in the shared slot ({g}). */
+const ONE_MEMBER = [storeKeys.blocksEnding, storeKeys.handles];
 
 /** Partition p's entry i: its own week's log of two accounts, a block, a count. */
 function entry(p: number, i: number): EntryWrites {
@@ -31,6 +35,9 @@ function entry(p: number, i: number): EntryWrites {
       { op: "hincrby", key: storeKeys.recordBuckets, field: `p${p}`, by: 1 },
       // In the same slot as the count ({g}), written after it in a call.
       { op: "append", key: storeKeys.languagePosts(1000 + p), data: `(${i})` },
+      // A sorted set of that slot with one member, emptied and filled again by each entry.
+      { op: "zrem", key: ONE_MEMBER[p], member: "x" },
+      { op: "zadd", key: ONE_MEMBER[p], score: i, member: "x" },
     ],
   };
 }
@@ -41,7 +48,13 @@ function expected(entries: EntryWrites[][]): Map<string, string | string[]> {
   for (const e of entries.flat()) {
     for (const w of e.writes) {
       if (w.op === "append") out.set(w.key, `${out.get(w.key) ?? ""}${w.data}`);
-      if (w.op === "zadd") out.set(w.key, [...(out.get(w.key) ?? []), w.member].sort());
+      if (w.op === "zadd") {
+        const now = (out.get(w.key) ?? []) as string[];
+        out.set(w.key, [...new Set([...now, w.member])].sort());
+      }
+      if (w.op === "zrem") {
+        out.set(w.key, ((out.get(w.key) ?? []) as string[]).filter((m) => m !== w.member));
+      }
     }
   }
   return out;
@@ -77,10 +90,11 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
       masters.find((m) => m.ranges.some(([a, b]) => a <= slot && slot <= b))!;
     assert.equal(new Set([...used].map((s) => ownerOf(s).port)).size, 3, "slots on every master");
 
-    let refused = 0;
+    /** Refused calls, and those refused for a key their node does not hold. */
+    let refused = 0, notHeld = 0;
     let stops = 0;
     /** Set once the slots have moved; set too when the test fails, to stop the writers. */
-    let moved = false, failed = false;
+    let resharded = false, moved = false, failed = false;
     /**
      * Sends `batch` until it lands: a refused call (an AggregateError) leaves the other
      * nodes' writes, as a stop does; anything else ends the test.
@@ -93,6 +107,7 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
         } catch (err) {
           if (!(err instanceof AggregateError) || failed) throw err;
           refused++;
+          if (err.errors.some((e) => /non local key/.test(String(e)))) notHeld++;
           await sleep(50);
           continue;
         }
@@ -121,9 +136,10 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
         }
         await send(p, batch);
         progress[p] = k + 1;
-        // Paced, and held near the end until the slots have moved, so that they move while
-        // batches are being written.
+        // Paced, and held halfway until the reshard is over and near the end until the
+        // split is, so that slots move while batches are being written.
         await sleep(20);
+        while (k === BATCHES / 2 && !resharded && !failed) await sleep(20);
         while (k === BATCHES - 10 && !moved && !failed) await sleep(20);
       }
     };
@@ -150,6 +166,7 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
         first + 1;
       await cluster.reshard(from.port, masters[1].port, count);
       assert.ok(progress[0] < BATCHES, "the slots moved while batches were being written");
+      resharded = true;
 
       // The shared slot splits key by key: its appended strings move first, its count and
       // watermarks stay behind for a while, and its master refuses the calls that name the
@@ -162,19 +179,34 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
       await cluster.cli(src, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
       const migrate = (key: string) =>
         cluster.cli(src, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
+      // While the slot is migrating and none of its keys has moved, calls go on: each
+      // empties and fills its sorted set again, and a key it emptied is one the node no
+      // longer holds.
+      const at = [...progress];
+      const until = Date.now() + 30_000;
+      while ((progress[0] < at[0] + 3 || progress[1] < at[1] + 3) && Date.now() < until) {
+        unlessFailed();
+        await sleep(10);
+      }
+      assert.ok(
+        progress[0] >= at[0] + 3 && progress[1] >= at[1] + 3,
+        "writes go on while migrating",
+      );
       const watermarks = storeKeys.slotWatermarks(slotTag(slot));
-      const before = refused;
+      // What stays behind: the count and the sorted sets each call empties and fills again.
+      const stay: string[] = [storeKeys.recordBuckets, ...ONE_MEMBER];
+      const before = notHeld;
       for (const key of keys) {
-        if (keySlot(key) === slot && key !== storeKeys.recordBuckets) await migrate(key);
+        if (keySlot(key) === slot && !stay.includes(key)) await migrate(key);
       }
       const deadline = Date.now() + 30_000;
-      while (refused === before && Date.now() < deadline) {
+      while (notHeld === before && Date.now() < deadline) {
         unlessFailed();
         await sleep(20);
       }
-      assert.ok(refused > before, "a call to the split slot was refused");
+      assert.ok(notHeld > before, "a call to the split slot was refused for a key moved");
       assert.ok(progress[0] < BATCHES && progress[1] < BATCHES, "split while batches are written");
-      await migrate(storeKeys.recordBuckets);
+      for (const key of stay) await migrate(key);
       await migrate(watermarks);
       for (const port of new Set([dest.port, src, ...masters.map((m) => m.port)])) {
         await cluster.cli(port, "CLUSTER", "SETSLOT", String(slot), "NODE", dest.id);
@@ -197,6 +229,9 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
     });
     for (const key of keys) {
       if (key.startsWith("l:")) assert.equal(await redis.expiretime(key), FAR, key);
+    }
+    for (const p of [0, 1]) {
+      assert.equal(await redis.zscore(ONE_MEMBER[p], "x"), String(BATCHES * PER_BATCH - 1));
     }
     // The split slot's watermarks: for each partition, at or past its last entry that
     // writes there (the end of the last batch that did).

@@ -201,6 +201,32 @@ Deno.test("an append sets the expiry only when it makes the key; other writes; b
       ],
     }], "2-1");
     assert.equal(await redis.get(plain), "pq");
+
+    // A member's last write counts, within an entry and across entries: added, taken out and
+    // added again; taken out for good; a set emptied, one emptied and filled again.
+    const zset = storeKeys.blocking(5), gone = storeKeys.graph(5), back = storeKeys.graph(6);
+    await redis.sadd(gone, "only");
+    await redis.sadd(back, "only");
+    await writeBySlot(redis, "0", [{
+      id: "3-0",
+      writes: [
+        { op: "zadd", key: zset, score: 1, member: "m" },
+        { op: "zadd", key: zset, score: 5, member: "n" },
+        { op: "zrem", key: zset, member: "m" },
+        { op: "srem", key: gone, member: "only" },
+        { op: "srem", key: back, member: "only" },
+      ],
+    }, {
+      id: "3-1",
+      writes: [
+        { op: "zadd", key: zset, score: 2, member: "m" },
+        { op: "zrem", key: zset, member: "n" },
+        { op: "sadd", key: back, member: "only" },
+      ],
+    }], "3-1");
+    assert.deepEqual(await redis.zrange(zset, "0", "-1", "WITHSCORES"), ["m", "2"]);
+    assert.equal(await redis.exists(gone), 0);
+    assert.deepEqual(await redis.smembers(back), ["only"]);
     assert.equal(await redis.ttl(plain), -1);
     assert.equal(await redis.exists(empty), 0);
 
