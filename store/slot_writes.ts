@@ -56,6 +56,19 @@ export interface SlotWriteResult {
   applied: number;
   /** Writes of entries a slot held already. */
   skipped: number;
+  /** Calls whose WAIT saw fewer replicas acknowledge than asked (see SlotWriteOptions). */
+  short: number;
+}
+
+export interface SlotWriteOptions {
+  /**
+   * Replicas each call's writes must reach (WAIT, on the call's own connection, right after
+   * it), so that what a batch wrote survives its master's failure: 0 (the default) for none.
+   * A call whose WAIT comes short still counts as written, and is counted in `short`.
+   */
+  waitReplicas?: number;
+  /** How long WAIT waits (ms); 500 by default. */
+  waitMs?: number;
 }
 
 const OP_CODE: Record<SlotWrite["op"], string> = {
@@ -113,6 +126,26 @@ interface SlotPart {
 }
 
 type Runner = { slotWrites(args: Arg[]): Promise<[number, number]> };
+type Piped = ReturnType<Redis["pipeline"]> & { slotWrites(args: Arg[]): unknown };
+
+/** One node's call, then WAIT on the same connection when asked: its reply and whether WAIT came short. */
+async function callNode(
+  client: Redis,
+  args: Arg[],
+  { waitReplicas = 0, waitMs = 500 }: SlotWriteOptions,
+): Promise<{ reply: [number, number]; short: boolean }> {
+  defineScript(client, "slotWrites", slotWritesLua);
+  if (waitReplicas <= 0) {
+    return { reply: await (client as unknown as Runner).slotWrites(args), short: false };
+  }
+  const pipe = client.pipeline() as Piped;
+  pipe.slotWrites(args);
+  pipe.wait(waitReplicas, waitMs);
+  const [[err, reply], [waitErr, acknowledged]] = (await pipe.exec())!;
+  if (err) throw err;
+  if (waitErr) throw waitErr;
+  return { reply: reply as [number, number], short: Number(acknowledged) < waitReplicas };
+}
 
 /** The client that runs a call for `slot`, and its name ("" on a single server). */
 function nodeFor(redis: RedisClient, slot: number): { name: string; client: Redis | undefined } {
@@ -124,7 +157,7 @@ function nodeFor(redis: RedisClient, slot: number): { name: string; client: Redi
 
 /**
  * Applies the writes of `entries` (a partition's entries in order, ending at `last`), one
- * call per node; in each slot, every write of an entry at or below the slot's watermark
+ * call per node (each followed by WAIT with `waitReplicas`); in each slot, every write of an entry at or below the slot's watermark
  * for the partition is skipped, and the watermark moves to `last`. Throws on any call that
  * failed (the others stand; on a Cluster the client then reads the slots' masters again):
  * send the batch again.
@@ -134,6 +167,7 @@ export async function writeBySlot(
   partition: string,
   entries: readonly EntryWrites[],
   last: string,
+  options: SlotWriteOptions = {},
 ): Promise<SlotWriteResult> {
   if (!STREAM_ID.test(last)) throw new TypeError(`Not a stream entry id: "${last}"`);
   const slots = new Map<number, SlotPart>();
@@ -213,16 +247,22 @@ export async function writeBySlot(
         new Error(`No connection to the master of ${call.slots} slots (${name || "unknown"})`),
       );
     }
-    defineScript(call.client, "slotWrites", slotWritesLua);
-    return (call.client as unknown as Runner).slotWrites(call.args);
+    return callNode(call.client, call.args, options);
   }));
-  const result: SlotWriteResult = { calls: calls.size, slots: slots.size, applied: 0, skipped: 0 };
+  const result: SlotWriteResult = {
+    calls: calls.size,
+    slots: slots.size,
+    applied: 0,
+    skipped: 0,
+    short: 0,
+  };
   const failed: unknown[] = [];
   for (const r of replies) {
     if (r.status === "rejected") failed.push(r.reason);
     else {
-      result.applied += Number(r.value[0]);
-      result.skipped += Number(r.value[1]);
+      result.applied += Number(r.value.reply[0]);
+      result.skipped += Number(r.value.reply[1]);
+      if (r.value.short) result.short++;
     }
   }
   if (failed.length > 0) {

@@ -245,3 +245,56 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
     redis.disconnect();
   }
 });
+
+Deno.test("on a Redis Cluster, writes by slot wait for a replica: a batch acknowledged survives its master's failure, and a stalled replica makes each call short", async () => {
+  await using cluster = await startRedisCluster();
+  const redis = await cluster.connect();
+  try {
+    const batch = Array.from({ length: 200 }, (_, i) => entry(0, i));
+    const last = batch.at(-1)!.id;
+    // A replica still syncing after the start may not acknowledge in time: the batch is sent
+    // again (each slot skips what it holds) until every replica has it.
+    let written = await writeBySlot(redis, "0", batch, last, { waitReplicas: 1 });
+    assert.equal(written.applied, 1400);
+    for (let k = 0; written.short > 0 && k < 20; k++) {
+      await new Promise((r) => setTimeout(r, 250));
+      written = await writeBySlot(redis, "0", batch, last, { waitReplicas: 1 });
+      assert.equal(written.applied, 0);
+    }
+    assert.deepEqual(written, { ...written, calls: 3, short: 0 });
+
+    // The master of the first account's log fails; its replica, which acknowledged the
+    // batch, takes over with all of it.
+    const key = storeKeys.log(1 + (0 * 7) % ACCOUNTS, 0);
+    const promoted = await cluster.killMaster(await cluster.masterOf(key));
+    assert.equal(await cluster.masterOf(key), promoted);
+    const want = expected([batch]);
+    assert.deepEqual(await actual(redis, want.keys()), want);
+
+    // Replicas stopped (SIGSTOP) cannot acknowledge: every call's WAIT comes short, and the
+    // writes stand on the masters.
+    const replicas = (await cluster.topology()).filter((n) => n.role === "replica" && !n.failed);
+    assert.ok(replicas.length >= 2, `${replicas.length} replicas`);
+    const pids = await Promise.all(replicas.map(async (n) => {
+      const info = await cluster.cli(n.port, "INFO", "server");
+      return Number(/process_id:(\d+)/.exec(info)![1]);
+    }));
+    const more = Array.from({ length: 50 }, (_, i) => entry(0, 200 + i));
+    let stalled;
+    for (const pid of pids) Deno.kill(pid, "SIGSTOP");
+    try {
+      stalled = await writeBySlot(redis, "0", more, more.at(-1)!.id, {
+        waitReplicas: 1,
+        waitMs: 200,
+      });
+    } finally {
+      for (const pid of pids) Deno.kill(pid, "SIGCONT");
+    }
+    // The master left without a replica by the failure, and the two whose replicas stopped.
+    assert.equal(stalled.short, stalled.calls);
+    const all = expected([batch, more]);
+    assert.deepEqual(await actual(redis, all.keys()), all);
+  } finally {
+    redis.disconnect();
+  }
+});

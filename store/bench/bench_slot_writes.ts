@@ -2,9 +2,9 @@
  * What writes by slot (slot_writes.ts) cost: batches of 1,000 likes (each an append to the
  * liker's log and one to the liked account's, 5 bytes each; likers drawn evenly, liked
  * accounts heavy-tailed, from 100,000 accounts) written one batch at a time, as an applier
- * does, into a local Redis Cluster of 3 masters and 3 replicas and into one redis-server;
- * beside them, on that one server, the same appends as a plain pipeline (no watermark, not
- * exactly once): the floor. Runs are interleaved; medians are reported. Prints entries/s,
+ * does, into a local Redis Cluster of 3 masters and 3 replicas (without WAIT, and with each
+ * call followed by WAIT 1) and into one redis-server; beside them, on that one server, the
+ * same appends as a plain pipeline (no watermark, not exactly once): the floor. Runs are interleaved; medians are reported. Prints entries/s,
  * calls per entry, Redis CPU per entry (every master's, INFO cpu) and batch times, then one
  * JSON line.
  *
@@ -80,10 +80,11 @@ interface Run {
   batchP99Ms: number;
 }
 
-type Mode = "cluster" | "one server" | "one server, plain pipeline";
+type Mode = "cluster, WAIT 1" | "cluster" | "one server" | "one server, plain pipeline";
 
 async function run(mode: Mode): Promise<Run> {
-  const onCluster = mode === "cluster";
+  const onCluster = mode.startsWith("cluster");
+  const waitReplicas = mode === "cluster, WAIT 1" ? 1 : 0;
   const ports = onCluster ? await masterPorts() : [single.port];
   // Empty (a master's replica follows it).
   for (const port of ports) await cluster.cli(port, "FLUSHALL");
@@ -107,7 +108,7 @@ async function run(mode: Mode): Promise<Run> {
         await pipe.exec();
         calls += 1;
       } else {
-        calls += (await writeBySlot(redis, "0", batch, batch.at(-1)!.id)).calls;
+        calls += (await writeBySlot(redis, "0", batch, batch.at(-1)!.id, { waitReplicas })).calls;
       }
       times.push(performance.now() - t);
     }
@@ -126,11 +127,12 @@ async function run(mode: Mode): Promise<Run> {
   }
 }
 
-const MODES: Mode[] = ["one server, plain pipeline", "one server", "cluster"];
+const MODES: Mode[] = ["one server, plain pipeline", "one server", "cluster", "cluster, WAIT 1"];
 const runs: Record<Mode, Run[]> = {
   "one server, plain pipeline": [],
   "one server": [],
   cluster: [],
+  "cluster, WAIT 1": [],
 };
 for (let r = 1; r <= REPEAT; r++) {
   for (const mode of MODES) {
@@ -171,6 +173,8 @@ console.log(
     (summary["one server"].entriesPerSecond / floor.entriesPerSecond).toFixed(2)
   } of the rate; cluster ÷ one server: ${
     (summary.cluster.entriesPerSecond / summary["one server"].entriesPerSecond).toFixed(2)
+  }; cluster with WAIT 1 ÷ without: ${
+    (summary["cluster, WAIT 1"].entriesPerSecond / summary.cluster.entriesPerSecond).toFixed(2)
   }`,
 );
 console.log(
