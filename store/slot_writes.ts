@@ -13,8 +13,8 @@
  * writes a set's members so that no key it empties is written again: a node refuses a key
  * of a slot it does not serve (moved, or moving and not held there: moved already, or not
  * made yet), so a call that reaches one stops with nothing written, and the batch is sent
- * again once the client knows where the slot went. A call that would make a key in a slot
- * being moved waits so for the move to end. Within a call, a set's or sorted set's member
+ * again once the client knows where the slot went; a call that would make a key in a slot
+ * being moved is refused until the move ends. Within a call, a set's or sorted set's member
  * gets its last write only.
  *
  * This is the second round of the apply on a Cluster as store/layout.ts lays it out: the
@@ -128,7 +128,10 @@ interface SlotPart {
 type Runner = { slotWrites(args: Arg[]): Promise<[number, number]> };
 type Piped = ReturnType<Redis["pipeline"]> & { slotWrites(args: Arg[]): unknown };
 
-/** One node's call, then WAIT on the same connection when asked: its reply and whether WAIT came short. */
+/**
+ * One node's call, then WAIT on the same connection when asked: its reply, and whether
+ * WAIT came short.
+ */
 async function callNode(
   client: Redis,
   args: Arg[],
@@ -157,10 +160,10 @@ function nodeFor(redis: RedisClient, slot: number): { name: string; client: Redi
 
 /**
  * Applies the writes of `entries` (a partition's entries in order, ending at `last`), one
- * call per node (each followed by WAIT with `waitReplicas`); in each slot, every write of an entry at or below the slot's watermark
- * for the partition is skipped, and the watermark moves to `last`. Throws on any call that
- * failed (the others stand; on a Cluster the client then reads the slots' masters again):
- * send the batch again.
+ * call per node (each followed by WAIT with `waitReplicas`); in each slot, every write of
+ * an entry at or below the slot's watermark for the partition is skipped, and the
+ * watermark moves to `last`. Throws on any call that failed (the others stand; on a
+ * Cluster the client then reads the slots' masters again): send the batch again.
  */
 export async function writeBySlot(
   redis: RedisClient,
@@ -171,6 +174,8 @@ export async function writeBySlot(
 ): Promise<SlotWriteResult> {
   if (!STREAM_ID.test(last)) throw new TypeError(`Not a stream entry id: "${last}"`);
   const slots = new Map<number, SlotPart>();
+  const ids: string[] = [];
+  const numbers = new Map<string, number>();
   let previous: string | undefined;
   for (const entry of entries) {
     if (!STREAM_ID.test(entry.id)) throw new TypeError(`Not a stream entry id: "${entry.id}"`);
@@ -180,6 +185,7 @@ export async function writeBySlot(
       );
     }
     previous = entry.id;
+    let written = false;
     for (const w of entry.writes) {
       const args = argsOf(w);
       // An empty append writes nothing.
@@ -208,23 +214,10 @@ export async function writeBySlot(
       }
       here.args.push(OP_CODE[w.op], k, ...args);
       here.count++;
+      written = true;
     }
-  }
-
-  // The ids of the entries with writes, and the batch's last: the calls name entries by
-  // their number in this list.
-  const ids: string[] = [];
-  const numbers = new Map<string, number>();
-  for (const part of slots.values()) {
-    for (const e of part.entries) {
-      if (!numbers.has(e.id)) numbers.set(e.id, 0);
-    }
-  }
-  for (const entry of entries) {
-    if (numbers.has(entry.id)) {
-      ids.push(entry.id);
-      numbers.set(entry.id, ids.length);
-    }
+    // The calls name entries by their number among those with writes (and the batch's last).
+    if (written) numbers.set(entry.id, ids.push(entry.id));
   }
   if (ids.at(-1) !== last) ids.push(last);
 
