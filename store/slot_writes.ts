@@ -67,7 +67,7 @@ export interface SlotWriteOptions {
    * A call whose WAIT comes short still counts as written, and is counted in `short`.
    */
   waitReplicas?: number;
-  /** How long WAIT waits (ms); 500 by default. */
+  /** How long WAIT waits (whole ms, at least 1); 500 by default. */
   waitMs?: number;
 }
 
@@ -126,7 +126,6 @@ interface SlotPart {
 }
 
 type Runner = { slotWrites(args: Arg[]): Promise<[number, number]> };
-type Piped = ReturnType<Redis["pipeline"]> & { slotWrites(args: Arg[]): unknown };
 
 /**
  * One node's call, then WAIT on the same connection when asked: its reply, and whether
@@ -138,16 +137,12 @@ async function callNode(
   { waitReplicas = 0, waitMs = 500 }: SlotWriteOptions,
 ): Promise<{ reply: [number, number]; short: boolean }> {
   defineScript(client, "slotWrites", slotWritesLua);
-  if (waitReplicas <= 0) {
-    return { reply: await (client as unknown as Runner).slotWrites(args), short: false };
-  }
-  const pipe = client.pipeline() as Piped;
-  pipe.slotWrites(args);
-  pipe.wait(waitReplicas, waitMs);
-  const [[err, reply], [waitErr, acknowledged]] = (await pipe.exec())!;
-  if (err) throw err;
-  if (waitErr) throw waitErr;
-  return { reply: reply as [number, number], short: Number(acknowledged) < waitReplicas };
+  const reply = await (client as unknown as Runner).slotWrites(args);
+  if (waitReplicas <= 0) return { reply, short: false };
+  // Sent after the script's reply, on the same connection: WAIT then covers its writes
+  // whichever way the client ran it (a script the node did not have is sent again whole).
+  const acknowledged = await client.wait(waitReplicas, waitMs);
+  return { reply, short: Number(acknowledged) < waitReplicas };
 }
 
 /** The client that runs a call for `slot`, and its name ("" on a single server). */
@@ -173,6 +168,14 @@ export async function writeBySlot(
   options: SlotWriteOptions = {},
 ): Promise<SlotWriteResult> {
   if (!STREAM_ID.test(last)) throw new TypeError(`Not a stream entry id: "${last}"`);
+  const { waitReplicas = 0, waitMs = 500 } = options;
+  if (!Number.isSafeInteger(waitReplicas) || waitReplicas < 0) {
+    throw new RangeError(`Not a number of replicas: ${waitReplicas}`);
+  }
+  // WAIT 0 would wait for ever.
+  if (!Number.isSafeInteger(waitMs) || waitMs < 1) {
+    throw new RangeError(`Not a time to wait (whole ms, at least 1): ${waitMs}`);
+  }
   const slots = new Map<number, SlotPart>();
   const ids: string[] = [];
   const numbers = new Map<string, number>();

@@ -1,8 +1,8 @@
 /**
  * Writes by slot (slot_writes.ts) on a real local Redis Cluster (3 masters, 3 replicas):
  * two partitions write batches to the logs and sorted sets of 300 accounts (slots on every
- * master) and to a shared slot (a count, strings, sorted sets emptied and filled again by
- * each entry), one call per master, stopping with only some slots' writes landed and
+ * master) and to a shared slot (a count, strings, sorted sets of one member that each entry
+ * replaces), one call per master, stopping with only some slots' writes landed and
  * sending batches again cut at other entries, while slots move to another master
  * (redis-cli --cluster reshard) and while the shared slot is split key by key (its strings
  * moved, its count, sets and watermarks not yet: its master's calls refused, nothing
@@ -20,7 +20,7 @@ const ACCOUNTS = 300;
 const BATCHES = 150;
 const PER_BATCH = 30;
 const FAR = 4_000_000_000;
-/** Per partition, a sorted set in the shared slot ({g}). */
+/** Per partition, a sorted set in the shared slot ({g}), of one member at a time. */
 const ONE_MEMBER = [storeKeys.blocksEnding, storeKeys.handles];
 
 /** Partition p's entry i: its own week's log of two accounts, a block, a count. */
@@ -35,9 +35,10 @@ function entry(p: number, i: number): EntryWrites {
       { op: "hincrby", key: storeKeys.recordBuckets, field: `p${p}`, by: 1 },
       // In the same slot as the count ({g}), written after it in a call.
       { op: "append", key: storeKeys.languagePosts(1000 + p), data: `(${i})` },
-      // A sorted set of that slot with one member, emptied and filled again by each entry.
-      { op: "zrem", key: ONE_MEMBER[p], member: "x" },
-      { op: "zadd", key: ONE_MEMBER[p], score: i, member: "x" },
+      // A sorted set of that slot with one member: each entry takes out the one before's and
+      // adds its own, so that writes made in order would empty it and write it again.
+      { op: "zrem", key: ONE_MEMBER[p], member: `m${i - 1}` },
+      { op: "zadd", key: ONE_MEMBER[p], score: i, member: `m${i}` },
     ],
   };
 }
@@ -179,9 +180,9 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
       await cluster.cli(src, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", dest.id);
       const migrate = (key: string) =>
         cluster.cli(src, "MIGRATE", "127.0.0.1", String(dest.port), "", "0", "5000", "KEYS", key);
-      // While the slot is migrating and none of its keys has moved, calls go on: each
-      // empties and fills its sorted set again, and a key it emptied is one the node no
-      // longer holds.
+      // While the slot is migrating and none of its keys has moved, calls go on: in order,
+      // a call's writes would empty its sorted set and write it again, and a key emptied
+      // is one the node no longer holds.
       const at = [...progress];
       const until = Date.now() + 30_000;
       while ((progress[0] < at[0] + 3 || progress[1] < at[1] + 3) && Date.now() < until) {
@@ -193,7 +194,7 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
         "writes go on while migrating",
       );
       const watermarks = storeKeys.slotWatermarks(slotTag(slot));
-      // What stays behind: the count and the sorted sets each call empties and fills again.
+      // What stays behind: the count and the sorted sets of one member.
       const stay: string[] = [storeKeys.recordBuckets, ...ONE_MEMBER];
       const before = notHeld;
       for (const key of keys) {
@@ -231,7 +232,11 @@ Deno.test("on a Redis Cluster, writes by slot apply each entry once through stop
       if (key.startsWith("l:")) assert.equal(await redis.expiretime(key), FAR, key);
     }
     for (const p of [0, 1]) {
-      assert.equal(await redis.zscore(ONE_MEMBER[p], "x"), String(BATCHES * PER_BATCH - 1));
+      const lastOne = BATCHES * PER_BATCH - 1;
+      assert.deepEqual(await redis.zrange(ONE_MEMBER[p], "0", "-1", "WITHSCORES"), [
+        `m${lastOne}`,
+        String(lastOne),
+      ]);
     }
     // The split slot's watermarks: for each partition, at or past its last entry that
     // writes there (the end of the last batch that did).

@@ -302,6 +302,26 @@ Deno.test("an append sets the expiry only when it makes the key; other writes; b
     ) {
       await assert.rejects(writeBySlot(redis, "0", entries, last), error);
     }
+    const ok = one("1-0", { op: "sadd", key: set, member: "m" });
+    await assert.rejects(writeBySlot(redis, "0", ok, "1-0", { waitMs: 0 }), /Not a time to wait/);
+    await assert.rejects(
+      writeBySlot(redis, "0", ok, "1-0", { waitReplicas: 0.5 }),
+      /Not a number of replicas/,
+    );
+    // The extremes TypeScript lets through, the script takes too.
+    const hash = storeKeys.settings;
+    await writeBySlot(redis, "7", [{
+      id: "1-0",
+      writes: [
+        { op: "hincrby", key: hash, field: "low", by: Number.MIN_SAFE_INTEGER },
+        { op: "hincrby", key: hash, field: "high", by: Number.MAX_SAFE_INTEGER },
+        { op: "append", key: storeKeys.log(8, 1), data: "x", expireAt: Number.MAX_SAFE_INTEGER },
+      ],
+    }], "1-0");
+    assert.deepEqual(await redis.hgetall(hash), {
+      low: String(Number.MIN_SAFE_INTEGER),
+      high: String(Number.MAX_SAFE_INTEGER),
+    });
     assert.equal(await redis.exists(set, marks), 0, "nothing written");
   });
 });

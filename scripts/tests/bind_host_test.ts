@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
 import { serviceArgs, SERVICES, type ServiceSpec } from "../services.ts";
 import { exampleEnv } from "../testing/example_env.ts";
+import { signal } from "../testing/child.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -95,7 +96,7 @@ async function withService(
     if (!answered) {
       // What the service said, when it stopped by itself or never answered.
       const exited = !running;
-      if (running) child.kill("SIGTERM");
+      if (running) signal(child, "SIGTERM");
       const [{ code }, [stdout, stderr]] = await Promise.all([status, output]);
       assert.fail(
         `${spec.name} does not answer at ${url}: ${
@@ -105,7 +106,7 @@ async function withService(
     }
     await fn(Number(new URL(url).port));
   } finally {
-    if (running) child.kill("SIGTERM");
+    if (running) signal(child, "SIGTERM");
     await Promise.all([status, output]);
   }
 }

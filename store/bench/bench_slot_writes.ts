@@ -75,6 +75,8 @@ async function cpu(ports: number[]): Promise<number> {
 interface Run {
   entriesPerSecond: number;
   callsPerEntry: number;
+  /** Slots a batch writes to, on average (0 for the plain pipeline). */
+  slotsPerBatch: number;
   redisCpuUsPerEntry: number;
   batchP50Ms: number;
   batchP99Ms: number;
@@ -93,7 +95,7 @@ async function run(mode: Mode): Promise<Run> {
     : await connectRedis(single.url, { name: "bench" });
   try {
     const times: number[] = [];
-    let calls = 0;
+    let calls = 0, slots = 0;
     const cpuBefore = await cpu(ports);
     const t0 = performance.now();
     for (const batch of batches) {
@@ -108,7 +110,9 @@ async function run(mode: Mode): Promise<Run> {
         await pipe.exec();
         calls += 1;
       } else {
-        calls += (await writeBySlot(redis, "0", batch, batch.at(-1)!.id, { waitReplicas })).calls;
+        const r = await writeBySlot(redis, "0", batch, batch.at(-1)!.id, { waitReplicas });
+        calls += r.calls;
+        slots += r.slots;
       }
       times.push(performance.now() - t);
     }
@@ -118,6 +122,7 @@ async function run(mode: Mode): Promise<Run> {
     return {
       entriesPerSecond: Math.round(ENTRIES / seconds),
       callsPerEntry: calls / ENTRIES,
+      slotsPerBatch: slots / batches.length,
       redisCpuUsPerEntry: (cpuUsed * 1e6) / ENTRIES,
       batchP50Ms: times[Math.floor(times.length / 2)],
       batchP99Ms: times[Math.floor(times.length * 0.99)],
@@ -145,6 +150,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const summary = Object.fromEntries(MODES.map((mode) => [mode, {
   entriesPerSecond: median(runs[mode].map((x) => x.entriesPerSecond)),
   callsPerEntry: median(runs[mode].map((x) => x.callsPerEntry)),
+  slotsPerBatch: median(runs[mode].map((x) => x.slotsPerBatch)),
   redisCpuUsPerEntry: median(runs[mode].map((x) => x.redisCpuUsPerEntry)),
   batchP50Ms: median(runs[mode].map((x) => x.batchP50Ms)),
   batchP99Ms: median(runs[mode].map((x) => x.batchP99Ms)),
@@ -152,19 +158,22 @@ const summary = Object.fromEntries(MODES.map((mode) => [mode, {
 
 console.log(
   `\n${ENTRIES.toLocaleString("en")} likes (2 appends each) in batches of 1,000, ` +
-    `one batch at a time, ${REPEAT} interleaved runs, medians; 2-core machines share ` +
-    "every node's CPU\n",
+    `one batch at a time, ${REPEAT} interleaved runs, medians; every node shares this ` +
+    "machine's cores\n",
 );
 console.log(
-  "| writes | entries/s | calls/entry | Redis CPU µs/entry (all masters) | batch p50 ms | p99 ms |",
+  "| writes | entries/s | calls/entry | slots/batch | Redis CPU µs/entry (all masters) | " +
+    "batch p50 ms | p99 ms |",
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const mode of MODES) {
   const s = summary[mode];
   console.log(
     `| ${mode} | ${s.entriesPerSecond.toLocaleString("en")} | ${s.callsPerEntry.toFixed(3)} | ${
-      s.redisCpuUsPerEntry.toFixed(1)
-    } | ${s.batchP50Ms.toFixed(1)} | ${s.batchP99Ms.toFixed(1)} |`,
+      Math.round(s.slotsPerBatch)
+    } | ${s.redisCpuUsPerEntry.toFixed(1)} | ${s.batchP50Ms.toFixed(1)} | ${
+      s.batchP99Ms.toFixed(1)
+    } |`,
   );
 }
 const floor = summary["one server, plain pipeline"];

@@ -8,8 +8,9 @@
 -- argument, every watermark; and no write comes to a key this call deleted (see below).
 -- A refusal then stops the call with nothing written, and the batch is sent again. (The
 -- node's view of its slots holds while a script runs, if it runs for less than Redis's
--- busy-script time, 5 s: a batch of 1,000 likes takes about 14 ms.) What the checks cannot
--- see, a key of the wrong type or a count that overflows, stops the call midway.
+-- busy-script time, 5 s: a batch of 1,000 likes takes some milliseconds, see
+-- store/bench/bench_slot_writes.ts.) What the checks cannot see, a key of the wrong type
+-- or a count that overflows, stops the call midway.
 -- ARGV: the partition, the number of the batch's entries and their ids in order (the
 -- last one the batch's last), then per slot: its watermarks' key (a hash in that slot:
 -- field the partition, value the id of the last entry of that partition whose writes the
@@ -118,7 +119,9 @@ while i <= n do
       end
       if op == 'a' then
         if y ~= '' and not checked_expiry[y] then
-          if not string.match(y, '^[1-9]%d*$') or #y > 15 then error('Not an expiry: "' .. y .. '"') end
+          if not string.match(y, '^[1-9]%d*$') or #y > 16 then
+            error('Not an expiry: "' .. y .. '"')
+          end
           checked_expiry[y] = true
         end
       elseif op == 'z' then
@@ -128,7 +131,7 @@ while i <= n do
           error('Not a score: "' .. x .. '"')
         end
       elseif op == 'h' then
-        if not string.match(y, '^%-?%d+$') or #y > 16 then
+        if not (y == '0' or string.match(y, '^%-?[1-9]%d*$')) or #y > 17 then
           error('Not an increment: "' .. y .. '"')
         end
       elseif not CALLS[op] then
