@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { encodeEvent, EVENT_VERSION } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import type { Redis } from "@bsky/shared/redis";
 import { created } from "@bsky/shared/testing/events";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { withRedis } from "@bsky/shared/testing/redis_server";
 import { LIVE_SAMPLE, LIVE_WINDOW_MS, liveFigures } from "./live.ts";
 
 const A = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
 const B = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
 const C = "did:plc:cccccccccccccccccccccccc";
-
-async function withRedis(fn: (redis: Redis) => Promise<void>) {
-  await using server = await startRedisServer();
-  const redis = await connectRedis(server.url, { name: "test" });
-  try {
-    await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Publishes a like (or a post) from `did` at `ms`, as the firehose writes it. */
 async function publish(redis: Redis, partition: number, ms: number, did: string, k: number) {

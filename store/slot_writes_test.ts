@@ -6,20 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { keySlot, slotTag } from "@bsky/shared/cluster";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import type { Redis } from "@bsky/shared/redis";
+import { withRedis } from "@bsky/shared/testing/redis_server";
 import { storeKeys } from "./keys.ts";
 import { type EntryWrites, type SlotWrite, writeBySlot } from "./slot_writes.ts";
-
-async function withRedis(fn: (redis: Redis) => Promise<void>): Promise<void> {
-  await using server = await startRedisServer();
-  const redis = await connectRedis(server.url, { name: "test" });
-  try {
-    await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const FAR = 4_000_000_000;
 

@@ -2,6 +2,7 @@
  * Starts a real redis-server on a free loopback port for tests and benchmarks.
  * Each instance has its own data folder, removed on stop.
  */
+import { connectRedis, type Redis } from "../redis.ts";
 import { serverArgs } from "../redis_settings.ts";
 
 export interface RedisServerOptions {
@@ -143,4 +144,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     [Symbol.asyncDispose]: () => server.stop(),
   };
   return server;
+}
+
+/** Runs `fn` with a client of a redis-server of its own, stopped afterwards. */
+export async function withRedis(fn: (redis: Redis) => Promise<void>): Promise<void> {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -4,19 +4,23 @@
  * accounts heavy-tailed, from 100,000 accounts) written one batch at a time, as an applier
  * does, into a local Redis Cluster of 3 masters and 3 replicas (without WAIT, and with each
  * call followed by WAIT 1) and into one redis-server; beside them, on that one server, the
- * same appends as a plain pipeline (no watermark, not exactly once): the floor. Runs are interleaved; medians are reported. Prints entries/s,
- * calls per entry, Redis CPU per entry (every master's, INFO cpu) and batch times, then one
- * JSON line.
+ * same appends as a plain pipeline (no watermark, not exactly once): the floor. Runs are
+ * interleaved; medians are reported. Prints entries/s, calls per entry, slots per batch,
+ * Redis CPU per entry (every master's main thread, INFO cpu) and batch times, then one JSON
+ * line.
  *
  *   deno run -A store/bench/bench_slot_writes.ts [--entries 100000] [--repeat 3]
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
-import { connectRedis, type RedisClient } from "@bsky/shared/redis";
+import { connectRedis, isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import { seededRandom } from "@bsky/shared/testing/seeded_random";
 import { storeKeys } from "../keys.ts";
 import { type EntryWrites, writeBySlot } from "../slot_writes.ts";
+import { redisCpuMs } from "./probe.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -32,9 +36,8 @@ if (!(ENTRIES >= BATCH) || !(REPEAT >= 1)) {
   Deno.exit(2);
 }
 
-/** A small deterministic generator, so that every run writes the same batches. */
-let state = 12345;
-const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+/** Seeded, so that every run writes the same batches. */
+const random = seededRandom(12345);
 const FAR = 4_000_000_000;
 const batches: EntryWrites[][] = [];
 for (let b = 0; b < ENTRIES / BATCH; b++) {
@@ -61,15 +64,11 @@ await using single = await startRedisServer();
 const masterPorts = async () =>
   (await cluster.topology()).filter((n) => n.role === "master").map((n) => n.port);
 
-/** Seconds of CPU the masters (or the one server) used so far. */
-async function cpu(ports: number[]): Promise<number> {
-  let s = 0;
-  for (const port of ports) {
-    const info = await cluster.cli(port, "INFO", "cpu");
-    s += Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) +
-      Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
-  }
-  return s;
+/** Milliseconds of CPU the masters' (or the one server's) main threads used so far. */
+async function cpuMs(servers: readonly Redis[]): Promise<number> {
+  let ms = 0;
+  for (const server of servers) ms += await redisCpuMs(server);
+  return ms;
 }
 
 interface Run {
@@ -90,13 +89,16 @@ async function run(mode: Mode): Promise<Run> {
   const ports = onCluster ? await masterPorts() : [single.port];
   // Empty (a master's replica follows it).
   for (const port of ports) await cluster.cli(port, "FLUSHALL");
-  const redis: RedisClient = onCluster
-    ? await cluster.connect()
-    : await connectRedis(single.url, { name: "bench" });
+  const redis =
+    (onCluster
+      ? await cluster.connect()
+      : await connectRedis(single.url, { name: "bench" })) as RedisClient;
   try {
     const times: number[] = [];
     let calls = 0, slots = 0;
-    const cpuBefore = await cpu(ports);
+    const servers = isCluster(redis) ? redis.nodes("master") : [redis as Redis];
+    assert(servers.length === ports.length, "a client of every master");
+    const cpuBefore = await cpuMs(servers);
     const t0 = performance.now();
     for (const batch of batches) {
       const t = performance.now();
@@ -117,13 +119,13 @@ async function run(mode: Mode): Promise<Run> {
       times.push(performance.now() - t);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const cpuUsed = (await cpu(ports)) - cpuBefore;
+    const cpuUsed = (await cpuMs(servers)) - cpuBefore;
     times.sort((a, b) => a - b);
     return {
       entriesPerSecond: Math.round(ENTRIES / seconds),
       callsPerEntry: calls / ENTRIES,
       slotsPerBatch: slots / batches.length,
-      redisCpuUsPerEntry: (cpuUsed * 1e6) / ENTRIES,
+      redisCpuUsPerEntry: (cpuUsed * 1e3) / ENTRIES,
       batchP50Ms: times[Math.floor(times.length / 2)],
       batchP99Ms: times[Math.floor(times.length * 0.99)],
     };
