@@ -4,20 +4,26 @@ import applyBlocks from "./scripts/apply_blocks.lua" with { type: "text" };
 import applyLogs from "./scripts/apply_logs.lua" with { type: "text" };
 import applyOperations from "./scripts/apply_operations.lua" with { type: "text" };
 import applyRecords from "./scripts/apply_records.lua" with { type: "text" };
+import applyClusterRun from "./scripts/apply_cluster_run.lua" with { type: "text" };
+import applyClusterWrites from "./scripts/apply_cluster_writes.lua" with { type: "text" };
 import applyRun from "./scripts/apply_run.lua" with { type: "text" };
+import openSpans from "./scripts/open_spans.lua" with { type: "text" };
+import applyWrites from "./scripts/apply_writes.lua" with { type: "text" };
 import endBlocks from "./scripts/end_blocks.lua" with { type: "text" };
 import intern from "./scripts/intern.lua" with { type: "text" };
-import { withKeys } from "./lua.ts";
+import { crossSlotScript, withKeys } from "./lua.ts";
 
 /**
  * The apply script's parts, in the order they make one script (one EVALSHA): its
- * arguments and shared helpers (apply.lua), the logs, blocks as they stand, the record
- * memory, the live stream's operations, the backfill's, then the run over the batch. Each
+ * arguments and shared helpers (apply.lua), the writes outside the author's slot (made at
+ * once, on one server), the logs, blocks as they stand, the record memory, the live
+ * stream's operations, the backfill's, then the run over the batch. Each
  * part's locals are seen by the parts after it. Redis's errors name lines of the whole: the
  * first part's are its own.
  */
 const APPLY_PARTS = [
   applyHead,
+  applyWrites,
   applyLogs,
   applyBlocks,
   applyRecords,
@@ -36,9 +42,10 @@ const APPLY_PARTS = [
  * of entry ids, the lease's key and token ("" for no fencing), the entry ids, then the
  * operations, one after another (ids are interned; H is an absolute hour; F is a
  * record's field in the record memory, which starts with its author A's id, and X a 32-bit
- * hash of F that picks its bucket). A record operation's argument is one string: X and H
- * (uint32 BE), the length of F (a byte), F, and for creates and updates the pairs P
- * (uint32 BE each: type * 2^28 + subject id).
+ * hash of F that picks its bucket, T the tag of A's slot, recordTag() in record_arg.ts). A
+ * record operation's argument is one string: X and H (uint32 BE), the length of T (a byte),
+ * T, the length of F (a byte), F, and for creates and updates the pairs P (uint32 BE each:
+ * type * 2^28 + subject id).
  *   e E          the batch's ids were read at epoch E of the interning (first, when given):
  *                when ids were reclaimed since, the script fails with IDS_CHANGED before
  *                writing anything (apply.ts reads the ids again); counts as applied
@@ -60,11 +67,25 @@ const APPLY_PARTS = [
 export const APPLY_SCRIPT: string = withKeys(APPLY_PARTS.join("\n"));
 
 /**
+ * The apply script's first round on a Redis Cluster (scripts/apply_cluster_run.lua says
+ * how): the same parts, with the writes outside the authors' slots returned instead of
+ * made (apply_cluster_writes.lua), and a run over the batch's slots.
+ */
+export const APPLY_CLUSTER_SCRIPT: string = crossSlotScript(withKeys(
+  [applyHead, applyClusterWrites, ...APPLY_PARTS.slice(2, -1), applyClusterRun].join("\n"),
+));
+
+/** Opens spans of the record memory, on a Cluster before a batch (scripts/open_spans.lua). */
+export const OPEN_SPANS_SCRIPT: string = withKeys(
+  [applyWrites, applyRecords, openSpans].join("\n"),
+);
+
+/**
  * Ends up to ARGV[1] blocks of a deleted account whose deletion had more to end than one
  * call ends (scripts/end_blocks.lua, after the apply script's blocks part); returns how
  * many such accounts are left.
  */
-export const END_BLOCKS_SCRIPT: string = withKeys([applyBlocks, endBlocks].join("\n"));
+export const END_BLOCKS_SCRIPT: string = withKeys([applyWrites, applyBlocks, endBlocks].join("\n"));
 
 /**
  * Interns DIDs (as didKey() gives them): returns each one's id, allocating ids for new

@@ -19,7 +19,7 @@ export const KEY_NAMES = {
   logStaging: "ru:{<id>}:<week>:log:<run>",
   digestStaging: "ru:{<id>}:<week>:dg:<run>",
   digestRetired: "ru:{<id>}:<week>:old:<run>",
-  records: "r:{<bucket>}:<span>",
+  records: "r:{<tag>}:<span>:<bucket>",
   recordBuckets: "rb:{g}",
   graph: "g:{<id>}",
   blocking: "bo:{<id>}",
@@ -44,6 +44,7 @@ export const KEY_NAMES = {
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
   slotWatermarks: "sw:{<tag>}",
+  slotProbe: "sw:{<tag>}:probe",
   tombstones: "bt:{g}:<hour>",
   backfillActive: "bf:{g}:active",
   backfillLive: "bf:{g}:live",
@@ -152,6 +153,8 @@ export const storeKeys = {
    * holds (slot_writes.ts); `tag` is the slot's own hash tag (slotTag()).
    */
   slotWatermarks: keyOf(KEY_NAMES.slotWatermarks),
+  /** Never written: asked for, it tells whether a node serves the whole slot now. */
+  slotProbe: keyOf(KEY_NAMES.slotProbe),
   /** Live deletes (that hour) of records the memory lacks, while a backfill runs. */
   tombstones: keyOf(KEY_NAMES.tombstones),
   /** The running backfills: each run's token, scored by when its hold ends (s). */

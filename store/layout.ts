@@ -25,17 +25,20 @@
  *   `ru:{A}:<week>:old:<run>`: a roll-up of a large log in steps (rollup.ts) under way, its
  *   token, staged log and digest, and the digest it replaced until it is unlinked; all
  *   expire within minutes, so a run that stops leaves nothing for long.
- * - `r:{b}:<span>` hashes: the record memory, so deletes subtract exactly what creates
+ * - `r:{T}:<span>:<b>` hashes: the record memory, so deletes subtract exactly what creates
  *   added. Spans are 8 hours; a record made in that span by A with key R is field id(A)
- *   (4 bytes) + R (a TID as its 8-byte value) in bucket b = hash(field) mod the span's
- *   bucket count; the value is the hour in the span (1 byte) then its pairs (a uint32
- *   each: type * 2^28 + subject id), or "x" once deleted. Bucketing keeps a few thousand
- *   small hashes (compact listpacks) instead of a key per author and day; a span's bucket
- *   count is fixed at its first record from the records of the span before (`rb:{g}`
- *   holds both), so buckets stay near 80 records. A bucket is made by its first record,
- *   with its expiry (when the last of the span's records has been remembered for the
- *   record memory's hours): opening a span costs one field however many buckets it has
- *   (131,072 on the whole network), not a key per bucket in one call.
+ *   (4 bytes) + R (a TID as its 8-byte value), kept in the slot of A's own keys: T is that
+ *   slot's tag (recordTag(), record_arg.ts; one of the 16,384 slots' own tags, slotTag() in
+ *   shared/cluster.ts), and b = hash(field) mod the slot's share of the span's buckets. The
+ *   value is the hour in the span (1 byte) then its pairs (a uint32 each: type * 2^28 +
+ *   subject id), or "x" once deleted. Bucketing keeps small hashes (compact listpacks) instead
+ *   of a key per author and day; a span's bucket count is fixed at its first record from the
+ *   records of the span before (`rb:{g}` holds both), so buckets stay near 80 records, and
+ *   each slot has that count / 16,384 of them, at least one (8 a slot on the whole network:
+ *   131,072 buckets). A bucket is made by its first record, with its expiry (when the last of
+ *   the span's records has been remembered for the record memory's hours): opening a span
+ *   costs one field however many buckets it has, not a key per bucket in one call. Kept in
+ *   the author's slot, an author's records are on the node that keeps its other keys.
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
  * - Blocks as they stand, whatever their age (no TTL: a block lasts until its record is
@@ -119,7 +122,7 @@
  *
  * Redis Cluster: the store does not run on one. Its per-account keys carry the account's
  * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`, `bo:{A}`, `bi:{A}`: one slot per
- * account), record buckets their bucket (`r:{b}:*`); the global sets share `{g}`, the
+ * account), record buckets their authors' slot's tag (`r:{T}:*`); the global sets share `{g}`, the
  * interning `{ids}` and the indexer's lease and parked entries `{firehose}`. The scripts do
  * not keep to one slot:
  * - the apply script (apply.lua) declares no keys and, in one call, writes the logs of the
@@ -150,8 +153,8 @@
  *   time applies a partition, so what an operation decides from (its author's remembered
  *   records, profile seqs, `bo:`, `g:`, and its own member in `bi:{S}`, `hx:{g}` and
  *   `hidden:{g}`) is changed by no one else between the reading and the writing;
- * - a batch in two rounds: first one call per author slot (the record memory tagged by
- *   author, so that it is in that slot) decides its authors' operations, writes what lands
+ * - a batch in two rounds: first one call per author slot (the record memory is kept in its
+ *   authors' slots) decides its authors' operations, writes what lands
  *   in that slot and returns what lands elsewhere (each counterpart's log entry, `bi:{S}`,
  *   and the `{g}` and `{ids}` writes); then one call per master writes what the first
  *   round returned for its slots. A call over many slots declares no keys and runs with the

@@ -2,6 +2,7 @@
  * The store's Lua scripts (scripts/*.lua) as Redis runs them: each with the key names of
  * layout.ts in front, so that no script spells a key name itself.
  */
+import streamIds from "./scripts/stream_ids.lua" with { type: "text" };
 import type { Redis } from "@bsky/shared/redis";
 import { ID_BUCKET, KEY_NAMES, KEY_VALUE } from "./layout.ts";
 
@@ -25,6 +26,15 @@ export const LUA_KEYS: string = [
 /** A script's source with the key names (LUA_KEYS) in front, on its first line. */
 export function withKeys(source: string): string {
   return `${LUA_KEYS} ${source}`;
+}
+
+/**
+ * A script that may touch keys of several hash slots of its node on a Redis Cluster: it
+ * declares no keys and carries the flag that allows it (Redis 7). The stream ids' helpers
+ * (scripts/stream_ids.lua) come first.
+ */
+export function crossSlotScript(source: string): string {
+  return `#!lua flags=allow-cross-slot-keys\n${streamIds}\n${source}`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * a record's field in the record memory, its bucket's hash, its hour and its pairs.
  */
 import { Buffer } from "node:buffer";
+import { keySlot, slotTag } from "@bsky/shared/cluster";
 
 /** Pairs as the script reads them: a uint32 (BE) each, type * 2^28 + the subject's id. */
 export function packPairs(pairs: [number, number][]): Buffer {
@@ -52,11 +53,18 @@ const RECORD_COLLECTION: Record<string, number> = {
   "app.bsky.graph.follow": 5,
 };
 
+/** The tag of the record memory's keys for an author's records: one of its slot's own. */
+export function recordTag(author: number): string {
+  return slotTag(keySlot(String(author)));
+}
+
 /**
  * A record operation's argument for the script: the 32-bit FNV-1a hash of the record's
- * field (it picks the bucket), the hour, the field's length, the field (the collection's
- * code * 2^28 + the author's id, then the record key), then the pairs. The collection is
- * part of the field because one repo may use the same key in two collections.
+ * field (it picks the bucket), the hour, the length of the author's record tag (a byte),
+ * the tag (recordTag: the record memory keeps an author's records in its slot), the
+ * field's length (a byte), the field (the collection's code * 2^28 + the author's id, then
+ * the record key), then the pairs. The collection is part of the field because one repo
+ * may use the same key in two collections.
  */
 export function recordArg(
   author: number,
@@ -65,21 +73,26 @@ export function recordArg(
   hour: number,
   pairs?: Buffer,
 ): Buffer {
+  const tag = recordTag(author);
+  // The field starts after X, H, the tag's length, the tag and the field's length.
+  const at = 10 + tag.length;
   const tail = pairs?.length ?? 0;
-  let out = Buffer.allocUnsafe(9 + 12 + tail);
+  let out = Buffer.allocUnsafe(at + 12 + tail);
   let flen = 12;
-  if (!writeTid(rkey, out, 13)) {
+  if (!writeTid(rkey, out, at + 4)) {
     const key = rkeyField(rkey);
     flen = 4 + key.length;
-    out = Buffer.allocUnsafe(9 + flen + tail);
-    key.copy(out, 13);
+    out = Buffer.allocUnsafe(at + flen + tail);
+    key.copy(out, at + 4);
   }
-  out.writeUInt32BE((RECORD_COLLECTION[collection] ?? 0) * 2 ** 28 + author, 9);
+  out.writeUInt32BE((RECORD_COLLECTION[collection] ?? 0) * 2 ** 28 + author, at);
   let h = 0x811c9dc5;
-  for (let i = 9; i < 9 + flen; i++) h = Math.imul(h ^ out[i], 0x01000193);
+  for (let i = at; i < at + flen; i++) h = Math.imul(h ^ out[i], 0x01000193);
   out.writeUInt32BE(h >>> 0, 0);
   out.writeUInt32BE(hour, 4);
-  out[8] = flen;
-  if (pairs) pairs.copy(out, 9 + flen);
+  out[8] = tag.length;
+  out.write(tag, 9, "latin1");
+  out[at - 1] = flen;
+  if (pairs) pairs.copy(out, at + flen);
   return out;
 }

@@ -27,8 +27,10 @@ import { keySlot, slotTag } from "@bsky/shared/cluster";
 import { errorMessage } from "@bsky/shared/errors";
 import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { storeKeys } from "./keys.ts";
-import { defineScript } from "./lua.ts";
-import slotWritesLua from "./scripts/slot_writes.lua" with { type: "text" };
+import { crossSlotScript, defineScript } from "./lua.ts";
+import slotWritesSource from "./scripts/slot_writes.lua" with { type: "text" };
+
+const slotWritesLua = crossSlotScript(slotWritesSource);
 
 /** One write, to one key. */
 export type SlotWrite =
@@ -38,7 +40,9 @@ export type SlotWrite =
   | { op: "zrem"; key: string; member: string }
   | { op: "sadd"; key: string; member: string }
   | { op: "srem"; key: string; member: string }
-  | { op: "hincrby"; key: string; field: string; by: number };
+  | { op: "hincrby"; key: string; field: string; by: number }
+  /** SET that keeps the key's expiry, of a key that is there; a key's last one counts. */
+  | { op: "set"; key: string; value: string };
 
 /** The writes of one stream entry. */
 export interface EntryWrites {
@@ -78,6 +82,7 @@ const OP_CODE: Record<SlotWrite["op"], string> = {
   sadd: "s",
   srem: "t",
   hincrby: "h",
+  set: "v",
 };
 
 type Arg = string | number | Buffer;
@@ -101,16 +106,18 @@ function argsOf(w: SlotWrite): [Arg, Arg] {
     case "hincrby":
       if (!Number.isSafeInteger(w.by)) throw new RangeError(`Not an increment: ${w.by}`);
       return [w.field, w.by];
+    case "set":
+      return [w.value, ""];
     default:
       return [w.member, ""];
   }
 }
 
 /** A stream entry id as Redis gives them: decimal parts without leading zeros. */
-const STREAM_ID = /^(0|[1-9]\d*)-(0|[1-9]\d*)$/;
+export const STREAM_ID = /^(0|[1-9]\d*)-(0|[1-9]\d*)$/;
 
 /** Whether stream id `a` comes after `b` (parts compared as numbers of any size). */
-function after(a: string, b: string): boolean {
+export function after(a: string, b: string): boolean {
   const [am, as] = a.split("-"), [bm, bs] = b.split("-");
   const greater = (x: string, y: string) => x.length !== y.length ? x.length > y.length : x > y;
   return am !== bm ? greater(am, bm) : greater(as, bs);
@@ -146,7 +153,10 @@ async function callNode(
 }
 
 /** The client that runs a call for `slot`, and its name ("" on a single server). */
-function nodeFor(redis: RedisClient, slot: number): { name: string; client: Redis | undefined } {
+export function nodeFor(
+  redis: RedisClient,
+  slot: number,
+): { name: string; client: Redis | undefined } {
   if (!isCluster(redis)) return { name: "", client: redis };
   const name = redis.slots[slot]?.[0] ?? "";
   const client = redis.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === name);

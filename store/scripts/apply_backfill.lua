@@ -10,6 +10,8 @@ local backfilling
 -- A delete of a record the memory does not hold, while a backfill runs (a token in
 -- K.backfillActive whose hold has not ended): a tombstone in K.tombstones of its hour.
 local function tombstone(f, hour)
+  -- No backfill runs on a Cluster (its keys share {g}).
+  if CLUSTER then return end
   if backfilling == nil then
     backfilling = #redis.call('ZRANGEBYSCORE', K.backfillActive, clock, '+inf', 'LIMIT', 0, 1) > 0
   end
@@ -36,6 +38,7 @@ local repo -- the repository part this call loads (m), for its records (b)
 -- backfill is at; tombstones are looked for from hour TH on (the repository was read then).
 -- Nothing of an account the live stream saw deleted, deactivated or taken down is loaded.
 local function repo_part(hk, did, expected, new, a, token, now, th)
+  if CLUSTER then return error('The backfill does not run on a Redis Cluster') end
   if repo then return error('One repository part per call') end
   if (redis.call('HGET', hk, did) or '') ~= expected then
     return error('STALE The progress of ' .. did .. ' moved')
@@ -60,19 +63,19 @@ end
 -- a follow or a block, kept only in the account's set and its blocks. Follows and blocks
 -- keep the account's set for the retention from now.
 local function backfill(w, arg)
-  local a, f, x, hour, pairs = record_op(arg)
+  local a, f, x, hour, pairs, tag = record_op(arg)
   if not repo or a ~= repo.a then return error('A backfilled record outside its repository') end
   if repo.hidden then return 'unmatched' end
   for _, key in ipairs(repo.tombs) do
     if redis.call('HEXISTS', key, f) == 1 then return 'duplicate' end
   end
   for sp = repo.span, repo.span - math.ceil(memhours / SPAN) - 1, -1 do
-    local key = record_key(sp, x, false)
+    local key = record_key(sp, tag, x, false)
     if key and redis.call('HEXISTS', key, f) == 1 then return 'duplicate' end
   end
   if w == '1' then
     if (math.floor(hour / SPAN) + 1) * SPAN * 3600 + memsecs > clock then
-      remember(f, x, hour, pairs, true)
+      remember(f, tag, x, hour, pairs, true)
     end
     apply_pairs(a, hour, pairs, 1)
   end

@@ -34,12 +34,12 @@ local function block_add(a, r, s, hour, minute)
   local out = K.blocking(a)
   if redis.call('ZSCORE', out, r) then return end
   local by = K.blockedBy(s)
-  if redis.call('ZSCORE', by, a) then
+  if has_member(by, a) then
     redis.call('ZADD', out, -(s * EXTRA + hour), r)
   else
     local at = math.max(0, math.min(MINUTES - 1, (hour - EPOCH_HOUR) * 60 + minute)) * ID
     redis.call('ZADD', out, at + s, r)
-    redis.call('ZADD', by, at + a, a)
+    remote('z', by, at + a, a)
   end
 end
 -- A's block record R gone: the block ends unless a further record of A's blocks S too,
@@ -56,7 +56,7 @@ local function block_remove(a, r)
   if #further > 0 then
     redis.call('ZADD', out, score, further[1])
   else
-    redis.call('ZREM', K.blockedBy(s), a)
+    remote('r', K.blockedBy(s), a)
   end
   return true
 end
@@ -68,7 +68,8 @@ end
 -- the rest in steps of that size, so that deleting an account with a million blocks does
 -- not hold Redis for seconds (its blocks are hidden with it meanwhile). A block made after
 -- the deletion stands.
-local ENDING_STEP = 1000
+-- (On a Cluster, where the blocks' ends are written by a second round, all end at once.)
+local ENDING_STEP = CLUSTER and 1000000000 or 1000
 -- Ends up to `limit` of A's blocks scored up to `last` (a score as Redis gave it); returns
 -- whether none is left.
 local function end_blocks(a, last, limit)
@@ -76,7 +77,7 @@ local function end_blocks(a, last, limit)
   local scores = redis.call('ZRANGEBYSCORE', out, 0, last, 'WITHSCORES', 'LIMIT', 0, limit)
   local ended = {}
   for i = 1, #scores, 2 do
-    redis.call('ZREM', K.blockedBy(tonumber(scores[i + 1]) % ID), a)
+    remote('r', K.blockedBy(tonumber(scores[i + 1]) % ID), a)
     ended[#ended + 1] = scores[i]
   end
   if #ended > 0 then redis.call('ZREM', out, unpack(ended)) end
@@ -91,7 +92,7 @@ local function end_blocks(a, last, limit)
   else
     redis.call('ZREMRANGEBYSCORE', out, '-inf', '(0')
   end
-  redis.call('ZREM', K.blocksEnding, a)
+  if not CLUSTER then redis.call('ZREM', K.blocksEnding, a) end
   return true
 end
 local function blocks_of_deleted(a)

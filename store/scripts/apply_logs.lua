@@ -19,6 +19,7 @@ local function log_entry(key, e, wat)
   end
   parts[#parts + 1] = e
 end
+log_remote = log_remote or log_entry
 local logkeys = {}
 local function log_key(id, week)
   local byid = logkeys[week]
@@ -49,21 +50,24 @@ local function apply_pairs(a, hour, pairs, sign)
     local t = math.floor(v / 268435456)
     local s = v - t * 268435456
     if t == 9 then
-      log_entry(K.languagePosts(hour), language_entry(a, s, sign), (hour + 1) * 3600 + retention)
+      log_remote(K.languagePosts(hour), language_entry(a, s, sign), (hour + 1) * 3600 + retention)
       -- The posts by language name a now: its id is not reclaimed (posters.ts), whether it
       -- waits for the next sweep or retires in this one.
-      if sign > 0 then redis.call('SREM', K.pendingIds, a, -a); redis.call('SREM', K.retiringIds, a, -a) end
+      if sign > 0 then
+        remote('t', K.pendingIds, a); remote('t', K.pendingIds, -a)
+        remote('t', K.retiringIds, a); remote('t', K.retiringIds, -a)
+      end
     elseif t <= 6 then
       local sk = log_key(s, week)
       log_entry(ak, entry(s, 0, t, how, sign), wat)
-      log_entry(sk, entry(a, 1, t, how, sign), wat)
+      log_remote(sk, entry(a, 1, t, how, sign), wat)
     end
     if t == 6 or t == 7 then
       -- One set per account: whom it follows as ids, whom it blocks as negative ids.
       local set, m = K.graph(a), t == 6 and -s or s
       if sign > 0 then redis.call('SADD', set, m); expire_at(set, at) else redis.call('SREM', set, m) end
       -- A set names s now: its id is not reclaimed (reclaim_ids.lua).
-      if sign > 0 then redis.call('SREM', K.retiringIds, s, -s) end
+      if sign > 0 then remote('t', K.retiringIds, s); remote('t', K.retiringIds, -s) end
     end
   end
 end

@@ -3,8 +3,8 @@
 
 -- c: a record created.
 local function create(arg)
-  local a, f, x, hour, pairs = record_op(arg)
-  if not remember(f, x, hour, pairs, true) then return 'duplicate' end
+  local a, f, x, hour, pairs, tag = record_op(arg)
+  if not remember(f, tag, x, hour, pairs, true) then return 'duplicate' end
   apply_pairs(a, hour, pairs, 1)
   block_created(a, f, pairs, hour)
   return 'applied'
@@ -12,11 +12,11 @@ end
 
 -- u: a record updated: what its last version added is taken back, its new pairs added.
 local function update(arg)
-  local a, f, x, hour, pairs = record_op(arg)
-  local key, v, made = find_record(f, x, hour)
+  local a, f, x, hour, pairs, tag = record_op(arg)
+  local key, v, made = find_record(f, tag, x, hour)
   if v == 'x' then return 'duplicate' end
   if v then take_back(a, v, made); redis.call('HDEL', key, f) end
-  remember(f, x, hour, pairs, false)
+  remember(f, tag, x, hour, pairs, false)
   apply_pairs(a, hour, pairs, 1)
   local r = block_key(f)
   if r then
@@ -33,11 +33,11 @@ end
 
 -- d: a record deleted: what it added is taken back while it is remembered.
 local function delete(arg)
-  local a, f, x, hour = record_op(arg)
+  local a, f, x, hour, _, tag = record_op(arg)
   -- A block ends at any age: its record is kept while it stands.
   local r = block_key(f)
   local ended = r and block_remove(a, r)
-  local key, v, made = find_record(f, x, hour)
+  local key, v, made = find_record(f, tag, x, hour)
   if not v then return ended and 'applied' or 'unmatched' end
   if v == 'x' then return 'duplicate' end
   local outcome = 'late'
@@ -66,8 +66,8 @@ local function identity(a, seq, handle)
   if not newer(pk, 'hseq', seq) then return 'duplicate' end
   if handle ~= '' then
     local old = redis.call('HGET', pk, 'handle')
-    if old then redis.call('ZREM', K.handles, old .. '\0' .. a) end
-    redis.call('ZADD', K.handles, 0, handle .. '\0' .. a)
+    if old then remote('r', K.handles, old .. '\0' .. a) end
+    remote('z', K.handles, 0, handle .. '\0' .. a)
     redis.call('HSET', pk, 'handle', handle)
   end
   redis.call('HSET', pk, 'hseq', seq)
@@ -84,10 +84,10 @@ local function account(a, seq, active, status, hour)
   local was = redis.call('HGET', pk, 'status')
   if active == '1' then
     -- An account that opted out stays hidden when it comes back.
-    if not redis.call('HGET', pk, 'optout') then redis.call('SREM', K.hidden, a) end
+    if not redis.call('HGET', pk, 'optout') then remote('t', K.hidden, a) end
     redis.call('HSET', pk, 'aseq', seq, 'status', 'active')
   else
-    redis.call('SADD', K.hidden, a)
+    remote('s', K.hidden, a)
     redis.call('HSET', pk, 'aseq', seq, 'status', status)
   end
   if active ~= '1' and status == 'deleted' then
@@ -100,7 +100,7 @@ local function account(a, seq, active, status, hour)
     -- took (its blockers' entries, follows of it) stays gone: a deletion is final on the
     -- network, and this is the rare account that says otherwise.
     redis.call('HDEL', pk, 'dhour')
-    redis.call('ZREM', K.goneIds, a)
+    remote('r', K.goneIds, a)
   end
   return 'applied'
 end
@@ -110,16 +110,16 @@ end
 local function opt_code(a, did, posted)
   local action, code = string.match(posted, '^(%a+):(%w+)$')
   local ck = K.optCode(code or '')
-  if not code or redis.call('GET', ck) ~= did .. ' ' .. action then return 'unmatched' end
+  if not code or value_of(ck) ~= did .. ' ' .. action then return 'unmatched' end
   local pk = K.profile(a)
   if action == 'out' then
     redis.call('HSET', pk, 'optout', '1')
-    redis.call('SADD', K.hidden, a)
+    remote('s', K.hidden, a)
   else
     redis.call('HDEL', pk, 'optout')
     local status = redis.call('HGET', pk, 'status')
-    if not status or status == 'active' then redis.call('SREM', K.hidden, a) end
+    if not status or status == 'active' then remote('t', K.hidden, a) end
   end
-  redis.call('SET', ck, 'done ' .. did .. ' ' .. action, 'KEEPTTL')
+  remote('v', ck, 'done ' .. did .. ' ' .. action)
   return 'applied'
 end

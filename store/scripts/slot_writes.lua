@@ -1,4 +1,3 @@
-#!lua flags=allow-cross-slot-keys
 -- The writes of one batch of a stream partition that land in the hash slots one node
 -- serves, each slot applying them once (slot_writes.ts). The script declares no keys: a
 -- Redis Cluster node lets a script touch keys of several of its slots only so (and with
@@ -24,28 +23,11 @@
 -- Ops: 'a' APPEND (the bytes, and the EXPIREAT given to the key when the call's appends to
 -- it make it, from the first of them, '' for none; a key's appends are joined into one
 -- APPEND), 'z' ZADD (score, member), 'r' ZREM (member), 's' SADD (member), 't' SREM
--- (member), 'h' HINCRBY (field, by).
+-- (member), 'h' HINCRBY (field, by), 'v' SET that keeps the key's expiry, of a key that
+-- is there (value; a key's last one counts).
 -- Returns how many writes were applied and how many skipped.
 
--- Stream entry ids ("<ms>-<seq>", decimal without leading zeros) compared as numbers of
--- any size: by length, then as text.
-local function id_of(text)
-  local ms, seq = string.match(text or '', '^(%d+)%-(%d+)$')
-  if not ms or (#ms > 1 and ms:sub(1, 1) == '0') or (#seq > 1 and seq:sub(1, 1) == '0') then
-    error('Not a stream entry id: "' .. tostring(text) .. '"')
-  end
-  return {ms, seq}
-end
-local function greater(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local function after(a, b)
-  if a[1] ~= b[1] then return greater(a[1], b[1]) end
-  return greater(a[2], b[2])
-end
-
-local CALLS = {z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HINCRBY'}
+local CALLS = {z = 'ZADD', r = 'ZREM', s = 'SADD', t = 'SREM', h = 'HINCRBY', v = 'SET'}
 local partition = ARGV[1]
 local n = #ARGV
 local function count_at(i)
@@ -157,6 +139,7 @@ for _, slot in ipairs(slots) do
   -- longer there). Then the counts, in order; then each key's appends as one APPEND.
   local members, member_order = {}, {}
   local appends, order, expire = {}, {}, {}
+  local values, value_order = {}, {}
   local writes = slot.writes
   for w = 1, #writes, 4 do
     local op, key, x, y = writes[w], writes[w + 1], writes[w + 2], writes[w + 3]
@@ -169,6 +152,9 @@ for _, slot in ipairs(slots) do
         expire[key] = y
       end
       parts[#parts + 1] = x
+    elseif op == 'v' then
+      if values[key] == nil then value_order[#value_order + 1] = key end
+      values[key] = x
     elseif op ~= 'h' then
       local of_key = members[key]
       if not of_key then
@@ -198,6 +184,7 @@ for _, slot in ipairs(slots) do
       redis.call('EXPIREAT', key, expire[key])
     end
   end
+  for _, key in ipairs(value_order) do redis.call('SET', key, values[key], 'KEEPTTL', 'XX') end
   for _, key in ipairs(member_order) do
     for _, member in ipairs(members[key]) do
       local last_write = members[key][member]

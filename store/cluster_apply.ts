@@ -1,0 +1,342 @@
+/**
+ * The apply on a Redis Cluster, where one call may only touch the keys of its node, in two
+ * rounds (store/layout.ts lays them out):
+ *
+ * 1. One call per master (scripts/apply_cluster_run.lua) applies the operations of the
+ *    batch's authors whose slots it serves, and writes what lands there: an author's log,
+ *    follows, blocks, profile and records are all in its slot. What lands elsewhere
+ *    (counterparts' logs, who blocks whom, the shared sets) comes back per entry.
+ * 2. Those writes go to their slots (writeBySlot, slot_writes.ts).
+ *
+ * Then the entries are acknowledged. Each round applies an entry once per slot, through
+ * per-slot watermarks: a batch sent again after a stop anywhere (between two calls of a
+ * round, between the rounds, before the acknowledgement), whole or cut at other entries,
+ * skips in each slot what it holds, and the first round returns again what it returned
+ * then, so that the second is the same. This holds with one writer per partition at a time
+ * (the indexer's leases) and the partition's entries in order.
+ *
+ * What the first round cannot read (keys of other slots) is read before it: whether an
+ * account's block of another is recorded with that other (`bi:{S}`), opt codes, and the
+ * record memory's bucket counts (spans opened first, open_spans.lua). Those keys' writes
+ * come from the same authors' operations, so nothing else changes them meanwhile.
+ *
+ * Not on a Cluster (yet): the backfill's operations, and the reclaiming of ids (so the ids'
+ * epoch, which only it moves, is not checked).
+ * @module
+ */
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { keySlot } from "@bsky/shared/cluster";
+import { errorMessage } from "@bsky/shared/errors";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
+import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
+import { type Applier, type ApplyStats, LeaseLostError } from "./apply.ts";
+import { APPLY_CLUSTER_SCRIPT, OPEN_SPANS_SCRIPT } from "./apply_script.ts";
+import { HOUR_MS, storeKeys } from "./layout.ts";
+import { defineScript } from "./lua.ts";
+import { eventDids, eventOps } from "./operations.ts";
+import { recordTag } from "./record_arg.ts";
+import {
+  after,
+  type EntryWrites,
+  nodeFor,
+  type SlotWrite,
+  type SlotWriteResult,
+  STREAM_ID,
+  writeBySlot,
+} from "./slot_writes.ts";
+
+/** A stream entry and its event. */
+export interface ClusterEntry {
+  id: string;
+  event: FirehoseEvent;
+}
+
+export interface ClusterApplyOptions {
+  /** Replicas each call's writes must reach before the entries are acknowledged (WAIT). */
+  waitReplicas?: number;
+  /** How long each WAIT waits (ms). */
+  waitMs?: number;
+}
+
+export interface ClusterAck {
+  stream: string;
+  group: string;
+  /** Every entry id to acknowledge (parked ones too), in order. */
+  entryIds: string[];
+  /** Checked before the batch starts: a writer that lost it stops. */
+  lease?: { key: string; token: string };
+}
+
+/** What a batch did, with its calls. */
+export interface ClusterApplyStats extends ApplyStats {
+  /** Calls of the first round (one per master with authors of the batch). */
+  firstCalls: number;
+  second: SlotWriteResult;
+  /** Calls of either round whose WAIT came short of the replicas asked for. */
+  short: number;
+}
+
+type Arg = string | number | Uint8Array;
+type Reply = [number, number, number, number, [Uint8Array, Uint8Array[]][]];
+type Runner = {
+  /** Replies as bytes: log entries are binary. */
+  applyFirstRoundBuffer(...args: Arg[]): Promise<Reply>;
+  openSpans(...args: (string | number)[]): Promise<number[]>;
+};
+
+/** The record memory's span (8 hours) of an hour. */
+const SPAN_HOURS = 8;
+
+const OP_OF: Record<string, SlotWrite["op"]> = {
+  a: "append",
+  z: "zadd",
+  r: "zrem",
+  s: "sadd",
+  t: "srem",
+  h: "hincrby",
+  v: "set",
+};
+
+const decoder = new TextDecoder();
+const text = (v: Uint8Array) => decoder.decode(v);
+
+/** A write as the first round returned it (op, key, two arguments). */
+function slotWrite(op: string, key: string, x: Uint8Array, y: string): SlotWrite {
+  switch (OP_OF[op]) {
+    case "append":
+      return { op: "append", key, data: x, expireAt: y === "" ? undefined : Number(y) };
+    case "zadd":
+      return { op: "zadd", key, score: Number(text(x)), member: y };
+    case "hincrby":
+      return { op: "hincrby", key, field: text(x), by: Number(y) };
+    case "set":
+      return { op: "set", key, value: text(x) };
+    case "zrem":
+    case "srem":
+    case "sadd":
+      return { op: OP_OF[op], key, member: text(x) } as SlotWrite;
+    default:
+      throw new Error(`The first round returned an unknown write "${op}" for ${key}`);
+  }
+}
+
+export class ClusterApplier {
+  constructor(
+    readonly redis: RedisClient,
+    readonly applier: Applier,
+    readonly options: ClusterApplyOptions = {},
+  ) {}
+
+  /**
+   * Applies the events of `entries` (a partition's, in order, the last one ack's last) in
+   * two rounds, then acknowledges `ack.entryIds`. Throws when a call failed: send the same
+   * entries again (what was applied is not applied twice).
+   */
+  async apply(
+    partition: number,
+    entries: readonly ClusterEntry[],
+    ack: ClusterAck,
+  ): Promise<ClusterApplyStats> {
+    const { waitReplicas = 0, waitMs = 500 } = this.options;
+    const last = ack.entryIds.at(-1);
+    if (last === undefined) throw new RangeError("A batch without entries");
+    for (const id of ack.entryIds) {
+      if (!STREAM_ID.test(id)) throw new TypeError(`Not a stream entry id: "${id}"`);
+    }
+    if (ack.lease && await this.redis.get(ack.lease.key) !== ack.lease.token) {
+      throw new LeaseLostError(`Cannot apply a batch of "${ack.stream}": the lease is lost`);
+    }
+    let stats: ClusterApplyStats = {
+      applied: 0,
+      duplicate: 0,
+      unmatched: 0,
+      late: 0,
+      firstCalls: 0,
+      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0 },
+      short: 0,
+    };
+    if (entries.length > 0) {
+      const first = await this.firstRound(partition, entries, ack.entryIds[0], last);
+      stats = first.stats;
+      stats.second = await writeBySlot(this.redis, String(partition), first.writes, last, {
+        waitReplicas,
+        waitMs,
+      });
+      stats.short += stats.second.short;
+    }
+    // Every write of the batch is where it belongs, and on a replica when asked.
+    await this.redis.xack(ack.stream, ack.group, ...ack.entryIds);
+    return stats;
+  }
+
+  /**
+   * The first round alone: applies what lands in the authors' slots and returns the writes
+   * for the second, per entry in order. `first` and `last` are the batch's first and last
+   * entry ids (entries without an event included): what is below `first` was acknowledged.
+   */
+  async firstRound(
+    partition: number,
+    entries: readonly ClusterEntry[],
+    first: string,
+    last: string,
+  ): Promise<{ writes: EntryWrites[]; stats: ClusterApplyStats }> {
+    const stats: ClusterApplyStats = {
+      applied: 0,
+      duplicate: 0,
+      unmatched: 0,
+      late: 0,
+      firstCalls: 0,
+      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0 },
+      short: 0,
+    };
+    const writes = await this.#firstRound(partition, entries, first, last, stats);
+    return { writes, stats };
+  }
+
+  async #firstRound(
+    partition: number,
+    entries: readonly ClusterEntry[],
+    first: string,
+    last: string,
+    stats: ClusterApplyStats,
+  ): Promise<EntryWrites[]> {
+    const { retentionDays, memoryHours } = this.applier.options;
+    const dids = new Set<string>();
+    for (const { event } of entries) eventDids(event, dids);
+    const ids = await this.applier.ids(dids);
+
+    // Per author slot, its entries' operations; the spans and keys to read first.
+    const slots = new Map<number, { tag: string; args: Arg[] }>();
+    const open = new Set<number>(), read = new Set<number>();
+    const members: [string, string][] = [];
+    const codes: string[] = [];
+    let previous: string | undefined;
+    for (const { id, event } of entries) {
+      if (!STREAM_ID.test(id) || (previous !== undefined && !after(id, previous))) {
+        throw new RangeError(`Entries must come in order: ${id} does not`);
+      }
+      previous = id;
+      const ops = eventOps([event], ids);
+      if (ops.length === 0) continue;
+      const author = ids.get(event.did)!;
+      const slot = keySlot(String(author));
+      let part = slots.get(slot);
+      if (!part) slots.set(slot, part = { tag: recordTag(author), args: [] });
+      part.args.push(id, ops.length, ...ops);
+      if (event.kind !== "commit" || event.collection === "app.bsky.actor.profile") continue;
+      const span = Math.floor(event.time / HOUR_MS / SPAN_HOURS);
+      if (event.action !== "delete") open.add(span);
+      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) read.add(s);
+      if (
+        event.collection === "app.bsky.graph.block" && event.action !== "delete" &&
+        event.subject !== undefined && event.subject !== event.did
+      ) {
+        members.push([storeKeys.blockedBy(ids.get(event.subject)!), String(author)]);
+      }
+      const code = event.action === "create" && event.opt?.match(/^[A-Za-z]+:([A-Za-z0-9]+)$/)?.[1];
+      if (code) codes.push(storeKeys.optCode(code));
+    }
+
+    // What the calls cannot read themselves.
+    const spans = await this.#openSpans([...open], [...read].filter((s) => !open.has(s)));
+    const known: Arg[] = [];
+    if (members.length + codes.length > 0) {
+      const pipe = crossSlotPipeline(this.redis);
+      for (const [key, member] of members) pipe.zscore(key, member);
+      for (const key of codes) pipe.get(key);
+      const replies = repliesOf(await pipe.exec());
+      members.forEach(([key, member], k) => {
+        known.push(key, member, replies[k][1] === null ? "0" : "1");
+      });
+      codes.forEach((key, k) => {
+        known.push(key, "", (replies[members.length + k][1] as string | null) ?? "");
+      });
+    }
+    const head: Arg[] = [
+      retentionDays * 86400,
+      memoryHours * 3600,
+      memoryHours,
+      "",
+      "",
+      0,
+      "",
+      "",
+      String(partition),
+      first,
+      last,
+      spans.length / 2,
+      ...spans,
+      known.length / 3,
+      ...known,
+    ];
+
+    // One call per master, all at once; each followed by WAIT on its connection.
+    const calls = new Map<string, { client: Redis | undefined; args: Arg[] }>();
+    for (const [slot, part] of slots) {
+      const { name, client } = nodeFor(this.redis, slot);
+      let call = calls.get(name);
+      if (!call) calls.set(name, call = { client, args: [...head] });
+      call.args.push(part.tag, 0);
+      // The slot's number of entries, then the entries.
+      let n = 0;
+      for (let k = 0; k < part.args.length; k += 2 + Number(part.args[k + 1])) n++;
+      call.args[call.args.length - 1] = n;
+      call.args.push(...part.args);
+    }
+    stats.firstCalls = calls.size;
+    const { waitReplicas = 0, waitMs = 500 } = this.options;
+    const replies = await Promise.allSettled([...calls].map(async ([name, call]) => {
+      if (!call.client) throw new Error(`No connection to the master ${name || "unknown"}`);
+      defineScript(call.client, "applyFirstRound", APPLY_CLUSTER_SCRIPT);
+      const reply = await (call.client as unknown as Runner).applyFirstRoundBuffer(
+        ...call.args,
+      );
+      if (waitReplicas > 0 && Number(await call.client.wait(waitReplicas, waitMs)) < waitReplicas) {
+        stats.short++;
+      }
+      return reply;
+    }));
+    const failed = replies.filter((r) => r.status === "rejected").map((r) => r.reason);
+    if (failed.length > 0) {
+      if (isCluster(this.redis)) {
+        const cluster = this.redis;
+        await new Promise<void>((r) => cluster.refreshSlotsCache(() => r()));
+      }
+      throw new AggregateError(
+        failed,
+        `${failed.length} of ${calls.size} first-round calls failed (${
+          errorMessage(failed[0])
+        }); the batch must be sent again`,
+      );
+    }
+    const byEntry = new Map<string, SlotWrite[]>();
+    for (const r of replies) {
+      if (r.status !== "fulfilled") continue;
+      const [applied, duplicate, unmatched, late, writes] = r.value;
+      stats.applied += applied;
+      stats.duplicate += duplicate;
+      stats.unmatched += unmatched;
+      stats.late += late;
+      for (const [id, flat] of writes) {
+        const list = byEntry.get(text(id)) ?? [];
+        for (let w = 0; w < flat.length; w += 4) {
+          list.push(slotWrite(text(flat[w]), text(flat[w + 1]), flat[w + 2], text(flat[w + 3])));
+        }
+        byEntry.set(text(id), list);
+      }
+    }
+    return [...byEntry].sort(([a], [b]) => after(a, b) ? 1 : -1).map(([id, writes]) => ({
+      id,
+      writes,
+    }));
+  }
+
+  /** Opens the spans in `open` and reads the counts of those and of `read`: span, count, … */
+  async #openSpans(open: number[], read: number[]): Promise<number[]> {
+    if (open.length + read.length === 0) return [];
+    const redis = this.redis as unknown as Runner & Redis;
+    defineScript(redis, "openSpans", OPEN_SPANS_SCRIPT, 1);
+    const counts = await redis.openSpans(storeKeys.recordBuckets, open.length, ...open, ...read);
+    return [...open, ...read].flatMap((span, k) => counts[k] > 0 ? [span, counts[k]] : []);
+  }
+}

@@ -1,0 +1,131 @@
+-- The apply script on a Redis Cluster, first round, its last part (cluster_apply.ts): one
+-- call per master applies the operations of the batch's authors whose slots it serves,
+-- writes what lands in those slots (their logs, sets, blocks, profiles and records), and
+-- returns what lands elsewhere, per entry, for the second round (slot_writes.lua).
+-- Exactly once per slot: a slot keeps, per stream partition, the last entry it applied
+-- (field 'd' .. partition of its K.slotWatermarks) and, beside it, what its entries from
+-- the batch's first on returned (field 'j' .. partition, MessagePack); an entry at or
+-- below the mark is not applied again, and what it returned is returned again, so that a
+-- batch sent again after a stop gets the same second round whoever sends it.
+-- A node refuses a key of a slot it does not serve, or of one being moved that it does not
+-- hold: each slot is asked for first with a key that never exists (K.slotProbe), which a
+-- node only answers while it serves the whole slot; so a call either writes or refuses
+-- before its first write.
+-- ARGV from 9 (1 to 8 as apply.lua reads them, without stream, lease or entry ids): the
+-- partition, the batch's first entry id (what is below it was acknowledged) and its last,
+-- the spans of the record memory (a count, then per span its number and bucket count; a
+-- span not given holds nothing), what was read before the call (a count, then per read: a
+-- key, a member ('' for a string's value) and what was read: '1' or '0' for a member, the
+-- value or '' for a string), then per slot: its tag, its number of entries, and per
+-- entry: its id, how many arguments its operations take, then the operations (apply.lua's,
+-- without 'e', 'm' and 'b').
+-- Returns {applied, duplicate, unmatched, late, writes}: the outcomes of the operations
+-- applied now, and per entry with writes elsewhere (new or returned again) its id and its
+-- writes, four values each.
+local OPERATIONS = {
+  c = {1, create},
+  u = {1, update},
+  d = {1, delete_live},
+  p = {4, profile},
+  h = {3, identity},
+  s = {5, account},
+  o = {3, opt_code},
+}
+local partition, floor, last = ARGV[9], id_of(ARGV[10]), ARGV[11]
+local done_field, journal_field = 'd' .. partition, 'j' .. partition
+local i = 12
+local function count_at(k)
+  local c = tonumber(ARGV[k])
+  if not c or c < 0 or c % 1 ~= 0 then error('Not a count at argument ' .. k) end
+  return c
+end
+for _ = 1, count_at(i) do
+  buckets[tonumber(ARGV[i + 1])] = tonumber(ARGV[i + 2])
+  i = i + 2
+end
+i = i + 1
+for _ = 1, count_at(i) do
+  local key, member, value = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if member == '' then known[key] = value ~= '' and value or false
+  else known[key .. '\0' .. member] = value == '1' end
+  i = i + 3
+end
+i = i + 1
+
+-- Every slot first: served here whole, its mark and what it returned. Nothing is written yet.
+local slots = {}
+while i <= #ARGV do
+  local tag = ARGV[i]
+  local probe = redis.pcall('EXISTS', K.slotProbe(tag))
+  if type(probe) == 'table' and probe.err then
+    return redis.error_reply('UNSERVED slot of {' .. tag .. '}: ' .. probe.err)
+  end
+  local marks = K.slotWatermarks(tag)
+  local mark = redis.call('HGET', marks, done_field)
+  local slot = {marks = marks, mark = mark and id_of(mark), entries = {}, returned = {}}
+  local kept = redis.call('HGET', marks, journal_field)
+  if kept then
+    for _, e in ipairs(cmsgpack.unpack(kept)) do
+      if not after(floor, id_of(e[1])) then slot.returned[e[1]] = e[2] end
+    end
+  end
+  local n = count_at(i + 1)
+  i = i + 2
+  for _ = 1, n do
+    local nargs = count_at(i + 1)
+    slot.entries[#slot.entries + 1] = {id = ARGV[i], from = i + 2, to = i + 1 + nargs}
+    i = i + 2 + nargs
+  end
+  slots[#slots + 1] = slot
+end
+
+local outcomes = {applied = 0, duplicate = 0, unmatched = 0, late = 0}
+local writes = {}
+for _, slot in ipairs(slots) do
+  for _, e in ipairs(slot.entries) do
+    if slot.mark and not after(id_of(e.id), slot.mark) then
+      -- Applied here before: what it returned then, known again as it left the keys.
+      local again = slot.returned[e.id]
+      if again then
+        out = {}
+        for w = 1, #again, 4 do remote(again[w], again[w + 1], again[w + 2], again[w + 3]) end
+        writes[#writes + 1] = {e.id, out}
+      end
+    else
+      out = {}
+      local k = e.from
+      while k <= e.to do
+        local op = OPERATIONS[ARGV[k]]
+        if op == nil then
+          return redis.error_reply('Unknown operation "' .. tostring(ARGV[k]) .. '" at argument ' .. k)
+        end
+        local outcome = op[2](unpack(ARGV, k + 1, k + op[1]))
+        outcomes[outcome] = outcomes[outcome] + 1
+        k = k + 1 + op[1]
+      end
+      if #out > 0 then
+        slot.returned[e.id] = out
+        writes[#writes + 1] = {e.id, out}
+      end
+    end
+  end
+end
+
+for key, parts in pairs(appends) do
+  local data = table.concat(parts)
+  if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
+end
+for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+for _, slot in ipairs(slots) do
+  local kept = {}
+  for id, w in pairs(slot.returned) do kept[#kept + 1] = {id, w} end
+  if #kept > 0 then
+    redis.call('HSET', slot.marks, journal_field, cmsgpack.pack(kept))
+  else
+    redis.call('HDEL', slot.marks, journal_field)
+  end
+  if not slot.mark or after(id_of(last), slot.mark) then
+    redis.call('HSET', slot.marks, done_field, last)
+  end
+end
+return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late, writes}
