@@ -120,7 +120,7 @@
  * Every key name is spelled once, in KEY_NAMES (keys.ts): storeKeys builds them in TypeScript, and
  * the scripts (scripts/*.lua) get the same table as `K` (see lua.ts).
  *
- * Redis Cluster: the store does not run on one. Its per-account keys carry the account's
+ * Redis Cluster: the indexer does not apply on one yet (see the end). Its per-account keys carry the account's
  * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`, `bo:{A}`, `bi:{A}`: one slot per
  * account), record buckets their authors' slot's tag (`r:{T}:*`); the global sets share `{g}`, the
  * interning `{ids}` and the indexer's lease and parked entries `{firehose}`. The scripts do
@@ -148,37 +148,40 @@
  *   own set, and its filters, many accounts' sets and logs) goes through crossSlotPipeline
  *   (shared/pipeline.ts), a pipeline per master on a Cluster; the roll-up, the sweep and
  *   the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
- * Running the apply script on Cluster would take:
+ * The apply on a Cluster is built in two rounds (cluster_apply.ts; tested against the
+ * one-call apply on one server and on a real cluster, through stops, a reshard and a
+ * failover); the indexer does not use it yet. It rests on:
  * - one writer per author: a partition holds all of an author's events and one indexer at a
  *   time applies a partition, so what an operation decides from (its author's remembered
- *   records, profile seqs, `bo:`, `g:`, and its own member in `bi:{S}`, `hx:{g}` and
- *   `hidden:{g}`) is changed by no one else between the reading and the writing;
- * - a batch in two rounds: first one call per author slot (the record memory is kept in its
- *   authors' slots) decides its authors' operations, writes what lands
- *   in that slot and returns what lands elsewhere (each counterpart's log entry, `bi:{S}`,
- *   and the `{g}` and `{ids}` writes); then one call per master writes what the first
- *   round returned for its slots. A call over many slots declares no keys and runs with the
- *   script flag `allow-cross-slot-keys`; its node refuses a key of a slot it does not serve
- *   (moved, or moving and not held there) at the command that names it, so the call reads
- *   every key before its first write and writes no key it emptied (a call stopped midway
- *   keeps what it wrote);
- * - exactly once per slot: a watermark per slot and partition (the last batch applied there
- *   from that partition) kept in the slot itself under a hash tag chosen to fall in it, read
- *   and moved by the same call, so that a batch redelivered after a stop between two calls
- *   skips the slots it reached (the second round is built this way: slot_writes.ts, with
- *   `sw:{<tag>}`, tested on a real cluster); the first round's call keeps what it returned
- *   beside its watermark, and returns that again when its batch comes back, so that the
- *   second round is the same whoever finishes it; the keys move with their slot on a reshard;
- * - whether A blocks S already read from A's slot (today the script asks `bi:{S}`);
- * - the `{g}` writes shared by partitions made order-free: a span's bucket count set only
- *   when none is (HSETNX), the posts by language appended;
- * - no ids reclaimed while a batch is under way: a call cannot read the epoch in `{ids}`, so
- *   the reclaim waits for the batches in flight, whose first-round results name the epoch
- *   their ids were read at;
- * - the lease checked where a batch starts and where it is acknowledged (the partition's
- *   tag), the watermarks keeping the calls of a writer that lost it from applying twice,
- *   and the acknowledgement after every call of the batch and a replica's `WAIT`, no longer
- *   one atomic step with the writes.
+ *   records, profile seqs, `bo:`, `g:`, and its own member in `bi:{S}` and opt codes) is
+ *   changed by no one else between the reading and the writing;
+ * - a batch in two rounds: first one call per master (apply_cluster_run.lua) applies the
+ *   operations of the authors whose slots it serves, writes what lands in those slots (an
+ *   author's records are kept in its slot) and returns, per entry, what lands elsewhere
+ *   (each counterpart's log entry, `bi:{S}`, and the `{g}` and `{ids}` writes); then one
+ *   call per master writes those (slot_writes.ts). Such a call declares no keys and runs
+ *   with the script flag `allow-cross-slot-keys`; a node refuses a key of a slot it does not
+ *   serve (moved, or moving and not held there) at the command that names it, so a
+ *   first-round call asks each of its slots for a key that never exists (`sw:{<tag>}:probe`:
+ *   answered only while the node serves the whole slot) before its first write, and a
+ *   second-round call reads every key first and writes no key it emptied;
+ * - exactly once per slot: a watermark per slot and partition, in the slot's own
+ *   `sw:{<tag>}` (fields `<partition>` for the second round, `d<partition>` for the first),
+ *   read and moved by the same call, so that a batch sent again after a stop skips the
+ *   slots it reached; the first round keeps what it returned from the batch's first entry
+ *   on (field `j<partition>`, MessagePack) and returns it again, so that the second round is
+ *   the same whoever finishes it; all of it moves with its slot on a reshard;
+ * - what the first round cannot read in its slots read before it: whether A's block of S is
+ *   in `bi:{S}`, opt codes, and the record memory's bucket counts (the batch's spans opened
+ *   first in `{g}`, open_spans.lua); the call then knows those keys as its own writes leave
+ *   them;
+ * - a deleted account's blocks all ended in its first-round call (no `be:{g}` steps);
+ * - the acknowledgement after both rounds and a replica's `WAIT` for each call, no longer
+ *   one atomic step with the writes; the lease checked where a batch starts, the watermarks
+ *   keeping a writer that lost it from applying anything twice.
+ * Not on a Cluster yet: the backfill's operations (refused there), and the reclaiming of ids
+ * (whose epoch the first round does not check: a call cannot read `{ids}`; the reclaim
+ * would have to wait for the batches in flight).
  */
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
