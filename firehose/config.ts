@@ -1,5 +1,4 @@
 /** The firehose service's configuration (documented in .env.example). */
-import { z } from "zod";
 import { commonEnv, env, type EnvSource, loadConfig } from "@bsky/shared/config";
 
 export const firehoseEnv = {
@@ -27,14 +26,7 @@ export const firehoseEnv = {
    * Replicas each batch must reach (WAIT) before it counts as written; unset: 1 on Redis
    * Cluster, 0 on one server.
    */
-  FIREHOSE_WAIT_REPLICAS: z.string().optional().transform((raw, ctx): number | undefined => {
-    if (raw === undefined) return undefined;
-    if (!/^\d{1,2}$/.test(raw.trim()) || Number(raw) > 16) {
-      ctx.addIssue({ code: "custom", message: `"${raw}" is not an integer in 0..16` });
-      return z.NEVER;
-    }
-    return Number(raw);
-  }),
+  FIREHOSE_WAIT_REPLICAS: env.replicas(),
 };
 
 export type FirehoseConfig = ReturnType<typeof loadFirehoseConfig>;

@@ -20,7 +20,7 @@ import {
 import { firehoseKeys } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs, type Redis } from "@bsky/shared/redis";
-import { type Applier, LeaseLostError } from "@bsky/store/apply";
+import { type BatchApplier, LeaseLostError } from "@bsky/store/apply";
 import type { IndexerMetrics } from "./metrics.ts";
 import { storeKeys } from "@bsky/store/layout";
 
@@ -36,7 +36,7 @@ export class StreamConsumer extends GroupConsumer {
 
   constructor(
     redis: Redis,
-    readonly applier: Applier,
+    readonly applier: BatchApplier,
     readonly metrics: IndexerMetrics,
     log: Logger,
     options: ConsumerOptions,
@@ -135,12 +135,14 @@ export class StreamConsumer extends GroupConsumer {
   async #process(p: number, entries: Entry[]): Promise<void> {
     const stream = firehoseKeys.stream(p);
     const events: FirehoseEvent[] = [];
+    const eventIds: string[] = [];
     const parked = this.redis.pipeline();
     let parkedCount = 0;
     for (const [id, fields] of entries) {
       const f = entryFields(fields);
       try {
         events.push(decodeEvent(f.v, f.e));
+        eventIds.push(id);
       } catch (err) {
         const reason = err instanceof MalformedEventError ? err.reason : "unexpected";
         this.metrics.parked.inc({ reason });
@@ -170,6 +172,8 @@ export class StreamConsumer extends GroupConsumer {
       group: this.options.group,
       entryIds: entries.map(([id]) => id),
       lease: { key: storeKeys.lease(p), token: this.options.name },
+      partition: p,
+      eventIds,
     };
     const args = await this.#retry(p, () => this.applier.prepare(events, ack));
     // While the last batch applies, the next one is already on its way from Redis.

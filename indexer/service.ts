@@ -2,9 +2,10 @@
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger, type Logger } from "@bsky/shared/log";
 import { serveOps } from "@bsky/shared/service";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { connectRedis, isCluster, type Redis } from "@bsky/shared/redis";
 import { checkServerSettings } from "@bsky/shared/redis_settings";
 import { Applier } from "@bsky/store/apply";
+import { ClusterApplier } from "@bsky/store/cluster_apply";
 import { storeKeys } from "@bsky/store/layout";
 import type { IndexerConfig } from "./config.ts";
 import { StreamConsumer } from "./consumer.ts";
@@ -44,13 +45,21 @@ export async function startIndexer(
     retentionDays: config.INDEXER_RETENTION_DAYS,
     recordMemoryHours: config.INDEXER_RECORD_MEMORY_HOURS,
   });
-  const applier = new Applier(redis, {
+  const single = new Applier(redis, {
     retentionDays: config.INDEXER_RETENTION_DAYS,
     memoryHours: config.INDEXER_RECORD_MEMORY_HOURS,
   });
+  // On a Redis Cluster, in two rounds (each applied once per slot), then WAIT.
+  const cluster = isCluster(redis);
+  const applier = cluster
+    ? new ClusterApplier(redis, single, {
+      waitReplicas: config.INDEXER_WAIT_REPLICAS ?? 1,
+      waitMs: config.INDEXER_WAIT_MS,
+    })
+    : single;
   // Blocks of deleted accounts that a stop left unended (the applier ends them after each
-  // batch that leaves some).
-  if (await redis.zcard(storeKeys.blocksEnding) > 0) await applier.endBlocks();
+  // batch that leaves some; on a Cluster, a deletion ends them all at once).
+  if (!cluster && await redis.zcard(storeKeys.blocksEnding) > 0) await single.endBlocks();
   const consumer = new StreamConsumer(redis, applier, metrics, log, {
     partitions: config.FIREHOSE_PARTITIONS,
     group: config.INDEXER_GROUP,

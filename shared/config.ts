@@ -31,6 +31,20 @@ const fail = (why: string) => `\u0000${why}`;
 
 /** Builders for typed environment variables. */
 export const env = {
+  /**
+   * Replicas a write must reach (WAIT), 0 to 16; undefined when unset, for the service to
+   * choose (1 on a Redis Cluster, 0 on one server).
+   */
+  replicas() {
+    return z.string().optional().transform((raw, ctx): number | undefined => {
+      if (raw === undefined) return undefined;
+      if (!/^\d{1,2}$/.test(raw.trim()) || Number(raw) > 16) {
+        ctx.addIssue({ code: "custom", message: `"${raw}" is not an integer in 0..16` });
+        return z.NEVER;
+      }
+      return Number(raw);
+    });
+  },
   int(fallback?: number, opts: { min?: number; max?: number } = {}) {
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts;
     return variable<number>(

@@ -32,6 +32,18 @@ export interface AckOptions {
   entryIds: string[];
   /** Fencing: the batch is written only while this lease is ours. */
   lease?: { key: string; token: string };
+  /** The stream's partition and each event's entry id (a Cluster's apply needs them). */
+  partition?: number;
+  eventIds?: string[];
+}
+
+/**
+ * What applies the indexer's batches: prepare() while the batch before is applied, then
+ * run(); Applier on one server, ClusterApplier (cluster_apply.ts) on a Redis Cluster.
+ */
+export interface BatchApplier<P = unknown> {
+  prepare(events: readonly FirehoseEvent[], ack: AckOptions): Promise<P>;
+  run(prepared: P): Promise<ApplyStats>;
 }
 
 /** The apply script's refusal of ids read at an older epoch of the interning. */
@@ -59,7 +71,7 @@ type ScriptRedis = Redis & {
 /** Blocks of a deleted account ended in one call (end_blocks.lua). */
 const ENDING_STEP = 1000;
 
-export class Applier {
+export class Applier implements BatchApplier<(string | number | Uint8Array)[]> {
   #redis: ScriptRedis;
   #ids = new Map<string, number>();
   /** The interning's epoch the cached ids were read at (see IdsChangedError). */

@@ -29,7 +29,13 @@ import { keySlot } from "@bsky/shared/cluster";
 import { errorMessage } from "@bsky/shared/errors";
 import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
-import { type Applier, type ApplyStats, LeaseLostError } from "./apply.ts";
+import {
+  type AckOptions,
+  type Applier,
+  type ApplyStats,
+  type BatchApplier,
+  LeaseLostError,
+} from "./apply.ts";
 import { APPLY_CLUSTER_SCRIPT, OPEN_SPANS_SCRIPT } from "./apply_script.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { defineScript } from "./lua.ts";
@@ -42,6 +48,7 @@ import {
   type SlotWrite,
   type SlotWriteResult,
   STREAM_ID,
+  waitForReplicas,
   writeBySlot,
 } from "./slot_writes.ts";
 
@@ -52,10 +59,29 @@ export interface ClusterEntry {
 }
 
 export interface ClusterApplyOptions {
-  /** Replicas each call's writes must reach before the entries are acknowledged (WAIT). */
+  /**
+   * Replicas each call's writes must reach before the entries are acknowledged (WAIT on the
+   * call's connection); a batch whose WAIT comes short throws (ReplicasBehindError) unless
+   * `acceptShort`, and is sent again. A master with no replica attached is not waited for
+   * (counted in `alone`): no failover could lose its writes.
+   */
   waitReplicas?: number;
   /** How long each WAIT waits (ms). */
   waitMs?: number;
+  /** Acknowledge a batch whose WAIT came short (for tests that count them). */
+  acceptShort?: boolean;
+}
+
+/** Fewer replicas than asked acknowledged a batch's writes in time: it is not acknowledged. */
+export class ReplicasBehindError extends Error {
+  override name = "ReplicasBehindError";
+}
+
+/** A batch as the indexer hands it over: prepared (its ids interned), then run. */
+export interface ClusterBatch {
+  partition: number;
+  entries: ClusterEntry[];
+  ack: ClusterAck;
 }
 
 export interface ClusterAck {
@@ -74,6 +100,8 @@ export interface ClusterApplyStats extends ApplyStats {
   second: SlotWriteResult;
   /** Calls of either round whose WAIT came short of the replicas asked for. */
   short: number;
+  /** Calls of either round to a master with no replica attached (see SlotWriteResult). */
+  alone: number;
 }
 
 type Arg = string | number | Uint8Array;
@@ -120,12 +148,34 @@ function slotWrite(op: string, key: string, x: Uint8Array, y: string): SlotWrite
   }
 }
 
-export class ClusterApplier {
+export class ClusterApplier implements BatchApplier<ClusterBatch> {
   constructor(
     readonly redis: RedisClient,
     readonly applier: Applier,
     readonly options: ClusterApplyOptions = {},
   ) {}
+
+  /** The batch of the events (ack.eventIds their entries'), its ids interned. */
+  async prepare(events: readonly FirehoseEvent[], ack: AckOptions): Promise<ClusterBatch> {
+    const { partition, eventIds } = ack;
+    if (partition === undefined || eventIds?.length !== events.length) {
+      throw new TypeError("A Cluster's batch needs its partition and each event's entry id");
+    }
+    const dids = new Set<string>();
+    for (const event of events) eventDids(event, dids);
+    await this.applier.ids(dids);
+    return {
+      partition,
+      entries: events.map((event, k) => ({ id: eventIds[k], event })),
+      ack: { stream: ack.stream, group: ack.group, entryIds: ack.entryIds, lease: ack.lease },
+    };
+  }
+
+  /** Applies a prepared batch and acknowledges its entries (see apply()). */
+  async run({ partition, entries, ack }: ClusterBatch): Promise<ApplyStats> {
+    const { applied, duplicate, unmatched, late } = await this.apply(partition, entries, ack);
+    return { applied, duplicate, unmatched, late };
+  }
 
   /**
    * Applies the events of `entries` (a partition's, in order, the last one ack's last) in
@@ -152,8 +202,9 @@ export class ClusterApplier {
       unmatched: 0,
       late: 0,
       firstCalls: 0,
-      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0 },
+      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0, alone: 0 },
       short: 0,
+      alone: 0,
     };
     if (entries.length > 0) {
       const first = await this.firstRound(partition, entries, ack.entryIds[0], last);
@@ -163,6 +214,13 @@ export class ClusterApplier {
         waitMs,
       });
       stats.short += stats.second.short;
+      stats.alone += stats.second.alone;
+    }
+    if (stats.short > 0 && !this.options.acceptShort) {
+      throw new ReplicasBehindError(
+        `${stats.short} calls' writes reached fewer than ${waitReplicas} replicas in ${waitMs} ms; ` +
+          "the batch is not acknowledged",
+      );
     }
     // Every write of the batch is where it belongs, and on a replica when asked.
     await this.redis.xack(ack.stream, ack.group, ...ack.entryIds);
@@ -186,8 +244,9 @@ export class ClusterApplier {
       unmatched: 0,
       late: 0,
       firstCalls: 0,
-      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0 },
+      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0, alone: 0 },
       short: 0,
+      alone: 0,
     };
     const writes = await this.#firstRound(partition, entries, first, last, stats);
     return { writes, stats };
@@ -216,7 +275,7 @@ export class ClusterApplier {
         throw new RangeError(`Entries must come in order: ${id} does not`);
       }
       previous = id;
-      const ops = eventOps([event], ids);
+      const ops = eventOps([event], ids, true);
       if (ops.length === 0) continue;
       const author = ids.get(event.did)!;
       const slot = keySlot(String(author));
@@ -291,9 +350,9 @@ export class ClusterApplier {
       const reply = await (call.client as unknown as Runner).applyFirstRoundBuffer(
         ...call.args,
       );
-      if (waitReplicas > 0 && Number(await call.client.wait(waitReplicas, waitMs)) < waitReplicas) {
-        stats.short++;
-      }
+      const replicated = await waitForReplicas(call.client, waitReplicas, waitMs);
+      if (replicated === "short") stats.short++;
+      if (replicated === "alone") stats.alone++;
       return reply;
     }));
     const failed = replies.filter((r) => r.status === "rejected").map((r) => r.reason);

@@ -19,7 +19,8 @@ export const KEY_NAMES = {
   logStaging: "ru:{<id>}:<week>:log:<run>",
   digestStaging: "ru:{<id>}:<week>:dg:<run>",
   digestRetired: "ru:{<id>}:<week>:old:<run>",
-  records: "r:{<tag>}:<span>:<bucket>",
+  records: "r:{<bucket>}:<span>",
+  slotRecords: "r:{<tag>}:<span>:<bucket>",
   recordBuckets: "rb:{g}",
   graph: "g:{<id>}",
   blocking: "bo:{<id>}",
@@ -107,6 +108,8 @@ export const storeKeys = {
   digestStaging: keyOf(KEY_NAMES.digestStaging),
   digestRetired: keyOf(KEY_NAMES.digestRetired),
   records: keyOf(KEY_NAMES.records),
+  /** On a Redis Cluster, the record memory's buckets of a slot (tag) in a span. */
+  slotRecords: keyOf(KEY_NAMES.slotRecords),
   recordBuckets: KEY_NAMES.recordBuckets,
   graph: keyOf(KEY_NAMES.graph),
   /** An account's block records: whom it blocks, by hour (see the layout above). */

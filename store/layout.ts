@@ -25,20 +25,22 @@
  *   `ru:{A}:<week>:old:<run>`: a roll-up of a large log in steps (rollup.ts) under way, its
  *   token, staged log and digest, and the digest it replaced until it is unlinked; all
  *   expire within minutes, so a run that stops leaves nothing for long.
- * - `r:{T}:<span>:<b>` hashes: the record memory, so deletes subtract exactly what creates
+ * - `r:{b}:<span>` hashes: the record memory, so deletes subtract exactly what creates
  *   added. Spans are 8 hours; a record made in that span by A with key R is field id(A)
- *   (4 bytes) + R (a TID as its 8-byte value), kept in the slot of A's own keys: T is that
- *   slot's tag (recordTag(), record_arg.ts; one of the 16,384 slots' own tags, slotTag() in
- *   shared/cluster.ts), and b = hash(field) mod the slot's share of the span's buckets. The
- *   value is the hour in the span (1 byte) then its pairs (a uint32 each: type * 2^28 +
- *   subject id), or "x" once deleted. Bucketing keeps small hashes (compact listpacks) instead
- *   of a key per author and day; a span's bucket count is fixed at its first record from the
- *   records of the span before (`rb:{g}` holds both), so buckets stay near 80 records, and
- *   each slot has that count / 16,384 of them, at least one (8 a slot on the whole network:
- *   131,072 buckets). A bucket is made by its first record, with its expiry (when the last of
- *   the span's records has been remembered for the record memory's hours): opening a span
- *   costs one field however many buckets it has, not a key per bucket in one call. Kept in
- *   the author's slot, an author's records are on the node that keeps its other keys.
+ *   (4 bytes) + R (a TID as its 8-byte value) in bucket b = hash(field) mod the span's
+ *   bucket count; the value is the hour in the span (1 byte) then its pairs (a uint32
+ *   each: type * 2^28 + subject id), or "x" once deleted. Bucketing keeps a few thousand
+ *   small hashes (compact listpacks) instead of a key per author and day; a span's bucket
+ *   count is fixed at its first record from the records of the span before (`rb:{g}`
+ *   holds both), so buckets stay near 80 records. A bucket is made by its first record,
+ *   with its expiry (when the last of the span's records has been remembered for the
+ *   record memory's hours): opening a span costs one field however many buckets it has
+ *   (131,072 on the whole network), not a key per bucket in one call. On a Redis Cluster
+ *   the buckets are `r:{T}:<span>:<b>` instead, in the slot of their records' authors: T
+ *   is that slot's tag (recordTag(), record_arg.ts; slotTag() in shared/cluster.ts) and b
+ *   = hash(field) mod the slot's share of the span's buckets (the count / 16,384, at least
+ *   one: 8 a slot on the whole network, as many buckets in all), so that an author's
+ *   records are on the node that keeps its other keys.
  * - `g:{A}` set: whom A follows (their ids) and blocks (their ids, negated); one set keeps
  *   an account's follows and blocks in one compact intset.
  * - Blocks as they stand, whatever their age (no TTL: a block lasts until its record is
@@ -122,7 +124,8 @@
  *
  * Redis Cluster: the indexer does not apply on one yet (see the end). Its per-account keys carry the account's
  * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`, `bo:{A}`, `bi:{A}`: one slot per
- * account), record buckets their authors' slot's tag (`r:{T}:*`); the global sets share `{g}`, the
+ * account), record buckets their bucket (`r:{b}:*`, on a Cluster their authors' slot's tag,
+ * `r:{T}:*`); the global sets share `{g}`, the
  * interning `{ids}` and the indexer's lease and parked entries `{firehose}`. The scripts do
  * not keep to one slot:
  * - the apply script (apply.lua) declares no keys and, in one call, writes the logs of the

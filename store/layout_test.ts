@@ -4,7 +4,8 @@ import { didKey, didOfKey, KEY_NAMES, keyPrefix, keyValues, storeKeys } from "./
 Deno.test("storeKeys spell every key as the data in Redis has it", () => {
   // The names stored data lives under: changing one would need a migration.
   assert.equal(storeKeys.log(42, 2900), "l:{42}:2900");
-  assert.equal(storeKeys.records("ab", 362_500, 7), "r:{ab}:362500:7");
+  assert.equal(storeKeys.records(7, 362_500), "r:{7}:362500");
+  assert.equal(storeKeys.slotRecords("ab", 362_500, 7), "r:{ab}:362500:7");
   assert.equal(storeKeys.recordBuckets, "rb:{g}");
   assert.equal(storeKeys.graph(42), "g:{42}");
   assert.equal(storeKeys.profile(42), "p:{42}");

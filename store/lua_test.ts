@@ -6,14 +6,15 @@ import { withStore } from "./testing/fixtures.ts";
 Deno.test("the scripts' K builds every key name as storeKeys does", async () => {
   await withStore(async (redis) => {
     const lua = withKeys(`return {
-      K.log(42, 2900), K.records('ab', 362500, 7), K.recordBuckets, K.graph(42), K.profile(42),
+      K.log(42, 2900), K.records(7, 362500), K.slotRecords('ab', 362500, 7), K.recordBuckets, K.graph(42), K.profile(42),
       K.handles, K.hidden, K.optCode('AB12CD34'), K.didToId,
       K.idToDid(math.floor(1000000 / K.ID_BUCKET)), K.nextId, K.lease(3), K.parked,
       tostring(K.ID_BUCKET)
     }`);
     assert.deepEqual(await redis.eval(lua, 0), [
       storeKeys.log(42, 2900),
-      storeKeys.records("ab", 362_500, 7),
+      storeKeys.records(7, 362_500),
+      storeKeys.slotRecords("ab", 362_500, 7),
       storeKeys.recordBuckets,
       storeKeys.graph(42),
       storeKeys.profile(42),

@@ -22,10 +22,14 @@ export function eventDids(e: FirehoseEvent, out: Set<string>): void {
   if (e.mentions) { for (const m of e.mentions) out.add(m); }
 }
 
-/** The store operations of the events, in order (the apply script's, apply_script.ts). */
+/**
+ * The store operations of the events, in order (the apply script's, apply_script.ts);
+ * `bySlot` for a Redis Cluster's (their records kept in their authors' slots).
+ */
 export function eventOps(
   events: readonly FirehoseEvent[],
   ids: Map<string, number>,
+  bySlot = false,
 ): (string | number | Uint8Array)[] {
   const ops: (string | number | Uint8Array)[] = [];
   for (const e of events) {
@@ -45,7 +49,7 @@ export function eventOps(
       continue;
     }
     if (e.action === "delete") {
-      ops.push("d", recordArg(a, e.collection, e.rkey, hour));
+      ops.push("d", recordArg(a, e.collection, e.rkey, hour, undefined, bySlot));
       continue;
     }
     if (e.opt !== undefined && e.action === "create") ops.push("o", a, e.did, e.opt);
@@ -71,7 +75,7 @@ export function eventOps(
     }
     // A create that counts nothing needs no memory; an update may take counts back.
     if (e.action === "create" && pairs.length === 0) continue;
-    const arg = recordArg(a, e.collection, e.rkey, hour, packPairs(pairs));
+    const arg = recordArg(a, e.collection, e.rkey, hour, packPairs(pairs), bySlot);
     ops.push(e.action === "create" ? "c" : "u", arg);
   }
   return ops;

@@ -61,10 +61,11 @@ export function recordTag(author: number): string {
 /**
  * A record operation's argument for the script: the 32-bit FNV-1a hash of the record's
  * field (it picks the bucket), the hour, the length of the author's record tag (a byte),
- * the tag (recordTag: the record memory keeps an author's records in its slot), the
- * field's length (a byte), the field (the collection's code * 2^28 + the author's id, then
- * the record key), then the pairs. The collection is part of the field because one repo
- * may use the same key in two collections.
+ * the tag (recordTag(), when `bySlot`: on a Redis Cluster the record memory keeps an
+ * author's records in its slot; none on one server), the field's length (a byte), the
+ * field (the collection's code * 2^28 + the author's id, then the record key), then the
+ * pairs. The collection is part of the field because one repo may use the same key in two
+ * collections.
  */
 export function recordArg(
   author: number,
@@ -72,8 +73,9 @@ export function recordArg(
   rkey: string,
   hour: number,
   pairs?: Buffer,
+  bySlot = false,
 ): Buffer {
-  const tag = recordTag(author);
+  const tag = bySlot ? recordTag(author) : "";
   // The field starts after X, H, the tag's length, the tag and the field's length.
   const at = 10 + tag.length;
   const tail = pairs?.length ?? 0;

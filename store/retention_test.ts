@@ -13,7 +13,8 @@ Deno.test("storeExpiry() gives the store's keys without a TTL the one their writ
   assert.equal(storeExpiry(storeKeys.log(42, WEEK), options), (WEEK + 1) * 604800 + retentionS);
   assert.equal(storeExpiry(storeKeys.log(42, WEEK - 2), options), (WEEK - 1) * 604800 + retentionS);
   assert.equal(storeExpiry(storeKeys.graph(42), options), nowS + retentionS);
-  assert.equal(storeExpiry(storeKeys.records("ab", 9000, 3), options), nowS + 7 * 86400);
+  assert.equal(storeExpiry(storeKeys.records(3, 9000), options), nowS + 7 * 86400);
+  assert.equal(storeExpiry(storeKeys.slotRecords("ab", 9000, 3), options), nowS + 7 * 86400);
   for (
     const key of [
       storeKeys.profile(42),
@@ -43,7 +44,7 @@ Deno.test("isPastRetention() holds for logs of weeks wholly past the retention, 
   assert.ok(!isPastRetention(storeKeys.log(42, WEEK), options));
   assert.ok(!isPastRetention(storeKeys.log(42, WEEK + 1), options));
   assert.ok(!isPastRetention(storeKeys.graph(42), options));
-  assert.ok(!isPastRetention(storeKeys.records("ab", WEEK - 60, 1), options));
+  assert.ok(!isPastRetention(storeKeys.records(1, WEEK - 60), options));
 });
 
 Deno.test("profileIdOf() reads the account id of a profile key only", () => {

@@ -62,13 +62,17 @@ export interface SlotWriteResult {
   skipped: number;
   /** Calls whose WAIT saw fewer replicas acknowledge than asked (see SlotWriteOptions). */
   short: number;
+  /** Calls to a master that had no replica to wait for (one failed over, say). */
+  alone: number;
 }
 
 export interface SlotWriteOptions {
   /**
    * Replicas each call's writes must reach (WAIT, on the call's own connection, right after
    * it), so that what a batch wrote survives its master's failure: 0 (the default) for none.
-   * A call whose WAIT comes short still counts as written, and is counted in `short`.
+   * A call whose WAIT comes short still counts as written, and is counted in `short`; one
+   * to a master with no replica attached (a failover could not lose it: there is none to
+   * promote, and one that attaches later copies the master whole) in `alone` instead.
    */
   waitReplicas?: number;
   /** How long WAIT waits (whole ms, at least 1); 500 by default. */
@@ -134,22 +138,38 @@ interface SlotPart {
 
 type Runner = { slotWrites(args: Arg[]): Promise<[number, number]> };
 
+/** How a call's WAIT came out: every replica asked for, fewer, or none there to ask. */
+export type Replicated = "ok" | "short" | "alone";
+
 /**
- * One node's call, then WAIT on the same connection when asked: its reply, and whether
- * WAIT came short.
+ * WAIT for `replicas` on the connection that just wrote (another connection has written
+ * nothing, and would be answered at once). Fewer acknowledged in `ms`: "short" while the
+ * master has replicas attached (one lags), "alone" when it has none (ROLE).
+ */
+export async function waitForReplicas(
+  client: Redis,
+  replicas: number,
+  ms: number,
+): Promise<Replicated> {
+  if (replicas <= 0 || Number(await client.wait(replicas, ms)) >= replicas) return "ok";
+  const role = await client.call("ROLE") as [string, number, unknown[]];
+  return role[0] === "master" && role[2].length === 0 ? "alone" : "short";
+}
+
+/**
+ * One node's call, then WAIT on the same connection when asked: its reply, and how WAIT
+ * came out.
  */
 async function callNode(
   client: Redis,
   args: Arg[],
   { waitReplicas = 0, waitMs = 500 }: SlotWriteOptions,
-): Promise<{ reply: [number, number]; short: boolean }> {
+): Promise<{ reply: [number, number]; replicated: Replicated }> {
   defineScript(client, "slotWrites", slotWritesLua);
   const reply = await (client as unknown as Runner).slotWrites(args);
-  if (waitReplicas <= 0) return { reply, short: false };
   // Sent after the script's reply, on the same connection: WAIT then covers its writes
   // whichever way the client ran it (a script the node did not have is sent again whole).
-  const acknowledged = await client.wait(waitReplicas, waitMs);
-  return { reply, short: Number(acknowledged) < waitReplicas };
+  return { reply, replicated: await waitForReplicas(client, waitReplicas, waitMs) };
 }
 
 /** The client that runs a call for `slot`, and its name ("" on a single server). */
@@ -261,6 +281,7 @@ export async function writeBySlot(
     applied: 0,
     skipped: 0,
     short: 0,
+    alone: 0,
   };
   const failed: unknown[] = [];
   for (const r of replies) {
@@ -268,7 +289,8 @@ export async function writeBySlot(
     else {
       result.applied += Number(r.value.reply[0]);
       result.skipped += Number(r.value.reply[1]);
-      if (r.value.short) result.short++;
+      if (r.value.replicated === "short") result.short++;
+      if (r.value.replicated === "alone") result.alone++;
     }
   }
   if (failed.length > 0) {

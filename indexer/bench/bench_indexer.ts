@@ -7,6 +7,7 @@
  * for comparison.
  *
  *   deno run -A indexer/bench/bench_indexer.ts [--events 1000000] [--accounts 100000]
+ *   deno run -A indexer/bench/bench_indexer.ts --cluster  (see bench_cluster.ts)
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
@@ -25,6 +26,11 @@ import { Applier } from "@bsky/store/apply";
 import { scriptTime } from "@bsky/store/bench/slow_log";
 import { didOf, generateEvents } from "@bsky/store/testing/generate";
 
+// --cluster: the indexer on a Redis Cluster against one server (bench_cluster.ts).
+if (Deno.args.includes("--cluster")) {
+  await import("./bench_cluster.ts");
+  Deno.exit(0);
+}
 const { values } = parseArgs({
   args: Deno.args,
   options: {

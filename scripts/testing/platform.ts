@@ -72,16 +72,19 @@ export class Platform implements AsyncDisposable {
     return SERVICES.filter((s) => unsetNeeds(s, this.#env).length === 0).map((s) => s.name);
   }
 
-  /** Starts one service and waits until it answers. */
-  async start(name: string): Promise<void> {
-    this.#children.set(name, await spawnService(name, this.#env));
+  /**
+   * Starts one service and waits until it answers; `as` names a further process of the same
+   * service (another indexer), started with `overrides` over the platform's settings.
+   */
+  async start(name: string, as = name, overrides: Record<string, string> = {}): Promise<void> {
+    this.#children.set(as, await spawnService(name, { ...this.#env, ...overrides }));
   }
 
   async startAll(): Promise<void> {
     for (const name of this.names) await this.start(name);
   }
 
-  /** Kills one service (SIGKILL unless said otherwise) and waits for it to be gone. */
+  /** Kills one process (SIGKILL unless said otherwise) and waits for it to be gone. */
   async kill(name: string, signal: Deno.Signal = "SIGKILL"): Promise<void> {
     const child = this.#children.get(name);
     if (!child) return;

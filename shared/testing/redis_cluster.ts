@@ -317,9 +317,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const node = byPort(port);
       if (node.child) throw new Error(`Redis Cluster: the node on ${port} is running`);
       await spawn(node);
-      await until(`the node on ${port} to rejoin`, async () => {
+      // It starts as the master it was, until it learns that its replica took its slots
+      // over and follows it.
+      await until(`the node on ${port} to rejoin as a replica`, async () => {
         const me = (await topology()).find((n) => n.port === port);
-        return me !== undefined && !me.failed;
+        return me !== undefined && !me.failed && me.role === "replica";
       });
       await until("cluster_state:ok on every live node", healthy);
       await until("the replicas to sync", replicasInSync);

@@ -1,13 +1,13 @@
 -- The apply script (apply.lua), its part that keeps the record memory.
 
 -- Kept in spans of 8 hours (a record lives 48 to 56 hours with the default memory) and
--- spread over buckets, each in the slot of its records' authors (the tag T that comes with
--- a record operation: a Cluster's first round finds an author's records on its node). A
--- span's bucket count is fixed at its first record from the records of the span before
--- (about 80 a bucket, so each stays a compact listpack) and kept in K.recordBuckets with
--- the counts; a slot has that count / 16384 of them (at least one). A bucket is made by its
--- first record, with its expiry (when the last of its records has been remembered for the
--- record memory's hours): opening a span writes one field, whatever its bucket count
+-- spread over buckets. A span's bucket count is fixed at its first record from the records
+-- of the span before (about 80 a bucket, so each stays a compact listpack) and kept in
+-- K.recordBuckets with the counts. On a Redis Cluster, a record operation comes with its
+-- author's slot's tag T, and the buckets are per slot (that count / 16384 a slot, at least
+-- one), so that the first round finds an author's records on its node. A bucket is made by
+-- its first record, with its expiry (when the last of its records has been remembered for
+-- the record memory's hours): opening a span writes one field, whatever its bucket count
 -- (131,072 on the whole network).
 local SPAN = 8
 local buckets, remembered = {}, {}
@@ -35,7 +35,8 @@ local SLOTS = 16384
 local function record_key(span, tag, x, create)
   local n = buckets_of(span, create)
   if not n then return nil end
-  return K.records(tag, span, x % math.ceil(n / SLOTS))
+  if tag == '' then return K.records(x % n, span) end
+  return K.slotRecords(tag, span, x % math.ceil(n / SLOTS))
 end
 -- The record F (tag T, hash X), looked for in the spans the record memory covers; returns
 -- its key, its value and the absolute hour it was made at.

@@ -2,7 +2,7 @@
  * What the tests of the apply in two rounds share (cluster_apply.ts): a workload of every
  * kind of operation, and a store's contents in a form two stores can be compared by.
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { connectRedis, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { allKeys } from "@bsky/shared/testing/redis_cluster";
@@ -16,10 +16,30 @@ import { didOf, generateEvents, random, recentStart, tidOf } from "./generate.ts
  * posts by language as sorted entries (their order in a string does not count), sets
  * sorted. The watermarks of writes by slot are left out (one way of applying keeps them).
  */
+/** A hash's fields and values as bytes, "field=value" in hex. */
+async function hashFields(redis: RedisClient, key: string): Promise<string[]> {
+  const flat = await redis.callBuffer("HGETALL", key) as Buffer[];
+  const out: string[] = [];
+  for (let k = 0; k < flat.length; k += 2) {
+    out.push(`${flat[k].toString("hex")}=${flat[k + 1].toString("hex")}`);
+  }
+  return out;
+}
+
 export async function storeContents(redis: RedisClient): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  // The record memory per span, whichever buckets hold it (one server's or a Cluster's).
+  const records = new Map<string, { fields: string[]; expiries: Set<number> }>();
   for (const key of await allKeys(redis)) {
     if (key.startsWith("sw:{")) continue;
+    if (key.startsWith("r:{")) {
+      const span = key.slice(key.indexOf("}:") + 2).split(":")[0];
+      const of = records.get(span) ?? { fields: [], expiries: new Set() };
+      records.set(span, of);
+      of.expiries.add(Number(await redis.call("EXPIRETIME", key)));
+      of.fields.push(...await hashFields(redis, key));
+      continue;
+    }
     const type = await redis.type(key);
     const expiry = await redis.call("EXPIRETIME", key);
     let value: unknown;
@@ -35,15 +55,14 @@ export async function storeContents(redis: RedisClient): Promise<Map<string, str
         value = entries.sort();
       }
     } else if (type === "hash") {
-      const h = await redis.hgetallBuffer(key);
-      value = Object.entries(h).map(([f, v]) =>
-        `${Buffer.from(f).toString("hex")}=${v.toString("hex")}`
-      )
-        .sort();
+      value = (await hashFields(redis, key)).sort();
     } else if (type === "zset") value = await redis.zrange(key, "0", "-1", "WITHSCORES");
     else if (type === "set") value = (await redis.smembers(key)).sort();
     else value = type;
     out.set(key, JSON.stringify([type, expiry, value]));
+  }
+  for (const [span, { fields, expiries }] of [...records].sort()) {
+    out.set(`records of span ${span}`, JSON.stringify([[...expiries].sort(), fields.sort()]));
   }
   return out;
 }
