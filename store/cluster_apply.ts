@@ -112,6 +112,16 @@ type Runner = {
   openSpans(...args: (string | number)[]): Promise<number[]>;
 };
 
+/** What a second round without writes did. */
+const noWrites = (): SlotWriteResult => ({
+  calls: 0,
+  slots: 0,
+  applied: 0,
+  skipped: 0,
+  short: 0,
+  alone: 0,
+});
+
 /** The record memory's span (8 hours) of an hour. */
 const SPAN_HOURS = 8;
 
@@ -188,8 +198,13 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     ack: ClusterAck,
   ): Promise<ClusterApplyStats> {
     const { waitReplicas = 0, waitMs = 500 } = this.options;
+    const zero = { applied: 0, duplicate: 0, unmatched: 0, late: 0 };
     const last = ack.entryIds.at(-1);
-    if (last === undefined) throw new RangeError("A batch without entries");
+    // A read that brought nothing (a partition's pending list, read again, was empty).
+    if (last === undefined) {
+      if (entries.length > 0) throw new RangeError("Entries without their ids to acknowledge");
+      return { ...zero, firstCalls: 0, second: noWrites(), short: 0, alone: 0 };
+    }
     for (const id of ack.entryIds) {
       if (!STREAM_ID.test(id)) throw new TypeError(`Not a stream entry id: "${id}"`);
     }
@@ -197,12 +212,9 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       throw new LeaseLostError(`Cannot apply a batch of "${ack.stream}": the lease is lost`);
     }
     let stats: ClusterApplyStats = {
-      applied: 0,
-      duplicate: 0,
-      unmatched: 0,
-      late: 0,
+      ...zero,
       firstCalls: 0,
-      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0, alone: 0 },
+      second: noWrites(),
       short: 0,
       alone: 0,
     };
@@ -244,7 +256,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       unmatched: 0,
       late: 0,
       firstCalls: 0,
-      second: { calls: 0, slots: 0, applied: 0, skipped: 0, short: 0, alone: 0 },
+      second: noWrites(),
       short: 0,
       alone: 0,
     };

@@ -31,6 +31,8 @@ Deno.test("applied in two rounds, a batch leaves the store as the one-call apply
       writes += b.second.applied;
     }
     assert.ok(applied > 2000 && writes > 2000, `${applied} applied, ${writes} second-round writes`);
+    // A read that brought nothing applies nothing.
+    assert.equal((await two.apply(0, [], ack([]))).applied, 0);
     const [x, y] = [await storeContents(single), await storeContents(split)];
     assert.deepEqual([...y.keys()], [...x.keys()]);
     for (const [key, value] of x) assert.equal(y.get(key), value, key);

@@ -3,8 +3,9 @@
  * replicas), with the partitions on several masters: one indexer holding every partition
  * reads each one's entries (those there before it started and those published while it
  * waits), in order, once, and acknowledges them, and keeps its leases while it blocks. The
- * store's apply script does not run on a cluster yet, so the batches go to an applier that
- * records them and acknowledges their entries as the script does.
+ * batches go to an applier that records them and acknowledges their entries, so that the
+ * order each partition's entries came in is seen; the store's apply on a cluster has tests of
+ * its own (store/cluster_apply_cluster_test.ts, scripts/tests/platform_cluster_test.ts).
  */
 import assert from "node:assert/strict";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
