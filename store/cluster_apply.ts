@@ -24,6 +24,7 @@
  * epoch, which only it moves, is not checked).
  * @module
  */
+import type { Buffer } from "node:buffer";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { keySlot } from "@bsky/shared/cluster";
 import { errorMessage } from "@bsky/shared/errors";
@@ -135,8 +136,8 @@ const OP_OF: Record<string, SlotWrite["op"]> = {
   v: "set",
 };
 
-const decoder = new TextDecoder();
-const text = (v: Uint8Array) => decoder.decode(v);
+/** A reply's bytes as text (ioredis gives Buffers: their own decoding is the fastest). */
+const text = (v: Uint8Array) => (v as Buffer).toString();
 
 /** A write as the first round returned it (op, key, two arguments). */
 function slotWrite(op: string, key: string, x: Uint8Array, y: string): SlotWrite {

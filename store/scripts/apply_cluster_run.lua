@@ -61,9 +61,9 @@ while i <= #ARGV do
     return redis.error_reply('UNSERVED slot of {' .. tag .. '}: ' .. probe.err)
   end
   local marks = K.slotWatermarks(tag)
-  local mark = redis.call('HGET', marks, done_field)
-  local slot = {marks = marks, mark = mark and id_of(mark), entries = {}, returned = {}}
-  local kept = redis.call('HGET', marks, journal_field)
+  local mark, kept = unpack(redis.call('HMGET', marks, done_field, journal_field))
+  local slot = {marks = marks, mark = mark and id_of(mark), entries = {}, returned = {},
+    had = kept ~= false}
   if kept then
     for _, e in ipairs(cmsgpack.unpack(kept)) do
       if not after(floor, id_of(e[1])) then slot.returned[e[1]] = e[2] end
@@ -116,16 +116,18 @@ for key, parts in pairs(appends) do
   if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+-- Each slot's mark and what its entries returned, in one write (none left: the field goes).
 for _, slot in ipairs(slots) do
   local kept = {}
   for id, w in pairs(slot.returned) do kept[#kept + 1] = {id, w} end
-  if #kept > 0 then
+  local moves = not slot.mark or after(id_of(last), slot.mark)
+  if #kept > 0 and moves then
+    redis.call('HSET', slot.marks, done_field, last, journal_field, cmsgpack.pack(kept))
+  elseif #kept > 0 then
     redis.call('HSET', slot.marks, journal_field, cmsgpack.pack(kept))
   else
-    redis.call('HDEL', slot.marks, journal_field)
-  end
-  if not slot.mark or after(id_of(last), slot.mark) then
-    redis.call('HSET', slot.marks, done_field, last)
+    if moves then redis.call('HSET', slot.marks, done_field, last) end
+    if slot.had then redis.call('HDEL', slot.marks, journal_field) end
   end
 end
 return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late, writes}
