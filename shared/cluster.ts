@@ -105,6 +105,10 @@ export async function slotOwners(cluster: Cluster): Promise<string> {
     owners.push(`${fields[0]} ${ranges.join(" ")}`);
   }
   if (served !== SLOTS) {
+    // A master the client has not learnt of (a replica promoted since): the client learns
+    // the slots' masters again now, for the next try (it would only when a command of its
+    // own is redirected).
+    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
     throw new ClusterUnsettledError(`the masters reached serve ${served} of ${SLOTS} slots`);
   }
   return owners.sort().join("\n");

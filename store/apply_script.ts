@@ -18,7 +18,8 @@ import { crossSlotScript, withKeys } from "./lua.ts";
  * arguments and shared helpers (apply.lua), the writes outside the author's slot (made at
  * once, on one server), the logs, blocks as they stand, the record memory, the live
  * stream's operations, the backfill's, then the run over the batch. Each
- * part's locals are seen by the parts after it. Redis's errors name lines of the whole: the
+ * part's locals are seen by the parts after it. Redis's errors name lines of the whole (of
+ * APPLY_SCRIPT; the Cluster's script has its flag line and stream_ids.lua in front): the
  * first part's are its own.
  */
 const APPLY_PARTS = [

@@ -222,6 +222,10 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     if (entries.length > 0) {
       const first = await this.firstRound(partition, entries, ack.entryIds[0], last);
       stats = first.stats;
+      // The second round only once the first is on the replicas: a failover that lost a
+      // first-round call (its marks with it) would decide its entries again against what the
+      // second round already wrote.
+      this.#replicated(stats);
       stats.second = await writeBySlot(this.redis, String(partition), first.writes, last, {
         waitReplicas,
         waitMs,
@@ -229,15 +233,20 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       stats.short += stats.second.short;
       stats.alone += stats.second.alone;
     }
-    if (stats.short > 0 && !this.options.acceptShort) {
-      throw new ReplicasBehindError(
-        `${stats.short} calls' writes reached fewer than ${waitReplicas} replicas in ${waitMs} ms; ` +
-          "the batch is not acknowledged",
-      );
-    }
+    this.#replicated(stats);
     // Every write of the batch is where it belongs, and on a replica when asked.
     await this.redis.xack(ack.stream, ack.group, ...ack.entryIds);
     return stats;
+  }
+
+  /** Throws ReplicasBehindError when a call came short of its replicas (see the options). */
+  #replicated(stats: ClusterApplyStats): void {
+    if (stats.short === 0 || this.options.acceptShort) return;
+    const { waitReplicas = 0, waitMs = 500 } = this.options;
+    throw new ReplicasBehindError(
+      `${stats.short} calls' writes reached fewer than ${waitReplicas} replicas in ${waitMs} ms; ` +
+        "the batch is not acknowledged",
+    );
   }
 
   /**
@@ -286,6 +295,11 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     for (const { id, event } of entries) {
       if (!STREAM_ID.test(id) || (previous !== undefined && !after(id, previous))) {
         throw new RangeError(`Entries must come in order: ${id} does not`);
+      }
+      // Checked before anything is written: an entry outside the batch would be refused by
+      // the second round, or lose what the first round keeps of it.
+      if (after(first, id) || after(id, last)) {
+        throw new RangeError(`Entry ${id} is outside its batch (${first} to ${last})`);
       }
       previous = id;
       const ops = eventOps([event], ids, true);

@@ -3,7 +3,8 @@ import { Applier } from "./apply.ts";
 import { ClusterApplier, type ClusterEntry } from "./cluster_apply.ts";
 import { storeKeys } from "./layout.ts";
 import { writeBySlot } from "./slot_writes.ts";
-import { didOf, random } from "./testing/generate.ts";
+import type { FirehoseEvent } from "@bsky/shared/events";
+import { didOf, random, tidOf } from "./testing/generate.ts";
 import { mixedWorkload, storeContents, twoStores } from "./testing/two_rounds.ts";
 
 const OPTIONS = { retentionDays: 30, memoryHours: 48 };
@@ -80,6 +81,45 @@ Deno.test("a batch sent again after a stop in either round, whole or cut elsewhe
       at += batch.length;
     }
     assert.ok(stops > 10, `${stops} stops`);
+    const [x, y] = [await storeContents(single), await storeContents(split)];
+    assert.deepEqual([...y.keys()], [...x.keys()]);
+    for (const [key, value] of x) assert.equal(y.get(key), value, key);
+  });
+});
+
+Deno.test("an account with 9,000 blocks deleted in two rounds ends them all, as the one-call apply does in steps", async () => {
+  await twoStores(async (single, split) => {
+    const one = new Applier(single, OPTIONS);
+    const two = new ClusterApplier(split, new Applier(split, OPTIONS));
+    const time = Date.now() - 60_000;
+    const blocks: FirehoseEvent[] = Array.from({ length: 9000 }, (_, k) => ({
+      v: 1,
+      kind: "commit",
+      seq: k + 1,
+      time,
+      did: didOf(0),
+      action: "create",
+      collection: "app.bsky.graph.block",
+      rkey: tidOf(k),
+      subject: didOf(1 + k),
+    }));
+    const deletion: FirehoseEvent = {
+      v: 1,
+      kind: "account",
+      seq: 9001,
+      time,
+      did: didOf(0),
+      active: false,
+      status: "deleted",
+    };
+    const batches = [...blocks, deletion].map((event, k) => ({ id: `1-${k + 1}`, event }));
+    for (let k = 0; k < batches.length; k += 1000) {
+      const batch = batches.slice(k, k + 1000);
+      await one.apply(batch.map((e) => e.event));
+      await two.apply(0, batch, ack(batch));
+    }
+    assert.equal(await split.exists(storeKeys.blocking(1)), 0, "its blocks ended");
+    assert.equal(await split.zcard(storeKeys.blocksEnding), 0);
     const [x, y] = [await storeContents(single), await storeContents(split)];
     assert.deepEqual([...y.keys()], [...x.keys()]);
     for (const [key, value] of x) assert.equal(y.get(key), value, key);

@@ -122,7 +122,7 @@
  * Every key name is spelled once, in KEY_NAMES (keys.ts): storeKeys builds them in TypeScript, and
  * the scripts (scripts/*.lua) get the same table as `K` (see lua.ts).
  *
- * Redis Cluster: the indexer does not apply on one yet (see the end). Its per-account keys carry the account's
+ * Redis Cluster (the apply there is described at the end). Its per-account keys carry the account's
  * id as hash tag (`l:{A}:*`, `g:{A}`, `p:{A}`, `bo:{A}`, `bi:{A}`: one slot per
  * account), record buckets their bucket (`r:{b}:*`, on a Cluster their authors' slot's tag,
  * `r:{T}:*`); the global sets share `{g}`, the
@@ -133,7 +133,8 @@
  *   `rb:{g}`, `hx:{g}`, `hidden:{g}` and `oc:{g}:*`, reads the lease and acknowledges the
  *   partition's stream (the firehose's keys): keys of many slots, which Cluster refuses;
  * - the checked-profile write (write_profile.lua) touches `p:{A}`, `hx:{g}` and reads
- *   `{ids}`, and the idle-profile pruning (prune_profiles.lua) the profiles, sets, logs and
+ *   `{ids}` (on a Cluster it keeps to `p:{A}`, and profiles.ts writes the rest apart), and
+ *   the idle-profile pruning (prune_profiles.lua) the profiles, sets, logs and
  *   `bi:` of many accounts, their blockers' `bo:`, `hx:{g}`, `hidden:{g}`, `be:{g}` and
  *   `ids:{ids}:gone`: several slots, refused too;
  * - the ending of a deleted account's blocks (end_blocks.lua) writes its `bo:`, the
@@ -153,7 +154,7 @@
  *   the top lists scan every master through scanKeys (shared/redis.ts), a page a node.
  * The apply on a Cluster is built in two rounds (cluster_apply.ts; tested against the
  * one-call apply on one server and on a real cluster, through stops, a reshard and a
- * failover); the indexer does not use it yet. It rests on:
+ * failover, and by the whole platform's test on one; the indexer uses it there). It rests on:
  * - one writer per author: a partition holds all of an author's events and one indexer at a
  *   time applies a partition, so what an operation decides from (its author's remembered
  *   records, profile seqs, `bo:`, `g:`, and its own member in `bi:{S}` and opt codes) is
@@ -180,8 +181,9 @@
  *   them;
  * - a deleted account's blocks all ended in its first-round call (no `be:{g}` steps);
  * - the acknowledgement after both rounds and a replica's `WAIT` for each call, no longer
- *   one atomic step with the writes; the lease checked where a batch starts, the watermarks
- *   keeping a writer that lost it from applying anything twice.
+ *   one atomic step with the writes, and the second round only once the first is on the
+ *   replicas; the lease is checked only where a batch starts (no fencing of the calls): the
+ *   watermarks keep a writer that lost it from applying anything twice.
  * Not on a Cluster yet: the backfill's operations (refused there), and the reclaiming of ids
  * (whose epoch the first round does not check: a call cannot read `{ids}`; the reclaim
  * would have to wait for the batches in flight).

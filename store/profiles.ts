@@ -7,8 +7,8 @@
  * changed nothing in between (scripts/write_profile.lua). The seqs stay as they were, so
  * the next firehose event still overwrites what this wrote.
  */
-import { crossSlotPipeline } from "@bsky/shared/pipeline";
-import type { Redis } from "@bsky/shared/redis";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
+import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { didsOf, idOf } from "./ids.ts";
 import { didKey, storeKeys } from "./layout.ts";
 import { defineScript, withKeys } from "./lua.ts";
@@ -69,7 +69,20 @@ export async function didOfHandle(redis: Redis, handle: string): Promise<string 
     1,
   );
   if (!member) return undefined;
-  return (await didsOf(redis, [member.slice(handle.length + 1)]))[0];
+  const id = member.slice(handle.length + 1);
+  if (!(await validHandles(redis, [[handle, id]]))[0]) return undefined;
+  return (await didsOf(redis, [id]))[0];
+}
+
+/**
+ * Whether each [handle, id] of the handle index is its account's handle now: on a Redis
+ * Cluster the index is written apart from the profiles, and a race can leave a stale entry.
+ */
+async function validHandles(redis: Redis, pairs: [string, string][]): Promise<boolean[]> {
+  const pipe = crossSlotPipeline(redis);
+  for (const [, id] of pairs) pipe.hget(storeKeys.profile(Number(id)), "handle");
+  const rows = repliesOf(await pipe.exec());
+  return pairs.map(([handle], k) => rows[k][1] === handle);
 }
 
 /** Handles starting with `prefix`, for typeahead: [handle, did] pairs, hidden accounts left out. */
@@ -90,7 +103,8 @@ export async function searchHandles(
   const pairs = members.map((m) => m.split("\0") as [string, string]);
   if (pairs.length === 0) return [];
   const hidden = await redis.smismember(storeKeys.hidden, ...pairs.map(([, id]) => id));
-  const shown = pairs.filter((_, k) => hidden[k] === 0).slice(0, limit);
+  const valid = await validHandles(redis, pairs);
+  const shown = pairs.filter((_, k) => hidden[k] === 0 && valid[k]).slice(0, limit);
   if (shown.length === 0) return [];
   const dids = await didsOf(redis, shown.map(([, id]) => id));
   return shown.map(([handle], k) => ({ handle, did: dids[k]! }));
@@ -127,11 +141,7 @@ export async function writeCheckedProfile(
   seen: ProfileVersion,
   found: { handle: string; profile?: { name: string; avatar: string } },
 ): Promise<number> {
-  defineScript(redis, "writeCheckedProfile", WRITE_SCRIPT);
-  const r = redis as unknown as {
-    writeCheckedProfile(...a: (string | Uint8Array)[]): Promise<number>;
-  };
-  return await r.writeCheckedProfile(
+  const args = [
     String(seen.id),
     seen.hseq,
     found.handle,
@@ -140,5 +150,37 @@ export async function writeCheckedProfile(
     found.profile?.name ?? "",
     found.profile?.avatar ?? "",
     didKey(seen.did),
+  ];
+  const client = redis as RedisClient;
+  if (!isCluster(client)) {
+    defineScript(redis, "writeCheckedProfile", WRITE_SCRIPT);
+    const r = redis as unknown as {
+      writeCheckedProfile(...a: (string | Uint8Array)[]): Promise<number>;
+    };
+    return await r.writeCheckedProfile(...args);
+  }
+  // On a Redis Cluster, slot by slot: the interning, the profile, then the handle index. A
+  // firehose event that moves the handle between the last two can leave the index a stale
+  // entry, which the readers of the index check against the profile (validHandles()).
+  const [[, now], [, gone]] = repliesOf(
+    await client.pipeline().hget(storeKeys.didToId, didKey(seen.did))
+      .zscore(storeKeys.goneIds, String(seen.id)).exec(),
   );
+  if (now !== String(seen.id) || gone !== null) return 0;
+  defineScript(redis, "writeCheckedProfileSlot", WRITE_SCRIPT, 1);
+  const r = redis as unknown as {
+    writeCheckedProfileSlot(...a: (string | Uint8Array)[]): Promise<[number, string, string]>;
+  };
+  const [changed, replaced, moved] = await r.writeCheckedProfileSlot(
+    storeKeys.profile(seen.id),
+    ...args,
+    "1",
+  );
+  if (moved === "1") {
+    const index = client.multi();
+    if (replaced) index.zrem(storeKeys.handles, `${replaced}\0${seen.id}`);
+    index.zadd(storeKeys.handles, 0, `${found.handle}\0${seen.id}`);
+    await index.exec();
+  }
+  return changed;
 }

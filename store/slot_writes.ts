@@ -144,7 +144,9 @@ export type Replicated = "ok" | "short" | "alone";
 /**
  * WAIT for `replicas` on the connection that just wrote (another connection has written
  * nothing, and would be answered at once). Fewer acknowledged in `ms`: "short" while the
- * master has replicas attached (one lags), "alone" when it has none (ROLE).
+ * master has a replica that is not failed (lagging, or copying the master whole: one that
+ * could still be promoted), "alone" when the cluster knows it none (CLUSTER REPLICAS; on a
+ * server outside a cluster, ROLE's replicas).
  */
 export async function waitForReplicas(
   client: Redis,
@@ -152,8 +154,16 @@ export async function waitForReplicas(
   ms: number,
 ): Promise<Replicated> {
   if (replicas <= 0 || Number(await client.wait(replicas, ms)) >= replicas) return "ok";
-  const role = await client.call("ROLE") as [string, number, unknown[]];
-  return role[0] === "master" && role[2].length === 0 ? "alone" : "short";
+  let live: number;
+  try {
+    const id = String(await client.call("CLUSTER", "MYID"));
+    const lines = await client.call("CLUSTER", "REPLICAS", id) as string[];
+    live = lines.filter((line) => !/\b(fail\??|noaddr)\b/.test(line.split(" ")[2] ?? "")).length;
+  } catch {
+    const role = await client.call("ROLE") as [string, number, unknown[]];
+    live = role[0] === "master" ? role[2].length : 1;
+  }
+  return live === 0 ? "alone" : "short";
 }
 
 /**

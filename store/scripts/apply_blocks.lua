@@ -80,8 +80,11 @@ local function end_blocks(a, last, limit)
     remote('r', K.blockedBy(tonumber(scores[i + 1]) % ID), a)
     ended[#ended + 1] = scores[i]
   end
-  if #ended > 0 then redis.call('ZREM', out, unpack(ended)) end
-  if redis.call('ZCOUNT', out, 0, last) > 0 then
+  -- In steps: unpack() takes at most about 8,000 values (a Cluster's deletion ends all at once).
+  for k = 1, #ended, 1000 do
+    redis.call('ZREM', out, unpack(ended, k, math.min(k + 999, #ended)))
+  end
+  if not CLUSTER and redis.call('ZCOUNT', out, 0, last) > 0 then
     redis.call('ZADD', K.blocksEnding, last, a)
     return false
   end

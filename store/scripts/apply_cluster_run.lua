@@ -66,7 +66,8 @@ while i <= #ARGV do
     had = kept ~= false}
   if kept then
     for _, e in ipairs(cmsgpack.unpack(kept)) do
-      if not after(floor, id_of(e[1])) then slot.returned[e[1]] = e[2] end
+      -- What was acknowledged (below the batch's first entry) is dropped.
+      if not after(floor, id_of(e[1])) then slot.returned[e[1]] = e[2] else slot.changed = true end
     end
   end
   local n = count_at(i + 1)
@@ -105,6 +106,7 @@ for _, slot in ipairs(slots) do
       end
       if #out > 0 then
         slot.returned[e.id] = out
+        slot.changed = true
         writes[#writes + 1] = {e.id, out}
       end
     end
@@ -116,18 +118,22 @@ for key, parts in pairs(appends) do
   if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
--- Each slot's mark and what its entries returned, in one write (none left: the field goes).
+-- Each slot's mark and, when it changed, what its entries returned, in one write (none
+-- left: the field goes).
 for _, slot in ipairs(slots) do
-  local kept = {}
-  for id, w in pairs(slot.returned) do kept[#kept + 1] = {id, w} end
-  local moves = not slot.mark or after(id_of(last), slot.mark)
-  if #kept > 0 and moves then
-    redis.call('HSET', slot.marks, done_field, last, journal_field, cmsgpack.pack(kept))
-  elseif #kept > 0 then
-    redis.call('HSET', slot.marks, journal_field, cmsgpack.pack(kept))
-  else
-    if moves then redis.call('HSET', slot.marks, done_field, last) end
-    if slot.had then redis.call('HDEL', slot.marks, journal_field) end
+  local fields = {}
+  if not slot.mark or after(id_of(last), slot.mark) then
+    fields[#fields + 1], fields[#fields + 2] = done_field, last
   end
+  if slot.changed then
+    local kept = {}
+    for id, w in pairs(slot.returned) do kept[#kept + 1] = {id, w} end
+    if #kept > 0 then
+      fields[#fields + 1], fields[#fields + 2] = journal_field, cmsgpack.pack(kept)
+    elseif slot.had then
+      redis.call('HDEL', slot.marks, journal_field)
+    end
+  end
+  if #fields > 0 then redis.call('HSET', slot.marks, unpack(fields)) end
 end
 return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late, writes}

@@ -175,8 +175,20 @@ for _, slot in ipairs(slots) do
       elseif last_write[1] == 's' then redis.call('SADD', key, member) end
     end
   end
+  -- Counts summed per key and field first: one HINCRBY each.
+  local counts, count_order = {}, {}
   for w = 1, #writes, 4 do
-    if writes[w] == 'h' then redis.call('HINCRBY', writes[w + 1], writes[w + 2], writes[w + 3]) end
+    if writes[w] == 'h' then
+      local at = writes[w + 1] .. '\0' .. writes[w + 2]
+      if counts[at] == nil then
+        counts[at] = 0
+        count_order[#count_order + 1] = {writes[w + 1], writes[w + 2], at}
+      end
+      counts[at] = counts[at] + tonumber(writes[w + 3])
+    end
+  end
+  for _, c in ipairs(count_order) do
+    redis.call('HINCRBY', c[1], c[2], string.format('%d', counts[c[3]]))
   end
   for _, key in ipairs(order) do
     local data = table.concat(appends[key])
