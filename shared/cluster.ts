@@ -86,10 +86,17 @@ export class ClusterUnsettledError extends Error {
  */
 export async function slotOwners(cluster: Cluster): Promise<string> {
   const masters = cluster.nodes("master");
+  // The client learns the slots' masters again when they are not what it knows: a master
+  // it has not learnt of (a replica promoted since), or one gone (it would only learn when a
+  // command of its own is redirected).
+  const learn = () => new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
   const own = await Promise.all(masters.map(async (node) => {
     const text = String(await node.cluster("NODES"));
     return text.split("\n").find((line) => line.split(" ")[2]?.includes("myself")) ?? "";
-  }));
+  })).catch(async (err) => {
+    await learn();
+    throw err;
+  });
   let served = 0;
   const owners: string[] = [];
   for (const line of own) {
@@ -105,10 +112,7 @@ export async function slotOwners(cluster: Cluster): Promise<string> {
     owners.push(`${fields[0]} ${ranges.join(" ")}`);
   }
   if (served !== SLOTS) {
-    // A master the client has not learnt of (a replica promoted since): the client learns
-    // the slots' masters again now, for the next try (it would only when a command of its
-    // own is redirected).
-    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    await learn();
     throw new ClusterUnsettledError(`the masters reached serve ${served} of ${SLOTS} slots`);
   }
   return owners.sort().join("\n");

@@ -114,9 +114,13 @@ const TRIM_SCRIPT = withKeys(trimHour);
  * the bytes freed; an hour already trimmed costs a MEMORY USAGE.
  */
 export async function trimLanguageHours(redis: Redis, now: number, hours = 2): Promise<number> {
-  defineScript(redis, "trimLanguageHours", TRIM_SCRIPT);
+  // One key named (the first hour's; all share {g}): on a Redis Cluster it sends the call to
+  // the master of that slot, where a call that names none would go to any master.
+  defineScript(redis, "trimLanguageHours", TRIM_SCRIPT, 1);
   const last = Math.floor(now / HOUR_MS);
   const closed = Array.from({ length: hours }, (_, k) => last - 1 - k);
-  const r = redis as unknown as { trimLanguageHours(...a: number[]): Promise<number> };
-  return await r.trimLanguageHours(...closed);
+  const r = redis as unknown as {
+    trimLanguageHours(key: string, ...a: number[]): Promise<number>;
+  };
+  return await r.trimLanguageHours(storeKeys.languagePosts(closed[0]), ...closed);
 }

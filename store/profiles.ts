@@ -60,18 +60,21 @@ export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]>
 
 /** The DID whose current handle is `handle` (lowercase) in the store, if any. */
 export async function didOfHandle(redis: Redis, handle: string): Promise<string | undefined> {
-  const [member] = await redis.zrangebylex(
+  // The first entry that is its account's handle now (see validHandles()).
+  const members = await redis.zrangebylex(
     storeKeys.handles,
     `[${handle}\0`,
     `[${handle}\0\xff`,
     "LIMIT",
     0,
-    1,
+    10,
   );
-  if (!member) return undefined;
-  const id = member.slice(handle.length + 1);
-  if (!(await validHandles(redis, [[handle, id]]))[0]) return undefined;
-  return (await didsOf(redis, [id]))[0];
+  if (members.length === 0) return undefined;
+  const pairs = members.map((m): [string, string] => [handle, m.slice(handle.length + 1)]);
+  const valid = await validHandles(redis, pairs);
+  const at = valid.indexOf(true);
+  if (at < 0) return undefined;
+  return (await didsOf(redis, [pairs[at][1]]))[0];
 }
 
 /**
@@ -159,9 +162,12 @@ export async function writeCheckedProfile(
     };
     return await r.writeCheckedProfile(...args);
   }
-  // On a Redis Cluster, slot by slot: the interning, the profile, then the handle index. A
-  // firehose event that moves the handle between the last two can leave the index a stale
-  // entry, which the readers of the index check against the profile (validHandles()).
+  // On a Redis Cluster, slot by slot: the interning, the profile, then the handle index.
+  // The index is then written by two writers apart from the profiles (this and the
+  // firehose's second round), so a race can leave it an entry that is no account's handle
+  // now, which its readers check against the profile (validHandles()), or take out the
+  // entry of a handle that came back: so the profile's handle is added again every time, and
+  // after taking out the one it replaced, that is read again.
   const [[, now], [, gone]] = repliesOf(
     await client.pipeline().hget(storeKeys.didToId, didKey(seen.did))
       .zscore(storeKeys.goneIds, String(seen.id)).exec(),
@@ -169,18 +175,20 @@ export async function writeCheckedProfile(
   if (now !== String(seen.id) || gone !== null) return 0;
   defineScript(redis, "writeCheckedProfileSlot", WRITE_SCRIPT, 1);
   const r = redis as unknown as {
-    writeCheckedProfileSlot(...a: (string | Uint8Array)[]): Promise<[number, string, string]>;
+    writeCheckedProfileSlot(
+      ...a: (string | Uint8Array)[]
+    ): Promise<[number, string, string, string]>;
   };
-  const [changed, replaced, moved] = await r.writeCheckedProfileSlot(
-    storeKeys.profile(seen.id),
-    ...args,
-    "1",
-  );
-  if (moved === "1") {
-    const index = client.multi();
-    if (replaced) index.zrem(storeKeys.handles, `${replaced}\0${seen.id}`);
-    index.zadd(storeKeys.handles, 0, `${found.handle}\0${seen.id}`);
-    await index.exec();
+  const key = storeKeys.profile(seen.id);
+  const [changed, replaced, moved, current] = await r.writeCheckedProfileSlot(key, ...args, "1");
+  const entry = (handle: string) => `${handle}\0${seen.id}`;
+  const index = client.multi();
+  if (moved === "1" && replaced) index.zrem(storeKeys.handles, entry(replaced));
+  if (current) index.zadd(storeKeys.handles, 0, entry(current));
+  if (replaced || current) repliesOf(await index.exec());
+  else index.discard();
+  if (moved === "1" && replaced && await client.hget(key, "handle") === replaced) {
+    await client.zadd(storeKeys.handles, 0, entry(replaced));
   }
   return changed;
 }

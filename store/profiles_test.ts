@@ -78,6 +78,9 @@ async function checkedProfiles(
   await redis.zadd(storeKeys.handles, 0, `firehose.test.ghost\0${id}`);
   assert.deepEqual(await searchHandles(redis, "firehose"), [{ handle: "firehose.test", did: A }]);
   assert.equal(await didOfHandle(redis, "firehose.test.ghost"), undefined);
+  // One that sorts before the account's own: the lookup goes past it.
+  await redis.zadd(storeKeys.handles, 0, `firehose.test\0${"0".repeat(String(id).length)}`);
+  assert.equal(await didOfHandle(redis, "firehose.test"), A);
 }
 
 Deno.test("checked profiles are written unless the firehose changed them meanwhile, and never win over it", async () => {

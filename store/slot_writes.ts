@@ -158,7 +158,9 @@ export async function waitForReplicas(
   try {
     const id = String(await client.call("CLUSTER", "MYID"));
     const lines = await client.call("CLUSTER", "REPLICAS", id) as string[];
-    live = lines.filter((line) => !/\b(fail\??|noaddr)\b/.test(line.split(" ")[2] ?? "")).length;
+    // Gone only when the cluster agrees (fail, not this node's own doubt, fail?) or has no
+    // address for it: a replica this master merely cannot reach may still be promoted.
+    live = lines.filter((line) => !/(^|,)(fail|noaddr)(,|$)/.test(line.split(" ")[2] ?? "")).length;
   } catch {
     const role = await client.call("ROLE") as [string, number, unknown[]];
     live = role[0] === "master" ? role[2].length : 1;

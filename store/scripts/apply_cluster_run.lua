@@ -62,8 +62,8 @@ while i <= #ARGV do
   end
   local marks = K.slotWatermarks(tag)
   local mark, kept = unpack(redis.call('HMGET', marks, done_field, journal_field))
-  local slot = {marks = marks, mark = mark and id_of(mark), entries = {}, returned = {},
-    had = kept ~= false}
+  local slot = {marks = marks, mark = mark and id_of(mark), mark_text = mark, entries = {},
+    returned = {}, had = kept ~= false}
   if kept then
     for _, e in ipairs(cmsgpack.unpack(kept)) do
       -- What was acknowledged (below the batch's first entry) is dropped.
@@ -119,12 +119,12 @@ for key, parts in pairs(appends) do
 end
 for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
 -- Each slot's mark and, when it changed, what its entries returned, in one write (none
--- left: the field goes).
+-- left: the field goes). The mark is written even when it stays: a call always writes, so
+-- that WAIT on its connection covers whatever this master holds of the batch (it waits for
+-- the connection's last write, and a call sent again on a new one may apply nothing new).
 for _, slot in ipairs(slots) do
-  local fields = {}
-  if not slot.mark or after(id_of(last), slot.mark) then
-    fields[#fields + 1], fields[#fields + 2] = done_field, last
-  end
+  local fields = {done_field, last}
+  if slot.mark and not after(id_of(last), slot.mark) then fields[2] = slot.mark_text end
   if slot.changed then
     local kept = {}
     for id, w in pairs(slot.returned) do kept[#kept + 1] = {id, w} end
@@ -134,6 +134,6 @@ for _, slot in ipairs(slots) do
       redis.call('HDEL', slot.marks, journal_field)
     end
   end
-  if #fields > 0 then redis.call('HSET', slot.marks, unpack(fields)) end
+  redis.call('HSET', slot.marks, unpack(fields))
 end
 return {outcomes.applied, outcomes.duplicate, outcomes.unmatched, outcomes.late, writes}

@@ -204,8 +204,12 @@ for _, slot in ipairs(slots) do
       elseif last_write[1] == 't' then redis.call('SREM', key, member) end
     end
   end
+  -- Written even when it stays, so that WAIT on the call's connection covers what this
+  -- master holds of the batch (see apply_cluster_run.lua).
   if not slot.mark or after(ids[nentries], id_of(slot.mark)) then
     redis.call('HSET', slot.marks, partition, last)
+  else
+    redis.call('HSET', slot.marks, partition, slot.mark)
   end
   applied = applied + #writes / 4
   skipped = skipped + slot.skipped

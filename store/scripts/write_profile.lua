@@ -6,7 +6,7 @@
 -- ARGV[9] "1": on a Redis Cluster (KEYS[1] the profile, for the routing), the script keeps
 -- to the profile's slot: the interning was checked before, in its own, and the handle index
 -- is written after (profiles.ts); it returns {changed, the handle it replaced ('' for none),
--- '1' when it wrote the handle}.
+-- '1' when it wrote the handle, the profile's handle now ('' for none)}.
 local id = ARGV[1]
 local pk = K.profile(id)
 local changed = 0
@@ -35,5 +35,5 @@ if ARGV[5] == '1' and (redis.call('HGET', pk, 'pseq') or '') == ARGV[4] then
     changed = changed + 1
   end
 end
-if cluster then return {changed, replaced, moved} end
+if cluster then return {changed, replaced, moved, redis.call('HGET', pk, 'handle') or ''} end
 return changed
