@@ -3,6 +3,7 @@ import applyBackfill from "./scripts/apply_backfill.lua" with { type: "text" };
 import applyBlocks from "./scripts/apply_blocks.lua" with { type: "text" };
 import applyLogs from "./scripts/apply_logs.lua" with { type: "text" };
 import applyOperations from "./scripts/apply_operations.lua" with { type: "text" };
+import applyOperationsRun from "./scripts/apply_operations_run.lua" with { type: "text" };
 import applyRecords from "./scripts/apply_records.lua" with { type: "text" };
 import applyClusterRun from "./scripts/apply_cluster_run.lua" with { type: "text" };
 import applyClusterWrites from "./scripts/apply_cluster_writes.lua" with { type: "text" };
@@ -17,7 +18,7 @@ import { crossSlotScript, withKeys } from "./lua.ts";
  * The apply script's parts, in the order they make one script (one EVALSHA): its
  * arguments and shared helpers (apply.lua), the writes outside the author's slot (made at
  * once, on one server), the logs, blocks as they stand, the record memory, the live
- * stream's operations, the backfill's, then the run over the batch. Each
+ * stream's operations, the backfill's, what runs them, then the run over the batch. Each
  * part's locals are seen by the parts after it. Redis's errors name lines of the whole (of
  * APPLY_SCRIPT; the Cluster's script has its flag line and stream_ids.lua in front): the
  * first part's are its own.
@@ -30,6 +31,7 @@ const APPLY_PARTS = [
   applyRecords,
   applyOperations,
   applyBackfill,
+  applyOperationsRun,
   applyRun,
 ];
 

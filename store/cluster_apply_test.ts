@@ -3,7 +3,7 @@ import { Applier } from "./apply.ts";
 import { ClusterApplier, type ClusterEntry } from "./cluster_apply.ts";
 import { storeKeys } from "./layout.ts";
 import { writeBySlot } from "./slot_writes.ts";
-import type { FirehoseEvent } from "@bsky/shared/events";
+import { account, block } from "./testing/fixtures.ts";
 import { didOf, random, tidOf } from "./testing/generate.ts";
 import { mixedWorkload, storeContents, twoStores } from "./testing/two_rounds.ts";
 
@@ -92,26 +92,11 @@ Deno.test("an account with 9,000 blocks deleted in two rounds ends them all, as 
     const one = new Applier(single, OPTIONS);
     const two = new ClusterApplier(split, new Applier(split, OPTIONS));
     const time = Date.now() - 60_000;
-    const blocks: FirehoseEvent[] = Array.from({ length: 9000 }, (_, k) => ({
-      v: 1,
-      kind: "commit",
-      seq: k + 1,
-      time,
-      did: didOf(0),
-      action: "create",
-      collection: "app.bsky.graph.block",
-      rkey: tidOf(k),
-      subject: didOf(1 + k),
-    }));
-    const deletion: FirehoseEvent = {
-      v: 1,
-      kind: "account",
-      seq: 9001,
-      time,
-      did: didOf(0),
-      active: false,
-      status: "deleted",
-    };
+    const blocks = Array.from(
+      { length: 9000 },
+      (_, k) => block(didOf(0), tidOf(k), didOf(1 + k), time),
+    );
+    const deletion = account(didOf(0), false, "deleted");
     const batches = [...blocks, deletion].map((event, k) => ({ id: `1-${k + 1}`, event }));
     for (let k = 0; k < batches.length; k += 1000) {
       const batch = batches.slice(k, k + 1000);

@@ -17,8 +17,8 @@
  */
 import { parseArgs } from "node:util";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { firehoseKeys } from "@bsky/shared/keys";
-import { connectRedis, consumerGroups, type Redis, type RedisClient } from "@bsky/shared/redis";
+import { connectRedis, type Redis, type RedisClient } from "@bsky/shared/redis";
+import { drained } from "./drained.ts";
 import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
@@ -121,15 +121,7 @@ async function run(
       }),
     );
   }
-  for (;;) {
-    let left = 0;
-    for (let p = 0; p < PARTITIONS; p++) {
-      const [g] = await consumerGroups(redis, firehoseKeys.stream(p));
-      left += g ? (g.lag ?? 1) + g.pending : 1;
-    }
-    if (left === 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await drained(redis, PARTITIONS);
   const seconds = (performance.now() - t0) / 1000;
   let indexerCpu = 0;
   for (const child of children) {

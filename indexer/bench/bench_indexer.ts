@@ -14,7 +14,8 @@ import process from "node:process";
 import type { FirehoseEvent } from "@bsky/shared/events";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis, consumerGroups, type Redis } from "@bsky/shared/redis";
+import { connectRedis, type Redis } from "@bsky/shared/redis";
+import { drained } from "./drained.ts";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { chunksOf, Publisher } from "@bsky/firehose/publisher";
 import { loadIndexerConfig } from "../config.ts";
@@ -167,15 +168,7 @@ const env: Record<string, string> = {
 const quiet = createLogger("bench", { level: "error", write: () => {} });
 const t0 = performance.now();
 const indexer = await startIndexer(loadIndexerConfig((n) => env[n]), quiet);
-while (true) {
-  let lag = 0;
-  for (let p = 0; p < PARTITIONS; p++) {
-    const [g] = await consumerGroups(redis, firehoseKeys.stream(p));
-    lag += g ? (g.lag ?? 1) + g.pending : 1;
-  }
-  if (lag === 0) break;
-  await new Promise((r) => setTimeout(r, 20));
-}
+await drained(redis, PARTITIONS);
 const seconds = (performance.now() - t0) / 1000;
 const redisCpuMs = await cpuOf() - redisCpu0;
 const own = process.cpuUsage(ownCpu0);

@@ -10,6 +10,50 @@ import type { Account, RecordRef } from "@bsky/shared/testing/pds_client";
 import type { TruthEvent } from "@bsky/shared/testing/workload";
 import { expectedTotals } from "../../scheduler/testing/truth.ts";
 import { TOP_METRICS } from "@bsky/shared/keys";
+import { freePort } from "@bsky/shared/testing/redis_server";
+import { siteKeyEnv } from "../services.ts";
+
+/**
+ * The settings of a whole platform on the local PDS and the given Redis (`redis`: REDIS_URL
+ * or REDIS_CLUSTER_NODES, and anything else over the defaults): free ports, the top lists
+ * every minute, caches of a second, no rate limits the tests' polling would hit, and the
+ * site's key for the API as `deno task start` sets it up.
+ */
+export function platformEnv(
+  pds: { firehoseUrl: string; plcUrl: string; pdsUrl: string },
+  redis: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    FIREHOSE_URL: pds.firehoseUrl,
+    FIREHOSE_PARTITIONS: "2",
+    FIREHOSE_METRICS_PORT: String(freePort()),
+    INDEXER_METRICS_PORT: String(freePort()),
+    SCHEDULER_METRICS_PORT: String(freePort()),
+    SCHEDULER_TOP_CRON: "* * * * *",
+    SCHEDULER_PLC_URL: pds.plcUrl,
+    // The local PDS is on loopback, which profile upkeep refuses by default.
+    SCHEDULER_ALLOW_PRIVATE_NETWORK: "true",
+    SCHEDULER_HANDLE_RESOLVER_URL: pds.pdsUrl,
+    FART_PORT: String(freePort()),
+    FART_CACHE_SECONDS: "1",
+    // The test's own requests come without a key and poll until answers settle.
+    FART_RATE_PER_IP: "1000000",
+    FART_PLC_URL: pds.plcUrl,
+    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
+    FART_AVATAR_CDN_URL: pds.pdsUrl,
+    // Its metrics, with each key's requests, are on a port of their own.
+    FART_METRICS_PORT: String(freePort()),
+    SITE_PORT: String(freePort()),
+    SITE_CACHE_SECONDS: "1",
+    // The test's page loads all come from one address too.
+    SITE_RATE_PER_IP: "1000000",
+    LOG_LEVEL: "error",
+    ...redis,
+  };
+  env.FART_URL = `http://127.0.0.1:${env.FART_PORT}`;
+  // The site calls the API with its own key, as `deno task start` sets it up.
+  return { ...env, ...siteKeyEnv(env) };
+}
 
 const rkeyOf = (ref: { uri: string }) => ref.uri.split("/").pop()!;
 

@@ -17,41 +17,23 @@ import { freePort } from "@bsky/shared/testing/redis_server";
 import { settled } from "@bsky/shared/testing/settled";
 import { runWorkload } from "@bsky/shared/testing/workload";
 import { Platform } from "../testing/platform.ts";
-import { check, checkTop, round } from "../testing/platform_checks.ts";
-import { siteKeyEnv } from "../services.ts";
+import { check, checkTop, platformEnv, round } from "../testing/platform_checks.ts";
 
 const PARTITIONS = 4;
 
 Deno.test("the whole platform on a Redis Cluster, with two indexers, shows exactly the workload through a failover, kills and a reshard", async () => {
   await using pds = await startPds();
   await using cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
-  const env: Record<string, string> = {
+  const env = platformEnv(pds, {
     REDIS_CLUSTER_NODES: cluster.nodes,
-    FIREHOSE_URL: pds.firehoseUrl,
     FIREHOSE_PARTITIONS: String(PARTITIONS),
     // A lease lapses within 3 s of its indexer's death: the other one takes over.
     INDEXER_LEASE_MS: "3000",
-    SCHEDULER_TOP_CRON: "* * * * *",
-    SCHEDULER_PLC_URL: pds.plcUrl,
-    SCHEDULER_ALLOW_PRIVATE_NETWORK: "true",
-    SCHEDULER_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_PORT: String(freePort()),
-    FART_CACHE_SECONDS: "1",
-    FART_RATE_PER_IP: "1000000",
-    FART_PLC_URL: pds.plcUrl,
-    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_AVATAR_CDN_URL: pds.pdsUrl,
-    SITE_PORT: String(freePort()),
-    SITE_CACHE_SECONDS: "1",
-    SITE_RATE_PER_IP: "1000000",
-    LOG_LEVEL: "error",
-  };
-  env.FART_URL = `http://127.0.0.1:${env.FART_PORT}`;
-  Object.assign(env, siteKeyEnv(env));
+  });
   await using platform = new Platform(env);
   await platform.startAll();
   // A second indexer: the two share the partitions.
-  await platform.start("indexer", "indexer-2");
+  await platform.start("indexer", "indexer-2", { INDEXER_METRICS_PORT: String(freePort()) });
   const masters = new Set(
     await Promise.all(firehoseKeys.streams(PARTITIONS).map((s) => cluster.masterOf(s))),
   );

@@ -10,46 +10,16 @@
 import assert from "node:assert/strict";
 import { computeTruth, expectedTop } from "@bsky/store/testing/truth";
 import { startPds } from "@bsky/shared/testing/pds";
-import { freePort, startRedisServer } from "@bsky/shared/testing/redis_server";
+import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { settled } from "@bsky/shared/testing/settled";
 import { runWorkload, type TruthEvent } from "@bsky/shared/testing/workload";
 import { Platform } from "../testing/platform.ts";
-import { check, checkTop, round } from "../testing/platform_checks.ts";
-import { siteKeyEnv } from "../services.ts";
+import { check, checkTop, platformEnv, round } from "../testing/platform_checks.ts";
 
 Deno.test("the whole platform, as separate processes, shows exactly the workload, also after each part is killed", async () => {
   await using pds = await startPds();
   await using redis = await startRedisServer({ appendOnly: true, appendFsync: "always" });
-  const env: Record<string, string> = {
-    REDIS_URL: redis.url,
-    FIREHOSE_URL: pds.firehoseUrl,
-    FIREHOSE_PARTITIONS: "2",
-    FIREHOSE_METRICS_PORT: String(freePort()),
-    INDEXER_METRICS_PORT: String(freePort()),
-    SCHEDULER_METRICS_PORT: String(freePort()),
-    SCHEDULER_TOP_CRON: "* * * * *",
-    SCHEDULER_PLC_URL: pds.plcUrl,
-    // The local PDS is on loopback, which profile upkeep refuses by default.
-    SCHEDULER_ALLOW_PRIVATE_NETWORK: "true",
-    SCHEDULER_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_PORT: String(freePort()),
-    FART_CACHE_SECONDS: "1",
-    // The test's own requests come without a key and poll until answers settle.
-    FART_RATE_PER_IP: "1000000",
-    FART_PLC_URL: pds.plcUrl,
-    FART_HANDLE_RESOLVER_URL: pds.pdsUrl,
-    FART_AVATAR_CDN_URL: pds.pdsUrl,
-    // Its metrics, with each key's requests, are on a port of their own.
-    FART_METRICS_PORT: String(freePort()),
-    SITE_PORT: String(freePort()),
-    SITE_CACHE_SECONDS: "1",
-    // The test's page loads all come from one address too.
-    SITE_RATE_PER_IP: "1000000",
-    LOG_LEVEL: "error",
-  };
-  env.FART_URL = `http://127.0.0.1:${env.FART_PORT}`;
-  // The site calls the API with its own key, as `deno task start` sets it up.
-  Object.assign(env, siteKeyEnv(env));
+  const env = platformEnv(pds, { REDIS_URL: redis.url });
   await using platform = new Platform(env);
   await platform.startAll();
 

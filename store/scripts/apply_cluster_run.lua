@@ -22,15 +22,6 @@
 -- Returns {applied, duplicate, unmatched, late, writes}: the outcomes of the operations
 -- applied now, and per entry with writes elsewhere (new or returned again) its id and its
 -- writes, four values each.
-local OPERATIONS = {
-  c = {1, create},
-  u = {1, update},
-  d = {1, delete_live},
-  p = {4, profile},
-  h = {3, identity},
-  s = {5, account},
-  o = {3, opt_code},
-}
 local partition, floor, last = ARGV[9], id_of(ARGV[10]), ARGV[11]
 local done_field, journal_field = 'd' .. partition, 'j' .. partition
 local i = 12
@@ -80,7 +71,6 @@ while i <= #ARGV do
   slots[#slots + 1] = slot
 end
 
-local outcomes = {applied = 0, duplicate = 0, unmatched = 0, late = 0}
 local writes = {}
 for _, slot in ipairs(slots) do
   for _, e in ipairs(slot.entries) do
@@ -94,16 +84,8 @@ for _, slot in ipairs(slots) do
       end
     else
       out = {}
-      local k = e.from
-      while k <= e.to do
-        local op = OPERATIONS[ARGV[k]]
-        if op == nil then
-          return redis.error_reply('Unknown operation "' .. tostring(ARGV[k]) .. '" at argument ' .. k)
-        end
-        local outcome = op[2](unpack(ARGV, k + 1, k + op[1]))
-        outcomes[outcome] = outcomes[outcome] + 1
-        k = k + 1 + op[1]
-      end
+      local failed = run_operations(e.from, e.to)
+      if failed then return failed end
       if #out > 0 then
         slot.returned[e.id] = out
         slot.changed = true
@@ -113,11 +95,7 @@ for _, slot in ipairs(slots) do
   end
 end
 
-for key, parts in pairs(appends) do
-  local data = table.concat(parts)
-  if redis.call('APPEND', key, data) == #data then expire_at(key, append_expiry[key]) end
-end
-for key, at in pairs(expiries) do redis.call('EXPIREAT', key, at) end
+write_gathered()
 -- Each slot's mark and, when it changed, what its entries returned, in one write (none
 -- left: the field goes). The mark is written even when it stays: a call always writes, so
 -- that WAIT on its connection covers whatever this master holds of the batch (it waits for

@@ -9,6 +9,7 @@ import { allKeys } from "@bsky/shared/testing/redis_cluster";
 import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import type { ClusterEntry } from "../cluster_apply.ts";
 import { storeKeys } from "../layout.ts";
+import { account, block, create, unblock } from "./fixtures.ts";
 import { didOf, generateEvents, random, recentStart, tidOf } from "./generate.ts";
 
 /**
@@ -74,59 +75,22 @@ export function mixedWorkload(): ClusterEntry[][] {
     ...generateEvents({ accounts: 150, events: 2500, seed: 7, start, spanMs: 20 * 60_000 }),
   ];
   const time = start + 25 * 60_000;
-  let seq = 10_000_000;
   const rand = random(3);
   // Blocks made twice (a further record), ended, an account deleted with its blocks, opt codes.
   for (let k = 0; k < 40; k++) {
     const did = didOf(Math.floor(rand() * 30)), subject = didOf(30 + Math.floor(rand() * 30));
-    const block = (rkey: string): FirehoseEvent => ({
-      v: 1,
-      kind: "commit",
-      seq: ++seq,
-      time,
-      did,
-      action: "create",
-      collection: "app.bsky.graph.block",
-      rkey,
-      subject,
-    });
-    events.push(block(tidOf(900_000 + 2 * k)), block(tidOf(900_001 + 2 * k)));
-    if (k % 3 === 0) {
-      events.push({
-        v: 1,
-        kind: "commit",
-        seq: ++seq,
-        time,
-        did,
-        action: "delete",
-        collection: "app.bsky.graph.block",
-        rkey: tidOf(900_000 + 2 * k),
-      });
-    }
+    const first = tidOf(900_000 + 2 * k);
+    events.push(
+      block(did, first, subject, time),
+      block(did, tidOf(900_001 + 2 * k), subject, time),
+    );
+    if (k % 3 === 0) events.push(unblock(did, first, time));
   }
   for (const k of [1, 2]) {
-    events.push({
-      v: 1,
-      kind: "commit",
-      seq: ++seq,
-      time,
-      did: didOf(k),
-      action: "create",
-      collection: "app.bsky.feed.post",
-      rkey: tidOf(950_000 + k),
-      chars: 12,
-      opt: `out:CODE${k}`,
-    });
+    const opt = { chars: 12, opt: `out:CODE${k}` };
+    events.push(create(didOf(k), "app.bsky.feed.post", tidOf(950_000 + k), opt, time));
   }
-  events.push({
-    v: 1,
-    kind: "account",
-    seq: ++seq,
-    time,
-    did: didOf(3),
-    active: false,
-    status: "deleted",
-  });
+  events.push(account(didOf(3), false, "deleted"));
   const batches: ClusterEntry[][] = [];
   for (let k = 0; k < events.length; k += 97) {
     batches.push(events.slice(k, k + 97).map((event, j) => ({ id: `1-${k + j + 1}`, event })));
