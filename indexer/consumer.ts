@@ -26,6 +26,9 @@ import { storeKeys } from "@bsky/store/layout";
 
 export type ConsumerOptions = GroupConsumerOptions;
 
+/** How long a turn pauses at the fence (ms). */
+const FENCE_PAUSE_MS = 100;
+
 export class StreamConsumer extends GroupConsumer {
   /** The partition of each stream key. */
   #partitionOf: Map<string, number>;
@@ -33,6 +36,10 @@ export class StreamConsumer extends GroupConsumer {
   #prefetch: Promise<[string, Entry[]][] | null> | undefined;
   /** The apply-and-acknowledge in flight; batches are applied one after another. */
   #inflight: Promise<void> | undefined;
+  /** Partitions taken over whose unacknowledged entries are not all applied yet. */
+  #claiming = new Set<number>();
+  /** The fence this process stopped at, while it is up. */
+  #atFence: string | undefined;
 
   constructor(
     redis: Redis,
@@ -55,12 +62,42 @@ export class StreamConsumer extends GroupConsumer {
   }
 
   protected async taken(partitions: number[]): Promise<void> {
+    for (const p of partitions) this.#claiming.add(p);
     if (partitions.length) await this.settle();
-    for (const p of partitions) await this.#claim(p);
+    for (const p of partitions) {
+      await this.#claim(p);
+      this.#claiming.delete(p);
+    }
   }
 
-  protected turn(): Promise<void> {
-    return this.#readOnce();
+  protected async turn(): Promise<void> {
+    if (!await this.#stoppedAtFence()) await this.#readOnce();
+  }
+
+  /**
+   * On a Redis Cluster, while the retention sweep's fence is up (it reclaims ids,
+   * store/reclaim.ts): once the batch in flight is applied, marks the partitions held as
+   * stopped and reads nothing, a short pause a turn, until it is down. Entries read before
+   * and not applied (our pending ones after a reconnection, those of a partition taken
+   * over) are applied first: their ids were read before the fence, and only an indexer
+   * that stopped lets the sweep go on. Returns whether this turn stopped.
+   */
+  async #stoppedAtFence(): Promise<boolean> {
+    const token = await this.applier.fence?.() ?? null;
+    if (token === null) {
+      if (this.#atFence) this.log.info("The fence is down; reading again");
+      this.#atFence = undefined;
+      return false;
+    }
+    if (this.recover) return false;
+    await this.settle();
+    await this.applier.stopAt?.(token, this.owned.filter((p) => !this.#claiming.has(p)));
+    if (this.#atFence !== token) {
+      this.log.info("Stopped at the fence while ids are reclaimed", { partitions: this.owned });
+    }
+    this.#atFence = token;
+    await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
+    return true;
   }
 
   protected async failed(err: unknown): Promise<void> {

@@ -44,6 +44,16 @@ export interface AckOptions {
 export interface BatchApplier<P = unknown> {
   prepare(events: readonly FirehoseEvent[], ack: AckOptions): Promise<P>;
   run(prepared: P): Promise<ApplyStats>;
+  /**
+   * On a Redis Cluster, the token of the fence the retention sweep raises while it reclaims
+   * ids (store/reclaim.ts), or null: while it is up, the indexer applies no new batch.
+   */
+  fence?(): Promise<string | null>;
+  /**
+   * Says that `partitions` stopped at the fence `token`: nothing of theirs is in flight or
+   * half applied, and no batch of theirs is prepared until the fence is down.
+   */
+  stopAt?(token: string, partitions: readonly number[]): Promise<void>;
 }
 
 /** The apply script's refusal of ids read at an older epoch of the interning. */
@@ -94,6 +104,18 @@ export class Applier implements BatchApplier<(string | number | Uint8Array)[]> {
    */
   async endBlocks(): Promise<void> {
     while (await this.#redis.endBlocks(ENDING_STEP) > 0);
+  }
+
+  /**
+   * Drops the cached ids when the interning's epoch moved since they were read (ids were
+   * reclaimed): on a Redis Cluster, whose apply cannot check the epoch, before each batch.
+   */
+  async checkEpoch(): Promise<void> {
+    const epoch = (await this.#redis.get(storeKeys.idEpoch)) ?? "0";
+    if (epoch !== this.#epoch) {
+      this.#ids.clear();
+      this.#epoch = epoch;
+    }
   }
 
   /** Ids of the given DIDs, from the cache or interned in Redis. */

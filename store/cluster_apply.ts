@@ -20,8 +20,9 @@
  * record memory's bucket counts (spans opened first, open_spans.lua). Those keys' writes
  * come from the same authors' operations, so nothing else changes them meanwhile.
  *
- * Not on a Cluster (yet): the backfill's operations, and the reclaiming of ids (so the ids'
- * epoch, which only it moves, is not checked).
+ * The ids' epoch is checked before each batch instead of by the first round (no call there
+ * reaches `{ids}`), and ids are reclaimed behind a fence the indexers stop at (fence(),
+ * stopAt(); store/reclaim.ts). Not on a Cluster (yet): the backfill's operations.
  * @module
  */
 import type { Buffer } from "node:buffer";
@@ -123,6 +124,9 @@ const noWrites = (): SlotWriteResult => ({
   alone: 0,
 });
 
+/** How long the marks of partitions stopped at the fence are kept at most (ms). */
+const FENCED_MS = 120_000;
+
 /** The record memory's span (8 hours) of an hour. */
 const SPAN_HOURS = 8;
 
@@ -174,12 +178,30 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     }
     const dids = new Set<string>();
     for (const event of events) eventDids(event, dids);
+    // The first round cannot check the ids' epoch: the cached ids are checked here.
+    await this.applier.checkEpoch();
     await this.applier.ids(dids);
     return {
       partition,
       entries: events.map((event, k) => ({ id: eventIds[k], event })),
       ack: { stream: ack.stream, group: ack.group, entryIds: ack.entryIds, lease: ack.lease },
     };
+  }
+
+  /** The fence's token while the sweep reclaims ids (reclaim.ts), or null. */
+  fence(): Promise<string | null> {
+    return this.redis.get(storeKeys.idFence);
+  }
+
+  /** Marks `partitions` as stopped at the fence `token` (reclaim.ts waits for every one). */
+  async stopAt(token: string, partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
+    repliesOf(
+      await this.redis.multi()
+        .hset(storeKeys.idFenced, ...partitions.flatMap((p) => [String(p), token]))
+        .pexpire(storeKeys.idFenced, FENCED_MS)
+        .exec(),
+    );
   }
 
   /** Applies a prepared batch and acknowledges its entries (see apply()). */

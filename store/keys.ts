@@ -41,6 +41,10 @@ export const KEY_NAMES = {
   goneIds: "ids:{ids}:gone",
   posterIds: "ids:{ids}:posters",
   posterIdsNext: "ids:{ids}:posters:next",
+  retractedIds: "ids:{ids}:retracted",
+  idFence: "ids:{ids}:fence",
+  idFenced: "ids:{ids}:fenced",
+  retiringCopy: "rc:{<tag>}",
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
@@ -70,6 +74,9 @@ export const INTERNING_KEYS = [
   "goneIds",
   "posterIds",
   "posterIdsNext",
+  "retractedIds",
+  "idFence",
+  "idFenced",
 ] as const satisfies readonly KeyName[];
 
 /** A value in a key template; its name is the first group. */
@@ -146,6 +153,22 @@ export const storeKeys = {
   posterIds: KEY_NAMES.posterIds,
   /** Where the next `posterIds` is written before it takes that name. */
   posterIdsNext: KEY_NAMES.posterIdsNext,
+  /**
+   * On a Redis Cluster, ids whose DID's mapping went at a sweep (their accounts idle), freed
+   * at the next one with whatever a late writer left under them (reclaim.ts).
+   */
+  retractedIds: KEY_NAMES.retractedIds,
+  /**
+   * On a Redis Cluster, the indexers' fence while ids are reclaimed (a token, expiring), and
+   * the partitions whose indexer stopped at it (partition → token).
+   */
+  idFence: KEY_NAMES.idFence,
+  idFenced: KEY_NAMES.idFenced,
+  /**
+   * On a Redis Cluster, a master's copy of the retiring ids, in one of its slots (`tag`,
+   * slotTag()), for the graph sets it serves to be checked against there (reclaim.ts).
+   */
+  retiringCopy: keyOf(KEY_NAMES.retiringCopy),
   /** The lease of a stream partition: which indexer may apply its entries. */
   lease: keyOf(KEY_NAMES.lease),
   parked: KEY_NAMES.parked,

@@ -31,9 +31,29 @@
  *
  * A returning account is interned anew, as any new one; nothing of its past is left.
  */
-import type { Redis } from "@bsky/shared/redis";
-import { HOUR_MS, KEY_NAMES, type KeyName, keyValues, storeKeys, WEEK_HOURS } from "./layout.ts";
-import { defineScript, withKeys } from "./lua.ts";
+import { keySlot, masterOf, slotTag } from "@bsky/shared/cluster";
+import { firehoseKeys } from "@bsky/shared/keys";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
+import {
+  backoffMs,
+  type Cluster,
+  consumerGroups,
+  isCluster,
+  type Redis,
+  type RedisClient,
+} from "@bsky/shared/redis";
+import {
+  HOUR_MS,
+  ID_BUCKET,
+  KEY_NAMES,
+  type KeyName,
+  keyValues,
+  storeKeys,
+  WEEK_HOURS,
+} from "./layout.ts";
+import { crossSlotScript, defineScript, withKeys } from "./lua.ts";
+import keepNamedSource from "./scripts/keep_named.lua" with { type: "text" };
+import { nodeFor } from "./slot_writes.ts";
 import { dropPosters, ensurePosters } from "./posters.ts";
 import reclaimIds from "./scripts/reclaim_ids.lua" with { type: "text" };
 
@@ -62,16 +82,24 @@ export function accountKeyKinds(): { single: KeyName[]; weekly: KeyName[] } {
   return { single, weekly };
 }
 
-function run(redis: Redis, step: string, options: ReclaimOptions, rest: (string | number)[]) {
-  defineScript(redis, "reclaimIds", SCRIPT);
+/** The first and last week of the retention at `now`, and its first hour. */
+function retentionWeeks({ now, retentionDays }: ReclaimOptions) {
   const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
+  const since = now - retentionDays * 24 * HOUR_MS;
+  return { first: week(since), last: week(now), since: Math.floor(since / HOUR_MS) };
+}
+
+function run(redis: RedisClient, step: string, options: ReclaimOptions, rest: (string | number)[]) {
+  // The interning's key names the script's slot, for a Cluster's routing.
+  defineScript(redis as Redis, "reclaimIds", SCRIPT, 1);
   const { single, weekly } = accountKeyKinds();
-  const since = options.now - options.retentionDays * 24 * HOUR_MS;
-  return (redis as ReclaimRedis).reclaimIds(
+  const { first, last, since } = retentionWeeks(options);
+  return (redis as unknown as ReclaimRedis).reclaimIds(
+    storeKeys.idEpoch,
     step,
-    week(since),
-    week(options.now),
-    Math.floor(since / HOUR_MS),
+    first,
+    last,
+    since,
     single.length,
     ...single,
     weekly.length,
@@ -96,32 +124,48 @@ export async function retiringIds(redis: Redis): Promise<number> {
  * negative ids), unless it is a deleted account the sweep let go (K.goneIds): the set drops
  * that one instead, since nobody can follow or block an account that is gone, and its id
  * waits a retention from now (its score in K.goneIds), so that no follow or block record
- * the record memory still holds names it when it goes. Returns how many were kept.
+ * the record memory still holds names it when it goes. Returns how many were kept. On a
+ * Redis Cluster the sets are checked against each master's copy of the retiring ids
+ * (`copies`, kept for the whole walk; made for this call alone when not given).
  */
 export async function keepNamed(
   redis: Redis,
   graphKeys: readonly string[],
   { now }: { now: number },
+  copies?: RetiringCopies,
 ): Promise<number> {
   if (graphKeys.length === 0) return 0;
-  const pipe = redis.pipeline();
-  for (const key of graphKeys) pipe.sinter(key, storeKeys.retiringIds);
+  const client = redis as RedisClient;
   /** Each id named, with the sets and members naming it. */
   const named = new Map<string, [string, string][]>();
-  (await pipe.exec())!.forEach(([err, members], k) => {
-    if (err) throw err;
-    for (const m of members as string[]) {
+  const found = (key: string, members: string[]) => {
+    for (const m of members) {
       const id = m.replace(/^-/, "");
       const at = named.get(id) ?? [];
-      at.push([graphKeys[k], m]);
+      at.push([key, m]);
       named.set(id, at);
     }
-  });
+  };
+  if (isCluster(client)) {
+    const own = copies ? undefined : new RetiringCopies(client);
+    try {
+      for (const [key, members] of await (copies ?? own!).named(graphKeys)) found(key, members);
+    } finally {
+      await own?.close();
+    }
+  } else {
+    const pipe = redis.pipeline();
+    for (const key of graphKeys) pipe.sinter(key, storeKeys.retiringIds);
+    repliesOf(await pipe.exec()).forEach(([, members], k) =>
+      found(graphKeys[k], members as string[])
+    );
+  }
   if (named.size === 0) return 0;
   const ids = [...named.keys()];
   const gone = await redis.zmscore(storeKeys.goneIds, ...ids);
   const kept = ids.filter((_, k) => gone[k] === null);
-  const drop = redis.pipeline();
+  // The graph sets are of many slots (one server's pipeline, or one per master).
+  const drop = crossSlotPipeline(client);
   const hour = Math.floor(now / HOUR_MS);
   ids.forEach((id, k) => {
     if (gone[k] === null) return;
@@ -129,8 +173,122 @@ export async function keepNamed(
     drop.zadd(storeKeys.goneIds, "XX", hour, id);
   });
   if (kept.length > 0) drop.srem(storeKeys.retiringIds, ...kept.flatMap((a) => [a, `-${a}`]));
-  for (const [err] of (await drop.exec())!) if (err) throw err;
+  repliesOf(await drop.exec());
+  // The copies keep to the retiring set, so that a later set naming these counts them no more.
+  if (kept.length > 0) await copies?.drop(kept);
   return kept.length;
+}
+
+const KEEP_NAMED = crossSlotScript(keepNamedSource);
+/** How long a master's copy of the retiring ids is kept at most: longer than a walk takes. */
+const COPY_TTL_S = 7 * 86400;
+/** Members copied per call; attempts at a page whose slots moved. */
+const COPY_STEP = 5000, ATTEMPTS = 5;
+
+/**
+ * The retiring ids, copied to each master of a Redis Cluster as a walk needs them
+ * (`rc:{<tag>}`, in a slot of that master), so that a script there can check the graph
+ * sets it serves against them: no command may take a graph set and the retiring set, of
+ * two slots. A copy is made from the retiring set as it was at the copy's first use; ids
+ * the walk drops from the retiring set meanwhile stay in the copies, which only makes a
+ * later set that names them drop them again. When a master no longer serves a page's
+ * graph set or its copy (a reshard, a failover), the page is grouped and sent again, with
+ * a copy made where needed, up to ATTEMPTS times. close() unlinks the copies.
+ */
+export class RetiringCopies {
+  readonly #cluster: Cluster;
+  #members?: string[];
+  /** Copies made, by key. */
+  readonly #copies = new Set<string>();
+
+  constructor(cluster: Cluster) {
+    this.#cluster = cluster;
+  }
+
+  /** The retiring ids each of `graphKeys` names, as [key, members] pairs. */
+  async named(graphKeys: readonly string[]): Promise<[string, string[]][]> {
+    const out: [string, string[]][] = [];
+    let left = [...graphKeys];
+    for (let attempt = 1; left.length > 0; attempt++) {
+      const byMaster = new Map<string, string[]>();
+      for (const key of left) {
+        const master = masterOf(this.#cluster, key) ?? "";
+        byMaster.set(master, [...byMaster.get(master) ?? [], key]);
+      }
+      const failed: string[] = [];
+      let cause: unknown;
+      await Promise.all([...byMaster].map(async ([master, keys]) => {
+        try {
+          const { client } = nodeFor(this.#cluster, keySlot(keys[0]));
+          if (!client || master === "") throw new Error(`No master serves ${keys[0]}`);
+          const copy = await this.#copyOn(master, keySlot(keys[0]));
+          defineScript(client, "keepNamed", KEEP_NAMED);
+          const found = await (client as unknown as {
+            keepNamed(...a: string[]): Promise<string[][]>;
+          }).keepNamed(copy, ...keys);
+          keys.forEach((key, k) => out.push([key, found[k]]));
+        } catch (err) {
+          failed.push(...keys);
+          cause = err;
+        }
+      }));
+      if (failed.length === 0) break;
+      if (attempt === ATTEMPTS) {
+        throw new Error(`The graph sets could not be checked against the retiring ids`, { cause });
+      }
+      // The client learns the slots' masters again; copies no master serves are made anew.
+      await new Promise<void>((resolve) => this.#cluster.refreshSlotsCache(() => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
+      left = failed;
+    }
+    return out;
+  }
+
+  /** A copy in a slot `master` serves: one made already, or a new one in `slot`. */
+  async #copyOn(master: string, slot: number): Promise<string> {
+    for (const key of this.#copies) {
+      if (masterOf(this.#cluster, key) === master && await this.#cluster.exists(key)) return key;
+    }
+    this.#members ??= await sscanAll(this.#cluster, storeKeys.retiringIds);
+    const key = storeKeys.retiringCopy(slotTag(slot));
+    await this.#cluster.unlink(key);
+    // A member that nothing names keeps the copy there while no id retires.
+    const members = this.#members.length > 0 ? this.#members : ["none"];
+    for (let at = 0; at < members.length; at += COPY_STEP) {
+      await this.#cluster.sadd(key, ...members.slice(at, at + COPY_STEP));
+    }
+    await this.#cluster.expire(key, COPY_TTL_S);
+    this.#copies.add(key);
+    return key;
+  }
+
+  /** Takes ids (kept: no longer retiring) out of every copy. */
+  async drop(ids: readonly string[]): Promise<void> {
+    const members = ids.flatMap((a) => [a, `-${a}`]);
+    const pipe = crossSlotPipeline(this.#cluster);
+    for (const key of this.#copies) pipe.srem(key, ...members);
+    repliesOf(await pipe.exec());
+    const gone = new Set(members);
+    this.#members = this.#members?.filter((m) => !gone.has(m));
+  }
+
+  /** Unlinks the copies. */
+  async close(): Promise<void> {
+    for (const key of this.#copies) await this.#cluster.unlink(key);
+    this.#copies.clear();
+  }
+}
+
+/** Every member of a set, read in steps. */
+async function sscanAll(redis: RedisClient, key: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, members] = await redis.sscan(key, cursor, "COUNT", 1000);
+    cursor = next;
+    out.push(...members);
+  } while (cursor !== "0");
+  return out;
 }
 
 /** Finds idle accounts in the given reverse-map buckets: their ids go pending. */
@@ -141,34 +299,112 @@ export async function findIdleIds(
 ): Promise<number> {
   if (buckets.length === 0) return 0;
   await ensurePosters(redis, options);
+  const client = redis as RedisClient;
+  const max = options.maxPerSweep ?? MAX_RETIRED_PER_SWEEP;
   let found = 0;
   for (let i = 0; i < buckets.length; i += BUCKETS_PER_CALL) {
-    found += await run(redis, "find", options, [
-      options.maxPerSweep ?? MAX_RETIRED_PER_SWEEP,
-      ...buckets.slice(i, i + BUCKETS_PER_CALL),
-    ]);
+    const part = buckets.slice(i, i + BUCKETS_PER_CALL);
+    if (!isCluster(client)) {
+      found += await run(redis, "find", options, [max, ...part]);
+      continue;
+    }
+    // On a Cluster the accounts' own keys are read first, in their slots.
+    const ids: number[] = [];
+    for (const b of part) {
+      const fields = await redis.hkeys(storeKeys.idToDid(b * ID_BUCKET));
+      ids.push(...fields.map((f) => b * ID_BUCKET + Number(f)));
+    }
+    if (ids.length > 0) {
+      found += await run(redis, "find-facts", options, [
+        max,
+        ...await accountFacts(client, ids, options),
+      ]);
+    }
   }
   return found;
 }
 
 /**
+ * What the reclaiming script cannot read of accounts on a Redis Cluster (their own keys are
+ * in their slots, the hidden set in `{g}`), per id: the id, how many of its own keys other
+ * than its profile exist (logs and digests in the retention's weeks), its profile ("none",
+ * "mark" when only the mark of a deletion, "other") and "1" when hidden (reclaim_ids.lua).
+ */
+async function accountFacts(
+  cluster: Cluster,
+  ids: readonly number[],
+  options: ReclaimOptions,
+): Promise<(string | number)[]> {
+  const { single, weekly } = accountKeyKinds();
+  const { first, last } = retentionWeeks(options);
+  const pipe = crossSlotPipeline(cluster);
+  for (const id of ids) {
+    const keys = single.filter((name) => name !== "profile").map((name) =>
+      (storeKeys[name] as (id: number) => string)(id)
+    );
+    for (const name of weekly) {
+      for (let w = first; w <= last; w++) {
+        keys.push((storeKeys[name] as (id: number, week: number) => string)(id, w));
+      }
+    }
+    pipe.exists(...keys).hgetall(storeKeys.profile(id));
+  }
+  const replies = repliesOf(await pipe.exec());
+  const hidden = await cluster.smismember(storeKeys.hidden, ...ids.map(String));
+  return ids.flatMap((id, k) => {
+    const profile = replies[2 * k + 1][1] as Record<string, string>;
+    const fields = Object.keys(profile);
+    const kind = fields.length === 0
+      ? "none"
+      : profile.status === "deleted" && fields.every((f) => MARK_FIELDS.has(f))
+      ? "mark"
+      : "other";
+    return [id, replies[2 * k][1] as number, kind, hidden[k] ? "1" : "0"];
+  });
+}
+
+/** The fields of the mark a deleted account's profile becomes when the sweep lets it go. */
+const MARK_FIELDS = new Set(["status", "aseq", "dhour", "hseq", "pseq"]);
+
+/** What reclaimRetired() did. */
+export interface Reclaimed {
+  /** Ids that joined the free ids. */
+  reclaimed: number;
+  /** Ids now retiring (the pending ones). */
+  retiring: number;
+  /**
+   * On a Redis Cluster: ids whose DID's mapping went (freed at the next sweep), and whether
+   * the indexers stopped at the fence ("stopped"), did not in time ("timed out": nothing was
+   * retracted), or were not asked to (nothing retired).
+   */
+  retracted?: number;
+  fence?: "stopped" | "timed out" | "not raised";
+}
+
+/**
  * When a sweep's walk ends: reclaims the retiring ids whose accounts are still idle, then
- * retires the pending ones. Returns how many were reclaimed and how many now retire.
+ * retires the pending ones. On a Redis Cluster, in two steps a sweep apart (see
+ * reclaimOnCluster()).
  */
 export async function reclaimRetired(
   redis: Redis,
-  options: ReclaimOptions,
-): Promise<{ reclaimed: number; retiring: number }> {
-  let reclaimed = 0, cursor = "0";
-  if (await retiringIds(redis) > 0) await ensurePosters(redis, options);
-  do {
-    const [next, members] = await redis.sscan(storeKeys.retiringIds, cursor, "COUNT", 1000);
-    cursor = next;
-    const ids = members.filter((m) => !m.startsWith("-"));
-    for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
-      reclaimed += await run(redis, "reclaim", options, ids.slice(i, i + IDS_PER_CALL));
-    }
-  } while (cursor !== "0");
+  options: ReclaimOptions & FenceOptions,
+): Promise<Reclaimed> {
+  const client = redis as RedisClient;
+  let out: Reclaimed = { reclaimed: 0, retiring: 0 };
+  if (isCluster(client)) out = await reclaimOnCluster(client, options);
+  else {
+    let cursor = "0";
+    if (await retiringIds(redis) > 0) await ensurePosters(redis, options);
+    do {
+      const [next, members] = await redis.sscan(storeKeys.retiringIds, cursor, "COUNT", 1000);
+      cursor = next;
+      const ids = members.filter((m) => !m.startsWith("-"));
+      for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
+        out.reclaimed += await run(redis, "reclaim", options, ids.slice(i, i + IDS_PER_CALL));
+      }
+    } while (cursor !== "0");
+  }
   // Left over: negations whose id had gone (none, unless a step failed). Freed in the
   // background, so that a large set never blocks.
   await redis.unlink(storeKeys.retiringIds);
@@ -176,5 +412,148 @@ export async function reclaimRetired(
   if (await redis.exists(storeKeys.pendingIds)) {
     await redis.rename(storeKeys.pendingIds, storeKeys.retiringIds);
   }
-  return { reclaimed, retiring: await retiringIds(redis) };
+  return { ...out, retiring: await retiringIds(redis) };
+}
+
+export interface FenceOptions {
+  /** How long the sweep waits for every partition's indexer to stop at the fence (ms). */
+  fenceWaitMs?: number;
+}
+
+/** How long the fence stands unless renewed (ms): a sweep that stops never holds it longer. */
+const FENCE_MS = 60_000;
+/** How often the sweep looks whether the indexers stopped (ms). */
+const FENCE_POLL_MS = 100;
+/** Partitions the firehose may have at most (its configuration's bound). */
+const MAX_PARTITIONS = 256;
+
+/**
+ * The reclaiming on a Redis Cluster, where the apply's first round cannot check the
+ * interning's epoch (no call there reaches `{ids}`), so that a batch whose ids were read
+ * before ids went back could write them after. Ids go back in two steps instead:
+ *
+ * 1. Retracting, behind a fence: the sweep raises `ids:{ids}:fence` and waits until every
+ *    partition's indexer has stopped at it (store/cluster_apply.ts: with no batch in flight
+ *    or half applied, it marks its partitions in `ids:{ids}:fenced` and reads nothing
+ *    until the fence is down) or has no holder and nothing pending. Then each retiring id
+ *    whose account is still idle (its own keys read first, in their slots) loses its DID's
+ *    mapping and joins `ids:{ids}:retracted`, and the epoch moves on, in calls that fail
+ *    unless the fence is still up; then the fence goes down. Every indexer reads the epoch
+ *    before each batch and drops its cached ids when it moved, so none uses those ids
+ *    again: a DID that comes back is interned anew.
+ * 2. Freeing, at the next sweep: whatever a writer that read the mapping before it went
+ *    left under a retracted id since (the profile upkeep's write, checked against the
+ *    mapping a call before) is deleted, with the id's reverse mapping, hidden entry and
+ *    K.goneIds entry, and the id joins the free ids.
+ *
+ * When the indexers do not all stop in time (`fenceWaitMs`, 30 s by default: one is
+ * retrying a batch, or a partition's holder died with entries pending), nothing is
+ * retracted; the ids are found idle again by the next sweeps.
+ */
+async function reclaimOnCluster(
+  cluster: Cluster,
+  options: ReclaimOptions & FenceOptions,
+): Promise<Reclaimed> {
+  const out: Reclaimed = { reclaimed: 0, retiring: 0, retracted: 0, fence: "not raised" };
+  out.reclaimed = await freeRetracted(cluster, options);
+  if (await retiringIds(cluster as unknown as Redis) === 0) return out;
+  await ensurePosters(cluster as unknown as Redis, options);
+  const token = crypto.randomUUID();
+  try {
+    if (!await raiseFence(cluster, token, options.fenceWaitMs ?? 30_000)) {
+      out.fence = "timed out";
+      return out;
+    }
+    out.fence = "stopped";
+    let cursor = "0";
+    do {
+      const [next, members] = await cluster.sscan(storeKeys.retiringIds, cursor, "COUNT", 1000);
+      cursor = next;
+      const ids = members.filter((m) => !m.startsWith("-")).map(Number);
+      for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
+        const facts = await accountFacts(cluster, ids.slice(i, i + IDS_PER_CALL), options);
+        out.retracted! += await run(cluster, "retract", options, [token, FENCE_MS, ...facts]);
+      }
+    } while (cursor !== "0");
+  } finally {
+    await lowerFence(cluster, token);
+  }
+  return out;
+}
+
+/**
+ * Raises the indexers' fence and waits until every partition's indexer stopped at it, or
+ * the partition has no holder and nothing pending; false when that did not come in
+ * `waitMs`.
+ */
+async function raiseFence(cluster: Cluster, token: string, waitMs: number): Promise<boolean> {
+  await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS);
+  const exists = repliesOf(
+    await crossSlotPipeline(
+      cluster,
+      Array.from({ length: MAX_PARTITIONS }, (_, p) => ["exists", firehoseKeys.stream(p)]),
+    ).exec(),
+  );
+  const partitions = exists.flatMap(([, n], p) => n === 1 ? [p] : []);
+  for (let waited = 0;; waited += FENCE_POLL_MS) {
+    const fenced = await cluster.hgetall(storeKeys.idFenced);
+    const left = partitions.filter((p) => fenced[p] !== token);
+    const clean = await Promise.all(left.map(async (p) => {
+      if (await cluster.get(storeKeys.lease(p)) !== null) return false;
+      const groups = await consumerGroups(cluster, firehoseKeys.stream(p));
+      return groups.every((g) => g.pending === 0);
+    }));
+    if (clean.every(Boolean)) return true;
+    if (waited >= waitMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, FENCE_POLL_MS));
+    // Kept up while waiting, unless it lapsed (the retracting would then refuse it).
+    await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS, "XX");
+  }
+}
+
+/** Takes the fence down, if it is still this sweep's, and the indexers' marks with it. */
+async function lowerFence(cluster: Cluster, token: string): Promise<void> {
+  if (await cluster.get(storeKeys.idFence) === token) await cluster.del(storeKeys.idFence);
+  await cluster.del(storeKeys.idFenced);
+}
+
+/**
+ * Frees the ids retracted at the last sweep (reclaimOnCluster()): deletes what is left
+ * under each (its own keys, its handle index entry, its hidden entry), then the script
+ * frees it. Returns how many.
+ */
+async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise<number> {
+  const { single, weekly } = accountKeyKinds();
+  const { first, last } = retentionWeeks(options);
+  let freed = 0, cursor = "0";
+  do {
+    const [next, members] = await cluster.sscan(storeKeys.retractedIds, cursor, "COUNT", 1000);
+    cursor = next;
+    for (let i = 0; i < members.length; i += IDS_PER_CALL) {
+      const ids = members.slice(i, i + IDS_PER_CALL).map(Number);
+      const handles = repliesOf(
+        await crossSlotPipeline(cluster, ids.map((id) => ["hget", storeKeys.profile(id), "handle"]))
+          .exec(),
+      );
+      const unlink = crossSlotPipeline(cluster);
+      for (const id of ids) {
+        const keys = single.map((name) => (storeKeys[name] as (id: number) => string)(id));
+        for (const name of weekly) {
+          for (let w = first; w <= last; w++) {
+            keys.push((storeKeys[name] as (id: number, week: number) => string)(id, w));
+          }
+        }
+        unlink.unlink(...keys);
+      }
+      repliesOf(await unlink.exec());
+      const entries = ids.flatMap((id, k) => {
+        const handle = handles[k][1] as string | null;
+        return handle ? [`${handle}\0${id}`] : [];
+      });
+      if (entries.length > 0) await cluster.zrem(storeKeys.handles, ...entries);
+      await cluster.srem(storeKeys.hidden, ...ids.map(String));
+      freed += await run(cluster, "free", options, ids);
+    }
+  } while (cursor !== "0");
+  return freed;
 }

@@ -7,7 +7,8 @@
  * accounts idle through it (reclaim.ts: they wait one whole sweep, then go back, and the
  * interning's epoch tells the indexer to read its cached ids again).
  */
-import type { Redis } from "@bsky/shared/redis";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
+import { type Cluster, isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import {
   DAY_MS,
   HOUR_MS,
@@ -15,6 +16,7 @@ import {
   type KeyName,
   keyPrefix,
   keyValues,
+  storeKeys,
   WEEK_HOURS,
 } from "./layout.ts";
 import { keptLanguageHours } from "./languages.ts";
@@ -98,7 +100,14 @@ export function profileIdOf(key: string): number | undefined {
   return id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
 }
 
-export { findIdleIds, idBucketOf, keepNamed, reclaimRetired, retiringIds } from "./reclaim.ts";
+export {
+  findIdleIds,
+  idBucketOf,
+  keepNamed,
+  reclaimRetired,
+  RetiringCopies,
+  retiringIds,
+} from "./reclaim.ts";
 
 const PRUNE_SCRIPT = withKeys(pruneProfiles);
 
@@ -128,15 +137,19 @@ export async function pruneProfilesOnce(
   const r = redis as unknown as {
     pruneIdleProfiles(...a: (string | number)[]): Promise<(string | number)[]>;
   };
-  const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
   const [pruned, ...unfinished] = await r.pruneIdleProfiles(
-    week(now - retentionDays * DAY_MS),
-    week(now),
-    step,
-    Math.floor((now - retentionDays * DAY_MS) / HOUR_MS),
+    ...pruneArgs({ retentionDays, now }, step),
+    "0",
     ...ids,
   );
   return { pruned: Number(pruned), unfinished: unfinished.map(Number) };
+}
+
+/** The pruning script's first arguments: the retention's weeks, the step, its first hour. */
+function pruneArgs({ retentionDays, now }: RetentionOptions, step: number): number[] {
+  const week = (t: number) => Math.floor(t / HOUR_MS / WEEK_HOURS);
+  const since = now - retentionDays * DAY_MS;
+  return [week(since), week(now), step, Math.floor(since / HOUR_MS)];
 }
 
 /**
@@ -156,6 +169,8 @@ export async function pruneIdleProfiles(
   ids: number[],
   options: RetentionOptions,
 ): Promise<number> {
+  const client = redis as RedisClient;
+  if (isCluster(client)) return await pruneOnCluster(client, ids, options);
   let pruned = 0;
   for (let left: readonly number[] = ids; left.length > 0;) {
     const step = await pruneProfilesOnce(redis, left, options);
@@ -163,4 +178,94 @@ export async function pruneIdleProfiles(
     left = step.unfinished;
   }
   return pruned;
+}
+
+/** Bit widths of a block's scores, as in scripts/apply_blocks.lua. */
+const BLOCK_ID = 2 ** 28, BLOCK_EXTRA = 2 ** 20;
+
+/**
+ * pruneIdleProfiles() on a Redis Cluster, where one call keeps to one slot: per account, the
+ * pruning script in its profile's slot decides and writes there (the profile, `bi:`), and
+ * what lands elsewhere is written after it, in the order that keeps a stop harmless:
+ * - a deleted account's blockers lose it from their lists (`bo:{B}`, each in B's slot),
+ *   then the next call takes those blockers out of its `bi:` (each only if its block was
+ *   not made again meanwhile), so that a stop in between leaves only what the next sweep
+ *   takes out again;
+ * - the handle index loses a dropped profile's entry, which is then added again if the
+ *   profile has that handle once more (the upkeep or the firehose wrote it meanwhile);
+ * - an account let go joins the hidden set and K.goneIds after its profile became the mark
+ *   of its deletion: a stop in between leaves the mark, which the next sweep lets go again.
+ * Each account takes as many calls as its blockers need, UNBLOCK_STEP blockers a call.
+ */
+async function pruneOnCluster(
+  cluster: Cluster,
+  ids: readonly number[],
+  options: RetentionOptions,
+  step = UNBLOCK_STEP,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  defineScript(cluster as unknown as Redis, "pruneIdleProfile", PRUNE_SCRIPT, 1);
+  const r = cluster as unknown as {
+    pruneIdleProfile(key: string, ...a: (string | number)[]): Promise<string[]>;
+  };
+  const first = pruneArgs(options, step);
+  const ending = await cluster.zmscore(storeKeys.blocksEnding, ...ids.map(String));
+  let pruned = 0;
+  let calls = ids.map((id, k) => ({ id, ending: ending[k] !== null, taken: [] as string[] }));
+  while (calls.length > 0) {
+    const replies = await Promise.all(
+      calls.map(({ id, ending, taken }) =>
+        r.pruneIdleProfile(storeKeys.profile(id), ...first, "1", id, ending ? "1" : "0", ...taken)
+      ),
+    );
+    const next: typeof calls = [];
+    const handles: [number, string][] = [];
+    const gone = crossSlotPipeline(cluster);
+    await Promise.all(replies.map(async ([did, handle, ...entries], k) => {
+      const { id } = calls[k];
+      if (did === "dropped" || did === "gone") {
+        if (did === "dropped") pruned++;
+        if (handle) handles.push([id, handle]);
+      }
+      // Let go now, not at an earlier sweep, when it was not waiting yet (as on one server).
+      if (did === "gone") gone.sadd(storeKeys.hidden, id).zadd(storeKeys.goneIds, "NX", 0, id);
+      if (did !== "unblock") return;
+      // Out of each blocker's list: the block's exact score, and its further records.
+      const unblock = crossSlotPipeline(cluster);
+      for (let e = 0; e < entries.length; e += 2) {
+        const at = Math.floor(Number(entries[e + 1]) / BLOCK_ID) * BLOCK_ID + id;
+        const out = storeKeys.blocking(entries[e]);
+        unblock.zremrangebyscore(out, at, at);
+        unblock.zremrangebyscore(out, -(id * BLOCK_EXTRA + BLOCK_EXTRA - 1), -(id * BLOCK_EXTRA));
+      }
+      repliesOf(await unblock.exec());
+      next.push({ ...calls[k], taken: entries });
+    }));
+    if (handles.length > 0) await dropHandles(cluster, handles);
+    if (gone.length > 0) {
+      repliesOf(await gone.exec()).forEach(([, n], k) => k % 2 === 1 && (pruned += n as number));
+    }
+    calls = next;
+  }
+  return pruned;
+}
+
+/**
+ * Takes the handle index's entries of profiles the pruning dropped out, and adds back each
+ * one whose profile has that handle again (written meanwhile), as profiles.ts does.
+ */
+async function dropHandles(cluster: Cluster, handles: readonly [number, string][]) {
+  const entry = (id: number, handle: string) => `${handle}\0${id}`;
+  await cluster.zrem(storeKeys.handles, ...handles.map(([id, h]) => entry(id, h)));
+  const now = repliesOf(
+    await crossSlotPipeline(
+      cluster,
+      handles.map(([id]) => ["hget", storeKeys.profile(id), "handle"]),
+    )
+      .exec(),
+  );
+  const back = handles.filter(([, handle], k) => now[k][1] === handle);
+  if (back.length > 0) {
+    await cluster.zadd(storeKeys.handles, ...back.flatMap(([id, h]) => [0, entry(id, h)]));
+  }
 }

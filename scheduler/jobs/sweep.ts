@@ -9,7 +9,7 @@
  * last sweep retired, and at its end those still idle go back.
  */
 import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
-import { type Redis, scanKeys } from "@bsky/shared/redis";
+import { isCluster, type Redis, type RedisClient, scanKeys } from "@bsky/shared/redis";
 import { keyPrefix } from "@bsky/store/layout";
 import {
   findIdleIds,
@@ -19,6 +19,7 @@ import {
   profileIdOf,
   pruneIdleProfiles,
   reclaimRetired,
+  RetiringCopies,
   retiringIds,
   storeExpiry,
 } from "@bsky/store/retention";
@@ -29,6 +30,11 @@ export interface SweepOptions {
   now: number;
   /** Most ids of idle accounts retired per sweep (reclaimed at the next one). */
   maxRetiredIds?: number;
+  /**
+   * On a Redis Cluster, how long the reclaiming of ids waits for the indexers to stop at
+   * its fence (ms; store/reclaim.ts).
+   */
+  fenceWaitMs?: number;
 }
 
 /** What a key of the other services without a TTL should expire at (s), or "keep". */
@@ -53,15 +59,35 @@ export function prefixOf(key: string): string {
 }
 
 export async function sweep(redis: Redis, options: SweepOptions) {
+  // Graph sets are checked only while ids retire; on a Cluster against each master's copy of
+  // the retiring ids, made once for the walk.
+  const retiring = options.fix && await retiringIds(redis) > 0;
+  const client = redis as RedisClient;
+  const copies = retiring && isCluster(client) ? new RetiringCopies(client) : undefined;
+  try {
+    return await walk(redis, options, retiring, copies);
+  } finally {
+    await copies?.close();
+  }
+}
+
+async function walk(
+  redis: Redis,
+  options: SweepOptions,
+  retiring: boolean,
+  copies: RetiringCopies | undefined,
+) {
   const { now } = options;
   const nowS = Math.floor(now / 1000);
   const noTtl: Record<string, number> = {};
   const kept: Record<string, number> = {};
   let scanned = 0, fixed = 0, expiredLogs = 0, idleProfiles = 0;
   let idleIds = 0, namedIds = 0;
-  const reclaim = { ...options, maxPerSweep: options.maxRetiredIds };
-  // Graph sets are checked only while ids retire.
-  const retiring = options.fix && await retiringIds(redis) > 0;
+  const reclaim = {
+    ...options,
+    maxPerSweep: options.maxRetiredIds,
+    fenceWaitMs: options.fenceWaitMs,
+  };
   for await (const keys of scanKeys(redis, { count: 2000 })) {
     scanned += keys.length;
     // A page's keys are of many slots: on a cluster, of one node's when it was scanned,
@@ -102,11 +128,13 @@ export async function sweep(redis: Redis, options: SweepOptions) {
     if (fixes) repliesOf(await fix.exec());
     if (options.fix) {
       idleProfiles += await pruneIdleProfiles(redis, profiles, options);
-      if (retiring) namedIds += await keepNamed(redis, graphs, options);
+      if (retiring) namedIds += await keepNamed(redis, graphs, options, copies);
       idleIds += await findIdleIds(redis, buckets, reclaim);
     }
   }
-  const ids = options.fix ? await reclaimRetired(redis, reclaim) : { reclaimed: 0, retiring: 0 };
+  const ids = options.fix
+    ? await reclaimRetired(redis, reclaim)
+    : { reclaimed: 0, retiring: 0, retracted: undefined, fence: undefined };
   return {
     scanned,
     noTtl,
@@ -114,7 +142,16 @@ export async function sweep(redis: Redis, options: SweepOptions) {
     expiredLogs,
     idleProfiles,
     keptWithoutTtl: kept,
-    /** Ids the walk found idle; those a graph set named (kept); reclaimed; now retiring. */
-    ids: { idle: idleIds, named: namedIds, reclaimed: ids.reclaimed, retiring: ids.retiring },
+    /**
+     * Ids the walk found idle; those a graph set named (kept); reclaimed; now retiring; on a
+     * Cluster, retracted (to be freed at the next sweep) and how the indexers' fence went.
+     */
+    ids: {
+      idle: idleIds,
+      named: namedIds,
+      reclaimed: ids.reclaimed,
+      retiring: ids.retiring,
+      ...(ids.retracted === undefined ? {} : { retracted: ids.retracted, fence: ids.fence }),
+    },
   };
 }

@@ -124,15 +124,16 @@ export async function allKeys(redis: RedisClient, match?: string): Promise<strin
 }
 
 /**
- * Copies every key of one server into a cluster with its value and TTL (DUMP and RESTORE),
+ * Copies every key of one server into a cluster with its value and expiry (DUMP and RESTORE),
  * each into its own slot: a store written on one server, laid out as a cluster holds it.
  * Returns the keys copied.
  */
 export async function copyInto(from: Redis, to: RedisClient): Promise<string[]> {
   const keys = await allKeys(from);
   for (const key of keys) {
-    const [dump, ttl] = await Promise.all([from.dumpBuffer(key), from.pttl(key)]);
-    await to.restore(key, Math.max(0, ttl), dump as Buffer, "REPLACE");
+    // The same expiry to the millisecond (an absolute one: no time passes between the two).
+    const [dump, at] = await Promise.all([from.dumpBuffer(key), from.call("PEXPIRETIME", key)]);
+    await to.restore(key, Math.max(0, Number(at)), dump as Buffer, "REPLACE", "ABSTTL");
   }
   return keys;
 }

@@ -8,6 +8,19 @@
 --   reclaim  ids: each one still retiring leaves the retiring set, and when its account is
 --            still idle its mappings go and it joins the free ids; the epoch moves on when
 --            any did. Returns how many.
+-- On a Redis Cluster, where the script keeps to the interning's slot (reclaim.ts), what it
+-- cannot read of an account is read before and given as its facts: the id, how many of
+-- its own keys other than its profile there are, its profile ("none", "mark" for only the
+-- mark of a deletion, "other") and "1" when it is hidden. Its steps there:
+--   find-facts  the most ids the pending set may hold, then accounts' facts: those idle go
+--               pending, as `find` does; returns how many.
+--   retract     the token of the indexers' fence (reclaim.ts: it must still be up; it is
+--               kept up for the ms given next), then accounts' facts: each one still retiring leaves the retiring set, and when
+--               its account is still idle its DID's id goes (the DID is interned anew if
+--               it comes back), the id joins K.retractedIds, and the epoch moves on when any
+--               did. Returns how many.
+--   free        ids retracted whose keys the caller deleted: they leave K.retractedIds, K.goneIds
+--               and the reverse map, and join the free ids. Returns how many.
 -- An account is idle when it has none of its own keys (in the retention's weeks for those
 -- by week), no post in the posts by language still kept (its bit in K.posterIds, which
 -- posters.ts writes before these steps run) and is not hidden; or when it is a deleted
@@ -23,7 +36,7 @@ i = i + 1 + #single
 for k = 1, tonumber(ARGV[i]) do weekly[k] = ARGV[i + k] end
 i = i + 1 + #weekly
 
-if redis.call('EXISTS', K.posterIds) == 0 then
+if step ~= 'free' and redis.call('EXISTS', K.posterIds) == 0 then
   return redis.error_reply('The ids of posting accounts were not read (posters.ts)')
 end
 
@@ -41,7 +54,25 @@ local function gone(a)
   return true
 end
 
+-- The facts the caller read of each account, by id (on a Cluster).
+local facts = {}
+local function read_facts(from)
+  local ids = {}
+  for j = from, #ARGV, 4 do
+    facts[ARGV[j]] = {keys = tonumber(ARGV[j + 1]), profile = ARGV[j + 2], hidden = ARGV[j + 3]}
+    ids[#ids + 1] = ARGV[j]
+  end
+  return ids
+end
+
 local function idle(a)
+  local f = facts[a]
+  if f then
+    local named = tonumber(redis.call('ZSCORE', K.goneIds, a))
+    local marked = named and named < since and f.profile ~= 'other'
+    return f.keys == 0 and (f.profile == 'none' or marked)
+      and redis.call('GETBIT', K.posterIds, a) == 0 and (marked or f.hidden ~= '1')
+  end
   local marked = gone(a)
   local keys = {}
   for _, name in ipairs(single) do
@@ -94,6 +125,57 @@ if step == 'reclaim' then
   end
   if reclaimed > 0 then redis.call('INCR', K.idEpoch) end
   return reclaimed
+end
+
+if step == 'find-facts' then
+  local room = 2 * tonumber(ARGV[i]) - redis.call('SCARD', K.pendingIds)
+  local found = 0
+  for _, a in ipairs(read_facts(i + 1)) do
+    if room < 2 then return found end
+    local did = redis.call('HGET', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)),
+      tonumber(a) % K.ID_BUCKET)
+    if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
+      room = room - redis.call('SADD', K.pendingIds, a, '-' .. a)
+      found = found + 1
+    end
+  end
+  return found
+end
+
+if step == 'retract' then
+  if redis.call('GET', K.idFence) ~= ARGV[i] then
+    return redis.error_reply('FENCE The indexers\' fence is no longer up')
+  end
+  redis.call('PEXPIRE', K.idFence, ARGV[i + 1])
+  local retracted = 0
+  for _, a in ipairs(read_facts(i + 2)) do
+    if redis.call('SREM', K.retiringIds, a, '-' .. a) > 0 then
+      local did = redis.call('HGET', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)),
+        tonumber(a) % K.ID_BUCKET)
+      if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
+        redis.call('HDEL', K.didToId, did)
+        redis.call('SADD', K.retractedIds, a)
+        redis.call('SREM', K.pendingIds, a, '-' .. a)
+        retracted = retracted + 1
+      end
+    end
+  end
+  if retracted > 0 then redis.call('INCR', K.idEpoch) end
+  return retracted
+end
+
+if step == 'free' then
+  local freed = 0
+  for j = i, #ARGV do
+    local a = ARGV[j]
+    if redis.call('SREM', K.retractedIds, a) == 1 then
+      redis.call('HDEL', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)), tonumber(a) % K.ID_BUCKET)
+      redis.call('ZREM', K.goneIds, a)
+      redis.call('RPUSH', K.freeIds, a)
+      freed = freed + 1
+    end
+  end
+  return freed
 end
 
 return redis.error_reply('Unknown step "' .. tostring(step) .. '"')
