@@ -117,7 +117,7 @@ async function inactive(run: Run, repo: ListedRepo, mark: string): Promise<void>
     active: false,
     ...(repo.status ? { status: repo.status } : {}),
   };
-  await run.store.writeAccount([event]);
+  await run.store.writeAccount([event], run);
   await finishEmpty(run, repo.did, mark);
 }
 

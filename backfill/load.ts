@@ -83,7 +83,7 @@ export async function loadRepo(run: Run, repo: ListedRepo, mark: string): Promis
     records.push({ event, recent });
     paths.push(r.path);
   }
-  await run.store.writeAccount(account);
+  await run.store.writeAccount(account, run);
   const size = run.o.BACKFILL_BATCH_RECORDS;
   let from = mark;
   for (let i = 0; i < records.length || i === 0; i += size) {

@@ -9,7 +9,8 @@
  * - the failed repositories, with their attempts and when to try again;
  * - counts and the state: "listing", "listed" (every page done, failures left), "done".
  */
-import type { Redis } from "@bsky/shared/redis";
+import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
+import { dropRepoMarks, repoMarks } from "@bsky/store/backfill";
 import { storeKeys } from "@bsky/store/layout";
 
 export type HostState = "listing" | "listed" | "done";
@@ -75,12 +76,11 @@ export class Progress {
 
   /** The repositories' marks ("" when not started). */
   async marks(dids: string[]): Promise<string[]> {
-    if (dids.length === 0) return [];
-    return (await this.redis.hmget(this.reposKey, ...dids)).map((m) => m ?? "");
+    return await repoMarks(this.redis, this.host, dids);
   }
 
   async mark(did: string): Promise<string> {
-    return await this.redis.hget(this.reposKey, did) ?? "";
+    return (await this.marks([did]))[0];
   }
 
   /** A page was listed: how many repositories it has. */
@@ -101,8 +101,12 @@ export class Progress {
     const tx = this.redis.multi();
     if (next === undefined) tx.hdel(this.hostKey, "cursor").hset(this.hostKey, "state", "listed");
     else tx.hset(this.hostKey, "cursor", next);
-    if (dids.length > 0) tx.hdel(this.reposKey, ...dids);
+    // On a Redis Cluster the marks are in their accounts' slots: they go after the cursor
+    // moved (a stop in between leaves marks of finished pages, which nothing reads again).
+    const cluster = isCluster(this.redis as RedisClient);
+    if (!cluster) await dropRepoMarks(this.redis, this.host, dids, tx);
     await tx.exec();
+    if (cluster) await dropRepoMarks(this.redis, this.host, dids);
   }
 
   async failures(): Promise<Map<string, Failure>> {
@@ -123,7 +127,11 @@ export class Progress {
 
   /** A failed repository is done now: its record and its mark go. */
   async recovered(did: string): Promise<void> {
-    await this.redis.multi().hdel(this.failedKey, did).hdel(this.reposKey, did).exec();
+    const tx = this.redis.multi().hdel(this.failedKey, did);
+    const cluster = isCluster(this.redis as RedisClient);
+    if (!cluster) await dropRepoMarks(this.redis, this.host, [did], tx);
+    await tx.exec();
+    if (cluster) await dropRepoMarks(this.redis, this.host, [did]);
   }
 
   /** Every page is done and no failure is left: the host is done. */

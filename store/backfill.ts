@@ -4,13 +4,22 @@
  * counts exactly as a live create would and only when the live stream has not shown it (see
  * scripts/apply_backfill.lua). A repository is loaded in parts, each one call that also
  * moves the repository's progress mark: a part is wholly loaded or not at all, and a run
- * that stopped anywhere goes on from the mark without counting anything twice.
+ * that stopped anywhere goes on from the mark without counting anything twice. On a Redis
+ * Cluster the same operations go through the apply's two rounds (cluster_apply.ts), each
+ * part as one entry of the host's own partition, and a repository's mark is kept in its
+ * account's slot (`bf:{<tag>}:repos:<host>`).
  */
 import type { AccountEvent, CommitWriteEvent, IdentityEvent } from "@bsky/shared/events";
-import type { Redis } from "@bsky/shared/redis";
+import { errorMessage } from "@bsky/shared/errors";
+import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
+import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { Applier, type ApplyOptions } from "./apply.ts";
+import { ClusterApplier, type EntryReads } from "./cluster_apply.ts";
+import { idsOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { defineScript } from "./lua.ts";
+import { eventOps } from "./operations.ts";
+import { recordTag } from "./record_arg.ts";
 
 /** One call's worth of a repository's records. */
 export interface RepoPart {
@@ -52,9 +61,21 @@ export class StaleProgressError extends Error {
 
 export class BackfillStore {
   readonly applier: Applier;
+  /** On a Redis Cluster: the apply in two rounds (cluster_apply.ts). */
+  readonly #cluster: ClusterApplier | undefined;
+  /** The part being written on a Cluster, after which the next one goes. */
+  #parts: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly redis: Redis, readonly options: ApplyOptions) {
+  /**
+   * On a Redis Cluster, parts go through `cluster` when given (tests stop it between the
+   * rounds), else through an applier of its own that waits for a replica (1 s at most).
+   */
+  constructor(readonly redis: Redis, readonly options: ApplyOptions, cluster?: ClusterApplier) {
     this.applier = new Applier(redis, options);
+    const client = redis as RedisClient;
+    this.#cluster = isCluster(client)
+      ? cluster ?? new ClusterApplier(client, this.applier, { waitReplicas: 1, waitMs: 1000 })
+      : undefined;
   }
 
   #header(): (string | number)[] {
@@ -64,13 +85,22 @@ export class BackfillStore {
 
   /**
    * An account's status, handle and profile as the source has them, each with seq 0: any
-   * event of the live stream (seq above 0) wins over them, in either order.
+   * event of the live stream (seq above 0) wins over them, in either order. `host` and
+   * `token` are the run's (clusterPart()).
    */
   async writeAccount(
     events: (AccountEvent | IdentityEvent | CommitWriteEvent)[],
+    run: { host: string; token: string } = { host: "", token: "" },
   ): Promise<void> {
     if (events.length === 0) return;
     const zeroed = events.map((e) => ({ ...e, seq: 0 }));
+    if (this.#cluster) {
+      await this.#clusterPart(run.host, run.token, async () => {
+        const ids = await this.applier.ids(zeroed.map((e) => e.did));
+        return { author: ids.get(zeroed[0].did)!, ops: eventOps(zeroed, ids, true) };
+      });
+      return;
+    }
     const ids = await this.applier.ids(zeroed.map((e) => e.did));
     await this.applier.run([...this.#header(), ...this.applier.ops(zeroed, ids)]);
   }
@@ -84,46 +114,211 @@ export class BackfillStore {
       if (e.quote) dids.add(e.quote);
       for (const m of e.mentions ?? []) dids.add(m);
     }
-    const ids = await this.applier.ids(dids);
-    const ops: (string | number | Uint8Array)[] = [
-      "m",
-      storeKeys.backfillRepos(part.host),
-      part.did,
-      part.from,
-      part.to,
-      ids.get(part.did)!,
-      part.token,
-      Math.floor(part.now / HOUR_MS),
-      Math.floor(part.readAt / HOUR_MS) - 1,
-    ];
+    const bySlot = this.#cluster !== undefined;
     let idle = 0;
-    for (const { event, recent } of part.records) {
-      if (event.did !== part.did) throw new TypeError(`A record of ${event.did} in ${part.did}`);
-      // Opt codes act when posted live, never from a repository.
-      const { opt: _, ...e } = event;
-      // The record operation of its create, as the live stream's would be; a create that
-      // counts nothing (a post without reply, quote, mention or language) has none.
-      const made = this.applier.ops([{ ...e, seq: 0 }], ids);
-      const at = made.findIndex((v, k) => v === "c" && made[k + 1] instanceof Uint8Array);
-      if (at < 0) {
-        idle++;
-        continue;
+    const build = async () => {
+      const ids = await this.applier.ids(dids);
+      const author = ids.get(part.did)!;
+      const ops: (string | number | Uint8Array)[] = [
+        "m",
+        bySlot ? marksKey(part.host, author) : storeKeys.backfillRepos(part.host),
+        part.did,
+        part.from,
+        part.to,
+        author,
+        part.token,
+        Math.floor(part.now / HOUR_MS),
+        Math.floor(part.readAt / HOUR_MS) - 1,
+      ];
+      // On a Cluster, what the call must know first: the record memory's spans it looks in
+      // and those it remembers in, and whether each block's subject has it in `bi:`.
+      const { memoryHours } = this.options;
+      const span = Math.floor(part.now / HOUR_MS / SPAN_HOURS);
+      const read = new Set<number>();
+      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) read.add(s);
+      const open = new Set<number>();
+      const members: [string, string][] = [];
+      idle = 0;
+      for (const { event, recent } of part.records) {
+        if (event.did !== part.did) throw new TypeError(`A record of ${event.did} in ${part.did}`);
+        // Opt codes act when posted live, never from a repository.
+        const { opt: _, ...e } = event;
+        // The record operation of its create, as the live stream's would be; a create that
+        // counts nothing (a post without reply, quote, mention or language) has none.
+        const made = eventOps([{ ...e, seq: 0 }], ids, bySlot);
+        const at = made.findIndex((v, k) => v === "c" && made[k + 1] instanceof Uint8Array);
+        if (at < 0) {
+          idle++;
+          continue;
+        }
+        ops.push("b", recent ? "1" : "0", made[at + 1]);
+        const s = Math.floor(event.time / HOUR_MS / SPAN_HOURS);
+        // Remembered while the memory spans it (the call decides by Redis's clock; a span
+        // opened for nothing only gets its bucket count).
+        if (recent && (s + 1) * SPAN_HOURS * HOUR_MS + (memoryHours + 1) * HOUR_MS > part.now) {
+          open.add(s);
+        }
+        if (e.collection === "app.bsky.graph.block" && e.subject && e.subject !== e.did) {
+          members.push([storeKeys.blockedBy(ids.get(e.subject)!), String(author)]);
+        }
       }
-      ops.push("b", recent ? "1" : "0", made[at + 1]);
-    }
+      return { author, ops, reads: { open, read, members } };
+    };
     let applied: number, duplicate: number, unmatched: number;
     try {
-      ({ applied, duplicate, unmatched } = await this.applier.run([...this.#header(), ...ops]));
+      if (this.#cluster) {
+        ({ applied, duplicate, unmatched } = await this.#clusterPart(part.host, part.token, build));
+      } else {
+        const { ops } = await build();
+        ({ applied, duplicate, unmatched } = await this.applier.run([...this.#header(), ...ops]));
+      }
     } catch (err) {
       if (err instanceof Error && /STALE/.test(err.message)) {
-        throw new StaleProgressError(err.message.replace(/^.*STALE /, ""), { cause: err });
+        const message = err.message.replace(/^.*STALE /, "").replace(/[;)].*$/s, "");
+        throw new StaleProgressError(message, { cause: err });
       }
       throw err;
     }
     // The part's own operation is one of the applied.
     return { counted: applied - 1, seenLive: duplicate, hidden: unmatched, idle };
   }
+
+  /**
+   * On a Redis Cluster, one part of a host's backfill as one entry of its own partition
+   * (`bf.<host>`) in both rounds (ClusterApplier.applyEntry()). Before it: the second round
+   * of a part a stop left half written is written (its id and author are kept in the
+   * host's hash, `pending`, from before its first round until after its second, and the
+   * host in K.backfillPending, which keeps the reclaiming of ids waiting); the run stops at
+   * the fence of a reclaiming of ids while it is up (reclaim.ts), and its hold must still
+   * be on (checked here: no call of the first round reaches `{g}`). The ids are read after
+   * that, the epoch checked.
+   */
+  #clusterPart(host: string, token: string, build: () => Promise<Built>) {
+    // One part at a time: a partition's entries go in order (repositories are read at once).
+    const run = this.#parts.then(() => this.#clusterPartNow(host, token, build));
+    this.#parts = run.catch(() => {});
+    return run;
+  }
+
+  async #clusterPartNow(host: string, token: string, build: () => Promise<Built>) {
+    const cluster = this.#cluster!;
+    const hostKey = storeKeys.backfillHost(host), partition = `bf.${host}`;
+    await this.#finishPending(host);
+    await this.#enter(token);
+    try {
+      const [[, held], [, time]] = repliesOf(
+        await this.redis.multi().zscore(storeKeys.backfillActive, token).time().exec(),
+      );
+      if (held === null || Number(held) < Number((time as string[])[0])) {
+        throw new StaleProgressError(`The backfill no longer holds ${token}`);
+      }
+      await this.applier.checkEpoch();
+      const { author, ops, reads } = await build();
+      const seq = await this.redis.hincrby(hostKey, "seq", 1);
+      const id = `${seq}-0`;
+      await this.redis.hset(hostKey, "pending", `${id} ${author}`);
+      await this.redis.sadd(storeKeys.backfillPending, host);
+      try {
+        const stats = await cluster.applyEntry(partition, id, author, ops, reads);
+        await this.#donePending(host);
+        return stats;
+      } catch (err) {
+        // Refused in the first round (nothing written): nothing is pending.
+        if (/STALE/.test(errorMessage(err))) await this.#donePending(host);
+        throw err;
+      }
+    } finally {
+      await this.redis.hdel(storeKeys.backfillBusy, token);
+    }
+  }
+
+  /**
+   * Says that the run `token` is in a part (K.backfillBusy), unless the reclaiming's fence
+   * is up: then it waits until the fence is down. The sweep raises the fence, then waits
+   * while a run is in a part (reclaim.ts); a run says so, then looks at the fence: one of
+   * them sees the other.
+   */
+  async #enter(token: string): Promise<void> {
+    for (;;) {
+      await this.redis.hset(storeKeys.backfillBusy, token, "1");
+      if (await this.redis.get(storeKeys.idFence) === null) return;
+      await this.redis.hdel(storeKeys.backfillBusy, token);
+      await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
+    }
+  }
+
+  /** Writes the second round of the host's part a stop left half written, if any. */
+  async #finishPending(host: string): Promise<void> {
+    const pending = await this.redis.hget(storeKeys.backfillHost(host), "pending");
+    if (!pending) {
+      await this.redis.srem(storeKeys.backfillPending, host);
+      return;
+    }
+    const [id, author] = pending.split(" ");
+    // Sent again without its operations: its first round returns what it returned then.
+    await this.#cluster!.applyEntry(`bf.${host}`, id, Number(author), []);
+    await this.#donePending(host);
+  }
+
+  async #donePending(host: string): Promise<void> {
+    await this.redis.hdel(storeKeys.backfillHost(host), "pending");
+    await this.redis.srem(storeKeys.backfillPending, host);
+  }
 }
+
+/** A part's operations, of one author, and what its first round must know first. */
+interface Built {
+  author: number;
+  ops: (string | number | Uint8Array)[];
+  reads?: EntryReads;
+}
+
+/** The record memory's span (8 hours). */
+const SPAN_HOURS = 8;
+/** How long a run waits at the reclaiming's fence before it looks again (ms). */
+const FENCE_PAUSE_MS = 100;
+
+/**
+ * The marks of repositories of `host` (how far each is loaded: "" when not started), kept
+ * by the load's calls: in one hash on one server; on a Redis Cluster in their accounts'
+ * slots (a repository not interned yet has none).
+ */
+export async function repoMarks(redis: Redis, host: string, dids: readonly string[]) {
+  if (dids.length === 0) return [];
+  if (!isCluster(redis as RedisClient)) {
+    return (await redis.hmget(storeKeys.backfillRepos(host), ...dids)).map((m) => m ?? "");
+  }
+  const ids = await idsOf(redis, dids);
+  const marks = repliesOf(
+    await crossSlotPipeline(
+      redis,
+      dids.map((did, k) => ["hget", marksKey(host, ids[k] ?? 0), did]),
+    ).exec(),
+  );
+  return marks.map(([, m], k) => ids[k] === undefined ? "" : (m as string | null) ?? "");
+}
+
+/** Drops the marks of repositories of `host` (on one server, within `tx`, when given). */
+export async function dropRepoMarks(
+  redis: Redis,
+  host: string,
+  dids: readonly string[],
+  tx?: ReturnType<Redis["multi"]>,
+): Promise<void> {
+  if (dids.length === 0) return;
+  if (!isCluster(redis as RedisClient)) {
+    if (tx) tx.hdel(storeKeys.backfillRepos(host), ...dids);
+    else await redis.hdel(storeKeys.backfillRepos(host), ...dids);
+    return;
+  }
+  const ids = await idsOf(redis, dids);
+  const pipe = crossSlotPipeline(redis);
+  dids.forEach((did, k) => ids[k] !== undefined && pipe.hdel(marksKey(host, ids[k]!), did));
+  repliesOf(await pipe.exec());
+}
+
+/** On a Redis Cluster, the marks' hash of the repositories in account `id`'s slot. */
+const marksKey = (host: string, id: number) => storeKeys.slotBackfillRepos(recordTag(id), host);
 
 /**
  * Holds `token` in `backfillActive` for `seconds` more, by Redis's clock: while any token

@@ -114,6 +114,53 @@ type Runner = {
   openSpans(...args: (string | number)[]): Promise<number[]>;
 };
 
+/** What the first round of an entry given as operations must know first (applyEntry()). */
+export interface EntryReads {
+  /** Spans of the record memory it may remember records in, and those it looks in. */
+  open?: Iterable<number>;
+  read?: Iterable<number>;
+  /** Who-blocks-whom members (key, member) it asks about. */
+  members?: [string, string][];
+}
+
+/** A first round's calls to make: per author slot its entries, and what to read before. */
+interface Plan {
+  slots: Map<number, { tag: string; args: Arg[] }>;
+  /** Spans of the record memory to open, and to read the bucket counts of. */
+  open: Set<number>;
+  read: Set<number>;
+  /** Who-blocks-whom members (key, member) and opt codes to read. */
+  members: [string, string][];
+  codes: string[];
+}
+
+const newPlan = (): Plan => ({
+  slots: new Map(),
+  open: new Set(),
+  read: new Set(),
+  members: [],
+  codes: [],
+});
+
+/** Adds an entry of `author`'s operations to its slot's part of the plan. */
+function addEntry(plan: Plan, author: number, id: string, ops: readonly Arg[]) {
+  const slot = keySlot(String(author));
+  let part = plan.slots.get(slot);
+  if (!part) plan.slots.set(slot, part = { tag: recordTag(author), args: [] });
+  part.args.push(id, ops.length, ...ops);
+}
+
+const zeroStats = (): ClusterApplyStats => ({
+  applied: 0,
+  duplicate: 0,
+  unmatched: 0,
+  late: 0,
+  firstCalls: 0,
+  second: noWrites(),
+  short: 0,
+  alone: 0,
+});
+
 /** What a second round without writes did. */
 const noWrites = (): SlotWriteResult => ({
   calls: 0,
@@ -303,16 +350,13 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     last: string,
     stats: ClusterApplyStats,
   ): Promise<EntryWrites[]> {
-    const { retentionDays, memoryHours } = this.applier.options;
+    const { memoryHours } = this.applier.options;
     const dids = new Set<string>();
     for (const { event } of entries) eventDids(event, dids);
     const ids = await this.applier.ids(dids);
 
     // Per author slot, its entries' operations; the spans and keys to read first.
-    const slots = new Map<number, { tag: string; args: Arg[] }>();
-    const open = new Set<number>(), read = new Set<number>();
-    const members: [string, string][] = [];
-    const codes: string[] = [];
+    const plan = newPlan();
     let previous: string | undefined;
     for (const { id, event } of entries) {
       if (!STREAM_ID.test(id) || (previous !== undefined && !after(id, previous))) {
@@ -327,24 +371,80 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       const ops = eventOps([event], ids, true);
       if (ops.length === 0) continue;
       const author = ids.get(event.did)!;
-      const slot = keySlot(String(author));
-      let part = slots.get(slot);
-      if (!part) slots.set(slot, part = { tag: recordTag(author), args: [] });
-      part.args.push(id, ops.length, ...ops);
+      addEntry(plan, author, id, ops);
       if (event.kind !== "commit" || event.collection === "app.bsky.actor.profile") continue;
       const span = Math.floor(event.time / HOUR_MS / SPAN_HOURS);
-      if (event.action !== "delete") open.add(span);
-      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) read.add(s);
+      if (event.action !== "delete") plan.open.add(span);
+      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) {
+        plan.read.add(s);
+      }
       if (
         event.collection === "app.bsky.graph.block" && event.action !== "delete" &&
         event.subject !== undefined && event.subject !== event.did
       ) {
-        members.push([storeKeys.blockedBy(ids.get(event.subject)!), String(author)]);
+        plan.members.push([storeKeys.blockedBy(ids.get(event.subject)!), String(author)]);
       }
       const code = event.action === "create" && event.opt?.match(/^[A-Za-z]+:([A-Za-z0-9]+)$/)?.[1];
-      if (code) codes.push(storeKeys.optCode(code));
+      if (code) plan.codes.push(storeKeys.optCode(code));
     }
+    return await this.#callFirstRound(partition, first, last, plan, stats);
+  }
 
+  /**
+   * Applies the operations of one author given as they are (the backfill's: a repository's
+   * part, or its account's events; store/backfill.ts) as entry `id` of `partition` (a name
+   * of the writer's own, not a stream's; entries of one partition come from one writer at
+   * a time, in order), in both rounds, each call followed by WAIT as the options say;
+   * nothing is acknowledged. `plan` says what the calls must know before: the spans to open
+   * and to read, and the members of who-blocks-whom sets. Sent again with the same id and
+   * no operations (a stop came between the rounds), it writes the second round of what the
+   * first applied then, if it did. Throws when a call failed or came short of its replicas.
+   */
+  async applyEntry(
+    partition: string,
+    id: string,
+    author: number,
+    ops: readonly Arg[],
+    reads: EntryReads = {},
+  ): Promise<ClusterApplyStats> {
+    const { writes, stats } = await this.applyEntryFirst(partition, id, author, ops, reads);
+    this.#replicated(stats);
+    const { waitReplicas = 0, waitMs = 500 } = this.options;
+    stats.second = await writeBySlot(this.redis, partition, writes, id, { waitReplicas, waitMs });
+    stats.short += stats.second.short;
+    stats.alone += stats.second.alone;
+    this.#replicated(stats);
+    return stats;
+  }
+
+  /** applyEntry()'s first round alone: its writes for the second. */
+  async applyEntryFirst(
+    partition: string,
+    id: string,
+    author: number,
+    ops: readonly Arg[],
+    reads: EntryReads = {},
+  ): Promise<{ writes: EntryWrites[]; stats: ClusterApplyStats }> {
+    if (!STREAM_ID.test(id)) throw new TypeError(`Not an entry id: "${id}"`);
+    const stats = zeroStats();
+    const plan = newPlan();
+    addEntry(plan, author, id, ops);
+    for (const s of reads.open ?? []) plan.open.add(s);
+    for (const s of reads.read ?? []) plan.read.add(s);
+    plan.members.push(...reads.members ?? []);
+    return { writes: await this.#callFirstRound(partition, id, id, plan, stats), stats };
+  }
+
+  /** The first round's calls for `plan`, one per master, all at once. */
+  async #callFirstRound(
+    partition: number | string,
+    first: string,
+    last: string,
+    plan: Plan,
+    stats: ClusterApplyStats,
+  ): Promise<EntryWrites[]> {
+    const { retentionDays, memoryHours } = this.applier.options;
+    const { slots, open, read, members, codes } = plan;
     // What the calls cannot read themselves.
     const spans = await this.#openSpans([...open], [...read].filter((s) => !open.has(s)));
     const known: Arg[] = [];

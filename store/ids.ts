@@ -8,6 +8,16 @@ export async function idOf(redis: Redis, did: string): Promise<number | undefine
   return id === null ? undefined : Number(id);
 }
 
+/** The store ids of DIDs (undefined for one never seen). */
+export async function idsOf(
+  redis: Redis,
+  dids: readonly string[],
+): Promise<(number | undefined)[]> {
+  if (dids.length === 0) return [];
+  const ids = await redis.hmget(storeKeys.didToId, ...dids.map((d) => didKey(d) as string));
+  return ids.map((id) => id === null ? undefined : Number(id));
+}
+
 /** The DIDs of store ids (undefined for an id never given out). */
 export async function didsOf(
   redis: Redis,

@@ -51,10 +51,14 @@ export const KEY_NAMES = {
   slotWatermarks: "sw:{<tag>}",
   slotProbe: "sw:{<tag>}:probe",
   tombstones: "bt:{g}:<hour>",
+  slotTombstones: "bt:{<tag>}:<hour>",
   backfillActive: "bf:{g}:active",
   backfillLive: "bf:{g}:live",
   backfillHost: "bf:{g}:host:<host>",
   backfillRepos: "bf:{g}:repos:<host>",
+  slotBackfillRepos: "bf:{<tag>}:repos:<host>",
+  backfillPending: "bf:{g}:pending",
+  backfillBusy: "bf:{g}:busy",
   backfillFailed: "bf:{g}:failed:<host>",
 } as const;
 export type KeyName = keyof typeof KEY_NAMES;
@@ -183,6 +187,11 @@ export const storeKeys = {
   slotProbe: keyOf(KEY_NAMES.slotProbe),
   /** Live deletes (that hour) of records the memory lacks, while a backfill runs. */
   tombstones: keyOf(KEY_NAMES.tombstones),
+  /**
+   * On a Redis Cluster, live deletes (that hour) of records the memory lacks, in their
+   * authors' slot (`tag`): kept whether a backfill runs or not.
+   */
+  slotTombstones: keyOf(KEY_NAMES.slotTombstones),
   /** The running backfills: each run's token, scored by when its hold ends (s). */
   backfillActive: KEY_NAMES.backfillActive,
   /** When the platform started reading the live stream (ms): the backfill's boundary. */
@@ -191,6 +200,15 @@ export const storeKeys = {
   backfillHost: keyOf(KEY_NAMES.backfillHost),
   /** How far each repository of the host's pages in progress was loaded. */
   backfillRepos: keyOf(KEY_NAMES.backfillRepos),
+  /** On a Redis Cluster, the same, for the repositories of accounts in one slot (`tag`). */
+  slotBackfillRepos: keyOf(KEY_NAMES.slotBackfillRepos),
+  /**
+   * On a Redis Cluster, the hosts with a repository part whose second round may not be
+   * written yet (kept in their host's hash until it is).
+   */
+  backfillPending: KEY_NAMES.backfillPending,
+  /** On a Redis Cluster, the runs (tokens) in a part now: the reclaiming of ids waits. */
+  backfillBusy: KEY_NAMES.backfillBusy,
   /** The host's repositories that failed, with their attempts and when to retry. */
   backfillFailed: keyOf(KEY_NAMES.backfillFailed),
 };

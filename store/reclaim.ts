@@ -435,7 +435,8 @@ const MAX_PARTITIONS = 256;
  * 1. Retracting, behind a fence: the sweep raises `ids:{ids}:fence` and waits until every
  *    partition's indexer has stopped at it (store/cluster_apply.ts: with no batch in flight
  *    or half applied, it marks its partitions in `ids:{ids}:fenced` and reads nothing
- *    until the fence is down) or has no holder and nothing pending. Then each retiring id
+ *    until the fence is down) or has no holder and nothing pending, and no backfill is in a
+ *    part or left one half written (store/backfill.ts). Then each retiring id
  *    whose account is still idle (its own keys read first, in their slots) loses its DID's
  *    mapping and joins `ids:{ids}:retracted`, and the epoch moves on, in calls that fail
  *    unless the fence is still up; then the fence goes down. Every indexer reads the epoch
@@ -503,12 +504,28 @@ async function raiseFence(cluster: Cluster, token: string, waitMs: number): Prom
       const groups = await consumerGroups(cluster, firehoseKeys.stream(p));
       return groups.every((g) => g.pending === 0);
     }));
-    if (clean.every(Boolean)) return true;
+    if (clean.every(Boolean) && await backfillsOut(cluster)) return true;
     if (waited >= waitMs) return false;
     await new Promise((resolve) => setTimeout(resolve, FENCE_POLL_MS));
     // Kept up while waiting, unless it lapsed (the retracting would then refuse it).
     await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS, "XX");
   }
+}
+
+/**
+ * Whether no backfill (store/backfill.ts) is in a part whose ids it read before the fence
+ * (a run whose hold lapsed is not waited for: it wrote nothing yet) and none left a part
+ * half written.
+ */
+async function backfillsOut(cluster: Cluster): Promise<boolean> {
+  if (await cluster.scard(storeKeys.backfillPending) > 0) return false;
+  const busy = await cluster.hkeys(storeKeys.backfillBusy);
+  if (busy.length === 0) return true;
+  const [held, [now]] = await Promise.all([
+    cluster.zmscore(storeKeys.backfillActive, ...busy),
+    cluster.time(),
+  ]);
+  return held.every((h) => h === null || Number(h) < Number(now));
 }
 
 /** Takes the fence down, if it is still this sweep's, and the indexers' marks with it. */

@@ -1,7 +1,7 @@
 -- The apply script, its part that runs operations, for both runs over a batch (apply_run.lua
 -- on one server, apply_cluster_run.lua on a Redis Cluster).
 -- Each operation's letter: how many arguments follow it, and what applies it. On a Cluster
--- neither the ids' epoch (a key of `{ids}`) nor the backfill's operations are taken.
+-- the ids' epoch (a key of `{ids}`) is not taken: it is checked before a batch.
 local OPERATIONS = {
   e = {1, ids_epoch},
   c = {1, create},
@@ -14,7 +14,7 @@ local OPERATIONS = {
   m = {8, repo_part},
   b = {2, backfill},
 }
-if CLUSTER then OPERATIONS.e, OPERATIONS.m, OPERATIONS.b = nil, nil, nil end
+if CLUSTER then OPERATIONS.e = nil end
 
 local outcomes = {applied = 0, duplicate = 0, unmatched = 0, late = 0}
 -- Runs the operations in ARGV[from] to ARGV[to], counting their outcomes; returns an error

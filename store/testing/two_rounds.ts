@@ -15,7 +15,9 @@ import { didOf, generateEvents, random, recentStart, tidOf } from "./generate.ts
 /**
  * Everything a store holds, comparable: per key its type, expiry and content; logs and
  * posts by language as sorted entries (their order in a string does not count), sets
- * sorted. The watermarks of writes by slot are left out (one way of applying keeps them).
+ * sorted. The watermarks of writes by slot are left out (one way of applying keeps them),
+ * and so are the tombstones of live deletes (a Cluster keeps them whether a backfill runs
+ * or not, one server only while one does: store/backfill.ts).
  */
 /** A hash's fields and values as bytes, "field=value" in hex. */
 async function hashFields(redis: RedisClient, key: string): Promise<string[]> {
@@ -32,7 +34,7 @@ export async function storeContents(redis: RedisClient): Promise<Map<string, str
   // The record memory per span, whichever buckets hold it (one server's or a Cluster's).
   const records = new Map<string, { fields: string[]; expiries: Set<number> }>();
   for (const key of await allKeys(redis)) {
-    if (key.startsWith("sw:{")) continue;
+    if (key.startsWith("sw:{") || key.startsWith("bt:{")) continue;
     if (key.startsWith("r:{")) {
       const span = key.slice(key.indexOf("}:") + 2).split(":")[0];
       const of = records.get(span) ?? { fields: [], expiries: new Set() };
