@@ -20,14 +20,14 @@ import {
 import { firehoseKeys } from "@bsky/shared/keys";
 import type { Logger } from "@bsky/shared/log";
 import { backoffMs, type Redis } from "@bsky/shared/redis";
-import { type BatchApplier, LeaseLostError } from "@bsky/store/apply";
+import { type BatchApplier, FencedError, LeaseLostError } from "@bsky/store/apply";
 import type { IndexerMetrics } from "./metrics.ts";
 import { storeKeys } from "@bsky/store/layout";
 
 export type ConsumerOptions = GroupConsumerOptions;
 
 /** How long a turn pauses at the fence (ms). */
-const FENCE_PAUSE_MS = 100;
+const FENCE_PAUSE_MS = 20;
 
 export class StreamConsumer extends GroupConsumer {
   /** The partition of each stream key. */
@@ -36,9 +36,7 @@ export class StreamConsumer extends GroupConsumer {
   #prefetch: Promise<[string, Entry[]][] | null> | undefined;
   /** The apply-and-acknowledge in flight; batches are applied one after another. */
   #inflight: Promise<void> | undefined;
-  /** Partitions taken over whose unacknowledged entries are not all applied yet. */
-  #claiming = new Set<number>();
-  /** The fence this process stopped at, while it is up. */
+  /** The fence this process waits at, while it is up. */
   #atFence: string | undefined;
 
   constructor(
@@ -62,12 +60,8 @@ export class StreamConsumer extends GroupConsumer {
   }
 
   protected async taken(partitions: number[]): Promise<void> {
-    for (const p of partitions) this.#claiming.add(p);
     if (partitions.length) await this.settle();
-    for (const p of partitions) {
-      await this.#claim(p);
-      this.#claiming.delete(p);
-    }
+    for (const p of partitions) await this.#claim(p);
   }
 
   protected async turn(): Promise<void> {
@@ -76,11 +70,9 @@ export class StreamConsumer extends GroupConsumer {
 
   /**
    * On a Redis Cluster, while the retention sweep's fence is up (it reclaims ids,
-   * store/reclaim.ts): once the batch in flight is applied, marks the partitions held as
-   * stopped and reads nothing, a short pause a turn, until it is down. Entries read before
-   * and not applied (our pending ones after a reconnection, those of a partition taken
-   * over) are applied first: their ids were read before the fence, and only an indexer
-   * that stopped lets the sweep go on. Returns whether this turn stopped.
+   * store/reclaim.ts), no batch is prepared (the applier refuses: FencedError, and the
+   * entries read are read again from the pending list once it is down): the turn only lets
+   * the batch in flight finish, and pauses. Returns whether it did.
    */
   async #stoppedAtFence(): Promise<boolean> {
     const token = await this.applier.fence?.() ?? null;
@@ -89,11 +81,9 @@ export class StreamConsumer extends GroupConsumer {
       this.#atFence = undefined;
       return false;
     }
-    if (this.recover) return false;
     await this.settle();
-    await this.applier.stopAt?.(token, this.owned.filter((p) => !this.#claiming.has(p)));
     if (this.#atFence !== token) {
-      this.log.info("Stopped at the fence while ids are reclaimed", { partitions: this.owned });
+      this.log.info("Waiting at the fence while ids are reclaimed", { partitions: this.owned });
     }
     this.#atFence = token;
     await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
@@ -253,6 +243,11 @@ export class StreamConsumer extends GroupConsumer {
         if (err instanceof LeaseLostError) {
           this.leases.lost(p);
           this.log.warn("Lost the lease of a partition while writing", { partition: p });
+          return undefined;
+        }
+        // Not read while ids are reclaimed: read again, in order, once the fence is down.
+        if (err instanceof FencedError) {
+          this.recover = true;
           return undefined;
         }
         // Retry the same batch: moving on would break the order of its authors' events.

@@ -46,14 +46,17 @@ export interface BatchApplier<P = unknown> {
   run(prepared: P): Promise<ApplyStats>;
   /**
    * On a Redis Cluster, the token of the fence the retention sweep raises while it reclaims
-   * ids (store/reclaim.ts), or null: while it is up, the indexer applies no new batch.
+   * ids (store/reclaim.ts), or null: while it is up, prepare() throws FencedError.
    */
   fence?(): Promise<string | null>;
-  /**
-   * Says that `partitions` stopped at the fence `token`: nothing of theirs is in flight or
-   * half applied, and no batch of theirs is prepared until the fence is down.
-   */
-  stopAt?(token: string, partitions: readonly number[]): Promise<void>;
+}
+
+/**
+ * The retention sweep's fence is up (it reclaims ids, store/reclaim.ts): no batch reads ids
+ * until it is down. Nothing was read or written: prepare the batch again then.
+ */
+export class FencedError extends Error {
+  override name = "FencedError";
 }
 
 /** The apply script's refusal of ids read at an older epoch of the interning. */

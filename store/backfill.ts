@@ -15,6 +15,7 @@ import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { Applier, type ApplyOptions } from "./apply.ts";
 import { ClusterApplier, type EntryReads } from "./cluster_apply.ts";
+import { beginWriting, endWriting } from "./reclaim.ts";
 import { idsOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { defineScript } from "./lua.ts";
@@ -185,13 +186,12 @@ export class BackfillStore {
 
   /**
    * On a Redis Cluster, one part of a host's backfill as one entry of its own partition
-   * (`bf.<host>`) in both rounds (ClusterApplier.applyEntry()). Before it: the second round
-   * of a part a stop left half written is written (its id and author are kept in the
-   * host's hash, `pending`, from before its first round until after its second, and the
-   * host in K.backfillPending, which keeps the reclaiming of ids waiting); the run stops at
-   * the fence of a reclaiming of ids while it is up (reclaim.ts), and its hold must still
-   * be on (checked here: no call of the first round reaches `{g}`). The ids are read after
-   * that, the epoch checked.
+   * (`bf.<host>`) in both rounds (ClusterApplier.applyEntry()). The run says it writes
+   * (reclaim.ts: beginWriting(), waiting while the sweep's fence is up) until the part is
+   * written whole. Before the part: the second round of a part a stop left half written is
+   * written (its id and author are kept in the host's hash, `pending`, from before its
+   * first round until after its second); the run's hold must still be on (checked here: no
+   * call of the first round reaches `{g}`). The ids are read after that, the epoch checked.
    */
   #clusterPart(host: string, token: string, build: () => Promise<Built>) {
     // One part at a time: a partition's entries go in order (repositories are read at once).
@@ -202,9 +202,14 @@ export class BackfillStore {
 
   async #clusterPartNow(host: string, token: string, build: () => Promise<Built>) {
     const cluster = this.#cluster!;
-    const hostKey = storeKeys.backfillHost(host), partition = `bf.${host}`;
+    const hostKey = storeKeys.backfillHost(host), writer = `bf:${host}`;
+    // Said before ids are read, and not while the sweep reclaims ids (reclaim.ts).
+    while (!await beginWriting(this.redis, writer, token)) {
+      await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
+    }
+    // A part a stop left half written: its second round first, with the ids it was read with.
     await this.#finishPending(host);
-    await this.#enter(token);
+    let started = false;
     try {
       const [[, held], [, time]] = repliesOf(
         await this.redis.multi().zscore(storeKeys.backfillActive, token).time().exec(),
@@ -217,52 +222,31 @@ export class BackfillStore {
       const seq = await this.redis.hincrby(hostKey, "seq", 1);
       const id = `${seq}-0`;
       await this.redis.hset(hostKey, "pending", `${id} ${author}`);
-      await this.redis.sadd(storeKeys.backfillPending, host);
-      try {
-        const stats = await cluster.applyEntry(partition, id, author, ops, reads);
-        await this.#donePending(host);
-        return stats;
-      } catch (err) {
-        // Refused in the first round (nothing written): nothing is pending.
-        if (/STALE/.test(errorMessage(err))) await this.#donePending(host);
-        throw err;
+      started = true;
+      const stats = await cluster.applyEntry(`bf.${host}`, id, author, ops, reads);
+      await this.redis.hdel(hostKey, "pending");
+      await endWriting(this.redis, writer, token);
+      return stats;
+    } catch (err) {
+      // Nothing written (refused in the first round, or before it): nothing is pending.
+      // Otherwise the writer stays said until the part is written whole, by the next part.
+      if (!started || /STALE/.test(errorMessage(err))) {
+        await this.redis.hdel(hostKey, "pending");
+        await endWriting(this.redis, writer, token);
       }
-    } finally {
-      await this.redis.hdel(storeKeys.backfillBusy, token);
-    }
-  }
-
-  /**
-   * Says that the run `token` is in a part (K.backfillBusy), unless the reclaiming's fence
-   * is up: then it waits until the fence is down. The sweep raises the fence, then waits
-   * while a run is in a part (reclaim.ts); a run says so, then looks at the fence: one of
-   * them sees the other.
-   */
-  async #enter(token: string): Promise<void> {
-    for (;;) {
-      await this.redis.hset(storeKeys.backfillBusy, token, "1");
-      if (await this.redis.get(storeKeys.idFence) === null) return;
-      await this.redis.hdel(storeKeys.backfillBusy, token);
-      await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
+      throw err;
     }
   }
 
   /** Writes the second round of the host's part a stop left half written, if any. */
   async #finishPending(host: string): Promise<void> {
-    const pending = await this.redis.hget(storeKeys.backfillHost(host), "pending");
-    if (!pending) {
-      await this.redis.srem(storeKeys.backfillPending, host);
-      return;
-    }
+    const hostKey = storeKeys.backfillHost(host);
+    const pending = await this.redis.hget(hostKey, "pending");
+    if (!pending) return;
     const [id, author] = pending.split(" ");
     // Sent again without its operations: its first round returns what it returned then.
     await this.#cluster!.applyEntry(`bf.${host}`, id, Number(author), []);
-    await this.#donePending(host);
-  }
-
-  async #donePending(host: string): Promise<void> {
-    await this.redis.hdel(storeKeys.backfillHost(host), "pending");
-    await this.redis.srem(storeKeys.backfillPending, host);
+    await this.redis.hdel(hostKey, "pending");
   }
 }
 

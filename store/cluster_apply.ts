@@ -21,8 +21,9 @@
  * come from the same authors' operations, so nothing else changes them meanwhile.
  *
  * The ids' epoch is checked before each batch instead of by the first round (no call there
- * reaches `{ids}`), and ids are reclaimed behind a fence the indexers stop at (fence(),
- * stopAt(); store/reclaim.ts). Not on a Cluster (yet): the backfill's operations.
+ * reaches `{ids}`), and ids are reclaimed behind a fence: a batch says it reads ids before
+ * it does, unless the fence is up (FencedError), and that it is done after its
+ * acknowledgement (store/reclaim.ts). The backfill applies its parts through applyEntry().
  * @module
  */
 import type { Buffer } from "node:buffer";
@@ -36,8 +37,10 @@ import {
   type Applier,
   type ApplyStats,
   type BatchApplier,
+  FencedError,
   LeaseLostError,
 } from "./apply.ts";
+import { beginWriting, endWriting } from "./reclaim.ts";
 import { APPLY_CLUSTER_SCRIPT, OPEN_SPANS_SCRIPT } from "./apply_script.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
 import { defineScript } from "./lua.ts";
@@ -171,8 +174,8 @@ const noWrites = (): SlotWriteResult => ({
   alone: 0,
 });
 
-/** How long the marks of partitions stopped at the fence are kept at most (ms). */
-const FENCED_MS = 120_000;
+/** A partition's name among the writers that read ids (reclaim.ts). */
+const writerOf = (partition: number) => `p${partition}`;
 
 /** The record memory's span (8 hours) of an hour. */
 const SPAN_HOURS = 8;
@@ -225,7 +228,11 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     }
     const dids = new Set<string>();
     for (const event of events) eventDids(event, dids);
-    // The first round cannot check the ids' epoch: the cached ids are checked here.
+    // Said before the ids are read, and not while ids are reclaimed (reclaim.ts); the
+    // first round cannot check the ids' epoch: the cached ids are checked here.
+    if (!await beginWriting(this.redis, writerOf(partition), ack.lease?.token ?? "")) {
+      throw new FencedError("Ids are being reclaimed: the batch waits for the fence to go down");
+    }
     await this.applier.checkEpoch();
     await this.applier.ids(dids);
     return {
@@ -238,17 +245,6 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
   /** The fence's token while the sweep reclaims ids (reclaim.ts), or null. */
   fence(): Promise<string | null> {
     return this.redis.get(storeKeys.idFence);
-  }
-
-  /** Marks `partitions` as stopped at the fence `token` (reclaim.ts waits for every one). */
-  async stopAt(token: string, partitions: readonly number[]): Promise<void> {
-    if (partitions.length === 0) return;
-    repliesOf(
-      await this.redis.multi()
-        .hset(storeKeys.idFenced, ...partitions.flatMap((p) => [String(p), token]))
-        .pexpire(storeKeys.idFenced, FENCED_MS)
-        .exec(),
-    );
   }
 
   /** Applies a prepared batch and acknowledges its entries (see apply()). */
@@ -273,6 +269,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     // A read that brought nothing (a partition's pending list, read again, was empty).
     if (last === undefined) {
       if (entries.length > 0) throw new RangeError("Entries without their ids to acknowledge");
+      await endWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
       return { ...zero, firstCalls: 0, second: noWrites(), short: 0, alone: 0 };
     }
     for (const id of ack.entryIds) {
@@ -305,6 +302,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     this.#replicated(stats);
     // Every write of the batch is where it belongs, and on a replica when asked.
     await this.redis.xack(ack.stream, ack.group, ...ack.entryIds);
+    await endWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
     return stats;
   }
 

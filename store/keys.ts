@@ -43,8 +43,9 @@ export const KEY_NAMES = {
   posterIdsNext: "ids:{ids}:posters:next",
   retractedIds: "ids:{ids}:retracted",
   idFence: "ids:{ids}:fence",
-  idFenced: "ids:{ids}:fenced",
+  idWriters: "ids:{ids}:writers",
   retiringCopy: "rc:{<tag>}",
+  retiringCopyNext: "rc:{<tag>}:next",
   lease: "idx:{firehose}:lease:<partition>",
   parked: "idx:{firehose}:parked",
   settings: "settings:{g}",
@@ -57,8 +58,6 @@ export const KEY_NAMES = {
   backfillHost: "bf:{g}:host:<host>",
   backfillRepos: "bf:{g}:repos:<host>",
   slotBackfillRepos: "bf:{<tag>}:repos:<host>",
-  backfillPending: "bf:{g}:pending",
-  backfillBusy: "bf:{g}:busy",
   backfillFailed: "bf:{g}:failed:<host>",
 } as const;
 export type KeyName = keyof typeof KEY_NAMES;
@@ -80,7 +79,7 @@ export const INTERNING_KEYS = [
   "posterIdsNext",
   "retractedIds",
   "idFence",
-  "idFenced",
+  "idWriters",
 ] as const satisfies readonly KeyName[];
 
 /** A value in a key template; its name is the first group. */
@@ -163,16 +162,19 @@ export const storeKeys = {
    */
   retractedIds: KEY_NAMES.retractedIds,
   /**
-   * On a Redis Cluster, the indexers' fence while ids are reclaimed (a token, expiring), and
-   * the partitions whose indexer stopped at it (partition → token).
+   * On a Redis Cluster, the fence raised while ids are reclaimed (a token, expiring), and
+   * the writers (an indexer's partition, a backfill's host) that read ids and have not
+   * written all of it yet: writer → holder (reclaim.ts).
    */
   idFence: KEY_NAMES.idFence,
-  idFenced: KEY_NAMES.idFenced,
+  idWriters: KEY_NAMES.idWriters,
   /**
    * On a Redis Cluster, a master's copy of the retiring ids, in one of its slots (`tag`,
    * slotTag()), for the graph sets it serves to be checked against there (reclaim.ts).
    */
   retiringCopy: keyOf(KEY_NAMES.retiringCopy),
+  /** Where a copy is written before it takes its name (a copy is never seen in part). */
+  retiringCopyNext: keyOf(KEY_NAMES.retiringCopyNext),
   /** The lease of a stream partition: which indexer may apply its entries. */
   lease: keyOf(KEY_NAMES.lease),
   parked: KEY_NAMES.parked,
@@ -202,13 +204,6 @@ export const storeKeys = {
   backfillRepos: keyOf(KEY_NAMES.backfillRepos),
   /** On a Redis Cluster, the same, for the repositories of accounts in one slot (`tag`). */
   slotBackfillRepos: keyOf(KEY_NAMES.slotBackfillRepos),
-  /**
-   * On a Redis Cluster, the hosts with a repository part whose second round may not be
-   * written yet (kept in their host's hash until it is).
-   */
-  backfillPending: KEY_NAMES.backfillPending,
-  /** On a Redis Cluster, the runs (tokens) in a part now: the reclaiming of ids waits. */
-  backfillBusy: KEY_NAMES.backfillBusy,
   /** The host's repositories that failed, with their attempts and when to retry. */
   backfillFailed: keyOf(KEY_NAMES.backfillFailed),
 };

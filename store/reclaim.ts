@@ -32,12 +32,10 @@
  * A returning account is interned anew, as any new one; nothing of its past is left.
  */
 import { keySlot, masterOf, slotTag } from "@bsky/shared/cluster";
-import { firehoseKeys } from "@bsky/shared/keys";
 import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import {
   backoffMs,
   type Cluster,
-  consumerGroups,
   isCluster,
   type Redis,
   type RedisClient,
@@ -153,6 +151,13 @@ export async function keepNamed(
     } finally {
       await own?.close();
     }
+    // The copies may hold ids that left the retiring set since (a follow of them applied):
+    // only those still in it count, as on one server.
+    const ids = [...named.keys()];
+    if (ids.length > 0) {
+      const still = await redis.smismember(storeKeys.retiringIds, ...ids);
+      ids.forEach((id, k) => still[k] || named.delete(id));
+    }
   } else {
     const pipe = redis.pipeline();
     for (const key of graphKeys) pipe.sinter(key, storeKeys.retiringIds);
@@ -251,13 +256,20 @@ export class RetiringCopies {
     }
     this.#members ??= await sscanAll(this.#cluster, storeKeys.retiringIds);
     const key = storeKeys.retiringCopy(slotTag(slot));
-    await this.#cluster.unlink(key);
+    const next = storeKeys.retiringCopyNext(slotTag(slot));
+    // Written whole under another name first: a failover in the middle of the copy leaves
+    // no part of one that the script would take for the whole.
+    await this.#cluster.unlink(next);
     // A member that nothing names keeps the copy there while no id retires.
     const members = this.#members.length > 0 ? this.#members : ["none"];
     for (let at = 0; at < members.length; at += COPY_STEP) {
-      await this.#cluster.sadd(key, ...members.slice(at, at + COPY_STEP));
+      await this.#cluster.sadd(next, ...members.slice(at, at + COPY_STEP));
     }
-    await this.#cluster.expire(key, COPY_TTL_S);
+    await this.#cluster.expire(next, COPY_TTL_S);
+    if (await this.#cluster.scard(next) !== new Set(members).size) {
+      throw new Error(`The copy of the retiring ids in {${slotTag(slot)}} is not whole`);
+    }
+    await this.#cluster.rename(next, key);
     this.#copies.add(key);
     return key;
   }
@@ -422,33 +434,36 @@ export interface FenceOptions {
 
 /** How long the fence stands unless renewed (ms): a sweep that stops never holds it longer. */
 const FENCE_MS = 60_000;
-/** How often the sweep looks whether the indexers stopped (ms). */
-const FENCE_POLL_MS = 100;
-/** Partitions the firehose may have at most (its configuration's bound). */
-const MAX_PARTITIONS = 256;
+/** How often the sweep looks whether the writers are done (ms). */
+const FENCE_POLL_MS = 20;
+/** Retiring ids retracted behind one raising of the fence. */
+const IDS_PER_FENCE = 2048;
 
 /**
  * The reclaiming on a Redis Cluster, where the apply's first round cannot check the
  * interning's epoch (no call there reaches `{ids}`), so that a batch whose ids were read
  * before ids went back could write them after. Ids go back in two steps instead:
  *
- * 1. Retracting, behind a fence: the sweep raises `ids:{ids}:fence` and waits until every
- *    partition's indexer has stopped at it (store/cluster_apply.ts: with no batch in flight
- *    or half applied, it marks its partitions in `ids:{ids}:fenced` and reads nothing
- *    until the fence is down) or has no holder and nothing pending, and no backfill is in a
- *    part or left one half written (store/backfill.ts). Then each retiring id
- *    whose account is still idle (its own keys read first, in their slots) loses its DID's
- *    mapping and joins `ids:{ids}:retracted`, and the epoch moves on, in calls that fail
- *    unless the fence is still up; then the fence goes down. Every indexer reads the epoch
- *    before each batch and drops its cached ids when it moved, so none uses those ids
- *    again: a DID that comes back is interned anew.
+ * 1. Retracting, behind a fence: every writer that reads ids (an indexer's batch, a
+ *    backfill's part) says so first in `ids:{ids}:writers` (beginWriting()), in one step
+ *    with looking at `ids:{ids}:fence`, and takes its name out once all it read them for
+ *    is written (endWriting()); while the fence is up, none begins. The sweep raises the
+ *    fence and waits until no writer is left; then each retiring id whose account is still
+ *    idle (its own keys read first, in their slots) loses its DID's mapping and joins
+ *    `ids:{ids}:retracted`, and the epoch moves on, in calls that fail unless the fence is
+ *    still up; then the fence goes down. IDS_PER_FENCE ids at a time, so that the writers
+ *    wait a few milliseconds each time, not for the whole set. A writer reads the epoch
+ *    after it began and drops its cached ids when it moved, so none uses those ids again:
+ *    a DID that comes back is interned anew.
  * 2. Freeing, at the next sweep: whatever a writer that read the mapping before it went
  *    left under a retracted id since (the profile upkeep's write, checked against the
  *    mapping a call before) is deleted, with the id's reverse mapping, hidden entry and
  *    K.goneIds entry, and the id joins the free ids.
  *
- * When the indexers do not all stop in time (`fenceWaitMs`, 30 s by default: one is
- * retrying a batch, or a partition's holder died with entries pending), nothing is
+ * A writer that stopped before it was done (killed between the two rounds of a batch)
+ * stays in the writers until its successor (the partition's next holder, the host's next
+ * run) is done: its half-written batch is written with the ids it was read with. When the
+ * writers are not all done in time (`fenceWaitMs`, 30 s by default), nothing more is
  * retracted; the ids are found idle again by the next sweeps.
  */
 async function reclaimOnCluster(
@@ -459,79 +474,76 @@ async function reclaimOnCluster(
   out.reclaimed = await freeRetracted(cluster, options);
   if (await retiringIds(cluster as unknown as Redis) === 0) return out;
   await ensurePosters(cluster as unknown as Redis, options);
-  const token = crypto.randomUUID();
-  try {
-    if (!await raiseFence(cluster, token, options.fenceWaitMs ?? 30_000)) {
-      out.fence = "timed out";
-      return out;
-    }
-    out.fence = "stopped";
-    let cursor = "0";
+  let cursor = "0";
+  do {
+    // A slice of the retiring ids, then the fence for it.
+    const slice: number[] = [];
     do {
       const [next, members] = await cluster.sscan(storeKeys.retiringIds, cursor, "COUNT", 1000);
       cursor = next;
-      const ids = members.filter((m) => !m.startsWith("-")).map(Number);
-      for (let i = 0; i < ids.length; i += IDS_PER_CALL) {
-        const facts = await accountFacts(cluster, ids.slice(i, i + IDS_PER_CALL), options);
+      for (const m of members) if (!m.startsWith("-")) slice.push(Number(m));
+    } while (cursor !== "0" && slice.length < IDS_PER_FENCE);
+    const token = crypto.randomUUID();
+    try {
+      if (!await raiseFence(cluster, token, options.fenceWaitMs ?? 30_000)) {
+        out.fence = "timed out";
+        return out;
+      }
+      out.fence = "stopped";
+      for (let i = 0; i < slice.length; i += IDS_PER_CALL) {
+        const facts = await accountFacts(cluster, slice.slice(i, i + IDS_PER_CALL), options);
         out.retracted! += await run(cluster, "retract", options, [token, FENCE_MS, ...facts]);
       }
-    } while (cursor !== "0");
-  } finally {
-    await lowerFence(cluster, token);
-  }
+    } finally {
+      await lowerFence(cluster, token);
+    }
+  } while (cursor !== "0");
   return out;
 }
 
 /**
- * Raises the indexers' fence and waits until every partition's indexer stopped at it, or
- * the partition has no holder and nothing pending; false when that did not come in
- * `waitMs`.
+ * Raises the fence and waits until no writer is left (see reclaimOnCluster()); false when
+ * some still are after `waitMs`.
  */
 async function raiseFence(cluster: Cluster, token: string, waitMs: number): Promise<boolean> {
   await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS);
-  const exists = repliesOf(
-    await crossSlotPipeline(
-      cluster,
-      Array.from({ length: MAX_PARTITIONS }, (_, p) => ["exists", firehoseKeys.stream(p)]),
-    ).exec(),
-  );
-  const partitions = exists.flatMap(([, n], p) => n === 1 ? [p] : []);
   for (let waited = 0;; waited += FENCE_POLL_MS) {
-    const fenced = await cluster.hgetall(storeKeys.idFenced);
-    const left = partitions.filter((p) => fenced[p] !== token);
-    const clean = await Promise.all(left.map(async (p) => {
-      if (await cluster.get(storeKeys.lease(p)) !== null) return false;
-      const groups = await consumerGroups(cluster, firehoseKeys.stream(p));
-      return groups.every((g) => g.pending === 0);
-    }));
-    if (clean.every(Boolean) && await backfillsOut(cluster)) return true;
+    if (await cluster.hlen(storeKeys.idWriters) === 0) return true;
     if (waited >= waitMs) return false;
     await new Promise((resolve) => setTimeout(resolve, FENCE_POLL_MS));
-    // Kept up while waiting, unless it lapsed (the retracting would then refuse it).
-    await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS, "XX");
   }
 }
 
-/**
- * Whether no backfill (store/backfill.ts) is in a part whose ids it read before the fence
- * (a run whose hold lapsed is not waited for: it wrote nothing yet) and none left a part
- * half written.
- */
-async function backfillsOut(cluster: Cluster): Promise<boolean> {
-  if (await cluster.scard(storeKeys.backfillPending) > 0) return false;
-  const busy = await cluster.hkeys(storeKeys.backfillBusy);
-  if (busy.length === 0) return true;
-  const [held, [now]] = await Promise.all([
-    cluster.zmscore(storeKeys.backfillActive, ...busy),
-    cluster.time(),
-  ]);
-  return held.every((h) => h === null || Number(h) < Number(now));
-}
-
-/** Takes the fence down, if it is still this sweep's, and the indexers' marks with it. */
+/** Takes the fence down, if it is still this sweep's. */
 async function lowerFence(cluster: Cluster, token: string): Promise<void> {
   if (await cluster.get(storeKeys.idFence) === token) await cluster.del(storeKeys.idFence);
-  await cluster.del(storeKeys.idFenced);
+}
+
+const BEGIN_WRITING = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
+const END_WRITING = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`;
+
+/**
+ * On a Redis Cluster, says that `writer` (an indexer's partition, a backfill's host), held
+ * by `holder`, reads ids for what it is about to write, unless the reclaiming's fence is
+ * up: then it says nothing and returns false (read nothing; try again once the fence is
+ * down). Read the ids' epoch after it (Applier.checkEpoch()).
+ */
+export async function beginWriting(redis: RedisClient, writer: string, holder: string) {
+  defineScript(redis as Redis, "beginWriting", BEGIN_WRITING, 2);
+  const r = redis as unknown as { beginWriting(...a: string[]): Promise<number> };
+  return await r.beginWriting(storeKeys.idFence, storeKeys.idWriters, writer, holder) === 1;
+}
+
+/** `writer` has written all it read ids for (beginWriting()), unless another holds it now. */
+export async function endWriting(redis: RedisClient, writer: string, holder: string) {
+  defineScript(redis as Redis, "endWriting", END_WRITING, 1);
+  const r = redis as unknown as { endWriting(...a: string[]): Promise<number> };
+  await r.endWriting(storeKeys.idWriters, writer, holder);
 }
 
 /**
@@ -552,6 +564,13 @@ async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise
         await crossSlotPipeline(cluster, ids.map((id) => ["hget", storeKeys.profile(id), "handle"]))
           .exec(),
       );
+      // The handle index's entries before the profiles: a stop in between leaves nothing
+      // that names the id and is not found again.
+      const entries = ids.flatMap((id, k) => {
+        const handle = handles[k][1] as string | null;
+        return handle ? [`${handle}\0${id}`] : [];
+      });
+      if (entries.length > 0) await cluster.zrem(storeKeys.handles, ...entries);
       const unlink = crossSlotPipeline(cluster);
       for (const id of ids) {
         const keys = single.map((name) => (storeKeys[name] as (id: number) => string)(id));
@@ -563,11 +582,6 @@ async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise
         unlink.unlink(...keys);
       }
       repliesOf(await unlink.exec());
-      const entries = ids.flatMap((id, k) => {
-        const handle = handles[k][1] as string | null;
-        return handle ? [`${handle}\0${id}`] : [];
-      });
-      if (entries.length > 0) await cluster.zrem(storeKeys.handles, ...entries);
       await cluster.srem(storeKeys.hidden, ...ids.map(String));
       freed += await run(cluster, "free", options, ids);
     }

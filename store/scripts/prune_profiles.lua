@@ -95,8 +95,9 @@ local function prune(a, pk, ending)
     return 'kept', f[3] -- opted out, or not idle
   elseif not status or status == 'active' then
     if redis.call('EXISTS', K.blockedBy(a)) == 0 then
+      local before = pruned
       drop(a, pk, f[3])
-      return 'dropped', f[3]
+      if pruned > before then return 'dropped', f[3] end
     end
   elseif status == 'deleted' and tonumber(f[4] or 'x') and tonumber(f[4]) < since
     and not ending then
