@@ -136,13 +136,15 @@
  *   `{ids}` (on a Cluster it keeps to `p:{A}`, and profiles.ts writes the rest apart), and
  *   the idle-profile pruning (prune_profiles.lua) the profiles, sets, logs and
  *   `bi:` of many accounts, their blockers' `bo:`, `hx:{g}`, `hidden:{g}`, `be:{g}` and
- *   `ids:{ids}:gone`: several slots, refused too;
+ *   `ids:{ids}:gone`: several slots (on a Cluster it runs per account, in its slot, and
+ *   retention.ts writes the rest apart);
  * - the ending of a deleted account's blocks (end_blocks.lua) writes its `bo:`, the
  *   others' `bi:` and `be:{g}`, as the apply script does;
  * - a page of blocks (block_page.lua) reads an account's `bo:` and `bi:` and `hidden:{g}`
  *   (on a Cluster, blocks.ts reads the same page in calls of one slot each instead);
  * - the reclaiming of ids (reclaim_ids.lua) reads the own keys of many accounts and
- *   deletes the profiles of deleted ones, with `hidden:{g}` and the `{ids}` keys;
+ *   deletes the profiles of deleted ones, with `hidden:{g}` and the `{ids}` keys (on a
+ *   Cluster it keeps to `{ids}`, given what reclaim.ts read of the accounts first);
  * - the interning (intern.lua) keeps to `{ids}` and the roll-up's swaps (swap_log.lua,
  *   swap_staged.lua) to their declared log, digest, lock and staged keys (one account's
  *   slot): these would run (the intern script builds its reverse-map keys itself, in the
@@ -183,10 +185,20 @@
  * - the acknowledgement after both rounds and a replica's `WAIT` for each call, no longer
  *   one atomic step with the writes, and the second round only once the first is on the
  *   replicas; the lease is checked only where a batch starts (no fencing of the calls): the
- *   watermarks keep a writer that lost it from applying anything twice.
- * Not on a Cluster yet: the backfill's operations (refused there), and the reclaiming of ids
- * (whose epoch the first round does not check: a call cannot read `{ids}`; the reclaim
- * would have to wait for the batches in flight).
+ *   watermarks keep a writer that lost it from applying anything twice;
+ * - the ids' epoch read before each batch (a call cannot read `{ids}`), and ids given back
+ *   in two steps a sweep apart, behind a fence the writers keep (reclaim.ts):
+ *   `ids:{ids}:writers` (writer → holder) names every indexer partition or backfill host that
+ *   read ids and has not written and acknowledged all of it, said in one step with looking at
+ *   `ids:{ids}:fence` (a token while the sweep retracts ids: none begins then); the ids
+ *   retracted (their DIDs' mappings gone) wait in `ids:{ids}:retracted` to be freed; a
+ *   master's copy of the retiring ids, `rc:{<tag>}` (written as `rc:{<tag>}:next`), lets the
+ *   sweep check the graph sets it serves; the idle-profile pruning runs per account in its
+ *   slot and writes the rest after;
+ * - the backfill's parts applied as entries of the host's own partition (`bf.<host>`), a
+ *   repository's mark in its account's slot (`bf:{<tag>}:repos:<host>`), and live deletes of
+ *   records the memory lacks tombstoned in their authors' slots (`bt:{<tag>}:<hour>`, kept two
+ *   hours past the hour) whether a backfill runs or not (store/backfill.ts).
  */
 
 export const TYPES = ["like", "repost", "reply", "quote", "mention"] as const;
