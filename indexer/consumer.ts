@@ -38,6 +38,8 @@ export class StreamConsumer extends GroupConsumer {
   #inflight: Promise<void> | undefined;
   /** The fence this process waits at, while it is up. */
   #atFence: string | undefined;
+  /** A batch was refused at the fence: turns look at it before reading. */
+  #fenced = false;
 
   constructor(
     redis: Redis,
@@ -71,14 +73,18 @@ export class StreamConsumer extends GroupConsumer {
   /**
    * On a Redis Cluster, while the retention sweep's fence is up (it reclaims ids,
    * store/reclaim.ts), no batch is prepared (the applier refuses: FencedError, and the
-   * entries read are read again from the pending list once it is down): the turn only lets
-   * the batch in flight finish, and pauses. Returns whether it did.
+   * entries read are read again from the pending list once it is down): once one was
+   * refused, a turn only lets the batch in flight finish, and pauses, until the fence is
+   * down. Returns whether it did.
    */
   async #stoppedAtFence(): Promise<boolean> {
+    // Looked at only once a batch was refused (FencedError), until the fence is down.
+    if (!this.#fenced) return false;
     const token = await this.applier.fence?.() ?? null;
     if (token === null) {
       if (this.#atFence) this.log.info("The fence is down; reading again");
       this.#atFence = undefined;
+      this.#fenced = false;
       return false;
     }
     await this.settle();
@@ -248,6 +254,7 @@ export class StreamConsumer extends GroupConsumer {
         // Not read while ids are reclaimed: read again, in order, once the fence is down.
         if (err instanceof FencedError) {
           this.recover = true;
+          this.#fenced = true;
           return undefined;
         }
         // Retry the same batch: moving on would break the order of its authors' events.

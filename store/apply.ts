@@ -110,11 +110,12 @@ export class Applier implements BatchApplier<(string | number | Uint8Array)[]> {
   }
 
   /**
-   * Drops the cached ids when the interning's epoch moved since they were read (ids were
-   * reclaimed): on a Redis Cluster, whose apply cannot check the epoch, before each batch.
+   * Drops the cached ids when the interning's epoch (`read` when it was just read, else read
+   * now) moved since they were read (ids were reclaimed): on a Redis Cluster, whose apply
+   * cannot check the epoch, before each batch.
    */
-  async checkEpoch(): Promise<void> {
-    const epoch = (await this.#redis.get(storeKeys.idEpoch)) ?? "0";
+  async checkEpoch(read?: string): Promise<void> {
+    const epoch = read ?? (await this.#redis.get(storeKeys.idEpoch)) ?? "0";
     if (epoch !== this.#epoch) {
       this.#ids.clear();
       this.#epoch = epoch;

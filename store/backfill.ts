@@ -204,7 +204,8 @@ export class BackfillStore {
     const cluster = this.#cluster!;
     const hostKey = storeKeys.backfillHost(host), writer = `bf:${host}`;
     // Said before ids are read, and not while the sweep reclaims ids (reclaim.ts).
-    while (!await beginWriting(this.redis, writer, token)) {
+    let epoch: string | null;
+    while ((epoch = await beginWriting(this.redis, writer, token)) === null) {
       await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
     }
     // A part a stop left half written: its second round first, with the ids it was read with.
@@ -217,7 +218,7 @@ export class BackfillStore {
       if (held === null || Number(held) < Number((time as string[])[0])) {
         throw new StaleProgressError(`The backfill no longer holds ${token}`);
       }
-      await this.applier.checkEpoch();
+      await this.applier.checkEpoch(epoch);
       const { author, ops, reads } = await build();
       const seq = await this.redis.hincrby(hostKey, "seq", 1);
       const id = `${seq}-0`;

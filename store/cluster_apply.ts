@@ -230,10 +230,11 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     for (const event of events) eventDids(event, dids);
     // Said before the ids are read, and not while ids are reclaimed (reclaim.ts); the
     // first round cannot check the ids' epoch: the cached ids are checked here.
-    if (!await beginWriting(this.redis, writerOf(partition), ack.lease?.token ?? "")) {
+    const epoch = await beginWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
+    if (epoch === null) {
       throw new FencedError("Ids are being reclaimed: the batch waits for the fence to go down");
     }
-    await this.applier.checkEpoch();
+    await this.applier.checkEpoch(epoch);
     await this.applier.ids(dids);
     return {
       partition,

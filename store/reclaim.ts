@@ -520,23 +520,28 @@ async function lowerFence(cluster: Cluster, token: string): Promise<void> {
 }
 
 const BEGIN_WRITING = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1`;
+return redis.call('GET', KEYS[3]) or '0'`;
 const END_WRITING = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
 
 /**
  * On a Redis Cluster, says that `writer` (an indexer's partition, a backfill's host), held
- * by `holder`, reads ids for what it is about to write, unless the reclaiming's fence is
- * up: then it says nothing and returns false (read nothing; try again once the fence is
- * down). Read the ids' epoch after it (Applier.checkEpoch()).
+ * by `holder`, reads ids for what it is about to write, and returns the ids' epoch (give it
+ * to Applier.checkEpoch()); unless the reclaiming's fence is up: then it says nothing and
+ * returns null (read nothing; try again once the fence is down).
  */
-export async function beginWriting(redis: RedisClient, writer: string, holder: string) {
-  defineScript(redis as Redis, "beginWriting", BEGIN_WRITING, 2);
-  const r = redis as unknown as { beginWriting(...a: string[]): Promise<number> };
-  return await r.beginWriting(storeKeys.idFence, storeKeys.idWriters, writer, holder) === 1;
+export async function beginWriting(
+  redis: RedisClient,
+  writer: string,
+  holder: string,
+): Promise<string | null> {
+  defineScript(redis as Redis, "beginWriting", BEGIN_WRITING, 3);
+  const r = redis as unknown as { beginWriting(...a: string[]): Promise<string | null> };
+  const { idFence, idWriters, idEpoch } = storeKeys;
+  return await r.beginWriting(idFence, idWriters, idEpoch, writer, holder);
 }
 
 /** `writer` has written all it read ids for (beginWriting()), unless another holds it now. */
