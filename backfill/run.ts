@@ -71,11 +71,17 @@ export class Run extends RunState {
     const failures = await this.progress.failures();
     this.o.metrics?.failed.set(undefined, failures.size);
     if (state.state === "done" && failures.size === 0) {
+      // On a Redis Cluster, the host's last part may still have its second round to write.
+      if (this.store.clustered) {
+        await holdBackfill(redis, this.token, HOLD_SECONDS, true);
+        await this.store.finishHost(this.host, this.token);
+      }
       this.log.info("Backfill of this host is done already", { host: this.host });
       this.summary.state = "done";
       return this.#finish();
     }
     await holdBackfill(redis, this.token, HOLD_SECONDS, true);
+    await this.store.finishHost(this.host, this.token);
     this.renewer = setInterval(() => this.#renew(), RENEW_MS);
     this.logger = setInterval(
       () => this.#progressReport.report(),
@@ -113,6 +119,9 @@ export class Run extends RunState {
   async close(): Promise<void> {
     clearInterval(this.renewer);
     clearInterval(this.logger);
+    // On a Redis Cluster, a last part stopped between its rounds has no next part to write
+    // its second: the run does, when it ends and when the next one starts.
+    await this.store?.finishHost(this.host, this.token).catch(() => {});
     await releaseBackfill(this.o.redis, this.token).catch(() => {});
   }
 

@@ -111,7 +111,11 @@ export class StreamConsumer extends GroupConsumer {
     const stream = firehoseKeys.stream(p);
     let cursor = "0-0";
     do {
-      const [next, entries] = await this.redis.xautoclaim(
+      // Once a batch was refused at the fence, the rest is only claimed (JUSTID), not
+      // applied: the pending list is read again from the start, in order, once it is down.
+      const justIds = this.#fenced;
+      const [next, entries] = await this.redis.call(
+        "XAUTOCLAIM",
         stream,
         this.options.group,
         this.options.name,
@@ -119,8 +123,9 @@ export class StreamConsumer extends GroupConsumer {
         cursor,
         "COUNT",
         this.options.batchSize,
+        ...(justIds ? ["JUSTID"] : []),
       ) as [string, Entry[]];
-      const live = entries.filter((e) => e !== null && e[1] !== null);
+      const live = justIds ? [] : entries.filter((e) => e !== null && e[1] !== null);
       if (live.length > 0) {
         this.log.info("Claimed unacknowledged entries", { partition: p, entries: live.length });
         await this.#process(p, live);
@@ -217,6 +222,11 @@ export class StreamConsumer extends GroupConsumer {
     await this.settle();
     if (!args) return;
     this.#inflight = (async () => {
+      // Not run at all: nothing of it written, its partition no longer said to write.
+      if (!this.leases.has(p) || this.stopped) {
+        await this.applier.abandon?.(args).catch(() => {});
+        return;
+      }
       const started = performance.now();
       const stats = await this.#retry(p, () => this.applier.run(args));
       if (!stats) return;

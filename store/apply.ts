@@ -49,6 +49,8 @@ export interface BatchApplier<P = unknown> {
    * ids (store/reclaim.ts), or null: while it is up, prepare() throws FencedError.
    */
   fence?(): Promise<string | null>;
+  /** A prepared batch that will not run, nothing of it written (see ClusterApplier). */
+  abandon?(prepared: P): Promise<void>;
 }
 
 /**

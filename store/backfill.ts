@@ -79,6 +79,11 @@ export class BackfillStore {
       : undefined;
   }
 
+  /** Whether parts go through the apply's two rounds (on a Redis Cluster). */
+  get clustered(): boolean {
+    return this.#cluster !== undefined;
+  }
+
   #header(): (string | number)[] {
     const { retentionDays, memoryHours } = this.options;
     return [retentionDays * 86400, memoryHours * 3600, memoryHours, "", "", 0, "", ""];
@@ -203,21 +208,17 @@ export class BackfillStore {
   async #clusterPartNow(host: string, token: string, build: () => Promise<Built>) {
     const cluster = this.#cluster!;
     const hostKey = storeKeys.backfillHost(host), writer = `bf:${host}`;
+    await this.#own(host, token);
     // Said before ids are read, and not while the sweep reclaims ids (reclaim.ts).
     let epoch: string | null;
     while ((epoch = await beginWriting(this.redis, writer, token)) === null) {
       await new Promise((r) => setTimeout(r, FENCE_PAUSE_MS));
     }
-    // A part a stop left half written: its second round first, with the ids it was read with.
-    await this.#finishPending(host);
     let started = false;
     try {
-      const [[, held], [, time]] = repliesOf(
-        await this.redis.multi().zscore(storeKeys.backfillActive, token).time().exec(),
-      );
-      if (held === null || Number(held) < Number((time as string[])[0])) {
-        throw new StaleProgressError(`The backfill no longer holds ${token}`);
-      }
+      // A part a stop left half written: its second round first, with the ids it was read
+      // with.
+      await this.#finishPending(host);
       await this.applier.checkEpoch(epoch);
       const { author, ops, reads } = await build();
       const seq = await this.redis.hincrby(hostKey, "seq", 1);
@@ -225,31 +226,88 @@ export class BackfillStore {
       await this.redis.hset(hostKey, "pending", `${id} ${author}`);
       started = true;
       const stats = await cluster.applyEntry(`bf.${host}`, id, author, ops, reads);
-      await this.redis.hdel(hostKey, "pending");
+      await this.#donePending(host, author);
       await endWriting(this.redis, writer, token);
       return stats;
     } catch (err) {
-      // Nothing written (refused in the first round, or before it): nothing is pending.
-      // Otherwise the writer stays said until the part is written whole, by the next part.
-      if (!started || /STALE/.test(errorMessage(err))) {
-        await this.redis.hdel(hostKey, "pending");
+      // Refused in the first round: nothing of it written, nothing pending.
+      if (started && /STALE/.test(errorMessage(err))) await this.redis.hdel(hostKey, "pending");
+      // Said no longer once nothing is left half written (else until the next part).
+      if (await this.redis.hget(hostKey, "pending") === null) {
         await endWriting(this.redis, writer, token);
       }
       throw err;
     }
   }
 
+  /**
+   * Makes the run `token` the host's (K.backfillHost's `run`), unless another run's hold is
+   * on (two runs of a host would share its partition, whose entries must come from one
+   * writer); throws StaleProgressError when this run's own hold is off (checked here: no
+   * call of the first round reaches `{g}`).
+   */
+  async #own(host: string, token: string): Promise<void> {
+    defineScript(this.redis, "backfillRun", RUN_SCRIPT, 2);
+    const owner = await (this.redis as unknown as {
+      backfillRun(...a: string[]): Promise<number>;
+    }).backfillRun(storeKeys.backfillHost(host), storeKeys.backfillActive, token);
+    if (owner === -1) throw new StaleProgressError(`The backfill no longer holds ${token}`);
+    if (owner === 0) throw new Error(`Another run of ${host} is going on: no part is loaded`);
+  }
+
   /** Writes the second round of the host's part a stop left half written, if any. */
   async #finishPending(host: string): Promise<void> {
-    const hostKey = storeKeys.backfillHost(host);
-    const pending = await this.redis.hget(hostKey, "pending");
+    const pending = await this.redis.hget(storeKeys.backfillHost(host), "pending");
     if (!pending) return;
     const [id, author] = pending.split(" ");
     // Sent again without its operations: its first round returns what it returned then.
     await this.#cluster!.applyEntry(`bf.${host}`, id, Number(author), []);
-    await this.redis.hdel(hostKey, "pending");
+    await this.#donePending(host, Number(author));
+  }
+
+  /**
+   * A part is written whole: it is no longer pending, and what its first round kept of it
+   * for the second (the slot's journal of the host's partition) goes.
+   */
+  async #donePending(host: string, author: number): Promise<void> {
+    await this.redis.hdel(storeKeys.backfillHost(host), "pending");
+    await this.redis.hdel(storeKeys.slotWatermarks(recordTag(author)), `jbf.${host}`);
+  }
+
+  /**
+   * On a Redis Cluster, writes the second round of the host's part a stop left half
+   * written, if any (a run does when it starts and when it ends: a host's last part has no
+   * next one to do it). Nothing to do on one server, nor while the sweep's fence is up (the
+   * next part or run does it).
+   */
+  async finishHost(host: string, token: string): Promise<void> {
+    if (!this.#cluster) return;
+    await (this.#parts = this.#parts.then(async () => {
+      await this.#own(host, token);
+      const writer = `bf:${host}`;
+      if (await beginWriting(this.redis, writer, token) === null) return;
+      await this.#finishPending(host);
+      await endWriting(this.redis, writer, token);
+    }).catch(() => {}));
   }
 }
+
+/**
+ * A host's run on a Redis Cluster (KEYS[1] its hash, KEYS[2] K.backfillActive, ARGV[1] the
+ * run's token): -1 when its hold is off, 0 when another run's hold is on, else 1 (the host's
+ * run is this one now).
+ */
+const RUN_SCRIPT = `
+local now = tonumber(redis.call('TIME')[1])
+local held = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]))
+if not held or held < now then return -1 end
+local owner = redis.call('HGET', KEYS[1], 'run')
+if owner and owner ~= ARGV[1] then
+  local theirs = tonumber(redis.call('ZSCORE', KEYS[2], owner))
+  if theirs and theirs >= now then return 0 end
+end
+redis.call('HSET', KEYS[1], 'run', ARGV[1])
+return 1`;
 
 /** A part's operations, of one author, and what its first round must know first. */
 interface Built {

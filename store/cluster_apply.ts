@@ -96,6 +96,12 @@ export interface ClusterAck {
   entryIds: string[];
   /** Checked before the batch starts: a writer that lost it stops. */
   lease?: { key: string; token: string };
+  /**
+   * What the batch said as its partition's writer when its ids were read (prepare():
+   * reclaim.ts's beginWriting()), taken out once it is acknowledged, if no later batch of
+   * the partition said otherwise since.
+   */
+  writer?: string;
 }
 
 /** What a batch did, with its calls. */
@@ -214,6 +220,9 @@ function slotWrite(op: string, key: string, x: Uint8Array, y: string): SlotWrite
 }
 
 export class ClusterApplier implements BatchApplier<ClusterBatch> {
+  /** Batches prepared: each says its own value as its partition's writer. */
+  #batches = 0;
+
   constructor(
     readonly redis: RedisClient,
     readonly applier: Applier,
@@ -230,7 +239,9 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     for (const event of events) eventDids(event, dids);
     // Said before the ids are read, and not while ids are reclaimed (reclaim.ts); the
     // first round cannot check the ids' epoch: the cached ids are checked here.
-    const epoch = await beginWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
+    // Each batch its own value: the one before, done while this one applies, leaves it.
+    const writer = `${ack.lease?.token ?? ""} ${++this.#batches}`;
+    const epoch = await beginWriting(this.redis, writerOf(partition), writer);
     if (epoch === null) {
       throw new FencedError("Ids are being reclaimed: the batch waits for the fence to go down");
     }
@@ -239,8 +250,22 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     return {
       partition,
       entries: events.map((event, k) => ({ id: eventIds[k], event })),
-      ack: { stream: ack.stream, group: ack.group, entryIds: ack.entryIds, lease: ack.lease },
+      ack: {
+        stream: ack.stream,
+        group: ack.group,
+        entryIds: ack.entryIds,
+        lease: ack.lease,
+        writer,
+      },
     };
+  }
+
+  /**
+   * A prepared batch that will not run (the partition was lost, or the indexer stops before
+   * it started): nothing of it was written, so its partition is no longer said to write.
+   */
+  async abandon({ partition, ack }: ClusterBatch): Promise<void> {
+    if (ack.writer) await endWriting(this.redis, writerOf(partition), ack.writer);
   }
 
   /** The fence's token while the sweep reclaims ids (reclaim.ts), or null. */
@@ -270,7 +295,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     // A read that brought nothing (a partition's pending list, read again, was empty).
     if (last === undefined) {
       if (entries.length > 0) throw new RangeError("Entries without their ids to acknowledge");
-      await endWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
+      if (ack.writer) await endWriting(this.redis, writerOf(partition), ack.writer);
       return { ...zero, firstCalls: 0, second: noWrites(), short: 0, alone: 0 };
     }
     for (const id of ack.entryIds) {
@@ -303,7 +328,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     this.#replicated(stats);
     // Every write of the batch is where it belongs, and on a replica when asked.
     await this.redis.xack(ack.stream, ack.group, ...ack.entryIds);
-    await endWriting(this.redis, writerOf(partition), ack.lease?.token ?? "");
+    if (ack.writer) await endWriting(this.redis, writerOf(partition), ack.writer);
     return stats;
   }
 

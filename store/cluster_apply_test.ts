@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Applier } from "./apply.ts";
+import { Applier, FencedError } from "./apply.ts";
 import { ClusterApplier, type ClusterEntry } from "./cluster_apply.ts";
 import { storeKeys } from "./layout.ts";
 import { writeBySlot } from "./slot_writes.ts";
@@ -108,5 +108,39 @@ Deno.test("an account with 9,000 blocks deleted in two rounds ends them all, as 
     const [x, y] = [await storeContents(single), await storeContents(split)];
     assert.deepEqual([...y.keys()], [...x.keys()]);
     for (const [key, value] of x) assert.equal(y.get(key), value, key);
+  });
+});
+
+Deno.test("a batch says it writes from when it reads ids to its acknowledgement, also while the next one is prepared, and not while the fence is up", async () => {
+  await twoStores(async (_single, split) => {
+    const two = new ClusterApplier(split, new Applier(split, OPTIONS));
+    const [first, second] = mixedWorkload();
+    const lease = { key: storeKeys.lease(0), token: "indexer-1" };
+    await split.set(lease.key, lease.token);
+    const prepare = (batch: ClusterEntry[]) =>
+      two.prepare(batch.map((e) => e.event), {
+        ...ack(batch),
+        lease,
+        partition: 0,
+        eventIds: batch.map((e) => e.id),
+      });
+    const writers = () => split.hgetall(storeKeys.idWriters);
+    const a = await prepare(first);
+    assert.deepEqual(Object.keys(await writers()), ["p0"]);
+    // The next batch is prepared while this one applies (as the indexer does): when this
+    // one is done, the partition still writes.
+    const b = await prepare(second);
+    await two.run(a);
+    assert.deepEqual(Object.keys(await writers()), ["p0"], "the next batch still writes");
+    await two.run(b);
+    assert.deepEqual(await writers(), {}, "every batch done");
+    // While the fence is up, no batch reads ids: nothing is said, nothing read.
+    await split.set(storeKeys.idFence, "sweep");
+    await assert.rejects(() => prepare(first), FencedError);
+    assert.deepEqual(await writers(), {});
+    // A prepared batch that will not run says it no longer writes.
+    await split.del(storeKeys.idFence);
+    await two.abandon(await prepare(first));
+    assert.deepEqual(await writers(), {});
   });
 });

@@ -438,6 +438,8 @@ const FENCE_MS = 60_000;
 const FENCE_POLL_MS = 20;
 /** Retiring ids retracted behind one raising of the fence. */
 const IDS_PER_FENCE = 2048;
+/** How long the fence stays down between two raisings (ms): writers waiting at it go on. */
+const FENCE_GAP_MS = 250;
 
 /**
  * The reclaiming on a Redis Cluster, where the apply's first round cannot check the
@@ -451,8 +453,9 @@ const IDS_PER_FENCE = 2048;
  *    fence and waits until no writer is left; then each retiring id whose account is still
  *    idle (its own keys read first, in their slots) loses its DID's mapping and joins
  *    `ids:{ids}:retracted`, and the epoch moves on, in calls that fail unless the fence is
- *    still up; then the fence goes down. IDS_PER_FENCE ids at a time, so that the writers
- *    wait a few milliseconds each time, not for the whole set. A writer reads the epoch
+ *    still up; then the fence goes down. IDS_PER_FENCE ids at a time, the fence down for
+ *    FENCE_GAP_MS between two, so that the writers wait a few milliseconds each time, not
+ *    for the whole set. A writer reads the epoch
  *    after it began and drops its cached ids when it moved, so none uses those ids again:
  *    a DID that comes back is interned anew.
  * 2. Freeing, at the next sweep: whatever a writer that read the mapping before it went
@@ -483,6 +486,9 @@ async function reclaimOnCluster(
       cursor = next;
       for (const m of members) if (!m.startsWith("-")) slice.push(Number(m));
     } while (cursor !== "0" && slice.length < IDS_PER_FENCE);
+    if (slice.length === 0) continue;
+    // The writers that waited at the last fence go first.
+    if (out.fence !== "not raised") await new Promise((r) => setTimeout(r, FENCE_GAP_MS));
     const token = crypto.randomUUID();
     try {
       if (!await raiseFence(cluster, token, options.fenceWaitMs ?? 30_000)) {
@@ -511,6 +517,8 @@ async function raiseFence(cluster: Cluster, token: string, waitMs: number): Prom
     if (await cluster.hlen(storeKeys.idWriters) === 0) return true;
     if (waited >= waitMs) return false;
     await new Promise((resolve) => setTimeout(resolve, FENCE_POLL_MS));
+    // Kept up while waiting, unless it lapsed (the retracting then refuses it).
+    await cluster.set(storeKeys.idFence, token, "PX", FENCE_MS, "XX");
   }
 }
 

@@ -222,3 +222,73 @@ Deno.test("on a Redis Cluster a backfill part stopped between its rounds is writ
     many.disconnect();
   }
 });
+
+Deno.test("on a Redis Cluster a host's last part stopped between its rounds is written when the run ends, and a second run of the host loads nothing", async () => {
+  await using server = await startRedisServer();
+  await using cluster = await startRedisCluster();
+  const one = await connectRedis(server.url, { name: "test" });
+  const many = await cluster.connect();
+  try {
+    const options = { retentionDays: 30, memoryHours: 48 };
+    const single = new BackfillStore(one, options);
+    const split = new BackfillStore(many, options, new StopsOnce(many, new Applier(many, options)));
+    const last = {
+      did: did(3),
+      host: "pds.example",
+      from: "",
+      to: "done",
+      token: "run",
+      now: NOW,
+      readAt: NOW,
+      records: [0, 1, 2].map((k) => ({
+        event: like(3, tid(LIKED, 200 + k), "create") as CommitWriteEvent,
+        recent: true,
+      })),
+    };
+    for (const redis of [one, many]) await holdBackfill(redis, "run", 600, true);
+    await single.load(last);
+    await assert.rejects(() => split.load(last), /stopped between the rounds/);
+    // Another run of the host, while this one holds: refused before anything.
+    await holdBackfill(many, "other", 600, true);
+    const other = new BackfillStore(many, options);
+    await assert.rejects(
+      () => other.load({ ...last, token: "other", from: "done" }),
+      /Another run of pds\.example is going on/,
+    );
+    // No part comes after the last: the run writes it when it ends.
+    await split.finishHost("pds.example", "run");
+    assert.equal(await many.hget(storeKeys.backfillHost("pds.example"), "pending"), null);
+    assert.equal(await many.hlen(storeKeys.idWriters), 0);
+    assertSame(await contents(one), await contents(many));
+  } finally {
+    one.disconnect();
+    many.disconnect();
+  }
+});
+
+Deno.test("on a Redis Cluster a run reading repositories at once loads each part once, one after another", async () => {
+  await using cluster = await startRedisCluster();
+  const many = await cluster.connect();
+  try {
+    const repos = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(repo));
+    const run = await runBackfill({
+      ...options(many, new FakeSource(repos)),
+      BACKFILL_CONCURRENCY: 4,
+    });
+    assert.equal(run.state, "done");
+    assert.equal(run.records.counted, 36 + 8 + 4);
+    const got = await topInteractions(many, TARGET, {
+      direction: "received",
+      windowHours: 24 * 7,
+      limit: 10,
+      now: NOW,
+    });
+    assert.deepEqual(
+      new Map(got?.map((c) => [c.did, c.like])),
+      new Map([1, 2, 3, 4, 5, 6, 7, 8].map((n) => [did(n), n])),
+    );
+    assert.equal(await many.hlen(storeKeys.idWriters), 0);
+  } finally {
+    many.disconnect();
+  }
+});
