@@ -115,7 +115,9 @@
  *   when its hold ends, s); `bt:{g}:<hour>` hashes, while a backfill runs, of the records
  *   (fields as in the record memory) deleted live in that hour that the memory did not
  *   hold, kept two hours past it; per source host (its host:port, see backfillHostName)
- *   `bf:{g}:host:<host>` (listRepos cursor, counts, state), `bf:{g}:repos:<host>` (how far
+ *   `bf:{g}:host:<host>` (listRepos cursor, counts, state; on a Cluster also `seq`, the last
+ *   part's entry number, `pending`, the entry and author of a part whose second round may not
+ *   be written yet, and `run`, the token of the run loading it), `bf:{g}:repos:<host>` (how far
  *   each repository of the pages in progress is loaded: the last record path, or "done")
  *   and `bf:{g}:failed:<host>` (repositories that failed: attempts, error, next try).
  *
