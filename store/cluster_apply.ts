@@ -523,7 +523,9 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       const reply = await (call.client as unknown as Runner).applyFirstRoundBuffer(
         ...call.args,
       );
-      const replicated = await waitForReplicas(call.client, waitReplicas, waitMs);
+      // WAIT on the connection the reply came on, or "short" (slot_writes.ts).
+      const stream = call.client.stream;
+      const replicated = await waitForReplicas(call.client, waitReplicas, waitMs, stream);
       if (replicated === "short") stats.short++;
       if (replicated === "alone") stats.alone++;
       return reply;

@@ -143,7 +143,9 @@ export type Replicated = "ok" | "short" | "alone";
 
 /**
  * WAIT for `replicas` on the connection that just wrote (another connection has written
- * nothing, and would be answered at once). Fewer acknowledged in `ms`: "short" while the
+ * nothing, and would be answered at once: `since`, the client's stream when the write's reply
+ * came, tells a reconnection in between, which counts as "short"). Fewer acknowledged in
+ * `ms`: "short" while the
  * master has a replica that is not failed (lagging, or copying the master whole: one that
  * could still be promoted), "alone" when the cluster knows it none (CLUSTER REPLICAS; on a
  * server outside a cluster, ROLE's replicas).
@@ -152,8 +154,14 @@ export async function waitForReplicas(
   client: Redis,
   replicas: number,
   ms: number,
+  since?: unknown,
 ): Promise<Replicated> {
-  if (replicas <= 0 || Number(await client.wait(replicas, ms)) >= replicas) return "ok";
+  if (replicas <= 0) return "ok";
+  const acknowledged = Number(await client.wait(replicas, ms));
+  // WAIT on a connection made after the write's reply has written nothing to wait for: the
+  // write is not known to be on a replica (the batch is sent again, and writes again).
+  if (since !== undefined && client.stream !== since) return "short";
+  if (acknowledged >= replicas) return "ok";
   let live: number;
   try {
     const id = String(await client.call("CLUSTER", "MYID"));
@@ -181,7 +189,9 @@ async function callNode(
   const reply = await (client as unknown as Runner).slotWrites(args);
   // Sent after the script's reply, on the same connection: WAIT then covers its writes
   // whichever way the client ran it (a script the node did not have is sent again whole).
-  return { reply, replicated: await waitForReplicas(client, waitReplicas, waitMs) };
+  // The connection the reply came on (no other event runs before this line).
+  const stream = client.stream;
+  return { reply, replicated: await waitForReplicas(client, waitReplicas, waitMs, stream) };
 }
 
 /** The client that runs a call for `slot`, and its name ("" on a single server). */

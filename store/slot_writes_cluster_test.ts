@@ -14,7 +14,7 @@ import { keySlot, slotTag } from "@bsky/shared/cluster";
 import type { Redis } from "@bsky/shared/redis";
 import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
 import { storeKeys } from "./keys.ts";
-import { type EntryWrites, writeBySlot } from "./slot_writes.ts";
+import { type EntryWrites, waitForReplicas, writeBySlot } from "./slot_writes.ts";
 
 const ACCOUNTS = 300;
 const BATCHES = 150;
@@ -301,6 +301,43 @@ Deno.test("on a Redis Cluster, writes by slot wait for a replica: a batch acknow
     const all = expected([batch, more]);
     assert.deepEqual(await actual(redis, all.keys()), all);
   } finally {
+    redis.disconnect();
+  }
+});
+
+Deno.test("on a Redis Cluster, a WAIT on a connection made after the write's reply does not count", async () => {
+  await using cluster = await startRedisCluster();
+  const redis = await cluster.connect();
+  // A connection of its own to a master, which connects again when it is closed (the
+  // cluster client's own end instead, and are made anew).
+  const master = (redis as unknown as { nodes(role: string): Redis[] }).nodes("master")[0];
+  const node = master.duplicate({ retryStrategy: () => 50 });
+  try {
+    const mine = (await node.cluster("NODES") as string).split("\n")
+      .find((l) => l.includes("myself"))!.split(" ")[8];
+    const key = `x:{${slotTag(Number(mine.split("-")[0]))}}`;
+    // Written, and on a replica once it is in sync.
+    let replicated = "short";
+    for (let k = 0; replicated !== "ok" && k < 40; k++) {
+      await node.set(key, String(k));
+      replicated = await waitForReplicas(node, 1, 500, node.stream);
+      if (replicated !== "ok") await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(replicated, "ok");
+    // The connection is made again between the write's reply and WAIT: the new one has
+    // written nothing, and its WAIT would be answered at once.
+    await node.set(key, "again");
+    const before = node.stream;
+    const id = await node.client("ID");
+    await master.call("CLIENT", "KILL", "ID", String(id));
+    for (let k = 0; k < 100 && (node.stream === before || node.status !== "ready"); k++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.notEqual(node.stream, before, "connected again");
+    assert.equal(await waitForReplicas(node, 1, 500, before), "short");
+    assert.equal(await waitForReplicas(node, 1, 500, node.stream), "ok");
+  } finally {
+    node.disconnect();
     redis.disconnect();
   }
 });
