@@ -290,13 +290,12 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     ack: ClusterAck,
   ): Promise<ClusterApplyStats> {
     const { waitReplicas = 0, waitMs = 500 } = this.options;
-    const zero = { applied: 0, duplicate: 0, unmatched: 0, late: 0 };
     const last = ack.entryIds.at(-1);
     // A read that brought nothing (a partition's pending list, read again, was empty).
     if (last === undefined) {
       if (entries.length > 0) throw new RangeError("Entries without their ids to acknowledge");
       if (ack.writer) await endWriting(this.redis, writerOf(partition), ack.writer);
-      return { ...zero, firstCalls: 0, second: noWrites(), short: 0, alone: 0 };
+      return zeroStats();
     }
     for (const id of ack.entryIds) {
       if (!STREAM_ID.test(id)) throw new TypeError(`Not a stream entry id: "${id}"`);
@@ -304,13 +303,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     if (ack.lease && await this.redis.get(ack.lease.key) !== ack.lease.token) {
       throw new LeaseLostError(`Cannot apply a batch of "${ack.stream}": the lease is lost`);
     }
-    let stats: ClusterApplyStats = {
-      ...zero,
-      firstCalls: 0,
-      second: noWrites(),
-      short: 0,
-      alone: 0,
-    };
+    let stats = zeroStats();
     if (entries.length > 0) {
       const first = await this.firstRound(partition, entries, ack.entryIds[0], last);
       stats = first.stats;
@@ -353,16 +346,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
     first: string,
     last: string,
   ): Promise<{ writes: EntryWrites[]; stats: ClusterApplyStats }> {
-    const stats: ClusterApplyStats = {
-      applied: 0,
-      duplicate: 0,
-      unmatched: 0,
-      late: 0,
-      firstCalls: 0,
-      second: noWrites(),
-      short: 0,
-      alone: 0,
-    };
+    const stats = zeroStats();
     const writes = await this.#firstRound(partition, entries, first, last, stats);
     return { writes, stats };
   }

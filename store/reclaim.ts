@@ -347,18 +347,9 @@ async function accountFacts(
   ids: readonly number[],
   options: ReclaimOptions,
 ): Promise<(string | number)[]> {
-  const { single, weekly } = accountKeyKinds();
-  const { first, last } = retentionWeeks(options);
   const pipe = crossSlotPipeline(cluster);
   for (const id of ids) {
-    const keys = single.filter((name) => name !== "profile").map((name) =>
-      (storeKeys[name] as (id: number) => string)(id)
-    );
-    for (const name of weekly) {
-      for (let w = first; w <= last; w++) {
-        keys.push((storeKeys[name] as (id: number, week: number) => string)(id, w));
-      }
-    }
+    const keys = ownKeys(id, options).filter((key) => key !== storeKeys.profile(id));
     pipe.exists(...keys).hgetall(storeKeys.profile(id));
   }
   const replies = repliesOf(await pipe.exec());
@@ -373,6 +364,22 @@ async function accountFacts(
       : "other";
     return [id, replies[2 * k][1] as number, kind, hidden[k] ? "1" : "0"];
   });
+}
+
+/**
+ * An account's own keys (accountKeyKinds()): those by its id alone, and those by its id and
+ * a week of the retention, all in its slot.
+ */
+function ownKeys(id: number, options: ReclaimOptions): string[] {
+  const { single, weekly } = accountKeyKinds();
+  const { first, last } = retentionWeeks(options);
+  const keys = single.map((name) => (storeKeys[name] as (id: number) => string)(id));
+  for (const name of weekly) {
+    for (let w = first; w <= last; w++) {
+      keys.push((storeKeys[name] as (id: number, week: number) => string)(id, w));
+    }
+  }
+  return keys;
 }
 
 /** The fields of the mark a deleted account's profile becomes when the sweep lets it go. */
@@ -565,8 +572,6 @@ export async function endWriting(redis: RedisClient, writer: string, holder: str
  * frees it. Returns how many.
  */
 async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise<number> {
-  const { single, weekly } = accountKeyKinds();
-  const { first, last } = retentionWeeks(options);
   let freed = 0, cursor = "0";
   do {
     const [next, members] = await cluster.sscan(storeKeys.retractedIds, cursor, "COUNT", 1000);
@@ -585,15 +590,7 @@ async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise
       });
       if (entries.length > 0) await cluster.zrem(storeKeys.handles, ...entries);
       const unlink = crossSlotPipeline(cluster);
-      for (const id of ids) {
-        const keys = single.map((name) => (storeKeys[name] as (id: number) => string)(id));
-        for (const name of weekly) {
-          for (let w = first; w <= last; w++) {
-            keys.push((storeKeys[name] as (id: number, week: number) => string)(id, w));
-          }
-        }
-        unlink.unlink(...keys);
-      }
+      for (const id of ids) unlink.unlink(...ownKeys(id, options));
       repliesOf(await unlink.exec());
       await cluster.srem(storeKeys.hidden, ...ids.map(String));
       freed += await run(cluster, "free", options, ids);

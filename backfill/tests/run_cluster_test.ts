@@ -23,21 +23,8 @@ import { loadBackfillConfig } from "../config.ts";
 import { type BackfillOptions, runBackfill } from "../run.ts";
 import { repoCar } from "../testing/car.ts";
 import { type FakeRepo, FakeSource } from "../testing/fake_source.ts";
+import { did, TARGET, tid } from "../testing/ids.ts";
 
-const did = (n: number) =>
-  `did:plc:${String(n).padStart(24, "a").replace(/[0-9]/g, (d) => "bcdefghijk"[+d])}`;
-const TARGET = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz";
-const S32 = "234567abcdefghijklmnopqrstuvwxyz";
-/** A TID for an instant (ms), clock id `n`. */
-function tid(ms: number, n = 0): string {
-  let v = (BigInt(ms) * 1000n << 10n) + BigInt(n);
-  let out = "";
-  for (let i = 0; i < 13; i++) {
-    out = S32[Number(v & 31n)] + out;
-    v >>= 5n;
-  }
-  return out;
-}
 const NOW = Date.now();
 const LIKED = NOW - 3 * HOUR_MS;
 
@@ -179,32 +166,48 @@ class StopsOnce extends ClusterApplier {
   }
 }
 
-Deno.test("on a Redis Cluster a backfill part stopped between its rounds is written whole by the next part, once", async () => {
+const STORE = { retentionDays: 30, memoryHours: 48 };
+
+/** Account n's likes of TARGET's post, keys k, as a repository's part (`run`'s) holds them. */
+const part = (n: number, from: string, to: string, keys: number[]) => ({
+  did: did(n),
+  host: "pds.example",
+  from,
+  to,
+  token: "run",
+  now: NOW,
+  readAt: NOW,
+  records: keys.map((k) => ({
+    event: like(n, tid(LIKED, 100 + k), "create") as CommitWriteEvent,
+    recent: true,
+  })),
+});
+
+/**
+ * A store on one server and one on the local cluster, whose backfill stops once between a
+ * part's rounds, both held by the run `run`.
+ */
+async function withStopping(
+  fn: (one: Redis, many: Redis, single: BackfillStore, split: BackfillStore) => Promise<void>,
+) {
   await using server = await startRedisServer();
   await using cluster = await startRedisCluster();
   const one = await connectRedis(server.url, { name: "test" });
   const many = await cluster.connect();
   try {
-    const options = { retentionDays: 30, memoryHours: 48 };
-    const single = new BackfillStore(one, options);
-    const stops = new StopsOnce(many, new Applier(many, options));
-    const split = new BackfillStore(many, options, stops);
-    const rec = (n: number, k: number) => ({
-      event: like(n, tid(LIKED, 100 + k), "create") as CommitWriteEvent,
-      recent: true,
-    });
-    const part = (n: number, from: string, to: string, records: ReturnType<typeof rec>[]) => ({
-      did: did(n),
-      host: "pds.example",
-      from,
-      to,
-      token: "run",
-      now: NOW,
-      readAt: NOW,
-      records,
-    });
+    const single = new BackfillStore(one, STORE);
+    const split = new BackfillStore(many, STORE, new StopsOnce(many, new Applier(many, STORE)));
     for (const redis of [one, many]) await holdBackfill(redis, "run", 600, true);
-    const first = part(1, "", "app.bsky.feed.like/x", [rec(1, 0), rec(1, 1)]);
+    await fn(one, many, single, split);
+  } finally {
+    one.disconnect();
+    many.disconnect();
+  }
+}
+
+Deno.test("on a Redis Cluster a backfill part stopped between its rounds is written whole by the next part, once", async () => {
+  await withStopping(async (one, many, single, split) => {
+    const first = part(1, "", "app.bsky.feed.like/x", [0, 1]);
     await single.load(first);
     await assert.rejects(() => split.load(first), /stopped between the rounds/);
     // The first round was written, and the part is kept pending until its second is: the
@@ -212,45 +215,22 @@ Deno.test("on a Redis Cluster a backfill part stopped between its rounds is writ
     assert.deepEqual(await many.hgetall(storeKeys.idWriters), { "bf:pds.example": "run" });
     assert.ok(await many.hget(storeKeys.backfillHost("pds.example"), "pending"));
     // The next part (the repository goes on from the mark the first one moved) writes it.
-    const second = part(1, "app.bsky.feed.like/x", "done", [rec(1, 2)]);
+    const second = part(1, "app.bsky.feed.like/x", "done", [2]);
     assert.deepEqual(await split.load(second), await single.load(second));
     assert.equal(await many.hlen(storeKeys.idWriters), 0);
     assert.equal(await many.hget(storeKeys.backfillHost("pds.example"), "pending"), null);
     assertSame(await contents(one), await contents(many));
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });
 
 Deno.test("on a Redis Cluster a host's last part stopped between its rounds is written when the run ends, and a second run of the host loads nothing", async () => {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
-    const options = { retentionDays: 30, memoryHours: 48 };
-    const single = new BackfillStore(one, options);
-    const split = new BackfillStore(many, options, new StopsOnce(many, new Applier(many, options)));
-    const last = {
-      did: did(3),
-      host: "pds.example",
-      from: "",
-      to: "done",
-      token: "run",
-      now: NOW,
-      readAt: NOW,
-      records: [0, 1, 2].map((k) => ({
-        event: like(3, tid(LIKED, 200 + k), "create") as CommitWriteEvent,
-        recent: true,
-      })),
-    };
-    for (const redis of [one, many]) await holdBackfill(redis, "run", 600, true);
+  await withStopping(async (one, many, single, split) => {
+    const last = part(3, "", "done", [200, 201, 202]);
     await single.load(last);
     await assert.rejects(() => split.load(last), /stopped between the rounds/);
     // Another run of the host, while this one holds: refused before anything.
     await holdBackfill(many, "other", 600, true);
-    const other = new BackfillStore(many, options);
+    const other = new BackfillStore(many, STORE);
     await assert.rejects(
       () => other.load({ ...last, token: "other", from: "done" }),
       /Another run of pds\.example is going on/,
@@ -260,10 +240,7 @@ Deno.test("on a Redis Cluster a host's last part stopped between its rounds is w
     assert.equal(await many.hget(storeKeys.backfillHost("pds.example"), "pending"), null);
     assert.equal(await many.hlen(storeKeys.idWriters), 0);
     assertSame(await contents(one), await contents(many));
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });
 
 Deno.test("on a Redis Cluster a run reading repositories at once loads each part once, one after another", async () => {

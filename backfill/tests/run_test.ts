@@ -15,21 +15,7 @@ import { backfillMetrics } from "../metrics.ts";
 import { type BackfillOptions, runBackfill } from "../run.ts";
 import { repoCar } from "../testing/car.ts";
 import { type FakeRepo, FakeSource } from "../testing/fake_source.ts";
-
-const did = (n: number) =>
-  `did:plc:${String(n).padStart(24, "a").replace(/[0-9]/g, (d) => "bcdefghijk"[+d])}`;
-const TARGET = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz";
-const S32 = "234567abcdefghijklmnopqrstuvwxyz";
-/** A TID for an instant (ms), clock id `n`. */
-function tid(ms: number, n = 0): string {
-  let v = (BigInt(ms) * 1000n << 10n) + BigInt(n);
-  let out = "";
-  for (let i = 0; i < 13; i++) {
-    out = S32[Number(v & 31n)] + out;
-    v >>= 5n;
-  }
-  return out;
-}
+import { did, TARGET, tid } from "../testing/ids.ts";
 
 /** A repository with `likes` likes of TARGET's post, made `ago` ms ago. */
 async function likesRepo(n: number, likes: number, ago = 3_600_000): Promise<FakeRepo> {

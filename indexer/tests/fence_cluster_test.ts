@@ -112,8 +112,10 @@ Deno.test("on a Redis Cluster ids go back behind a fence the indexer stops at, a
     // What a third indexer read and never applied: more than one claim's worth.
     const V = Array.from({ length: 120 }, (_, i) => didOf(100 + i));
     await publish(like(W, tidOf(k++), Y, now), 1);
-    await eventually(async () =>
-      assert.ok(lines.some((l) => l.includes("Waiting at the fence")), "the indexer waits")
+    await eventually(() =>
+      Promise.resolve(
+        assert.ok(lines.some((l) => l.includes("Waiting at the fence")), "the indexer waits"),
+      )
     );
     (consumer as unknown as { reader: Redis }).reader.emit("+node");
     await sleep(1000);
@@ -127,7 +129,7 @@ Deno.test("on a Redis Cluster ids go back behind a fence the indexer stops at, a
     await redis.xreadgroup("GROUP", GROUP, "gone", "STREAMS", firehoseKeys.stream(0), ">");
     standby = indexer("indexer-2");
     const taking = standby.start();
-    await eventually(async () => assert.deepEqual(standby!.owned, [0, 1]));
+    await eventually(() => Promise.resolve(assert.deepEqual(standby!.owned, [0, 1])));
     await sleep(1000);
     assert.equal(await idOf(W), null, "claimed, not applied");
     for (const v of V) assert.equal(await idOf(v), null, "claimed, not applied");

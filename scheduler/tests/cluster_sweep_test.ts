@@ -15,6 +15,7 @@ import { startRedisServer } from "@bsky/shared/testing/redis_server";
 import { Applier } from "@bsky/store/apply";
 import { HOUR_MS, storeKeys, WEEK_HOURS } from "@bsky/store/layout";
 import { idOf } from "@bsky/store/queries";
+import { create } from "@bsky/store/testing/fixtures";
 import { didOf, generateEvents, tidOf } from "@bsky/store/testing/generate";
 import { storeContents } from "@bsky/store/testing/two_rounds";
 import { sweep } from "../jobs/sweep.ts";
@@ -25,17 +26,8 @@ const BASE = (Math.floor(Date.now() / WEEK_MS) + 10) * WEEK_MS + 2 * DAY_MS + 5 
 const OLD = BASE - 40 * DAY_MS;
 
 let seq = 0, rk = 0;
-const commit = (did: string, collection: string, time: number, subject: string): FirehoseEvent => ({
-  v: 1,
-  kind: "commit",
-  seq: ++seq,
-  time,
-  did,
-  action: "create",
-  collection: collection as "app.bsky.feed.like",
-  rkey: tidOf(rk++),
-  subject,
-});
+const commit = (did: string, collection: string, time: number, subject: string) =>
+  create(did, collection, tidOf(rk++), { subject }, time);
 const like = (did: string, subject: string, time: number) =>
   commit(did, "app.bsky.feed.like", time, subject);
 const follow = (did: string, subject: string, time: number) =>

@@ -103,28 +103,49 @@ if step == 'find' then
   return found
 end
 
-if step == 'reclaim' then
-  local reclaimed = 0
-  for j = i, #ARGV do
-    local a = ARGV[j]
+-- A's DID, when the interning maps it to A both ways.
+local function mapped(a)
+  local did = redis.call('HGET', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)),
+    tonumber(a) % K.ID_BUCKET)
+  if did and redis.call('HGET', K.didToId, did) == a then return did end
+  return nil
+end
+
+-- Each of `ids` still retiring leaves the retiring set; when its account is still idle, its
+-- DID's id goes and `take(a)` takes the id; the epoch moves on when any did. Returns how many.
+local function take_idle(ids, take)
+  local n = 0
+  for _, a in ipairs(ids) do
     if redis.call('SREM', K.retiringIds, a, '-' .. a) > 0 then
-      local b, f = math.floor(tonumber(a) / K.ID_BUCKET), tonumber(a) % K.ID_BUCKET
-      local did = redis.call('HGET', K.idToDid(b), f)
-      if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
+      local did = mapped(a)
+      if did and idle(a) then
         redis.call('HDEL', K.didToId, did)
-        redis.call('HDEL', K.idToDid(b), f)
-        redis.call('RPUSH', K.freeIds, a)
         redis.call('SREM', K.pendingIds, a, '-' .. a)
-        if redis.call('ZREM', K.goneIds, a) == 1 then
-          redis.call('DEL', K.profile(a))
-          redis.call('SREM', K.hidden, a)
-        end
-        reclaimed = reclaimed + 1
+        take(a)
+        n = n + 1
       end
     end
   end
-  if reclaimed > 0 then redis.call('INCR', K.idEpoch) end
-  return reclaimed
+  if n > 0 then redis.call('INCR', K.idEpoch) end
+  return n
+end
+
+-- A's id joins the free ids, its reverse mapping gone; returns 1 when it was a deleted
+-- account let go (no longer waiting in K.goneIds).
+local function free(a)
+  redis.call('HDEL', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)), tonumber(a) % K.ID_BUCKET)
+  redis.call('RPUSH', K.freeIds, a)
+  return redis.call('ZREM', K.goneIds, a)
+end
+
+if step == 'reclaim' then
+  return take_idle({unpack(ARGV, i)}, function(a)
+    -- A deleted account let go: the mark of its deletion and its hidden entry go with it.
+    if free(a) == 1 then
+      redis.call('DEL', K.profile(a))
+      redis.call('SREM', K.hidden, a)
+    end
+  end)
 end
 
 if step == 'find-facts' then
@@ -132,9 +153,7 @@ if step == 'find-facts' then
   local found = 0
   for _, a in ipairs(read_facts(i + 1)) do
     if room < 2 then return found end
-    local did = redis.call('HGET', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)),
-      tonumber(a) % K.ID_BUCKET)
-    if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
+    if mapped(a) and idle(a) then
       room = room - redis.call('SADD', K.pendingIds, a, '-' .. a)
       found = found + 1
     end
@@ -147,31 +166,14 @@ if step == 'retract' then
     return redis.error_reply('FENCE The indexers\' fence is no longer up')
   end
   redis.call('PEXPIRE', K.idFence, ARGV[i + 1])
-  local retracted = 0
-  for _, a in ipairs(read_facts(i + 2)) do
-    if redis.call('SREM', K.retiringIds, a, '-' .. a) > 0 then
-      local did = redis.call('HGET', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)),
-        tonumber(a) % K.ID_BUCKET)
-      if did and redis.call('HGET', K.didToId, did) == a and idle(a) then
-        redis.call('HDEL', K.didToId, did)
-        redis.call('SADD', K.retractedIds, a)
-        redis.call('SREM', K.pendingIds, a, '-' .. a)
-        retracted = retracted + 1
-      end
-    end
-  end
-  if retracted > 0 then redis.call('INCR', K.idEpoch) end
-  return retracted
+  return take_idle(read_facts(i + 2), function(a) redis.call('SADD', K.retractedIds, a) end)
 end
 
 if step == 'free' then
   local freed = 0
   for j = i, #ARGV do
-    local a = ARGV[j]
-    if redis.call('SREM', K.retractedIds, a) == 1 then
-      redis.call('HDEL', K.idToDid(math.floor(tonumber(a) / K.ID_BUCKET)), tonumber(a) % K.ID_BUCKET)
-      redis.call('ZREM', K.goneIds, a)
-      redis.call('RPUSH', K.freeIds, a)
+    if redis.call('SREM', K.retractedIds, ARGV[j]) == 1 then
+      free(ARGV[j])
       freed = freed + 1
     end
   end
