@@ -74,6 +74,7 @@ export class Run extends RunState {
       // On a Redis Cluster, the host's last part may still have its second round to write.
       if (this.store.clustered) {
         await holdBackfill(redis, this.token, HOLD_SECONDS, true);
+        await this.store.claimHost(this.host, this.token, (HOLD_SECONDS + 5) * 1000);
         await this.store.finishHost(this.host, this.token);
       }
       this.log.info("Backfill of this host is done already", { host: this.host });
@@ -81,8 +82,11 @@ export class Run extends RunState {
       return this.#finish();
     }
     await holdBackfill(redis, this.token, HOLD_SECONDS, true);
-    await this.store.finishHost(this.host, this.token);
     this.renewer = setInterval(() => this.#renew(), RENEW_MS);
+    // On a Redis Cluster, one run of a host loads at a time: a run that stopped without
+    // letting go is waited for until its hold lapses; then what it left half written is.
+    await this.store.claimHost(this.host, this.token, (HOLD_SECONDS + 5) * 1000);
+    await this.store.finishHost(this.host, this.token);
     this.logger = setInterval(
       () => this.#progressReport.report(),
       this.o.BACKFILL_LOG_SECONDS * 1000,

@@ -40,6 +40,8 @@ export class StreamConsumer extends GroupConsumer {
   #atFence: string | undefined;
   /** A batch was refused at the fence: turns look at it before reading. */
   #fenced = false;
+  /** Partitions whose last batch run here was given up, perhaps half written. */
+  #unfinished = new Set<number>();
 
   constructor(
     redis: Redis,
@@ -222,14 +224,20 @@ export class StreamConsumer extends GroupConsumer {
     await this.settle();
     if (!args) return;
     this.#inflight = (async () => {
-      // Not run at all: nothing of it written, its partition no longer said to write.
+      // Not run at all: nothing of it written, its partition no longer said to write;
+      // unless a batch before it may be half written (it stays said, for the successor).
       if (!this.leases.has(p) || this.stopped) {
-        await this.applier.abandon?.(args).catch(() => {});
+        if (!this.#unfinished.has(p)) await this.applier.abandon?.(args).catch(() => {});
         return;
       }
       const started = performance.now();
       const stats = await this.#retry(p, () => this.applier.run(args));
-      if (!stats) return;
+      if (!stats) {
+        // Given up (stopping, or the partition lost) after it may have written a part.
+        this.#unfinished.add(p);
+        return;
+      }
+      this.#unfinished.delete(p);
       const m = this.metrics;
       m.batches.observe((performance.now() - started) / 1000);
       m.entries.inc({ partition: String(p) }, entries.length);

@@ -14,7 +14,12 @@ import { errorMessage } from "@bsky/shared/errors";
 import { crossSlotPipeline, repliesOf } from "@bsky/shared/pipeline";
 import { isCluster, type Redis, type RedisClient } from "@bsky/shared/redis";
 import { Applier, type ApplyOptions } from "./apply.ts";
-import { ClusterApplier, type EntryReads } from "./cluster_apply.ts";
+import {
+  ClusterApplier,
+  type ClusterApplyStats,
+  type EntryReads,
+  ReplicasBehindError,
+} from "./cluster_apply.ts";
 import { beginWriting, endWriting } from "./reclaim.ts";
 import { idsOf } from "./ids.ts";
 import { HOUR_MS, storeKeys } from "./layout.ts";
@@ -206,9 +211,11 @@ export class BackfillStore {
   }
 
   async #clusterPartNow(host: string, token: string, build: () => Promise<Built>) {
-    const cluster = this.#cluster!;
     const hostKey = storeKeys.backfillHost(host), writer = `bf:${host}`;
     await this.#own(host, token);
+    // A part a stop left half written: its second round first, with the ids it was read with
+    // (it reads none, so the sweep's fence does not hold it back).
+    await this.#finishPending(host);
     // Said before ids are read, and not while the sweep reclaims ids (reclaim.ts).
     let epoch: string | null;
     while ((epoch = await beginWriting(this.redis, writer, token)) === null) {
@@ -216,16 +223,13 @@ export class BackfillStore {
     }
     let started = false;
     try {
-      // A part a stop left half written: its second round first, with the ids it was read
-      // with.
-      await this.#finishPending(host);
       await this.applier.checkEpoch(epoch);
       const { author, ops, reads } = await build();
       const seq = await this.redis.hincrby(hostKey, "seq", 1);
       const id = `${seq}-0`;
       await this.redis.hset(hostKey, "pending", `${id} ${author}`);
       started = true;
-      const stats = await cluster.applyEntry(`bf.${host}`, id, author, ops, reads);
+      const stats = await this.#written(host, id, author, ops, reads);
       await this.#donePending(host, author);
       await endWriting(this.redis, writer, token);
       return stats;
@@ -255,14 +259,46 @@ export class BackfillStore {
     if (owner === 0) throw new Error(`Another run of ${host} is going on: no part is loaded`);
   }
 
-  /** Writes the second round of the host's part a stop left half written, if any. */
+  /**
+   * The part as entry `id` of the host's partition in both rounds; when a call's WAIT came
+   * short of its replica, sent again without its operations (what it wrote is skipped, its
+   * marks written again and waited for) until one is on, REPLICA_TRIES times at most.
+   */
+  async #written(
+    host: string,
+    id: string,
+    author: number,
+    ops: (string | number | Uint8Array)[],
+    reads?: EntryReads,
+  ) {
+    const cluster = this.#cluster!;
+    let stats: ClusterApplyStats | undefined;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const now = await cluster.applyEntry(`bf.${host}`, id, author, stats ? [] : ops, reads);
+        return stats ?? now;
+      } catch (err) {
+        if (!(err instanceof ReplicasBehindError) || attempt >= REPLICA_TRIES) throw err;
+        stats ??= err.stats;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Writes the second round of the host's part a stop left half written, if any, and the
+   * host's run no longer says it writes (what it said was for that part).
+   */
   async #finishPending(host: string): Promise<void> {
     const pending = await this.redis.hget(storeKeys.backfillHost(host), "pending");
     if (!pending) return;
+    const writer = `bf:${host}`;
+    const said = await this.redis.hget(storeKeys.idWriters, writer);
     const [id, author] = pending.split(" ");
     // Sent again without its operations: its first round returns what it returned then.
-    await this.#cluster!.applyEntry(`bf.${host}`, id, Number(author), []);
+    await this.#written(host, id, Number(author), []);
     await this.#donePending(host, Number(author));
+    if (said !== null) await endWriting(this.redis, writer, said);
   }
 
   /**
@@ -284,11 +320,25 @@ export class BackfillStore {
     if (!this.#cluster) return;
     await (this.#parts = this.#parts.then(async () => {
       await this.#own(host, token);
-      const writer = `bf:${host}`;
-      if (await beginWriting(this.redis, writer, token) === null) return;
       await this.#finishPending(host);
-      await endWriting(this.redis, writer, token);
     }).catch(() => {}));
+  }
+
+  /**
+   * Makes the run `token` the host's, waiting up to `waitMs` for the hold of a run before
+   * it (one that stopped without letting go) to lapse; throws when it does not. On one
+   * server, nothing.
+   */
+  async claimHost(host: string, token: string, waitMs: number): Promise<void> {
+    if (!this.#cluster) return;
+    for (let waited = 0;; waited += CLAIM_POLL_MS) {
+      try {
+        return await this.#own(host, token);
+      } catch (err) {
+        if (err instanceof StaleProgressError || waited >= waitMs) throw err;
+      }
+      await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+    }
   }
 }
 
@@ -320,6 +370,10 @@ interface Built {
 const SPAN_HOURS = 8;
 /** How long a run waits at the reclaiming's fence before it looks again (ms). */
 const FENCE_PAUSE_MS = 100;
+/** Sends of a part whose WAIT came short, at most. */
+const REPLICA_TRIES = 10;
+/** How often a run looks whether the run before it let the host go (ms). */
+const CLAIM_POLL_MS = 1000;
 
 /**
  * The marks of repositories of `host` (how far each is loaded: "" when not started), kept

@@ -80,6 +80,8 @@ export interface ClusterApplyOptions {
 /** Fewer replicas than asked acknowledged a batch's writes in time: it is not acknowledged. */
 export class ReplicasBehindError extends Error {
   override name = "ReplicasBehindError";
+  /** What the batch did so far (its calls were written: sending it again skips them). */
+  stats?: ClusterApplyStats;
 }
 
 /** A batch as the indexer hands it over: prepared (its ids interned), then run. */
@@ -329,10 +331,12 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
   #replicated(stats: ClusterApplyStats): void {
     if (stats.short === 0 || this.options.acceptShort) return;
     const { waitReplicas = 0, waitMs = 500 } = this.options;
-    throw new ReplicasBehindError(
+    const err = new ReplicasBehindError(
       `${stats.short} calls' writes reached fewer than ${waitReplicas} replicas in ${waitMs} ms; ` +
         "the batch is not acknowledged",
     );
+    err.stats = stats;
+    throw err;
   }
 
   /**

@@ -235,10 +235,18 @@ Deno.test("on a Redis Cluster a host's last part stopped between its rounds is w
       () => other.load({ ...last, token: "other", from: "done" }),
       /Another run of pds\.example is going on/,
     );
-    // No part comes after the last: the run writes it when it ends.
+    await assert.rejects(
+      () => other.claimHost("pds.example", "other", 1500),
+      /Another run of pds\.example is going on/,
+      "a run waits for the one before to let go, then gives up",
+    );
+    // No part comes after the last: the run writes it when it ends, even while the sweep's
+    // fence is up (it reads no ids; the fence waits for it).
+    await many.set(storeKeys.idFence, "sweep");
     await split.finishHost("pds.example", "run");
     assert.equal(await many.hget(storeKeys.backfillHost("pds.example"), "pending"), null);
     assert.equal(await many.hlen(storeKeys.idWriters), 0);
+    await many.del(storeKeys.idFence);
     assertSame(await contents(one), await contents(many));
   });
 });
