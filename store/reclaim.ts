@@ -70,14 +70,18 @@ const BUCKETS_PER_CALL = 1, IDS_PER_CALL = 128;
 const SCRIPT = withKeys(reclaimIds);
 type ReclaimRedis = Redis & { reclaimIds(...args: (string | number)[]): Promise<number> };
 
-/** An account's own key kinds (layout.ts): those by its id alone, and by its id and a week. */
-export function accountKeyKinds(): { single: KeyName[]; weekly: KeyName[] } {
+const KEY_KINDS = (() => {
   const single: KeyName[] = [], weekly: KeyName[] = [];
   for (const [name, template] of Object.entries(KEY_NAMES) as [KeyName, string][]) {
     if (/^[a-z]+:\{<id>\}$/.test(template)) single.push(name);
     else if (/^[a-z]+:\{<id>\}:<week>$/.test(template)) weekly.push(name);
   }
   return { single, weekly };
+})();
+
+/** An account's own key kinds (layout.ts): those by its id alone, and by its id and a week. */
+export function accountKeyKinds(): { single: readonly KeyName[]; weekly: readonly KeyName[] } {
+  return KEY_KINDS;
 }
 
 /** The first and last week of the retention at `now`, and its first hour. */
