@@ -58,6 +58,32 @@ export async function profiles(redis: Redis, dids: string[]): Promise<Profile[]>
   });
 }
 
+/** The handle index's member for account `id`'s handle (`hx:{g}`: "handle\0id"). */
+export const handleEntry = (handle: string, id: number | string) => `${handle}\0${id}`;
+
+/**
+ * On a Redis Cluster, takes out of the handle index the entries of handles profiles no
+ * longer have (their writes went first, in their own slots), and adds back each one whose
+ * profile has that handle again (written meanwhile), as writeCheckedProfile() does.
+ */
+export async function dropHandleEntries(
+  cluster: RedisClient,
+  handles: readonly [id: number, handle: string][],
+): Promise<void> {
+  if (handles.length === 0) return;
+  await cluster.zrem(storeKeys.handles, ...handles.map(([id, h]) => handleEntry(h, id)));
+  const now = repliesOf(
+    await crossSlotPipeline(
+      cluster,
+      handles.map(([id]) => ["hget", storeKeys.profile(id), "handle"]),
+    ).exec(),
+  );
+  const back = handles.filter(([, handle], k) => now[k][1] === handle);
+  if (back.length > 0) {
+    await cluster.zadd(storeKeys.handles, ...back.flatMap(([id, h]) => [0, handleEntry(h, id)]));
+  }
+}
+
 /** The DID whose current handle is `handle` (lowercase) in the store, if any. */
 export async function didOfHandle(redis: Redis, handle: string): Promise<string | undefined> {
   // The first entry that is its account's handle now (see validHandles()).
@@ -181,7 +207,7 @@ export async function writeCheckedProfile(
   };
   const key = storeKeys.profile(seen.id);
   const [changed, replaced, moved, current] = await r.writeCheckedProfileSlot(key, ...args, "1");
-  const entry = (handle: string) => `${handle}\0${seen.id}`;
+  const entry = (handle: string) => handleEntry(handle, seen.id);
   const index = client.multi();
   if (moved === "1" && replaced) index.zrem(storeKeys.handles, entry(replaced));
   if (current) index.zadd(storeKeys.handles, 0, entry(current));

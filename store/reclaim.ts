@@ -53,6 +53,7 @@ import { crossSlotScript, defineScript, withKeys } from "./lua.ts";
 import keepNamedSource from "./scripts/keep_named.lua" with { type: "text" };
 import { nodeFor } from "./slot_writes.ts";
 import { dropPosters, ensurePosters } from "./posters.ts";
+import { handleEntry } from "./profiles.ts";
 import reclaimIds from "./scripts/reclaim_ids.lua" with { type: "text" };
 
 export interface ReclaimOptions {
@@ -590,7 +591,7 @@ async function freeRetracted(cluster: Cluster, options: ReclaimOptions): Promise
       // that names the id and is not found again.
       const entries = ids.flatMap((id, k) => {
         const handle = handles[k][1] as string | null;
-        return handle ? [`${handle}\0${id}`] : [];
+        return handle ? [handleEntry(handle, id)] : [];
       });
       if (entries.length > 0) await cluster.zrem(storeKeys.handles, ...entries);
       const unlink = crossSlotPipeline(cluster);

@@ -20,6 +20,7 @@ import {
   WEEK_HOURS,
 } from "./layout.ts";
 import { keptLanguageHours } from "./languages.ts";
+import { dropHandleEntries } from "./profiles.ts";
 import { defineScript, withKeys } from "./lua.ts";
 import pruneProfiles from "./scripts/prune_profiles.lua" with { type: "text" };
 
@@ -241,31 +242,11 @@ async function pruneOnCluster(
       repliesOf(await unblock.exec());
       next.push({ ...calls[k], taken: entries });
     }));
-    if (handles.length > 0) await dropHandles(cluster, handles);
+    await dropHandleEntries(cluster, handles);
     if (gone.length > 0) {
       repliesOf(await gone.exec()).forEach(([, n], k) => k % 2 === 1 && (pruned += n as number));
     }
     calls = next;
   }
   return pruned;
-}
-
-/**
- * Takes the handle index's entries of profiles the pruning dropped out, and adds back each
- * one whose profile has that handle again (written meanwhile), as profiles.ts does.
- */
-async function dropHandles(cluster: Cluster, handles: readonly [number, string][]) {
-  const entry = (id: number, handle: string) => `${handle}\0${id}`;
-  await cluster.zrem(storeKeys.handles, ...handles.map(([id, h]) => entry(id, h)));
-  const now = repliesOf(
-    await crossSlotPipeline(
-      cluster,
-      handles.map(([id]) => ["hget", storeKeys.profile(id), "handle"]),
-    )
-      .exec(),
-  );
-  const back = handles.filter(([, handle], k) => now[k][1] === handle);
-  if (back.length > 0) {
-    await cluster.zadd(storeKeys.handles, ...back.flatMap(([id, h]) => [0, entry(id, h)]));
-  }
 }
