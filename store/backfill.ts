@@ -18,7 +18,10 @@ import {
   ClusterApplier,
   type ClusterApplyStats,
   type EntryReads,
+  memorySpans,
   ReplicasBehindError,
+  SPAN_HOURS,
+  spanOf,
 } from "./cluster_apply.ts";
 import { beginWriting, endWriting } from "./reclaim.ts";
 import { idsOf } from "./ids.ts";
@@ -96,8 +99,8 @@ export class BackfillStore {
 
   /**
    * An account's status, handle and profile as the source has them, each with seq 0: any
-   * event of the live stream (seq above 0) wins over them, in either order. `host` and
-   * `token` are the run's (clusterPart()).
+   * event of the live stream (seq above 0) wins over them, in either order. `run` is the
+   * host and token of the run writing it (on a Redis Cluster: #clusterPart()).
    */
   async writeAccount(
     events: (AccountEvent | IdentityEvent | CommitWriteEvent)[],
@@ -144,9 +147,7 @@ export class BackfillStore {
       // On a Cluster, what the call must know first: the record memory's spans it looks in
       // and those it remembers in, and whether each block's subject has it in `bi:`.
       const { memoryHours } = this.options;
-      const span = Math.floor(part.now / HOUR_MS / SPAN_HOURS);
-      const read = new Set<number>();
-      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) read.add(s);
+      const read = bySlot ? memorySpans(spanOf(part.now), memoryHours) : [];
       const open = new Set<number>();
       const members: [string, string][] = [];
       idle = 0;
@@ -163,7 +164,8 @@ export class BackfillStore {
           continue;
         }
         ops.push("b", recent ? "1" : "0", made[at + 1]);
-        const s = Math.floor(event.time / HOUR_MS / SPAN_HOURS);
+        if (!bySlot) continue;
+        const s = spanOf(event.time);
         // Remembered while the memory spans it (the call decides by Redis's clock; a span
         // opened for nothing only gets its bucket count).
         if (recent && (s + 1) * SPAN_HOURS * HOUR_MS + (memoryHours + 1) * HOUR_MS > part.now) {
@@ -211,7 +213,7 @@ export class BackfillStore {
   }
 
   async #clusterPartNow(host: string, token: string, build: () => Promise<Built>) {
-    const hostKey = storeKeys.backfillHost(host), writer = `bf:${host}`;
+    const hostKey = storeKeys.backfillHost(host), writer = writerOf(host);
     await this.#own(host, token);
     // A part a stop left half written: its second round first, with the ids it was read with
     // (it reads none, so the sweep's fence does not hold it back).
@@ -275,7 +277,13 @@ export class BackfillStore {
     let stats: ClusterApplyStats | undefined;
     for (let attempt = 1;; attempt++) {
       try {
-        const now = await cluster.applyEntry(`bf.${host}`, id, author, stats ? [] : ops, reads);
+        const now = await cluster.applyEntry(
+          partitionOf(host),
+          id,
+          author,
+          stats ? [] : ops,
+          reads,
+        );
         return stats ?? now;
       } catch (err) {
         if (!(err instanceof ReplicasBehindError) || attempt >= REPLICA_TRIES) throw err;
@@ -292,7 +300,7 @@ export class BackfillStore {
   async #finishPending(host: string): Promise<void> {
     const pending = await this.redis.hget(storeKeys.backfillHost(host), "pending");
     if (!pending) return;
-    const writer = `bf:${host}`;
+    const writer = writerOf(host);
     const said = await this.redis.hget(storeKeys.idWriters, writer);
     const [id, author] = pending.split(" ");
     // Sent again without its operations: its first round returns what it returned then.
@@ -307,7 +315,8 @@ export class BackfillStore {
    */
   async #donePending(host: string, author: number): Promise<void> {
     await this.redis.hdel(storeKeys.backfillHost(host), "pending");
-    await this.redis.hdel(storeKeys.slotWatermarks(recordTag(author)), `jbf.${host}`);
+    // The first round's journal field: "j", then the partition (apply_cluster_run.lua).
+    await this.redis.hdel(storeKeys.slotWatermarks(recordTag(author)), `j${partitionOf(host)}`);
   }
 
   /**
@@ -359,6 +368,11 @@ end
 redis.call('HSET', KEYS[1], 'run', ARGV[1])
 return 1`;
 
+/** On a Redis Cluster, a host's partition of the apply (its parts are its entries). */
+const partitionOf = (host: string) => `bf.${host}`;
+/** A host's name among the writers that read ids (reclaim.ts). */
+const writerOf = (host: string) => `bf:${host}`;
+
 /** A part's operations, of one author, and what its first round must know first. */
 interface Built {
   author: number;
@@ -366,8 +380,6 @@ interface Built {
   reads?: EntryReads;
 }
 
-/** The record memory's span (8 hours). */
-const SPAN_HOURS = 8;
 /** How long a run waits at the reclaiming's fence before it looks again (ms). */
 const FENCE_PAUSE_MS = 100;
 /** Sends of a part whose WAIT came short, at most. */

@@ -185,8 +185,21 @@ const noWrites = (): SlotWriteResult => ({
 /** A partition's name among the writers that read ids (reclaim.ts). */
 const writerOf = (partition: number) => `p${partition}`;
 
-/** The record memory's span (8 hours) of an hour. */
-const SPAN_HOURS = 8;
+/** Hours of a span of the record memory (scripts/apply_records.lua). */
+export const SPAN_HOURS = 8;
+
+/** The record memory's span of an instant (ms). */
+export const spanOf = (time: number) => Math.floor(time / HOUR_MS / SPAN_HOURS);
+
+/**
+ * The spans the record memory looks in for a record of `span` (apply_records.lua's
+ * find_record): that one and the ones before it that `memoryHours` reach.
+ */
+export function memorySpans(span: number, memoryHours: number): number[] {
+  const out: number[] = [];
+  for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) out.push(s);
+  return out;
+}
 
 const OP_OF: Record<string, SlotWrite["op"]> = {
   a: "append",
@@ -385,11 +398,9 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
       const author = ids.get(event.did)!;
       addEntry(plan, author, id, ops);
       if (event.kind !== "commit" || event.collection === "app.bsky.actor.profile") continue;
-      const span = Math.floor(event.time / HOUR_MS / SPAN_HOURS);
+      const span = spanOf(event.time);
       if (event.action !== "delete") plan.open.add(span);
-      for (let s = span - Math.ceil(memoryHours / SPAN_HOURS) - 1; s <= span; s++) {
-        plan.read.add(s);
-      }
+      for (const s of memorySpans(span, memoryHours)) plan.read.add(s);
       if (
         event.collection === "app.bsky.graph.block" && event.action !== "delete" &&
         event.subject !== undefined && event.subject !== event.did
@@ -407,7 +418,7 @@ export class ClusterApplier implements BatchApplier<ClusterBatch> {
    * part, or its account's events; store/backfill.ts) as entry `id` of `partition` (a name
    * of the writer's own, not a stream's; entries of one partition come from one writer at
    * a time, in order), in both rounds, each call followed by WAIT as the options say;
-   * nothing is acknowledged. `plan` says what the calls must know before: the spans to open
+   * nothing is acknowledged. `reads` says what the calls must know before: the spans to open
    * and to read, and the members of who-blocks-whom sets. Sent again with the same id and
    * no operations (a stop came between the rounds), it writes the second round of what the
    * first applied then, if it did. Throws when a call failed or came short of its replicas.
