@@ -398,8 +398,8 @@ export interface Reclaimed {
   retiring: number;
   /**
    * On a Redis Cluster: ids whose DID's mapping went (freed at the next sweep), and whether
-   * the indexers stopped at the fence ("stopped"), did not in time ("timed out": nothing was
-   * retracted), or were not asked to (nothing retired).
+   * the writers were done behind the fence ("stopped"), were not in time ("timed out":
+   * nothing more was retracted), or the fence was not raised (nothing retired).
    */
   retracted?: number;
   fence?: "stopped" | "timed out" | "not raised";
@@ -440,7 +440,7 @@ export async function reclaimRetired(
 }
 
 export interface FenceOptions {
-  /** How long the sweep waits for every partition's indexer to stop at the fence (ms). */
+  /** How long the sweep waits, behind its fence, for the writers to be done (ms). */
   fenceWaitMs?: number;
 }
 
@@ -467,9 +467,8 @@ const FENCE_GAP_MS = 250;
  *    `ids:{ids}:retracted`, and the epoch moves on, in calls that fail unless the fence is
  *    still up; then the fence goes down. IDS_PER_FENCE ids at a time, the fence down for
  *    FENCE_GAP_MS between two, so that the writers wait a few milliseconds each time, not
- *    for the whole set. A writer reads the epoch
- *    after it began and drops its cached ids when it moved, so none uses those ids again:
- *    a DID that comes back is interned anew.
+ *    for the whole set. A writer reads the epoch after it began and drops its cached ids
+ *    when it moved, so none uses those ids again: a DID that comes back is interned anew.
  * 2. Freeing, at the next sweep: whatever a writer that read the mapping before it went
  *    left under a retracted id since (the profile upkeep's write, checked against the
  *    mapping a call before) is deleted, with the id's reverse mapping, hidden entry and

@@ -1,11 +1,12 @@
 /**
  * The reclaiming of ids on a real local Redis Cluster (3 masters, 3 replicas) with a
- * running indexer (store/reclaim.ts): the sweep raises its fence, the indexer stops at it
- * (its batches applied, reading nothing while it is up) and the ids of idle accounts lose
- * their DIDs' mappings; the indexer then drops the ids it had cached, so that a DID that
- * comes back is interned anew and nothing is written under its old id, which the next
- * sweep frees with whatever a late writer left under it. A partition whose holder never
- * stops holds the reclaiming back: nothing is retracted.
+ * running indexer (store/reclaim.ts): the sweep raises its fence once no batch reads ids,
+ * and the ids of idle accounts lose their DIDs' mappings; the indexer then drops the ids it
+ * had cached, so that a DID that comes back is interned anew and nothing is written under
+ * its old id, which the next sweep frees with whatever a late writer left under it. While
+ * the fence is up no batch reads ids (new entries, entries read again after a reconnection,
+ * entries claimed from another indexer); a writer that is not done holds the reclaiming
+ * back: nothing is retracted.
  */
 import assert from "node:assert/strict";
 import { encodeEvent, EVENT_VERSION, type FirehoseEvent } from "@bsky/shared/events";
@@ -28,7 +29,7 @@ const GROUP = "indexer";
 const eventually = (check: () => Promise<void>, timeoutMs = 30_000) => settled(check, timeoutMs);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test("on a Redis Cluster ids go back behind a fence the indexer stops at, and it reads the ids it cached again", async () => {
+Deno.test("on a Redis Cluster ids go back behind a fence the indexer's batches wait at, and it reads the ids it cached again", async () => {
   await using cluster = await startRedisCluster();
   const redis = await cluster.connect();
   const lines: string[] = [];

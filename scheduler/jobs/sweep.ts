@@ -31,8 +31,8 @@ export interface SweepOptions {
   /** Most ids of idle accounts retired per sweep (reclaimed at the next one). */
   maxRetiredIds?: number;
   /**
-   * On a Redis Cluster, how long the reclaiming of ids waits for the indexers to stop at
-   * its fence (ms; store/reclaim.ts).
+   * On a Redis Cluster, how long the reclaiming of ids waits, behind its fence, for the
+   * writers (indexer batches, backfill parts) to be done (ms; store/reclaim.ts).
    */
   fenceWaitMs?: number;
 }
@@ -144,7 +144,7 @@ async function walk(
     keptWithoutTtl: kept,
     /**
      * Ids the walk found idle; those a graph set named (kept); reclaimed; now retiring; on a
-     * Cluster, retracted (to be freed at the next sweep) and how the indexers' fence went.
+     * Cluster, retracted (to be freed at the next sweep) and how the fence went.
      */
     ids: {
       idle: idleIds,

@@ -14,7 +14,7 @@
 -- mark of a deletion, "other") and "1" when it is hidden. Its steps there:
 --   find-facts  the most ids the pending set may hold, then accounts' facts: those idle go
 --               pending, as `find` does; returns how many.
---   retract     the token of the indexers' fence (reclaim.ts: it must still be up; it is
+--   retract     the token of the writers' fence (reclaim.ts: it must still be up; it is
 --               kept up for the ms given next), then accounts' facts: each one still retiring leaves the retiring set, and when
 --               its account is still idle its DID's id goes (the DID is interned anew if
 --               it comes back), the id joins K.retractedIds, and the epoch moves on when any
@@ -163,7 +163,7 @@ end
 
 if step == 'retract' then
   if redis.call('GET', K.idFence) ~= ARGV[i] then
-    return redis.error_reply('FENCE The indexers\' fence is no longer up')
+    return redis.error_reply('FENCE The writers\' fence is no longer up')
   end
   redis.call('PEXPIRE', K.idFence, ARGV[i + 1])
   return take_idle(read_facts(i + 2), function(a) redis.call('SADD', K.retractedIds, a) end)
