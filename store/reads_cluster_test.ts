@@ -6,9 +6,8 @@
  * on both.
  */
 import assert from "node:assert/strict";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import type { Redis } from "@bsky/shared/redis";
+import { copyInto, withServerAndCluster } from "@bsky/shared/testing/redis_cluster";
 import { busiestDays, circleFilter, mutualFollows } from "./circle_filters.ts";
 import { didsOf, idOf } from "./ids.ts";
 import { topInteractions } from "./interactions.ts";
@@ -23,11 +22,7 @@ const NOW = Date.now();
 const START = NOW - 21 * DAY_MS;
 
 Deno.test("on a Redis Cluster the reads over many accounts answer as on one server", async () => {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
+  await withServerAndCluster(async (one, many, cluster) => {
     const world = circleWorld({ start: START, end: NOW - HOUR_MS });
     await storeWorld(one, world, { start: START, now: NOW, retentionDays: 40 });
 
@@ -89,8 +84,5 @@ Deno.test("on a Redis Cluster the reads over many accounts answer as on one serv
       }
     }
     assert.ok(answers >= 8, `${answers} circles not empty`);
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });

@@ -10,9 +10,8 @@ import type { CommitWriteEvent, FirehoseEvent } from "@bsky/shared/events";
 import { systemClock } from "@bsky/shared/clock";
 import { firehoseKeys } from "@bsky/shared/keys";
 import { createLogger } from "@bsky/shared/log";
-import { connectRedis, type Redis, type RedisClient } from "@bsky/shared/redis";
-import { startRedisCluster } from "@bsky/shared/testing/redis_cluster";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import type { Redis, RedisClient } from "@bsky/shared/redis";
+import { startRedisCluster, withServerAndCluster } from "@bsky/shared/testing/redis_cluster";
 import { Applier } from "@bsky/store/apply";
 import { BackfillStore, holdBackfill } from "@bsky/store/backfill";
 import { ClusterApplier, type EntryReads } from "@bsky/store/cluster_apply";
@@ -109,11 +108,7 @@ const like = (n: number, rkey: string, action: "create" | "delete"): FirehoseEve
 } as CommitWriteEvent);
 
 Deno.test("on a Redis Cluster a backfill run loads the same store as on one server", async () => {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
+  await withServerAndCluster(async (one, many) => {
     const repos = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(repo));
     // A like the live stream showed, and one it saw deleted while a backfill held (a
     // tombstone): neither counts again.
@@ -141,10 +136,7 @@ Deno.test("on a Redis Cluster a backfill run loads the same store as on one serv
     assert.deepEqual(await received(many), await received(one));
     assertSame(await contents(one), await contents(many));
     assert.equal(await many.hlen(storeKeys.idWriters), 0, "no part left half written");
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });
 
 /** An applier that stops once between the two rounds of an entry, as a killed run would. */
@@ -190,19 +182,12 @@ const part = (n: number, from: string, to: string, keys: number[]) => ({
 async function withStopping(
   fn: (one: Redis, many: Redis, single: BackfillStore, split: BackfillStore) => Promise<void>,
 ) {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
+  await withServerAndCluster(async (one, many) => {
     const single = new BackfillStore(one, STORE);
     const split = new BackfillStore(many, STORE, new StopsOnce(many, new Applier(many, STORE)));
     for (const redis of [one, many]) await holdBackfill(redis, "run", 600, true);
     await fn(one, many, single, split);
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 }
 
 Deno.test("on a Redis Cluster a backfill part stopped between its rounds is written whole by the next part, once", async () => {

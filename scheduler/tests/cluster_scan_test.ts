@@ -7,9 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { networkKeys, TOP_METRICS, type TopWindow } from "@bsky/shared/keys";
-import { connectRedis, type Redis } from "@bsky/shared/redis";
-import { allKeys, copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import type { Redis } from "@bsky/shared/redis";
+import { allKeys, copyInto, withServerAndCluster } from "@bsky/shared/testing/redis_cluster";
 import { storeKeys } from "@bsky/store/layout";
 import { compactWeek } from "@bsky/store/rollup";
 import { countersMemory } from "../jobs/counters.ts";
@@ -33,11 +32,7 @@ async function totalsOf(redis: Redis, now: number) {
 }
 
 Deno.test("on a Redis Cluster the scheduler's jobs walk the keys of every master", async () => {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
+  await withServerAndCluster(async (one, many, cluster) => {
     const now = Date.now();
     const week = Math.floor(now / HOUR / 168);
     await fill(one, now, { accounts: 120, events: 6000 });
@@ -78,8 +73,5 @@ Deno.test("on a Redis Cluster the scheduler's jobs walk the keys of every master
     ];
     assert.ok(rolled.keys > 30, `${rolled.keys} logs rolled up`);
     assert.deepEqual(rolled, rolledOne, "the roll-up's logs and bytes");
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });

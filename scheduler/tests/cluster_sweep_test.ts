@@ -9,9 +9,8 @@
  */
 import assert from "node:assert/strict";
 import type { FirehoseEvent } from "@bsky/shared/events";
-import { connectRedis, type RedisClient } from "@bsky/shared/redis";
-import { copyInto, startRedisCluster } from "@bsky/shared/testing/redis_cluster";
-import { startRedisServer } from "@bsky/shared/testing/redis_server";
+import type { RedisClient } from "@bsky/shared/redis";
+import { copyInto, withServerAndCluster } from "@bsky/shared/testing/redis_cluster";
 import { Applier } from "@bsky/store/apply";
 import { HOUR_MS, storeKeys, WEEK_HOURS } from "@bsky/store/layout";
 import { idOf } from "@bsky/store/queries";
@@ -68,11 +67,7 @@ async function contents(redis: RedisClient): Promise<Map<string, string>> {
 }
 
 Deno.test("on a Redis Cluster the sweep's fixes end the store as on one server: idle profiles, deleted accounts, ids", async () => {
-  await using server = await startRedisServer();
-  await using cluster = await startRedisCluster();
-  const one = await connectRedis(server.url, { name: "test" });
-  const many = await cluster.connect();
-  try {
+  await withServerAndCluster(async (one, many) => {
     const applier = new Applier(one, { retentionDays: 30, memoryHours: 48 });
     const [A, B, F, G, K, P, S, X, Y] = [201, 202, 203, 204, 205, 206, 207, 208, 209].map(didOf);
     const blockers = Array.from({ length: 1_200 }, (_, k) => didOf(1_000 + k));
@@ -137,8 +132,5 @@ Deno.test("on a Redis Cluster the sweep's fixes end the store as on one server: 
     const [x, y] = [await contents(one), await contents(many)];
     assert.deepEqual([...y.keys()], [...x.keys()]);
     for (const [key, value] of x) assert.equal(y.get(key), value, key);
-  } finally {
-    one.disconnect();
-    many.disconnect();
-  }
+  });
 });

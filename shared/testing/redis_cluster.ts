@@ -7,7 +7,7 @@
 import type { Buffer } from "node:buffer";
 import { connectRedis, type Redis, type RedisClient, scanKeys } from "../redis.ts";
 import { serverArgs } from "../redis_settings.ts";
-import { freePort } from "./redis_server.ts";
+import { freePort, startRedisServer } from "./redis_server.ts";
 
 export interface RedisClusterOptions {
   masters?: number;
@@ -358,4 +358,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     [Symbol.asyncDispose]: stop,
   };
   return cluster;
+}
+
+/**
+ * A redis-server and a local cluster beside it (startRedisCluster()), for tests that compare
+ * the same store on both: `fn` gets a client of each, and the cluster; all are stopped after.
+ */
+export async function withServerAndCluster(
+  fn: (one: Redis, many: Redis, cluster: RedisCluster) => Promise<void>,
+): Promise<void> {
+  await using server = await startRedisServer();
+  await using cluster = await startRedisCluster();
+  const one = await connectRedis(server.url, { name: "test" });
+  const many = await cluster.connect();
+  try {
+    await fn(one, many, cluster);
+  } finally {
+    one.disconnect();
+    many.disconnect();
+  }
 }
