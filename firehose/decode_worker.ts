@@ -10,7 +10,7 @@ export type WorkerRequest =
   | { type: "init"; source: "relay" | "jetstream"; limits: Limits; partitions: number }
   | { type: "reset"; seq: number | undefined }
   | { type: "watch"; dids: string[] }
-  | { type: "frames"; id: number; frames: (ArrayBuffer | string)[] };
+  | { type: "frames"; id: number; frames: (Uint8Array | string)[] };
 
 let processor: FrameProcessor | undefined;
 

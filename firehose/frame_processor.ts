@@ -61,7 +61,7 @@ export class FrameProcessor {
     this.#read = READERS[source];
   }
 
-  process(messages: readonly (ArrayBuffer | string)[]): ProcessResult {
+  process(messages: readonly (Uint8Array | string)[]): ProcessResult {
     const result: ProcessResult = {
       seq: undefined,
       chunks: [],

@@ -1,11 +1,20 @@
 /** The firehose service's metrics. */
 import { Registry } from "@bsky/shared/metrics";
-import type { FirehoseEvent } from "@bsky/shared/events";
+import { COLLECTIONS, type FirehoseEvent } from "@bsky/shared/events";
 import type { NormalizeStats } from "./normalize.ts";
+
+/** Each commit label made once, so that counting an event never builds a string. */
+const COMMIT_LABELS: ReadonlyMap<string, string> = new Map(
+  COLLECTIONS.map((c) => [c, `commit ${c}`]),
+);
 
 /** The label an event is counted under: "kind collection" ("kind " outside commits). */
 export const eventLabel = (e: FirehoseEvent): string =>
-  e.kind === "commit" ? `commit ${e.collection}` : `${e.kind} `;
+  e.kind === "commit"
+    ? COMMIT_LABELS.get(e.collection) ?? `commit ${e.collection}`
+    : e.kind === "identity"
+    ? "identity "
+    : "account ";
 
 export function firehoseMetrics(registry = new Registry()) {
   const m = {

@@ -98,7 +98,7 @@ for (const [name, url] of Object.entries(CAPTURES)) {
       const publisher = new Publisher(redis, { partitions: 2, maxLen: 100_000, source: "relay" });
       // One processor result as a batch: each partition's chunk, if it has events.
       const batchOf = (chunks: Chunk[]) => chunks.map((c) => c.length ? [c] : []);
-      const buffers = frames.map((f) => f.slice().buffer as ArrayBuffer);
+      const buffers = frames.map((f) => f.slice());
       // A first process writes the first half in two batches, the second one twice (a resend
       // after a lost reply), then dies.
       const first = new FrameProcessor("relay", DEFAULT_LIMITS, 2);

@@ -52,14 +52,17 @@ export class Pipeline {
     else this.#post({ type: "reset", seq });
   }
 
-  async process(frames: (ArrayBuffer | string)[]): Promise<ProcessResult> {
+  /** Frames may be views of a larger buffer (socket.ts); they are not changed. */
+  async process(frames: (Uint8Array | string)[]): Promise<ProcessResult> {
     this.inFlight += frames.length;
     try {
       if (this.#inline) return this.#inline.process(frames);
       const id = this.#nextId++;
       const result = new Promise<ProcessResult>((r) => this.#waiting.set(id, r));
-      const transfer = frames.filter((f): f is ArrayBuffer => typeof f !== "string");
-      this.#post({ type: "frames", id, frames }, transfer);
+      // Each frame moves to the worker in a buffer of its own: a view shares the socket's.
+      const own = frames.map((f) => typeof f === "string" ? f : f.slice());
+      const transfer = own.flatMap((f) => typeof f === "string" ? [] : [f.buffer]);
+      this.#post({ type: "frames", id, frames: own }, transfer);
       return await result;
     } finally {
       this.inFlight -= frames.length;

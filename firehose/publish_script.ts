@@ -66,13 +66,19 @@ for i = first, #KEYS, 2 do
 end
 if not any then return {2, to} end
 -- Refuse a batch that would let MAXLEN trim entries a consumer has not consumed.
-if tonumber(maxlen) > 0 then
+local cap = tonumber(maxlen)
+if cap > 0 then
   for _, w in ipairs(writes) do
     local key = KEYS[w[1] + 1]
-    local n, at = 1, string.find(w[2], '\\n', 1, true)
-    while at do n, at = n + 1, string.find(w[2], '\\n', at + 1, true) end
-    if w[2] ~= '' and redis.call('EXISTS', key) == 1 and behind(key) + n > tonumber(maxlen) then
-      return {3, ''}
+    if w[2] ~= '' and redis.call('EXISTS', key) == 1 then
+      local worst = behind(key)
+      -- A batch holds at most one event per byte: its lines are counted only when even
+      -- fewer could reach the cap, which spares a pass over every batch.
+      if worst + #w[2] + 1 > cap then
+        local n, at = 1, string.find(w[2], '\\n', 1, true)
+        while at do n, at = n + 1, string.find(w[2], '\\n', at + 1, true) end
+        if worst + n > cap then return {3, ''} end
+      end
     end
   end
 end

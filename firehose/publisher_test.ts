@@ -109,6 +109,28 @@ Deno.test("Publisher refuses a batch that would trim what a group has not read, 
   }
 });
 
+Deno.test("Publisher holds a batch against the cap by its events, exactly, not by its bytes", async () => {
+  await using server = await startRedisServer();
+  const redis = await connectRedis(server.url, { name: "test" });
+  try {
+    const publisher = new Publisher(redis, { partitions: 1, maxLen: 1000, source: "relay" });
+    const batch = (from: number, n: number) =>
+      chunksOf(Array.from({ length: n }, (_, k) => like(from + k, "did:plc:a")), 1);
+    await redis.xgroup("CREATE", firehoseKeys.stream(0), "indexer", "0", "MKSTREAM");
+    assert.deepEqual(await publisher.publish(batch(1, 400), undefined, 400), {
+      status: "applied",
+    });
+    // 400 unread and 600 more reach the cap and no further: written.
+    assert.deepEqual(await publisher.publish(batch(401, 600), 400, 1000), { status: "applied" });
+    assert.equal(await publisher.consumerLag(), 1000);
+    // One more would pass it.
+    assert.deepEqual(await publisher.publish(batch(1001, 1), 1000, 1001), { status: "full" });
+    assert.equal(await redis.xlen(firehoseKeys.stream(0)), 1000);
+  } finally {
+    redis.disconnect();
+  }
+});
+
 Deno.test("Publisher trims only streams a batch adds to, and keeps a stream at its cap however large the batches", async () => {
   await using server = await startRedisServer();
   const redis = await connectRedis(server.url, { name: "test" });

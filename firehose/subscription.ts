@@ -18,6 +18,7 @@ import type { ProcessResult } from "./frame_processor.ts";
 import type { FirehoseMetrics } from "./metrics.ts";
 import { Pipeline, type PipelineOptions } from "./pipeline.ts";
 import type { Publisher } from "./publisher.ts";
+import { ReadSocket } from "./socket.ts";
 
 /** `url` is the relay's or Jetstream's. */
 export interface SubscriptionOptions extends BaseOptions, PipelineOptions {
@@ -33,7 +34,7 @@ const PAUSE_AT = 0.8, RESUME_AT = 0.5;
 const RUN = 256;
 
 export class Subscription extends BaseSubscription<SubscriptionOptions> {
-  #socket: WebSocket | undefined;
+  #socket: ReadSocket | undefined;
   #resetCursor = false;
   #closeSocket: ((reason: string) => void) | undefined;
   #pipeline: Pipeline;
@@ -56,7 +57,7 @@ export class Subscription extends BaseSubscription<SubscriptionOptions> {
   }
 
   get connected(): boolean {
-    return this.#socket?.readyState === WebSocket.OPEN;
+    return this.#socket?.open === true;
   }
 
   protected announce(cursor: number | undefined): void {
@@ -141,25 +142,14 @@ export class Subscription extends BaseSubscription<SubscriptionOptions> {
       let received = 0;
       let lastFrame = Date.now();
       let closing = false;
-      let inbox: (ArrayBuffer | string)[] = [];
+      let inbox: (Uint8Array | string)[] = [];
       let scheduled = false;
-      let ws: WebSocket;
-      try {
-        ws = new WebSocket(url);
-      } catch (err) {
-        this.log.error("Cannot open the firehose socket", { url, err: errorMessage(err) });
-        this.metrics.reconnects.inc({ reason: "open_failed" });
-        return resolve(0);
-      }
-      ws.binaryType = "arraybuffer";
-      this.#socket = ws;
+      let ws: ReadSocket;
       const close = (reason: string) => {
         if (closing) return;
         closing = true;
         this.metrics.reconnects.inc({ reason });
-        try {
-          ws.close(1000, reason);
-        } catch { /* already closed */ }
+        ws.close(1000, reason);
       };
       const send = () => {
         scheduled = false;
@@ -178,17 +168,17 @@ export class Subscription extends BaseSubscription<SubscriptionOptions> {
         }
       }, Math.min(1000, this.options.stallMs));
       this.#closeSocket = close;
-      ws.onopen = () => {
+      const opened = () => {
         lastFrame = Date.now();
         this.metrics.connected.set(undefined, 1);
         this.log.info("Connected to the firehose", { cursor: cursor ?? null });
       };
-      ws.onmessage = (msg) => {
+      const message = (data: Uint8Array | string) => {
         // After we decided to close, frames still buffered are left for the next connection.
         if (closing) return;
         lastFrame = Date.now();
         received++;
-        inbox.push(msg.data);
+        inbox.push(data);
         if (inbox.length >= RUN) send();
         else if (!scheduled) {
           scheduled = true;
@@ -200,23 +190,34 @@ export class Subscription extends BaseSubscription<SubscriptionOptions> {
           close("backpressure");
         }
       };
-      ws.onerror = (ev) => {
-        const message = (ev as ErrorEvent).message ?? "socket error";
-        this.log.warn("Firehose socket error", { err: message });
+      const oversize = (bytes: number) => {
+        this.metrics.dropped.inc({ reason: "frame_too_large" });
+        this.log.warn("A frame over the size limit was skipped", { bytes });
       };
-      ws.onclose = (ev) => {
+      const error = (err: string) => this.log.warn("Firehose socket error", { err });
+      const closed = (code: number, reason: string) => {
         clearInterval(watchdog);
         this.#closeSocket = undefined;
         send();
         this.metrics.connected.set(undefined, 0);
         if (!closing && !this.abort.signal.aborted) {
           this.metrics.reconnects.inc({ reason: "closed_by_peer" });
-          this.log.warn("Firehose socket closed", { code: ev.code, reason: ev.reason });
+          this.log.warn("Firehose socket closed", { code, reason });
         }
         closing = true;
         this.#socket = undefined;
         resolve(received);
       };
+      try {
+        ws = new ReadSocket(url, { open: opened, message, oversize, error, close: closed });
+      } catch (err) {
+        clearInterval(watchdog);
+        this.#closeSocket = undefined;
+        this.log.error("Cannot open the firehose socket", { url, err: errorMessage(err) });
+        this.metrics.reconnects.inc({ reason: "open_failed" });
+        return resolve(0);
+      }
+      this.#socket = ws;
     });
   }
 

@@ -17,9 +17,19 @@ export const COLLECTIONS = [
 ] as const;
 export type Collection = typeof COLLECTIONS[number];
 
-const COLLECTION_SET: ReadonlySet<string> = new Set(COLLECTIONS);
+/** Each kept collection by its name, mapped to the one string the platform uses for it. */
+const CANONICAL: ReadonlyMap<string, Collection> = new Map(COLLECTIONS.map((c) => [c, c]));
 export function isKeptCollection(nsid: string): nsid is Collection {
-  return COLLECTION_SET.has(nsid);
+  return CANONICAL.has(nsid);
+}
+
+/**
+ * The kept collection named `nsid`, as this module's own string (undefined when not kept).
+ * A name read off the network is a new string each time; the module's own is one string,
+ * so the maps and counters keyed by collection compare it by reference and never hash it.
+ */
+export function keptCollection(nsid: string): Collection | undefined {
+  return CANONICAL.get(nsid);
 }
 
 /** Fields every event has. */

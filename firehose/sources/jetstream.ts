@@ -4,7 +4,7 @@
  * both the cursor and the event time there.
  */
 import { errorMessage, InvalidInputError } from "@bsky/shared/errors";
-import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
+import { type FirehoseEvent, keptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import {
   accountEvent,
@@ -52,9 +52,9 @@ export function normalizeJetstream(
       stats.drop("bad_frame");
       return cursor;
     }
-    const { collection, rkey } = c;
-    if (!isKeptCollection(collection)) {
-      stats.ignore(collection);
+    const collection = keptCollection(c.collection), rkey = c.rkey;
+    if (collection === undefined) {
+      stats.ignore(c.collection);
       return cursor;
     }
     if (!isValidRecordKey(rkey)) {
@@ -109,7 +109,7 @@ export function normalizeJetstream(
  * events. Never throws.
  */
 export function readJetstream(
-  message: ArrayBuffer | string,
+  message: Uint8Array | string,
   limits: Limits,
   after: number | undefined,
 ): SourceMessage {

@@ -25,7 +25,7 @@ Deno.test("readJetstream() returns a real message's event with its cursor, from 
   assert.deepEqual([read.frame, read.bytes], ["json", lines[0].length]);
   assert.deepEqual([read.dropped, read.ignored, read.error], [[], [], undefined]);
   assert.deepEqual([read.repo, read.time], [read.events[0].did, read.events[0].time]);
-  const bytes = new TextEncoder().encode(lines[0]).buffer as ArrayBuffer;
+  const bytes = new TextEncoder().encode(lines[0]);
   assert.deepEqual(readJetstream(bytes, DEFAULT_LIMITS, undefined), read);
 });
 

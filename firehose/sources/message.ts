@@ -42,7 +42,7 @@ export interface SourceMessage {
 
 /** Reads one message of a source; never throws, whatever the message holds. */
 export type ReadMessage = (
-  message: ArrayBuffer | string,
+  message: Uint8Array | string,
   limits: Limits,
   /** The last seq processed: a message at or below it is a replay. */
   after: number | undefined,

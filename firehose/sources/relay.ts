@@ -1,6 +1,6 @@
 /** Normalizes relay frames (com.atproto.sync.subscribeRepos) into firehose events. */
 import { errorMessage, InvalidInputError } from "@bsky/shared/errors";
-import { type FirehoseEvent, isKeptCollection } from "@bsky/shared/events";
+import { type FirehoseEvent, keptCollection } from "@bsky/shared/events";
 import { isValidDid, isValidRecordKey } from "@bsky/shared/syntax";
 import { CidLinkWrapper } from "@atcute/cbor";
 import {
@@ -55,9 +55,9 @@ function normalizeCommit(
       stats.drop("invalid_path");
       continue;
     }
-    const [collection, rkey] = parts;
-    if (!isKeptCollection(collection)) {
-      stats.ignore(collection);
+    const collection = keptCollection(parts[0]), rkey = parts[1];
+    if (collection === undefined) {
+      stats.ignore(parts[0]);
       continue;
     }
     if (!isValidRecordKey(rkey)) {
@@ -187,14 +187,14 @@ export function normalizeFrame(
  * at or below `after`), and says what the counters need of it. Never throws.
  */
 export function readRelay(
-  message: ArrayBuffer | string,
+  message: Uint8Array | string,
   limits: Limits,
   after: number | undefined,
 ): SourceMessage {
   if (typeof message === "string") {
     return badMessage("text", 0, "A relay frame must be binary, not a text message");
   }
-  const bytes = new Uint8Array(message);
+  const bytes = message;
   let frame: Frame;
   try {
     frame = decodeFrame(bytes);

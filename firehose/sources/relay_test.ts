@@ -179,7 +179,7 @@ Deno.test("normalizeFrame() adds what a reply needs to posts that mention a watc
   assert.ok(posts > 5 && replies > 0, `${posts} posts, ${replies} replies`);
 });
 
-const buffer = (bytes: Uint8Array) => bytes.slice().buffer as ArrayBuffer;
+const buffer = (bytes: Uint8Array) => bytes.slice();
 const cbor = (header: unknown, body: unknown) =>
   buffer(new Uint8Array([...encode(header), ...encode(body)]));
 
@@ -245,7 +245,7 @@ Deno.test("readRelay() passes #info and error frames on as notices, without movi
 });
 
 Deno.test("readRelay() drops a malformed frame or a text message whole, saying why", () => {
-  const cases: [ArrayBuffer | string, string, RegExp][] = [
+  const cases: [Uint8Array | string, string, RegExp][] = [
     [buffer(frames[0].subarray(0, 100)), "malformed", /^Cannot decode frame: /],
     [cbor({ op: 7, t: "#commit" }, { seq: 1 }), "malformed", /unknown header/],
     [cbor({ op: 1, t: "#commit" }, { seq: "x" }), "malformed", /without a valid seq/],
