@@ -35,6 +35,8 @@ export interface SocketOptions {
   maxMessageBytes?: number;
   /** How long the closing handshake may take before the connection is dropped. */
   closeTimeoutMs?: number;
+  /** Certificates (PEM) trusted for wss:// besides the built-in roots. */
+  caCerts?: string[];
 }
 
 /** The default message limit: the built-in WebSocket's. */
@@ -127,11 +129,14 @@ export class ReadSocket {
   #closedWith: [number, string] | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** Settled by close() while connecting: a connection that is slow to open is not waited for. */
+  #given = Promise.withResolvers<undefined>();
   /** Frames waiting to be written. */
   #unsent = 0;
   readonly #url: URL;
   readonly #max: number;
   readonly #closeTimeoutMs: number;
+  readonly #caCerts: string[] | undefined;
 
   /** Throws at once on a URL that is not ws:// or wss://; everything else is reported. */
   constructor(url: string, readonly events: SocketEvents, options: SocketOptions = {}) {
@@ -141,6 +146,7 @@ export class ReadSocket {
     }
     this.#max = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+    this.#caCerts = options.caCerts;
     this.#run();
   }
 
@@ -159,7 +165,8 @@ export class ReadSocket {
     const connecting = this.#state === "connecting";
     this.#state = "closing";
     if (connecting || !this.#conn) {
-      this.#conn?.close();
+      this.#given.resolve(undefined);
+      this.#drop();
       return;
     }
     const bytes = encoder.encode(reason).subarray(0, 123);
@@ -199,7 +206,13 @@ export class ReadSocket {
   async #run(): Promise<void> {
     let ended: [number, string] = [1006, ""];
     try {
-      const conn = await this.#connect();
+      const opening = this.#connect();
+      const conn = await Promise.race([opening, this.#given.promise]);
+      if (!conn) {
+        // Given up: the connection is closed whenever it opens.
+        opening.then((c) => c.close(), () => {});
+        return;
+      }
       this.#conn = conn;
       if (this.#state !== "connecting") return;
       const first = await this.#handshake(conn);
@@ -240,7 +253,9 @@ export class ReadSocket {
     const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const tls = url.protocol === "wss:";
     const port = url.port ? Number(url.port) : tls ? 443 : 80;
-    return tls ? Deno.connectTls({ hostname, port }) : Deno.connect({ hostname, port });
+    return tls
+      ? Deno.connectTls({ hostname, port, caCerts: this.#caCerts })
+      : Deno.connect({ hostname, port });
   }
 
   /** Sends the upgrade, checks the answer, and returns the bytes that came after it. */

@@ -62,6 +62,34 @@ Deno.test("ReadSocket reads binary and text messages of every length class, in o
   assert.deepEqual(seen.close, [4000, "bye"]);
 });
 
+Deno.test("ReadSocket reads over TLS (wss://) from a server it trusts, and refuses one it does not", async () => {
+  const tls = new URL("../testdata/tls/", import.meta.url);
+  const cert = await Deno.readTextFile(new URL("localhost.crt", tls));
+  const key = await Deno.readTextFile(new URL("localhost.key", tls));
+  const ca = await Deno.readTextFile(new URL("ca.crt", tls));
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", cert, key, onListen: () => {} },
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => {
+        socket.send(bytes(100_000, 7));
+        socket.close(1000, "over tls");
+      };
+      return response;
+    },
+  );
+  const url = `wss://127.0.0.1:${server.addr.port}/xrpc/x`;
+  const seen = await collect(url, { caCerts: [ca] });
+  assert.deepEqual(seen.errors, []);
+  assert.deepEqual(seen.messages, [bytes(100_000, 7)]);
+  assert.deepEqual(seen.close, [1000, "over tls"]);
+  // Without the certificate, the built-in roots do not know the server.
+  const untrusted = await collect(url);
+  assert.equal(untrusted.opened, false);
+  assert.equal(untrusted.close[0], 1006);
+  assert.match(untrusted.errors.join(" "), /certificate/i);
+});
+
 Deno.test("ReadSocket answers the server's pings, so a server that drops silent clients keeps it", async () => {
   const { promise: closedBy, resolve: serverClosed } = Promise.withResolvers<number>();
   await using server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {

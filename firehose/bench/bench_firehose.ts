@@ -1,11 +1,11 @@
 /**
- * Firehose throughput, four ways over the same capture: the decode-only ceiling, a raw
- * WebSocket that decodes, npm:@atproto/sync's Firehose, and the full service writing to a
- * real redis-server. Each consumer runs in its own process against its own replay server
+ * Firehose throughput, five ways over the same capture: the decode-only ceiling, a raw
+ * Deno WebSocket that decodes, the same decoding on the service's own socket (socket.ts),
+ * npm:@atproto/sync's Firehose, and the full service writing to a real redis-server. Each consumer runs in its own process against its own replay server
  * process, and prints one table and one JSON summary line.
  *
  *   deno run -A firehose/bench/bench_firehose.ts [--capture FILE] [--events 200000]
- *     [--only transport,decode,raw,sync,service] [--timeout 600] [--replay-chunk 1024]
+ *     [--only transport,decode,raw,socket,sync,service] [--timeout 600] [--replay-chunk 1024]
  *     [--repeat 3]
  *
  * The capture defaults to firehose/bench/pds_capture.bin.gz when recorded, else the relay
@@ -28,6 +28,7 @@ import {
   runDecodeOnly,
   runRawWebSocket,
   runService,
+  runSocket,
 } from "./consumers.ts";
 import { type ReplayProcess, startReplayProcess } from "./replay_process.ts";
 import { formatReport, type Measured, summary } from "./report.ts";
@@ -42,7 +43,7 @@ const { values } = parseArgs({
     timeout: { type: "string", default: "600" },
     /** Runs of each consumer; the median by events/s is reported (this box is noisy). */
     repeat: { type: "string", default: "3" },
-    /** Comma-separated subset of transport,decode,raw,sync,service. */
+    /** Comma-separated subset of transport,decode,raw,socket,sync,service. */
     only: { type: "string" },
     /** Frames the replay server sends per event-loop turn. */
     "replay-chunk": { type: "string", default: "1024" },
@@ -76,6 +77,7 @@ if (values.consumer) {
     transport: () => runRawWebSocket(options, false),
     decode: () => runDecodeOnly(options),
     raw: () => runRawWebSocket(options),
+    socket: () => runSocket(options),
     sync: () => runAtprotoSync(options),
     service: () => runService(options),
   };

@@ -6,10 +6,11 @@ import type { IdResolver } from "@atproto/identity";
 import { startFirehose } from "../service.ts";
 import { deadline, memoryLogger, testConfig } from "../testing/helpers.ts";
 import { installIdentityShim } from "../verified.ts";
+import { ReadSocket } from "../socket.ts";
 import { ownCpuMs, systemBusyMs } from "./cpu.ts";
 import { decodeWork, type Workload } from "./workload.ts";
 
-export const CONSUMERS = ["transport", "decode", "raw", "sync", "service"] as const;
+export const CONSUMERS = ["transport", "decode", "raw", "socket", "sync", "service"] as const;
 export type ConsumerName = typeof CONSUMERS[number];
 
 export interface ConsumerResult {
@@ -121,6 +122,52 @@ export function runRawWebSocket(
 }
 
 /**
+ * 3. The same decoding and counting on the service's own socket (socket.ts): what the service
+ * would take without normalizing and writing.
+ */
+export function runSocket({ url, workload, timeoutMs }: RunOptions): Promise<ConsumerResult> {
+  return deadline(
+    "firehose socket consumer",
+    timeoutMs,
+    new Promise((resolve, reject) => {
+      let t0 = 0, frames = 0, events = 0;
+      let cpu0 = cpuNow();
+      const socket: ReadSocket = new ReadSocket(url + SUBSCRIBE, {
+        open: () => {
+          t0 = performance.now();
+          cpu0 = cpuNow();
+        },
+        message: (data) => {
+          if (typeof data === "string") return;
+          events += decodeWork(data);
+          if (++frames === workload.frames) {
+            const elapsedMs = performance.now() - t0;
+            const cpu = cpuSince(cpu0);
+            socket.close();
+            resolve({
+              consumer: "socket",
+              events: workload.events,
+              delivered: events,
+              elapsedMs,
+              ...cpu,
+              complete: true,
+              details: { frames },
+            });
+          }
+        },
+        oversize: (bytes) => reject(new Error(`A frame of ${bytes} bytes is over the limit`)),
+        error: (message) => reject(new Error(`Socket error: ${message}`)),
+        close: () => {
+          if (frames < workload.frames) {
+            reject(new Error(`Socket closed after ${frames} of ${workload.frames} frames`));
+          }
+        },
+      });
+    }),
+  );
+}
+
+/**
  * A resolver that answers nothing. @atproto/sync resolves the DID of every #identity event
  * even with unauthenticatedHandles, and the capture's PLC is gone (and this box offline).
  */
@@ -132,7 +179,7 @@ const noResolver = {
   handle: { resolve: () => Promise.resolve(undefined) },
 } as unknown as IdResolver;
 
-/** 3. npm:@atproto/sync's Firehose, counting the events it hands over. */
+/** 4. npm:@atproto/sync's Firehose, counting the events it hands over. */
 export async function runAtprotoSync(
   { url, workload, timeoutMs }: RunOptions,
 ): Promise<ConsumerResult> {
@@ -190,7 +237,7 @@ export async function runAtprotoSync(
   return result;
 }
 
-/** 4. The whole service: WebSocket, decode, normalize, Redis streams with the cursor. */
+/** 5. The whole service: its socket, decode, normalize, Redis streams with the cursor. */
 export async function runService(
   { url, redisUrl, workload, timeoutMs }: RunOptions,
 ): Promise<ConsumerResult> {

@@ -24,8 +24,9 @@ const LABELS: Record<ConsumerName, string> = {
   transport: "0 WS only, no decode (reference)",
   decode: "1 decode-only ceiling (no I/O)",
   raw: "2 raw Deno WebSocket + decode",
-  sync: "3 @atproto/sync Firehose, counting",
-  service: "4 service: WS → normalize → Redis",
+  socket: "3 raw firehose socket + decode",
+  sync: "4 @atproto/sync Firehose, counting",
+  service: "5 service: socket → normalize → Redis",
 };
 
 export const TARGETS = {
@@ -57,18 +58,24 @@ function ratios(runs: Runs) {
   const service = rate(runs.service);
   const sync = rate(runs.sync);
   const raw = rate(runs.raw);
+  const socket = rate(runs.socket);
   const transport = rate(runs.transport);
   const cpuService = cpuPerEvent(runs.service);
   const cpuRaw = cpuPerEvent(runs.raw);
+  const cpuSocket = cpuPerEvent(runs.socket);
   const cpuSync = cpuPerEvent(runs.sync);
   return {
     serviceOverSync: service && sync ? service / sync : undefined,
     serviceOverRaw: service && raw ? service / raw : undefined,
+    /** Against the same decoding on the service's own socket: what normalizing and writing cost. */
+    serviceOverSocket: service && socket ? service / socket : undefined,
     serviceEventsPerSecond: service,
     /** Near 1: the raw consumer only went as fast as the replay server and socket. */
     rawOverTransport: raw && transport ? raw / transport : undefined,
     /** CPU per event, which contention and the source's pace do not move much. */
     cpuServiceOverRaw: cpuService && cpuRaw ? cpuService / cpuRaw : undefined,
+    cpuServiceOverSocket: cpuService && cpuSocket ? cpuService / cpuSocket : undefined,
+    cpuSocketOverRaw: cpuSocket && cpuRaw ? cpuSocket / cpuRaw : undefined,
     cpuSyncOverService: cpuService && cpuSync ? cpuSync / cpuService : undefined,
   };
 }
@@ -88,7 +95,7 @@ export function formatReport(
     `          ${captureFrames} frames (${types}), ${workload.eventsPerLoop} events per pass`,
     `Workload: ${workload.loops} passes = ${fmt(workload.frames)} frames = ` +
       `${fmt(workload.events)} events`,
-    "Event:    per frame, each op of a #commit, 1 per #identity/#account (same for all four)",
+    "Event:    per frame, each op of a #commit, 1 per #identity/#account (the same for every consumer)",
     `Host:     ${navigator.hardwareConcurrency} CPUs; each consumer in its own process, ` +
       "fed by its own replay server process",
     `Replay:   replay_server.ts, ${replayChunk} frames per event-loop turn`,
@@ -137,7 +144,9 @@ export function formatReport(
       " separate processes, shown apart; CPU % is of one core",
     "- others CPU % = the machine's busy CPU (/proc/stat) minus consumer, replay and Redis:" +
       " anything well above 0 means the figures are contended",
-    "- delivered: transport/decode/raw = events counted; sync = events @atproto/sync handed over;" +
+    "- socket = the service's own WebSocket client (firehose/socket.ts), which reads the" +
+      " connection in large chunks and hands each frame over as a view of its chunk",
+    "- delivered: transport/decode/raw/socket = events counted; sync = events @atproto/sync handed over;" +
       " service = events normalized and written (kept collections only)",
     "- @atproto/sync runs with unauthenticatedCommits and unauthenticatedHandles: the capture's" +
       " DIDs belong to a PLC that no longer runs, so signatures cannot be checked; its DID" +
@@ -185,12 +194,17 @@ export function formatReport(
     "",
     `service ÷ @atproto/sync:    ${check(q.serviceOverSync, TARGETS.serviceOverSync, 2, "x")}`,
     `service ÷ raw WS + decode:  ${check(q.serviceOverRaw, TARGETS.serviceOverRaw, 2)}`,
+    `service ÷ socket + decode:  ${
+      fmt(q.serviceOverSocket, 2)
+    }  (the same socket: what normalizing and writing cost)`,
     `service events/s:           ${
       check(q.serviceEventsPerSecond, TARGETS.serviceEventsPerSecond, 0)
     }`,
     "",
-    `CPU per event: service = ${fmt(q.cpuServiceOverRaw, 2)}x raw WS + decode; ` +
-      `@atproto/sync = ${fmt(q.cpuSyncOverService, 1)}x service`,
+    `CPU per event: service = ${fmt(q.cpuServiceOverRaw, 2)}x raw WS + decode, ` +
+      `${fmt(q.cpuServiceOverSocket, 2)}x socket + decode; socket + decode = ` +
+      `${fmt(q.cpuSocketOverRaw, 2)}x raw WS + decode; @atproto/sync = ` +
+      `${fmt(q.cpuSyncOverService, 1)}x service`,
     `raw WS + decode reached ${fmt(100 * (q.rawOverTransport ?? NaN))}% of the WS-only rate` +
       " (near 100%: the replay server, not the consumer, set the pace)",
     "",
@@ -237,8 +251,11 @@ export function summary(
   out.ratios = {
     serviceOverSync: round2(q.serviceOverSync),
     serviceOverRaw: round2(q.serviceOverRaw),
+    serviceOverSocket: round2(q.serviceOverSocket),
     rawOverTransport: round2(q.rawOverTransport),
     cpuServiceOverRaw: round2(q.cpuServiceOverRaw),
+    cpuServiceOverSocket: round2(q.cpuServiceOverSocket),
+    cpuSocketOverRaw: round2(q.cpuSocketOverRaw),
     cpuSyncOverService: round2(q.cpuSyncOverService),
   };
   out.targets = TARGETS;
