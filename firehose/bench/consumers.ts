@@ -132,7 +132,8 @@ export function runSocket({ url, workload, timeoutMs }: RunOptions): Promise<Con
     new Promise((resolve, reject) => {
       let t0 = 0, frames = 0, events = 0;
       let cpu0 = cpuNow();
-      const socket: ReadSocket = new ReadSocket(url + SUBSCRIBE, {
+      let socket: ReadSocket | undefined = undefined;
+      socket = new ReadSocket(url + SUBSCRIBE, {
         open: () => {
           t0 = performance.now();
           cpu0 = cpuNow();
@@ -143,7 +144,7 @@ export function runSocket({ url, workload, timeoutMs }: RunOptions): Promise<Con
           if (++frames === workload.frames) {
             const elapsedMs = performance.now() - t0;
             const cpu = cpuSince(cpu0);
-            socket.close();
+            socket?.close();
             resolve({
               consumer: "socket",
               events: workload.events,
