@@ -19,7 +19,10 @@ export interface SocketEvents {
   open(): void;
   /** A whole message: binary as a view of the bytes read, text as a string. */
   message(data: Uint8Array | string): void;
-  /** A message over `maxMessageBytes`, stepped over; `bytes` is at least what it held. */
+  /**
+   * A message over `maxMessageBytes` (or in more than 1,024 fragments), stepped over; `bytes`
+   * is at least what it held.
+   */
   oversize(bytes: number): void;
   /** Why the connection failed or was closed by this side; `close` follows. */
   error(message: string): void;
@@ -43,6 +46,8 @@ export interface SocketOptions {
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Bytes read at once at most; a frame larger than this gets a chunk of its own size. */
 const CHUNK_BYTES = 256 * 1024;
+/** Fragments of one message at most: each holds on to the chunk it came in. */
+const MAX_FRAGMENTS = 1024;
 /** The longest handshake answer accepted. */
 const MAX_HANDSHAKE_BYTES = 16 * 1024;
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -57,7 +62,7 @@ class ProtocolError extends Error {
   }
 }
 
-const text = new TextDecoder("utf-8", { fatal: true });
+const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Lets the event loop run what is ready (timers, other sockets' replies). A read that finds
@@ -81,9 +86,9 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
-/** Where "\r\n\r\n" starts in bytes[0, end), or -1. */
-function headerEnd(bytes: Uint8Array, end: number): number {
-  for (let i = 3; i < end; i++) {
+/** Where "\r\n\r\n" starts in bytes[0, end), looking from `from` on; or -1. */
+function headerEnd(bytes: Uint8Array, from: number, end: number): number {
+  for (let i = Math.max(3, from + 3); i < end; i++) {
     if (
       bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d
     ) return i - 3;
@@ -133,6 +138,8 @@ export class ReadSocket {
   #given = Promise.withResolvers<undefined>();
   /** Frames waiting to be written. */
   #unsent = 0;
+  /** The newest ping's payload, while a write still on its way holds its pong back. */
+  #pongDue: Uint8Array | undefined;
   readonly #url: URL;
   readonly #max: number;
   readonly #closeTimeoutMs: number;
@@ -169,7 +176,13 @@ export class ReadSocket {
       this.#drop();
       return;
     }
-    const bytes = encoder.encode(reason).subarray(0, 123);
+    // At most 123 bytes of reason, cut where a character starts.
+    let bytes = encoder.encode(reason);
+    if (bytes.length > 123) {
+      let cut = 123;
+      while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+      bytes = bytes.subarray(0, cut);
+    }
     const payload = new Uint8Array(2 + bytes.length);
     payload[0] = code >> 8;
     payload[1] = code & 0xff;
@@ -188,9 +201,12 @@ export class ReadSocket {
   #send(op: number, payload: Uint8Array): void {
     const conn = this.#conn;
     if (!conn) return;
-    // A pong still unsent answers the newer pings too (RFC 6455 5.5.3): a server that sends
-    // pings and reads nothing cannot make writes pile up.
-    if (op === OP_PONG && this.#unsent > 0) return;
+    // While a write is on its way, only the newest ping gets a pong, after it (RFC 6455
+    // 5.5.3): a server that sends pings and reads nothing cannot make writes pile up.
+    if (op === OP_PONG && this.#unsent > 0) {
+      this.#pongDue = payload.slice();
+      return;
+    }
     this.#unsent++;
     const frame = new Uint8Array(6 + payload.length);
     frame[0] = 0x80 | op;
@@ -200,7 +216,14 @@ export class ReadSocket {
     for (let i = 0; i < payload.length; i++) frame[6 + i] = payload[i] ^ mask[i & 3];
     // A failed write shows as the read's end.
     this.#writing = this.#writing.then(() => writeAll(conn, frame)).catch(() => {})
-      .finally(() => this.#unsent--);
+      .finally(() => {
+        this.#unsent--;
+        const due = this.#pongDue;
+        if (this.#unsent === 0 && due && this.#state === "open") {
+          this.#pongDue = undefined;
+          this.#send(OP_PONG, due);
+        }
+      });
   }
 
   async #run(): Promise<void> {
@@ -221,17 +244,21 @@ export class ReadSocket {
       this.events.open();
       ended = await this.#read(conn, first);
     } catch (err) {
+      const wasOpen = this.#state === "open";
+      // Reading is over: the socket is no longer open, and close() sends nothing more.
+      if (wasOpen) this.#state = "closing";
       // Whatever this side's own close interrupted is no error.
       if (this.#closedWith === undefined) {
         const protocol = err instanceof ProtocolError;
-        if (protocol && this.#state === "open") {
+        if (protocol && wasOpen) {
           this.#closedWith = [err.code, ""];
           this.#send(OP_CLOSE, new Uint8Array([err.code >> 8, err.code & 0xff]));
         }
-        ended = [protocol && this.#state === "open" ? err.code : 1006, ""];
+        ended = [protocol && wasOpen ? err.code : 1006, ""];
         this.events.error(err instanceof Error ? err.message : String(err));
       }
     } finally {
+      if (this.#state === "open") this.#state = "closing";
       // The last close frame goes out first, unless the server does not read it in time.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -277,8 +304,9 @@ export class ReadSocket {
       if (end === buf.length) throw new ProtocolError(1002, "The server's answer is too long");
       const n = await conn.read(buf.subarray(end));
       if (n === null) throw new Error("The server closed the connection during the handshake");
+      // Only where the end could be now: an answer trickled a byte at a time is read once.
+      const at = headerEnd(buf, end - 3, end + n);
       end += n;
-      const at = headerEnd(buf, end);
       if (at >= 0) {
         checkAnswer(String.fromCharCode(...buf.subarray(0, at)), accept);
         return buf.slice(at + 4, end);
@@ -342,6 +370,9 @@ export class ReadSocket {
         }
         const fin = (b0 & 0x80) !== 0, op = b0 & 0x0f;
         if (op >= 0x8) {
+          if (op !== OP_CLOSE && op !== OP_PING && op !== OP_PONG) {
+            throw new ProtocolError(1002, `A frame has an unknown opcode ${op}`);
+          }
           if (!fin || length > 125) {
             throw new ProtocolError(1002, "A control frame is fragmented or too long");
           }
@@ -356,8 +387,11 @@ export class ReadSocket {
           );
         }
         // A message over the limit is stepped over as it arrives, never held.
-        if (op < 0x8 && (skipping || partsBytes + length > this.#max)) {
-          if (!skipping) this.events.oversize(partsBytes + length);
+        if (
+          op < 0x8 &&
+          (skipping || partsBytes + length > this.#max || (parts?.length ?? 0) >= MAX_FRAGMENTS)
+        ) {
+          if (!skipping && this.#state === "open") this.events.oversize(partsBytes + length);
           parts = undefined;
           partsBytes = 0;
           skipping = !fin;
@@ -431,6 +465,12 @@ export class ReadSocket {
   #closed(payload: Uint8Array): [number, string] {
     if (payload.length === 1) throw new ProtocolError(1002, "A close frame of one byte");
     const code = payload.length === 0 ? 1005 : (payload[0] << 8) | payload[1];
+    // Codes a close frame may carry (RFC 6455 7.4, and the registry's 1012-1014).
+    if (
+      payload.length > 0 &&
+      !((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+        (code >= 3000 && code <= 4999))
+    ) throw new ProtocolError(1002, `A close frame has the invalid code ${code}`);
     let reason = "";
     try {
       reason = text.decode(payload.subarray(2));

@@ -7,6 +7,8 @@ interface Seen {
   messages: (Uint8Array | string)[];
   oversize: number[];
   errors: string[];
+  /** Whether the socket still said it was open when each error came. */
+  openAtError: boolean[];
   close: [number, string];
 }
 
@@ -17,7 +19,14 @@ function collect(
   act: (socket: ReadSocket, seen: Seen) => void = () => {},
 ): Promise<Seen> {
   return new Promise((resolve) => {
-    const seen: Seen = { opened: false, messages: [], oversize: [], errors: [], close: [0, ""] };
+    const seen: Seen = {
+      opened: false,
+      messages: [],
+      oversize: [],
+      errors: [],
+      openAtError: [],
+      close: [0, ""],
+    };
     const socket: ReadSocket = new ReadSocket(url, {
       open: () => {
         seen.opened = true;
@@ -26,7 +35,10 @@ function collect(
       // A view is copied: the test holds it past the read that made it.
       message: (data) => seen.messages.push(typeof data === "string" ? data : data.slice()),
       oversize: (bytes) => seen.oversize.push(bytes),
-      error: (message) => seen.errors.push(message),
+      error: (message) => {
+        seen.errors.push(message);
+        seen.openAtError.push(socket.open);
+      },
       close: (code, reason) => {
         seen.close = [code, reason];
         resolve(seen);
@@ -294,11 +306,33 @@ Deno.test("ReadSocket steps over a message over the limit, whole or in fragments
   assert.deepEqual(seen.errors, []);
 });
 
+Deno.test("ReadSocket steps over a message in more than 1,024 fragments, however small, and reads on", async () => {
+  // Empty fragments hold no bytes, but each would hold on to the chunk it came in.
+  const empty = frame(0x0, new Uint8Array(), { fin: false });
+  const flood = new Uint8Array(empty.length * 5000).map((_, i) => empty[i % empty.length]);
+  const { port } = scripted({
+    send: [
+      frame(0x2, bytes(1, 1), { fin: false }),
+      flood,
+      frame(0x0, bytes(1, 2)),
+      frame(0x2, bytes(10, 3)),
+      frame(0x8, code(1000, "end")),
+    ],
+  });
+  const seen = await collect(`ws://127.0.0.1:${port}/`);
+  assert.deepEqual(seen.messages, [bytes(10, 3)]);
+  assert.deepEqual(seen.oversize, [1]);
+  assert.deepEqual(seen.close, [1000, "end"]);
+  assert.deepEqual(seen.errors, []);
+});
+
 Deno.test("ReadSocket closes with the protocol's code on a frame that breaks it, after the messages before it", async () => {
   const cases: [string, Uint8Array, number, RegExp][] = [
     ["masked", frame(0x2, bytes(10, 1), { mask: true }), 1002, /masked/],
     ["reserved bits", frame(0x2, bytes(10, 1), { rsv: 0x40 }), 1002, /reserved bits/],
     ["unknown opcode", frame(0x3, bytes(10, 1)), 1002, /unknown opcode 3/],
+    ["reserved control opcode", frame(0xb, bytes(3, 1)), 1002, /unknown opcode 11/],
+    ["invalid close code", frame(0x8, code(1005)), 1002, /invalid code 1005/],
     ["long ping", frame(0x9, bytes(126, 1)), 1002, /control frame/],
     ["fragmented ping", frame(0x9, bytes(5, 1), { fin: false }), 1002, /control frame/],
     ["lone continuation", frame(0x0, bytes(5, 1)), 1002, /continuation frame without/],
@@ -312,6 +346,8 @@ Deno.test("ReadSocket closes with the protocol's code on a frame that breaks it,
     assert.equal(seen.close[0], expected, name);
     assert.equal(seen.errors.length, 1, name);
     assert.match(seen.errors[0], why, name);
+    // Reading is over by then: a close() from the error's handler would send nothing more.
+    assert.deepEqual(seen.openAtError, [false], name);
     // The server is told why.
     const sent = clientFrames(await received);
     assert.deepEqual(sent, [[0x8, code(expected)]], name);
@@ -385,7 +421,14 @@ Deno.test("ReadSocket reports a refused connection, gives up a connection still 
   try {
     const t0 = performance.now();
     const seen = await new Promise<Seen>((resolve) => {
-      const seen: Seen = { opened: false, messages: [], oversize: [], errors: [], close: [0, ""] };
+      const seen: Seen = {
+        opened: false,
+        messages: [],
+        oversize: [],
+        errors: [],
+        openAtError: [],
+        close: [0, ""],
+      };
       const socket = new ReadSocket(`ws://127.0.0.1:${(silent.addr as Deno.NetAddr).port}/`, {
         open: () => seen.opened = true,
         message: () => {},
