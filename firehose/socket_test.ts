@@ -12,11 +12,15 @@ interface Seen {
   close: [number, string];
 }
 
-/** Connects, hands the socket to `act` once open, and resolves with what it reported. */
+/**
+ * Connects, hands the socket to `created` at once and to `act` once open, and resolves with
+ * what it reported.
+ */
 function collect(
   url: string,
   options: SocketOptions = {},
   act: (socket: ReadSocket, seen: Seen) => void = () => {},
+  created: (socket: ReadSocket) => void = () => {},
 ): Promise<Seen> {
   return new Promise((resolve) => {
     const seen: Seen = {
@@ -44,6 +48,7 @@ function collect(
         resolve(seen);
       },
     }, options);
+    created(socket);
   });
 }
 
@@ -420,22 +425,8 @@ Deno.test("ReadSocket reports a refused connection, gives up a connection still 
   const accepting = silent.accept().then((c) => held.push(c)).catch(() => {});
   try {
     const t0 = performance.now();
-    const seen = await new Promise<Seen>((resolve) => {
-      const seen: Seen = {
-        opened: false,
-        messages: [],
-        oversize: [],
-        errors: [],
-        openAtError: [],
-        close: [0, ""],
-      };
-      const socket = new ReadSocket(`ws://127.0.0.1:${(silent.addr as Deno.NetAddr).port}/`, {
-        open: () => seen.opened = true,
-        message: () => {},
-        oversize: () => {},
-        error: (m) => seen.errors.push(m),
-        close: (code, reason) => resolve({ ...seen, close: [code, reason] }),
-      });
+    const url = `ws://127.0.0.1:${(silent.addr as Deno.NetAddr).port}/`;
+    const seen = await collect(url, {}, undefined, (socket) => {
       setTimeout(() => socket.close(1000, "stall"), 200);
     });
     assert.equal(seen.opened, false);

@@ -72,6 +72,51 @@ export function runDecodeOnly({ frames, workload }: RunOptions): ConsumerResult 
 }
 
 /**
+ * What the socket consumers share: the clock and CPU from the socket's open, the events of
+ * each frame added up, and the result at the workload's last frame (then `done` closes).
+ */
+function counter(
+  consumer: ConsumerName,
+  workload: Workload,
+  done: () => void,
+  resolve: (r: ConsumerResult) => void,
+) {
+  let t0 = 0, frames = 0, events = 0;
+  let cpu0 = cpuNow();
+  return {
+    get frames() {
+      return frames;
+    },
+    open() {
+      t0 = performance.now();
+      cpu0 = cpuNow();
+    },
+    frame(n: number) {
+      events += n;
+      if (++frames !== workload.frames) return;
+      const elapsedMs = performance.now() - t0;
+      const cpu = cpuSince(cpu0);
+      done();
+      resolve({
+        consumer,
+        events: workload.events,
+        delivered: events,
+        elapsedMs,
+        ...cpu,
+        complete: true,
+        details: { frames },
+      });
+    },
+    /** A close before the last frame fails the run. */
+    closed(reject: (err: Error) => void) {
+      if (frames < workload.frames) {
+        reject(new Error(`Socket closed after ${frames} of ${workload.frames} frames`));
+      }
+    },
+  };
+}
+
+/**
  * 2. A Deno WebSocket doing the same decoding and counting; with `decode` false, only
  * counting frames (the reference: what the replay server and the socket can carry).
  */
@@ -86,37 +131,16 @@ export function runRawWebSocket(
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url + SUBSCRIBE);
       ws.binaryType = "arraybuffer";
-      let t0 = 0, frames = 0, events = 0;
-      let cpu0 = cpuNow();
-      ws.onopen = () => {
-        t0 = performance.now();
-        cpu0 = cpuNow();
-      };
-      ws.onmessage = (msg) => {
-        events += decode
-          ? decodeWork(new Uint8Array(msg.data as ArrayBuffer))
-          : eventsOf[frames % eventsOf.length];
-        if (++frames === workload.frames) {
-          const elapsedMs = performance.now() - t0;
-          const cpu = cpuSince(cpu0);
-          ws.close();
-          resolve({
-            consumer: decode ? "raw" : "transport",
-            events: workload.events,
-            delivered: events,
-            elapsedMs,
-            ...cpu,
-            complete: true,
-            details: { frames },
-          });
-        }
-      };
+      const count = counter(decode ? "raw" : "transport", workload, () => ws.close(), resolve);
+      ws.onopen = () => count.open();
+      ws.onmessage = (msg) =>
+        count.frame(
+          decode
+            ? decodeWork(new Uint8Array(msg.data as ArrayBuffer))
+            : eventsOf[count.frames % eventsOf.length],
+        );
       ws.onerror = (ev) => reject(new Error(`WebSocket error: ${(ev as ErrorEvent).message}`));
-      ws.onclose = () => {
-        if (frames < workload.frames) {
-          reject(new Error(`Socket closed after ${frames} of ${workload.frames} frames`));
-        }
-      };
+      ws.onclose = () => count.closed(reject);
     }),
   );
 }
@@ -130,39 +154,14 @@ export function runSocket({ url, workload, timeoutMs }: RunOptions): Promise<Con
     "firehose socket consumer",
     timeoutMs,
     new Promise((resolve, reject) => {
-      let t0 = 0, frames = 0, events = 0;
-      let cpu0 = cpuNow();
       let socket: ReadSocket | undefined = undefined;
+      const count = counter("socket", workload, () => socket?.close(), resolve);
       socket = new ReadSocket(url + SUBSCRIBE, {
-        open: () => {
-          t0 = performance.now();
-          cpu0 = cpuNow();
-        },
-        message: (data) => {
-          if (typeof data === "string") return;
-          events += decodeWork(data);
-          if (++frames === workload.frames) {
-            const elapsedMs = performance.now() - t0;
-            const cpu = cpuSince(cpu0);
-            socket?.close();
-            resolve({
-              consumer: "socket",
-              events: workload.events,
-              delivered: events,
-              elapsedMs,
-              ...cpu,
-              complete: true,
-              details: { frames },
-            });
-          }
-        },
+        open: () => count.open(),
+        message: (data) => count.frame(typeof data === "string" ? 0 : decodeWork(data)),
         oversize: (bytes) => reject(new Error(`A frame of ${bytes} bytes is over the limit`)),
         error: (message) => reject(new Error(`Socket error: ${message}`)),
-        close: () => {
-          if (frames < workload.frames) {
-            reject(new Error(`Socket closed after ${frames} of ${workload.frames} frames`));
-          }
-        },
+        close: () => count.closed(reject),
       });
     }),
   );
