@@ -60,7 +60,8 @@ export class Pipeline {
       const id = this.#nextId++;
       const result = new Promise<ProcessResult>((r) => this.#waiting.set(id, r));
       // Each frame moves to the worker in a buffer of its own: a view shares the socket's.
-      const own = frames.map((f) => typeof f === "string" ? f : f.slice());
+      // (A copy: a Buffer's slice() would be another view of the same bytes.)
+      const own = frames.map((f) => typeof f === "string" ? f : new Uint8Array(f));
       const transfer = own.flatMap((f) => typeof f === "string" ? [] : [f.buffer]);
       this.#post({ type: "frames", id, frames: own }, transfer);
       return await result;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { readCaptureFile } from "./capture.ts";
 import { chunkLines } from "./chunk.ts";
 import type { ProcessResult } from "./frame_processor.ts";
@@ -6,14 +7,19 @@ import { DEFAULT_LIMITS, type Limits } from "./normalize.ts";
 import { Pipeline } from "./pipeline.ts";
 
 const frames = await readCaptureFile(new URL("./bench/pds_capture.bin.gz", import.meta.url));
-/** The frames as the socket hands them over: views of one buffer. */
+/**
+ * The frames as the socket hands them over: views of one buffer; every other one a Buffer,
+ * whose slice() is another view rather than a copy.
+ */
 function buffers(): Uint8Array[] {
   const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
   let at = 0;
-  return frames.map((f) => {
+  return frames.map((f, i) => {
     all.set(f, at);
     at += f.length;
-    return all.subarray(at - f.length, at);
+    return i % 2
+      ? Buffer.from(all.buffer, at - f.length, f.length)
+      : all.subarray(at - f.length, at);
   });
 }
 /** Mentioned in posts of the capture's second half. */

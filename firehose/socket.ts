@@ -14,7 +14,10 @@ import { setImmediate } from "node:timers";
  * stepped over as it arrives (never buffered) and reported.
  */
 
-/** What a socket reports, in this order: open, then messages, then close (always, once). */
+/**
+ * What a socket reports, in this order: open, then messages, then close (always, once). A
+ * handler of open or message that throws ends the connection: error, then close with 1006.
+ */
 export interface SocketEvents {
   open(): void;
   /** A whole message: binary as a view of the bytes read, text as a string. */
@@ -416,7 +419,8 @@ export class ReadSocket {
             parts = [];
             partsText = op === OP_TEXT;
           }
-          parts.push(payload);
+          // Copied: a fragment kept as a view would hold its whole chunk until the end.
+          parts.push(payload.slice());
           partsBytes += length;
           continue;
         }

@@ -102,7 +102,7 @@ export function formatReport(
     "",
   );
   const header = [
-    "consumer".padEnd(36),
+    "consumer".padEnd(38),
     "events/s".padStart(10),
     "frames/s".padStart(10),
     "elapsed s".padStart(10),
@@ -117,13 +117,13 @@ export function formatReport(
     const m = runs[name];
     if (!m) continue;
     if (!m.result) {
-      lines.push(`${LABELS[name].padEnd(36)} FAILED: ${m.error}`);
+      lines.push(`${LABELS[name].padEnd(38)} FAILED: ${m.error}`);
       continue;
     }
     const r = m.result;
     const s = r.elapsedMs / 1000;
     lines.push([
-      LABELS[name].padEnd(36),
+      LABELS[name].padEnd(38),
       fmt(r.events / s).padStart(10),
       fmt(workload.frames / s).padStart(10),
       fmt(s, 2).padStart(10),
