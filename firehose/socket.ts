@@ -49,7 +49,7 @@ export interface SocketOptions {
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Bytes read at once at most; a frame larger than this gets a chunk of its own size. */
 const CHUNK_BYTES = 256 * 1024;
-/** Fragments of one message at most: each holds on to the chunk it came in. */
+/** Fragments of one message at most: each is a copy and an object, however few its bytes. */
 const MAX_FRAGMENTS = 1024;
 /** The longest handshake answer accepted. */
 const MAX_HANDSHAKE_BYTES = 16 * 1024;
@@ -83,6 +83,21 @@ function base64(bytes: Uint8Array): string {
 async function acceptFor(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + GUID));
   return base64(new Uint8Array(digest));
+}
+
+/** A close frame's payload: the code, then at most 123 bytes of reason cut where a character starts. */
+function closePayload(code: number, reason: string): Uint8Array {
+  let bytes = encoder.encode(reason);
+  if (bytes.length > 123) {
+    let cut = 123;
+    while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+    bytes = bytes.subarray(0, cut);
+  }
+  const payload = new Uint8Array(2 + bytes.length);
+  payload[0] = code >> 8;
+  payload[1] = code & 0xff;
+  payload.set(bytes, 2);
+  return payload;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -179,18 +194,7 @@ export class ReadSocket {
       this.#drop();
       return;
     }
-    // At most 123 bytes of reason, cut where a character starts.
-    let bytes = encoder.encode(reason);
-    if (bytes.length > 123) {
-      let cut = 123;
-      while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
-      bytes = bytes.subarray(0, cut);
-    }
-    const payload = new Uint8Array(2 + bytes.length);
-    payload[0] = code >> 8;
-    payload[1] = code & 0xff;
-    payload.set(bytes, 2);
-    this.#send(OP_CLOSE, payload);
+    this.#send(OP_CLOSE, closePayload(code, reason));
     this.#closeTimer = setTimeout(() => this.#drop(), this.#closeTimeoutMs);
   }
 
@@ -255,7 +259,7 @@ export class ReadSocket {
         const protocol = err instanceof ProtocolError;
         if (protocol && wasOpen) {
           this.#closedWith = [err.code, ""];
-          this.#send(OP_CLOSE, new Uint8Array([err.code >> 8, err.code & 0xff]));
+          this.#send(OP_CLOSE, closePayload(err.code, ""));
         }
         ended = [protocol && wasOpen ? err.code : 1006, ""];
         this.events.error(err instanceof Error ? err.message : String(err));
@@ -372,15 +376,14 @@ export class ReadSocket {
           length = high * 2 ** 32 + low;
         }
         const fin = (b0 & 0x80) !== 0, op = b0 & 0x0f;
-        if (op >= 0x8) {
-          if (op !== OP_CLOSE && op !== OP_PING && op !== OP_PONG) {
-            throw new ProtocolError(1002, `A frame has an unknown opcode ${op}`);
-          }
+        // Data opcodes are 0-2 and control opcodes 8-10; the others are reserved.
+        if (op > OP_PONG || (op > OP_BINARY && op < OP_CLOSE)) {
+          throw new ProtocolError(1002, `A frame has an unknown opcode ${op}`);
+        }
+        if (op >= OP_CLOSE) {
           if (!fin || length > 125) {
             throw new ProtocolError(1002, "A control frame is fragmented or too long");
           }
-        } else if (op !== OP_CONTINUATION && op !== OP_TEXT && op !== OP_BINARY) {
-          throw new ProtocolError(1002, `A frame has an unknown opcode ${op}`);
         } else if (op === OP_CONTINUATION ? !parts && !skipping : parts || skipping) {
           throw new ProtocolError(
             1002,
